@@ -1,0 +1,63 @@
+# Finds what Penumbra builds against. Everything comes from Debian packages
+# (tools/install-deps.sh installs them); CUDA is optional.
+find_package(OpenMP REQUIRED COMPONENTS CXX)
+find_package(Threads REQUIRED)
+find_package(ZLIB REQUIRED)
+find_package(PNG REQUIRED)
+find_package(fmt REQUIRED)
+find_package(nlohmann_json REQUIRED)
+
+# OpenBLAS: prefer the OpenMP build so that BLAS threads and our OpenMP loops share one pool.
+find_path(CBLAS_INCLUDE_DIR cblas.h
+  PATHS /usr/include/x86_64-linux-gnu/openblas-openmp /usr/include/x86_64-linux-gnu/openblas-pthread
+        /usr/include/openblas /usr/include NO_DEFAULT_PATH)
+find_library(OPENBLAS_LIBRARY NAMES openblas
+  PATHS /usr/lib/x86_64-linux-gnu/openblas-openmp /usr/lib/x86_64-linux-gnu/openblas-pthread)
+if(NOT CBLAS_INCLUDE_DIR OR NOT OPENBLAS_LIBRARY)
+  message(FATAL_ERROR "OpenBLAS not found: run tools/install-deps.sh (libopenblas-openmp-dev)")
+endif()
+add_library(penumbra::blas INTERFACE IMPORTED)
+target_include_directories(penumbra::blas INTERFACE ${CBLAS_INCLUDE_DIR})
+target_link_libraries(penumbra::blas INTERFACE ${OPENBLAS_LIBRARY})
+
+# nifti_clib: Debian's NIFTIConfig.cmake points at a missing library path, so find it by hand.
+find_path(NIFTI_INCLUDE_DIR nifti2_io.h PATH_SUFFIXES nifti)
+find_library(NIFTI2_LIBRARY nifti2)
+find_library(ZNZ_LIBRARY znz)
+if(NOT NIFTI_INCLUDE_DIR OR NOT NIFTI2_LIBRARY OR NOT ZNZ_LIBRARY)
+  message(FATAL_ERROR "nifti_clib not found: run tools/install-deps.sh (libnifti2-dev)")
+endif()
+add_library(penumbra::nifti INTERFACE IMPORTED)
+target_include_directories(penumbra::nifti INTERFACE ${NIFTI_INCLUDE_DIR})
+target_link_libraries(penumbra::nifti INTERFACE ${NIFTI2_LIBRARY} ${ZNZ_LIBRARY} ZLIB::ZLIB m)
+
+# Header-only libraries (Debian): doctest, toml++, CLI11.
+find_path(DOCTEST_INCLUDE_DIR doctest/doctest.h REQUIRED)
+find_path(TOMLPP_INCLUDE_DIR toml++/toml.h REQUIRED)
+find_path(CLI11_INCLUDE_DIR CLI/CLI.hpp REQUIRED)
+
+find_package(MPI COMPONENTS CXX)
+
+# CUDA (toolkit 13 with cuDNN 9, cuBLAS, NCCL) when nvcc is there.
+set(PENUMBRA_HAVE_CUDA OFF)
+if(NOT PENUMBRA_CUDA STREQUAL "OFF")
+  include(CheckLanguage)
+  check_language(CUDA)
+  if(CMAKE_CUDA_COMPILER)
+    set(CMAKE_CUDA_ARCHITECTURES ${PENUMBRA_CUDA_ARCHITECTURES})
+    enable_language(CUDA)
+    # CMake 3.25 knows no C++20 flag for nvcc 13; CUDA sources (and headers they share) are C++17.
+    set(CMAKE_CUDA_STANDARD 17)
+    set(CMAKE_CUDA_STANDARD_REQUIRED ON)
+    find_package(CUDAToolkit REQUIRED)
+    find_library(CUDNN_LIBRARY cudnn HINTS ${CUDAToolkit_LIBRARY_ROOT}/lib ${CUDAToolkit_LIBRARY_DIR})
+    find_library(NCCL_LIBRARY nccl HINTS ${CUDAToolkit_LIBRARY_ROOT}/lib ${CUDAToolkit_LIBRARY_DIR})
+    if(NOT CUDNN_LIBRARY)
+      message(FATAL_ERROR "CUDA found but cuDNN is missing")
+    endif()
+    set(PENUMBRA_HAVE_CUDA ON)
+  elseif(PENUMBRA_CUDA STREQUAL "ON")
+    message(FATAL_ERROR "PENUMBRA_CUDA=ON but no CUDA compiler was found")
+  endif()
+endif()
+message(STATUS "Penumbra: CUDA backend ${PENUMBRA_HAVE_CUDA}, MPI ${MPI_CXX_FOUND}")

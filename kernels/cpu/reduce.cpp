@@ -1,0 +1,62 @@
+#include "kernels/cpu/reduce.h"
+
+#include <vector>
+
+namespace pn::cpu {
+
+namespace {
+constexpr int64_t kChunks = 64;  // fixed split for full reductions: thread-count independent
+
+template <class T>
+double sum_range(const T* x, int64_t n) {
+  double s = 0;
+  for (int64_t i = 0; i < n; ++i) s += x[i];
+  return s;
+}
+}  // namespace
+
+template <class T>
+void sum_reduce(const T* x, T* out, const kernels::ReduceGeom& g) {
+  int64_t total = 1, kept = 1;
+  for (int d = 0; d < g.ndim; ++d) {
+    total *= g.shape[d];
+    if (!g.reduce[d]) kept *= g.shape[d];
+  }
+  if (kept == 1) {  // everything reduced: fixed chunks, summed in order
+    std::vector<double> part(kChunks, 0.0);
+    const int64_t chunk = (total + kChunks - 1) / kChunks;
+#pragma omp parallel for schedule(static) if (total > 65536)
+    for (int64_t c = 0; c < kChunks; ++c) {
+      int64_t lo = c * chunk, hi = lo + chunk < total ? lo + chunk : total;
+      if (lo < hi) part[c] = sum_range(x + lo, hi - lo);
+    }
+    double s = 0;
+    for (double p : part) s += p;
+    out[0] = static_cast<T>(s);
+    return;
+  }
+  // Strides of the input, and the sizes of the reduced and kept sub-spaces.
+  int64_t stride[kernels::kMaxDims];
+  int64_t acc = 1;
+  for (int d = g.ndim - 1; d >= 0; --d) { stride[d] = acc; acc *= g.shape[d]; }
+  const int64_t reduced = total / kept;
+#pragma omp parallel for schedule(static) if (total > 65536)
+  for (int64_t o = 0; o < kept; ++o) {
+    int64_t base = 0, rem = o;
+    for (int d = g.ndim - 1; d >= 0; --d)
+      if (!g.reduce[d]) { base += (rem % g.shape[d]) * stride[d]; rem /= g.shape[d]; }
+    double s = 0;
+    for (int64_t r = 0; r < reduced; ++r) {
+      int64_t off = base, rr = r;
+      for (int d = g.ndim - 1; d >= 0; --d)
+        if (g.reduce[d]) { off += (rr % g.shape[d]) * stride[d]; rr /= g.shape[d]; }
+      s += x[off];
+    }
+    out[o] = static_cast<T>(s);
+  }
+}
+
+template void sum_reduce<float>(const float*, float*, const kernels::ReduceGeom&);
+template void sum_reduce<double>(const double*, double*, const kernels::ReduceGeom&);
+
+}  // namespace pn::cpu
