@@ -1,0 +1,74 @@
+#include "models/unet.h"
+
+#include "autograd/ops/conv.h"
+
+namespace pn::models {
+
+DoubleConv::DoubleConv(int dims, int64_t in, int64_t out, Generator& gen) {
+  nn::ConvOptions o{dims, 3, 1, 1, /*bias=*/false, nn::Init::he_normal()};
+  add(std::make_shared<nn::Conv>(in, out, o, gen));
+  add(std::make_shared<nn::BatchNorm>(out));
+  add(std::make_shared<nn::ReLU>());
+  add(std::make_shared<nn::Conv>(out, out, o, gen));
+  add(std::make_shared<nn::BatchNorm>(out));
+  add(std::make_shared<nn::ReLU>());
+}
+
+UpConv::UpConv(int dims, int64_t in, int64_t out, Generator& gen) {
+  add(std::make_shared<nn::ConvTranspose>(in, out, nn::ConvOptions{dims, 2, 2, 0, false, nn::Init::he_normal()}, gen));
+  add(std::make_shared<nn::BatchNorm>(out));
+  add(std::make_shared<nn::ReLU>());
+}
+
+SegmentationUNet::SegmentationUNet(const UNetConfig& cfg, Generator& gen) : cfg_(cfg) {
+  PN_CHECK(cfg.dims == 2 || cfg.dims == 3, "SegmentationUNet: dims must be 2 or 3, got {}", cfg.dims);
+  PN_CHECK(cfg.depth >= 1 && cfg.base_filters >= 1 && cfg.classes >= 1 && cfg.in_channels >= 1,
+           "SegmentationUNet: depth, base_filters, classes and in_channels must be positive");
+  int64_t in = cfg.in_channels, f = cfg.base_filters;
+  std::vector<int64_t> filters;
+  for (int l = 0; l < cfg.depth; ++l, f *= 2) {
+    filters.push_back(f);
+    down_.push_back(register_module("down" + std::to_string(l), std::make_shared<DoubleConv>(cfg.dims, in, f, gen)));
+    in = f;
+  }
+  pool_ = register_module("pool", std::make_shared<nn::MaxPool>(2));
+  bottleneck_ = register_module("bottleneck", std::make_shared<DoubleConv>(cfg.dims, in, 2 * in, gen));
+  in = 2 * in;
+  for (int l = cfg.depth - 1; l >= 0; --l) {
+    up_.push_back(register_module("up" + std::to_string(l), std::make_shared<UpConv>(cfg.dims, in, filters[l], gen)));
+    up_conv_.push_back(register_module("upconv" + std::to_string(l),
+                                       std::make_shared<DoubleConv>(cfg.dims, 2 * filters[l], filters[l], gen)));
+    in = filters[l];
+  }
+  head_ = register_module("head", std::make_shared<nn::Conv>(in, cfg.classes,
+                                                             nn::ConvOptions{cfg.dims, 1, 1, 0, true, nn::Init::he_normal()}, gen));
+}
+
+Tensor SegmentationUNet::forward(const Tensor& x) {
+  PN_CHECK(x.dim() == cfg_.dims + 2 && x.size(1) == cfg_.in_channels,
+           "SegmentationUNet: expects [N, {}, spatial x{}], got {}", cfg_.in_channels, cfg_.dims, x.desc());
+  const int64_t mult = int64_t{1} << cfg_.depth;
+  for (int d = 2; d < x.dim(); ++d)
+    PN_CHECK(x.size(d) % mult == 0, "SegmentationUNet: spatial size {} of input {} is not a multiple of 2^depth = {}",
+             x.size(d), x.desc(), mult);
+  std::vector<Tensor> skips;
+  Tensor h = x;
+  for (auto& d : down_) {
+    h = d->forward(h);
+    skips.push_back(h);
+    h = pool_->forward(h);
+  }
+  h = bottleneck_->forward(h);
+  for (size_t i = 0; i < up_.size(); ++i) {
+    h = up_[i]->forward(h);
+    h = up_conv_[i]->forward(concat({skips[skips.size() - 1 - i], h}, 1));
+  }
+  return head_->forward(h);
+}
+
+std::string SegmentationUNet::describe() const {
+  return fmt::format("SegmentationUNet({}-D, in {}, classes {}, base {}, depth {})", cfg_.dims, cfg_.in_channels,
+                     cfg_.classes, cfg_.base_filters, cfg_.depth);
+}
+
+}  // namespace pn::models

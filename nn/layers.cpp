@@ -1,0 +1,131 @@
+#include "nn/layers.h"
+
+#include "autograd/ops/conv.h"
+#include "autograd/ops/dropout.h"
+#include "autograd/ops/elementwise.h"
+#include "autograd/ops/linalg.h"
+#include "autograd/ops/norm.h"
+
+namespace pn::nn {
+
+namespace {
+
+Shape conv_weight_shape(int64_t a, int64_t b, const ConvOptions& o) {
+  Shape s{a, b};
+  for (int i = 0; i < o.dims; ++i) s.push_back(o.kernel);
+  return s;
+}
+
+int64_t kernel_volume(const ConvOptions& o) {
+  int64_t v = 1;
+  for (int i = 0; i < o.dims; ++i) v *= o.kernel;
+  return v;
+}
+
+Tensor make_weight(const Shape& s, Generator& gen, Init init, int64_t fan_in) {
+  Tensor w = Tensor::empty(s);
+  init_weight_(w, gen, init, fan_in);
+  return w;
+}
+
+void check_rank(const Tensor& x, int dims, const char* layer) {
+  PN_CHECK(x.dim() == dims + 2, "{}: expects a {}-D input (N, C, {}), got {}", layer, dims + 2,
+           dims == 3 ? "D, H, W" : "H, W", x.desc());
+}
+
+std::string conv_desc(const char* type, int64_t in, int64_t out, const ConvOptions& o) {
+  return fmt::format("{}{}d({} -> {}, kernel {}, stride {}, padding {}{})", type, o.dims, in, out, o.kernel,
+                     o.stride, o.padding, o.bias ? "" : ", no bias");
+}
+
+}  // namespace
+
+Conv::Conv(int64_t in, int64_t out, ConvOptions opt, Generator& gen)
+    : weight(register_parameter("weight", make_weight(conv_weight_shape(out, in, opt), gen, opt.init,
+                                                      in * kernel_volume(opt)))),
+      in_(in), out_(out), opt_(opt) {
+  if (opt.bias) bias = &register_parameter("bias", Tensor::zeros({out}));
+}
+
+Tensor Conv::forward(const Tensor& x) {
+  check_rank(x, opt_.dims, "Conv");
+  return conv(x, weight, bias ? *bias : Tensor(), {opt_.stride}, {opt_.padding});
+}
+
+std::string Conv::describe() const { return conv_desc("Conv", in_, out_, opt_); }
+
+ConvTranspose::ConvTranspose(int64_t in, int64_t out, ConvOptions opt, Generator& gen)
+    : weight(register_parameter("weight", make_weight(conv_weight_shape(in, out, opt), gen, opt.init,
+                                                      out * kernel_volume(opt)))),
+      in_(in), out_(out), opt_(opt) {
+  if (opt.bias) bias = &register_parameter("bias", Tensor::zeros({out}));
+}
+
+Tensor ConvTranspose::forward(const Tensor& x) {
+  check_rank(x, opt_.dims, "ConvTranspose");
+  return conv_transpose(x, weight, bias ? *bias : Tensor(), {opt_.stride}, {opt_.padding});
+}
+
+std::string ConvTranspose::describe() const { return conv_desc("ConvTranspose", in_, out_, opt_); }
+
+Linear::Linear(int64_t in, int64_t out, Generator& gen, Init init, bool with_bias)
+    : weight(register_parameter("weight", make_weight({out, in}, gen, init, in))), in_(in), out_(out) {
+  if (with_bias) bias = &register_parameter("bias", Tensor::zeros({out}));
+}
+
+Tensor Linear::forward(const Tensor& x) { return linear(x, weight, bias ? *bias : Tensor()); }
+std::string Linear::describe() const { return fmt::format("Linear({} -> {})", in_, out_); }
+
+BatchNorm::BatchNorm(int64_t channels, double momentum, double eps, bool affine)
+    : channels_(channels), momentum_(momentum), eps_(eps),
+      running_mean_(register_buffer("running_mean", Tensor::zeros({channels}))),
+      running_var_(register_buffer("running_var", Tensor::ones({channels}))) {
+  if (affine) {
+    gamma_ = &register_parameter("weight", Tensor::ones({channels}));
+    beta_ = &register_parameter("bias", Tensor::zeros({channels}));
+  }
+}
+
+Tensor BatchNorm::forward(const Tensor& x) {
+  return batch_norm(x, gamma_ ? *gamma_ : Tensor(), beta_ ? *beta_ : Tensor(), running_mean_, running_var_,
+                    is_training(), momentum_, eps_);
+}
+
+std::string BatchNorm::describe() const { return fmt::format("BatchNorm({}, momentum {}, eps {})", channels_, momentum_, eps_); }
+
+InstanceNorm::InstanceNorm(int64_t channels, bool affine, double eps) : channels_(channels), eps_(eps) {
+  if (affine) {
+    gamma_ = &register_parameter("weight", Tensor::ones({channels}));
+    beta_ = &register_parameter("bias", Tensor::zeros({channels}));
+  }
+}
+
+Tensor InstanceNorm::forward(const Tensor& x) {
+  return instance_norm(x, gamma_ ? *gamma_ : Tensor(), beta_ ? *beta_ : Tensor(), eps_);
+}
+
+std::string InstanceNorm::describe() const {
+  return fmt::format("InstanceNorm({}{})", channels_, gamma_ ? ", affine" : "");
+}
+
+Tensor LeakyReLU::forward(const Tensor& x) { return leaky_relu(x, slope_); }
+std::string LeakyReLU::describe() const { return fmt::format("LeakyReLU({})", slope_); }
+Tensor ReLU::forward(const Tensor& x) { return relu(x); }
+Tensor Tanh::forward(const Tensor& x) { return tanh(x); }
+
+Tensor Dropout::forward(const Tensor& x) { return dropout(x, p_, gen_, is_training()); }
+std::string Dropout::describe() const { return fmt::format("Dropout({})", p_); }
+
+Tensor MaxPool::forward(const Tensor& x) { return max_pool(x, kernel_, kernel_); }
+std::string MaxPool::describe() const { return fmt::format("MaxPool(kernel {})", kernel_); }
+
+Tensor Upsample::forward(const Tensor& x) { return upsample_nearest(x, factor_); }
+std::string Upsample::describe() const { return fmt::format("Upsample(nearest x{})", factor_); }
+
+Tensor Sequential::forward(const Tensor& x) {
+  Tensor h = x;
+  for (auto& l : layers_) h = l->forward(h);
+  return h;
+}
+
+}  // namespace pn::nn

@@ -1,0 +1,66 @@
+// Module: a node of a model tree with named parameters (trained), buffers (saved but not
+// trained, e.g. batch-norm running statistics) and children. Names are dotted paths
+// ("down.0.conv.weight"), the keys checkpoints use. Layers that map one tensor to one
+// tensor derive from UnaryModule so they fit in a Sequential.
+#pragma once
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "autograd/tensor.h"
+
+namespace pn::nn {
+
+using NamedTensors = std::vector<std::pair<std::string, Tensor>>;
+
+class Module {
+ public:
+  virtual ~Module() = default;
+  Module() = default;
+  Module(const Module&) = delete;
+  Module& operator=(const Module&) = delete;
+
+  NamedTensors named_parameters() const;
+  NamedTensors named_buffers() const;
+  std::vector<Tensor> parameters() const;
+  int64_t num_parameters() const;
+
+  void train(bool on = true);
+  void eval() { train(false); }
+  bool is_training() const { return training_; }
+  void zero_grad();
+  // Moves parameters and buffers to a device (the CUDA backend's seam).
+  void to(Device device);
+
+  // A one-line description of this module (type and settings) for summaries.
+  virtual std::string describe() const = 0;
+  // Lists every module with its parameter count, indented by depth.
+  std::string summary() const;
+  const std::vector<std::pair<std::string, std::shared_ptr<Module>>>& children() const { return children_; }
+
+ protected:
+  Tensor& register_parameter(const std::string& name, Tensor t);
+  Tensor& register_buffer(const std::string& name, Tensor t);
+  template <class M>
+  std::shared_ptr<M> register_module(const std::string& name, std::shared_ptr<M> m) {
+    children_.emplace_back(name, m);
+    return m;
+  }
+
+ private:
+  void collect(const std::string& prefix, bool params, NamedTensors& out) const;
+  void summary_into(const std::string& name, int depth, std::string& out) const;
+  // Parameters and buffers are kept by pointer-stable storage so that references stay valid.
+  std::vector<std::pair<std::string, std::unique_ptr<Tensor>>> params_, buffers_;
+  std::vector<std::pair<std::string, std::shared_ptr<Module>>> children_;
+  bool training_ = true;
+};
+
+class UnaryModule : public Module {
+ public:
+  virtual Tensor forward(const Tensor& x) = 0;
+  Tensor operator()(const Tensor& x) { return forward(x); }
+};
+
+}  // namespace pn::nn
