@@ -48,3 +48,20 @@ PN_HD double philox_normal(uint64_t seed, uint64_t index) {
 }
 
 }  // namespace pn::math
+
+namespace pn::math {
+
+// Element `index` of the random fills, shared by the CPU and CUDA backends so that both
+// produce the same values for the same (seed, offset).
+PN_HD double normal_at(uint64_t seed, uint64_t index, double mean, double std) {
+  return mean + std * philox_normal(seed, index);
+}
+PN_HD double uniform_at(uint64_t seed, uint64_t index, double lo, double hi) {
+  return lo + (hi - lo) * philox_uniform(seed, index);
+}
+// Inverted-dropout mask: scale with probability keep, else 0.
+PN_HD double bernoulli_at(uint64_t seed, uint64_t index, double keep, double scale) {
+  return philox_uniform(seed, index) <= keep ? scale : 0.0;
+}
+
+}  // namespace pn::math

@@ -1,0 +1,178 @@
+#include "autograd/ops/conv.h"
+
+#include "autograd/node.h"
+#include "autograd/ops/elementwise.h"
+#include "kernels/cpu/conv.h"
+
+namespace pn {
+
+namespace {
+
+using kernels::ConvGeom;
+
+// The three passes of one convolution geometry. Each is a recorded op, bilinear in its
+// two operands, and the derivatives of each are the other two (see the record calls):
+//   y  = fwd(x, w)        gx = bwd_input(gy, w)        gw = bwd_weight(x, gy)
+Tensor conv_fwd(const Tensor& x, const Tensor& w, const ConvGeom& g);
+Tensor conv_bwd_input(const Tensor& gy, const Tensor& w, const ConvGeom& g);
+Tensor conv_bwd_weight(const Tensor& x, const Tensor& gy, const ConvGeom& g);
+
+Shape with_spatial(int64_t a, int64_t b, const int64_t* sp, int dims) {
+  Shape s{a, b};
+  for (int i = 3 - dims; i < 3; ++i) s.push_back(sp[i]);
+  return s;
+}
+Shape input_shape(const ConvGeom& g) { return with_spatial(g.N, g.C_in, g.in, g.spatial_dims); }
+Shape output_shape(const ConvGeom& g) { return with_spatial(g.N, g.C_out, g.out, g.spatial_dims); }
+Shape weight_shape(const ConvGeom& g) { return with_spatial(g.C_out, g.C_in, g.k, g.spatial_dims); }
+
+// Runs one pass: a and b are its operands (checked against the geometry, which the
+// public ops have validated), the result is a fresh tensor.
+enum class Pass { Forward, BackwardInput, BackwardWeight };
+Tensor run_pass(Pass pass, const Tensor& a, const Tensor& b, const ConvGeom& g) {
+  static constexpr const char* kName[] = {"conv_forward", "conv_backward_input", "conv_backward_weight"};
+  const char* name = kName[static_cast<int>(pass)];
+  detail::check_same(a, b, name);
+  PN_CHECK(a.device().is_cpu(), "{}: no kernel for {} in this build", name, a.desc());
+  const Shape sa = pass == Pass::BackwardInput ? output_shape(g) : input_shape(g);
+  const Shape sb = pass == Pass::Forward ? weight_shape(g) : pass == Pass::BackwardInput ? weight_shape(g)
+                                                                                          : output_shape(g);
+  PN_CHECK(a.shape() == sa && b.shape() == sb, "{}: operands {} and {} do not match the geometry ({} and {})", name,
+           a.desc(), b.desc(), shape_str(sa), shape_str(sb));
+  const Shape so = pass == Pass::Forward ? output_shape(g) : pass == Pass::BackwardInput ? input_shape(g)
+                                                                                          : weight_shape(g);
+  Tensor out = Tensor::empty(so, a.dtype(), a.device());
+  if (out.numel() == 0) return out;
+  if (a.numel() == 0 || b.numel() == 0) return out.fill_(0.0);
+  PN_DISPATCH_FLOAT(a.dtype(), {
+    const scalar_t* pa = a.data<scalar_t>();
+    const scalar_t* pb = b.data<scalar_t>();
+    scalar_t* po = out.data<scalar_t>();
+    switch (pass) {
+      case Pass::Forward: cpu::conv_forward(g, pa, pb, po); break;
+      case Pass::BackwardInput: cpu::conv_backward_input(g, pa, pb, po); break;
+      case Pass::BackwardWeight: cpu::conv_backward_weight(g, pa, pb, po); break;
+    }
+  });
+  return out;
+}
+
+Tensor conv_fwd(const Tensor& x, const Tensor& w, const ConvGeom& g) {
+  Tensor y = run_pass(Pass::Forward, x, w, g);
+  record(y, "conv", {x, w}, [x, w, g](const Tensor& gy, const NeedMask& need) -> Grads {
+    return {need[0] ? conv_bwd_input(gy, w, g) : Tensor(), need[1] ? conv_bwd_weight(x, gy, g) : Tensor()};
+  });
+  return y;
+}
+
+Tensor conv_bwd_input(const Tensor& gy, const Tensor& w, const ConvGeom& g) {
+  Tensor gx = run_pass(Pass::BackwardInput, gy, w, g);
+  // <ggx, bwd_input(gy, w)> = <gy, fwd(ggx, w)>: d/dgy = fwd(ggx, w), d/dw = bwd_weight(ggx, gy).
+  record(gx, "conv_backward_input", {gy, w}, [gy, w, g](const Tensor& ggx, const NeedMask& need) -> Grads {
+    return {need[0] ? conv_fwd(ggx, w, g) : Tensor(), need[1] ? conv_bwd_weight(ggx, gy, g) : Tensor()};
+  });
+  return gx;
+}
+
+Tensor conv_bwd_weight(const Tensor& x, const Tensor& gy, const ConvGeom& g) {
+  Tensor gw = run_pass(Pass::BackwardWeight, x, gy, g);
+  // <ggw, bwd_weight(x, gy)> = <gy, fwd(x, ggw)>: d/dx = bwd_input(gy, ggw), d/dgy = fwd(x, ggw).
+  record(gw, "conv_backward_weight", {x, gy}, [x, gy, g](const Tensor& ggw, const NeedMask& need) -> Grads {
+    return {need[0] ? conv_bwd_input(gy, ggw, g) : Tensor(), need[1] ? conv_fwd(x, ggw, g) : Tensor()};
+  });
+  return gw;
+}
+
+// stride / padding: one entry for every spatial dim, or one per dim; values >= lo.
+std::vector<int64_t> per_dim(const std::vector<int>& v, int dims, int lo, const char* op, const char* what) {
+  PN_CHECK(v.size() == 1 || static_cast<int>(v.size()) == dims, "{}: {} needs 1 or {} entries, got {}", op, what,
+           dims, fmt::join(v, ", "));
+  std::vector<int64_t> r(dims);
+  for (int i = 0; i < dims; ++i) {
+    r[i] = v.size() == 1 ? v[0] : v[i];
+    PN_CHECK(r[i] >= lo, "{}: {} must be >= {}, got [{}]", op, what, lo, fmt::join(v, ", "));
+  }
+  return r;
+}
+
+// Checks what conv and conv_transpose share: ranks, dtype, device, the operand names.
+void check_operands(const char* op, const Tensor& x, const Tensor& w) {
+  PN_CHECK(x.defined() && w.defined(), "{}: undefined input or weight", op);
+  PN_CHECK(x.dim() == 4 || x.dim() == 5, "{}: input {} must be 4-D (N, C, H, W) or 5-D (N, C, D, H, W)", op,
+           x.desc());
+  PN_CHECK(w.dim() == x.dim(), "{}: weight {} must have {} dims to match input {}", op, w.desc(), x.dim(),
+           x.desc());
+  detail::check_same(x, w, op);
+  PN_CHECK(x.device().is_cpu(), "{}: no kernel for {} in this build", op, x.desc());
+  for (int d = 2; d < w.dim(); ++d) PN_CHECK(w.size(d) >= 1, "{}: empty kernel in weight {}", op, w.desc());
+}
+
+// The geometry of a convolution whose input has shape in_shape and whose weight, viewed
+// as [C_out, C_in, k...], has shape w_shape.
+ConvGeom make_geom(const Shape& in_shape, const Shape& w_shape, const std::vector<int64_t>& stride,
+                   const std::vector<int64_t>& pad) {
+  ConvGeom g;
+  g.spatial_dims = static_cast<int>(in_shape.size()) - 2;
+  g.N = in_shape[0];
+  g.C_in = in_shape[1];
+  g.C_out = w_shape[0];
+  for (int i = 0; i < g.spatial_dims; ++i) {
+    const int j = 3 - g.spatial_dims + i;
+    g.in[j] = in_shape[2 + i];
+    g.k[j] = w_shape[2 + i];
+    g.stride[j] = stride[i];
+    g.pad[j] = pad[i];
+    g.out[j] = ConvGeom::out_size(g.in[j], g.k[j], g.stride[j], g.pad[j]);
+  }
+  return g;
+}
+
+Tensor add_bias(const char* op, const Tensor& y, const Tensor& bias) {
+  if (!bias.defined()) return y;
+  detail::check_same(y, bias, op);
+  PN_CHECK(bias.dim() == 1 && bias.size(0) == y.size(1), "{}: bias {} does not match the {} output channels", op,
+           bias.desc(), y.size(1));
+  Shape s(y.dim(), 1);
+  s[1] = y.size(1);
+  return add(y, bias.reshape(s));
+}
+
+}  // namespace
+
+Tensor conv(const Tensor& x, const Tensor& w, const Tensor& bias, std::vector<int> stride, std::vector<int> padding) {
+  check_operands("conv", x, w);
+  const int dims = x.dim() - 2;
+  PN_CHECK(x.size(1) == w.size(1), "conv: input {} has {} channels but weight {} expects {}", x.desc(), x.size(1),
+           w.desc(), w.size(1));
+  auto s = per_dim(stride, dims, 1, "conv", "stride");
+  auto p = per_dim(padding, dims, 0, "conv", "padding");
+  for (int i = 0; i < dims; ++i)
+    PN_CHECK(x.size(2 + i) + 2 * p[i] >= w.size(2 + i),
+             "conv: kernel {} does not fit input {} with padding [{}] (spatial dim {})", shape_str(w.shape()),
+             x.desc(), fmt::join(p, ", "), i);
+  ConvGeom g = make_geom(x.shape(), w.shape(), s, p);
+  return add_bias("conv", conv_fwd(x, w, g), bias);
+}
+
+Tensor conv_transpose(const Tensor& x, const Tensor& w, const Tensor& bias, std::vector<int> stride,
+                      std::vector<int> padding) {
+  check_operands("conv_transpose", x, w);
+  const int dims = x.dim() - 2;
+  PN_CHECK(x.size(1) == w.size(0), "conv_transpose: input {} has {} channels but weight {} expects {}", x.desc(),
+           x.size(1), w.desc(), w.size(0));
+  auto s = per_dim(stride, dims, 1, "conv_transpose", "stride");
+  auto p = per_dim(padding, dims, 0, "conv_transpose", "padding");
+  // The output is the input of a conv (weight [C_out = C_in_t, C_in = C_out_t, k...],
+  // PyTorch's transposed layout read as a conv weight) whose output has x's shape.
+  Shape y_shape{x.size(0), w.size(1)};
+  for (int i = 0; i < dims; ++i) {
+    const int64_t o = (x.size(2 + i) - 1) * s[i] - 2 * p[i] + w.size(2 + i);
+    PN_CHECK(o >= 1, "conv_transpose: padding [{}] leaves no output for input {} and weight {} (spatial dim {})",
+             fmt::join(p, ", "), x.desc(), w.desc(), i);
+    y_shape.push_back(o);
+  }
+  ConvGeom g = make_geom(y_shape, w.shape(), s, p);
+  return add_bias("conv_transpose", conv_bwd_input(x, w, g), bias);
+}
+
+}  // namespace pn

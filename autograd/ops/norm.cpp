@@ -1,0 +1,144 @@
+#include "autograd/ops/norm.h"
+
+#include "autograd/node.h"
+#include "autograd/ops/elementwise.h"
+#include "kernels/cpu/norm.h"
+
+namespace pn {
+
+namespace {
+
+// What the backward of a norm needs besides x and gamma.
+struct NormState {
+  const char* op;
+  math::NormGeom geom;
+  Tensor mean, var;  // per group; batch statistics, or running ones (batch norm in eval)
+  double eps;
+  bool batch_stats;
+};
+
+math::NormGeom geom_of(const Tensor& x, bool per_instance) {
+  math::NormGeom g;
+  g.n = x.shape()[0];
+  g.c = x.shape()[1];
+  g.s = 1;
+  for (int i = 2; i < x.dim(); ++i) g.s *= x.shape()[i];
+  g.per_instance = per_instance;
+  return g;
+}
+
+void check_input(const char* op, const Tensor& x, int min_dim) {
+  PN_CHECK(x.defined(), "{}: undefined input", op);
+  PN_CHECK(x.dim() >= min_dim, "{}: expected an input of at least {} dims [N, C, ...], got {}", op, min_dim, x.desc());
+  PN_CHECK(x.numel() > 0, "{}: empty input {}", op, x.desc());
+  PN_CHECK(x.device().is_cpu(), "{}: no kernel for {} in this build", op, x.desc());
+}
+
+// gamma, beta and running statistics: undefined, or [C] with x's dtype and device.
+void check_per_channel(const char* op, const char* what, const Tensor& t, const Tensor& x) {
+  if (!t.defined()) return;
+  PN_CHECK(t.shape() == Shape{x.shape()[1]}, "{}: {} must have shape [{}] (channels of input {}), got {}", op,
+           what, x.shape()[1], x.desc(), t.desc());
+  detail::check_same(x, t, op);
+}
+
+// The op that the backward of a norm records under create_graph: it exists so that
+// differentiating the gradient fails loudly.
+void record_no_double_backward(Tensor& out, const char* op, const std::vector<Tensor>& inputs) {
+  std::string name = op;
+  record(out, "norm_backward", inputs, [name](const Tensor&, const NeedMask&) -> Grads {
+    PN_FAIL("{}_backward: double backward of {} is not supported (its backward is a fused first-order "
+            "kernel); keep norms out of graphs that need second derivatives", name, name);
+  });
+}
+
+// The fused first-order backward; recorded (as a non-differentiable op) when the pass
+// is building a graph. need: x, gamma, beta (an undefined gamma or beta is never needed).
+Grads norm_backward(const NormState& st, const Tensor& g, const Tensor& x, const Tensor& gamma,
+                    const NeedMask& need) {
+  Tensor dx, dgamma, dbeta;
+  if (need[0]) dx = Tensor::empty(x.shape(), x.dtype(), x.device());
+  if (need[1]) dgamma = Tensor::empty({st.geom.c}, x.dtype(), x.device());
+  if (need[2]) dbeta = Tensor::empty({st.geom.c}, x.dtype(), x.device());
+  PN_DISPATCH_FLOAT(x.dtype(), {
+    auto ptr = [](Tensor& t) { return t.defined() ? t.data<scalar_t>() : nullptr; };
+    cpu::norm_backward(x.data<scalar_t>(), g.data<scalar_t>(), st.geom, st.mean.data<scalar_t>(),
+                       st.var.data<scalar_t>(), st.eps, gamma.defined() ? gamma.data<scalar_t>() : nullptr,
+                       st.batch_stats, ptr(dx), ptr(dgamma), ptr(dbeta));
+  });
+  for (Tensor* t : {&dx, &dgamma, &dbeta})
+    if (t->defined()) record_no_double_backward(*t, st.op, {g, x, gamma});
+  return {dx, dgamma, dbeta};
+}
+
+// Normalises x with st.mean/st.var and records the node.
+Tensor norm_apply(const NormState& st, const Tensor& x, const Tensor& gamma, const Tensor& beta) {
+  Tensor y = Tensor::empty(x.shape(), x.dtype(), x.device());
+  PN_DISPATCH_FLOAT(x.dtype(), cpu::norm_forward(x.data<scalar_t>(), st.geom, st.mean.data<scalar_t>(),
+                                                 st.var.data<scalar_t>(), st.eps,
+                                                 gamma.defined() ? gamma.data<scalar_t>() : nullptr,
+                                                 beta.defined() ? beta.data<scalar_t>() : nullptr,
+                                                 y.data<scalar_t>()));
+  record(y, st.op, {x, gamma, beta}, [st, x, gamma](const Tensor& g, const NeedMask& need) -> Grads {
+    return norm_backward(st, g, x, gamma, need);
+  });
+  return y;
+}
+
+void batch_stats(const math::NormGeom& geom, const Tensor& x, Tensor& mean, Tensor& var) {
+  const int64_t groups = math::norm_groups(geom);
+  mean = Tensor::empty({groups}, x.dtype(), x.device());
+  var = Tensor::empty({groups}, x.dtype(), x.device());
+  PN_DISPATCH_FLOAT(x.dtype(), cpu::norm_stats(x.data<scalar_t>(), geom, mean.data<scalar_t>(), var.data<scalar_t>()));
+}
+
+}  // namespace
+
+Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, const Tensor& running_mean,
+                  const Tensor& running_var, bool training, double momentum, double eps) {
+  const char* op = "batch_norm";
+  check_input(op, x, 2);
+  check_per_channel(op, "gamma", gamma, x);
+  check_per_channel(op, "beta", beta, x);
+  check_per_channel(op, "running_mean", running_mean, x);
+  check_per_channel(op, "running_var", running_var, x);
+  PN_CHECK(running_mean.defined() == running_var.defined(),
+           "batch_norm: running_mean ({}) and running_var ({}) must be both given or both omitted",
+           running_mean.desc(), running_var.desc());
+  PN_CHECK(!running_mean.requires_grad() && !running_var.requires_grad(),
+           "batch_norm: running statistics are buffers and must not require grad");
+  PN_CHECK(eps >= 0 && momentum >= 0 && momentum <= 1, "batch_norm: need eps >= 0 and momentum in [0, 1], got {} and {}",
+           eps, momentum);
+  NormState st{op, geom_of(x, false), {}, {}, eps, training};
+  if (training) {
+    const int64_t m = math::norm_group_size(st.geom);
+    PN_CHECK(m > 1, "batch_norm: expected more than one value per channel in training, got input {}", x.desc());
+    batch_stats(st.geom, x, st.mean, st.var);
+    if (running_mean.defined()) {
+      Tensor rm = running_mean, rv = running_var;  // handles: the update writes their storage
+      PN_DISPATCH_FLOAT(x.dtype(), cpu::norm_running_update(rm.data<scalar_t>(), rv.data<scalar_t>(),
+                                                            st.mean.data<scalar_t>(), st.var.data<scalar_t>(),
+                                                            st.geom.c, momentum, m));
+    }
+  } else {
+    PN_CHECK(running_mean.defined(), "batch_norm: eval mode needs running statistics for input {}", x.desc());
+    // Copies: the buffers may be updated again before this node's backward runs.
+    st.mean = running_mean.detach().clone();
+    st.var = running_var.detach().clone();
+  }
+  return norm_apply(st, x, gamma, beta);
+}
+
+Tensor instance_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, double eps) {
+  const char* op = "instance_norm";
+  check_input(op, x, 3);
+  check_per_channel(op, "gamma", gamma, x);
+  check_per_channel(op, "beta", beta, x);
+  PN_CHECK(eps >= 0, "instance_norm: need eps >= 0, got {}", eps);
+  NormState st{op, geom_of(x, true), {}, {}, eps, true};
+  PN_CHECK(st.geom.s > 1, "instance_norm: expected more than one spatial element per channel, got input {}", x.desc());
+  batch_stats(st.geom, x, st.mean, st.var);
+  return norm_apply(st, x, gamma, beta);
+}
+
+}  // namespace pn

@@ -1,0 +1,28 @@
+// Batch and instance normalisation of NC[D]HW tensors (any number of spatial dims; batch
+// norm also takes [N, C]). Forward and first-order backward are fused kernels
+// (kernels/cpu/norm.h); the backward is itself recorded as an op whose own backward
+// throws, so a second derivative through a norm is an error rather than a silent wrong
+// answer (the WGAN critic, the one model that needs second derivatives, has no norm).
+//
+// gamma and beta are per channel [C]; pass undefined tensors for no affine transform.
+// SPADE's parameter-free normalisation is instance_norm(x, {}, {}, eps): statistics per
+// (sample, channel) over the spatial dims, no affine (SPADE predicts gamma and beta
+// itself and applies them with elementwise ops).
+#pragma once
+#include "autograd/tensor.h"
+
+namespace pn {
+
+// Statistics per channel over N and the spatial dims. Training: normalises with the batch
+// mean and biased variance, and, when running_mean/running_var are defined, updates them
+// in place (never recorded): r = (1 - momentum) r + momentum * batch, with the unbiased
+// variance for running_var (PyTorch's convention). Eval: normalises with the running
+// statistics, which must then be defined. Running statistics are [C], never part of the graph.
+Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, const Tensor& running_mean,
+                  const Tensor& running_var, bool training, double momentum = 0.1, double eps = 1e-5);
+
+// Statistics per (sample, channel) over the spatial dims (at least two spatial elements),
+// biased variance, in training and eval alike (no running statistics).
+Tensor instance_norm(const Tensor& x, const Tensor& gamma = {}, const Tensor& beta = {}, double eps = 1e-5);
+
+}  // namespace pn

@@ -1,0 +1,57 @@
+#include "autograd/ops/optim_update.h"
+
+#include <cmath>
+
+#include "autograd/ops/elementwise.h"
+#include "kernels/cpu/optim.h"
+
+namespace pn {
+
+namespace {
+
+// Every state tensor must match the parameter exactly: the kernels walk them in lockstep.
+void check_like(const char* op, const char* what, const Tensor& param, const Tensor& t) {
+  PN_CHECK(t.defined(), "{}: {} is undefined (parameter {})", op, what, param.desc());
+  detail::check_same(param, t, op);
+  PN_CHECK(t.shape() == param.shape(), "{}: {} {} does not match parameter {}", op, what, t.desc(), param.desc());
+}
+
+}  // namespace
+
+void adam_update_(Tensor& param, const Tensor& grad, Tensor& m, Tensor& v, int64_t step, const AdamHyper& h) {
+  const char* op = "adam_update_";
+  PN_CHECK(param.defined(), "{}: undefined parameter", op);
+  check_like(op, "gradient", param, grad);
+  check_like(op, "first moment", param, m);
+  check_like(op, "second moment", param, v);
+  PN_CHECK(step >= 1, "{}: step must count from 1, got {}", op, step);
+  PN_CHECK(h.lr >= 0 && h.beta1 >= 0 && h.beta1 < 1 && h.beta2 >= 0 && h.beta2 < 1 && h.eps >= 0 && h.weight_decay >= 0,
+           "{}: invalid hyperparameters lr {}, betas ({}, {}), eps {}, weight decay {}", op, h.lr, h.beta1, h.beta2,
+           h.eps, h.weight_decay);
+  PN_CHECK(param.device().is_cpu(), "{}: no kernel for {} in this build", op, param.desc());
+  const double bc1 = 1.0 - std::pow(h.beta1, static_cast<double>(step));
+  const double bc2 = 1.0 - std::pow(h.beta2, static_cast<double>(step));
+  PN_DISPATCH_FLOAT(param.dtype(), cpu::adam_update(param.data<scalar_t>(), grad.data<scalar_t>(), m.data<scalar_t>(),
+                                                    v.data<scalar_t>(), param.numel(), h.lr, h.beta1, h.beta2, h.eps,
+                                                    h.weight_decay, bc1, bc2, h.decoupled));
+}
+
+void sgd_update_(Tensor& param, const Tensor& grad, Tensor& momentum_buf, int64_t step, const SgdHyper& h) {
+  const char* op = "sgd_update_";
+  PN_CHECK(param.defined(), "{}: undefined parameter", op);
+  check_like(op, "gradient", param, grad);
+  const bool use_buf = h.momentum != 0.0;
+  if (use_buf) check_like(op, "momentum buffer", param, momentum_buf);
+  PN_CHECK(step >= 1, "{}: step must count from 1, got {}", op, step);
+  PN_CHECK(h.lr >= 0 && h.momentum >= 0 && h.weight_decay >= 0, "{}: invalid lr {}, momentum {} or weight decay {}",
+           op, h.lr, h.momentum, h.weight_decay);
+  PN_CHECK(!h.nesterov || (h.momentum > 0 && h.dampening == 0),
+           "{}: Nesterov momentum needs momentum > 0 and zero dampening (got {} and {})", op, h.momentum, h.dampening);
+  PN_CHECK(param.device().is_cpu(), "{}: no kernel for {} in this build", op, param.desc());
+  PN_DISPATCH_FLOAT(param.dtype(),
+                    cpu::sgd_update(param.data<scalar_t>(), grad.data<scalar_t>(),
+                                    use_buf ? momentum_buf.data<scalar_t>() : nullptr, param.numel(), h.lr,
+                                    h.momentum, h.dampening, h.weight_decay, h.nesterov, step == 1));
+}
+
+}  // namespace pn

@@ -1,0 +1,125 @@
+#include "autograd/ops/pool.h"
+
+#include <memory>
+
+#include "autograd/node.h"
+#include "kernels/cpu/pool.h"
+
+namespace pn {
+
+namespace {
+
+using kernels::PoolGeom;
+
+void check_spatial(const char* op, const Tensor& x) {
+  PN_CHECK(x.defined(), "{}: undefined input", op);
+  PN_CHECK(x.dim() == 4 || x.dim() == 5, "{}: input {} must be 4-D (N, C, H, W) or 5-D (N, C, D, H, W)", op,
+           x.desc());
+  PN_CHECK(x.device().is_cpu(), "{}: no kernel for {} in this build", op, x.desc());
+}
+
+// Planes and the (D, H, W) sizes of x's spatial dims, with D = 1 for 2-D.
+PoolGeom planes_of(const Tensor& x) {
+  PoolGeom g;
+  g.planes = x.size(0) * x.size(1);
+  for (int i = 2; i < x.dim(); ++i) g.in[i + 3 - x.dim()] = x.size(i);
+  return g;
+}
+
+// Fills the spatial window params (k, stride) of the dims x has; D stays 1 for 2-D.
+void set_window(PoolGeom& g, int ndim, int64_t k, int64_t stride) {
+  for (int j = 5 - ndim; j < 3; ++j) { g.k[j] = k; g.stride[j] = stride; }
+}
+
+Shape with_spatial(const Tensor& x, const int64_t* sp) {
+  Shape s{x.size(0), x.size(1)};
+  for (int j = 5 - x.dim(); j < 3; ++j) s.push_back(sp[j]);
+  return s;
+}
+
+// The argmax of a max-pool: per output element, its source's offset within its plane.
+// Gathering through it is the pool's forward; scattering through it is the adjoint.
+struct IndexMap {
+  std::shared_ptr<const std::vector<int64_t>> idx;
+  Shape in_shape, out_shape;
+  int64_t planes, in_vol, out_vol;
+};
+
+Tensor scatter_op(const Tensor& y, const IndexMap& m);
+
+Tensor gather_op(const Tensor& x, const IndexMap& m) {
+  PN_CHECK(x.shape() == m.in_shape, "max_pool gather: {} does not match {}", x.desc(), shape_str(m.in_shape));
+  Tensor y = Tensor::empty(m.out_shape, x.dtype(), x.device());
+  PN_DISPATCH_FLOAT(x.dtype(), cpu::index_gather(x.data<scalar_t>(), m.idx->data(), y.data<scalar_t>(), m.planes,
+                                                 m.in_vol, m.out_vol));
+  record(y, "max_pool_gather", {x}, [m](const Tensor& g, const NeedMask&) -> Grads { return {scatter_op(g, m)}; });
+  return y;
+}
+
+Tensor scatter_op(const Tensor& y, const IndexMap& m) {
+  PN_CHECK(y.shape() == m.out_shape, "max_pool scatter: {} does not match {}", y.desc(), shape_str(m.out_shape));
+  Tensor x = Tensor::empty(m.in_shape, y.dtype(), y.device());
+  PN_DISPATCH_FLOAT(y.dtype(), cpu::index_scatter_add(y.data<scalar_t>(), m.idx->data(), x.data<scalar_t>(),
+                                                      m.planes, m.in_vol, m.out_vol));
+  record(x, "max_pool_scatter", {y}, [m](const Tensor& g, const NeedMask&) -> Grads { return {gather_op(g, m)}; });
+  return x;
+}
+
+// Upsampling geometry: in = the small grid, out = in * factor.
+PoolGeom upsample_geom(const Tensor& small, int factor) {
+  PoolGeom g = planes_of(small);
+  set_window(g, small.dim(), factor, factor);
+  for (int j = 0; j < 3; ++j) g.out[j] = g.in[j] * g.k[j];
+  return g;
+}
+
+}  // namespace
+
+Tensor max_pool(const Tensor& x, int kernel, int stride) {
+  check_spatial("max_pool", x);
+  PN_CHECK(kernel >= 1 && stride >= 1, "max_pool: kernel {} and stride {} must be >= 1 (input {})", kernel, stride,
+           x.desc());
+  PoolGeom g = planes_of(x);
+  set_window(g, x.dim(), kernel, stride);
+  for (int j = 0; j < 3; ++j) {
+    PN_CHECK(g.in[j] >= g.k[j], "max_pool: kernel {} larger than input {}", kernel, x.desc());
+    g.out[j] = (g.in[j] - g.k[j]) / g.stride[j] + 1;
+  }
+  auto idx = std::make_shared<std::vector<int64_t>>(static_cast<size_t>(g.planes * g.out_volume()));
+  Tensor y = Tensor::empty(with_spatial(x, g.out), x.dtype(), x.device());
+  if (y.numel() == 0) return y;
+  PN_DISPATCH_FLOAT(x.dtype(), cpu::max_pool_forward(g, x.data<scalar_t>(), y.data<scalar_t>(), idx->data()));
+  IndexMap m{idx, x.shape(), y.shape(), g.planes, g.in_volume(), g.out_volume()};
+  record(y, "max_pool", {x}, [m](const Tensor& gy, const NeedMask&) -> Grads { return {scatter_op(gy, m)}; });
+  return y;
+}
+
+Tensor upsample_nearest(const Tensor& x, int factor) {
+  check_spatial("upsample_nearest", x);
+  PN_CHECK(factor >= 1, "upsample_nearest: factor {} must be >= 1 (input {})", factor, x.desc());
+  PoolGeom g = upsample_geom(x, factor);
+  Tensor y = Tensor::empty(with_spatial(x, g.out), x.dtype(), x.device());
+  if (y.numel() > 0) PN_DISPATCH_FLOAT(x.dtype(), cpu::upsample_nearest(g, x.data<scalar_t>(), y.data<scalar_t>()));
+  record(y, "upsample_nearest", {x}, [factor](const Tensor& gy, const NeedMask&) -> Grads {
+    return {block_sum(gy, factor)};
+  });
+  return y;
+}
+
+Tensor block_sum(const Tensor& x, int factor) {
+  check_spatial("block_sum", x);
+  PN_CHECK(factor >= 1, "block_sum: factor {} must be >= 1 (input {})", factor, x.desc());
+  for (int i = 2; i < x.dim(); ++i)
+    PN_CHECK(x.size(i) % factor == 0, "block_sum: spatial sizes of {} must be multiples of {}", x.desc(), factor);
+  Shape small = x.shape();
+  for (int i = 2; i < x.dim(); ++i) small[i] /= factor;
+  Tensor y = Tensor::empty(small, x.dtype(), x.device());
+  PoolGeom g = upsample_geom(y, factor);
+  if (y.numel() > 0) PN_DISPATCH_FLOAT(x.dtype(), cpu::block_sum(g, x.data<scalar_t>(), y.data<scalar_t>()));
+  record(y, "block_sum", {x}, [factor](const Tensor& gy, const NeedMask&) -> Grads {
+    return {upsample_nearest(gy, factor)};
+  });
+  return y;
+}
+
+}  // namespace pn

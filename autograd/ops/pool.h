@@ -1,0 +1,21 @@
+// Max-pooling and nearest upsampling of 2-D (N, C, H, W) and 3-D (N, C, D, H, W) tensors,
+// and block_sum, the adjoint of upsampling. All twice differentiable: max-pooling's
+// derivative is a gather / scatter-add pair of recorded ops (each the other's adjoint)
+// over the argmax saved by the forward pass; upsample_nearest and block_sum are each
+// other's backward.
+#pragma once
+#include "autograd/tensor.h"
+
+namespace pn {
+
+// Max over each kernel^d window, step stride, no padding: out = (in - kernel) / stride + 1.
+// The gradient goes to the first maximum of each window.
+Tensor max_pool(const Tensor& x, int kernel = 2, int stride = 2);
+
+// Each voxel repeated factor times along every spatial dim.
+Tensor upsample_nearest(const Tensor& x, int factor = 2);
+
+// The sum over each factor^d block (spatial sizes must be multiples of factor).
+Tensor block_sum(const Tensor& x, int factor = 2);
+
+}  // namespace pn

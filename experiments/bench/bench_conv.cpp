@@ -1,0 +1,126 @@
+// bench_conv: time of the CPU reference 3-D convolution kernels (forward, backward-input,
+// backward-weight; float32) on the conv3x3x3 (padding 1) layers of the segmentation U-Net
+// encoder and bottleneck: the paper's size (1 input channel, 32x128x128, filters 32, 64,
+// 128, 256, bottleneck 512) and a small one (16x32x32, filters 8..64, bottleneck 128).
+// Each level has two convs (C_in -> f, f -> f); spatial size halves per level; batch 1.
+// Reported: median wall time over --reps runs after one warm-up, and GFLOP/s with
+// FLOPs = 2 * N * C_out * C_in * k^3 * output voxels per pass.
+//
+//   bench_conv [--small-only] [--reps N]
+#include <omp.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "kernels/conv_geom.h"
+#include "kernels/cpu/conv.h"
+
+namespace {
+
+using pn::kernels::ConvGeom;
+
+struct Net {
+  const char* name;
+  int64_t d, h, w;
+  std::vector<int64_t> filters;  // per level; the bottleneck doubles the last
+};
+
+ConvGeom conv3(int64_t c_in, int64_t c_out, int64_t d, int64_t h, int64_t w) {
+  ConvGeom g;
+  g.N = 1;
+  g.C_in = c_in;
+  g.C_out = c_out;
+  const int64_t sp[3] = {d, h, w};
+  for (int j = 0; j < 3; ++j) {
+    g.in[j] = sp[j];
+    g.k[j] = 3;
+    g.pad[j] = 1;
+    g.out[j] = ConvGeom::out_size(sp[j], 3, 1, 1);
+  }
+  return g;
+}
+
+// Median seconds of fn over reps runs, after one warm-up run.
+double median_seconds(const std::function<void()>& fn, int reps) {
+  fn();
+  std::vector<double> t;
+  for (int r = 0; r < reps; ++r) {
+    auto t0 = std::chrono::steady_clock::now();
+    fn();
+    t.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  }
+  std::sort(t.begin(), t.end());
+  return t[t.size() / 2];
+}
+
+void fill_random(std::vector<float>& v, unsigned seed) {
+  for (auto& x : v) {
+    seed = seed * 1664525u + 1013904223u;
+    x = static_cast<float>(seed >> 8) / 16777216.0f - 0.5f;
+  }
+}
+
+void run(const Net& net, int reps) {
+  std::printf("\n%s: input 1x%lldx%lldx%lld (D x H x W), conv 3x3x3 pad 1, batch 1, float32, %d threads, median of %d\n",
+              net.name, (long long)net.d, (long long)net.h, (long long)net.w, omp_get_max_threads(), reps);
+  std::printf("%-13s %-10s %-13s %8s | %9s %7s | %9s %7s | %9s %7s\n", "layer", "channels", "D x H x W", "GFLOP",
+              "fwd ms", "GF/s", "bwd-in ms", "GF/s", "bwd-w ms", "GF/s");
+  std::vector<int64_t> levels = net.filters;
+  levels.push_back(net.filters.back() * 2);
+  int64_t c_in = 1, d = net.d, h = net.h, w = net.w;
+  double total_flop = 0, total_t[3] = {0, 0, 0};
+  for (size_t l = 0; l < levels.size(); ++l) {
+    const int64_t f = levels[l];
+    for (int c = 0; c < 2; ++c) {
+      ConvGeom g = conv3(c == 0 ? c_in : f, f, d, h, w);
+      std::vector<float> x(g.N * g.C_in * g.in_volume()), wt(g.C_out * g.col_rows()), y(g.N * g.C_out * g.out_volume());
+      std::vector<float> dx(x.size()), dw(wt.size());
+      fill_random(x, 1);
+      fill_random(wt, 2);
+      fill_random(y, 3);
+      const double flop = 2.0 * g.macs();
+      const double t[3] = {
+          median_seconds([&] { pn::cpu::conv_forward(g, x.data(), wt.data(), y.data()); }, reps),
+          median_seconds([&] { pn::cpu::conv_backward_input(g, y.data(), wt.data(), dx.data()); }, reps),
+          median_seconds([&] { pn::cpu::conv_backward_weight(g, x.data(), y.data(), dw.data()); }, reps)};
+      std::string layer = (l + 1 == levels.size() ? std::string("bottleneck") : "level " + std::to_string(l)) +
+                          "." + std::to_string(c + 1);
+      std::string ch = std::to_string(g.C_in) + "->" + std::to_string(g.C_out);
+      std::string sz = std::to_string(d) + "x" + std::to_string(h) + "x" + std::to_string(w);
+      std::printf("%-13s %-10s %-13s %8.3f | %9.1f %7.1f | %9.1f %7.1f | %9.1f %7.1f\n", layer.c_str(), ch.c_str(),
+                  sz.c_str(), flop * 1e-9, t[0] * 1e3, flop / t[0] * 1e-9, t[1] * 1e3, flop / t[1] * 1e-9,
+                  t[2] * 1e3, flop / t[2] * 1e-9);
+      total_flop += flop;
+      for (int k = 0; k < 3; ++k) total_t[k] += t[k];
+    }
+    c_in = f;
+    d /= 2, h /= 2, w /= 2;
+  }
+  std::printf("%-13s %-10s %-13s %8.3f | %9.1f %7.1f | %9.1f %7.1f | %9.1f %7.1f\n", "total", "", "", total_flop * 1e-9,
+              total_t[0] * 1e3, total_flop / total_t[0] * 1e-9, total_t[1] * 1e3, total_flop / total_t[1] * 1e-9,
+              total_t[2] * 1e3, total_flop / total_t[2] * 1e-9);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  bool small_only = false;
+  int reps = 3;
+  for (int i = 1; i < argc; ++i) {
+    if (!std::strcmp(argv[i], "--small-only")) small_only = true;
+    else if (!std::strcmp(argv[i], "--reps") && i + 1 < argc) reps = std::max(1, std::atoi(argv[++i]));
+    else {
+      std::fprintf(stderr, "usage: %s [--small-only] [--reps N]\n", argv[0]);
+      return 2;
+    }
+  }
+  run({"small U-Net", 16, 32, 32, {8, 16, 32, 64}}, reps);
+  if (!small_only) run({"paper U-Net", 32, 128, 128, {32, 64, 128, 256}}, reps);
+  return 0;
+}

@@ -1,0 +1,91 @@
+#include "kernels/cpu/pool.h"
+
+#include <algorithm>
+
+namespace pn::cpu {
+
+namespace {
+using kernels::PoolGeom;
+constexpr int64_t kParallelMin = 32768;  // elements below which threads cost more than they give
+}  // namespace
+
+template <class T>
+void max_pool_forward(const PoolGeom& g, const T* x, T* y, int64_t* idx) {
+  const int64_t iv = g.in_volume(), rows = g.planes * g.out[0] * g.out[1];
+  // One task per output row (plane, od, oh); each scans its windows.
+#pragma omp parallel for schedule(static) if (rows * g.out[2] > kParallelMin)
+  for (int64_t r = 0; r < rows; ++r) {
+    const int64_t oh = r % g.out[1], od = (r / g.out[1]) % g.out[0], p = r / (g.out[0] * g.out[1]);
+    const T* xp = x + p * iv;
+    for (int64_t ow = 0; ow < g.out[2]; ++ow) {
+      int64_t best = -1;
+      for (int64_t a = 0; a < g.k[0]; ++a)
+        for (int64_t b = 0; b < g.k[1]; ++b) {
+          const int64_t base = ((od * g.stride[0] + a) * g.in[1] + oh * g.stride[1] + b) * g.in[2] + ow * g.stride[2];
+          for (int64_t c = 0; c < g.k[2]; ++c)
+            if (best < 0 || xp[base + c] > xp[best]) best = base + c;
+        }
+      y[r * g.out[2] + ow] = xp[best];
+      idx[r * g.out[2] + ow] = best;
+    }
+  }
+}
+
+template <class T>
+void index_gather(const T* x, const int64_t* idx, T* y, int64_t planes, int64_t in_vol, int64_t out_vol) {
+#pragma omp parallel for schedule(static) if (planes * out_vol > kParallelMin)
+  for (int64_t p = 0; p < planes; ++p)
+    for (int64_t o = 0; o < out_vol; ++o) y[p * out_vol + o] = x[p * in_vol + idx[p * out_vol + o]];
+}
+
+template <class T>
+void index_scatter_add(const T* y, const int64_t* idx, T* x, int64_t planes, int64_t in_vol, int64_t out_vol) {
+  // Parallel over planes only: overlapping windows may send two outputs to one input.
+#pragma omp parallel for schedule(static) if (planes * in_vol > kParallelMin)
+  for (int64_t p = 0; p < planes; ++p) {
+    T* xp = x + p * in_vol;
+    std::fill(xp, xp + in_vol, T(0));
+    for (int64_t o = 0; o < out_vol; ++o) xp[idx[p * out_vol + o]] += y[p * out_vol + o];
+  }
+}
+
+template <class T>
+void upsample_nearest(const PoolGeom& g, const T* x, T* y) {
+  const int64_t rows = g.planes * g.out[0] * g.out[1];
+#pragma omp parallel for schedule(static) if (rows * g.out[2] > kParallelMin)
+  for (int64_t r = 0; r < rows; ++r) {
+    const int64_t oh = r % g.out[1], od = (r / g.out[1]) % g.out[0], p = r / (g.out[0] * g.out[1]);
+    const T* src = x + ((p * g.in[0] + od / g.k[0]) * g.in[1] + oh / g.k[1]) * g.in[2];
+    T* dst = y + r * g.out[2];
+    for (int64_t ow = 0; ow < g.out[2]; ++ow) dst[ow] = src[ow / g.k[2]];
+  }
+}
+
+template <class T>
+void block_sum(const PoolGeom& g, const T* y, T* x) {
+  const int64_t rows = g.planes * g.in[0] * g.in[1];
+  // One task per small-grid row: it sums its k0 x k1 big rows, each in k2-wide runs.
+#pragma omp parallel for schedule(static) if (rows * g.out[2] > kParallelMin)
+  for (int64_t r = 0; r < rows; ++r) {
+    const int64_t ih = r % g.in[1], id = (r / g.in[1]) % g.in[0], p = r / (g.in[0] * g.in[1]);
+    T* dst = x + r * g.in[2];
+    std::fill(dst, dst + g.in[2], T(0));
+    for (int64_t a = 0; a < g.k[0]; ++a)
+      for (int64_t b = 0; b < g.k[1]; ++b) {
+        const T* src = y + ((p * g.out[0] + id * g.k[0] + a) * g.out[1] + ih * g.k[1] + b) * g.out[2];
+        for (int64_t ow = 0; ow < g.out[2]; ++ow) dst[ow / g.k[2]] += src[ow];
+      }
+  }
+}
+
+#define PN_POOL_INSTANTIATE(T)                                                                       \
+  template void max_pool_forward<T>(const PoolGeom&, const T*, T*, int64_t*);                        \
+  template void index_gather<T>(const T*, const int64_t*, T*, int64_t, int64_t, int64_t);            \
+  template void index_scatter_add<T>(const T*, const int64_t*, T*, int64_t, int64_t, int64_t);       \
+  template void upsample_nearest<T>(const PoolGeom&, const T*, T*);                                  \
+  template void block_sum<T>(const PoolGeom&, const T*, T*);
+PN_POOL_INSTANTIATE(float)
+PN_POOL_INSTANTIATE(double)
+#undef PN_POOL_INSTANTIATE
+
+}  // namespace pn::cpu

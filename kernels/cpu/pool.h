@@ -1,0 +1,32 @@
+// CPU reference window ops over independent planes (N * C volumes of D x H x W; 2-D is
+// D = 1): max-pooling with its argmax, the index gather / scatter-add pair that is its
+// derivative, and nearest upsampling with its adjoint, the sum over each block.
+#pragma once
+#include <cstdint>
+
+#include "kernels/conv_geom.h"
+
+namespace pn::cpu {
+
+// y = max over each k window (step stride, no padding); idx = the in-plane offset of the
+// maximum (the first one on ties), one per output element.
+template <class T>
+void max_pool_forward(const kernels::PoolGeom& g, const T* x, T* y, int64_t* idx);
+
+// y[p, o] = x[p, idx[p, o]]: planes of in_vol elements in, out_vol out.
+template <class T>
+void index_gather(const T* x, const int64_t* idx, T* y, int64_t planes, int64_t in_vol, int64_t out_vol);
+
+// x[p, :] = 0, then x[p, idx[p, o]] += y[p, o]: the adjoint of index_gather.
+template <class T>
+void index_scatter_add(const T* y, const int64_t* idx, T* x, int64_t planes, int64_t in_vol, int64_t out_vol);
+
+// y[p, z, h, w] = x[p, z / k0, h / k1, w / k2] with g.out = g.in * g.k.
+template <class T>
+void upsample_nearest(const kernels::PoolGeom& g, const T* x, T* y);
+
+// x[p, z, h, w] = sum of y over the k0 x k1 x k2 block it was copied to (the adjoint).
+template <class T>
+void block_sum(const kernels::PoolGeom& g, const T* y, T* x);
+
+}  // namespace pn::cpu

@@ -1,0 +1,45 @@
+#include "kernels/cpu/softmax.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace pn::cpu {
+
+namespace {
+// Columns handled together: the axis loop then walks `kBlock` contiguous values at a
+// time, which keeps memory access sequential when the axis is the channel axis of NCHW.
+constexpr int64_t kBlock = 256;
+}  // namespace
+
+template <class T>
+void softmax_forward(const T* x, T* y, int64_t outer, int64_t axis, int64_t inner, bool log) {
+  const int64_t blocks = (inner + kBlock - 1) / kBlock;
+  const int64_t tasks = outer * blocks;
+#pragma omp parallel for schedule(static) if (outer * axis * inner > 32768)
+  for (int64_t t = 0; t < tasks; ++t) {
+    const int64_t o = t / blocks, i0 = (t % blocks) * kBlock, w = std::min(kBlock, inner - i0);
+    const T* xb = x + o * axis * inner + i0;
+    T* yb = y + o * axis * inner + i0;
+    double mx[kBlock], s[kBlock];
+    std::fill(mx, mx + w, -INFINITY);
+    std::fill(s, s + w, 0.0);
+    for (int64_t a = 0; a < axis; ++a)
+      for (int64_t i = 0; i < w; ++i) mx[i] = std::max(mx[i], static_cast<double>(xb[a * inner + i]));
+    for (int64_t a = 0; a < axis; ++a)
+      for (int64_t i = 0; i < w; ++i) s[i] += std::exp(static_cast<double>(xb[a * inner + i]) - mx[i]);
+    if (log) {
+      for (int64_t i = 0; i < w; ++i) s[i] = mx[i] + std::log(s[i]);  // log-sum-exp
+      for (int64_t a = 0; a < axis; ++a)
+        for (int64_t i = 0; i < w; ++i) yb[a * inner + i] = static_cast<T>(static_cast<double>(xb[a * inner + i]) - s[i]);
+    } else {
+      for (int64_t a = 0; a < axis; ++a)
+        for (int64_t i = 0; i < w; ++i)
+          yb[a * inner + i] = static_cast<T>(std::exp(static_cast<double>(xb[a * inner + i]) - mx[i]) / s[i]);
+    }
+  }
+}
+
+template void softmax_forward<float>(const float*, float*, int64_t, int64_t, int64_t, bool);
+template void softmax_forward<double>(const double*, double*, int64_t, int64_t, int64_t, bool);
+
+}  // namespace pn::cpu

@@ -1,0 +1,81 @@
+// Per-element and per-group math of batch and instance normalisation, shared by the CPU
+// reference and the CUDA kernels. A tensor [N, C, S...] is viewed as [N, C, S] with S the
+// product of the spatial sizes; statistics are taken per group: per channel over (N, S)
+// for batch norm, per (n, c) over S for instance norm. Gamma and beta are per channel.
+#pragma once
+#include <cmath>
+#include <cstdint>
+#include "kernels/math/hd.h"
+
+namespace pn::math {
+
+using std::sqrt;
+
+// The geometry of a normalisation: sizes and whether groups are (n, c) or c.
+struct NormGeom {
+  int64_t n = 0, c = 0, s = 0;
+  bool per_instance = false;  // instance norm: one group per (n, c)
+};
+
+PN_HD int64_t norm_groups(const NormGeom& g) { return g.per_instance ? g.n * g.c : g.c; }
+// Elements per group, M in the formulas below.
+PN_HD int64_t norm_group_size(const NormGeom& g) { return g.per_instance ? g.s : g.n * g.s; }
+// Rows of S contiguous elements that make up a group, and the offset of row r of group grp.
+PN_HD int64_t norm_group_rows(const NormGeom& g) { return g.per_instance ? 1 : g.n; }
+PN_HD int64_t norm_channel(const NormGeom& g, int64_t grp) { return g.per_instance ? grp % g.c : grp; }
+PN_HD int64_t norm_row_offset(const NormGeom& g, int64_t grp, int64_t r) {
+  return g.per_instance ? grp * g.s : (r * g.c + grp) * g.s;
+}
+
+// Running moments of one group in a single pass. Values are shifted by the first one so
+// that sum and sum of squares do not cancel catastrophically when |mean| >> std.
+struct MomentAcc {
+  double shift = 0, sum = 0, sumsq = 0;
+  int64_t count = 0;
+  PN_HD void add(double x) {
+    if (count == 0) shift = x;
+    const double d = x - shift;
+    sum += d;
+    sumsq += d * d;
+    ++count;
+  }
+  PN_HD double mean() const { return count ? shift + sum / static_cast<double>(count) : 0.0; }
+  // Biased (population) variance, the one used to normalise.
+  PN_HD double var() const {
+    if (count == 0) return 0.0;
+    const double m = sum / static_cast<double>(count);
+    const double v = sumsq / static_cast<double>(count) - m * m;
+    return v > 0 ? v : 0.0;
+  }
+};
+
+PN_HD double norm_inv_std(double var, double eps) { return 1.0 / sqrt(var + eps); }
+
+// y = (x - mean) * inv_std * gamma + beta.
+template <class T>
+PN_HD T norm_apply(T x, double mean, double inv_std, double gamma, double beta) {
+  return static_cast<T>((static_cast<double>(x) - mean) * inv_std * gamma + beta);
+}
+
+// PyTorch's running-statistics update: r = (1 - momentum) r + momentum * batch, with the
+// unbiased variance var * M / (M - 1) for running_var.
+PN_HD double running_update(double running, double batch, double momentum) {
+  return (1.0 - momentum) * running + momentum * batch;
+}
+PN_HD double unbiased_var(double biased, int64_t m) {
+  return m > 1 ? biased * static_cast<double>(m) / static_cast<double>(m - 1) : biased;
+}
+
+// dx of one element. With batch statistics (training):
+//   dx = gamma * inv_std * (g - sum(g)/M - xhat * sum(g xhat)/M),
+// i.e. (1/M) inv_std (M dxhat - sum(dxhat) - xhat sum(dxhat xhat)) with dxhat = g gamma;
+// with fixed statistics (eval) the mean terms vanish: dx = gamma * inv_std * g.
+template <class T>
+PN_HD T norm_backward_dx(T g, double xhat, double inv_std, double gamma, double mean_g, double mean_gx,
+                         bool batch_stats) {
+  const double gd = static_cast<double>(g);
+  const double inner = batch_stats ? gd - mean_g - xhat * mean_gx : gd;
+  return static_cast<T>(gamma * inv_std * inner);
+}
+
+}  // namespace pn::math
