@@ -4,7 +4,9 @@
 // 128, 256, bottleneck 512) and a small one (16x32x32, filters 8..64, bottleneck 128).
 // Each level has two convs (C_in -> f, f -> f); spatial size halves per level; batch 1.
 // Reported: median wall time over --reps runs after one warm-up, and GFLOP/s with
-// FLOPs = 2 * N * C_out * C_in * k^3 * output voxels per pass.
+// FLOPs = 2 * N * C_out * C_in * k^3 * output voxels per pass. The reference, timed in the
+// same run, is one plain sgemm of the forward pass's shape (C_out x voxels x C_in k^3): the
+// ratio fwd / sgemm shows what the vol2col scheme costs on top of the matrix product.
 //
 //   bench_conv [--small-only] [--reps N]
 #include <omp.h>
@@ -20,6 +22,7 @@
 
 #include "kernels/conv_geom.h"
 #include "kernels/cpu/conv.h"
+#include "kernels/cpu/gemm.h"
 
 namespace {
 
@@ -71,10 +74,11 @@ void run(const Net& net, int reps) {
               net.name, (long long)net.d, (long long)net.h, (long long)net.w, omp_get_max_threads(), reps);
   std::printf("%-13s %-10s %-13s %8s | %9s %7s | %9s %7s | %9s %7s\n", "layer", "channels", "D x H x W", "GFLOP",
               "fwd ms", "GF/s", "bwd-in ms", "GF/s", "bwd-w ms", "GF/s");
+  std::printf("%-13s %-10s %-13s %8s | %9s %7s | %s\n", "", "", "", "", "sgemm ms", "GF/s", "fwd / sgemm");
   std::vector<int64_t> levels = net.filters;
   levels.push_back(net.filters.back() * 2);
   int64_t c_in = 1, d = net.d, h = net.h, w = net.w;
-  double total_flop = 0, total_t[3] = {0, 0, 0};
+  double total_flop = 0, total_t[3] = {0, 0, 0}, total_gemm = 0;
   for (size_t l = 0; l < levels.size(); ++l) {
     const int64_t f = levels[l];
     for (int c = 0; c < 2; ++c) {
@@ -89,6 +93,14 @@ void run(const Net& net, int reps) {
           median_seconds([&] { pn::cpu::conv_forward(g, x.data(), wt.data(), y.data()); }, reps),
           median_seconds([&] { pn::cpu::conv_backward_input(g, y.data(), wt.data(), dx.data()); }, reps),
           median_seconds([&] { pn::cpu::conv_backward_weight(g, x.data(), y.data(), dw.data()); }, reps)};
+      // Reference: the forward pass's matrix product alone, on a ready column matrix.
+      const int64_t M = g.C_out, Nn = g.out_volume(), K = g.col_rows();
+      std::vector<float> col(K * Nn), out(M * Nn);
+      fill_random(col, 4);
+      const double t_gemm = median_seconds(
+          [&] { pn::cpu::gemm<float>(false, false, M, Nn, K, 1.f, wt.data(), K, col.data(), Nn, 0.f, out.data(), Nn); },
+          reps);
+      total_gemm += t_gemm;
       std::string layer = (l + 1 == levels.size() ? std::string("bottleneck") : "level " + std::to_string(l)) +
                           "." + std::to_string(c + 1);
       std::string ch = std::to_string(g.C_in) + "->" + std::to_string(g.C_out);
@@ -96,6 +108,8 @@ void run(const Net& net, int reps) {
       std::printf("%-13s %-10s %-13s %8.3f | %9.1f %7.1f | %9.1f %7.1f | %9.1f %7.1f\n", layer.c_str(), ch.c_str(),
                   sz.c_str(), flop * 1e-9, t[0] * 1e3, flop / t[0] * 1e-9, t[1] * 1e3, flop / t[1] * 1e-9,
                   t[2] * 1e3, flop / t[2] * 1e-9);
+      std::printf("%-13s %-10s %-13s %8s | %9.1f %7.1f | %.2f\n", "", "", "", "", t_gemm * 1e3,
+                  flop / t_gemm * 1e-9, t[0] / t_gemm);
       total_flop += flop;
       for (int k = 0; k < 3; ++k) total_t[k] += t[k];
     }
@@ -105,6 +119,8 @@ void run(const Net& net, int reps) {
   std::printf("%-13s %-10s %-13s %8.3f | %9.1f %7.1f | %9.1f %7.1f | %9.1f %7.1f\n", "total", "", "", total_flop * 1e-9,
               total_t[0] * 1e3, total_flop / total_t[0] * 1e-9, total_t[1] * 1e3, total_flop / total_t[1] * 1e-9,
               total_t[2] * 1e3, total_flop / total_t[2] * 1e-9);
+  std::printf("%-13s %-10s %-13s %8s | %9.1f %7.1f | %.2f\n", "", "", "", "", total_gemm * 1e3,
+              total_flop / total_gemm * 1e-9, total_t[0] / total_gemm);
 }
 
 }  // namespace
