@@ -14,6 +14,7 @@
 #include "test_util.h"
 
 using namespace pn;
+using pn::test::max_abs_diff;
 
 namespace {
 
@@ -60,13 +61,6 @@ std::vector<double> naive_normalise(const Tensor& x, const NaiveStats& st, bool 
   return y;
 }
 
-double max_diff(const std::vector<double>& a, const std::vector<double>& b) {
-  REQUIRE(a.size() == b.size());
-  double m = 0;
-  for (size_t i = 0; i < a.size(); ++i) m = std::max(m, std::abs(a[i] - b[i]));
-  return m;
-}
-
 Tensor per_channel(int64_t c, Generator& gen, double scale, double shift, bool grad = true) {
   return test::rand_input({c}, gen, scale, shift, grad);
 }
@@ -84,7 +78,7 @@ TEST_CASE("batch_norm training forward and running statistics match a naive comp
     auto rm0 = rm.to_vector(), rv0 = rv.to_vector();
     Tensor y = batch_norm(x, gamma, beta, rm, rv, true, 0.2, 1e-3);
     NaiveStats st = naive_stats(x, false);
-    CHECK(max_diff(y.to_vector(), naive_normalise(x, st, false, gamma, beta, 1e-3)) < 1e-12);
+    CHECK(max_abs_diff(y.to_vector(), naive_normalise(x, st, false, gamma, beta, 1e-3)) < 1e-12);
     auto rm1 = rm.to_vector(), rv1 = rv.to_vector();
     for (int64_t j = 0; j < c; ++j) {
       CHECK(rm1[j] == doctest::Approx(0.8 * rm0[j] + 0.2 * st.mean[j]).epsilon(1e-12));
@@ -92,10 +86,10 @@ TEST_CASE("batch_norm training forward and running statistics match a naive comp
     }
     // Without affine and without running statistics.
     Tensor y2 = batch_norm(x, {}, {}, {}, {}, true, 0.1, 1e-5);
-    CHECK(max_diff(y2.to_vector(), naive_normalise(x, st, false, {}, {}, 1e-5)) < 1e-12);
+    CHECK(max_abs_diff(y2.to_vector(), naive_normalise(x, st, false, {}, {}, 1e-5)) < 1e-12);
     // float32 agrees with the double reference to float precision.
     Tensor y3 = batch_norm(x.to(DType::Float32), gamma.to(DType::Float32), beta.to(DType::Float32), {}, {}, true);
-    CHECK(max_diff(y3.to_vector(), naive_normalise(x, st, false, gamma, beta, 1e-5)) < 2e-5);
+    CHECK(max_abs_diff(y3.to_vector(), naive_normalise(x, st, false, gamma, beta, 1e-5)) < 2e-5);
   }
 }
 
@@ -105,7 +99,7 @@ TEST_CASE("batch_norm statistics stay accurate when the mean dwarfs the spread")
   Tensor big = add_scalar(x, 1e4);  // float32 values near 1e4 with unit spread
   Tensor y = batch_norm(big, {}, {}, {}, {}, true);
   NaiveStats st = naive_stats(big, false);
-  CHECK(max_diff(y.to_vector(), naive_normalise(big, st, false, {}, {}, 1e-5)) < 1e-3);
+  CHECK(max_abs_diff(y.to_vector(), naive_normalise(big, st, false, {}, {}, 1e-5)) < 1e-3);
 }
 
 TEST_CASE("norm kernels give the same bits on one thread and on several") {
@@ -127,7 +121,7 @@ TEST_CASE("norm kernels give the same bits on one thread and on several") {
   auto one = run(1), two = run(2);
   CHECK(one == two);
   NaiveStats st = naive_stats(x, false);
-  CHECK(max_diff(one[0], naive_normalise(x, st, false, gamma, beta, 1e-5)) < 1e-12);
+  CHECK(max_abs_diff(one[0], naive_normalise(x, st, false, gamma, beta, 1e-5)) < 1e-12);
 }
 
 TEST_CASE("batch_norm in eval mode uses the running statistics and leaves them alone") {
@@ -138,7 +132,7 @@ TEST_CASE("batch_norm in eval mode uses the running statistics and leaves them a
   auto rm0 = rm.to_vector(), rv0 = rv.to_vector();
   Tensor y = batch_norm(x, gamma, beta, rm, rv, false, 0.1, 1e-5);
   NaiveStats st{rm0, rv0, 0};
-  CHECK(max_diff(y.to_vector(), naive_normalise(x, st, false, gamma, beta, 1e-5)) < 1e-12);
+  CHECK(max_abs_diff(y.to_vector(), naive_normalise(x, st, false, gamma, beta, 1e-5)) < 1e-12);
   CHECK(rm.to_vector() == rm0);
   CHECK(rv.to_vector() == rv0);
 }
@@ -150,8 +144,8 @@ TEST_CASE("instance_norm forward matches a naive computation (SPADE's parameter-
     Tensor x = test::rand_input(s, gen, 3.0, -2.0, false);
     Tensor gamma = per_channel(s[1], gen, 0.5, 1.0, false), beta = per_channel(s[1], gen, 1.0, 0.0, false);
     NaiveStats st = naive_stats(x, true);
-    CHECK(max_diff(instance_norm(x, gamma, beta, 1e-4).to_vector(), naive_normalise(x, st, true, gamma, beta, 1e-4)) < 1e-12);
-    CHECK(max_diff(instance_norm(x, {}, {}).to_vector(), naive_normalise(x, st, true, {}, {}, 1e-5)) < 1e-12);
+    CHECK(max_abs_diff(instance_norm(x, gamma, beta, 1e-4).to_vector(), naive_normalise(x, st, true, gamma, beta, 1e-4)) < 1e-12);
+    CHECK(max_abs_diff(instance_norm(x, {}, {}).to_vector(), naive_normalise(x, st, true, {}, {}, 1e-5)) < 1e-12);
   }
 }
 

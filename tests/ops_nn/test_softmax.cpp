@@ -7,6 +7,7 @@
 #include "test_util.h"
 
 using namespace pn;
+using pn::test::max_abs_diff;
 
 namespace {
 
@@ -30,13 +31,6 @@ std::vector<double> naive_softmax(const std::vector<double>& x, const Shape& s, 
   return y;
 }
 
-double max_diff(const std::vector<double>& a, const std::vector<double>& b) {
-  REQUIRE(a.size() == b.size());
-  double m = 0;
-  for (size_t i = 0; i < a.size(); ++i) m = std::max(m, std::abs(a[i] - b[i]));
-  return m;
-}
-
 }  // namespace
 
 TEST_CASE("softmax and log_softmax match a naive computation on every axis") {
@@ -45,12 +39,12 @@ TEST_CASE("softmax and log_softmax match a naive computation on every axis") {
     Tensor x = test::rand_input(s, gen, 3.0, 0.0, false);
     for (int axis = 0; axis < static_cast<int>(s.size()); ++axis) {
       INFO("shape " << shape_str(s) << " axis " << axis);
-      CHECK(max_diff(softmax(x, axis).to_vector(), naive_softmax(x.to_vector(), s, axis, false)) < 1e-14);
-      CHECK(max_diff(log_softmax(x, axis).to_vector(), naive_softmax(x.to_vector(), s, axis, true)) < 1e-13);
+      CHECK(max_abs_diff(softmax(x, axis).to_vector(), naive_softmax(x.to_vector(), s, axis, false)) < 1e-14);
+      CHECK(max_abs_diff(log_softmax(x, axis).to_vector(), naive_softmax(x.to_vector(), s, axis, true)) < 1e-13);
     }
     // Negative axes count from the end; float32 agrees to float precision.
-    CHECK(max_diff(softmax(x, -1).to_vector(), naive_softmax(x.to_vector(), s, static_cast<int>(s.size()) - 1, false)) < 1e-14);
-    CHECK(max_diff(softmax(x.to(DType::Float32), 1).to_vector(), naive_softmax(x.to_vector(), s, 1, false)) < 1e-6);
+    CHECK(max_abs_diff(softmax(x, -1).to_vector(), naive_softmax(x.to_vector(), s, static_cast<int>(s.size()) - 1, false)) < 1e-14);
+    CHECK(max_abs_diff(softmax(x.to(DType::Float32), 1).to_vector(), naive_softmax(x.to_vector(), s, 1, false)) < 1e-6);
   }
 }
 
@@ -58,8 +52,8 @@ TEST_CASE("softmax on a volume large enough for the threaded path") {
   Generator gen(14);
   const Shape s{2, 3, 10, 30, 21};
   Tensor x = test::rand_input(s, gen, 2.0, 0.0, false).to(DType::Float32);
-  CHECK(max_diff(softmax(x, 1).to_vector(), naive_softmax(x.to_vector(), s, 1, false)) < 1e-6);
-  CHECK(max_diff(log_softmax(x, 1).to_vector(), naive_softmax(x.to_vector(), s, 1, true)) < 1e-5);
+  CHECK(max_abs_diff(softmax(x, 1).to_vector(), naive_softmax(x.to_vector(), s, 1, false)) < 1e-6);
+  CHECK(max_abs_diff(log_softmax(x, 1).to_vector(), naive_softmax(x.to_vector(), s, 1, true)) < 1e-5);
 }
 
 TEST_CASE("softmax rows sum to one and stay finite on huge logits") {
