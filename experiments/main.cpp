@@ -5,6 +5,7 @@
 
 #include "autograd/error.h"
 #include "experiments/command.h"
+#include "nn/communicator.h"
 
 namespace pn::cli {
 std::vector<CommandGroup>& command_groups() {
@@ -26,9 +27,11 @@ int main(int argc, char** argv) {
     return app.exit(e);
   } catch (const pn::Error& e) {
     std::fprintf(stderr, "penumbra: error: %s\n", e.what());
+    pn::nn::abort_ranks_on_fatal_error(e.what());
     return 1;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "penumbra: unexpected error: %s\n", e.what());
+    pn::nn::abort_ranks_on_fatal_error(e.what());
     return 1;
   }
   return 0;

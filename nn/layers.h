@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "autograd/generator.h"
+#include "nn/communicator.h"
 #include "nn/init.h"
 #include "nn/module.h"
 
@@ -67,10 +68,13 @@ class BatchNorm : public UnaryModule {
   explicit BatchNorm(int64_t channels, double momentum = 0.1, double eps = 1e-5, bool affine = true);
   Tensor forward(const Tensor& x) override;
   std::string describe() const override;
+  // Training statistics over every rank of comm (nn/sync_batch_norm.h); null: local.
+  void set_sync(std::shared_ptr<Communicator> comm) { sync_ = std::move(comm); }
 
  private:
   int64_t channels_;
   double momentum_, eps_;
+  std::shared_ptr<Communicator> sync_;
   Tensor *gamma_ = nullptr, *beta_ = nullptr;
   Tensor& running_mean_;
   Tensor& running_var_;

@@ -1,0 +1,50 @@
+// Communicator: the collectives data-parallel training needs (sum all-reduce, broadcast,
+// barrier, abort), over MPI between processes started by `mpirun`/`srun`, or a
+// single-process stand-in. Data-parallel code is written once against this interface;
+// NCCL on GPUs plugs in behind the same calls (its unique id broadcast over MPI).
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace pn::nn {
+
+class Communicator {
+ public:
+  virtual ~Communicator() = default;
+  virtual int rank() const = 0;
+  virtual int size() const = 0;
+  // Rank among the processes on this node (picks the GPU of a rank).
+  virtual int local_rank() const = 0;
+  virtual std::string backend() const = 0;  // "local", "mpi"
+  // In place: data <- sum over ranks of data.
+  virtual void allreduce_sum(float* data, int64_t n) = 0;
+  virtual void allreduce_sum(double* data, int64_t n) = 0;
+  virtual void allreduce_max(double* data, int64_t n) = 0;
+  virtual void broadcast(void* data, int64_t bytes, int root) = 0;
+  virtual void barrier() = 0;
+  // Stops every rank (a rank that fails must not leave the others waiting in a collective).
+  [[noreturn]] virtual void abort(const std::string& why, int code = 1) = 0;
+  bool is_root() const { return rank() == 0; }
+};
+
+// One process, no peers: collectives are identities.
+std::shared_ptr<Communicator> local_communicator();
+
+// The world this process was launched into: MPI when started by mpirun/srun (an Open MPI,
+// PMI or PMIx environment is present) and the build has MPI; else the local communicator.
+// MPI is initialised on first use and finalised at exit. PENUMBRA_NO_MPI=1 forces local.
+std::shared_ptr<Communicator> world_communicator();
+
+// True when the environment says a launcher started several ranks (before any MPI call).
+bool launched_by_mpi();
+
+// After a fatal error: on a multi-rank run, aborts every rank with the message (none may
+// be left waiting in a collective: Open MPI's mpirun then ends the job); else does nothing.
+void abort_ranks_on_fatal_error(const std::string& message);
+
+// Throws (on every rank) when `value` differs between ranks, naming `what` and the ranks
+// whose value differs from rank 0's: catches a config that differs across ranks at start.
+void check_same_on_all_ranks(Communicator& comm, const std::string& what, const std::string& value);
+
+}  // namespace pn::nn

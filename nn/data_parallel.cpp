@@ -1,0 +1,142 @@
+#include "nn/data_parallel.h"
+
+#include <chrono>
+#include <cstring>
+#include <numeric>
+
+#include "autograd/error.h"
+#include "autograd/generator.h"
+#include "autograd/grad_mode.h"
+#include "nn/layers.h"
+
+namespace pn::nn {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Every tensor a replica must share with rank 0: parameters, then buffers, in a fixed order.
+std::vector<Tensor> state_of(const std::vector<Module*>& modules) {
+  std::vector<Tensor> out;
+  for (Module* m : modules) {
+    for (auto& [name, t] : m->named_parameters()) out.push_back(t);
+    for (auto& [name, t] : m->named_buffers()) out.push_back(t);
+  }
+  return out;
+}
+
+template <class T>
+void allreduce_bucket(Communicator& comm, std::vector<Tensor>& grads, int64_t total) {
+  std::vector<T> flat(static_cast<size_t>(total));
+  int64_t off = 0;
+  for (Tensor& g : grads) {
+    std::memcpy(flat.data() + off, g.data<T>(), sizeof(T) * g.numel());
+    off += g.numel();
+  }
+  comm.allreduce_sum(flat.data(), total);
+  const T inv = T(1) / static_cast<T>(comm.size());
+  off = 0;
+  for (Tensor& g : grads) {
+    T* p = g.data<T>();
+    for (int64_t i = 0; i < g.numel(); ++i) p[i] = flat[off + i] * inv;
+    off += g.numel();
+  }
+}
+
+}  // namespace
+
+DataParallel::DataParallel(std::shared_ptr<Communicator> comm, std::vector<Module*> modules, int64_t bucket_bytes)
+    : comm_(std::move(comm)), modules_(std::move(modules)), bucket_bytes_(bucket_bytes) {
+  PN_CHECK(comm_ != nullptr, "DataParallel: no communicator");
+  PN_CHECK(bucket_bytes_ > 0, "DataParallel: bucket size must be positive, got {}", bucket_bytes_);
+  // Replicas must agree on the architecture before anything is exchanged.
+  std::string arch;
+  for (Module* m : modules_)
+    for (auto& [name, t] : m->named_parameters()) arch += name + t.desc() + ";";
+  check_same_on_all_ranks(*comm_, "the model's parameter list", arch);
+}
+
+void DataParallel::broadcast_state() {
+  if (comm_->size() == 1) return;
+  auto t0 = Clock::now();
+  for (Tensor t : state_of(modules_)) {
+    PN_CHECK(t.device().is_cpu(), "DataParallel: broadcast of {} needs the NCCL backend (CPU tensors only here)",
+             t.desc());
+    comm_->broadcast(t.raw(), t.numel() * static_cast<int64_t>(dtype_size(t.dtype())), 0);
+  }
+  comm_seconds_ += std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+void DataParallel::average_gradients() {
+  if (comm_->size() == 1) return;
+  auto t0 = Clock::now();
+  std::vector<Tensor> bucket;
+  int64_t elems = 0, bytes = 0;
+  DType dtype = DType::Float32;
+  auto flush = [&] {
+    if (bucket.empty()) return;
+    PN_DISPATCH_FLOAT(dtype, allreduce_bucket<scalar_t>(*comm_, bucket, elems));
+    bucket.clear();
+    elems = bytes = 0;
+  };
+  for (Module* m : modules_) {
+    for (auto& [name, p] : m->named_parameters()) {
+      if (!p.requires_grad()) continue;
+      Tensor g = p.grad();
+      if (!g.defined()) {
+        g = Tensor::zeros(p.shape(), p.dtype(), p.device());
+        p.set_grad(g);
+      }
+      PN_CHECK(g.device().is_cpu(), "DataParallel: gradient of {} ({}) needs the NCCL backend", name, g.desc());
+      if (!bucket.empty() && (g.dtype() != dtype || bytes >= bucket_bytes_)) flush();
+      dtype = g.dtype();
+      bucket.push_back(g);
+      elems += g.numel();
+      bytes += g.numel() * static_cast<int64_t>(dtype_size(g.dtype()));
+    }
+  }
+  flush();
+  comm_seconds_ += std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+double DataParallel::average(double value) {
+  comm_->allreduce_sum(&value, 1);
+  return value / comm_->size();
+}
+
+int enable_sync_batch_norm(Module& root, const std::shared_ptr<Communicator>& comm) {
+  int n = 0;
+  if (auto* bn = dynamic_cast<BatchNorm*>(&root)) {
+    bn->set_sync(comm);
+    ++n;
+  }
+  for (auto& [name, child] : root.children()) n += enable_sync_batch_norm(*child, comm);
+  return n;
+}
+
+std::vector<int64_t> epoch_order(int64_t n, uint64_t seed, int64_t epoch) {
+  std::vector<int64_t> order(static_cast<size_t>(n));
+  std::iota(order.begin(), order.end(), int64_t{0});
+  // Fisher-Yates from a generator keyed by (seed, epoch).
+  Generator gen(seed * 0x9E3779B97F4A7C15ull + static_cast<uint64_t>(epoch));
+  for (int64_t i = n - 1; i > 0; --i) std::swap(order[i], order[gen.below(static_cast<uint64_t>(i + 1))]);
+  return order;
+}
+
+int64_t steps_per_epoch(int64_t n, int64_t per_rank_batch, int ranks) {
+  PN_CHECK(per_rank_batch > 0 && ranks > 0, "steps_per_epoch: batch {} and ranks {} must be positive",
+           per_rank_batch, ranks);
+  return n / (per_rank_batch * ranks);
+}
+
+std::vector<int64_t> rank_batch(const std::vector<int64_t>& order, int64_t step, int64_t per_rank_batch, int rank,
+                                int ranks) {
+  const int64_t n = static_cast<int64_t>(order.size());
+  PN_CHECK(step >= 0 && step < steps_per_epoch(n, per_rank_batch, ranks),
+           "rank_batch: step {} outside the {} full global batches of an epoch of {} samples", step,
+           steps_per_epoch(n, per_rank_batch, ranks), n);
+  const int64_t begin = (step * ranks + rank) * per_rank_batch;
+  return {order.begin() + begin, order.begin() + begin + per_rank_batch};
+}
+
+}  // namespace pn::nn
