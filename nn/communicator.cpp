@@ -9,8 +9,10 @@
 
 namespace pn::nn {
 
-// Defined in mpi_communicator.cpp when the build has MPI, else below.
+// Defined in mpi_communicator.cpp / nccl_communicator.cpp when the build has MPI / NCCL,
+// else below.
 std::shared_ptr<Communicator> make_mpi_communicator();
+std::shared_ptr<Communicator> make_nccl_communicator(std::shared_ptr<Communicator> host);
 
 namespace {
 
@@ -68,6 +70,13 @@ std::shared_ptr<Communicator> world_communicator() {
   return world;
 }
 
+std::shared_ptr<Communicator> gpu_communicator(std::shared_ptr<Communicator> host) {
+  PN_CHECK(host != nullptr, "gpu_communicator: no host communicator");
+  auto nccl = make_nccl_communicator(std::move(host));
+  PN_CHECK(nccl != nullptr, "gpu_communicator: this build has no NCCL (configure with CUDA and NCCL found)");
+  return nccl;
+}
+
 void abort_ranks_on_fatal_error(const std::string& message) {
   if (!launched_by_mpi()) return;
   auto world = world_communicator();
@@ -93,4 +102,9 @@ void check_same_on_all_ranks(Communicator& comm, const std::string& what, const 
 
 #ifndef PENUMBRA_HAVE_MPI
 std::shared_ptr<pn::nn::Communicator> pn::nn::make_mpi_communicator() { return nullptr; }
+#endif
+#ifndef PENUMBRA_HAVE_NCCL
+std::shared_ptr<pn::nn::Communicator> pn::nn::make_nccl_communicator(std::shared_ptr<Communicator>) {
+  return nullptr;
+}
 #endif

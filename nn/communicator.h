@@ -36,6 +36,11 @@ std::shared_ptr<Communicator> local_communicator();
 // MPI is initialised on first use and finalised at exit. PENUMBRA_NO_MPI=1 forces local.
 std::shared_ptr<Communicator> world_communicator();
 
+// Collectives on GPU memory (NCCL) between the ranks of `host` (normally the MPI world, which
+// carries NCCL's bootstrap id); one GPU per rank, chosen from the local rank. Buffers passed
+// to it are device pointers. Throws when the build has no NCCL or no GPU is visible.
+std::shared_ptr<Communicator> gpu_communicator(std::shared_ptr<Communicator> host);
+
 // True when the environment says a launcher started several ranks (before any MPI call).
 bool launched_by_mpi();
 
