@@ -1,19 +1,43 @@
 #include "kernels/cpu/elementwise.h"
 
+#include <utility>
+
 namespace pn::cpu {
 
-template <class T>
-void unary(math::Unary op, const T* x, T* y, int64_t n, T p0, T p1) {
+namespace {
+
+// The loops take the per-element function as a functor. The dispatchers below pass one
+// with the op fixed at compile time, so the switch in apply_unary/apply_binary folds away
+// and simple ops vectorise; an op missing from the dispatch range still runs, through a
+// functor that switches at run time.
+template <class T, class F>
+void unary_loop(const T* x, T* y, int64_t n, F f) {
 #pragma omp parallel for schedule(static) if (n > 32768)
-  for (int64_t i = 0; i < n; ++i) y[i] = math::apply_unary(op, x[i], p0, p1);
+  for (int64_t i = 0; i < n; ++i) y[i] = f(x[i]);
 }
 
-template <class T>
-void binary(math::Binary op, const T* a, const T* b, T* out, const kernels::BroadcastGeom& g) {
+// One row of a broadcast binary op; unit or zero strides get their own loops.
+template <class T, class F>
+void binary_row(const T* pa, int64_t sa, const T* pb, int64_t sb, T* y, int64_t inner, F f) {
+  if (sa == 1 && sb == 1) {
+    for (int64_t i = 0; i < inner; ++i) y[i] = f(pa[i], pb[i]);
+  } else if (sa == 1 && sb == 0) {
+    const T b = pb[0];
+    for (int64_t i = 0; i < inner; ++i) y[i] = f(pa[i], b);
+  } else if (sa == 0 && sb == 1) {
+    const T a = pa[0];
+    for (int64_t i = 0; i < inner; ++i) y[i] = f(a, pb[i]);
+  } else {
+    for (int64_t i = 0; i < inner; ++i) y[i] = f(pa[i * sa], pb[i * sb]);
+  }
+}
+
+template <class T, class F>
+void binary_loop(const T* a, const T* b, T* out, const kernels::BroadcastGeom& g, F f) {
   const int last = g.ndim - 1;
   const int64_t inner = g.shape[last], sa = g.stride_a[last], sb = g.stride_b[last];
-  const int64_t outer = g.numel() / (inner > 0 ? inner : 1);
   if (inner == 0) return;
+  const int64_t outer = g.numel() / inner;
 #pragma omp parallel for schedule(static) if (outer * inner > 32768)
   for (int64_t o = 0; o < outer; ++o) {
     // Offsets of this row in a and b, from the outer multi-index.
@@ -24,11 +48,37 @@ void binary(math::Binary op, const T* a, const T* b, T* out, const kernels::Broa
       oa += idx * g.stride_a[d];
       ob += idx * g.stride_b[d];
     }
-    T* y = out + o * inner;
-    const T* pa = a + oa;
-    const T* pb = b + ob;
-    for (int64_t i = 0; i < inner; ++i) y[i] = math::apply_binary(op, pa[i * sa], pb[i * sb]);
+    binary_row(a + oa, sa, b + ob, sb, out + o * inner, inner, f);
   }
+}
+
+// Calls f.template operator()<OP>() for the enumerator equal to op; false if none is.
+template <class E, class F, int... I>
+bool dispatch_op(E op, F&& f, std::integer_sequence<int, I...>) {
+  return ((static_cast<int>(op) == I ? (f.template operator()<static_cast<E>(I)>(), true) : false) || ...);
+}
+
+constexpr int kUnaryOps = static_cast<int>(math::Unary::GreaterScalar) + 1;
+constexpr int kBinaryOps = static_cast<int>(math::Binary::Pow) + 1;
+
+}  // namespace
+
+template <class T>
+void unary(math::Unary op, const T* x, T* y, int64_t n, T p0, T p1) {
+  auto fixed = [&]<math::Unary OP>() {
+    unary_loop(x, y, n, [p0, p1](T v) { return math::apply_unary(OP, v, p0, p1); });
+  };
+  if (!dispatch_op(op, fixed, std::make_integer_sequence<int, kUnaryOps>{}))
+    unary_loop(x, y, n, [op, p0, p1](T v) { return math::apply_unary(op, v, p0, p1); });
+}
+
+template <class T>
+void binary(math::Binary op, const T* a, const T* b, T* out, const kernels::BroadcastGeom& g) {
+  auto fixed = [&]<math::Binary OP>() {
+    binary_loop(a, b, out, g, [](T u, T v) { return math::apply_binary(OP, u, v); });
+  };
+  if (!dispatch_op(op, fixed, std::make_integer_sequence<int, kBinaryOps>{}))
+    binary_loop(a, b, out, g, [op](T u, T v) { return math::apply_binary(op, u, v); });
 }
 
 template <class T>
