@@ -3,6 +3,7 @@
 #include <cstdlib>
 #include <new>
 
+#include "autograd/cpu_block_cache.h"
 #include "autograd/error.h"
 
 namespace pn {
@@ -16,9 +17,7 @@ DeviceAllocator* cuda_allocator() { return g_cuda_allocator; }
 
 Storage::Storage(size_t bytes, Device device) : bytes_(bytes), device_(device) {
   if (device.is_cpu()) {
-    size_t rounded = (bytes + 63) / 64 * 64;
-    data_ = std::aligned_alloc(64, rounded == 0 ? 64 : rounded);
-    if (!data_) throw std::bad_alloc();
+    data_ = cpu_block_allocate(bytes);
   } else {
     PN_CHECK(g_cuda_allocator != nullptr,
              "cannot allocate {} bytes on {}: this build has no CUDA backend (or no device)", bytes,
@@ -28,7 +27,7 @@ Storage::Storage(size_t bytes, Device device) : bytes_(bytes), device_(device) {
 }
 
 Storage::~Storage() {
-  if (device_.is_cpu()) std::free(data_);
+  if (device_.is_cpu()) cpu_block_free(data_, bytes_);
   else if (g_cuda_allocator) g_cuda_allocator->deallocate(data_, bytes_, device_);
 }
 
