@@ -54,16 +54,18 @@ Tensor SegmentationUNet::forward(const Tensor& x) {
   std::vector<Tensor> skips;
   Tensor h = x;
   for (auto& d : down_) {
-    h = d->forward(h);
+    h = (*d)(h);
     skips.push_back(h);
     h = pool_->forward(h);
   }
-  h = bottleneck_->forward(h);
+  h = (*bottleneck_)(h);
   for (size_t i = 0; i < up_.size(); ++i) {
-    h = up_[i]->forward(h);
-    h = up_conv_[i]->forward(concat({skips[skips.size() - 1 - i], h}, 1));
+    h = (*up_[i])(h);
+    h = (*up_conv_[i])(concat({skips[skips.size() - 1 - i], h}, 1));
   }
-  return head_->forward(h);
+  h = (*head_)(h);
+  set_output_shape(h.shape());
+  return h;
 }
 
 std::string SegmentationUNet::describe() const {

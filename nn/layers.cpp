@@ -36,7 +36,7 @@ void check_rank(const Tensor& x, int dims, const char* layer) {
 
 std::string conv_desc(const char* type, int64_t in, int64_t out, const ConvOptions& o) {
   return fmt::format("{}{}d({} -> {}, kernel {}, stride {}, padding {}{})", type, o.dims, in, out, o.kernel,
-                     o.stride, o.padding, o.bias ? "" : ", no bias");
+                     o.stride, o.same ? std::string("same") : std::to_string(o.padding), o.bias ? "" : ", no bias");
 }
 
 }  // namespace
@@ -50,7 +50,22 @@ Conv::Conv(int64_t in, int64_t out, ConvOptions opt, Generator& gen)
 
 Tensor Conv::forward(const Tensor& x) {
   check_rank(x, opt_.dims, "Conv");
-  return conv(x, weight, bias ? *bias : Tensor(), {opt_.stride}, {opt_.padding});
+  if (!opt_.same) return conv(x, weight, bias ? *bias : Tensor(), {opt_.stride}, {opt_.padding});
+  // "same": symmetric padding goes to the convolution; an odd total pads explicitly first.
+  std::vector<int> pad;
+  Shape padded;
+  std::vector<int64_t> offsets;
+  bool symmetric = true;
+  for (int d = 0; d < opt_.dims; ++d) {
+    const int64_t in = x.size(2 + d), out = (in + opt_.stride - 1) / opt_.stride;
+    const int64_t total = std::max<int64_t>((out - 1) * opt_.stride + opt_.kernel - in, 0);
+    pad.push_back(static_cast<int>(total / 2));
+    padded.push_back(in + total);
+    offsets.push_back(-(total / 2));
+    symmetric = symmetric && total % 2 == 0;
+  }
+  if (symmetric) return conv(x, weight, bias ? *bias : Tensor(), {opt_.stride}, pad);
+  return conv(crop_pad(x, padded, offsets), weight, bias ? *bias : Tensor(), {opt_.stride}, {0});
 }
 
 std::string Conv::describe() const { return conv_desc("Conv", in_, out_, opt_); }
@@ -128,7 +143,7 @@ std::string Upsample::describe() const { return fmt::format("Upsample(nearest x{
 
 Tensor Sequential::forward(const Tensor& x) {
   Tensor h = x;
-  for (auto& l : layers_) h = l->forward(h);
+  for (auto& l : layers_) h = (*l)(h);
   return h;
 }
 

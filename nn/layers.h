@@ -20,6 +20,10 @@ struct ConvOptions {
   int padding = 0;
   bool bias = true;
   Init init = Init::he_normal();
+  // Keras/TensorFlow "same" padding (Conv only; overrides padding): output = ceil(in /
+  // stride), total padding max((out - 1) stride + k - in, 0) split with the extra voxel
+  // after (k4 s1 pads 1 before and 2 after), as the study's Keras models do.
+  bool same = false;
 };
 
 // y = conv(x, weight[out, in, k..]) + bias.

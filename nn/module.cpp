@@ -65,8 +65,9 @@ void Module::to(Device device) {
 void Module::summary_into(const std::string& name, int depth, std::string& out) const {
   int64_t own = 0;
   for (auto& [n, t] : params_) own += t->numel();
-  out += fmt::format("{:{}}{}{}: {}  [{} params{}]\n", "", depth * 2, name, name.empty() ? "" : " =", describe(),
-                     num_parameters(), own != num_parameters() ? fmt::format(", {} own", own) : "");
+  out += fmt::format("{:{}}{}{}{}  [{} params{}]{}\n", "", depth * 2, name, name.empty() ? "" : ": ", describe(),
+                     num_parameters(), own != num_parameters() ? fmt::format(", {} own", own) : "",
+                     output_shape_.empty() ? "" : " -> " + shape_str(output_shape_));
   for (auto& [n, c] : children_) c->summary_into(n, depth + 1, out);
 }
 

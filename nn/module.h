@@ -35,8 +35,12 @@ class Module {
 
   // A one-line description of this module (type and settings) for summaries.
   virtual std::string describe() const = 0;
-  // Lists every module with its parameter count, indented by depth.
+  // Lists every module with its parameter count and, once a forward pass has run, the
+  // shape of its last output; indented by depth.
   std::string summary() const;
+  // The shape of the last output (recorded by UnaryModule::operator() and by models).
+  const Shape& output_shape() const { return output_shape_; }
+  void set_output_shape(const Shape& s) { output_shape_ = s; }
   const std::vector<std::pair<std::string, std::shared_ptr<Module>>>& children() const { return children_; }
 
  protected:
@@ -55,12 +59,18 @@ class Module {
   std::vector<std::pair<std::string, std::unique_ptr<Tensor>>> params_, buffers_;
   std::vector<std::pair<std::string, std::shared_ptr<Module>>> children_;
   bool training_ = true;
+  Shape output_shape_;
 };
 
 class UnaryModule : public Module {
  public:
   virtual Tensor forward(const Tensor& x) = 0;
-  Tensor operator()(const Tensor& x) { return forward(x); }
+  // forward, recording the output's shape for summary().
+  Tensor operator()(const Tensor& x) {
+    Tensor y = forward(x);
+    set_output_shape(y.shape());
+    return y;
+  }
 };
 
 }  // namespace pn::nn

@@ -1,0 +1,53 @@
+// The lesion-mask WGAN-GP of the study (PAPER.md, "lesion-mask GAN"), 3-D.
+// Generator: z -> linear -> [filters[0], start...] -> per filter level [conv3 (no bias),
+// instance norm, nearest up x2, LeakyReLU 0.02] -> conv7 -> tanh -> centre crop to the mask
+// size (128 x 128 x 32 from a 4^3 start: 128^3, then the slab of 32 slices).
+// Critic: per filter level [conv5 stride 2 ("same"), LeakyReLU 0.02], no normalisation
+// (the gradient penalty needs second derivatives), then linear 512, LeakyReLU, linear 1.
+#pragma once
+#include <memory>
+#include <vector>
+
+#include "nn/layers.h"
+
+namespace pn::models {
+
+struct LesionGanConfig {
+  int64_t z_dim = 128;
+  Shape start{4, 4, 4};                          // D, H, W of the first feature map
+  std::vector<int64_t> gen_filters{128, 64, 32, 16, 8};
+  Shape mask_size{32, 128, 128};                 // D (slices), H, W after the crop
+  std::vector<int64_t> critic_filters{8, 16, 32, 64, 128, 256, 512};
+  int64_t critic_dense = 512;
+  double slope = 0.02;
+};
+
+class LesionGenerator : public nn::UnaryModule {
+ public:
+  LesionGenerator(const LesionGanConfig& cfg, Generator& gen);
+  // z [N, z_dim] -> soft mask [N, 1, mask_size...] in [-1, 1] (threshold at 0 for a mask).
+  Tensor forward(const Tensor& z) override;
+  std::string describe() const override;
+  const LesionGanConfig& config() const { return cfg_; }
+
+ private:
+  LesionGanConfig cfg_;
+  std::shared_ptr<nn::Linear> fc_;
+  std::vector<std::shared_ptr<nn::Sequential>> blocks_;
+  std::shared_ptr<nn::Conv> out_;
+};
+
+class LesionCritic : public nn::UnaryModule {
+ public:
+  LesionCritic(const LesionGanConfig& cfg, Generator& gen);
+  // mask [N, 1, mask_size...] -> score [N, 1] (higher: more real).
+  Tensor forward(const Tensor& mask) override;
+  std::string describe() const override;
+
+ private:
+  LesionGanConfig cfg_;
+  std::vector<std::shared_ptr<nn::Sequential>> blocks_;
+  std::shared_ptr<nn::Linear> dense_, score_;
+};
+
+}  // namespace pn::models

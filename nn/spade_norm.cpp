@@ -1,0 +1,39 @@
+#include "nn/spade_norm.h"
+
+#include "autograd/ops/conv.h"
+#include "autograd/ops/elementwise.h"
+#include "autograd/ops/norm.h"
+
+namespace pn::nn {
+
+SpadeNorm::SpadeNorm(int64_t channels, int64_t label_channels, SpadeNormOptions opt, Generator& gen)
+    : channels_(channels), label_channels_(label_channels), opt_(opt) {
+  PN_CHECK(opt.kernel % 2 == 1, "SpadeNorm: kernel must be odd, got {}", opt.kernel);
+  ConvOptions c{opt.dims, opt.kernel, 1, opt.kernel / 2, true, Init::normal002()};
+  shared_ = register_module("shared", std::make_shared<Conv>(label_channels, opt.hidden, c, gen));
+  gamma_ = register_module("gamma", std::make_shared<Conv>(opt.hidden, channels, c, gen));
+  beta_ = register_module("beta", std::make_shared<Conv>(opt.hidden, channels, c, gen));
+}
+
+Tensor SpadeNorm::forward(const Tensor& x, const Tensor& labels) {
+  PN_CHECK(x.dim() == opt_.dims + 2 && x.size(1) == channels_, "SpadeNorm: expects x [N, {}, spatial x{}], got {}",
+           channels_, opt_.dims, x.desc());
+  PN_CHECK(labels.dim() == x.dim() && labels.size(0) == x.size(0) && labels.size(1) == label_channels_,
+           "SpadeNorm: expects labels [{}, {}, ...], got {}", x.size(0), label_channels_, labels.desc());
+  const int64_t factor = labels.size(2) / x.size(2);
+  for (int d = 2; d < x.dim(); ++d)
+    PN_CHECK(factor >= 1 && labels.size(d) == factor * x.size(d),
+             "SpadeNorm: label map {} is not an equal integer multiple of the features {} in every spatial dim",
+             labels.desc(), x.desc());
+  Tensor m = factor == 1 ? labels : max_pool(labels, static_cast<int>(factor), static_cast<int>(factor));
+  Tensor h = relu((*shared_)(m));
+  Tensor y = instance_norm(x, {}, {}, opt_.eps) * add_scalar((*gamma_)(h), 1.0) + (*beta_)(h);
+  set_output_shape(y.shape());
+  return y;
+}
+
+std::string SpadeNorm::describe() const {
+  return fmt::format("SpadeNorm({} channels, {} label channels, hidden {})", channels_, label_channels_, opt_.hidden);
+}
+
+}  // namespace pn::nn

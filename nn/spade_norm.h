@@ -1,0 +1,34 @@
+// SPADE normalisation (Park et al. 2019; PAPER.md "SPADE"): the parameter-free instance
+// normalisation of x, then a per-voxel scale and shift predicted from the label map:
+//   y = norm(x) * (1 + gamma(m)) + beta(m),  h = ReLU(conv3(m)), gamma = conv3(h), beta = conv3(h)
+// where m is the one-hot label map brought to x's spatial size by max-pooling (a class
+// present anywhere in a block stays present), as the study's implementation does.
+#pragma once
+#include <memory>
+
+#include "nn/layers.h"
+
+namespace pn::nn {
+
+struct SpadeNormOptions {
+  int dims = 2;
+  int64_t hidden = 128;  // channels of the shared convolution (SPADE's nhidden)
+  int kernel = 3;
+  double eps = 1e-5;
+};
+
+class SpadeNorm : public Module {
+ public:
+  SpadeNorm(int64_t channels, int64_t label_channels, SpadeNormOptions opt, Generator& gen);
+  // x [N, C, spatial...]; labels [N, label_channels, spatial'...] with each spatial' an
+  // equal integer multiple of x's.
+  Tensor forward(const Tensor& x, const Tensor& labels);
+  std::string describe() const override;
+
+ private:
+  int64_t channels_, label_channels_;
+  SpadeNormOptions opt_;
+  std::shared_ptr<Conv> shared_, gamma_, beta_;
+};
+
+}  // namespace pn::nn
