@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "autograd/ops/conv.h"
+#include "models/input_check.h"
 
 namespace pn::models {
 
@@ -48,13 +49,7 @@ Pix2PixGenerator::Pix2PixGenerator(const Pix2PixConfig& cfg, Generator& gen, Gen
 }
 
 Tensor Pix2PixGenerator::forward(const Tensor& labels) {
-  PN_CHECK(labels.dim() == cfg_.dims + 2 && labels.size(1) == cfg_.label_channels,
-           "Pix2PixGenerator: expects a one-hot label map [N, {}, spatial x{}], got {}", cfg_.label_channels,
-           cfg_.dims, labels.desc());
-  const int64_t mult = int64_t{1} << cfg_.depth;
-  for (int d = 2; d < labels.dim(); ++d)
-    PN_CHECK(labels.size(d) % mult == 0, "Pix2PixGenerator: spatial size {} of {} is not a multiple of 2^depth = {}",
-             labels.size(d), labels.desc(), mult);
+  check_unet_input("Pix2PixGenerator", labels, cfg_.dims, cfg_.label_channels, cfg_.depth);
   std::vector<Tensor> skips;
   Tensor h = labels;
   for (auto& d : down_) {

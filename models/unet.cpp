@@ -1,6 +1,7 @@
 #include "models/unet.h"
 
 #include "autograd/ops/conv.h"
+#include "models/input_check.h"
 
 namespace pn::models {
 
@@ -45,12 +46,7 @@ SegmentationUNet::SegmentationUNet(const UNetConfig& cfg, Generator& gen) : cfg_
 }
 
 Tensor SegmentationUNet::forward(const Tensor& x) {
-  PN_CHECK(x.dim() == cfg_.dims + 2 && x.size(1) == cfg_.in_channels,
-           "SegmentationUNet: expects [N, {}, spatial x{}], got {}", cfg_.in_channels, cfg_.dims, x.desc());
-  const int64_t mult = int64_t{1} << cfg_.depth;
-  for (int d = 2; d < x.dim(); ++d)
-    PN_CHECK(x.size(d) % mult == 0, "SegmentationUNet: spatial size {} of input {} is not a multiple of 2^depth = {}",
-             x.size(d), x.desc(), mult);
+  check_unet_input("SegmentationUNet", x, cfg_.dims, cfg_.in_channels, cfg_.depth);
   std::vector<Tensor> skips;
   Tensor h = x;
   for (auto& d : down_) {
