@@ -1,0 +1,124 @@
+// Benchmark: one training iteration (discriminator/critic step + generator step, Adam) of
+// each GAN of the study on the CPU: pix2pix + PatchGAN (least squares + L1), SPADE +
+// PatchGAN, and the lesion WGAN-GP (critic step with gradient penalty + generator step),
+// at a small size and, with --paper, at the paper's sizes. Prints seconds per iteration.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <functional>
+#include <vector>
+
+#include "autograd/engine.h"
+#include "autograd/ops/elementwise.h"
+#include "autograd/ops/loss.h"
+#include "autograd/ops/reduce.h"
+#include "models/lesion_wgan.h"
+#include "models/patchgan.h"
+#include "models/pix2pix.h"
+#include "models/spade_generator.h"
+#include "nn/optim.h"
+
+using namespace pn;
+using namespace pn::models;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+double median_seconds(const std::function<void()>& step, int reps) {
+  step();  // warm-up
+  std::vector<double> t;
+  for (int r = 0; r < reps; ++r) {
+    auto t0 = Clock::now();
+    step();
+    t.push_back(std::chrono::duration<double>(Clock::now() - t0).count());
+  }
+  std::sort(t.begin(), t.end());
+  return t[t.size() / 2];
+}
+
+nn::AdamOptions gan_adam() { return nn::AdamOptions{2e-4, 0.5, 0.999}; }
+
+// One LSGAN + L1 iteration of a translator (image from labels, optionally z) against a PatchGAN.
+void translation(const char* name, nn::Module& g, const std::function<Tensor()>& generate, PatchGan& d,
+                 const Tensor& labels, const Tensor& real, int reps) {
+  nn::Adam og(g.named_parameters(), gan_adam()), od(d.named_parameters(), gan_adam());
+  auto step = [&] {
+    od.zero_grad();
+    Tensor fake = generate().detach();
+    Tensor pr = d.forward(real, labels), pf = d.forward(fake, labels);
+    ((mse_loss(pr, Tensor::ones(pr.shape())) + mse_loss(pf, Tensor::zeros(pf.shape()))) * 0.5).backward();
+    od.step();
+    og.zero_grad();
+    fake = generate();
+    pf = d.forward(fake, labels);
+    (mse_loss(pf, Tensor::ones(pf.shape())) + l1_loss(fake, real) * 10.0).backward();
+    og.step();
+  };
+  std::printf("%-52s %8.3f s / iteration (batch %lld)\n", name, median_seconds(step, reps), (long long)real.size(0));
+  std::fflush(stdout);
+}
+
+void wgan(const char* name, const LesionGanConfig& c, int reps) {
+  Generator gen(1);
+  LesionGenerator g(c, gen);
+  LesionCritic k(c, gen);
+  nn::Adam og(g.named_parameters(), gan_adam()), ok(k.named_parameters(), gan_adam());
+  Shape ms{1, 1, c.mask_size[0], c.mask_size[1], c.mask_size[2]};
+  Tensor real = Tensor::rand(ms, gen), z = Tensor::randn({1, c.z_dim}, gen);
+  auto step = [&] {
+    ok.zero_grad();
+    Tensor fake = g.forward(z).detach();
+    Tensor e = Tensor::rand({1, 1, 1, 1, 1}, gen);
+    Tensor xhat = (e * real + rsub_scalar(1.0, e) * fake).detach().requires_grad_();
+    Tensor gr = grad({sum(k.forward(xhat))}, {xhat}, {}, true)[0];
+    Tensor gp = mean(square(add_scalar(sqrt(add_scalar(sum(square(gr), {1, 2, 3, 4}), 1e-12)), -1.0)));
+    (mean(k.forward(fake)) - mean(k.forward(real)) + gp * 10.0).backward();
+    ok.step();
+    og.zero_grad();
+    (-mean(k.forward(g.forward(z)))).backward();
+    og.step();
+  };
+  std::printf("%-52s %8.3f s / iteration (batch 1)\n", name, median_seconds(step, reps));
+  std::fflush(stdout);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  bool paper = false;
+  int reps = 3;
+  for (int i = 1; i < argc; ++i) {
+    if (!std::strcmp(argv[i], "--paper")) paper = true;
+    else if (!std::strcmp(argv[i], "--reps") && i + 1 < argc) reps = std::max(1, std::atoi(argv[++i]));
+    else {
+      std::fprintf(stderr, "usage: bench_gan_steps [--paper] [--reps N]\n");
+      return 2;
+    }
+  }
+  std::printf("GAN training iterations (float32, CPU, median of %d after one warm-up)\n", reps);
+  Generator gen(2), aux(3);
+  for (int64_t size : paper ? std::vector<int64_t>{32, 128} : std::vector<int64_t>{32}) {
+    const bool full = size == 128;
+    Tensor labels = Tensor::rand({1, 29, size, size}, gen), real = Tensor::rand({1, 1, size, size}, gen);
+    Pix2PixConfig pc = Pix2PixConfig::paper_2d();
+    if (!full) pc.base_filters = 16, pc.depth = 4;
+    Pix2PixGenerator p(pc, gen, aux);
+    PatchGan d(PatchGanConfig{}, gen, aux);
+    translation(full ? "pix2pix 2-D 128x128 (paper)" : "pix2pix 2-D 32x32, base 16, depth 4", p,
+                [&] { return p.forward(labels); }, d, labels, real, reps);
+    SpadeConfig sc;
+    sc.out_size = {size, size};
+    if (!full) sc.filters = {64, 32, 16}, sc.hidden = 32;
+    SpadeGenerator s(sc, gen);
+    Tensor z = Tensor::randn({1, sc.z_dim}, gen);
+    translation(full ? "SPADE 2-D 128x128 (paper)" : "SPADE 2-D 32x32, blocks 64-32-16, hidden 32", s,
+                [&] { return s.forward(z, labels); }, d, labels, real, reps);
+  }
+  LesionGanConfig small;
+  small.start = {1, 2, 2}, small.gen_filters = {32, 16, 8, 8}, small.mask_size = {16, 32, 32};
+  small.critic_filters = {8, 16, 32, 64, 128}, small.critic_dense = 128;
+  wgan("lesion WGAN-GP 16x32x32", small, reps);
+  if (paper) wgan("lesion WGAN-GP 32x128x128 (paper)", LesionGanConfig{}, std::max(1, reps / 2));
+  return 0;
+}
