@@ -1,6 +1,7 @@
 // The MPI communicator (compiled only when the build found MPI). Every call is checked:
 // errors come back as codes (MPI_ERRORS_RETURN) and become pn::Error naming the call.
 #include <mpi.h>
+#include <omp.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -45,7 +46,9 @@ class MpiCommunicator final : public Communicator {
     MPI_Comm node;
     check_mpi(MPI_Comm_split_type(comm_, MPI_COMM_TYPE_SHARED, rank_, MPI_INFO_NULL, &node), "MPI_Comm_split_type", 0);
     MPI_Comm_rank(node, &local_rank_);
+    MPI_Comm_size(node, &local_size_);
     MPI_Comm_free(&node);
+    share_cores_between_local_ranks();
   }
   int rank() const override { return rank_; }
   int size() const override { return size_; }
@@ -76,8 +79,17 @@ class MpiCommunicator final : public Communicator {
       check_mpi(MPI_Allreduce(MPI_IN_PLACE, data + off, static_cast<int>(std::min(kChunk, n - off)), type, op, comm_),
                 "MPI_Allreduce", n);
   }
+  // Ranks on one node split its cores (OpenMP threads) unless OMP_NUM_THREADS says
+  // otherwise: N ranks x all cores each would oversubscribe the node, and OpenMP barriers
+  // degrade badly when their threads wait for a core.
+  void share_cores_between_local_ranks() const {
+    const char* set = std::getenv("OMP_NUM_THREADS");
+    if (set && *set) return;
+    const int cores = omp_get_num_procs();
+    omp_set_num_threads(std::max(1, cores / std::max(1, local_size_)));
+  }
   MPI_Comm comm_ = MPI_COMM_NULL;
-  int rank_ = 0, size_ = 1, local_rank_ = 0;
+  int rank_ = 0, size_ = 1, local_rank_ = 0, local_size_ = 1;
 };
 
 }  // namespace

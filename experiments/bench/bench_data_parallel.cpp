@@ -3,6 +3,8 @@
 //   mpirun -np 1 ./bench_data_parallel        mpirun -np 2 ./bench_data_parallel
 // Each rank trains on its own batch (per-rank batch fixed, so the global batch grows with
 // N); printed: samples/s over all ranks, time per step, and the all-reduce time per step.
+#include <omp.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -55,9 +57,9 @@ int main(int argc, char** argv) {
   comm->allreduce_max(&slowest, 1);
   const double per_step = slowest / steps, comm_per_step = (dp.comm_seconds() - comm_at_start) / steps;
   if (comm->is_root())
-    std::printf("U-Net 16x32x32 base 8 depth 2 (%lld params), %d rank(s) [%s], per-rank batch %d%s: "
+    std::printf("U-Net 16x32x32 base 8 depth 2 (%lld params), %d rank(s) [%s] x %d thread(s), per-rank batch %d%s: "
                 "%.2f samples/s, %.3f s/step, all-reduce %.4f s/step (%.1f%%)\n",
-                (long long)net.num_parameters(), comm->size(), comm->backend().c_str(), batch,
+                (long long)net.num_parameters(), comm->size(), comm->backend().c_str(), omp_get_max_threads(), batch,
                 sync_bn ? ", sync BN" : "", comm->size() * batch / per_step, per_step, comm_per_step,
                 100.0 * comm_per_step / per_step);
   return 0;
