@@ -7,20 +7,19 @@ namespace pn::cpu {
 template <class T>
 void fill_normal(T* x, int64_t n, uint64_t seed, uint64_t offset, double mean, double std) {
 #pragma omp parallel for schedule(static) if (n > 65536)
-  for (int64_t i = 0; i < n; ++i) x[i] = static_cast<T>(mean + std * math::philox_normal(seed, offset + i));
+  for (int64_t i = 0; i < n; ++i) x[i] = static_cast<T>(math::normal_at(seed, offset + i, mean, std));
 }
 
 template <class T>
 void fill_uniform(T* x, int64_t n, uint64_t seed, uint64_t offset, double lo, double hi) {
 #pragma omp parallel for schedule(static) if (n > 65536)
-  for (int64_t i = 0; i < n; ++i) x[i] = static_cast<T>(lo + (hi - lo) * math::philox_uniform(seed, offset + i));
+  for (int64_t i = 0; i < n; ++i) x[i] = static_cast<T>(math::uniform_at(seed, offset + i, lo, hi));
 }
 
 template <class T>
 void fill_bernoulli(T* x, int64_t n, uint64_t seed, uint64_t offset, double keep, double scale) {
 #pragma omp parallel for schedule(static) if (n > 65536)
-  for (int64_t i = 0; i < n; ++i)
-    x[i] = math::philox_uniform(seed, offset + i) <= keep ? static_cast<T>(scale) : T(0);
+  for (int64_t i = 0; i < n; ++i) x[i] = static_cast<T>(math::bernoulli_at(seed, offset + i, keep, scale));
 }
 
 #define PN_INSTANTIATE(T)                                                             \

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "kernels/math/softmax_math.h"
+
 namespace pn::cpu {
 
 namespace {
@@ -27,15 +29,10 @@ void softmax_forward(const T* x, T* y, int64_t outer, int64_t axis, int64_t inne
       for (int64_t i = 0; i < w; ++i) mx[i] = std::max(mx[i], static_cast<double>(xb[a * inner + i]));
     for (int64_t a = 0; a < axis; ++a)
       for (int64_t i = 0; i < w; ++i) s[i] += std::exp(static_cast<double>(xb[a * inner + i]) - mx[i]);
-    if (log) {
-      for (int64_t i = 0; i < w; ++i) s[i] = mx[i] + std::log(s[i]);  // log-sum-exp
-      for (int64_t a = 0; a < axis; ++a)
-        for (int64_t i = 0; i < w; ++i) yb[a * inner + i] = static_cast<T>(static_cast<double>(xb[a * inner + i]) - s[i]);
-    } else {
-      for (int64_t a = 0; a < axis; ++a)
-        for (int64_t i = 0; i < w; ++i)
-          yb[a * inner + i] = static_cast<T>(std::exp(static_cast<double>(xb[a * inner + i]) - mx[i]) / s[i]);
-    }
+    if (log)
+      for (int64_t i = 0; i < w; ++i) s[i] = math::log_sum_exp(mx[i], s[i]);
+    for (int64_t a = 0; a < axis; ++a)
+      for (int64_t i = 0; i < w; ++i) yb[a * inner + i] = math::softmax_value(xb[a * inner + i], mx[i], s[i], log);
   }
 }
 

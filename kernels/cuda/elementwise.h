@@ -1,0 +1,32 @@
+// CUDA elementwise ops: unary maps, broadcasting binary ops, where, fill and cast. Each
+// mirrors its CPU reference in kernels/cpu/elementwise.h (same arguments, plus the stream
+// the work is queued on; pointers are device pointers) and computes every element with
+// the same kernels/math function, so the two backends agree bit for bit on the same libm.
+#pragma once
+#include <cstdint>
+
+#include "kernels/cuda/runtime.h"
+#include "kernels/layout.h"
+#include "kernels/math/elementwise_math.h"
+
+namespace pn::cuda {
+inline namespace PN_CUDA_ABI {
+
+template <class T>
+void unary(math::Unary op, const T* x, T* y, int64_t n, T p0, T p1, cudaStream_t stream);
+
+template <class T>
+void binary(math::Binary op, const T* a, const T* b, T* out, const kernels::BroadcastGeom& g, cudaStream_t stream);
+
+// y = where(cond != 0, a, b) for same-shape contiguous arrays.
+template <class T>
+void where(const T* cond, const T* a, const T* b, T* y, int64_t n, cudaStream_t stream);
+
+template <class T>
+void fill(T* x, int64_t n, T value, cudaStream_t stream);
+
+template <class Src, class Dst>
+void cast(const Src* x, Dst* y, int64_t n, cudaStream_t stream);
+
+}  // namespace PN_CUDA_ABI
+}  // namespace pn::cuda

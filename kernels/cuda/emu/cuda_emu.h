@@ -1,0 +1,302 @@
+// The CUDA emulator's public face: what a .cu file sees instead of <cuda_runtime.h> when it
+// is compiled by the host compiler with PN_CUDA_EMU (kernels/cuda/runtime.h picks it).
+// It provides the CUDA keywords, dim3 and the index built-ins, the runtime API subset our
+// host code uses (device memory is host memory), and the device intrinsics: barriers, warp
+// shuffles and votes, atomics. scheduler.cpp runs a launch: blocks one after another, each
+// thread of a block a fiber, switched at every barrier and warp collective; memory.cpp
+// implements the runtime API. Only what CUDA itself offers is emulated, so that code which
+// passes here also compiles with nvcc.
+#pragma once
+#if !defined(PN_CUDA_EMU) || defined(__CUDACC__)
+#error "cuda_emu.h is for host-compiler builds with PN_CUDA_EMU (include kernels/cuda/runtime.h)"
+#endif
+
+#include <math.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+
+// ---- Keywords ------------------------------------------------------------------------------
+// Qualifiers vanish; __shared__ becomes function-local static storage (shared by all threads
+// of the running block, since blocks run one at a time). Prefer PN_SHARED (runtime.h): it is
+// poisoned per block and bounds-checked by ASan, which a static cannot be.
+#define __global__
+#define __device__
+#define __host__
+#define __constant__
+#define __forceinline__ inline
+#define __noinline__ __attribute__((noinline))
+#define __shared__ static
+#define __launch_bounds__(...)
+#define __align__(n) alignas(n)
+
+// ---- Index types and built-in variables ---------------------------------------------------
+struct uint3 {
+  unsigned x, y, z;
+};
+struct dim3 {
+  unsigned x, y, z;
+  constexpr dim3(unsigned vx = 1, unsigned vy = 1, unsigned vz = 1) : x(vx), y(vy), z(vz) {}
+  constexpr dim3(uint3 v) : x(v.x), y(v.y), z(v.z) {}  // NOLINT: implicit, as in CUDA
+};
+// One OS thread runs one emulated thread at a time; the scheduler stores the running
+// thread's indices here at every switch, so each emulated thread sees its own.
+extern thread_local uint3 threadIdx;
+extern thread_local uint3 blockIdx;
+extern thread_local dim3 blockDim;
+extern thread_local dim3 gridDim;
+constexpr int warpSize = 32;
+
+// ---- Runtime API types --------------------------------------------------------------------
+// Error numbers are CUDA's, so that messages read the same in both builds.
+enum cudaError_t : int {
+  cudaSuccess = 0,
+  cudaErrorInvalidValue = 1,
+  cudaErrorMemoryAllocation = 2,
+  cudaErrorInvalidConfiguration = 9,
+  cudaErrorInvalidMemcpyDirection = 21,
+  cudaErrorInvalidDevice = 101,
+  cudaErrorInvalidResourceHandle = 400,
+  cudaErrorIllegalAddress = 700,
+  cudaErrorAssert = 710,
+  cudaErrorLaunchFailure = 719,
+};
+using cudaError = cudaError_t;
+
+enum cudaMemcpyKind : int {
+  cudaMemcpyHostToHost = 0,
+  cudaMemcpyHostToDevice = 1,
+  cudaMemcpyDeviceToHost = 2,
+  cudaMemcpyDeviceToDevice = 3,
+  cudaMemcpyDefault = 4,
+};
+
+enum cudaDeviceAttr : int {
+  cudaDevAttrMaxThreadsPerBlock = 1,
+  cudaDevAttrMaxSharedMemoryPerBlock = 8,
+  cudaDevAttrWarpSize = 10,
+  cudaDevAttrMultiProcessorCount = 16,
+};
+
+struct CUstream_st;
+using cudaStream_t = CUstream_st*;
+
+// ---- Runtime API (memory.cpp) -------------------------------------------------------------
+cudaError_t cudaMalloc(void** p, size_t bytes);
+cudaError_t cudaFree(void* p);
+cudaError_t cudaMallocAsync(void** p, size_t bytes, cudaStream_t s);
+cudaError_t cudaFreeAsync(void* p, cudaStream_t s);
+cudaError_t cudaMemcpy(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind);
+cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind,
+                            cudaStream_t s = nullptr);
+cudaError_t cudaMemset(void* p, int value, size_t bytes);
+cudaError_t cudaMemsetAsync(void* p, int value, size_t bytes, cudaStream_t s = nullptr);
+cudaError_t cudaStreamCreate(cudaStream_t* s);
+cudaError_t cudaStreamDestroy(cudaStream_t s);
+cudaError_t cudaStreamSynchronize(cudaStream_t s);
+cudaError_t cudaDeviceSynchronize();
+cudaError_t cudaGetDeviceCount(int* n);
+cudaError_t cudaGetDevice(int* d);
+cudaError_t cudaSetDevice(int d);
+cudaError_t cudaDeviceGetAttribute(int* value, cudaDeviceAttr attr, int device);
+cudaError_t cudaGetLastError();
+cudaError_t cudaPeekAtLastError();
+const char* cudaGetErrorName(cudaError_t e);
+const char* cudaGetErrorString(cudaError_t e);
+
+template <class T>
+cudaError_t cudaMalloc(T** p, size_t bytes) {
+  return cudaMalloc(reinterpret_cast<void**>(p), bytes);
+}
+
+// ---- The emulator's own interface -----------------------------------------------------------
+namespace pn::cuda::emu {
+
+// The order in which runnable threads (and blocks) are resumed. A missing barrier shows
+// only when a reader runs before the writer it should have waited for: Forward exposes
+// readers of higher-numbered threads, Reverse readers of lower-numbered ones, Shuffle
+// (a fresh seeded permutation per block and round; the default) both, with high probability.
+enum class Schedule { Forward, Reverse, Shuffle };
+// Process-wide; the initial value comes from PN_CUDA_EMU_SCHEDULE=forward|reverse|shuffle
+// and PN_CUDA_EMU_SEED.
+void set_schedule(Schedule s, uint64_t seed = 1);
+Schedule schedule();
+uint64_t schedule_seed();
+const char* schedule_name(Schedule s);
+
+// Sets a schedule for one scope (tests run every kernel under each).
+class ScopedSchedule {
+ public:
+  explicit ScopedSchedule(Schedule s, uint64_t seed = 1) : old_(schedule()), old_seed_(schedule_seed()) {
+    set_schedule(s, seed);
+  }
+  ~ScopedSchedule() { set_schedule(old_, old_seed_); }
+  ScopedSchedule(const ScopedSchedule&) = delete;
+  ScopedSchedule& operator=(const ScopedSchedule&) = delete;
+
+ private:
+  Schedule old_;
+  uint64_t old_seed_;
+};
+
+// Whether device allocations carry guard bytes that are checked after every launch (builds
+// without AddressSanitizer; with it, ASan's own redzones catch the access as it happens).
+bool guard_bytes_enabled();
+// The emulator's explanation of the last failed call or launch ("" if none).
+const char* last_error_detail();
+
+// Runs body(ctx) once per thread of every block. Returns the launch's error (also kept for
+// cudaGetLastError).
+using ThreadBody = void (*)(void* ctx);
+cudaError_t run_grid(dim3 grid, dim3 block, size_t shared_bytes, cudaStream_t stream, ThreadBody body,
+                     void* ctx);
+
+// Launches a kernel: converts the arguments to the kernel's parameter types once, and each
+// emulated thread calls the kernel with its own copies (CUDA passes parameters by value).
+template <class... P, class... A>
+cudaError_t launch(void (*kernel)(P...), dim3 grid, dim3 block, size_t shared_bytes, cudaStream_t stream,
+                   A&&... args) {
+  static_assert(sizeof...(P) == sizeof...(A), "kernel launched with the wrong number of arguments");
+  struct Ctx {
+    void (*kernel)(P...);
+    std::tuple<std::decay_t<P>...> params;
+  } ctx{kernel, std::tuple<std::decay_t<P>...>(std::forward<A>(args)...)};
+  ThreadBody body = [](void* c) {
+    auto* x = static_cast<Ctx*>(c);
+    std::apply(x->kernel, x->params);
+  };
+  return run_grid(grid, block, shared_bytes, stream, body, &ctx);
+}
+
+// Device-side services (scheduler.cpp), callable only from a running kernel.
+void* shared_alloc(const void* key, size_t bytes, size_t align, const char* name);
+void* dynamic_shared();
+void sync_block();
+[[noreturn]] void fail(const char* what);  // aborts the launch with cudaErrorLaunchFailure
+
+enum class WarpOp : uint8_t { Sync, Shfl, ShflUp, ShflDown, ShflXor, Ballot, Any, All };
+// A warp collective: waits until every lane named in mask has reached one (the same op and
+// mask), then returns this lane's result: the source lane's value bits for shuffles, the
+// ballot for votes. A lane read that is outside the mask or the block gives poison bits.
+uint64_t warp_collective(WarpOp op, unsigned mask, uint64_t value, int arg, int width);
+unsigned active_mask();
+
+template <class A>
+A& block_shared(const void* key, const char* name) {
+  return *static_cast<A*>(shared_alloc(key, sizeof(A), alignof(A), name));
+}
+
+template <class T>
+T shuffle(WarpOp op, unsigned mask, T var, int arg, int width) {
+  static_assert(std::is_trivially_copyable_v<T> && sizeof(T) <= 8, "shuffles move at most 8 bytes");
+  uint64_t bits = 0;
+  std::memcpy(&bits, &var, sizeof(T));
+  bits = warp_collective(op, mask, bits, arg, width);
+  T out;
+  std::memcpy(&out, &bits, sizeof(T));
+  return out;
+}
+
+template <class T>
+struct identity { using type = T; };
+template <class T>
+using nondeduced_t = typename identity<T>::type;
+template <class T, class... U>
+inline constexpr bool one_of_v = (std::is_same_v<T, U> || ...);
+
+}  // namespace pn::cuda::emu
+
+// ---- Device intrinsics --------------------------------------------------------------------
+inline void __syncthreads() { pn::cuda::emu::sync_block(); }
+inline void __syncwarp(unsigned mask = 0xffffffffu) {
+  pn::cuda::emu::warp_collective(pn::cuda::emu::WarpOp::Sync, mask, 0, 0, warpSize);
+}
+inline void __threadfence() {}
+inline void __threadfence_block() {}
+[[noreturn]] inline void __trap() { pn::cuda::emu::fail("__trap() called"); }
+inline unsigned __activemask() { return pn::cuda::emu::active_mask(); }
+
+template <class T>
+T __shfl_sync(unsigned mask, T var, int src_lane, int width = warpSize) {
+  return pn::cuda::emu::shuffle(pn::cuda::emu::WarpOp::Shfl, mask, var, src_lane, width);
+}
+template <class T>
+T __shfl_up_sync(unsigned mask, T var, unsigned delta, int width = warpSize) {
+  return pn::cuda::emu::shuffle(pn::cuda::emu::WarpOp::ShflUp, mask, var, static_cast<int>(delta), width);
+}
+template <class T>
+T __shfl_down_sync(unsigned mask, T var, unsigned delta, int width = warpSize) {
+  return pn::cuda::emu::shuffle(pn::cuda::emu::WarpOp::ShflDown, mask, var, static_cast<int>(delta), width);
+}
+template <class T>
+T __shfl_xor_sync(unsigned mask, T var, int lane_mask, int width = warpSize) {
+  return pn::cuda::emu::shuffle(pn::cuda::emu::WarpOp::ShflXor, mask, var, lane_mask, width);
+}
+inline unsigned __ballot_sync(unsigned mask, int pred) {
+  return static_cast<unsigned>(
+      pn::cuda::emu::warp_collective(pn::cuda::emu::WarpOp::Ballot, mask, pred != 0, 0, warpSize));
+}
+inline int __any_sync(unsigned mask, int pred) {
+  return static_cast<int>(pn::cuda::emu::warp_collective(pn::cuda::emu::WarpOp::Any, mask, pred != 0, 0, warpSize));
+}
+inline int __all_sync(unsigned mask, int pred) {
+  return static_cast<int>(pn::cuda::emu::warp_collective(pn::cuda::emu::WarpOp::All, mask, pred != 0, 0, warpSize));
+}
+
+inline int __popc(unsigned x) { return __builtin_popcount(x); }
+inline int __popcll(unsigned long long x) { return __builtin_popcountll(x); }
+inline int __ffs(int x) { return __builtin_ffs(x); }
+inline int __clz(int x) { return x == 0 ? 32 : __builtin_clz(static_cast<unsigned>(x)); }
+template <class T>
+T __ldg(const T* p) { return *p; }
+inline float rsqrtf(float x) { return 1.0f / sqrtf(x); }
+inline double rsqrt(double x) { return 1.0 / sqrt(x); }
+inline float __expf(float x) { return expf(x); }
+inline float __logf(float x) { return logf(x); }
+inline float __fdividef(float a, float b) { return a / b; }
+
+// Atomics: emulated threads never run concurrently (fibers of one OS thread, one launch at
+// a time), so a plain read-modify-write is atomic. Loads and stores go through memcpy so
+// that CAS loops over reinterpreted floats do not break C++ aliasing rules. The overload
+// sets are CUDA's (no float atomicMax there: kernels/cuda/device.h builds it from atomicCAS).
+namespace pn::cuda::emu {
+template <class T, class F>
+T atomic_rmw(T* p, F f) {
+  T old;
+  std::memcpy(&old, p, sizeof(T));
+  const T updated = f(old);
+  std::memcpy(p, &updated, sizeof(T));
+  return old;
+}
+}  // namespace pn::cuda::emu
+#define PN_EMU_ATOMIC(name, expr, ...)                                                          \
+  template <class T, class = std::enable_if_t<pn::cuda::emu::one_of_v<T, __VA_ARGS__>>>       \
+  T name(T* p, pn::cuda::emu::nondeduced_t<T> v) {                                           \
+    return pn::cuda::emu::atomic_rmw(p, [v](T old) -> T { return (expr); });                 \
+  }
+PN_EMU_ATOMIC(atomicAdd, old + v, int, unsigned, unsigned long long, float, double)
+PN_EMU_ATOMIC(atomicSub, old - v, int, unsigned)
+PN_EMU_ATOMIC(atomicExch, v, int, unsigned, unsigned long long, float)
+PN_EMU_ATOMIC(atomicMax, old > v ? old : v, int, unsigned, long long, unsigned long long)
+PN_EMU_ATOMIC(atomicMin, old < v ? old : v, int, unsigned, long long, unsigned long long)
+PN_EMU_ATOMIC(atomicAnd, old & v, int, unsigned, unsigned long long)
+PN_EMU_ATOMIC(atomicOr, old | v, int, unsigned, unsigned long long)
+PN_EMU_ATOMIC(atomicXor, old ^ v, int, unsigned, unsigned long long)
+#undef PN_EMU_ATOMIC
+
+template <class T, class = std::enable_if_t<pn::cuda::emu::one_of_v<T, int, unsigned, unsigned long long, unsigned short>>>
+T atomicCAS(T* p, pn::cuda::emu::nondeduced_t<T> compare, pn::cuda::emu::nondeduced_t<T> v) {
+  return pn::cuda::emu::atomic_rmw(p, [compare, v](T old) -> T { return old == compare ? v : old; });
+}
+
+// Reinterpretations used by CAS loops over floating-point values.
+inline int __float_as_int(float x) { int i; std::memcpy(&i, &x, 4); return i; }
+inline float __int_as_float(int i) { float x; std::memcpy(&x, &i, 4); return x; }
+inline unsigned __float_as_uint(float x) { unsigned i; std::memcpy(&i, &x, 4); return i; }
+inline float __uint_as_float(unsigned i) { float x; std::memcpy(&x, &i, 4); return x; }
+inline long long __double_as_longlong(double x) { long long i; std::memcpy(&i, &x, 8); return i; }
+inline double __longlong_as_double(long long i) { double x; std::memcpy(&x, &i, 8); return x; }

@@ -1,0 +1,47 @@
+// Filling a device array with one value, and converting between element types.
+#include "kernels/cuda/device.h"
+#include "kernels/cuda/elementwise.h"
+#include "kernels/cuda/launch.h"
+
+namespace pn::cuda {
+inline namespace PN_CUDA_ABI {
+
+namespace {
+
+constexpr unsigned kBlock = 256;
+
+template <class T>
+__global__ void fill_kernel(T* x, int64_t n, T value) {
+  for (int64_t i = global_index(); i < n; i += grid_stride()) x[i] = value;
+}
+
+template <class Src, class Dst>
+__global__ void cast_kernel(const Src* x, Dst* y, int64_t n) {
+  for (int64_t i = global_index(); i < n; i += grid_stride()) y[i] = static_cast<Dst>(x[i]);
+}
+
+}  // namespace
+
+template <class T>
+void fill(T* x, int64_t n, T value, cudaStream_t stream) {
+  if (n <= 0) return;
+  ErrorScope scope("fill", n);
+  launch(fill_kernel<T>, grid_for(n, kBlock), kBlock, 0, stream, x, n, value);
+}
+
+template <class Src, class Dst>
+void cast(const Src* x, Dst* y, int64_t n, cudaStream_t stream) {
+  if (n <= 0) return;
+  ErrorScope scope("cast", n);
+  launch(cast_kernel<Src, Dst>, grid_for(n, kBlock), kBlock, 0, stream, x, y, n);
+}
+
+template void fill<float>(float*, int64_t, float, cudaStream_t);
+template void fill<double>(double*, int64_t, double, cudaStream_t);
+template void cast<float, double>(const float*, double*, int64_t, cudaStream_t);
+template void cast<double, float>(const double*, float*, int64_t, cudaStream_t);
+template void cast<float, float>(const float*, float*, int64_t, cudaStream_t);
+template void cast<double, double>(const double*, double*, int64_t, cudaStream_t);
+
+}  // namespace PN_CUDA_ABI
+}  // namespace pn::cuda

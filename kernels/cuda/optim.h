@@ -1,0 +1,23 @@
+// CUDA optimiser updates over whole arrays, in place; mirror pn::cpu::adam_update and
+// sgd_update (kernels/cpu/optim.h) argument for argument, and run the same per-element
+// step (kernels/math/optim_math.h) in the parameter's precision.
+#pragma once
+#include <cstdint>
+
+#include "kernels/cuda/runtime.h"
+
+namespace pn::cuda {
+inline namespace PN_CUDA_ABI {
+
+template <class T>
+void adam_update(T* p, const T* g, T* m, T* v, int64_t n, double lr, double beta1, double beta2, double eps,
+                 double weight_decay, double bias_correction1, double bias_correction2, bool decoupled,
+                 cudaStream_t stream);
+
+// buf is unused (may be nullptr) when momentum is 0.
+template <class T>
+void sgd_update(T* p, const T* g, T* buf, int64_t n, double lr, double momentum, double dampening,
+                double weight_decay, bool nesterov, bool first, cudaStream_t stream);
+
+}  // namespace PN_CUDA_ABI
+}  // namespace pn::cuda

@@ -1,0 +1,129 @@
+// Window ops on the GPU: one thread per output element (per input element for block_sum,
+// which then sums its block in the CPU reference's order: bit-identical results).
+#include "kernels/cuda/device.h"
+#include "kernels/cuda/elementwise.h"
+#include "kernels/cuda/launch.h"
+#include "kernels/cuda/pool.h"
+
+namespace pn::cuda {
+inline namespace PN_CUDA_ABI {
+
+namespace {
+
+using kernels::PoolGeom;
+constexpr unsigned kBlock = 256;
+
+template <class T>
+__global__ void max_pool_kernel(PoolGeom g, const T* x, T* y, int64_t* idx, int64_t n) {
+  for (int64_t i = global_index(); i < n; i += grid_stride()) {
+    const int64_t ow = i % g.out[2], oh = i / g.out[2] % g.out[1], od = i / (g.out[2] * g.out[1]) % g.out[0];
+    const int64_t p = i / (g.out[2] * g.out[1] * g.out[0]);
+    const T* xp = x + p * g.in[0] * g.in[1] * g.in[2];
+    int64_t best = -1;
+    for (int64_t a = 0; a < g.k[0]; ++a)
+      for (int64_t b = 0; b < g.k[1]; ++b) {
+        const int64_t base = ((od * g.stride[0] + a) * g.in[1] + oh * g.stride[1] + b) * g.in[2] + ow * g.stride[2];
+        for (int64_t c = 0; c < g.k[2]; ++c)
+          if (best < 0 || xp[base + c] > xp[best]) best = base + c;
+      }
+    y[i] = xp[best];
+    idx[i] = best;
+  }
+}
+
+template <class T>
+__global__ void gather_kernel(const T* x, const int64_t* idx, T* y, int64_t in_vol, int64_t out_vol, int64_t n) {
+  for (int64_t i = global_index(); i < n; i += grid_stride()) y[i] = x[i / out_vol * in_vol + idx[i]];
+}
+
+template <class T>
+__global__ void scatter_add_kernel(const T* y, const int64_t* idx, T* x, int64_t in_vol, int64_t out_vol, int64_t n) {
+  for (int64_t i = global_index(); i < n; i += grid_stride()) atomicAdd(x + i / out_vol * in_vol + idx[i], y[i]);
+}
+
+template <class T>
+__global__ void upsample_kernel(PoolGeom g, const T* x, T* y, int64_t n) {
+  for (int64_t i = global_index(); i < n; i += grid_stride()) {
+    const int64_t ow = i % g.out[2], oh = i / g.out[2] % g.out[1], od = i / (g.out[2] * g.out[1]) % g.out[0];
+    const int64_t p = i / (g.out[2] * g.out[1] * g.out[0]);
+    y[i] = x[((p * g.in[0] + od / g.k[0]) * g.in[1] + oh / g.k[1]) * g.in[2] + ow / g.k[2]];
+  }
+}
+
+template <class T>
+__global__ void block_sum_kernel(PoolGeom g, const T* y, T* x, int64_t n) {
+  for (int64_t i = global_index(); i < n; i += grid_stride()) {
+    const int64_t iw = i % g.in[2], ih = i / g.in[2] % g.in[1], id = i / (g.in[2] * g.in[1]) % g.in[0];
+    const int64_t p = i / (g.in[2] * g.in[1] * g.in[0]);
+    T acc = T(0);
+    for (int64_t a = 0; a < g.k[0]; ++a)
+      for (int64_t b = 0; b < g.k[1]; ++b) {
+        const T* src = y + ((p * g.out[0] + id * g.k[0] + a) * g.out[1] + ih * g.k[1] + b) * g.out[2] + iw * g.k[2];
+        for (int64_t c = 0; c < g.k[2]; ++c) acc += src[c];
+      }
+    x[i] = acc;
+  }
+}
+
+}  // namespace
+
+template <class T>
+void max_pool_forward(const PoolGeom& g, const T* x, T* y, int64_t* idx, cudaStream_t stream) {
+  const int64_t n = g.planes * g.out_volume();
+  if (n <= 0) return;
+  const int64_t shape[4] = {g.planes, g.in[0], g.in[1], g.in[2]};
+  ErrorScope scope("max_pool", shape, 4);
+  launch(max_pool_kernel<T>, grid_for(n, kBlock), kBlock, 0, stream, g, x, y, idx, n);
+}
+
+template <class T>
+void index_gather(const T* x, const int64_t* idx, T* y, int64_t planes, int64_t in_vol, int64_t out_vol,
+                  cudaStream_t stream) {
+  const int64_t n = planes * out_vol;
+  if (n <= 0) return;
+  const int64_t shape[3] = {planes, in_vol, out_vol};
+  ErrorScope scope("index_gather", shape, 3);
+  launch(gather_kernel<T>, grid_for(n, kBlock), kBlock, 0, stream, x, idx, y, in_vol, out_vol, n);
+}
+
+template <class T>
+void index_scatter_add(const T* y, const int64_t* idx, T* x, int64_t planes, int64_t in_vol, int64_t out_vol,
+                       cudaStream_t stream) {
+  const int64_t shape[3] = {planes, in_vol, out_vol};
+  ErrorScope scope("index_scatter_add", shape, 3);
+  fill(x, planes * in_vol, T(0), stream);
+  const int64_t n = planes * out_vol;
+  if (n <= 0) return;
+  launch(scatter_add_kernel<T>, grid_for(n, kBlock), kBlock, 0, stream, y, idx, x, in_vol, out_vol, n);
+}
+
+template <class T>
+void upsample_nearest(const PoolGeom& g, const T* x, T* y, cudaStream_t stream) {
+  const int64_t n = g.planes * g.out_volume();
+  if (n <= 0) return;
+  const int64_t shape[4] = {g.planes, g.in[0], g.in[1], g.in[2]};
+  ErrorScope scope("upsample_nearest", shape, 4);
+  launch(upsample_kernel<T>, grid_for(n, kBlock), kBlock, 0, stream, g, x, y, n);
+}
+
+template <class T>
+void block_sum(const PoolGeom& g, const T* y, T* x, cudaStream_t stream) {
+  const int64_t n = g.planes * g.in_volume();
+  if (n <= 0) return;
+  const int64_t shape[4] = {g.planes, g.out[0], g.out[1], g.out[2]};
+  ErrorScope scope("block_sum", shape, 4);
+  launch(block_sum_kernel<T>, grid_for(n, kBlock), kBlock, 0, stream, g, y, x, n);
+}
+
+#define PN_INSTANTIATE(T)                                                                                       \
+  template void max_pool_forward<T>(const PoolGeom&, const T*, T*, int64_t*, cudaStream_t);                     \
+  template void index_gather<T>(const T*, const int64_t*, T*, int64_t, int64_t, int64_t, cudaStream_t);         \
+  template void index_scatter_add<T>(const T*, const int64_t*, T*, int64_t, int64_t, int64_t, cudaStream_t);    \
+  template void upsample_nearest<T>(const PoolGeom&, const T*, T*, cudaStream_t);                               \
+  template void block_sum<T>(const PoolGeom&, const T*, T*, cudaStream_t);
+PN_INSTANTIATE(float)
+PN_INSTANTIATE(double)
+#undef PN_INSTANTIATE
+
+}  // namespace PN_CUDA_ABI
+}  // namespace pn::cuda

@@ -1,0 +1,49 @@
+// Softmax on the GPU: one thread per (outer, inner) column walks the axis three times
+// (max, sum of exponentials in double, outputs). Neighbouring threads take neighbouring
+// inner positions, so every pass reads contiguous memory when inner > 1 (channel softmax
+// of NC... volumes, the case the study's networks use); the axis is summed in order, as
+// the CPU reference does, so the two agree to the last bit on the same libm.
+#include <math.h>
+
+#include "kernels/cuda/device.h"
+#include "kernels/cuda/launch.h"
+#include "kernels/cuda/softmax.h"
+#include "kernels/math/softmax_math.h"
+
+namespace pn::cuda {
+inline namespace PN_CUDA_ABI {
+
+namespace {
+
+constexpr unsigned kBlock = 256;
+
+template <class T>
+__global__ void softmax_kernel(const T* x, T* y, int64_t outer, int64_t axis, int64_t inner, bool log) {
+  for (int64_t c = global_index(); c < outer * inner; c += grid_stride()) {
+    const int64_t o = c / inner, i = c % inner;
+    const T* xc = x + o * axis * inner + i;
+    T* yc = y + o * axis * inner + i;
+    double mx = -INFINITY, s = 0;
+    for (int64_t a = 0; a < axis; ++a) mx = fmax(mx, static_cast<double>(xc[a * inner]));
+    for (int64_t a = 0; a < axis; ++a) s += exp(static_cast<double>(xc[a * inner]) - mx);
+    if (log) s = math::log_sum_exp(mx, s);
+    for (int64_t a = 0; a < axis; ++a) yc[a * inner] = math::softmax_value(xc[a * inner], mx, s, log);
+  }
+}
+
+}  // namespace
+
+template <class T>
+void softmax_forward(const T* x, T* y, int64_t outer, int64_t axis, int64_t inner, bool log, cudaStream_t stream) {
+  const int64_t cols = outer * inner;
+  if (cols <= 0 || axis <= 0) return;
+  const int64_t shape[3] = {outer, axis, inner};
+  ErrorScope scope(log ? "log_softmax" : "softmax", shape, 3);
+  launch(softmax_kernel<T>, grid_for(cols, kBlock), kBlock, 0, stream, x, y, outer, axis, inner, log);
+}
+
+template void softmax_forward<float>(const float*, float*, int64_t, int64_t, int64_t, bool, cudaStream_t);
+template void softmax_forward<double>(const double*, double*, int64_t, int64_t, int64_t, bool, cudaStream_t);
+
+}  // namespace PN_CUDA_ABI
+}  // namespace pn::cuda

@@ -1,0 +1,126 @@
+// Parity of the CUDA window ops (max-pool, gather/scatter-add, nearest upsampling, block
+// sum) and the box copy with the CPU reference, under the emulator. All are exact: they
+// only select, copy or add in the reference's order (scatter-add with non-overlapping
+// windows adds one term per element; with overlapping ones, rtol 1e-6 / 1e-14 on the sums).
+#include <doctest/doctest.h>
+
+#include <string>
+#include <vector>
+
+#include "emu_util.h"
+#include "kernels/cpu/copy.h"
+#include "kernels/cpu/pool.h"
+#include "kernels/cuda/copy.h"
+#include "kernels/cuda/pool.h"
+
+using pn::test::DeviceArray;
+using pn::kernels::PoolGeom;
+
+namespace {
+
+PoolGeom pool_geom(int64_t planes, std::vector<int64_t> in, std::vector<int64_t> k, std::vector<int64_t> stride) {
+  PoolGeom g;
+  g.planes = planes;
+  for (int d = 0; d < 3; ++d) {
+    g.in[d] = in[d];
+    g.k[d] = k[d];
+    g.stride[d] = stride[d];
+    g.out[d] = (in[d] - k[d]) / stride[d] + 1;
+  }
+  return g;
+}
+
+template <class T>
+void check_pool() {
+  // 3-D 2x2x2 pooling of odd sizes (the last row is dropped), 2-D 3x3 stride 2 (overlapping).
+  const PoolGeom geoms[] = {pool_geom(6, {7, 9, 11}, {2, 2, 2}, {2, 2, 2}), pool_geom(5, {1, 17, 13}, {1, 3, 3}, {1, 2, 2})};
+  for (const PoolGeom& g : geoms) {
+    const bool overlap = g.stride[1] < g.k[1];
+    const int64_t iv = g.in_volume(), ov = g.out_volume();
+    // Few distinct values, so that ties occur and the first-maximum rule is exercised.
+    auto x = pn::test::random_vector<T>(g.planes * iv, 51, 0.0, 8.0);
+    for (auto& v : x) v = static_cast<T>(static_cast<int>(v));
+    std::vector<T> y(g.planes * ov);
+    std::vector<int64_t> idx(g.planes * ov);
+    pn::cpu::max_pool_forward(g, x.data(), y.data(), idx.data());
+    DeviceArray<T> d_x(x), d_y(g.planes * ov);
+    DeviceArray<int64_t> d_idx(g.planes * ov);
+    pn::cuda::max_pool_forward(g, d_x.get(), d_y.get(), d_idx.get(), nullptr);
+    pn::test::check_close(d_y.to_host(), y, 0, 0, "max_pool values");
+    CHECK(d_idx.to_host() == idx);
+
+    const auto gy = pn::test::random_vector<T>(g.planes * ov, 52);
+    std::vector<T> gathered(g.planes * ov), scattered(g.planes * iv);
+    pn::cpu::index_gather(x.data(), idx.data(), gathered.data(), g.planes, iv, ov);
+    pn::cpu::index_scatter_add(gy.data(), idx.data(), scattered.data(), g.planes, iv, ov);
+    DeviceArray<T> d_gy(gy), d_gathered(g.planes * ov), d_scattered(g.planes * iv);
+    pn::cuda::index_gather(d_x.get(), d_idx.get(), d_gathered.get(), g.planes, iv, ov, nullptr);
+    pn::cuda::index_scatter_add(d_gy.get(), d_idx.get(), d_scattered.get(), g.planes, iv, ov, nullptr);
+    pn::test::check_close(d_gathered.to_host(), gathered, 0, 0, "index_gather");
+    const double rtol = overlap ? (sizeof(T) == 4 ? 1e-6 : 1e-14) : 0.0;
+    pn::test::check_close(d_scattered.to_host(), scattered, rtol, rtol, "index_scatter_add");
+  }
+}
+
+template <class T>
+void check_upsample() {
+  PoolGeom g;
+  g.planes = 4;
+  const int64_t in[3] = {3, 5, 7}, k[3] = {2, 2, 3};
+  for (int d = 0; d < 3; ++d) {
+    g.in[d] = in[d];
+    g.k[d] = k[d];
+    g.out[d] = in[d] * k[d];
+  }
+  const auto x = pn::test::random_vector<T>(g.planes * g.in_volume(), 61);
+  const auto gy = pn::test::random_vector<T>(g.planes * g.out_volume(), 62);
+  std::vector<T> y(g.planes * g.out_volume()), gx(g.planes * g.in_volume());
+  pn::cpu::upsample_nearest(g, x.data(), y.data());
+  pn::cpu::block_sum(g, gy.data(), gx.data());
+  DeviceArray<T> d_x(x), d_y(g.planes * g.out_volume()), d_gy(gy), d_gx(g.planes * g.in_volume());
+  pn::cuda::upsample_nearest(g, d_x.get(), d_y.get(), nullptr);
+  pn::cuda::block_sum(g, d_gy.get(), d_gx.get(), nullptr);
+  pn::test::check_close(d_y.to_host(), y, 0, 0, "upsample_nearest");
+  pn::test::check_close(d_gx.to_host(), gx, 0, 0, "block_sum");
+}
+
+template <class T>
+void check_copy_box() {
+  // Crop a [2, 5, 9, 13] box out of a [3, 7, 11, 17] array at offset (1, 2, 1, 3), then
+  // paste it into a zeroed [2, 6, 10, 15] array at (0, 1, 0, 2): a concat/pad-style write.
+  const int64_t S[4] = {3, 7, 11, 17}, D[4] = {2, 6, 10, 15};
+  const auto src = pn::test::random_vector<T>(S[0] * S[1] * S[2] * S[3], 71);
+  pn::kernels::BoxCopy crop;
+  const int64_t ext[4] = {2, 5, 9, 13};
+  for (int d = 0; d < 4; ++d) crop.extent[d] = ext[d];
+  crop.src_stride[0] = S[1] * S[2] * S[3];
+  crop.src_stride[1] = S[2] * S[3];
+  crop.src_stride[2] = S[3];
+  crop.dst_stride[0] = D[1] * D[2] * D[3];
+  crop.dst_stride[1] = D[2] * D[3];
+  crop.dst_stride[2] = D[3];
+  const int64_t src_off = 1 * crop.src_stride[0] + 2 * crop.src_stride[1] + 1 * crop.src_stride[2] + 3;
+  const int64_t dst_off = 1 * crop.dst_stride[1] + 2;
+  std::vector<T> want(D[0] * D[1] * D[2] * D[3], T(0));
+  pn::cpu::copy_box(src.data() + src_off, want.data() + dst_off, crop);
+  DeviceArray<T> d_src(src), d_dst(std::vector<T>(want.size(), T(0)));
+  pn::cuda::copy_box(d_src.get() + src_off, d_dst.get() + dst_off, crop, nullptr);
+  pn::test::check_close(d_dst.to_host(), want, 0, 0, "copy_box");
+}
+
+}  // namespace
+
+TEST_CASE("max_pool, index_gather and index_scatter_add match the CPU reference") {
+  check_pool<float>();
+  check_pool<double>();
+}
+
+TEST_CASE("upsample_nearest and block_sum match the CPU reference exactly") {
+  check_upsample<float>();
+  check_upsample<double>();
+}
+
+TEST_CASE("copy_box (crop, concat, pad) matches the CPU reference exactly") {
+  check_copy_box<float>();
+  check_copy_box<double>();
+}

@@ -1,0 +1,92 @@
+// Parity of the CUDA sum reduction and random fills with the CPU reference, under the
+// emulator. Tolerances: sums accumulate in double on both sides but in a different order,
+// so results agree to rtol 1e-6 (float output) / 1e-12 (double) with atol scaled by the
+// summand count; random fills are exact under the emulator (the same Philox draw per
+// element index; 8 ulp on a GPU, whose log and cos may differ from glibc's).
+#include <doctest/doctest.h>
+
+#include <string>
+#include <vector>
+
+#include "emu_util.h"
+#include "kernels/cpu/random.h"
+#include "kernels/cpu/reduce.h"
+#include "kernels/cuda/random.h"
+#include "kernels/cuda/reduce.h"
+
+using pn::test::DeviceArray;
+
+namespace {
+
+pn::kernels::ReduceGeom rgeom(std::vector<int64_t> shape, std::vector<bool> reduce) {
+  pn::kernels::ReduceGeom g;
+  g.ndim = static_cast<int>(shape.size());
+  for (int d = 0; d < g.ndim; ++d) {
+    g.shape[d] = shape[d];
+    g.reduce[d] = reduce[d];
+  }
+  return g;
+}
+
+template <class T>
+void check_reductions(double rtol) {
+  const pn::kernels::ReduceGeom geoms[] = {
+      rgeom({37, 513}, {false, true}),                 // rows: reduce the inner dim
+      rgeom({513, 37}, {true, false}),                 // columns: reduce the outer dim
+      rgeom({7, 300, 9}, {false, true, false}),        // middle dim, 9 columns
+      rgeom({5, 6, 7, 8}, {true, false, true, false}), // alternating
+      rgeom({3, 1000 + 37}, {true, true}),             // everything to one number
+      rgeom({4, 33}, {false, false}),                  // nothing: a copy
+      rgeom({2, 3, 70, 1}, {false, true, true, true}), // size-1 dims among the reduced
+  };
+  int k = 0;
+  for (const auto& g : geoms) {
+    int64_t n = 1, nout = 1, nred = 1;
+    for (int d = 0; d < g.ndim; ++d) {
+      n *= g.shape[d];
+      (g.reduce[d] ? nred : nout) *= g.shape[d];
+    }
+    const auto x = pn::test::random_vector<T>(n, 100 + k++);
+    std::vector<T> want(nout);
+    pn::cpu::sum_reduce(x.data(), want.data(), g);
+    DeviceArray<T> d_x(x), d_out(nout);
+    pn::cuda::sum_reduce(d_x.get(), d_out.get(), g, nullptr);
+    // Summands are in [-2, 2]: the rounding of a double sum of nred of them is far below
+    // this atol; the output's own rounding is covered by rtol.
+    pn::test::check_close(d_out.to_host(), want, rtol, 1e-12 * static_cast<double>(nred),
+                          "sum_reduce over " + std::to_string(n) + " elements to " + std::to_string(nout));
+  }
+}
+
+template <class T>
+void check_random() {
+  const int64_t n = 3000 + 37;
+  const uint64_t seed = 1234, offset = 77;
+  std::vector<T> want(n);
+  DeviceArray<T> d(n);
+  pn::cpu::fill_normal(want.data(), n, seed, offset, 0.5, 2.0);
+  pn::cuda::fill_normal(d.get(), n, seed, offset, 0.5, 2.0, nullptr);
+  pn::test::check_same_math(d.to_host(), want, "fill_normal");
+  pn::cpu::fill_uniform(want.data(), n, seed, offset, -1.0, 3.0);
+  pn::cuda::fill_uniform(d.get(), n, seed, offset, -1.0, 3.0, nullptr);
+  pn::test::check_same_math(d.to_host(), want, "fill_uniform");
+  pn::cpu::fill_bernoulli(want.data(), n, seed, offset, 0.7, 1.0 / 0.7);
+  pn::cuda::fill_bernoulli(d.get(), n, seed, offset, 0.7, 1.0 / 0.7, nullptr);
+  const auto got = d.to_host();
+  pn::test::check_same_math(got, want, "fill_bernoulli");
+  int64_t kept = 0;
+  for (T v : got) kept += v != T(0);
+  CHECK(std::abs(static_cast<double>(kept) / n - 0.7) < 0.05);  // the mask is not degenerate
+}
+
+}  // namespace
+
+TEST_CASE("sum_reduce matches the CPU reference over kept/reduced axis patterns") {
+  check_reductions<float>(1e-6);
+  check_reductions<double>(1e-12);
+}
+
+TEST_CASE("random fills match the CPU reference exactly") {
+  check_random<float>();
+  check_random<double>();
+}
