@@ -49,6 +49,24 @@ struct MomentAcc {
   }
 };
 
+// Parallel moments: a group's share as (count, mean, m2), m2 the sum of squared deviations
+// from the mean; shares are merged pairwise (Chan et al.):
+//   n = na + nb, d = mean_b - mean_a, mean = mean_a + d nb / n, m2 = m2a + m2b + d^2 na nb / n.
+// A MomentAcc gives its share as (count, mean(), sumsq - sum^2 / count).
+PN_HD void merge_moments(double& n_a, double& mean_a, double& m2_a, double n_b, double mean_b, double m2_b) {
+  if (n_b == 0) return;
+  if (n_a == 0) { n_a = n_b; mean_a = mean_b; m2_a = m2_b; return; }
+  const double n = n_a + n_b, d = mean_b - mean_a;
+  mean_a += d * n_b / n;
+  m2_a += m2_b + d * d * n_a * n_b / n;
+  n_a = n;
+}
+PN_HD double moments_m2(const MomentAcc& a) {
+  return a.count ? a.sumsq - a.sum * a.sum / static_cast<double>(a.count) : 0.0;
+}
+// Biased variance of merged moments, clamped like MomentAcc::var.
+PN_HD double moments_var(double n, double m2) { return n > 0 && m2 > 0 ? m2 / n : 0.0; }
+
 PN_HD double norm_inv_std(double var, double eps) { return 1.0 / sqrt(var + eps); }
 
 // y = (x - mean) * inv_std * gamma + beta.

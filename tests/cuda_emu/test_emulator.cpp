@@ -103,6 +103,15 @@ __global__ void traps(int* out) {
 
 __global__ void noop(int*) {}
 
+// Reverses each block's slice through dynamic shared memory (the launch's shared_bytes).
+__global__ void reverse_dynamic_shared(const double* x, double* y) {
+  PN_DYNAMIC_SHARED(double, buf);
+  const unsigned t = threadIdx.x, n = blockDim.x, base = blockIdx.x * n;
+  buf[t] = x[base + t];
+  __syncthreads();
+  y[base + t] = buf[n - 1 - t];
+}
+
 }  // namespace
 
 TEST_CASE("__syncthreads orders shared-memory writes before reads, under every schedule") {
@@ -240,4 +249,17 @@ TEST_CASE("bad launches fail with a CudaError that names the problem") {
   // The emulator recovers: the next launch works.
   pn::cuda::launch(rotate_through_shared, 1, 64, 0, nullptr, out.get(), 1);
   CHECK(out.to_host()[63] == 0);
+}
+
+TEST_CASE("dynamic shared memory has the launch's size and is per block") {
+  const int block = 96, grid = 3;
+  const auto x = pn::test::random_vector<double>(block * grid, 9);
+  DeviceArray<double> d_x(x), d_y(block * grid);
+  pn::cuda::launch(reverse_dynamic_shared, grid, block, block * sizeof(double), nullptr, d_x.get(), d_y.get());
+  const auto y = d_y.to_host();
+  for (int b = 0; b < grid; ++b)
+    for (int t = 0; t < block; ++t) CHECK(y[b * block + t] == x[b * block + block - 1 - t]);
+  // Asking for more than the 48 KiB a block may have is a configuration error.
+  CHECK_THROWS_AS(pn::cuda::launch(reverse_dynamic_shared, 1, 32, 64 * 1024, nullptr, d_x.get(), d_y.get()),
+                  pn::cuda::CudaError);
 }

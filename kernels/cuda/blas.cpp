@@ -1,0 +1,55 @@
+// cuBLAS gemm for row-major arrays. cuBLAS is column-major; a row-major M x N matrix is the
+// column-major N x M transpose, so C = op(A) op(B) is computed as C^T = op(B)^T op(A)^T:
+// the operands swap places and keep their transpose flags and leading dimensions.
+#include "kernels/cuda/blas.h"
+
+#include <map>
+#include <memory>
+
+namespace pn::cuda {
+inline namespace PN_CUDA_ABI {
+
+namespace {
+
+struct HandleDeleter {
+  void operator()(cublasContext* h) const { (void)cublasDestroy(h); }
+};
+
+}  // namespace
+
+cublasHandle_t cublas_handle() {
+  thread_local std::map<int, std::unique_ptr<cublasContext, HandleDeleter>> handles;
+  int dev = 0;
+  PN_CUDA_CHECK(cudaGetDevice(&dev));
+  auto& h = handles[dev];
+  if (!h) {
+    cublasHandle_t raw = nullptr;
+    PN_CUBLAS_CHECK(cublasCreate(&raw));
+    h.reset(raw);
+  }
+  return h.get();
+}
+
+template <class T>
+void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t lda, const T* b,
+          int64_t ldb, T beta, T* c, int64_t ldc, cudaStream_t stream) {
+  if (m <= 0 || n <= 0) return;
+  const int64_t shape[3] = {m, n, k};
+  ErrorScope scope("gemm", shape, 3);
+  cublasHandle_t h = cublas_handle();
+  PN_CUBLAS_CHECK(cublasSetStream(h, stream));
+  const cublasOperation_t op_a = trans_a ? CUBLAS_OP_T : CUBLAS_OP_N, op_b = trans_b ? CUBLAS_OP_T : CUBLAS_OP_N;
+  if constexpr (sizeof(T) == 4) {
+    PN_CUBLAS_CHECK(cublasSgemm_64(h, op_b, op_a, n, m, k, &alpha, b, ldb, a, lda, &beta, c, ldc));
+  } else {
+    PN_CUBLAS_CHECK(cublasDgemm_64(h, op_b, op_a, n, m, k, &alpha, b, ldb, a, lda, &beta, c, ldc));
+  }
+}
+
+template void gemm<float>(bool, bool, int64_t, int64_t, int64_t, float, const float*, int64_t, const float*, int64_t,
+                          float, float*, int64_t, cudaStream_t);
+template void gemm<double>(bool, bool, int64_t, int64_t, int64_t, double, const double*, int64_t, const double*,
+                           int64_t, double, double*, int64_t, cudaStream_t);
+
+}  // namespace PN_CUDA_ABI
+}  // namespace pn::cuda

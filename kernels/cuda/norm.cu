@@ -1,0 +1,201 @@
+// Normalisation on the GPU. Group reductions (statistics; the two sums of the backward)
+// run one block per group: each thread walks a strided share of the group's elements
+// (row r = j / S, position j % S), then the block combines its shares in shared memory by
+// a tree with a barrier after every level. Per-element passes are one thread per element.
+#include "kernels/cuda/check.h"
+#include "kernels/cuda/device.h"
+#include "kernels/cuda/launch.h"
+#include "kernels/cuda/norm.h"
+
+namespace pn::cuda {
+inline namespace PN_CUDA_ABI {
+
+namespace {
+
+using math::NormGeom;
+constexpr unsigned kThreads = 256;  // a power of two: the trees halve evenly
+constexpr unsigned kBlock = 256;
+
+__device__ __forceinline__ int64_t group_element(const NormGeom& g, int64_t grp, int64_t j) {
+  return math::norm_row_offset(g, grp, j / g.s) + j % g.s;
+}
+
+// The group of element e of [N, C, S].
+__device__ __forceinline__ int64_t group_of(const NormGeom& g, int64_t e) {
+  const int64_t c = e / g.s % g.c;
+  return g.per_instance ? e / (g.s * g.c) * g.c + c : c;
+}
+
+template <class T>
+__global__ void stats_kernel(const T* x, NormGeom g, T* mean, T* var) {
+  PN_SHARED(double[kThreads], cnt);
+  PN_SHARED(double[kThreads], mu);
+  PN_SHARED(double[kThreads], m2);
+  const unsigned t = threadIdx.x;
+  const int64_t groups = math::norm_groups(g), size = math::norm_group_size(g);
+  for (int64_t grp = blockIdx.x; grp < groups; grp += gridDim.x) {
+    math::MomentAcc acc;
+    for (int64_t j = t; j < size; j += blockDim.x) acc.add(static_cast<double>(x[group_element(g, grp, j)]));
+    cnt[t] = static_cast<double>(acc.count);
+    mu[t] = acc.mean();
+    m2[t] = math::moments_m2(acc);
+    __syncthreads();
+    for (unsigned s = blockDim.x / 2; s > 0; s >>= 1) {
+      if (t < s) math::merge_moments(cnt[t], mu[t], m2[t], cnt[t + s], mu[t + s], m2[t + s]);
+      __syncthreads();
+    }
+    if (t == 0) {
+      mean[grp] = static_cast<T>(mu[0]);
+      var[grp] = static_cast<T>(math::moments_var(cnt[0], m2[0]));
+    }
+    __syncthreads();  // the next group overwrites the shares
+  }
+}
+
+template <class T>
+__global__ void forward_kernel(const T* x, NormGeom g, const T* mean, const T* var, double eps, const T* gamma,
+                               const T* beta, T* y, int64_t n) {
+  for (int64_t e = global_index(); e < n; e += grid_stride()) {
+    const int64_t grp = group_of(g, e), c = e / g.s % g.c;
+    const double ga = gamma ? static_cast<double>(gamma[c]) : 1.0, be = beta ? static_cast<double>(beta[c]) : 0.0;
+    y[e] = math::norm_apply(x[e], static_cast<double>(mean[grp]), math::norm_inv_std(var[grp], eps), ga, be);
+  }
+}
+
+template <class T>
+__global__ void running_kernel(T* running_mean, T* running_var, const T* mean, const T* var, int64_t c,
+                               double momentum, int64_t count) {
+  for (int64_t i = global_index(); i < c; i += grid_stride()) {
+    running_mean[i] = static_cast<T>(math::running_update(running_mean[i], mean[i], momentum));
+    running_var[i] = static_cast<T>(math::running_update(running_var[i], math::unbiased_var(var[i], count), momentum));
+  }
+}
+
+// sums[2 grp] = sum(gy), sums[2 grp + 1] = sum(gy * xhat) over the group.
+template <class T>
+__global__ void backward_sums_kernel(const T* x, const T* gy, NormGeom g, const T* mean, const T* var, double eps,
+                                     double* sums) {
+  PN_SHARED(double[kThreads], sa);
+  PN_SHARED(double[kThreads], sb);
+  const unsigned t = threadIdx.x;
+  const int64_t groups = math::norm_groups(g), size = math::norm_group_size(g);
+  for (int64_t grp = blockIdx.x; grp < groups; grp += gridDim.x) {
+    const double m = mean[grp], is = math::norm_inv_std(var[grp], eps);
+    double a = 0, b = 0;
+    for (int64_t j = t; j < size; j += blockDim.x) {
+      const int64_t e = group_element(g, grp, j);
+      const double gi = gy[e];
+      a += gi;
+      b += gi * (static_cast<double>(x[e]) - m) * is;
+    }
+    sa[t] = a;
+    sb[t] = b;
+    __syncthreads();
+    for (unsigned s = blockDim.x / 2; s > 0; s >>= 1) {
+      if (t < s) {
+        sa[t] += sa[t + s];
+        sb[t] += sb[t + s];
+      }
+      __syncthreads();
+    }
+    if (t == 0) {
+      sums[2 * grp] = sa[0];
+      sums[2 * grp + 1] = sb[0];
+    }
+    __syncthreads();
+  }
+}
+
+template <class T>
+__global__ void backward_dx_kernel(const T* x, const T* gy, NormGeom g, const T* mean, const T* var, double eps,
+                                   const T* gamma, bool batch_stats, const double* sums, T* dx, int64_t n) {
+  const double inv_m = 1.0 / static_cast<double>(math::norm_group_size(g));
+  for (int64_t e = global_index(); e < n; e += grid_stride()) {
+    const int64_t grp = group_of(g, e), c = e / g.s % g.c;
+    const double m = mean[grp], is = math::norm_inv_std(var[grp], eps);
+    const double ga = gamma ? static_cast<double>(gamma[c]) : 1.0;
+    const double xhat = (static_cast<double>(x[e]) - m) * is;
+    dx[e] = math::norm_backward_dx(gy[e], xhat, is, ga, sums[2 * grp] * inv_m, sums[2 * grp + 1] * inv_m, batch_stats);
+  }
+}
+
+// dbeta = sum(gy), dgamma = sum(gy xhat) per channel, adding the channel's groups in order.
+template <class T>
+__global__ void backward_affine_kernel(NormGeom g, const double* sums, T* dgamma, T* dbeta) {
+  const int64_t per_channel = math::norm_groups(g) / g.c;
+  for (int64_t c = global_index(); c < g.c; c += grid_stride()) {
+    double a = 0, b = 0;
+    for (int64_t k = 0; k < per_channel; ++k) {
+      const int64_t grp = g.per_instance ? k * g.c + c : c;
+      a += sums[2 * grp];
+      b += sums[2 * grp + 1];
+    }
+    if (dbeta) dbeta[c] = static_cast<T>(a);
+    if (dgamma) dgamma[c] = static_cast<T>(b);
+  }
+}
+
+unsigned group_blocks(const NormGeom& g) { return grid_for(math::norm_groups(g), 1); }
+
+}  // namespace
+
+template <class T>
+void norm_stats(const T* x, const NormGeom& g, T* mean, T* var, cudaStream_t stream) {
+  if (math::norm_groups(g) <= 0) return;
+  const int64_t shape[3] = {g.n, g.c, g.s};
+  ErrorScope scope(g.per_instance ? "instance_norm_stats" : "batch_norm_stats", shape, 3);
+  launch(stats_kernel<T>, group_blocks(g), kThreads, 0, stream, x, g, mean, var);
+}
+
+template <class T>
+void norm_forward(const T* x, const NormGeom& g, const T* mean, const T* var, double eps, const T* gamma,
+                  const T* beta, T* y, cudaStream_t stream) {
+  const int64_t n = g.n * g.c * g.s;
+  if (n <= 0) return;
+  const int64_t shape[3] = {g.n, g.c, g.s};
+  ErrorScope scope(g.per_instance ? "instance_norm" : "batch_norm", shape, 3);
+  launch(forward_kernel<T>, grid_for(n, kBlock), kBlock, 0, stream, x, g, mean, var, eps, gamma, beta, y, n);
+}
+
+template <class T>
+void norm_running_update(T* running_mean, T* running_var, const T* mean, const T* var, int64_t c, double momentum,
+                         int64_t count, cudaStream_t stream) {
+  if (c <= 0) return;
+  ErrorScope scope("norm_running_update", c);
+  launch(running_kernel<T>, grid_for(c, kBlock), kBlock, 0, stream, running_mean, running_var, mean, var, c,
+         momentum, count);
+}
+
+template <class T>
+void norm_backward(const T* x, const T* gy, const NormGeom& g, const T* mean, const T* var, double eps,
+                   const T* gamma, bool batch_stats, T* dx, T* dgamma, T* dbeta, cudaStream_t stream) {
+  const int64_t groups = math::norm_groups(g), n = g.n * g.c * g.s;
+  if (groups <= 0) return;
+  const int64_t shape[3] = {g.n, g.c, g.s};
+  ErrorScope scope(g.per_instance ? "instance_norm_backward" : "batch_norm_backward", shape, 3);
+  double* sums = nullptr;
+  PN_CUDA_CHECK(cudaMallocAsync(reinterpret_cast<void**>(&sums), sizeof(double) * 2 * static_cast<size_t>(groups),
+                                stream));
+  launch(backward_sums_kernel<T>, group_blocks(g), kThreads, 0, stream, x, gy, g, mean, var, eps, sums);
+  if (dx && n > 0)
+    launch(backward_dx_kernel<T>, grid_for(n, kBlock), kBlock, 0, stream, x, gy, g, mean, var, eps, gamma,
+           batch_stats, static_cast<const double*>(sums), dx, n);
+  if (dgamma || dbeta)
+    launch(backward_affine_kernel<T>, grid_for(g.c, kBlock), kBlock, 0, stream, g, static_cast<const double*>(sums),
+           dgamma, dbeta);
+  PN_CUDA_CHECK(cudaFreeAsync(sums, stream));
+}
+
+#define PN_INSTANTIATE(T)                                                                                        \
+  template void norm_stats<T>(const T*, const NormGeom&, T*, T*, cudaStream_t);                                  \
+  template void norm_forward<T>(const T*, const NormGeom&, const T*, const T*, double, const T*, const T*, T*,     \
+                                cudaStream_t);                                                                   \
+  template void norm_running_update<T>(T*, T*, const T*, const T*, int64_t, double, int64_t, cudaStream_t);      \
+  template void norm_backward<T>(const T*, const T*, const NormGeom&, const T*, const T*, double, const T*, bool, \
+                                 T*, T*, T*, cudaStream_t);
+PN_INSTANTIATE(float)
+PN_INSTANTIATE(double)
+#undef PN_INSTANTIATE
+
+}  // namespace PN_CUDA_ABI
+}  // namespace pn::cuda

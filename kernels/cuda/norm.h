@@ -1,0 +1,31 @@
+// CUDA batch and instance normalisation; mirrors kernels/cpu/norm.h argument for argument
+// (plus the stream), with the geometry and per-element math of kernels/math/norm_math.h.
+// Statistics are reduced in parallel (one block per group, moments merged pairwise), so
+// they agree with the sequential CPU reference up to double rounding, not bit for bit.
+#pragma once
+#include <cstdint>
+
+#include "kernels/cuda/runtime.h"
+#include "kernels/math/norm_math.h"
+
+namespace pn::cuda {
+inline namespace PN_CUDA_ABI {
+
+template <class T>
+void norm_stats(const T* x, const math::NormGeom& g, T* mean, T* var, cudaStream_t stream);
+
+template <class T>
+void norm_forward(const T* x, const math::NormGeom& g, const T* mean, const T* var, double eps, const T* gamma,
+                  const T* beta, T* y, cudaStream_t stream);
+
+template <class T>
+void norm_running_update(T* running_mean, T* running_var, const T* mean, const T* var, int64_t c, double momentum,
+                         int64_t count, cudaStream_t stream);
+
+// dx, dgamma, dbeta may each be nullptr. Uses a stream-ordered scratch of 2 doubles per group.
+template <class T>
+void norm_backward(const T* x, const T* gy, const math::NormGeom& g, const T* mean, const T* var, double eps,
+                   const T* gamma, bool batch_stats, T* dx, T* dgamma, T* dbeta, cudaStream_t stream);
+
+}  // namespace PN_CUDA_ABI
+}  // namespace pn::cuda

@@ -1,0 +1,56 @@
+// Tensors on a CUDA device, their memory from autograd/cuda's allocator, run on the
+// emulated device: host <-> device round trips, zeros, clones, the differentiable
+// to(device) copy (its gradient flows back to the host), memory statistics, and the error
+// for a CUDA tensor when no backend is registered.
+#include <doctest/doctest.h>
+
+#include "autograd/cuda/device_allocator.h"
+#include "autograd/error.h"
+#include "autograd/generator.h"
+#include "autograd/ops/reduce.h"
+#include "autograd/tensor.h"
+
+using pn::Device;
+using pn::Tensor;
+
+TEST_CASE("CUDA tensors need a registered backend") {
+  pn::set_cuda_allocator(nullptr);
+  CHECK_THROWS_AS(Tensor::zeros({2, 3}, pn::DType::Float32, Device::cuda()), pn::Error);
+}
+
+TEST_CASE("device tensors: round trips, zeros, clone, statistics") {
+  REQUIRE(pn::cuda::install_device_allocator());
+  const auto before = pn::cuda::device_memory_stats();
+  pn::Generator gen(5);
+  const Tensor x = Tensor::randn({3, 37}, gen, pn::DType::Float64);
+  {
+    const Tensor d = x.to(Device::cuda());
+    CHECK(d.device() == Device::cuda());
+    CHECK(d.to_vector() == x.to_vector());
+    const Tensor c = d.clone();
+    CHECK(c.device() == Device::cuda());
+    CHECK(c.to(Device::cpu()).to_vector() == x.to_vector());
+    const Tensor z = Tensor::zeros({5, 7}, pn::DType::Float32, Device::cuda());
+    for (double v : z.to_vector()) CHECK(v == 0.0);
+    const auto during = pn::cuda::device_memory_stats();
+    CHECK(during.bytes_in_use >= before.bytes_in_use + 2 * 3 * 37 * 8 + 5 * 7 * 4);
+  }
+  const auto after = pn::cuda::device_memory_stats();
+  CHECK(after.bytes_in_use == before.bytes_in_use);  // freed into the cache
+  CHECK(after.bytes_cached > 0);
+  // A second round reuses the cached blocks instead of new device allocations.
+  const Tensor again = x.to(Device::cuda());
+  CHECK(pn::cuda::device_memory_stats().device_mallocs == after.device_mallocs);
+  CHECK(again.to_vector() == x.to_vector());
+}
+
+TEST_CASE("the gradient of to(device) flows back to the host tensor") {
+  REQUIRE(pn::cuda::install_device_allocator());
+  pn::Generator gen(6);
+  Tensor x = Tensor::randn({4, 9}, gen, pn::DType::Float64).requires_grad_();
+  Tensor back = x.to(Device::cuda()).to(Device::cpu());
+  pn::sum(back).backward();
+  REQUIRE(x.grad().defined());
+  CHECK(x.grad().device() == Device::cpu());
+  for (double g : x.grad().to_vector()) CHECK(g == 1.0);
+}
