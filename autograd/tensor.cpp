@@ -7,7 +7,7 @@
 #include "autograd/grad_mode.h"
 #include "autograd/node.h"
 #include "kernels/cpu/elementwise.h"
-#include "kernels/cpu/random.h"
+#include "autograd/backend.h"
 
 namespace pn {
 
@@ -20,11 +20,6 @@ std::shared_ptr<TensorImpl> make_impl(const Shape& shape, DType dtype, Device de
   impl->dtype = dtype;
   impl->storage = std::make_shared<Storage>(static_cast<size_t>(shape_numel(shape)) * dtype_size(dtype), device);
   return impl;
-}
-
-void require_cpu(const Tensor& t, const char* op) {
-  PN_CHECK(t.device().is_cpu(), "{}: not available for {} tensors in this build ({})", op,
-           t.device().str(), t.desc());
 }
 
 }  // namespace
@@ -65,18 +60,19 @@ Tensor Tensor::from_vector(const std::vector<float>& values, const Shape& shape)
   return t;
 }
 
+// Random fills run on the tensor's own device; Philox makes the values the same on all.
 Tensor Tensor::randn(const Shape& shape, Generator& gen, DType dtype, Device device) {
-  Tensor t = empty(shape, dtype);
+  Tensor t = empty(shape, dtype, device);
   uint64_t off = gen.reserve(static_cast<uint64_t>(t.numel()));
-  PN_DISPATCH_FLOAT(dtype, cpu::fill_normal(t.data<scalar_t>(), t.numel(), gen.seed(), off, 0.0, 1.0));
-  return device.is_cpu() ? t : t.to(device);
+  backend_for(device, "randn").fill_normal(dtype, t.raw(), t.numel(), gen.seed(), off, 0.0, 1.0);
+  return t;
 }
 
 Tensor Tensor::rand(const Shape& shape, Generator& gen, DType dtype, Device device) {
-  Tensor t = empty(shape, dtype);
+  Tensor t = empty(shape, dtype, device);
   uint64_t off = gen.reserve(static_cast<uint64_t>(t.numel()));
-  PN_DISPATCH_FLOAT(dtype, cpu::fill_uniform(t.data<scalar_t>(), t.numel(), gen.seed(), off, 0.0, 1.0));
-  return device.is_cpu() ? t : t.to(device);
+  backend_for(device, "rand").fill_uniform(dtype, t.raw(), t.numel(), gen.seed(), off, 0.0, 1.0);
+  return t;
 }
 
 // --- metadata ------------------------------------------------------------------------
@@ -113,23 +109,16 @@ double Tensor::item() const {
 
 Tensor& Tensor::fill_(double value) {
   check_defined("fill_");
-  if (!device().is_cpu()) {
-    PN_CHECK(value == 0.0, "fill_: only zero fill is available on {}", device().str());
-    cuda_allocator()->memset_zero(raw(), impl_->storage->bytes(), device());
-    return *this;
-  }
-  PN_DISPATCH_FLOAT(dtype(), cpu::fill(data<scalar_t>(), numel(), static_cast<scalar_t>(value)));
+  backend_for(device(), "fill_").fill(dtype(), raw(), numel(), value);
   return *this;
 }
 
 Tensor& Tensor::copy_(const Tensor& src) {
   PN_CHECK(src.shape() == shape(), "copy_: source {} and destination {} differ in shape", src.desc(), desc());
   if (src.dtype() != dtype()) {
-    require_cpu(*this, "copy_ (with dtype change)");
-    require_cpu(src, "copy_ (with dtype change)");
-    const bool f2d = src.dtype() == DType::Float32;  // the only two mixed cases
-    if (f2d) cpu::cast<float, double>(src.data<float>(), data<double>(), numel());
-    else cpu::cast<double, float>(src.data<double>(), data<float>(), numel());
+    // Cast on this tensor's device (a source elsewhere is copied over first).
+    Tensor s = src.device() == device() ? src : src.detach().to(device());
+    backend_for(device(), "copy_").cast(src.dtype(), dtype(), s.raw(), raw(), numel());
     return *this;
   }
   size_t bytes = static_cast<size_t>(numel()) * dtype_size(dtype());

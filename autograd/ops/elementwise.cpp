@@ -1,9 +1,8 @@
 #include "autograd/ops/elementwise.h"
 
+#include "autograd/backend.h"
 #include "autograd/node.h"
 #include "autograd/ops/reduce.h"
-#include "kernels/cpu/elementwise.h"
-#include "kernels/cpu/reduce.h"
 
 namespace pn {
 
@@ -20,10 +19,9 @@ void check_same(const Tensor& a, const Tensor& b, const char* op) {
 
 Tensor unary_raw(const char* op_name, int op, const Tensor& x, double p0, double p1) {
   PN_CHECK(x.defined(), "{}: undefined input", op_name);
-  PN_CHECK(x.device().is_cpu(), "{}: no kernel for {} in this build", op_name, x.desc());
+  Backend& be = backend_for(x.device(), op_name);
   Tensor y = Tensor::empty(x.shape(), x.dtype(), x.device());
-  PN_DISPATCH_FLOAT(x.dtype(), cpu::unary(static_cast<Unary>(op), x.data<scalar_t>(), y.data<scalar_t>(),
-                                          x.numel(), static_cast<scalar_t>(p0), static_cast<scalar_t>(p1)));
+  be.unary(x.dtype(), static_cast<Unary>(op), x.raw(), y.raw(), x.numel(), p0, p1);
   return y;
 }
 
@@ -76,12 +74,12 @@ kernels::BroadcastGeom make_geom(const Shape& a, const Shape& b, const Shape& ou
 Tensor binary_raw(Binary op, const Tensor& a, const Tensor& b) {
   const char* name = math::binary_name(op);
   detail::check_same(a, b, name);
-  PN_CHECK(a.device().is_cpu(), "{}: no kernel for {} in this build", name, a.desc());
+  Backend& be = backend_for(a.device(), name);
   Shape out_shape = broadcast_shapes(a.shape(), b.shape(), name);
   Tensor y = Tensor::empty(out_shape, a.dtype(), a.device());
   if (y.numel() == 0) return y;
   auto g = make_geom(a.shape(), b.shape(), out_shape);
-  PN_DISPATCH_FLOAT(a.dtype(), cpu::binary(op, a.data<scalar_t>(), b.data<scalar_t>(), y.data<scalar_t>(), g));
+  be.binary(a.dtype(), op, a.raw(), b.raw(), y.raw(), g);
   return y;
 }
 
@@ -251,13 +249,12 @@ Tensor expand(const Tensor& x, const Shape& shape) {
   if (x.shape() == shape) return x;
   Shape out = broadcast_shapes(x.shape(), shape, "expand");
   PN_CHECK(out == shape, "expand: cannot broadcast {} to {}", x.desc(), shape_str(shape));
-  PN_CHECK(x.device().is_cpu(), "expand: no kernel for {} in this build", x.desc());
+  Backend& be = backend_for(x.device(), "expand");
   Tensor one = Tensor::ones({}, x.dtype(), x.device());
   Tensor big = Tensor::empty(shape, x.dtype(), x.device());
   {
     auto g = make_geom(x.shape(), Shape{}, shape);
-    PN_DISPATCH_FLOAT(x.dtype(), cpu::binary(Binary::Mul, x.data<scalar_t>(), one.data<scalar_t>(),
-                                             big.data<scalar_t>(), g));
+    be.binary(x.dtype(), Binary::Mul, x.raw(), one.raw(), big.raw(), g);
   }
   Shape xs = x.shape();
   record(big, "expand", {x}, [xs](const Tensor& g, const NeedMask&) -> Grads { return {sum_to(g, xs)}; });
@@ -283,10 +280,9 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
   detail::check_same(cond, a, "where");
   PN_CHECK(cond.shape() == a.shape() && a.shape() == b.shape(), "where: shapes {}, {}, {} differ",
            cond.desc(), a.desc(), b.desc());
-  PN_CHECK(a.device().is_cpu(), "where: no kernel for {} in this build", a.desc());
+  Backend& be = backend_for(a.device(), "where");
   Tensor y = Tensor::empty(a.shape(), a.dtype(), a.device());
-  PN_DISPATCH_FLOAT(a.dtype(), cpu::where(cond.data<scalar_t>(), a.data<scalar_t>(), b.data<scalar_t>(),
-                                          y.data<scalar_t>(), y.numel()));
+  be.where(a.dtype(), cond.raw(), a.raw(), b.raw(), y.raw(), y.numel());
   Tensor c = cond.detach();
   record(y, "where", {a, b}, [c](const Tensor& g, const NeedMask& need) -> Grads {
     Tensor zero = Tensor::zeros(g.shape(), g.dtype(), g.device());

@@ -40,7 +40,7 @@ Tensor select_channel(const Tensor& x, int64_t cls) {
   s[1] = x.shape()[1];
   std::vector<double> onehot(static_cast<size_t>(s[1]), 0.0);
   onehot[static_cast<size_t>(cls)] = 1.0;
-  Tensor sel = Tensor::from_vector(onehot, s, x.dtype());
+  Tensor sel = Tensor::from_vector(onehot, s, x.dtype()).to(x.device());
   return sum(mul(x, sel), {1}, true);
 }
 

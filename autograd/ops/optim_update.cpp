@@ -3,7 +3,7 @@
 #include <cmath>
 
 #include "autograd/ops/elementwise.h"
-#include "kernels/cpu/optim.h"
+#include "autograd/backend.h"
 
 namespace pn {
 
@@ -28,12 +28,11 @@ void adam_update_(Tensor& param, const Tensor& grad, Tensor& m, Tensor& v, int64
   PN_CHECK(h.lr >= 0 && h.beta1 >= 0 && h.beta1 < 1 && h.beta2 >= 0 && h.beta2 < 1 && h.eps >= 0 && h.weight_decay >= 0,
            "{}: invalid hyperparameters lr {}, betas ({}, {}), eps {}, weight decay {}", op, h.lr, h.beta1, h.beta2,
            h.eps, h.weight_decay);
-  PN_CHECK(param.device().is_cpu(), "{}: no kernel for {} in this build", op, param.desc());
+  Backend& be = backend_for(param.device(), op);
   const double bc1 = 1.0 - std::pow(h.beta1, static_cast<double>(step));
   const double bc2 = 1.0 - std::pow(h.beta2, static_cast<double>(step));
-  PN_DISPATCH_FLOAT(param.dtype(), cpu::adam_update(param.data<scalar_t>(), grad.data<scalar_t>(), m.data<scalar_t>(),
-                                                    v.data<scalar_t>(), param.numel(), h.lr, h.beta1, h.beta2, h.eps,
-                                                    h.weight_decay, bc1, bc2, h.decoupled));
+  be.adam_update(param.dtype(), param.raw(), grad.raw(), m.raw(), v.raw(), param.numel(),
+                 AdamArgs{h.lr, h.beta1, h.beta2, h.eps, h.weight_decay, bc1, bc2, h.decoupled});
 }
 
 void sgd_update_(Tensor& param, const Tensor& grad, Tensor& momentum_buf, int64_t step, const SgdHyper& h) {
@@ -47,11 +46,9 @@ void sgd_update_(Tensor& param, const Tensor& grad, Tensor& momentum_buf, int64_
            op, h.lr, h.momentum, h.weight_decay);
   PN_CHECK(!h.nesterov || (h.momentum > 0 && h.dampening == 0),
            "{}: Nesterov momentum needs momentum > 0 and zero dampening (got {} and {})", op, h.momentum, h.dampening);
-  PN_CHECK(param.device().is_cpu(), "{}: no kernel for {} in this build", op, param.desc());
-  PN_DISPATCH_FLOAT(param.dtype(),
-                    cpu::sgd_update(param.data<scalar_t>(), grad.data<scalar_t>(),
-                                    use_buf ? momentum_buf.data<scalar_t>() : nullptr, param.numel(), h.lr,
-                                    h.momentum, h.dampening, h.weight_decay, h.nesterov, step == 1));
+  Backend& be = backend_for(param.device(), op);
+  be.sgd_update(param.dtype(), param.raw(), grad.raw(), use_buf ? momentum_buf.raw() : nullptr, param.numel(),
+                SgdArgs{h.lr, h.momentum, h.dampening, h.weight_decay, h.nesterov, step == 1});
 }
 
 }  // namespace pn

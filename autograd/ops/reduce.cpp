@@ -4,13 +4,13 @@
 
 #include "autograd/node.h"
 #include "autograd/ops/elementwise.h"
-#include "kernels/cpu/reduce.h"
+#include "autograd/backend.h"
 
 namespace pn {
 
 Tensor sum(const Tensor& x, const std::vector<int>& axes_in, bool keepdim) {
   PN_CHECK(x.defined(), "sum: undefined input");
-  PN_CHECK(x.device().is_cpu(), "sum: no kernel for {} in this build", x.desc());
+  Backend& be = backend_for(x.device(), "sum");
   const int n = x.dim();
   std::vector<bool> red(n, false);
   for (int a : axes_in) red[normalize_axis(a, n, "sum")] = true;
@@ -35,7 +35,7 @@ Tensor sum(const Tensor& x, const std::vector<int>& axes_in, bool keepdim) {
   }
   if (g.ndim == 0) { g.ndim = 1; g.shape[0] = 1; g.reduce[0] = true; }
   if (x.numel() == 0) y.fill_(0.0);
-  else PN_DISPATCH_FLOAT(x.dtype(), cpu::sum_reduce(x.data<scalar_t>(), y.data<scalar_t>(), g));
+  else be.sum_reduce(x.dtype(), x.raw(), y.raw(), g);
   Shape xs = x.shape();
   Shape keep_shape_full = xs;
   for (int i = 0; i < n; ++i) if (red[i]) keep_shape_full[i] = 1;

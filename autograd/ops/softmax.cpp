@@ -4,7 +4,7 @@
 #include "autograd/node.h"
 #include "autograd/ops/elementwise.h"
 #include "autograd/ops/reduce.h"
-#include "kernels/cpu/softmax.h"
+#include "autograd/backend.h"
 
 namespace pn {
 
@@ -13,7 +13,7 @@ namespace {
 Tensor softmax_raw(const Tensor& x, int axis, bool log, const char* op) {
   PN_CHECK(x.defined(), "{}: undefined input", op);
   PN_CHECK(x.dim() >= 1, "{}: needs at least one dimension, got {}", op, x.desc());
-  PN_CHECK(x.device().is_cpu(), "{}: no kernel for {} in this build", op, x.desc());
+  Backend& be = backend_for(x.device(), op);
   PN_CHECK(axis >= -x.dim() && axis < x.dim(), "{}: axis {} out of range for input {}", op, axis, x.desc());
   const int a = normalize_axis(axis, x.dim(), op);
   int64_t outer = 1, inner = 1;
@@ -21,8 +21,7 @@ Tensor softmax_raw(const Tensor& x, int axis, bool log, const char* op) {
   for (int i = a + 1; i < x.dim(); ++i) inner *= x.shape()[i];
   Tensor y = Tensor::empty(x.shape(), x.dtype(), x.device());
   if (x.numel() == 0) return y;
-  PN_DISPATCH_FLOAT(x.dtype(), cpu::softmax_forward(x.data<scalar_t>(), y.data<scalar_t>(), outer,
-                                                     x.shape()[a], inner, log));
+  be.softmax_forward(x.dtype(), x.raw(), y.raw(), outer, x.shape()[a], inner, log);
   return y;
 }
 

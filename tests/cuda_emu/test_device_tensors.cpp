@@ -4,6 +4,8 @@
 // for a CUDA tensor when no backend is registered.
 #include <doctest/doctest.h>
 
+#include "autograd/backend.h"
+#include "autograd/cuda/cuda_backend.h"
 #include "autograd/cuda/device_allocator.h"
 #include "autograd/error.h"
 #include "autograd/generator.h"
@@ -15,11 +17,12 @@ using pn::Tensor;
 
 TEST_CASE("CUDA tensors need a registered backend") {
   pn::set_cuda_allocator(nullptr);
+  pn::register_backend(pn::DeviceType::CUDA, nullptr);
   CHECK_THROWS_AS(Tensor::zeros({2, 3}, pn::DType::Float32, Device::cuda()), pn::Error);
 }
 
 TEST_CASE("device tensors: round trips, zeros, clone, statistics") {
-  REQUIRE(pn::cuda::install_device_allocator());
+  REQUIRE(pn::cuda::install_cuda_backend());
   const auto before = pn::cuda::device_memory_stats();
   pn::Generator gen(5);
   const Tensor x = Tensor::randn({3, 37}, gen, pn::DType::Float64);
@@ -45,7 +48,7 @@ TEST_CASE("device tensors: round trips, zeros, clone, statistics") {
 }
 
 TEST_CASE("the gradient of to(device) flows back to the host tensor") {
-  REQUIRE(pn::cuda::install_device_allocator());
+  REQUIRE(pn::cuda::install_cuda_backend());
   pn::Generator gen(6);
   Tensor x = Tensor::randn({4, 9}, gen, pn::DType::Float64).requires_grad_();
   Tensor back = x.to(Device::cuda()).to(Device::cpu());

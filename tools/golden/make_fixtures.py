@@ -337,8 +337,11 @@ def forward_fixture(name, m, inputs, train):
 
 
 def save(name, tensors, **meta):
+    # One metadata key: safetensors writes a dict's keys in no fixed order, and a second key
+    # would make regenerated files differ byte-wise from the committed ones.
     path = os.path.join(OUT, name + ".safetensors")
-    save_file({k: v.contiguous() for k, v in tensors.items()}, path, metadata={k: str(v) for k, v in meta.items()})
+    info = ", ".join(f"{k}={v}" for k, v in sorted(meta.items()))
+    save_file({k: v.contiguous() for k, v in tensors.items()}, path, metadata={"info": info})
     print(f"{path}: {len(tensors)} tensors, {os.path.getsize(path)} bytes")
 
 

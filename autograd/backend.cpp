@@ -1,0 +1,49 @@
+#include "autograd/backend.h"
+
+#include "autograd/backend_impl.h"
+#include "autograd/error.h"
+#include "kernels/cpu/elementwise.h"
+#include "kernels/cpu/optim.h"
+#include "kernels/cpu/random.h"
+#include "kernels/cpu/reduce.h"
+#include "kernels/cpu/softmax.h"
+
+namespace pn {
+
+namespace {
+
+// kernels/cpu behind the BackendImpl interface.
+struct CpuKernels {
+  template <class T, class... A> static void unary(A... a) { cpu::unary<T>(a...); }
+  template <class T, class... A> static void binary(A... a) { cpu::binary<T>(a...); }
+  template <class T, class... A> static void where(A... a) { cpu::where<T>(a...); }
+  template <class T, class... A> static void fill(A... a) { cpu::fill<T>(a...); }
+  template <class S, class D, class... A> static void cast(A... a) { cpu::cast<S, D>(a...); }
+  template <class T, class... A> static void sum_reduce(A... a) { cpu::sum_reduce<T>(a...); }
+  template <class T, class... A> static void fill_normal(A... a) { cpu::fill_normal<T>(a...); }
+  template <class T, class... A> static void fill_uniform(A... a) { cpu::fill_uniform<T>(a...); }
+  template <class T, class... A> static void fill_bernoulli(A... a) { cpu::fill_bernoulli<T>(a...); }
+  template <class T, class... A> static void softmax_forward(A... a) { cpu::softmax_forward<T>(a...); }
+  template <class T, class... A> static void adam_update(A... a) { cpu::adam_update<T>(a...); }
+  template <class T, class... A> static void sgd_update(A... a) { cpu::sgd_update<T>(a...); }
+};
+
+Backend* g_backends[2] = {nullptr, nullptr};  // indexed by DeviceType
+
+Backend& cpu_backend() {
+  static BackendImpl<CpuKernels> b("cpu");
+  return b;
+}
+
+}  // namespace
+
+Backend& backend_for(Device d, const char* op) {
+  if (d.is_cpu()) return cpu_backend();
+  Backend* b = g_backends[static_cast<int>(d.type)];
+  PN_CHECK(b != nullptr, "{}: no kernels for device {} in this build (or no such device)", op, d.str());
+  return *b;
+}
+
+void register_backend(DeviceType type, Backend* b) { g_backends[static_cast<int>(type)] = b; }
+
+}  // namespace pn

@@ -1,0 +1,115 @@
+// autograd's ops on CUDA tensors, dispatched to kernels/cuda and run by the emulator:
+// elementwise with broadcasting, reductions, softmax, random fills, dropout, casts and
+// optimiser updates, forward and backward, against the same computation on the CPU.
+// (Convolutions, pooling, norms, copies and matmul have no CUDA dispatch yet: they must
+// fail with a clear error, tested below.)
+#include <doctest/doctest.h>
+
+#include <cmath>
+
+#include "autograd/backend.h"
+#include "autograd/cuda/cuda_backend.h"
+#include "autograd/error.h"
+#include "autograd/generator.h"
+#include "autograd/ops/conv.h"
+#include "autograd/ops/dropout.h"
+#include "autograd/ops/elementwise.h"
+#include "autograd/ops/loss.h"
+#include "autograd/ops/optim_update.h"
+#include "autograd/ops/reduce.h"
+#include "autograd/ops/softmax.h"
+#include "autograd/tensor.h"
+
+using namespace pn;
+
+namespace {
+
+double max_diff(const Tensor& a, const Tensor& b) {
+  auto va = a.to_vector(), vb = b.to_vector();
+  REQUIRE(va.size() == vb.size());
+  double m = 0;
+  for (size_t i = 0; i < va.size(); ++i) m = std::max(m, std::abs(va[i] - vb[i]));
+  return m;
+}
+
+// A small graph using every dispatched family: broadcasting binary ops, unary maps,
+// softmax over channels, soft Dice (sums), mse.
+Tensor graph(const Tensor& x, const Tensor& w, const Tensor& target) {
+  Tensor h = tanh(x * w + exp(mul_scalar(x, 0.5)));
+  Tensor p = softmax(leaky_relu(h, 0.2), 1);
+  return soft_dice_loss(p, target, 1) + mse_loss(sigmoid(h), target) + mean(clamp(log_softmax(h, 1), -3.0, 0.0));
+}
+
+}  // namespace
+
+TEST_CASE("a graph of dispatched ops gives the CPU's values and gradients on the emulated device") {
+  REQUIRE(cuda::install_cuda_backend());
+  for (DType dt : {DType::Float32, DType::Float64}) {
+    Generator gen(3);
+    // Odd sizes, so that no kernel's block size divides them.
+    Tensor x = Tensor::randn({3, 2, 7, 11}, gen, dt), w = Tensor::randn({1, 2, 1, 1}, gen, dt);
+    Tensor target = Tensor::rand({3, 2, 7, 11}, gen, dt);
+    Tensor xc = x.detach().requires_grad_(), wc = w.detach().requires_grad_();
+    Tensor xg = x.to(Device::cuda()).detach().requires_grad_(), wg = w.to(Device::cuda()).detach().requires_grad_();
+    Tensor lc = graph(xc, wc, target), lg = graph(xg, wg, target.to(Device::cuda()));
+    CHECK(lg.device() == Device::cuda());
+    lc.backward();
+    lg.backward();
+    const double tol = dt == DType::Float32 ? 1e-5 : 1e-12;
+    CHECK(std::abs(lc.item() - lg.item()) < tol);
+    CHECK(xg.grad().device() == Device::cuda());
+    CHECK(max_diff(xc.grad(), xg.grad()) < tol);
+    CHECK(max_diff(wc.grad(), wg.grad()) < tol);
+  }
+}
+
+TEST_CASE("random fills, dropout and casts on the device match the CPU bit for bit") {
+  REQUIRE(cuda::install_cuda_backend());
+  Generator a(9), b(9);
+  Tensor rc = Tensor::randn({1001}, a), rg = Tensor::randn({1001}, b, DType::Float32, Device::cuda());
+  CHECK(max_diff(rc, rg) == 0.0);
+  Tensor uc = Tensor::rand({513}, a, DType::Float64), ug = Tensor::rand({513}, b, DType::Float64, Device::cuda());
+  CHECK(max_diff(uc, ug) == 0.0);
+  Tensor dc = dropout(Tensor::ones({777}), 0.3, a, true);
+  Tensor dg = dropout(Tensor::ones({777}, DType::Float32, Device::cuda()), 0.3, b, true);
+  CHECK(max_diff(dc, dg) == 0.0);
+  Tensor c64 = rg.to(DType::Float64);
+  CHECK(c64.device() == Device::cuda());
+  CHECK(max_diff(c64, rc) == 0.0);
+  CHECK(max_diff(Tensor::full({5}, 2.5, DType::Float32, Device::cuda()), Tensor::full({5}, 2.5)) == 0.0);
+}
+
+TEST_CASE("Adam and SGD updates on the device match the CPU") {
+  REQUIRE(cuda::install_cuda_backend());
+  Generator gen(4);
+  Tensor p = Tensor::randn({301}, gen), g = Tensor::randn({301}, gen);
+  Tensor pc = p.clone(), mc = Tensor::zeros({301}), vc = Tensor::zeros({301});
+  Tensor pg = p.to(Device::cuda()), gg = g.to(Device::cuda());
+  Tensor mg = Tensor::zeros({301}, DType::Float32, Device::cuda()), vg = Tensor::zeros({301}, DType::Float32, Device::cuda());
+  for (int s = 1; s <= 3; ++s) {
+    adam_update_(pc, g, mc, vc, s, AdamHyper{1e-2, 0.9, 0.999, 1e-8, 0.01, true});
+    adam_update_(pg, gg, mg, vg, s, AdamHyper{1e-2, 0.9, 0.999, 1e-8, 0.01, true});
+  }
+  CHECK(max_diff(pc, pg) == 0.0);
+  Tensor bc = Tensor::zeros({301}), bg = Tensor::zeros({301}, DType::Float32, Device::cuda());
+  for (int s = 1; s <= 3; ++s) {
+    sgd_update_(pc, g, bc, s, SgdHyper{0.1, 0.9, 0.0, 0.0, true});
+    sgd_update_(pg, gg, bg, s, SgdHyper{0.1, 0.9, 0.0, 0.0, true});
+  }
+  CHECK(max_diff(pc, pg) == 0.0);
+}
+
+TEST_CASE("ops without CUDA dispatch yet fail clearly, naming the op and the device") {
+  REQUIRE(cuda::install_cuda_backend());
+  Generator gen(5);
+  Tensor x = Tensor::randn({1, 1, 5, 5}, gen, DType::Float32, Device::cuda());
+  Tensor w = Tensor::randn({1, 1, 3, 3}, gen, DType::Float32, Device::cuda());
+  std::string msg;
+  try {
+    conv(x, w, {}, {1}, {1});
+  } catch (const Error& e) {
+    msg = e.what();
+  }
+  CHECK(msg.find("conv") != std::string::npos);
+  CHECK(msg.find("cuda:0") != std::string::npos);
+}
