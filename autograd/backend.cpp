@@ -2,8 +2,12 @@
 
 #include "autograd/backend_impl.h"
 #include "autograd/error.h"
+#include "kernels/cpu/conv.h"
 #include "kernels/cpu/elementwise.h"
+#include "kernels/cpu/gemm.h"
+#include "kernels/cpu/norm.h"
 #include "kernels/cpu/optim.h"
+#include "kernels/cpu/pool.h"
 #include "kernels/cpu/random.h"
 #include "kernels/cpu/reduce.h"
 #include "kernels/cpu/softmax.h"
@@ -26,6 +30,20 @@ struct CpuKernels {
   template <class T, class... A> static void softmax_forward(A... a) { cpu::softmax_forward<T>(a...); }
   template <class T, class... A> static void adam_update(A... a) { cpu::adam_update<T>(a...); }
   template <class T, class... A> static void sgd_update(A... a) { cpu::sgd_update<T>(a...); }
+  template <class T, class... A> static void norm_stats(A... a) { cpu::norm_stats<T>(a...); }
+  template <class T, class... A> static void norm_forward(A... a) { cpu::norm_forward<T>(a...); }
+  template <class T, class... A> static void norm_running_update(A... a) { cpu::norm_running_update<T>(a...); }
+  template <class T, class... A> static void norm_backward(A... a) { cpu::norm_backward<T>(a...); }
+  template <class T, class... A> static void max_pool_forward(A... a) { cpu::max_pool_forward<T>(a...); }
+  template <class T, class... A> static void index_gather(A... a) { cpu::index_gather<T>(a...); }
+  template <class T, class... A> static void index_scatter_add(A... a) { cpu::index_scatter_add<T>(a...); }
+  template <class T, class... A> static void upsample_nearest(A... a) { cpu::upsample_nearest<T>(a...); }
+  template <class T, class... A> static void block_sum(A... a) { cpu::block_sum<T>(a...); }
+  template <class T, class... A> static void copy_box(A... a) { cpu::copy_box<T>(a...); }
+  template <class T, class... A> static void conv_forward(A... a) { cpu::conv_forward<T>(a...); }
+  template <class T, class... A> static void conv_backward_input(A... a) { cpu::conv_backward_input<T>(a...); }
+  template <class T, class... A> static void conv_backward_weight(A... a) { cpu::conv_backward_weight<T>(a...); }
+  template <class T, class... A> static void gemm(A... a) { cpu::gemm<T>(a...); }
 };
 
 Backend* g_backends[2] = {nullptr, nullptr};  // indexed by DeviceType

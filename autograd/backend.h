@@ -3,13 +3,17 @@
 // the dtype picks float or double. The CPU backend (kernels/cpu) is built in; the CUDA
 // backend (kernels/cuda: the real runtime, or the CPU emulator in emulated builds)
 // registers itself from autograd/cuda when a device is present. Families without a CUDA
-// backend entry yet (convolutions, pooling, norms, copies, matmul) still check for the CPU.
+// registers itself from autograd/cuda when a device is present (under the emulator every
+// family but convolutions and matmul, which are cuDNN's and cuBLAS's on a GPU).
 #pragma once
 #include <cstdint>
 
 #include "autograd/dtype.h"
+#include "kernels/conv_geom.h"
+#include "kernels/cpu/copy.h"
 #include "kernels/layout.h"
 #include "kernels/math/elementwise_math.h"
+#include "kernels/math/norm_math.h"
 
 namespace pn {
 
@@ -41,6 +45,31 @@ class Backend {
                                bool log) = 0;
   virtual void adam_update(DType t, void* p, const void* g, void* m, void* v, int64_t n, const AdamArgs& a) = 0;
   virtual void sgd_update(DType t, void* p, const void* g, void* buf, int64_t n, const SgdArgs& a) = 0;
+  // Norms (kernels/cpu/norm.h); gamma, beta, dx, dgamma, dbeta may be null.
+  virtual void norm_stats(DType t, const void* x, const math::NormGeom& g, void* mean, void* var) = 0;
+  virtual void norm_forward(DType t, const void* x, const math::NormGeom& g, const void* mean, const void* var,
+                            double eps, const void* gamma, const void* beta, void* y) = 0;
+  virtual void norm_running_update(DType t, void* rmean, void* rvar, const void* mean, const void* var, int64_t c,
+                                   double momentum, int64_t count) = 0;
+  virtual void norm_backward(DType t, const void* x, const void* gy, const math::NormGeom& g, const void* mean,
+                             const void* var, double eps, const void* gamma, bool batch_stats, void* dx, void* dgamma,
+                             void* dbeta) = 0;
+  // Pooling and upsampling (kernels/cpu/pool.h); idx is int64 on the device.
+  virtual void max_pool_forward(DType t, const kernels::PoolGeom& g, const void* x, void* y, int64_t* idx) = 0;
+  virtual void index_gather(DType t, const void* x, const int64_t* idx, void* y, int64_t planes, int64_t in_vol,
+                            int64_t out_vol) = 0;
+  virtual void index_scatter_add(DType t, const void* y, const int64_t* idx, void* x, int64_t planes, int64_t in_vol,
+                                 int64_t out_vol) = 0;
+  virtual void upsample_nearest(DType t, const kernels::PoolGeom& g, const void* x, void* y) = 0;
+  virtual void block_sum(DType t, const kernels::PoolGeom& g, const void* y, void* x) = 0;
+  // Box copies (concat, narrow, crop, pad); src and dst point at the boxes' first elements.
+  virtual void copy_box(DType t, const void* src, void* dst, const kernels::BoxCopy& b) = 0;
+  // Convolutions (kernels/cpu/conv.h) and matrix products (kernels/cpu/gemm.h).
+  virtual void conv_forward(DType t, const kernels::ConvGeom& g, const void* x, const void* w, void* y) = 0;
+  virtual void conv_backward_input(DType t, const kernels::ConvGeom& g, const void* dy, const void* w, void* dx) = 0;
+  virtual void conv_backward_weight(DType t, const kernels::ConvGeom& g, const void* x, const void* dy, void* dw) = 0;
+  virtual void gemm(DType t, bool ta, bool tb, int64_t m, int64_t n, int64_t k, const void* a, int64_t lda,
+                    const void* b, int64_t ldb, void* c, int64_t ldc) = 0;
 };
 
 // The backend of device d; throws pn::Error naming `op` and the device when this build or

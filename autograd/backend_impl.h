@@ -53,6 +53,66 @@ class BackendImpl : public Backend {
     PN_DISPATCH_FLOAT(t, K::template sgd_update<scalar_t>(mp<scalar_t>(p), cp<scalar_t>(g), mp<scalar_t>(buf), n, a.lr,
                                                           a.momentum, a.dampening, a.weight_decay, a.nesterov, a.first));
   }
+  void norm_stats(DType t, const void* x, const math::NormGeom& g, void* mean, void* var) override {
+    PN_DISPATCH_FLOAT(t, K::template norm_stats<scalar_t>(cp<scalar_t>(x), g, mp<scalar_t>(mean), mp<scalar_t>(var)));
+  }
+  void norm_forward(DType t, const void* x, const math::NormGeom& g, const void* mean, const void* var, double eps,
+                    const void* gamma, const void* beta, void* y) override {
+    PN_DISPATCH_FLOAT(t, K::template norm_forward<scalar_t>(cp<scalar_t>(x), g, cp<scalar_t>(mean), cp<scalar_t>(var),
+                                                            eps, cp<scalar_t>(gamma), cp<scalar_t>(beta),
+                                                            mp<scalar_t>(y)));
+  }
+  void norm_running_update(DType t, void* rmean, void* rvar, const void* mean, const void* var, int64_t c,
+                           double momentum, int64_t count) override {
+    PN_DISPATCH_FLOAT(t, K::template norm_running_update<scalar_t>(mp<scalar_t>(rmean), mp<scalar_t>(rvar),
+                                                                   cp<scalar_t>(mean), cp<scalar_t>(var), c, momentum,
+                                                                   count));
+  }
+  void norm_backward(DType t, const void* x, const void* gy, const math::NormGeom& g, const void* mean, const void* var,
+                     double eps, const void* gamma, bool batch_stats, void* dx, void* dgamma, void* dbeta) override {
+    PN_DISPATCH_FLOAT(t, K::template norm_backward<scalar_t>(cp<scalar_t>(x), cp<scalar_t>(gy), g, cp<scalar_t>(mean),
+                                                             cp<scalar_t>(var), eps, cp<scalar_t>(gamma), batch_stats,
+                                                             mp<scalar_t>(dx), mp<scalar_t>(dgamma),
+                                                             mp<scalar_t>(dbeta)));
+  }
+  void max_pool_forward(DType t, const kernels::PoolGeom& g, const void* x, void* y, int64_t* idx) override {
+    PN_DISPATCH_FLOAT(t, K::template max_pool_forward<scalar_t>(g, cp<scalar_t>(x), mp<scalar_t>(y), idx));
+  }
+  void index_gather(DType t, const void* x, const int64_t* idx, void* y, int64_t planes, int64_t in_vol,
+                    int64_t out_vol) override {
+    PN_DISPATCH_FLOAT(t, K::template index_gather<scalar_t>(cp<scalar_t>(x), idx, mp<scalar_t>(y), planes, in_vol,
+                                                            out_vol));
+  }
+  void index_scatter_add(DType t, const void* y, const int64_t* idx, void* x, int64_t planes, int64_t in_vol,
+                         int64_t out_vol) override {
+    PN_DISPATCH_FLOAT(t, K::template index_scatter_add<scalar_t>(cp<scalar_t>(y), idx, mp<scalar_t>(x), planes, in_vol,
+                                                                 out_vol));
+  }
+  void upsample_nearest(DType t, const kernels::PoolGeom& g, const void* x, void* y) override {
+    PN_DISPATCH_FLOAT(t, K::template upsample_nearest<scalar_t>(g, cp<scalar_t>(x), mp<scalar_t>(y)));
+  }
+  void block_sum(DType t, const kernels::PoolGeom& g, const void* y, void* x) override {
+    PN_DISPATCH_FLOAT(t, K::template block_sum<scalar_t>(g, cp<scalar_t>(y), mp<scalar_t>(x)));
+  }
+  void copy_box(DType t, const void* src, void* dst, const kernels::BoxCopy& b) override {
+    PN_DISPATCH_FLOAT(t, K::template copy_box<scalar_t>(cp<scalar_t>(src), mp<scalar_t>(dst), b));
+  }
+  void conv_forward(DType t, const kernels::ConvGeom& g, const void* x, const void* w, void* y) override {
+    PN_DISPATCH_FLOAT(t, K::template conv_forward<scalar_t>(g, cp<scalar_t>(x), cp<scalar_t>(w), mp<scalar_t>(y)));
+  }
+  void conv_backward_input(DType t, const kernels::ConvGeom& g, const void* dy, const void* w, void* dx) override {
+    PN_DISPATCH_FLOAT(t, K::template conv_backward_input<scalar_t>(g, cp<scalar_t>(dy), cp<scalar_t>(w),
+                                                                   mp<scalar_t>(dx)));
+  }
+  void conv_backward_weight(DType t, const kernels::ConvGeom& g, const void* x, const void* dy, void* dw) override {
+    PN_DISPATCH_FLOAT(t, K::template conv_backward_weight<scalar_t>(g, cp<scalar_t>(x), cp<scalar_t>(dy),
+                                                                    mp<scalar_t>(dw)));
+  }
+  void gemm(DType t, bool ta, bool tb, int64_t m, int64_t n, int64_t k, const void* a, int64_t lda, const void* b,
+            int64_t ldb, void* c, int64_t ldc) override {
+    PN_DISPATCH_FLOAT(t, K::template gemm<scalar_t>(ta, tb, m, n, k, scalar_t(1), cp<scalar_t>(a), lda, cp<scalar_t>(b),
+                                                    ldb, scalar_t(0), mp<scalar_t>(c), ldc));
+  }
 
  private:
   template <class T>

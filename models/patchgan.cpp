@@ -33,7 +33,7 @@ Tensor PatchGan::forward(const Tensor& image, const Tensor& labels) {
            labels.desc(), image.desc());
   Tensor img = image;
   if (is_training() && cfg_.instance_noise > 0)
-    img = image + Tensor::randn(image.shape(), noise_gen_, image.dtype()) * cfg_.instance_noise;
+    img = image + Tensor::randn(image.shape(), noise_gen_, image.dtype(), image.device()) * cfg_.instance_noise;
   Tensor h = concat({img, labels}, 1);
   for (auto& l : layers_) h = (*l)(h);
   set_output_shape(h.shape());

@@ -1,11 +1,19 @@
 #include "autograd/cuda/cuda_backend.h"
 
 #include "autograd/cuda/device_allocator.h"
+#include "autograd/error.h"
+#include "kernels/cuda/copy.h"
 #include "kernels/cuda/elementwise.h"
+#include "kernels/cuda/norm.h"
 #include "kernels/cuda/optim.h"
+#include "kernels/cuda/pool.h"
 #include "kernels/cuda/random.h"
 #include "kernels/cuda/reduce.h"
 #include "kernels/cuda/softmax.h"
+#ifndef PN_CUDA_EMU
+#include "kernels/cuda/blas.h"
+#include "kernels/cuda/dnn.h"
+#endif
 
 namespace pn::cuda {
 inline namespace PN_CUDA_ABI {
@@ -28,6 +36,35 @@ struct CudaKernels {
   template <class T, class... A> static void softmax_forward(A... a) { cuda::softmax_forward<T>(a..., stream()); }
   template <class T, class... A> static void adam_update(A... a) { cuda::adam_update<T>(a..., stream()); }
   template <class T, class... A> static void sgd_update(A... a) { cuda::sgd_update<T>(a..., stream()); }
+  template <class T, class... A> static void norm_stats(A... a) { cuda::norm_stats<T>(a..., stream()); }
+  template <class T, class... A> static void norm_forward(A... a) { cuda::norm_forward<T>(a..., stream()); }
+  template <class T, class... A> static void norm_running_update(A... a) {
+    cuda::norm_running_update<T>(a..., stream());
+  }
+  template <class T, class... A> static void norm_backward(A... a) { cuda::norm_backward<T>(a..., stream()); }
+  template <class T, class... A> static void max_pool_forward(A... a) { cuda::max_pool_forward<T>(a..., stream()); }
+  template <class T, class... A> static void index_gather(A... a) { cuda::index_gather<T>(a..., stream()); }
+  template <class T, class... A> static void index_scatter_add(A... a) { cuda::index_scatter_add<T>(a..., stream()); }
+  template <class T, class... A> static void upsample_nearest(A... a) { cuda::upsample_nearest<T>(a..., stream()); }
+  template <class T, class... A> static void block_sum(A... a) { cuda::block_sum<T>(a..., stream()); }
+  template <class T, class... A> static void copy_box(A... a) { cuda::copy_box<T>(a..., stream()); }
+#ifdef PN_CUDA_EMU
+  // cuDNN and cuBLAS do not run under the emulator.
+  [[noreturn]] static void library_only(const char* op) {
+    PN_FAIL("{}: runs through cuDNN/cuBLAS on a GPU; the CPU emulator of the CUDA backend has neither", op);
+  }
+  template <class T, class... A> static void conv_forward(A...) { library_only("conv_forward"); }
+  template <class T, class... A> static void conv_backward_input(A...) { library_only("conv_backward_input"); }
+  template <class T, class... A> static void conv_backward_weight(A...) { library_only("conv_backward_weight"); }
+  template <class T, class... A> static void gemm(A...) { library_only("matmul (gemm)"); }
+#else
+  template <class T, class... A> static void conv_forward(A... a) { cuda::conv_forward<T>(a..., stream()); }
+  template <class T, class... A> static void conv_backward_input(A... a) { cuda::conv_backward_input<T>(a..., stream()); }
+  template <class T, class... A> static void conv_backward_weight(A... a) {
+    cuda::conv_backward_weight<T>(a..., stream());
+  }
+  template <class T, class... A> static void gemm(A... a) { cuda::gemm<T>(a..., stream()); }
+#endif
 };
 
 }  // namespace

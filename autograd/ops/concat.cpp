@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "autograd/backend.h"
 #include "autograd/node.h"
 #include "autograd/ops/elementwise.h"
 #include "kernels/cpu/copy.h"
@@ -28,13 +29,15 @@ void copy_along_axis(const Tensor& src, Tensor& dst, int axis, int64_t src_start
   b.src_stride[2] = src.size(axis) * inner;
   b.dst_stride[2] = dst.size(axis) * inner;
   if (outer == 0 || inner == 0 || len == 0) return;
-  PN_DISPATCH_FLOAT(src.dtype(), cpu::copy_box(src.data<scalar_t>() + src_start * inner,
-                                               dst.data<scalar_t>() + dst_start * inner, b));
+  const size_t es = dtype_size(src.dtype());
+  backend_for(src.device(), "copy")
+      .copy_box(src.dtype(), static_cast<const char*>(src.raw()) + src_start * inner * es,
+                static_cast<char*>(dst.raw()) + dst_start * inner * es, b);
 }
 
 void check_cpu(const char* op, const Tensor& x) {
   PN_CHECK(x.defined(), "{}: undefined input", op);
-  PN_CHECK(x.device().is_cpu(), "{}: no kernel for {} in this build", op, x.desc());
+  backend_for(x.device(), op);  // fails clearly on a device without kernels
 }
 
 }  // namespace
@@ -134,7 +137,9 @@ Tensor crop_pad(const Tensor& x, const Shape& out_spatial, const std::vector<int
   b.src_stride[0] = src_acc;
   b.dst_stride[0] = dst_acc;
   if (b.numel() > 0)
-    PN_DISPATCH_FLOAT(x.dtype(), cpu::copy_box(x.data<scalar_t>() + src_off, y.data<scalar_t>() + dst_off, b));
+    backend_for(x.device(), "crop_pad")
+        .copy_box(x.dtype(), static_cast<const char*>(x.raw()) + src_off * dtype_size(x.dtype()),
+                  static_cast<char*>(y.raw()) + dst_off * dtype_size(x.dtype()), b);
   Shape in_spatial(x.shape().begin() + 2, x.shape().end());
   std::vector<int64_t> back(offsets.size());
   for (size_t i = 0; i < offsets.size(); ++i) back[i] = -offsets[i];

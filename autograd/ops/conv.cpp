@@ -1,8 +1,9 @@
 #include "autograd/ops/conv.h"
 
+#include "autograd/backend.h"
 #include "autograd/node.h"
 #include "autograd/ops/elementwise.h"
-#include "kernels/cpu/conv.h"
+#include "kernels/conv_geom.h"
 
 namespace pn {
 
@@ -33,7 +34,7 @@ Tensor run_pass(Pass pass, const Tensor& a, const Tensor& b, const ConvGeom& g) 
   static constexpr const char* kName[] = {"conv_forward", "conv_backward_input", "conv_backward_weight"};
   const char* name = kName[static_cast<int>(pass)];
   detail::check_same(a, b, name);
-  PN_CHECK(a.device().is_cpu(), "{}: no kernel for {} in this build", name, a.desc());
+  Backend& be = backend_for(a.device(), name);
   const Shape sa = pass == Pass::BackwardInput ? output_shape(g) : input_shape(g);
   const Shape sb = pass == Pass::Forward ? weight_shape(g) : pass == Pass::BackwardInput ? weight_shape(g)
                                                                                           : output_shape(g);
@@ -44,16 +45,11 @@ Tensor run_pass(Pass pass, const Tensor& a, const Tensor& b, const ConvGeom& g) 
   Tensor out = Tensor::empty(so, a.dtype(), a.device());
   if (out.numel() == 0) return out;
   if (a.numel() == 0 || b.numel() == 0) return out.fill_(0.0);
-  PN_DISPATCH_FLOAT(a.dtype(), {
-    const scalar_t* pa = a.data<scalar_t>();
-    const scalar_t* pb = b.data<scalar_t>();
-    scalar_t* po = out.data<scalar_t>();
-    switch (pass) {
-      case Pass::Forward: cpu::conv_forward(g, pa, pb, po); break;
-      case Pass::BackwardInput: cpu::conv_backward_input(g, pa, pb, po); break;
-      case Pass::BackwardWeight: cpu::conv_backward_weight(g, pa, pb, po); break;
-    }
-  });
+  switch (pass) {
+    case Pass::Forward: be.conv_forward(a.dtype(), g, a.raw(), b.raw(), out.raw()); break;
+    case Pass::BackwardInput: be.conv_backward_input(a.dtype(), g, a.raw(), b.raw(), out.raw()); break;
+    case Pass::BackwardWeight: be.conv_backward_weight(a.dtype(), g, a.raw(), b.raw(), out.raw()); break;
+  }
   return out;
 }
 
@@ -103,7 +99,7 @@ void check_operands(const char* op, const Tensor& x, const Tensor& w) {
   PN_CHECK(w.dim() == x.dim(), "{}: weight {} must have {} dims to match input {}", op, w.desc(), x.dim(),
            x.desc());
   detail::check_same(x, w, op);
-  PN_CHECK(x.device().is_cpu(), "{}: no kernel for {} in this build", op, x.desc());
+  backend_for(x.device(), op);  // fails clearly on a device without kernels
   for (int d = 2; d < w.dim(); ++d) PN_CHECK(w.size(d) >= 1, "{}: empty kernel in weight {}", op, w.desc());
 }
 

@@ -1,8 +1,8 @@
 #include "autograd/ops/linalg.h"
 
+#include "autograd/backend.h"
 #include "autograd/node.h"
 #include "autograd/ops/elementwise.h"
-#include "kernels/cpu/gemm.h"
 
 namespace pn {
 
@@ -12,11 +12,10 @@ Tensor matmul(const Tensor& a, const Tensor& b, bool ta, bool tb) {
   const int64_t m = ta ? a.size(1) : a.size(0), k = ta ? a.size(0) : a.size(1);
   const int64_t kb = tb ? b.size(1) : b.size(0), n = tb ? b.size(0) : b.size(1);
   PN_CHECK(k == kb, "matmul: inner sizes differ: {}{} and {}{}", a.desc(), ta ? "^T" : "", b.desc(), tb ? "^T" : "");
-  PN_CHECK(a.device().is_cpu(), "matmul: no kernel for {} in this build", a.desc());
+  Backend& be = backend_for(a.device(), "matmul");
   Tensor c = Tensor::empty({m, n}, a.dtype(), a.device());
   if (k == 0) c.fill_(0.0);
-  else PN_DISPATCH_FLOAT(a.dtype(), cpu::gemm<scalar_t>(ta, tb, m, n, k, 1, a.data<scalar_t>(), a.size(1),
-                                                        b.data<scalar_t>(), b.size(1), 0, c.data<scalar_t>(), n));
+  else be.gemm(a.dtype(), ta, tb, m, n, k, a.raw(), a.size(1), b.raw(), b.size(1), c.raw(), n);
   // C = op(A) op(B): dA from G op(B)^T, dB from op(A)^T G, each written as one matmul.
   record(c, "matmul", {a, b}, [a, b, ta, tb](const Tensor& g, const NeedMask& need) -> Grads {
     Tensor ga, gb;

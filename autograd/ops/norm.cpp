@@ -2,7 +2,7 @@
 
 #include "autograd/node.h"
 #include "autograd/ops/elementwise.h"
-#include "kernels/cpu/norm.h"
+#include "autograd/backend.h"
 
 namespace pn {
 
@@ -31,7 +31,7 @@ void check_input(const char* op, const Tensor& x, int min_dim) {
   PN_CHECK(x.defined(), "{}: undefined input", op);
   PN_CHECK(x.dim() >= min_dim, "{}: expected an input of at least {} dims [N, C, ...], got {}", op, min_dim, x.desc());
   PN_CHECK(x.numel() > 0, "{}: empty input {}", op, x.desc());
-  PN_CHECK(x.device().is_cpu(), "{}: no kernel for {} in this build", op, x.desc());
+  backend_for(x.device(), op);  // fails clearly on a device without kernels
 }
 
 // gamma, beta and running statistics: undefined, or [C] with x's dtype and device.
@@ -60,12 +60,10 @@ Grads norm_backward(const NormState& st, const Tensor& g, const Tensor& x, const
   if (need[0]) dx = Tensor::empty(x.shape(), x.dtype(), x.device());
   if (need[1]) dgamma = Tensor::empty({st.geom.c}, x.dtype(), x.device());
   if (need[2]) dbeta = Tensor::empty({st.geom.c}, x.dtype(), x.device());
-  PN_DISPATCH_FLOAT(x.dtype(), {
-    auto ptr = [](Tensor& t) { return t.defined() ? t.data<scalar_t>() : nullptr; };
-    cpu::norm_backward(x.data<scalar_t>(), g.data<scalar_t>(), st.geom, st.mean.data<scalar_t>(),
-                       st.var.data<scalar_t>(), st.eps, gamma.defined() ? gamma.data<scalar_t>() : nullptr,
-                       st.batch_stats, ptr(dx), ptr(dgamma), ptr(dbeta));
-  });
+  auto ptr = [](Tensor& t) { return t.defined() ? t.raw() : nullptr; };
+  backend_for(x.device(), st.op)
+      .norm_backward(x.dtype(), x.raw(), g.raw(), st.geom, st.mean.raw(), st.var.raw(), st.eps,
+                     gamma.defined() ? gamma.raw() : nullptr, st.batch_stats, ptr(dx), ptr(dgamma), ptr(dbeta));
   for (Tensor* t : {&dx, &dgamma, &dbeta})
     if (t->defined()) record_no_double_backward(*t, st.op, {g, x, gamma});
   return {dx, dgamma, dbeta};
@@ -74,11 +72,9 @@ Grads norm_backward(const NormState& st, const Tensor& g, const Tensor& x, const
 // Normalises x with st.mean/st.var and records the node.
 Tensor norm_apply(const NormState& st, const Tensor& x, const Tensor& gamma, const Tensor& beta) {
   Tensor y = Tensor::empty(x.shape(), x.dtype(), x.device());
-  PN_DISPATCH_FLOAT(x.dtype(), cpu::norm_forward(x.data<scalar_t>(), st.geom, st.mean.data<scalar_t>(),
-                                                 st.var.data<scalar_t>(), st.eps,
-                                                 gamma.defined() ? gamma.data<scalar_t>() : nullptr,
-                                                 beta.defined() ? beta.data<scalar_t>() : nullptr,
-                                                 y.data<scalar_t>()));
+  backend_for(x.device(), st.op)
+      .norm_forward(x.dtype(), x.raw(), st.geom, st.mean.raw(), st.var.raw(), st.eps,
+                    gamma.defined() ? gamma.raw() : nullptr, beta.defined() ? beta.raw() : nullptr, y.raw());
   record(y, st.op, {x, gamma, beta}, [st, x, gamma](const Tensor& g, const NeedMask& need) -> Grads {
     return norm_backward(st, g, x, gamma, need);
   });
@@ -89,7 +85,7 @@ void batch_stats(const math::NormGeom& geom, const Tensor& x, Tensor& mean, Tens
   const int64_t groups = math::norm_groups(geom);
   mean = Tensor::empty({groups}, x.dtype(), x.device());
   var = Tensor::empty({groups}, x.dtype(), x.device());
-  PN_DISPATCH_FLOAT(x.dtype(), cpu::norm_stats(x.data<scalar_t>(), geom, mean.data<scalar_t>(), var.data<scalar_t>()));
+  backend_for(x.device(), "norm statistics").norm_stats(x.dtype(), x.raw(), geom, mean.raw(), var.raw());
 }
 
 }  // namespace
@@ -116,9 +112,8 @@ Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, cons
     batch_stats(st.geom, x, st.mean, st.var);
     if (running_mean.defined()) {
       Tensor rm = running_mean, rv = running_var;  // handles: the update writes their storage
-      PN_DISPATCH_FLOAT(x.dtype(), cpu::norm_running_update(rm.data<scalar_t>(), rv.data<scalar_t>(),
-                                                            st.mean.data<scalar_t>(), st.var.data<scalar_t>(),
-                                                            st.geom.c, momentum, m));
+      backend_for(x.device(), op).norm_running_update(x.dtype(), rm.raw(), rv.raw(), st.mean.raw(), st.var.raw(),
+                                                      st.geom.c, momentum, m);
     }
   } else {
     PN_CHECK(running_mean.defined(), "batch_norm: eval mode needs running statistics for input {}", x.desc());

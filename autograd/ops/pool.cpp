@@ -2,8 +2,9 @@
 
 #include <memory>
 
+#include "autograd/backend.h"
 #include "autograd/node.h"
-#include "kernels/cpu/pool.h"
+#include "autograd/storage.h"
 
 namespace pn {
 
@@ -15,7 +16,7 @@ void check_spatial(const char* op, const Tensor& x) {
   PN_CHECK(x.defined(), "{}: undefined input", op);
   PN_CHECK(x.dim() == 4 || x.dim() == 5, "{}: input {} must be 4-D (N, C, H, W) or 5-D (N, C, D, H, W)", op,
            x.desc());
-  PN_CHECK(x.device().is_cpu(), "{}: no kernel for {} in this build", op, x.desc());
+  backend_for(x.device(), op);  // fails clearly on a device without kernels
 }
 
 // Planes and the (D, H, W) sizes of x's spatial dims, with D = 1 for 2-D.
@@ -37,10 +38,12 @@ Shape with_spatial(const Tensor& x, const int64_t* sp) {
   return s;
 }
 
-// The argmax of a max-pool: per output element, its source's offset within its plane.
-// Gathering through it is the pool's forward; scattering through it is the adjoint.
+// The argmax of a max-pool: per output element, its source's offset within its plane
+// (int64, on the tensors' device). Gathering through it is the pool's forward;
+// scattering through it is the adjoint.
 struct IndexMap {
-  std::shared_ptr<const std::vector<int64_t>> idx;
+  std::shared_ptr<Storage> idx;
+  const int64_t* data() const { return static_cast<const int64_t*>(idx->data()); }
   Shape in_shape, out_shape;
   int64_t planes, in_vol, out_vol;
 };
@@ -50,8 +53,8 @@ Tensor scatter_op(const Tensor& y, const IndexMap& m);
 Tensor gather_op(const Tensor& x, const IndexMap& m) {
   PN_CHECK(x.shape() == m.in_shape, "max_pool gather: {} does not match {}", x.desc(), shape_str(m.in_shape));
   Tensor y = Tensor::empty(m.out_shape, x.dtype(), x.device());
-  PN_DISPATCH_FLOAT(x.dtype(), cpu::index_gather(x.data<scalar_t>(), m.idx->data(), y.data<scalar_t>(), m.planes,
-                                                 m.in_vol, m.out_vol));
+  backend_for(x.device(), "max_pool gather")
+      .index_gather(x.dtype(), x.raw(), m.data(), y.raw(), m.planes, m.in_vol, m.out_vol);
   record(y, "max_pool_gather", {x}, [m](const Tensor& g, const NeedMask&) -> Grads { return {scatter_op(g, m)}; });
   return y;
 }
@@ -59,8 +62,8 @@ Tensor gather_op(const Tensor& x, const IndexMap& m) {
 Tensor scatter_op(const Tensor& y, const IndexMap& m) {
   PN_CHECK(y.shape() == m.out_shape, "max_pool scatter: {} does not match {}", y.desc(), shape_str(m.out_shape));
   Tensor x = Tensor::empty(m.in_shape, y.dtype(), y.device());
-  PN_DISPATCH_FLOAT(y.dtype(), cpu::index_scatter_add(y.data<scalar_t>(), m.idx->data(), x.data<scalar_t>(),
-                                                      m.planes, m.in_vol, m.out_vol));
+  backend_for(y.device(), "max_pool scatter")
+      .index_scatter_add(y.dtype(), y.raw(), m.data(), x.raw(), m.planes, m.in_vol, m.out_vol);
   record(x, "max_pool_scatter", {y}, [m](const Tensor& g, const NeedMask&) -> Grads { return {gather_op(g, m)}; });
   return x;
 }
@@ -85,10 +88,11 @@ Tensor max_pool(const Tensor& x, int kernel, int stride) {
     PN_CHECK(g.in[j] >= g.k[j], "max_pool: kernel {} larger than input {}", kernel, x.desc());
     g.out[j] = (g.in[j] - g.k[j]) / g.stride[j] + 1;
   }
-  auto idx = std::make_shared<std::vector<int64_t>>(static_cast<size_t>(g.planes * g.out_volume()));
+  auto idx = std::make_shared<Storage>(static_cast<size_t>(g.planes * g.out_volume()) * sizeof(int64_t), x.device());
   Tensor y = Tensor::empty(with_spatial(x, g.out), x.dtype(), x.device());
   if (y.numel() == 0) return y;
-  PN_DISPATCH_FLOAT(x.dtype(), cpu::max_pool_forward(g, x.data<scalar_t>(), y.data<scalar_t>(), idx->data()));
+  backend_for(x.device(), "max_pool")
+      .max_pool_forward(x.dtype(), g, x.raw(), y.raw(), static_cast<int64_t*>(idx->data()));
   IndexMap m{idx, x.shape(), y.shape(), g.planes, g.in_volume(), g.out_volume()};
   record(y, "max_pool", {x}, [m](const Tensor& gy, const NeedMask&) -> Grads { return {scatter_op(gy, m)}; });
   return y;
@@ -99,7 +103,7 @@ Tensor upsample_nearest(const Tensor& x, int factor) {
   PN_CHECK(factor >= 1, "upsample_nearest: factor {} must be >= 1 (input {})", factor, x.desc());
   PoolGeom g = upsample_geom(x, factor);
   Tensor y = Tensor::empty(with_spatial(x, g.out), x.dtype(), x.device());
-  if (y.numel() > 0) PN_DISPATCH_FLOAT(x.dtype(), cpu::upsample_nearest(g, x.data<scalar_t>(), y.data<scalar_t>()));
+  if (y.numel() > 0) backend_for(x.device(), "upsample_nearest").upsample_nearest(x.dtype(), g, x.raw(), y.raw());
   record(y, "upsample_nearest", {x}, [factor](const Tensor& gy, const NeedMask&) -> Grads {
     return {block_sum(gy, factor)};
   });
@@ -115,7 +119,7 @@ Tensor block_sum(const Tensor& x, int factor) {
   for (int i = 2; i < x.dim(); ++i) small[i] /= factor;
   Tensor y = Tensor::empty(small, x.dtype(), x.device());
   PoolGeom g = upsample_geom(y, factor);
-  if (y.numel() > 0) PN_DISPATCH_FLOAT(x.dtype(), cpu::block_sum(g, x.data<scalar_t>(), y.data<scalar_t>()));
+  if (y.numel() > 0) backend_for(x.device(), "block_sum").block_sum(x.dtype(), g, x.raw(), y.raw());
   record(y, "block_sum", {x}, [factor](const Tensor& gy, const NeedMask&) -> Grads {
     return {upsample_nearest(gy, factor)};
   });

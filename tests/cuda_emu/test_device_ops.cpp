@@ -1,17 +1,23 @@
 // autograd's ops on CUDA tensors, dispatched to kernels/cuda and run by the emulator:
 // elementwise with broadcasting, reductions, softmax, random fills, dropout, casts and
-// optimiser updates, forward and backward, against the same computation on the CPU.
-// (Convolutions, pooling, norms, copies and matmul have no CUDA dispatch yet: they must
-// fail with a clear error, tested below.)
+// optimiser updates, pooling, upsampling, concatenation, cropping and norms, forward and
+// backward, against the same computation on the CPU. Convolutions and matmul go through
+// cuDNN and cuBLAS, which the emulator lacks: there they must fail with a clear error.
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <functional>
+#include <string>
 
 #include "autograd/backend.h"
 #include "autograd/cuda/cuda_backend.h"
 #include "autograd/error.h"
 #include "autograd/generator.h"
+#include "autograd/ops/concat.h"
 #include "autograd/ops/conv.h"
+#include "autograd/ops/linalg.h"
+#include "autograd/ops/norm.h"
+#include "autograd/ops/pool.h"
 #include "autograd/ops/dropout.h"
 #include "autograd/ops/elementwise.h"
 #include "autograd/ops/loss.h"
@@ -99,17 +105,52 @@ TEST_CASE("Adam and SGD updates on the device match the CPU") {
   CHECK(max_diff(pc, pg) == 0.0);
 }
 
-TEST_CASE("ops without CUDA dispatch yet fail clearly, naming the op and the device") {
+// A U-Net-like block without convolutions: norms, pooling, upsampling, skip concat, crop.
+Tensor spatial_graph(const Tensor& x, const Tensor& gamma, const Tensor& beta, const Tensor& rm, const Tensor& rv) {
+  Tensor h = relu(batch_norm(x, gamma, beta, rm, rv, true));
+  Tensor down = max_pool(h, 2, 2);
+  Tensor up = upsample_nearest(instance_norm(down, gamma, beta), 2);
+  Tensor cat = concat({h, up}, 1);
+  Tensor c = crop_pad(cat, {5, 7}, {1, -1});
+  return mean(square(c)) + sum(narrow(cat, 1, 1, 2)) * 1e-3;
+}
+
+TEST_CASE("norms, pooling, upsampling, concat and crop on the emulated device match the CPU") {
+  REQUIRE(cuda::install_cuda_backend());
+  Generator gen(7);
+  Tensor x = Tensor::randn({2, 3, 8, 10}, gen), gamma = Tensor::rand({3}, gen), beta = Tensor::randn({3}, gen);
+  Tensor rm_c = Tensor::zeros({3}), rv_c = Tensor::ones({3});
+  Tensor rm_g = rm_c.to(Device::cuda()), rv_g = rv_c.to(Device::cuda());
+  Tensor xc = x.detach().requires_grad_(), gc = gamma.detach().requires_grad_(), bc = beta.detach().requires_grad_();
+  Tensor xg = x.to(Device::cuda()).detach().requires_grad_();
+  Tensor gg = gamma.to(Device::cuda()).detach().requires_grad_(), bg = beta.to(Device::cuda()).detach().requires_grad_();
+  Tensor lc = spatial_graph(xc, gc, bc, rm_c, rv_c), lg = spatial_graph(xg, gg, bg, rm_g, rv_g);
+  lc.backward();
+  lg.backward();
+  CHECK(std::abs(lc.item() - lg.item()) < 1e-5);
+  CHECK(max_diff(xc.grad(), xg.grad()) < 1e-5);
+  CHECK(max_diff(gc.grad(), gg.grad()) < 1e-5);
+  CHECK(max_diff(bc.grad(), bg.grad()) < 1e-5);
+  CHECK(max_diff(rm_c, rm_g) < 1e-6);
+  CHECK(max_diff(rv_c, rv_g) < 1e-6);
+}
+
+TEST_CASE("convolutions and matmul on the emulated device say that they need cuDNN/cuBLAS") {
   REQUIRE(cuda::install_cuda_backend());
   Generator gen(5);
   Tensor x = Tensor::randn({1, 1, 5, 5}, gen, DType::Float32, Device::cuda());
   Tensor w = Tensor::randn({1, 1, 3, 3}, gen, DType::Float32, Device::cuda());
-  std::string msg;
-  try {
-    conv(x, w, {}, {1}, {1});
-  } catch (const Error& e) {
-    msg = e.what();
-  }
-  CHECK(msg.find("conv") != std::string::npos);
-  CHECK(msg.find("cuda:0") != std::string::npos);
+  auto message = [](const std::function<void()>& f) {
+    try {
+      f();
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  const std::string mc = message([&] { conv(x, w, {}, {1}, {1}); });
+  CHECK(mc.find("conv_forward") != std::string::npos);
+  CHECK(mc.find("cuDNN") != std::string::npos);
+  const std::string mm = message([&] { matmul(w.reshape({3, 3}), w.reshape({3, 3})); });
+  CHECK(mm.find("matmul") != std::string::npos);
 }
