@@ -7,6 +7,8 @@
 #include "autograd/error.h"
 #include "autograd/generator.h"
 #include "autograd/grad_mode.h"
+#include "autograd/ops/concat.h"
+#include "autograd/ops/elementwise.h"
 #include "nn/layers.h"
 
 namespace pn::nn {
@@ -25,20 +27,25 @@ std::vector<Tensor> state_of(const std::vector<Module*>& modules) {
   return out;
 }
 
-template <class T>
-void allreduce_bucket(Communicator& comm, std::vector<Tensor>& grads, int64_t total) {
-  std::vector<T> flat(static_cast<size_t>(total));
+// Tensors on the GPU go through NCCL, host tensors through MPI: the communicator must
+// match where the model lives.
+void check_placement(const Communicator& comm, const std::string& what, const Tensor& t) {
+  const bool gpu = !t.device().is_cpu(), nccl = comm.backend() == "nccl";
+  PN_CHECK(gpu == nccl, "DataParallel: {} ({}) is on {} but the communicator is {} (GPU tensors need "
+           "gpu_communicator(), host tensors the MPI world)", what, t.desc(), t.device().str(), comm.backend());
+}
+
+// grads <- (sum over ranks of grads) / ranks, through one flat buffer on their device.
+void allreduce_bucket(Communicator& comm, std::vector<Tensor>& grads) {
+  NoGrad ng;
+  std::vector<Tensor> flat_parts;
+  for (Tensor& g : grads) flat_parts.push_back(g.reshape({g.numel()}));
+  Tensor flat = concat(flat_parts, 0);
+  PN_DISPATCH_FLOAT(flat.dtype(), comm.allreduce_sum(flat.data<scalar_t>(), flat.numel()));
+  flat = mul_scalar(flat, 1.0 / comm.size());
   int64_t off = 0;
   for (Tensor& g : grads) {
-    std::memcpy(flat.data() + off, g.data<T>(), sizeof(T) * g.numel());
-    off += g.numel();
-  }
-  comm.allreduce_sum(flat.data(), total);
-  const T inv = T(1) / static_cast<T>(comm.size());
-  off = 0;
-  for (Tensor& g : grads) {
-    T* p = g.data<T>();
-    for (int64_t i = 0; i < g.numel(); ++i) p[i] = flat[off + i] * inv;
+    g.copy_(narrow(flat, 0, off, g.numel()).reshape(g.shape()));
     off += g.numel();
   }
 }
@@ -60,8 +67,7 @@ void DataParallel::broadcast_state() {
   if (comm_->size() == 1) return;
   auto t0 = Clock::now();
   for (Tensor t : state_of(modules_)) {
-    PN_CHECK(t.device().is_cpu(), "DataParallel: broadcast of {} needs the NCCL backend (CPU tensors only here)",
-             t.desc());
+    check_placement(*comm_, "a parameter or buffer", t);
     comm_->broadcast(t.raw(), t.numel() * static_cast<int64_t>(dtype_size(t.dtype())), 0);
   }
   comm_seconds_ += std::chrono::duration<double>(Clock::now() - t0).count();
@@ -75,7 +81,7 @@ void DataParallel::average_gradients() {
   DType dtype = DType::Float32;
   auto flush = [&] {
     if (bucket.empty()) return;
-    PN_DISPATCH_FLOAT(dtype, allreduce_bucket<scalar_t>(*comm_, bucket, elems));
+    allreduce_bucket(*comm_, bucket);
     bucket.clear();
     elems = bytes = 0;
   };
@@ -87,7 +93,7 @@ void DataParallel::average_gradients() {
         g = Tensor::zeros(p.shape(), p.dtype(), p.device());
         p.set_grad(g);
       }
-      PN_CHECK(g.device().is_cpu(), "DataParallel: gradient of {} ({}) needs the NCCL backend", name, g.desc());
+      check_placement(*comm_, "the gradient of " + name, g);
       if (!bucket.empty() && (g.dtype() != dtype || bytes >= bucket_bytes_)) flush();
       dtype = g.dtype();
       bucket.push_back(g);

@@ -12,7 +12,8 @@
 namespace pn::nn {
 
 Tensor allreduce_sum(const Tensor& x, const std::shared_ptr<Communicator>& comm) {
-  PN_CHECK(x.device().is_cpu(), "allreduce_sum: {} needs the NCCL backend", x.desc());
+  PN_CHECK(x.device().is_cpu() == (comm->backend() != "nccl"),
+           "allreduce_sum: {} is on {} but the communicator is {}", x.desc(), x.device().str(), comm->backend());
   Tensor y = x.detach().clone();
   PN_DISPATCH_FLOAT(y.dtype(), comm->allreduce_sum(y.data<scalar_t>(), y.numel()));
   record(y, "allreduce_sum", {x}, [comm](const Tensor& g, const NeedMask&) -> Grads {
