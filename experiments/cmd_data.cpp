@@ -1,9 +1,11 @@
 // `penumbra data ...`: the data tools. `data phantom` writes a healthy and a stroke
 // database of phantom subjects (folder-of-pairs layout) and a PNG montage of a few.
+#include <algorithm>
 #include <filesystem>
 #include <memory>
 
 #include "autograd/error.h"
+#include "data/dataset_check.h"
 #include "data/montage.h"
 #include "data/nifti_io.h"
 #include "data/phantom.h"
@@ -58,6 +60,35 @@ int run_phantom(const PhantomCmd& o) {
   return 0;
 }
 
+struct CheckCmd {
+  std::string path;
+  data::PairSuffixes suffixes;
+};
+
+// Checks `path`; a folder holding no NIfTI files but sub-folders (a phantom's healthy/ and
+// stroke/) checks each sub-folder. Returns 1 when any problem was found.
+int run_check(const CheckCmd& o) {
+  std::vector<std::string> dirs;
+  bool has_nifti = false;
+  std::error_code ec;
+  if (fs::is_directory(o.path, ec))
+    for (const auto& e : fs::directory_iterator(o.path, ec)) {
+      const std::string n = e.path().filename().string();
+      has_nifti |= n.ends_with(".nii") || n.ends_with(".nii.gz");
+      if (e.is_directory()) dirs.push_back(e.path().string());
+    }
+  std::sort(dirs.begin(), dirs.end());
+  if (has_nifti || dirs.empty()) dirs = {o.path};
+  size_t problems = 0;
+  for (const auto& d : dirs) {
+    const auto r = data::check_folder(d, o.suffixes);
+    std::printf("%s", r.text().c_str());
+    problems += r.problems.size();
+  }
+  std::printf("%s\n", problems == 0 ? "OK: no problems" : fmt::format("{} problem(s) in all", problems).c_str());
+  return problems == 0 ? 0 : 1;
+}
+
 void add_data(CLI::App& app) {
   auto* data = app.add_subcommand("data", "Data tools: phantom generation, dataset checks");
   data->require_subcommand(1);
@@ -74,6 +105,16 @@ void add_data(CLI::App& app) {
   ph->add_option("--labels-suffix", o->labels_suffix, "label map file suffix")->capture_default_str();
   ph->callback([o] {
     if (int rc = run_phantom(*o)) throw CLI::RuntimeError(rc);
+  });
+
+  auto* ck = data->add_subcommand("check", "Read every case of a folder-of-pairs dataset and report grids, lesions and problems");
+  auto c = std::make_shared<CheckCmd>();
+  ck->add_option("path", c->path, "dataset folder (or a folder of such folders)")->required();
+  ck->add_option("--image-suffix", c->suffixes.image, "image file suffix")->capture_default_str();
+  ck->add_option("--mask-suffix", c->suffixes.mask, "mask file suffix")->capture_default_str();
+  ck->add_option("--labels-suffix", c->suffixes.labels, "label map file suffix")->capture_default_str();
+  ck->callback([c] {
+    if (int rc = run_check(*c)) throw CLI::RuntimeError(rc);
   });
 }
 

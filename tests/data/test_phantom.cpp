@@ -103,7 +103,9 @@ TEST_CASE("phantom: a 128x128x32 subject takes well under a second") {
   const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   MESSAGE("phantom subject: ", s, " s");
   CHECK(p.image.numel() == 128 * 128 * 32);
+#ifdef NDEBUG  // optimised builds only: sanitizer builds are many times slower
   CHECK(s < 1.0);
+#endif
 }
 
 TEST_CASE("montage: a PNG with the expected size and signature") {
