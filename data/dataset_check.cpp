@@ -8,10 +8,11 @@
 
 namespace pn::data {
 
-DatasetReport check_folder(const std::string& dir, const PairSuffixes& sfx) {
+DatasetReport check_folder(const std::string& dir, const PairSuffixes& sfx) { return check_scan(scan_folder(dir, sfx)); }
+
+DatasetReport check_scan(const FolderScan& scan) {
   DatasetReport r;
-  r.dir = dir;
-  FolderScan scan = scan_folder(dir, sfx);
+  r.dir = scan.dir;
   r.problems = scan.problems;
   r.cases = static_cast<int>(scan.cases.size());
   std::map<std::string, int> grids;

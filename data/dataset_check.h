@@ -19,5 +19,7 @@ struct DatasetReport {
 };
 
 DatasetReport check_folder(const std::string& dir, const PairSuffixes& suffixes = {});
+// The same for any scanned layout (folder of pairs, ISLES 2022).
+DatasetReport check_scan(const FolderScan& scan);
 
 }  // namespace pn::data

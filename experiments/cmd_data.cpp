@@ -6,6 +6,7 @@
 
 #include "autograd/error.h"
 #include "data/dataset_check.h"
+#include "data/isles_dataset.h"
 #include "data/montage.h"
 #include "data/nifti_io.h"
 #include "data/phantom.h"
@@ -63,11 +64,17 @@ int run_phantom(const PhantomCmd& o) {
 struct CheckCmd {
   std::string path;
   data::PairSuffixes suffixes;
+  std::string modality = "dwi";
 };
 
 // Checks `path`; a folder holding no NIfTI files but sub-folders (a phantom's healthy/ and
 // stroke/) checks each sub-folder. Returns 1 when any problem was found.
 int run_check(const CheckCmd& o) {
+  if (data::looks_like_isles(o.path)) {
+    const auto r = data::check_scan(data::scan_isles(o.path, data::parse_isles_modality(o.modality)));
+    std::printf("ISLES 2022 layout, modality %s\n%s", o.modality.c_str(), r.text().c_str());
+    return r.problems.empty() ? 0 : 1;
+  }
   std::vector<std::string> dirs;
   bool has_nifti = false;
   std::error_code ec;
@@ -107,12 +114,13 @@ void add_data(CLI::App& app) {
     if (int rc = run_phantom(*o)) throw CLI::RuntimeError(rc);
   });
 
-  auto* ck = data->add_subcommand("check", "Read every case of a folder-of-pairs dataset and report grids, lesions and problems");
+  auto* ck = data->add_subcommand("check", "Read every case of a dataset (folder of pairs or ISLES 2022) and report grids, lesions and problems");
   auto c = std::make_shared<CheckCmd>();
   ck->add_option("path", c->path, "dataset folder (or a folder of such folders)")->required();
   ck->add_option("--image-suffix", c->suffixes.image, "image file suffix")->capture_default_str();
   ck->add_option("--mask-suffix", c->suffixes.mask, "mask file suffix")->capture_default_str();
   ck->add_option("--labels-suffix", c->suffixes.labels, "label map file suffix")->capture_default_str();
+  ck->add_option("--modality", c->modality, "ISLES 2022 layout: dwi, adc or flair")->capture_default_str();
   ck->callback([c] {
     if (int rc = run_check(*c)) throw CLI::RuntimeError(rc);
   });
