@@ -86,7 +86,7 @@ size_t ByteSource::read_raw(uint8_t* dst, size_t n) {
     return got;
   }
   size_t got = std::min(n, mem_.size() - mem_pos_);
-  std::memcpy(dst, mem_.data() + mem_pos_, got);
+  if (got > 0) std::memcpy(dst, mem_.data() + mem_pos_, got);
   mem_pos_ += got;
   if (got < n) raw_eof_ = true;
   return got;
@@ -95,12 +95,14 @@ size_t ByteSource::read_raw(uint8_t* dst, size_t n) {
 bool ByteSource::fill_to(size_t n) {
   if (buf_.size() >= n) return true;
   if (gzipped_) return inflate_more(n);
-  // Plain: read what is missing (never more than the file holds).
-  size_t old = buf_.size();
-  if (!raw_eof_) {
-    const size_t want = n - old;
+  // Plain: a file (or buffer) shorter than n cannot satisfy the request; say so before
+  // allocating anything, so that a header declaring terabytes costs nothing.
+  if (n > stored_size_) return false;
+  while (!raw_eof_ && buf_.size() < n) {
+    const size_t old = buf_.size();
+    const size_t want = std::min(n - old, size_t{64} << 20);
     buf_.resize(old + want);
-    size_t got = read_raw(buf_.data() + old, want);
+    const size_t got = read_raw(buf_.data() + old, want);
     buf_.resize(old + got);
   }
   return buf_.size() >= n;

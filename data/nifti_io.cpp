@@ -88,9 +88,9 @@ Header parse_header(ByteSource& src, bool& swap) {
     PN_CHECK(magic != "ni1", "{}: a two-file NIfTI-1 header (.hdr/.img pair) is not supported; convert it to .nii", name);
     PN_CHECK(magic == "n+1", "{}: not a NIfTI-1 file: magic is not \"n+1\" (an ANALYZE 7.5 file?)", name);
     copy_common(n1, h);
-    h.vox_offset = static_cast<int64_t>(n1.vox_offset);
     PN_CHECK(std::isfinite(n1.vox_offset) && n1.vox_offset >= 0 && n1.vox_offset < 1e12, "{}: corrupt header: vox_offset {}",
              name, n1.vox_offset);
+    h.vox_offset = static_cast<int64_t>(n1.vox_offset);
   } else {
     nifti_2_header n2;
     std::memcpy(&n2, src.data(), sizeof n2);
@@ -111,10 +111,13 @@ Header parse_header(ByteSource& src, bool& swap) {
   const int eb = element_bytes(h.datatype);
   PN_CHECK(eb > 0, "{}: unsupported NIfTI datatype {} (supported: uint8, int8, int16, uint16, int32, uint32, float32, float64)",
            name, h.datatype);
+  PN_CHECK(h.vox_offset <= static_cast<int64_t>(kMaxVoxelBytes), "{}: corrupt header: vox_offset {} is beyond any real file",
+           name, h.vox_offset);
   PN_CHECK(h.vox_offset >= static_cast<int64_t>(hsize), "{}: corrupt header: vox_offset {} lies inside the {}-byte header",
            name, h.vox_offset, hsize);
-  const uint64_t nvox = static_cast<uint64_t>(h.dim[1]) * h.dim[2] * h.dim[3];
-  PN_CHECK(nvox * eb <= kMaxVoxelBytes, "{}: corrupt header: {}x{}x{} voxels of {} bytes exceed the {} GiB limit", name,
+  // In double: three dimensions of up to 2^24 would overflow 64-bit integers.
+  const double bytes = static_cast<double>(h.dim[1]) * static_cast<double>(h.dim[2]) * static_cast<double>(h.dim[3]) * eb;
+  PN_CHECK(bytes <= static_cast<double>(kMaxVoxelBytes), "{}: corrupt header: {}x{}x{} voxels of {} bytes exceed the {} GiB limit", name,
            h.dim[1], h.dim[2], h.dim[3], eb, kMaxVoxelBytes >> 30);
   for (int a = 1; a <= 3; ++a)
     PN_CHECK(std::isfinite(h.pixdim[a]) && std::abs(h.pixdim[a]) > 0, "{}: corrupt header: voxel size pixdim[{}] = {}",

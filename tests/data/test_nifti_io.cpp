@@ -207,3 +207,31 @@ TEST_CASE("NIfTI: image and mask on different grids are an error naming both") {
   CHECK_THROWS_WITH_AS(check_same_grid(img, "a", shifted, "b"), doctest::Contains("affines differ by up to 1 mm"), pn::Error);
   CHECK_NOTHROW(check_same_grid(img, "a", LabelVolume::zeros_on(img.grid()), "b"));
 }
+
+TEST_CASE("NIfTI: headers found by the fuzzer give errors, not crashes or huge allocations") {
+  pn::test::TempDir tmp("fuzzfound");
+  const Volume v = oblique_volume({4, 3, 2});
+  write_nifti(v, tmp.file("v1.nii"), {1, DT_FLOAT32});
+  write_nifti(v, tmp.file("v2.nii"), {2, DT_FLOAT32});
+  const auto v1 = slurp(tmp.file("v1.nii")), v2 = slurp(tmp.file("v2.nii"));
+  auto err = [](const std::vector<uint8_t>& b) {
+    return error_of([&] { read_nifti_bytes(b.data(), b.size(), "mem.nii"); });
+  };
+  CHECK(err({}).find("mem.nii: not a NIfTI file") != std::string::npos);
+  auto a = v1;
+  const float huge = 1.04e21f;
+  std::memcpy(a.data() + 108, &huge, 4);  // NIfTI-1 vox_offset
+  CHECK(err(a).find("vox_offset") != std::string::npos);
+  auto b = v2;
+  const int64_t far = int64_t{3} << 46;
+  std::memcpy(b.data() + 168, &far, 8);  // NIfTI-2 vox_offset
+  CHECK(err(b).find("vox_offset") != std::string::npos);
+  auto c = v2;
+  const int64_t big = int64_t{1} << 24;
+  for (int d = 1; d <= 3; ++d) std::memcpy(c.data() + 16 + 8 * d, &big, 8);  // NIfTI-2 dim[1..3]
+  CHECK(err(c).find("exceed") != std::string::npos);
+  auto d = v2;
+  const int64_t more = 1000;
+  std::memcpy(d.data() + 24, &more, 8);  // dim[1] larger than the data present: truncated
+  CHECK(err(d).find("truncated") != std::string::npos);
+}
