@@ -278,11 +278,17 @@ void write_image(const Grid& g, const std::vector<float>& data, const std::strin
   nim->xyz_units = info.xyz_units ? info.xyz_units : NIFTI_UNITS_MM;
   // A volume made in memory (or one whose header kept neither transform) stores its affine
   // as both: qform (the rigid part, for old viewers) and sform (exact).
+  // `affine` is authoritative: when it no longer matches the transform the header would
+  // give (someone set it directly), it is written as the sform.
   const bool keep = info.from_file && (info.qform_code > 0 || info.sform_code > 0);
   nim->qform_code = keep ? info.qform_code : NIFTI_XFORM_SCANNER_ANAT;
   nim->sform_code = keep ? info.sform_code : NIFTI_XFORM_SCANNER_ANAT;
   const Mat4 q = keep && info.qform_code > 0 ? info.qform : g.affine;
-  const Mat4 s = keep && info.sform_code > 0 ? info.sform : g.affine;
+  Mat4 s = keep && info.sform_code > 0 ? info.sform : g.affine;
+  if (keep && mat4_max_diff(nim->sform_code > 0 ? s : q, g.affine) > 1e-6) {
+    s = g.affine;
+    if (nim->sform_code == 0) nim->sform_code = nim->qform_code;
+  }
   if (nim->qform_code > 0) {
     nim->qto_xyz = to_dmat44(q);
     double dx, dy, dz, qfac;

@@ -117,6 +117,11 @@ TEST_CASE("NIfTI: a sheared sform is kept exactly beside a separate qform") {
   CHECK(b.header.qform_code == r.header.qform_code);
   CHECK(mat4_max_diff(b.affine, r.header.sform) < 1e-5);
   CHECK(mat4_max_diff(b.header.qform, r.header.qform) < 1e-4);
+  // An affine set directly on a volume read from a file is what gets written.
+  Volume c = read_nifti(tmp.file("a.nii"));
+  c.affine[1][3] += 25;
+  write_nifti(c, tmp.file("c.nii"));
+  CHECK(mat4_max_diff(read_nifti(tmp.file("c.nii")).affine, c.affine) < 1e-4);
 }
 
 TEST_CASE("NIfTI labels: round trip and range checks") {
