@@ -1,0 +1,150 @@
+#include "data/pipeline.h"
+
+#include <algorithm>
+#include <numeric>
+#include <utility>
+
+#include "autograd/error.h"
+#include "data/label_scheme.h"
+#include "data/noise.h"
+#include "data/resample.h"
+#include "data/tensor_bridge.h"
+#include "kernels/math/philox.h"
+
+namespace pn::data {
+
+Sample preprocess(const Case& c, const PipelineOptions& opt, uint64_t augment_seed) {
+  PN_CHECK(!opt.labels_target || c.labels, "{}: the pipeline needs a label map and the case has none", c.id);
+  Sample s{c.id, c.image, opt.labels_target ? *c.labels : c.mask};
+  if (opt.spacing) {
+    s.image = resample_to_spacing(s.image, *opt.spacing);
+    s.target = resample_to_spacing(s.target, *opt.spacing);
+  }
+  if (opt.slice_end > opt.slice_begin) {
+    s.image = slice_range(s.image, opt.slice_begin, opt.slice_end);
+    s.target = slice_range(s.target, opt.slice_begin, opt.slice_end);
+  }
+  s.image = crop_or_pad(s.image, opt.size);
+  s.target = crop_or_pad(s.target, opt.size);
+  normalise(s.image, opt.normalisation);
+  if (opt.augment) apply_augmentation(draw_augmentation(opt.augmentation, s.image, augment_seed), &s.image, &s.target, nullptr);
+  return s;
+}
+
+BatchLoader::BatchLoader(const FolderDataset& dataset, PipelineOptions pipeline, Options options)
+    : ds_(dataset), pipe_(std::move(pipeline)), opt_(options) {
+  PN_CHECK(opt_.batch >= 1 && opt_.prefetch >= 1, "BatchLoader: batch and prefetch must be >= 1");
+  PN_CHECK(ds_.size() > 0, "BatchLoader: the dataset is empty");
+  slices_ = pipe_.size[2];
+}
+
+BatchLoader::~BatchLoader() { stop(); }
+
+int64_t BatchLoader::batches_per_epoch() const {
+  const int64_t items = static_cast<int64_t>(ds_.size()) * (opt_.slices_2d ? slices_ : 1);
+  return opt_.drop_last ? items / opt_.batch : (items + opt_.batch - 1) / opt_.batch;
+}
+
+void BatchLoader::stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (worker_.joinable()) worker_.join();
+  std::lock_guard<std::mutex> lock(mu_);
+  queue_.clear();
+  stop_ = false;
+  done_ = true;
+  error_ = nullptr;
+}
+
+void BatchLoader::start_epoch(int epoch) {
+  stop();
+  done_ = false;
+  worker_ = std::thread([this, epoch] { produce(epoch); });
+}
+
+std::optional<Batch> BatchLoader::next() {
+  std::unique_lock<std::mutex> lock(mu_);
+  cv_.wait(lock, [&] { return !queue_.empty() || done_ || error_; });
+  if (error_) std::rethrow_exception(std::exchange(error_, nullptr));
+  if (queue_.empty()) return std::nullopt;
+  Batch b = std::move(queue_.front());
+  queue_.pop_front();
+  cv_.notify_all();
+  return b;
+}
+
+Batch BatchLoader::make_batch(const std::vector<std::pair<size_t, int64_t>>& items, int epoch) {
+  const int classes = pipe_.labels_target ? cls::kNumClasses : 2;
+  std::vector<Tensor> imgs, tgts;
+  Batch b;
+  std::optional<Sample> cached;  // consecutive 2-D items of one case share its volume
+  size_t cached_case = SIZE_MAX;
+  for (const auto& [ci, slice] : items) {
+    if (cached_case != ci) {
+      const uint64_t aug_seed = mix64(opt_.seed ^ mix64(static_cast<uint64_t>(epoch) * 0x9e37ull + ci));
+      cached = preprocess(ds_.load(ci), pipe_, aug_seed);
+      cached_case = ci;
+    }
+    if (!opt_.slices_2d) {
+      imgs.push_back(to_tensor(cached->image));
+      tgts.push_back(one_hot(cached->target, classes));
+      b.ids.push_back(cached->id);
+    } else {
+      const Volume im = slice_range(cached->image, slice, slice + 1);
+      const LabelVolume tg = slice_range(cached->target, slice, slice + 1);
+      imgs.push_back(to_tensor(im).reshape({1, im.dims[1], im.dims[0]}));
+      tgts.push_back(one_hot(tg, classes).reshape({classes, tg.dims[1], tg.dims[0]}));
+      b.ids.push_back(fmt::format("{}:{}", cached->id, slice));
+    }
+  }
+  b.image = stack(imgs);
+  b.target = stack(tgts);
+  return b;
+}
+
+void BatchLoader::produce(int epoch) {
+  try {
+    // Items in a seeded order: cases shuffled; in 2-D mode each case's slices follow it
+    // in a shuffled order (so that a case is loaded once per epoch).
+    std::vector<size_t> cases(ds_.size());
+    std::iota(cases.begin(), cases.end(), size_t{0});
+    const uint64_t order_seed = mix64(opt_.seed * 31 + static_cast<uint64_t>(epoch));
+    uint64_t n = 0;
+    auto shuffle = [&](auto& v) {
+      for (size_t i = v.size(); i > 1; --i) {
+        const auto j = static_cast<size_t>(math::philox_uniform(order_seed, n++) * static_cast<double>(i)) % i;
+        std::swap(v[i - 1], v[j]);
+      }
+    };
+    if (opt_.shuffle) shuffle(cases);
+    std::vector<std::pair<size_t, int64_t>> items;
+    for (size_t c : cases) {
+      if (!opt_.slices_2d) { items.emplace_back(c, 0); continue; }
+      std::vector<int64_t> sl(static_cast<size_t>(slices_));
+      std::iota(sl.begin(), sl.end(), int64_t{0});
+      if (opt_.shuffle) shuffle(sl);
+      for (int64_t s : sl) items.emplace_back(c, s);
+    }
+    for (size_t start = 0; start < items.size(); start += opt_.batch) {
+      const size_t end = std::min(items.size(), start + opt_.batch);
+      if (opt_.drop_last && end - start < static_cast<size_t>(opt_.batch)) break;
+      Batch b = make_batch({items.begin() + static_cast<std::ptrdiff_t>(start), items.begin() + static_cast<std::ptrdiff_t>(end)}, epoch);
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait(lock, [&] { return stop_ || queue_.size() < static_cast<size_t>(opt_.prefetch); });
+      if (stop_) return;
+      queue_.push_back(std::move(b));
+      cv_.notify_all();
+    }
+  } catch (...) {
+    std::lock_guard<std::mutex> lock(mu_);
+    error_ = std::current_exception();
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  done_ = true;
+  cv_.notify_all();
+}
+
+}  // namespace pn::data

@@ -1,0 +1,88 @@
+// The preprocessing pipeline from a loaded case to a training sample on the study's grid,
+// and the batch loader that hands samples to the engine as tensors.
+// Pipeline order: resample to a spacing (optional; linear / nearest), slice range
+// (optional), crop or pad to the size, intensity normalisation, augmentation (optional,
+// seeded per sample). Targets are the lesion mask (2 classes) or the 29-class label map.
+#pragma once
+#include <condition_variable>
+#include <deque>
+#include <exception>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "autograd/tensor.h"
+#include "data/augment.h"
+#include "data/folder_dataset.h"
+#include "data/intensity.h"
+
+namespace pn::data {
+
+struct PipelineOptions {
+  Dims3 size{128, 128, 32};
+  std::optional<Vec3> spacing;          // resample first when set
+  int64_t slice_begin = 0, slice_end = 0;  // keep [begin, end) when end > begin
+  Normalisation normalisation = Normalisation::Paper;
+  bool labels_target = false;           // false: mask (2 classes); true: label map (29)
+  bool augment = false;
+  AugmentOptions augmentation;
+};
+
+struct Sample {
+  std::string id;
+  Volume image;
+  LabelVolume target;
+};
+
+Sample preprocess(const Case& c, const PipelineOptions& opt, uint64_t augment_seed);
+
+struct Batch {
+  Tensor image;   // [N, 1, D, H, W] (3-D) or [N, 1, H, W] (2-D slices)
+  Tensor target;  // one-hot [N, C, D, H, W] or [N, C, H, W]
+  std::vector<std::string> ids;  // "case" or "case:slice"
+};
+
+// Iterates epochs over a dataset in a seeded order; a background thread loads and
+// preprocesses the next batches (up to `prefetch`) while the caller trains. The order and
+// the augmentation depend only on (seed, epoch), not on timing.
+class BatchLoader {
+ public:
+  struct Options {
+    int batch = 1;
+    bool slices_2d = false;
+    bool shuffle = true;
+    bool drop_last = false;
+    int prefetch = 2;
+    uint64_t seed = 1;
+  };
+  BatchLoader(const FolderDataset& dataset, PipelineOptions pipeline, Options options);
+  ~BatchLoader();
+  BatchLoader(const BatchLoader&) = delete;
+  BatchLoader& operator=(const BatchLoader&) = delete;
+
+  // Starts epoch `epoch` (stopping any epoch in flight).
+  void start_epoch(int epoch);
+  // The next batch of the epoch, or nothing at its end. Rethrows a loading error.
+  std::optional<Batch> next();
+  int64_t batches_per_epoch() const;
+
+ private:
+  void produce(int epoch);
+  void stop();
+  Batch make_batch(const std::vector<std::pair<size_t, int64_t>>& items, int epoch);
+
+  const FolderDataset& ds_;
+  PipelineOptions pipe_;
+  Options opt_;
+  int64_t slices_ = 0;  // per volume after preprocessing (2-D mode)
+  std::thread worker_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Batch> queue_;
+  bool done_ = true, stop_ = false;
+  std::exception_ptr error_;
+};
+
+}  // namespace pn::data

@@ -1,0 +1,30 @@
+// Resampling on index grids: the one sampling primitive (new voxel v reads old voxel
+// T * v, trilinear for images, nearest for label maps), and what is built on it: crop or
+// pad to a size, a slice range, and resampling to a voxel spacing. Every operation moves
+// the grid's affine (and qform/sform) so that each voxel keeps its world position.
+#pragma once
+#include "data/volume.h"
+
+namespace pn::data {
+
+// New volume of `dims` whose voxel v takes the old value at continuous index T * v.
+// Linear: trilinear, with points within half a voxel outside the grid clamped to the edge;
+// further out `fill`. Nearest: the nearest voxel, `fill` outside.
+Volume sample_linear(const Volume& v, const Mat4& new_to_old, const Dims3& dims, float fill = 0);
+LabelVolume sample_nearest(const LabelVolume& v, const Mat4& new_to_old, const Dims3& dims, int32_t fill = 0);
+
+// Crops or pads each axis symmetrically about the centre (an odd difference puts the extra
+// voxel at the high end) to `dims`; padding takes `fill`.
+Volume crop_or_pad(const Volume& v, const Dims3& dims, float fill = 0);
+LabelVolume crop_or_pad(const LabelVolume& v, const Dims3& dims, int32_t fill = 0);
+
+// Keeps slices k0 <= k < k1 along the third axis.
+Volume slice_range(const Volume& v, int64_t k0, int64_t k1);
+LabelVolume slice_range(const LabelVolume& v, int64_t k0, int64_t k1);
+
+// Resamples to `spacing` (mm) over the same field of view: n' = max(1, round(n s / s')),
+// voxel edges of the first and last voxels kept in place.
+Volume resample_to_spacing(const Volume& v, const Vec3& spacing);
+LabelVolume resample_to_spacing(const LabelVolume& v, const Vec3& spacing);
+
+}  // namespace pn::data

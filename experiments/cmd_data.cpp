@@ -1,0 +1,133 @@
+// `penumbra data ...`: the data tools. `data phantom` writes a healthy and a stroke
+// database of phantom subjects (folder-of-pairs layout) and a PNG montage of a few.
+#include <algorithm>
+#include <filesystem>
+#include <memory>
+
+#include "autograd/error.h"
+#include "data/dataset_check.h"
+#include "data/isles_dataset.h"
+#include "data/montage.h"
+#include "data/nifti_io.h"
+#include "data/phantom.h"
+#include "experiments/command.h"
+#include "experiments/progress.h"
+
+namespace pn::cli {
+namespace {
+namespace fs = std::filesystem;
+
+struct PhantomCmd {
+  std::string out = "phantom";
+  int healthy = 8, stroke = 8, montage = 4;
+  uint64_t seed = 1;
+  std::vector<int64_t> size{128, 128, 32};
+  std::string image_suffix = "dwi", mask_suffix = "msk", labels_suffix = "labels";
+};
+
+int run_phantom(const PhantomCmd& o) {
+  PN_CHECK(o.size.size() == 3, "data phantom: --size takes three numbers X,Y,Z");
+  data::PhantomOptions opt;
+  opt.size = {o.size[0], o.size[1], o.size[2]};
+  // Keep the study's field of view when the voxel count changes.
+  std::vector<data::PhantomSubject> shown;
+  Progress prog("phantom", o.healthy + o.stroke, "subject");
+  for (int kind = 0; kind < 2; ++kind) {
+    const bool stroke = kind == 1;
+    const int n = stroke ? o.stroke : o.healthy;
+    if (n == 0) continue;
+    const fs::path dir = fs::path(o.out) / (stroke ? "stroke" : "healthy");
+    fs::create_directories(dir);
+    for (int i = 0; i < n; ++i) {
+      auto s = data::make_phantom_subject(opt, data::phantom_subject_seed(o.seed, i, stroke), stroke);
+      const std::string base = (dir / fmt::format("{}{:04d}", stroke ? "stroke" : "healthy", i)).string();
+      data::write_nifti(s.image, base + "_" + o.image_suffix + ".nii.gz");
+      data::write_labels(s.mask, base + "_" + o.mask_suffix + ".nii.gz");
+      data::write_labels(s.labels, base + "_" + o.labels_suffix + ".nii.gz");
+      const int want_healthy = std::min(o.healthy, o.montage / 2), want_stroke = o.montage - want_healthy;
+      if (i < (stroke ? want_stroke : want_healthy)) shown.push_back(std::move(s));
+      prog.advance(1, fmt::format("{}", fs::path(base).filename().string()));
+    }
+  }
+  prog.finish();
+  if (!shown.empty()) {
+    std::vector<data::MontageCase> cases;
+    for (const auto& s : shown) cases.push_back({&s.image, &s.labels, &s.mask});
+    const std::string png = (fs::path(o.out) / "montage.png").string();
+    data::write_montage_png(png, cases);
+    std::printf("montage: %s (%zu subjects)\n", png.c_str(), shown.size());
+  }
+  std::printf("wrote %d healthy and %d stroke subjects to %s/{healthy,stroke}\n", o.healthy, o.stroke, o.out.c_str());
+  return 0;
+}
+
+struct CheckCmd {
+  std::string path;
+  data::PairSuffixes suffixes;
+  std::string modality = "dwi";
+};
+
+// Checks `path`; a folder holding no NIfTI files but sub-folders (a phantom's healthy/ and
+// stroke/) checks each sub-folder. Returns 1 when any problem was found.
+int run_check(const CheckCmd& o) {
+  if (data::looks_like_isles(o.path)) {
+    const auto r = data::check_scan(data::scan_isles(o.path, data::parse_isles_modality(o.modality)));
+    std::printf("ISLES 2022 layout, modality %s\n%s", o.modality.c_str(), r.text().c_str());
+    return r.problems.empty() ? 0 : 1;
+  }
+  std::vector<std::string> dirs;
+  bool has_nifti = false;
+  std::error_code ec;
+  if (fs::is_directory(o.path, ec))
+    for (const auto& e : fs::directory_iterator(o.path, ec)) {
+      const std::string n = e.path().filename().string();
+      has_nifti |= n.ends_with(".nii") || n.ends_with(".nii.gz");
+      if (e.is_directory()) dirs.push_back(e.path().string());
+    }
+  std::sort(dirs.begin(), dirs.end());
+  if (has_nifti || dirs.empty()) dirs = {o.path};
+  size_t problems = 0;
+  for (const auto& d : dirs) {
+    const auto r = data::check_folder(d, o.suffixes);
+    std::printf("%s", r.text().c_str());
+    problems += r.problems.size();
+  }
+  std::printf("%s\n", problems == 0 ? "OK: no problems" : fmt::format("{} problem(s) in all", problems).c_str());
+  return problems == 0 ? 0 : 1;
+}
+
+void add_data(CLI::App& app) {
+  auto* data = app.add_subcommand("data", "Data tools: phantom generation, dataset checks");
+  data->require_subcommand(1);
+  auto* ph = data->add_subcommand("phantom", "Write a healthy and a stroke database of digital phantom subjects");
+  auto o = std::make_shared<PhantomCmd>();
+  ph->add_option("--out", o->out, "output folder (gets healthy/ and stroke/)")->capture_default_str();
+  ph->add_option("--healthy", o->healthy, "healthy subjects")->capture_default_str()->check(CLI::NonNegativeNumber);
+  ph->add_option("--stroke", o->stroke, "stroke subjects")->capture_default_str()->check(CLI::NonNegativeNumber);
+  ph->add_option("--seed", o->seed, "random seed")->capture_default_str();
+  ph->add_option("--size", o->size, "grid X,Y,Z (field of view stays 256x256x115.2 mm)")->delimiter(',')->expected(3)->capture_default_str();
+  ph->add_option("--montage", o->montage, "subjects in montage.png (0 = none)")->capture_default_str();
+  ph->add_option("--image-suffix", o->image_suffix, "image file suffix")->capture_default_str();
+  ph->add_option("--mask-suffix", o->mask_suffix, "mask file suffix")->capture_default_str();
+  ph->add_option("--labels-suffix", o->labels_suffix, "label map file suffix")->capture_default_str();
+  ph->callback([o] {
+    if (int rc = run_phantom(*o)) throw CLI::RuntimeError(rc);
+  });
+
+  auto* ck = data->add_subcommand("check", "Read every case of a dataset (folder of pairs or ISLES 2022) and report grids, lesions and problems");
+  auto c = std::make_shared<CheckCmd>();
+  ck->add_option("path", c->path, "dataset folder (or a folder of such folders)")->required();
+  ck->add_option("--image-suffix", c->suffixes.image, "image file suffix")->capture_default_str();
+  ck->add_option("--mask-suffix", c->suffixes.mask, "mask file suffix")->capture_default_str();
+  ck->add_option("--labels-suffix", c->suffixes.labels, "label map file suffix")->capture_default_str();
+  ck->add_option("--modality", c->modality, "ISLES 2022 layout: dwi, adc or flair")->capture_default_str();
+  ck->callback([c] {
+    if (int rc = run_check(*c)) throw CLI::RuntimeError(rc);
+  });
+}
+
+}  // namespace
+
+PN_REGISTER_COMMANDS("data", 20, add_data);
+
+}  // namespace pn::cli
