@@ -1,0 +1,17 @@
+// The options every config-driven subcommand shares: --preset, --config (repeatable),
+// --set key=value (repeatable), filled into a ConfigRequest (config_presets.h).
+#pragma once
+#include <CLI/CLI.hpp>
+
+#include "experiments/config_presets.h"
+
+namespace pn::exp {
+
+inline void add_config_options(CLI::App* cmd, ConfigRequest& req) {
+  cmd->add_option("--preset", req.preset, "base settings: small (CPU, phantom) or paper (the study, GPUs); default: the "
+                                          "first --config file's `preset`, else small");
+  cmd->add_option("--config", req.files, "TOML file(s) layered over the preset, in order")->check(CLI::ExistingFile);
+  cmd->add_option("--set", req.sets, "override one key, e.g. --set segment.epochs=20 (repeatable; applied last)");
+}
+
+}  // namespace pn::exp
