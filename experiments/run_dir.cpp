@@ -53,10 +53,10 @@ RunDir RunDir::open(const Config& cfg, const std::string& default_name, const Ru
   return r;
 }
 
-bool RunDir::done() const { return fs::exists(file("DONE")); }
+bool RunDir::done() const { return fs::exists(file(run_files::kDone)); }
 
 void RunDir::mark_done(const std::string& summary) const {
-  nn::write_file_atomic(file("DONE").string(), summary.empty() ? "done\n" : summary + "\n");
+  nn::write_file_atomic(file(run_files::kDone).string(), summary.empty() ? "done\n" : summary + "\n");
 }
 
 }  // namespace pn::exp

@@ -2,6 +2,7 @@
 //   config.toml       the resolved config (rewritten on every start)
 //   log.txt           everything printed to stdout (StdoutTee, stdout_tee.h), appended
 //   metrics.csv       one row per epoch (CsvAppender, csv_table.h)
+//   heldout_metrics.csv  the final model on the held-out set, one row per volume
 //   checkpoints/      CheckpointDir (checkpoint_dir.h)
 //   DONE              written when the run finished; `study` skips finished runs
 // Opening a folder that already holds a run resumes it, but only when the config is the
@@ -22,6 +23,16 @@ struct RunDirOptions {
   bool restart = false;  // empty an existing run folder and start over
 };
 
+// File names inside a run folder (for readers that must not open, and so rewrite, a run).
+namespace run_files {
+inline constexpr const char* kConfig = "config.toml";
+inline constexpr const char* kLog = "log.txt";
+inline constexpr const char* kMetrics = "metrics.csv";                 // one row per epoch
+inline constexpr const char* kHeldoutMetrics = "heldout_metrics.csv";  // final model, one row per volume
+inline constexpr const char* kCheckpoints = "checkpoints";
+inline constexpr const char* kDone = "DONE";
+}  // namespace run_files
+
 // True for keys that may change when a run is resumed (threads, device, paths...).
 bool key_may_change_on_resume(const std::string& key);
 
@@ -32,10 +43,11 @@ class RunDir {
   const std::filesystem::path& path() const { return path_; }
   bool resuming() const { return resuming_; }
   std::filesystem::path file(const std::string& name) const { return path_ / name; }
-  std::filesystem::path config_path() const { return file("config.toml"); }
-  std::filesystem::path log_path() const { return file("log.txt"); }
-  std::filesystem::path metrics_path() const { return file("metrics.csv"); }
-  CheckpointDir checkpoints() const { return CheckpointDir(file("checkpoints"), keep_); }
+  std::filesystem::path config_path() const { return file(run_files::kConfig); }
+  std::filesystem::path log_path() const { return file(run_files::kLog); }
+  std::filesystem::path metrics_path() const { return file(run_files::kMetrics); }
+  std::filesystem::path heldout_metrics_path() const { return file(run_files::kHeldoutMetrics); }
+  CheckpointDir checkpoints() const { return CheckpointDir(file(run_files::kCheckpoints), keep_); }
   bool done() const;
   void mark_done(const std::string& summary = "") const;
 
