@@ -1,10 +1,13 @@
 // `penumbra report`: result tables from finished (or running) run folders.
 //   report dice --run NAME=DIR ... [--last K] [--volumes] [--write FILE]
+//   report curves --run NAME=DIR ... [--column test_soft_dice] --write FILE.svg
+//   report boxplot --run NAME=DIR ... [--column hard_dice] --write FILE.svg
 #include <cstdio>
 #include <filesystem>
 
 #include "experiments/command.h"
 #include "experiments/dice_table.h"
+#include "experiments/report_figures.h"
 #include "experiments/run_dir.h"
 #include "nn/safetensors.h"
 
@@ -18,25 +21,52 @@ struct ReportOptions {
   std::string write;
 };
 
-void run_report(const ReportOptions& o) {
-  std::vector<exp::ExperimentResult> results;
-  std::vector<std::pair<std::string, exp::CsvTable>> per_volume;
-  for (const auto& spec : o.runs) {
-    auto eq = spec.find('=');
-    std::string dir = eq == std::string::npos ? spec : spec.substr(eq + 1);
-    std::string name = eq == std::string::npos ? std::filesystem::path(dir).filename().string() : spec.substr(0, eq);
-    results.push_back(exp::load_experiment(name, dir, o.last_k));
-    auto held = std::filesystem::path(dir) / exp::run_files::kHeldoutMetrics;
-    if (o.volumes && std::filesystem::exists(held)) per_volume.emplace_back(name, exp::read_csv(held.string()));
-  }
-  std::string md = exp::dice_table_markdown(results, o.last_k);
-  if (o.volumes && !per_volume.empty()) md += "\n" + exp::volume_metrics_markdown(per_volume);
-  if (o.write.empty()) std::fputs(md.c_str(), stdout);
+// "NAME=DIR" or "DIR" (named after its folder).
+std::pair<std::string, std::string> name_and_dir(const std::string& spec) {
+  auto eq = spec.find('=');
+  std::string dir = eq == std::string::npos ? spec : spec.substr(eq + 1);
+  std::string name = eq == std::string::npos ? std::filesystem::path(dir).filename().string() : spec.substr(0, eq);
+  return {name, dir};
+}
+
+void emit(const std::string& text, const std::string& path) {
+  if (path.empty()) std::fputs(text.c_str(), stdout);
   else {
-    nn::write_file_atomic(o.write, md);
-    std::printf("wrote %s\n", o.write.c_str());
+    nn::write_file_atomic(path, text);
+    std::printf("wrote %s\n", path.c_str());
   }
 }
+
+// (name, table) for each run folder that has `file`; runs without it are left out, with a note.
+std::vector<std::pair<std::string, exp::CsvTable>> tables(const std::vector<std::string>& runs, const char* file) {
+  std::vector<std::pair<std::string, exp::CsvTable>> out;
+  for (const auto& spec : runs) {
+    auto [name, dir] = name_and_dir(spec);
+    auto p = std::filesystem::path(dir) / file;
+    if (std::filesystem::exists(p)) out.emplace_back(name, exp::read_csv(p.string()));
+    else std::fprintf(stderr, "report: %s has no %s yet; left out\n", dir.c_str(), file);
+  }
+  return out;
+}
+
+void run_report(const ReportOptions& o) {
+  std::vector<exp::ExperimentResult> results;
+  for (const auto& spec : o.runs) {
+    auto [name, dir] = name_and_dir(spec);
+    results.push_back(exp::load_experiment(name, dir, o.last_k));
+  }
+  std::string md = exp::dice_table_markdown(results, o.last_k);
+  if (o.volumes) {
+    auto per_volume = tables(o.runs, exp::run_files::kHeldoutMetrics);
+    if (!per_volume.empty()) md += "\n" + exp::volume_metrics_markdown(per_volume);
+  }
+  emit(md, o.write);
+}
+
+struct FigureOptions {
+  std::vector<std::string> runs;
+  std::string column, write;
+};
 
 void add_report(CLI::App& app) {
   auto* grp = app.add_subcommand("report", "Result tables from run folders");
@@ -50,6 +80,22 @@ void add_report(CLI::App& app) {
   dice->add_flag("--volumes", o->volumes, "add a table of every per-volume metric on the held-out set");
   dice->add_option("--write", o->write, "write the Markdown to this file instead of stdout");
   dice->callback([o] { run_report(*o); });
+
+  auto* curves = grp->add_subcommand("curves", "Training curves (SVG): a metrics.csv column per epoch, one line per run");
+  auto c = std::make_shared<FigureOptions>(FigureOptions{{}, "test_soft_dice", ""});
+  curves->add_option("--run", c->runs, "NAME=RUN_FOLDER (or just RUN_FOLDER), one line each")->required();
+  curves->add_option("--column", c->column, "metrics.csv column to plot")->capture_default_str();
+  curves->add_option("--write", c->write, "SVG file to write (default: stdout)");
+  curves->callback([c] { emit(exp::training_curves_svg(tables(c->runs, exp::run_files::kMetrics), c->column), c->write); });
+
+  auto* box = grp->add_subcommand("boxplot", "Box plots (SVG) of a per-volume held-out metric, one box per run");
+  auto b = std::make_shared<FigureOptions>(FigureOptions{{}, "hard_dice", ""});
+  box->add_option("--run", b->runs, "NAME=RUN_FOLDER (or just RUN_FOLDER), one box each")->required();
+  box->add_option("--column", b->column, "heldout_metrics.csv column to plot")->capture_default_str();
+  box->add_option("--write", b->write, "SVG file to write (default: stdout)");
+  box->callback([b] {
+    emit(exp::volume_box_plot_svg(tables(b->runs, exp::run_files::kHeldoutMetrics), b->column), b->write);
+  });
 }
 
 }  // namespace
