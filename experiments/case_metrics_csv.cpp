@@ -4,7 +4,7 @@
 
 #include "autograd/error.h"
 
-namespace pn::exp {
+namespace pn::experiments {
 
 namespace {
 // The numeric fields in column order (after "case" and "lesion_positive").
@@ -43,4 +43,4 @@ CaseMetrics case_metrics_from_row(const CsvTable& t, size_t row) {
   return m;
 }
 
-}  // namespace pn::exp
+}  // namespace pn::experiments

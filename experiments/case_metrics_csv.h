@@ -7,7 +7,7 @@
 #include "experiments/csv_table.h"
 #include "experiments/seg_metrics.h"
 
-namespace pn::exp {
+namespace pn::experiments {
 
 // case, lesion_positive, soft_dice, hard_dice, precision, recall, avd_ml, hd95_mm,
 // fp_volume_ml, truth_ml, pred_ml
@@ -16,4 +16,4 @@ std::vector<std::string> case_metrics_row(const std::string& case_name, const Ca
 // Row `row` of a table with those columns, back as CaseMetrics.
 CaseMetrics case_metrics_from_row(const CsvTable& t, size_t row);
 
-}  // namespace pn::exp
+}  // namespace pn::experiments

@@ -5,7 +5,7 @@
 
 #include "autograd/error.h"
 
-namespace pn::exp {
+namespace pn::experiments {
 
 namespace fs = std::filesystem;
 
@@ -57,4 +57,4 @@ std::optional<nn::CheckpointState> CheckpointDir::resume(const nn::CheckpointPar
   return nn::load_checkpoint(p->string(), parts);
 }
 
-}  // namespace pn::exp
+}  // namespace pn::experiments

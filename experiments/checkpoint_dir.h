@@ -10,7 +10,7 @@
 
 #include "nn/checkpoint.h"
 
-namespace pn::exp {
+namespace pn::experiments {
 
 class CheckpointDir {
  public:
@@ -33,4 +33,4 @@ class CheckpointDir {
   int keep_;
 };
 
-}  // namespace pn::exp
+}  // namespace pn::experiments

@@ -14,12 +14,12 @@ void add_config(CLI::App& app) {
   grp->require_subcommand(1);
 
   auto* show = grp->add_subcommand("show", "Print the resolved config (preset + files + --set) as TOML");
-  auto req = std::make_shared<exp::ConfigRequest>();
+  auto req = std::make_shared<experiments::ConfigRequest>();
   auto write = std::make_shared<std::string>();
-  exp::add_config_options(show, *req);
+  experiments::add_config_options(show, *req);
   show->add_option("--write", *write, "write the TOML to this file instead of stdout");
   show->callback([req, write] {
-    exp::Config c = exp::resolve_config(*req);
+    experiments::Config c = experiments::resolve_config(*req);
     if (write->empty()) std::fputs(c.to_toml().c_str(), stdout);
     else {
       c.write(*write);
@@ -31,10 +31,10 @@ void add_config(CLI::App& app) {
   auto preset = std::make_shared<std::string>("small");
   keys->add_option("--preset", *preset, "preset whose values to show")->capture_default_str();
   keys->callback([preset] {
-    exp::Config c = exp::load_preset(*preset);
+    experiments::Config c = experiments::load_preset(*preset);
     for (const auto& k : c.keys())
-      std::printf("%-36s %-22s %s\n", k.c_str(), exp::config_type_name(c.value(k)).c_str(),
-                  exp::format_config_value(c.value(k)).c_str());
+      std::printf("%-36s %-22s %s\n", k.c_str(), experiments::config_type_name(c.value(k)).c_str(),
+                  experiments::format_config_value(c.value(k)).c_str());
   });
 }
 

@@ -38,27 +38,27 @@ void emit(const std::string& text, const std::string& path) {
 }
 
 // (name, table) for each run folder that has `file`; runs without it are left out, with a note.
-std::vector<std::pair<std::string, exp::CsvTable>> tables(const std::vector<std::string>& runs, const char* file) {
-  std::vector<std::pair<std::string, exp::CsvTable>> out;
+std::vector<std::pair<std::string, experiments::CsvTable>> tables(const std::vector<std::string>& runs, const char* file) {
+  std::vector<std::pair<std::string, experiments::CsvTable>> out;
   for (const auto& spec : runs) {
     auto [name, dir] = name_and_dir(spec);
     auto p = std::filesystem::path(dir) / file;
-    if (std::filesystem::exists(p)) out.emplace_back(name, exp::read_csv(p.string()));
+    if (std::filesystem::exists(p)) out.emplace_back(name, experiments::read_csv(p.string()));
     else std::fprintf(stderr, "report: %s has no %s yet; left out\n", dir.c_str(), file);
   }
   return out;
 }
 
 void run_report(const ReportOptions& o) {
-  std::vector<exp::ExperimentResult> results;
+  std::vector<experiments::ExperimentResult> results;
   for (const auto& spec : o.runs) {
     auto [name, dir] = name_and_dir(spec);
-    results.push_back(exp::load_experiment(name, dir, o.last_k));
+    results.push_back(experiments::load_experiment(name, dir, o.last_k));
   }
-  std::string md = exp::dice_table_markdown(results, o.last_k);
+  std::string md = experiments::dice_table_markdown(results, o.last_k);
   if (o.volumes) {
-    auto per_volume = tables(o.runs, exp::run_files::kHeldoutMetrics);
-    if (!per_volume.empty()) md += "\n" + exp::volume_metrics_markdown(per_volume);
+    auto per_volume = tables(o.runs, experiments::run_files::kHeldoutMetrics);
+    if (!per_volume.empty()) md += "\n" + experiments::volume_metrics_markdown(per_volume);
   }
   emit(md, o.write);
 }
@@ -86,7 +86,7 @@ void add_report(CLI::App& app) {
   curves->add_option("--run", c->runs, "NAME=RUN_FOLDER (or just RUN_FOLDER), one line each")->required();
   curves->add_option("--column", c->column, "metrics.csv column to plot")->capture_default_str();
   curves->add_option("--write", c->write, "SVG file to write (default: stdout)");
-  curves->callback([c] { emit(exp::training_curves_svg(tables(c->runs, exp::run_files::kMetrics), c->column), c->write); });
+  curves->callback([c] { emit(experiments::training_curves_svg(tables(c->runs, experiments::run_files::kMetrics), c->column), c->write); });
 
   auto* box = grp->add_subcommand("boxplot", "Box plots (SVG) of a per-volume held-out metric, one box per run");
   auto b = std::make_shared<FigureOptions>(FigureOptions{{}, "hard_dice", ""});
@@ -94,7 +94,7 @@ void add_report(CLI::App& app) {
   box->add_option("--column", b->column, "heldout_metrics.csv column to plot")->capture_default_str();
   box->add_option("--write", b->write, "SVG file to write (default: stdout)");
   box->callback([b] {
-    emit(exp::volume_box_plot_svg(tables(b->runs, exp::run_files::kHeldoutMetrics), b->column), b->write);
+    emit(experiments::volume_box_plot_svg(tables(b->runs, experiments::run_files::kHeldoutMetrics), b->column), b->write);
   });
 }
 

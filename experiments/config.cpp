@@ -10,7 +10,7 @@
 #include "autograd/error.h"
 #include "nn/safetensors.h"
 
-namespace pn::exp {
+namespace pn::experiments {
 
 namespace {
 
@@ -307,4 +307,4 @@ std::string Config::to_toml() const {
 
 void Config::write(const std::string& path) const { nn::write_file_atomic(path, to_toml()); }
 
-}  // namespace pn::exp
+}  // namespace pn::experiments

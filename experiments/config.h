@@ -12,7 +12,7 @@
 #include <variant>
 #include <vector>
 
-namespace pn::exp {
+namespace pn::experiments {
 
 using ConfigValue = std::variant<bool, int64_t, double, std::string, std::vector<int64_t>, std::vector<double>,
                                  std::vector<std::string>>;
@@ -75,4 +75,4 @@ class Config {
   std::string preset_;
 };
 
-}  // namespace pn::exp
+}  // namespace pn::experiments

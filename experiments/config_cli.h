@@ -7,7 +7,7 @@
 #include "experiments/config_presets.h"
 #include "experiments/run_dir.h"
 
-namespace pn::exp {
+namespace pn::experiments {
 
 inline void add_config_options(CLI::App* cmd, ConfigRequest& req) {
   cmd->add_option("--preset", req.preset, "base settings: small (CPU, phantom) or paper (the study, GPUs); default: the "
@@ -21,4 +21,4 @@ inline void add_run_options(CLI::App* cmd, RunDirOptions& opt) {
   cmd->add_flag("--restart", opt.restart, "empty an existing run folder and start over instead of resuming");
 }
 
-}  // namespace pn::exp
+}  // namespace pn::experiments

@@ -8,7 +8,7 @@
 #include "autograd/error.h"
 #include "experiments/config_validate.h"
 
-namespace pn::exp {
+namespace pn::experiments {
 
 namespace embedded {
 extern const char* const kPaperToml;
@@ -59,4 +59,4 @@ Config resolve_config(const ConfigRequest& req) {
   return c;
 }
 
-}  // namespace pn::exp
+}  // namespace pn::experiments

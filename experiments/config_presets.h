@@ -9,7 +9,7 @@
 
 #include "experiments/config.h"
 
-namespace pn::exp {
+namespace pn::experiments {
 
 std::vector<std::string> preset_names();
 // The TOML source of a preset as shipped (small: only its differences from paper).
@@ -25,4 +25,4 @@ struct ConfigRequest {
 // The resolved, validated config (validate_config, config_validate.h).
 Config resolve_config(const ConfigRequest& req);
 
-}  // namespace pn::exp
+}  // namespace pn::experiments

@@ -4,7 +4,7 @@
 
 #include "autograd/error.h"
 
-namespace pn::exp {
+namespace pn::experiments {
 
 namespace {
 
@@ -136,4 +136,4 @@ void validate_config(const Config& c) {
   k.positive_int("segment.report_last_epochs");
 }
 
-}  // namespace pn::exp
+}  // namespace pn::experiments

@@ -4,8 +4,8 @@
 #pragma once
 #include "experiments/config.h"
 
-namespace pn::exp {
+namespace pn::experiments {
 
 void validate_config(const Config& c);
 
-}  // namespace pn::exp
+}  // namespace pn::experiments

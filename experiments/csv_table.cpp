@@ -10,7 +10,7 @@
 #include "autograd/error.h"
 #include "nn/safetensors.h"
 
-namespace pn::exp {
+namespace pn::experiments {
 
 namespace {
 
@@ -185,4 +185,4 @@ void CsvAppender::append(const std::vector<std::string>& cells) {
   ++rows_;
 }
 
-}  // namespace pn::exp
+}  // namespace pn::experiments

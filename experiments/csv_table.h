@@ -7,7 +7,7 @@
 #include <string_view>
 #include <vector>
 
-namespace pn::exp {
+namespace pn::experiments {
 
 struct CsvTable {
   std::string source;  // file name, for messages
@@ -53,4 +53,4 @@ class CsvAppender {
   size_t rows_ = 0;
 };
 
-}  // namespace pn::exp
+}  // namespace pn::experiments

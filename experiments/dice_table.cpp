@@ -7,7 +7,7 @@
 #include "autograd/error.h"
 #include "experiments/run_dir.h"
 
-namespace pn::exp {
+namespace pn::experiments {
 
 namespace {
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
@@ -126,4 +126,4 @@ std::string volume_metrics_markdown(const std::vector<std::pair<std::string, Csv
   return out;
 }
 
-}  // namespace pn::exp
+}  // namespace pn::experiments

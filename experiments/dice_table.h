@@ -13,7 +13,7 @@
 
 #include "experiments/csv_table.h"
 
-namespace pn::exp {
+namespace pn::experiments {
 
 struct MeanSd {
   double mean = 0, sd = 0;  // NaN when n == 0; sd NaN when n < 2
@@ -56,4 +56,4 @@ std::string volume_metrics_markdown(const std::vector<std::pair<std::string, Csv
 // "63.2 ± 1.9" (percent when scale = 100), "–" when there are no values.
 std::string format_mean_sd(const MeanSd& m, double scale = 100.0, int decimals = 1);
 
-}  // namespace pn::exp
+}  // namespace pn::experiments

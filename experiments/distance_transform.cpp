@@ -6,7 +6,7 @@
 
 #include "autograd/error.h"
 
-namespace pn::exp {
+namespace pn::experiments {
 
 namespace {
 
@@ -67,4 +67,4 @@ std::vector<double> squared_distance_transform(const uint8_t* feature, const Gri
   return d;
 }
 
-}  // namespace pn::exp
+}  // namespace pn::experiments

@@ -9,7 +9,7 @@
 #include <cstdint>
 #include <vector>
 
-namespace pn::exp {
+namespace pn::experiments {
 
 // Volume dimensions (D, H, W), W contiguous, and voxel spacing in mm in the same order.
 struct Grid3 {
@@ -23,4 +23,4 @@ struct Grid3 {
 // +inf everywhere when there is no feature voxel.
 std::vector<double> squared_distance_transform(const uint8_t* feature, const Grid3& g);
 
-}  // namespace pn::exp
+}  // namespace pn::experiments

@@ -8,7 +8,7 @@
 #include "experiments/seg_metrics.h"
 #include "experiments/svg_plot.h"
 
-namespace pn::exp {
+namespace pn::experiments {
 
 namespace {
 
@@ -120,4 +120,4 @@ std::string volume_box_plot_svg(const std::vector<std::pair<std::string, CsvTabl
                       scale == 100.0 ? column + " (%)" : column, 0.0, scale == 100.0 ? 100.0 : 0.0);
 }
 
-}  // namespace pn::exp
+}  // namespace pn::experiments

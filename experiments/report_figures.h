@@ -8,7 +8,7 @@
 
 #include "experiments/csv_table.h"
 
-namespace pn::exp {
+namespace pn::experiments {
 
 struct Series {
   std::string name;
@@ -38,4 +38,4 @@ std::string training_curves_svg(const std::vector<std::pair<std::string, CsvTabl
 // volumes of each (name, heldout_metrics.csv table).
 std::string volume_box_plot_svg(const std::vector<std::pair<std::string, CsvTable>>& runs, const std::string& column);
 
-}  // namespace pn::exp
+}  // namespace pn::experiments

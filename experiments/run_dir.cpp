@@ -6,7 +6,7 @@
 #include "autograd/error.h"
 #include "nn/safetensors.h"
 
-namespace pn::exp {
+namespace pn::experiments {
 
 namespace fs = std::filesystem;
 
@@ -59,4 +59,4 @@ void RunDir::mark_done(const std::string& summary) const {
   nn::write_file_atomic(file(run_files::kDone).string(), summary.empty() ? "done\n" : summary + "\n");
 }
 
-}  // namespace pn::exp
+}  // namespace pn::experiments

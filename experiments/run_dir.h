@@ -16,7 +16,7 @@
 #include "experiments/checkpoint_dir.h"
 #include "experiments/config.h"
 
-namespace pn::exp {
+namespace pn::experiments {
 
 struct RunDirOptions {
   std::string out;       // the folder itself; empty: <run.root>/<run.name, or the default name>
@@ -57,4 +57,4 @@ class RunDir {
   int keep_ = 2;
 };
 
-}  // namespace pn::exp
+}  // namespace pn::experiments

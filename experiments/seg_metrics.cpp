@@ -6,7 +6,7 @@
 
 #include "autograd/error.h"
 
-namespace pn::exp {
+namespace pn::experiments {
 
 namespace {
 // a / b, with 0/0 = 1 when both masks are empty and 0 otherwise (see the header).
@@ -110,4 +110,4 @@ CaseMetrics evaluate_case(const float* prob, const uint8_t* truth, const Grid3& 
   return m;
 }
 
-}  // namespace pn::exp
+}  // namespace pn::experiments

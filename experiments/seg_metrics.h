@@ -12,7 +12,7 @@
 
 #include "experiments/distance_transform.h"
 
-namespace pn::exp {
+namespace pn::experiments {
 
 struct Confusion {
   int64_t tp = 0, fp = 0, fn = 0, tn = 0;
@@ -51,4 +51,4 @@ struct CaseMetrics {
 };
 CaseMetrics evaluate_case(const float* prob, const uint8_t* truth, const Grid3& g, double threshold = 0.5);
 
-}  // namespace pn::exp
+}  // namespace pn::experiments

@@ -10,7 +10,7 @@
 
 #include "autograd/error.h"
 
-namespace pn::exp {
+namespace pn::experiments {
 
 namespace {
 
@@ -65,4 +65,4 @@ StdoutTee::~StdoutTee() {
   g_active = false;
 }
 
-}  // namespace pn::exp
+}  // namespace pn::experiments

@@ -6,7 +6,7 @@
 #include <string>
 #include <thread>
 
-namespace pn::exp {
+namespace pn::experiments {
 
 class StdoutTee {
  public:
@@ -21,4 +21,4 @@ class StdoutTee {
   std::thread copier_;
 };
 
-}  // namespace pn::exp
+}  // namespace pn::experiments

@@ -4,7 +4,7 @@
 
 #include "autograd/error.h"
 
-namespace pn::exp {
+namespace pn::experiments {
 
 Axis nice_axis(double lo, double hi, int target) {
   PN_CHECK(std::isfinite(lo) && std::isfinite(hi) && lo <= hi, "plot: axis range [{}, {}] is not finite and ordered", lo, hi);
@@ -148,4 +148,4 @@ std::string SvgPlot::svg() const {
   return s + "</svg>\n";
 }
 
-}  // namespace pn::exp
+}  // namespace pn::experiments

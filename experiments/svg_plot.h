@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-namespace pn::exp {
+namespace pn::experiments {
 
 struct Axis {
   double lo = 0, hi = 1;
@@ -54,4 +54,4 @@ class SvgPlot {
   std::vector<std::pair<std::string, std::string>> legend_;  // label, colour
 };
 
-}  // namespace pn::exp
+}  // namespace pn::experiments

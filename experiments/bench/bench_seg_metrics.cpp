@@ -20,7 +20,7 @@ int main(int argc, char** argv) {
     if (!std::strcmp(argv[i], "--reps")) reps = std::atoi(argv[i + 1]);
   struct Case {
     const char* name;
-    pn::exp::Grid3 g;
+    pn::experiments::Grid3 g;
   } cases[] = {{"paper 32x128x128", {{32, 128, 128}, {3.6, 2.0, 2.0}}}, {"small 16x32x32", {{16, 32, 32}, {7.2, 8.0, 8.0}}}};
   for (const auto& c : cases) {
     const auto& d = c.g.dims;
@@ -38,10 +38,10 @@ int main(int argc, char** argv) {
           prob[i] = in(2) ? 0.9f : 0.1f;
         }
     std::vector<double> ms;
-    pn::exp::CaseMetrics m;
+    pn::experiments::CaseMetrics m;
     for (int r = 0; r < reps + 1; ++r) {
       auto t0 = std::chrono::steady_clock::now();
-      m = pn::exp::evaluate_case(prob.data(), truth.data(), c.g, 0.5);
+      m = pn::experiments::evaluate_case(prob.data(), truth.data(), c.g, 0.5);
       auto t1 = std::chrono::steady_clock::now();
       if (r) ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
     }

@@ -9,7 +9,7 @@
 #include "experiments/config_validate.h"
 #include "tests/experiments/error_text.h"
 
-using namespace pn::exp;
+using namespace pn::experiments;
 using pn::test::scratch_dir;
 
 namespace {

@@ -10,7 +10,7 @@
 #include "experiments/run_dir.h"
 #include "tests/experiments/error_text.h"
 
-using namespace pn::exp;
+using namespace pn::experiments;
 using pn::test::scratch_dir;
 namespace fs = std::filesystem;
 

@@ -9,7 +9,7 @@
 #include "experiments/svg_plot.h"
 #include "tests/experiments/error_text.h"
 
-using namespace pn::exp;
+using namespace pn::experiments;
 
 namespace {
 size_t count(const std::string& s, const std::string& what) {

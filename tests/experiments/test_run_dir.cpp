@@ -16,7 +16,7 @@
 #include "tests/experiments/error_text.h"
 
 using namespace pn;
-using namespace pn::exp;
+using namespace pn::experiments;
 namespace fs = std::filesystem;
 using pn::test::scratch_dir;
 

@@ -10,7 +10,7 @@
 #include "experiments/seg_metrics.h"
 #include "tests/experiments/error_text.h"
 
-using namespace pn::exp;
+using namespace pn::experiments;
 
 namespace {
 
