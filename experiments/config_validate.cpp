@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "autograd/error.h"
+#include "experiments/study_plan.h"
 
 namespace pn::experiments {
 
@@ -134,6 +135,8 @@ void validate_config(const Config& c) {
   k.positive_ints("segment.finetune_cases");
   k.range("segment.threshold", 0, 1, true);
   k.positive_int("segment.report_last_epochs");
+  // Model names (translate.*) must agree with segment.finetune_models: building the grid checks it.
+  (void)segmentation_grid(c);
 }
 
 }  // namespace pn::experiments

@@ -152,6 +152,7 @@ TEST_CASE("validation names the key and what is valid") {
   CHECK(invalid("segment.mix_ratio=1.5").find("segment.mix_ratio = 1.5") != std::string::npos);
   CHECK(invalid("data.slices=[5, 2]").find("data.slices") != std::string::npos);
   CHECK(invalid("maskgan.base_shape=[1, 1, 1]").find("maskgan.base_shape") != std::string::npos);
+  CHECK(invalid("segment.finetune_models=[\"pix2pix1\"]").find("'pix2pix1', which is not trained") != std::string::npos);
   CHECK(invalid("segment.mix_ratio=-1").find("<no error>") != std::string::npos);
   CHECK(invalid("segment.mix_ratio=0.25").find("<no error>") != std::string::npos);
 }
