@@ -1,6 +1,7 @@
 // Run folders: creation and resumption rules, the stdout log, append-safe metrics CSVs and
 // the checkpoint folder.
 #include <doctest/doctest.h>
+#include <omp.h>
 
 #include <cmath>
 #include <fstream>
@@ -11,6 +12,7 @@
 #include "experiments/config_presets.h"
 #include "experiments/csv_table.h"
 #include "experiments/run_dir.h"
+#include "experiments/run_threads.h"
 #include "experiments/stdout_tee.h"
 #include "nn/layers.h"
 #include "tests/experiments/error_text.h"
@@ -192,4 +194,18 @@ TEST_CASE("checkpoint folder: keeps the newest, finds the latest, resumes weight
   CHECK(st->step == 40);
   CHECK(lin.named_parameters().front().second.to_vector() == saved[3]);
   CHECK_ERROR_HAS(CheckpointDir(dir, 0), "keep at least one");
+}
+
+TEST_CASE("run.threads sets the OpenMP thread count") {
+  Config c = load_preset("small");
+  const int before = omp_get_max_threads();
+  c.set("run.threads=1");
+  CHECK(apply_thread_setting(c) == 1);
+  CHECK(omp_get_max_threads() == 1);
+  c.set("run.threads=3");
+  CHECK(apply_thread_setting(c) == 3);
+  CHECK(omp_get_max_threads() == 3);
+  c.set("run.threads=0");
+  CHECK(apply_thread_setting(c) == omp_get_num_procs());
+  omp_set_num_threads(before);
 }
