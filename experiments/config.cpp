@@ -230,19 +230,26 @@ void Config::assign(const std::string& key, ConfigValue v, const std::string& wh
   cur = std::move(v);
 }
 
-std::string Config::nearest_key(std::string_view key) const {
-  std::string best;
+std::vector<std::string> Config::suggest_keys(std::string_view key) const {
+  const bool sectionless = key.find('.') == std::string_view::npos;
+  auto leaf = [](std::string_view k) { return k.substr(k.rfind('.') == std::string_view::npos ? 0 : k.rfind('.') + 1); };
+  std::vector<std::string> best;
   size_t best_d = SIZE_MAX;
   for (const auto& k : order_) {
-    size_t d = edit_distance(key, k);
-    if (d < best_d) best_d = d, best = k;
+    const size_t d = sectionless ? edit_distance(key, leaf(k)) : edit_distance(key, k);
+    if (d < best_d) best_d = d, best.clear();
+    if (d == best_d && (sectionless || best.empty())) best.push_back(k);
   }
+  if (best.size() > 4) best.resize(4);
   return best;
 }
 
 void Config::fail_unknown(const std::string& key, const std::string& where) const {
-  std::string near = nearest_key(key);
-  PN_FAIL("{}: unknown config key '{}'; did you mean '{}'? (`penumbra config keys` lists them all)", where, key, near);
+  auto near = suggest_keys(key);
+  std::string hint;
+  if (near.size() == 1) hint = fmt::format("did you mean '{}'?", near[0]);
+  else if (!near.empty()) hint = fmt::format("did you mean one of '{}'?", fmt::join(near, "', '"));
+  PN_FAIL("{}: unknown config key '{}'; {} (`penumbra config keys` lists them all)", where, key, hint);
 }
 
 const ConfigValue& Config::value(const std::string& key) const {

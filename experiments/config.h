@@ -51,8 +51,9 @@ class Config {
   std::vector<std::string> strings(const std::string& key) const;
 
   const std::vector<std::string>& keys() const { return order_; }
-  // The valid key closest to `key` (edit distance).
-  std::string nearest_key(std::string_view key) const;
+  // Valid keys to suggest for an unknown `key`: the one closest by edit distance; for a
+  // key without a section ("epochs"), every key whose last part is closest (up to 4).
+  std::vector<std::string> suggest_keys(std::string_view key) const;
   // Keys whose values differ between the two configs (same key set assumed; keys only in
   // one of them are listed too).
   std::vector<std::string> diff(const Config& other) const;

@@ -36,7 +36,11 @@ StdoutTee::StdoutTee(const std::string& log_path) {
     PN_FAIL("{}: cannot open the log for writing: {}", log_path, std::strerror(errno));
   }
   int fds[2];
-  PN_CHECK(::pipe2(fds, O_CLOEXEC) == 0, "log: pipe failed: {}", std::strerror(errno));
+  if (::pipe2(fds, O_CLOEXEC) != 0) {
+    ::close(log_fd_);
+    g_active = false;
+    PN_FAIL("{}: cannot mirror stdout (pipe failed: {})", log_path, std::strerror(errno));
+  }
   std::fflush(stdout);
   saved_stdout_ = ::fcntl(1, F_DUPFD_CLOEXEC, 3);
   ::dup2(fds[1], 1);

@@ -120,7 +120,11 @@ TEST_CASE("errors name the key, the source and a valid key") {
   Config c = load_preset("small");
   CHECK_ERROR_HAS(c.set("segment.epoch=20"), "--set segment.epoch=20", "unknown config key 'segment.epoch'",
                   "did you mean 'segment.epochs'");
-  CHECK_ERROR_HAS(c.set("segmnt.lr=1"), "did you mean 'segment.lr'");
+  CHECK_ERROR_HAS(c.set("segmnt.lr=1"), "did you mean 'segment.lr'?");
+  // A key without its section: every key with that name.
+  CHECK_ERROR_HAS(c.merge_toml("epochs = 3\n", "user.toml"), "user.toml:1", "unknown config key 'epochs'",
+                  "did you mean one of 'maskgan.epochs', 'translate.epochs', 'segment.epochs'?");
+  CHECK(c.suggest_keys("seed") == std::vector<std::string>{"run.seed"});
   CHECK_ERROR_HAS(c.set("segment.epochs=ten"), "'segment.epochs'", "an integer");
   CHECK_ERROR_HAS(c.set("segment.epochs=2.5"), "must be an integer", "got a float 2.5");
   CHECK_ERROR_HAS(c.set("data.grid=[1.5, 2, 3]"), "'data.grid' must be an array of integers");
