@@ -1,0 +1,41 @@
+// The report's figures as SVG (svg_plot.h): training curves (a metric per epoch, one line
+// per experiment, from metrics.csv) and box plots of per-volume scores (one box per
+// experiment, from heldout_metrics.csv).
+#pragma once
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "experiments/csv_table.h"
+
+namespace pn::experiments {
+
+struct Series {
+  std::string name;
+  std::vector<double> x, y;
+};
+
+// Tukey box: quartiles (numpy's linear percentiles), whiskers at the furthest values
+// within 1.5 IQR of the box, the values beyond them, and the mean. NaN and infinities
+// are left out (counted in `skipped`).
+struct BoxStats {
+  double q1 = 0, median = 0, q3 = 0, whisker_lo = 0, whisker_hi = 0, mean = 0;
+  std::vector<double> outliers;
+  size_t n = 0, skipped = 0;
+};
+BoxStats box_stats(const std::vector<double>& values);
+
+// Lines; the y range is widened to nice ticks around the data (or around [y_lo, y_hi]
+// when y_lo < y_hi is given).
+std::string line_chart_svg(const std::vector<Series>& series, const std::string& title, const std::string& xlabel,
+                           const std::string& ylabel, double y_lo = 0, double y_hi = 0);
+std::string box_plot_svg(const std::vector<std::pair<std::string, std::vector<double>>>& groups, const std::string& title,
+                         const std::string& ylabel, double y_lo = 0, double y_hi = 0);
+
+// `column` against "epoch" for each (name, metrics.csv table).
+std::string training_curves_svg(const std::vector<std::pair<std::string, CsvTable>>& runs, const std::string& column);
+// `column` (e.g. hard_dice, scaled to percent when it is a Dice) over the lesion-positive
+// volumes of each (name, heldout_metrics.csv table).
+std::string volume_box_plot_svg(const std::vector<std::pair<std::string, CsvTable>>& runs, const std::string& column);
+
+}  // namespace pn::experiments
