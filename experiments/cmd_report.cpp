@@ -2,13 +2,16 @@
 //   report dice --run NAME=DIR ... [--last K] [--volumes] [--write FILE]
 //   report curves --run NAME=DIR ... [--column test_soft_dice] --write FILE.svg
 //   report boxplot --run NAME=DIR ... [--column hard_dice] --write FILE.svg
+//   report study [--preset/--config/--set] [--runs DIR] [--out DIR]
 #include <cstdio>
 #include <filesystem>
 
 #include "experiments/command.h"
+#include "experiments/config_cli.h"
 #include "experiments/dice_table.h"
 #include "experiments/report_figures.h"
 #include "experiments/run_dir.h"
+#include "experiments/study_report.h"
 #include "nn/safetensors.h"
 
 namespace pn::cli {
@@ -95,6 +98,19 @@ void add_report(CLI::App& app) {
   box->add_option("--write", b->write, "SVG file to write (default: stdout)");
   box->callback([b] {
     emit(experiments::volume_box_plot_svg(tables(b->runs, experiments::run_files::kHeldoutMetrics), b->column), b->write);
+  });
+
+  auto* study = grp->add_subcommand("study", "The study's report (Markdown + SVG figures) from its run folders");
+  auto req = std::make_shared<experiments::ConfigRequest>();
+  auto dirs = std::make_shared<std::pair<std::string, std::string>>();
+  experiments::add_config_options(study, *req);
+  study->add_option("--runs", dirs->first, "folder holding the study's runs (default: run.root)");
+  study->add_option("--out", dirs->second, "folder for report.md and figures/ (default: <runs>/report)");
+  study->callback([req, dirs] {
+    experiments::Config cfg = experiments::resolve_config(*req);
+    std::filesystem::path runs = dirs->first.empty() ? cfg.string("run.root") : dirs->first;
+    std::filesystem::path out = dirs->second.empty() ? runs / "report" : std::filesystem::path(dirs->second);
+    std::printf("report: %s\n", experiments::write_study_report(cfg, runs, out).string().c_str());
   });
 }
 

@@ -1,0 +1,26 @@
+// The study's report: a Markdown page with the Dice table in both protocols (one row per
+// segmentation experiment of the study plan, in plan order), the per-volume metrics of
+// the held-out set, training curves and Dice box plots (SVG, in a figures/ folder next to
+// it), and any further images (montages) given by the caller. Experiments whose run
+// folder is missing or unfinished still get their row, marked as such.
+#pragma once
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "experiments/config.h"
+
+namespace pn::experiments {
+
+struct ReportImage {
+  std::string caption;
+  std::filesystem::path path;  // linked relative to the report when it lies below it
+};
+
+// Reads the runs under `run_root` (<run_root>/<experiment name>), writes
+// <out_dir>/report.md and <out_dir>/figures/*.svg, and returns the report's path.
+std::filesystem::path write_study_report(const Config& c, const std::filesystem::path& run_root,
+                                         const std::filesystem::path& out_dir,
+                                         const std::vector<ReportImage>& images = {});
+
+}  // namespace pn::experiments
