@@ -4,6 +4,7 @@
 #include <numbers>
 
 #include "autograd/error.h"
+#include "data/noise.h"
 #include "data/resample.h"
 #include "kernels/math/philox.h"
 
@@ -36,6 +37,13 @@ AugmentDraw draw_augmentation(const AugmentOptions& opt, const Grid& g, uint64_t
     a[1][3] += u(-opt.shift, opt.shift) * g.dims[1] * g.spacing[1];
   }
   AugmentDraw d;
+  d.spacing = g.spacing;
+  if (happens(opt.elastic_probability)) {
+    d.elastic = true;
+    d.elastic_seed = static_cast<uint64_t>(u(0, 1) * 9007199254740992.0);
+    d.elastic_mm = opt.elastic_mm;
+    d.elastic_scale_mm = opt.elastic_scale_mm;
+  }
   if (happens(opt.intensity_probability)) d.gain = static_cast<float>(1 + u(-opt.intensity_gain, opt.intensity_gain));
   // index -> centred mm -> A -> back to index.
   Mat4 to_mm = mat4_scale_translate(g.spacing[0], g.spacing[1], g.spacing[2], -g.spacing[0] * (g.dims[0] - 1) / 2.0,
@@ -51,19 +59,30 @@ void apply_augmentation(const AugmentDraw& d, Volume* image, LabelVolume* mask, 
   auto check = [&](const Grid& g, const char* what) {
     PN_CHECK(g.dims == dims, "augment: the {} is {} but the image is {}", what, dims_string(g.dims), dims_string(dims));
   };
-  // The sampled volume takes the transformed grid; the content moves, the grid stays.
+  // New voxel v reads old index A (v + u(v)), u the elastic displacement in voxels.
+  const ValueNoise field[3] = {ValueNoise(d.elastic_seed), ValueNoise(d.elastic_seed + 1), ValueNoise(d.elastic_seed + 2)};
+  const IndexMap map = [&](int64_t i, int64_t j, int64_t k) {
+    double p[3] = {static_cast<double>(i), static_cast<double>(j), static_cast<double>(k)};
+    if (d.elastic) {
+      const double x = i * d.spacing[0] / d.elastic_scale_mm, y = j * d.spacing[1] / d.elastic_scale_mm,
+                   z = k * d.spacing[2] / d.elastic_scale_mm;
+      for (int a = 0; a < 3; ++a) p[a] += d.elastic_mm * field[a].at(x, y, z) / d.spacing[a];
+    }
+    return mat4_apply(d.new_to_old, {p[0], p[1], p[2]});
+  };
+  // The content moves; the grid stays.
   if (image) {
-    Volume out = sample_linear(*image, d.new_to_old, dims);
+    Volume out = warp_linear(*image, map);
     for (float& f : out.data) f *= d.gain;
     image->data.swap(out.data);
   }
   if (mask) {
     check(*mask, "mask");
-    mask->data = sample_nearest(*mask, d.new_to_old, dims).data;
+    mask->data = warp_nearest(*mask, map).data;
   }
   if (labels) {
     check(*labels, "label map");
-    labels->data = sample_nearest(*labels, d.new_to_old, dims).data;
+    labels->data = warp_nearest(*labels, map).data;
   }
 }
 

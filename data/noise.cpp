@@ -5,9 +5,10 @@
 namespace pn::data {
 
 double ValueNoise::lattice(int64_t i, int64_t j, int64_t k) const {
-  uint64_t h = mix64(seed_ ^ static_cast<uint64_t>(i) * 0x8da6b343ull);
-  h = mix64(h ^ static_cast<uint64_t>(j) * 0xd8163841ull);
-  h = mix64(h ^ static_cast<uint64_t>(k) * 0xcb1ab31full);
+  // One mix of the coordinates spread by large odd multipliers (the Teschner et al. primes
+  // widened to 64 bits) is enough decorrelation for a visual field.
+  const uint64_t h = mix64(seed_ ^ (static_cast<uint64_t>(i) * 0x9e3779b97f4a7c15ull) ^
+                           (static_cast<uint64_t>(j) * 0xc2b2ae3d27d4eb4full) ^ (static_cast<uint64_t>(k) * 0x165667b19e3779f9ull));
   return static_cast<double>(h >> 11) * (2.0 / 9007199254740992.0) - 1.0;  // 53 bits -> [-1, 1)
 }
 

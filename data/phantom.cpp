@@ -190,10 +190,19 @@ PhantomSubject make_phantom_subject(const PhantomOptions& opt, uint64_t seed, bo
           for (int b = 0; b < 3; ++b) q[a] += pose.rot[b][a] * (w[b] - pose.shift[b]);
           q[a] /= pose.scale[a];
         }
+        const int64_t idx = grid.index(i, j, k);
+        // Points far outside the template's bounding box (with room for the deformation and
+        // the brain-size factors) are background: skip the noise evaluations there.
+        const double margin = 2 * opt.deformation_mm + 6;
+        if (std::abs(q[0]) > 72 + margin || q[1] < -92 - margin || q[1] > 86 + margin ||
+            q[2] - dz_canonical < -78 - margin || q[2] - dz_canonical > 70 + margin) {
+          out.labels.data[idx] = cls::kBackground;
+          inside[idx] = 0;
+          continue;
+        }
         double p[3];
         for (int a = 0; a < 3; ++a) p[a] = q[a] + opt.deformation_mm * warp[a].at(q[0] / 45.0, q[1] / 45.0, q[2] / 45.0);
         bool in = false;
-        const int64_t idx = grid.index(i, j, k);
         out.labels.data[idx] = brain.label(p[0], p[1], p[2] - dz_canonical, &in);
         inside[idx] = in;
       }

@@ -26,7 +26,9 @@ int BrainTemplate::posterior_fossa(double x, double y, double z, bool* inside) c
   }
   // Cerebellum: one broad shape behind the stem with a posterior midline notch; folia as
   // thin CSF sheets, white matter as a branching core in each hemisphere.
-  const double r2 = ell(x, y, z, 0, -54, -36, 50, 27, 19) * (1 + 0.05 * cblm_.at(x / 15.0, y / 15.0, z / 15.0));
+  // (The boundary wobble is evaluated only where it can matter.)
+  const double r2_base = ell(x, y, z, 0, -54, -36, 50, 27, 19);
+  const double r2 = r2_base < 1.06 ? r2_base * (1 + 0.05 * cblm_.at(x / 15.0, y / 15.0, z / 15.0)) : r2_base;
   const bool notch = ax < 3.0 + 0.25 * std::max(0.0, -62 - y) * 2 && y < -62;
   if (r2 < 1 && !notch) {
     *inside = true;
@@ -46,7 +48,7 @@ int BrainTemplate::cerebrum(double x, double y, double z, double envelope) const
   const double vs = p_.ventricle_scale;
   // Midline CSF: the interhemispheric fissure, except at the corpus callosum and below it.
   const bool callosal = std::abs(y + 3) < 36 && z < 24 - 0.004 * (y + 3) * (y + 3);
-  if (ax < 1.4 + 0.6 * fold_.at(y / 20.0, z / 20.0, 3.0) && !callosal) return cls::kBackground;
+  if (ax < 2.0 && !callosal && ax < 1.4 + 0.6 * fold_.at(y / 20.0, z / 20.0, 3.0)) return cls::kBackground;
   // Deep structures, most specific first.
   if (ax < 1.3 * vs && y > -20 && y < 6 && z > -8 && z < 12) return cls::kThirdVentricle;
   const double vent_x = 6 + 0.15 * std::abs(y), vent_z = 17 - 0.007 * y * y;
@@ -61,6 +63,7 @@ int BrainTemplate::cerebrum(double x, double y, double z, double envelope) const
   // Cortex: a ribbon under the surface, folded into gyri by a smooth field; sulci are
   // thin CSF sheets where the field crosses zero, lined by cortex.
   const double depth = (1 - std::sqrt(envelope)) * 62.0;  // mm below the envelope, roughly
+  if (depth > 30) return s + cls::kWM;  // below the deepest sulcus and its cortical lining
   const double g = fold_.fractal(x / 16.0, y / 16.0, z / 13.0, 2);
   const double sulcal_depth = 13.0 + 6.0 * fold_.at(x / 40.0 + 11, y / 40.0, z / 40.0);
   if (depth < sulcal_depth && std::abs(g) < p_.sulcus_width) return cls::kBackground;
@@ -78,10 +81,14 @@ int BrainTemplate::label(double x, double y, double z, bool* inside) const {
   // temporal lobes; the cerebellum (tested first) takes the posterior fossa.
   const double A = 68 * p_.brain_scale[0] * (1 - 0.1 * std::max(0.0, y) / 86.0), B = 86 * p_.brain_scale[1];
   const double C = (z > 6 ? 60 : 40) * p_.brain_scale[2];
-  const double wobble = 1 + 0.03 * fold_.at(x / 30.0, y / 30.0, z / 30.0 + 7);
   const double ax = std::abs(x);
-  double e = ell(x, y, z, 0, -4, 6, A, B, C) * wobble;
-  const double temporal = ell(ax, y, z, 44, 4, -22, 24, 36, 20) * wobble;
+  double e = ell(x, y, z, 0, -4, 6, A, B, C);
+  double temporal = ell(ax, y, z, 44, 4, -22, 24, 36, 20);
+  if (std::min(e, temporal) > 1.04) return cls::kBackground;  // no wobble reaches this far
+  // A wobbly surface; deep inside (depth > 30 mm, e < 0.3) nothing depends on it.
+  const double wobble = std::min(e, temporal) > 0.3 ? 1 + 0.03 * fold_.at(x / 30.0, y / 30.0, z / 30.0 + 7) : 1.0;
+  e *= wobble;
+  temporal *= wobble;
   if (temporal < 1) e = std::min(e, 1 - (1 - temporal) * 0.5);  // depth measured from the lobe's own surface
   if (e >= 1) return cls::kBackground;
   *inside = true;

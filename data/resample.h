@@ -3,6 +3,8 @@
 // pad to a size, a slice range, and resampling to a voxel spacing. Every operation moves
 // the grid's affine (and qform/sform) so that each voxel keeps its world position.
 #pragma once
+#include <functional>
+
 #include "data/volume.h"
 
 namespace pn::data {
@@ -12,6 +14,12 @@ namespace pn::data {
 // further out `fill`. Nearest: the nearest voxel, `fill` outside.
 Volume sample_linear(const Volume& v, const Mat4& new_to_old, const Dims3& dims, float fill = 0);
 LabelVolume sample_nearest(const LabelVolume& v, const Mat4& new_to_old, const Dims3& dims, int32_t fill = 0);
+
+// The same with any map from new index to old continuous index (elastic deformation).
+// The result keeps v's grid: the content moves, the grid does not (dims must match).
+using IndexMap = std::function<std::array<double, 3>(int64_t i, int64_t j, int64_t k)>;
+Volume warp_linear(const Volume& v, const IndexMap& new_to_old, float fill = 0);
+LabelVolume warp_nearest(const LabelVolume& v, const IndexMap& new_to_old, int32_t fill = 0);
 
 // Crops or pads each axis symmetrically about the centre (an odd difference puts the extra
 // voxel at the high end) to `dims`; padding takes `fill`.

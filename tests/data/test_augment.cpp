@@ -56,3 +56,36 @@ TEST_CASE("augmentation: same geometry on all three, labels stay labels, seeded"
   CHECK(mat4_max_diff(d.new_to_old, d2.new_to_old) == 0);
   CHECK(mat4_max_diff(d.new_to_old, d3.new_to_old) > 1e-3);
 }
+
+TEST_CASE("augmentation: elastic displacement moves voxels by at most its amplitude, labels stay labels") {
+  PhantomOptions o;
+  o.size = {48, 48, 12};
+  const auto s = make_phantom_subject(o, 8, true);
+  AugmentOptions a;
+  a.flip_probability = a.rotate_probability = a.zoom_probability = a.shift_probability = a.shear_probability = 0;
+  a.elastic_probability = 1;
+  a.elastic_mm = 4;
+  LabelVolume labels = s.labels;
+  Volume img = s.image;
+  const auto d = draw_augmentation(a, img, 5);
+  REQUIRE(d.elastic);
+  apply_augmentation(d, &img, nullptr, &labels);
+  int64_t changed = 0, unexplained = 0;
+  for (int64_t k = 0; k < 12; ++k)
+    for (int64_t j = 0; j < 48; ++j)
+      for (int64_t i = 0; i < 48; ++i) {
+        const int32_t l = labels.at(i, j, k);
+        if (l == s.labels.at(i, j, k)) continue;
+        ++changed;
+        // The new label comes from within the displacement: 4 mm is under one voxel here
+        // (5.33 mm in-plane, 9.6 mm between slices), so from the +-1 voxel neighbourhood.
+        bool found = false;
+        for (int64_t dk = -1; dk <= 1 && !found; ++dk)
+          for (int64_t dj = -1; dj <= 1 && !found; ++dj)
+            for (int64_t di = -1; di <= 1 && !found; ++di)
+              found = s.labels.inside(i + di, j + dj, k + dk) && s.labels.at(i + di, j + dj, k + dk) == l;
+        unexplained += !found;
+      }
+  CHECK(changed > 100);
+  CHECK(unexplained == 0);
+}
