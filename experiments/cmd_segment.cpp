@@ -1,0 +1,56 @@
+// `penumbra segment`: the segmentation experiment (experiments/seg_training.h).
+//   segment train   [--preset/--config/--set] [--out DIR] [--restart]
+//   segment predict --run RUN_FOLDER --input DIR --out DIR
+//   segment eval    --pred DIR --truth DIR [--mask-suffix msk] [--write FILE.csv]
+// Training runs data parallel when launched by mpirun (one process per rank).
+#include <cstdio>
+#include <memory>
+
+#include "experiments/command.h"
+#include "experiments/config_cli.h"
+#include "experiments/seg_training.h"
+
+namespace pn::cli {
+namespace {
+
+void add_segment(CLI::App& app) {
+  auto* grp = app.add_subcommand("segment", "The 3-D U-Net: train, predict masks, evaluate predictions");
+  grp->require_subcommand(1);
+
+  auto* train = grp->add_subcommand("train", "Train (or resume) the U-Net with soft Dice on data.train_dir; test Dice "
+                                             "every epoch on data.test_dir; final held-out scores on data.holdout_dir");
+  auto req = std::make_shared<experiments::ConfigRequest>();
+  auto run = std::make_shared<experiments::RunDirOptions>();
+  experiments::add_config_options(train, *req);
+  experiments::add_run_options(train, *run);
+  train->callback([req, run] {
+    auto r = experiments::segment_train(experiments::resolve_config(*req), *run);
+    if (!r.run_dir.empty()) std::printf("run folder: %s\n", r.run_dir.c_str());
+  });
+
+  auto* predict = grp->add_subcommand("predict", "Write <case>_pred.nii.gz masks, on each input image's grid, with a "
+                                                 "trained run's newest checkpoint");
+  auto p = std::make_shared<std::array<std::string, 3>>();
+  predict->add_option("--run", (*p)[0], "run folder of `segment train`")->required()->check(CLI::ExistingDirectory);
+  predict->add_option("--input", (*p)[1], "folder of <case>_<image suffix> images")->required()->check(CLI::ExistingDirectory);
+  predict->add_option("--out", (*p)[2], "folder for the masks")->required();
+  predict->callback([p] { experiments::segment_predict((*p)[0], (*p)[1], (*p)[2]); });
+
+  auto* eval = grp->add_subcommand("eval", "Score <case>_pred.nii.gz masks against a folder of truth masks: soft and hard "
+                                           "Dice, precision, recall, volume difference, HD95 (mm), false-positive volume");
+  auto e = std::make_shared<std::array<std::string, 3>>();
+  auto sfx = std::make_shared<data::PairSuffixes>();
+  eval->add_option("--pred", (*e)[0], "folder of <case>_pred.nii.gz")->required()->check(CLI::ExistingDirectory);
+  eval->add_option("--truth", (*e)[1], "folder of image/mask pairs")->required()->check(CLI::ExistingDirectory);
+  eval->add_option("--image-suffix", sfx->image, "truth images: <case>_<suffix>.nii.gz")->capture_default_str();
+  eval->add_option("--mask-suffix", sfx->mask, "truth masks: <case>_<suffix>.nii.gz")->capture_default_str();
+  (*e)[2] = "eval_metrics.csv";
+  eval->add_option("--write", (*e)[2], "per-case metrics CSV")->capture_default_str();
+  eval->callback([e, sfx] { experiments::segment_eval((*e)[0], (*e)[1], *sfx, (*e)[2]); });
+}
+
+}  // namespace
+
+PN_REGISTER_COMMANDS("segment", 40, add_segment);
+
+}  // namespace pn::cli

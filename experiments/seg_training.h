@@ -1,0 +1,41 @@
+// The segmentation experiment (PAPER.md, "segmentation U-Net"): training the 3-D U-Net
+// with the soft Dice loss on a folder of image/mask pairs, measuring the test set every
+// epoch (the paper's protocol), evaluating the final model once on a held-out set (the
+// conventional protocol), predicting masks for new images on their own grid, and scoring
+// prediction folders. Data parallel over the ranks of an MPI launch (nn/data_parallel.h).
+#pragma once
+#include <string>
+
+#include "data/folder_dataset.h"
+#include "data/pipeline.h"
+#include "experiments/config.h"
+#include "experiments/run_dir.h"
+
+namespace pn::experiments {
+
+// The study's grid and preprocessing from the config's data.* keys.
+data::PipelineOptions seg_pipeline(const Config& cfg, bool augment);
+// data.*_suffix ("_dwi.nii.gz") as the folder layout's suffixes ("dwi").
+data::PairSuffixes seg_suffixes(const Config& cfg);
+
+struct SegTrainResult {
+  std::string run_dir;
+  double final_test_soft_dice = 0;  // mean over the test volumes, last epoch
+  double heldout_hard_dice = -1;    // mean over lesion-positive held-out volumes; -1: no held-out set
+};
+
+// Trains (or resumes) the run described by cfg: data.train_dir, data.test_dir and, when it
+// exists, data.holdout_dir; segment.* settings. Writes metrics.csv (train loss, test soft
+// and hard Dice per epoch), checkpoints, heldout_metrics.csv and DONE.
+SegTrainResult segment_train(const Config& cfg, const RunDirOptions& run_opt);
+
+// Writes `<case>_pred.nii.gz` (hard mask, on the input image's grid) for every case of
+// `input_dir` with the model of `run_dir` (its config and newest checkpoint).
+void segment_predict(const std::string& run_dir, const std::string& input_dir, const std::string& out_dir);
+
+// Scores `<case>_pred.nii.gz` masks against the truth folder's masks: one row per case in
+// `csv_path` (experiments/case_metrics_csv.h) and a printed summary.
+void segment_eval(const std::string& pred_dir, const std::string& truth_dir, const data::PairSuffixes& suffixes,
+                  const std::string& csv_path);
+
+}  // namespace pn::experiments
