@@ -433,8 +433,49 @@ def wgan_step():
     save("wgan_gp_step", t, gp_weight=10)
 
 
+class Wrap(nn.Module):
+    """A layer under the name "layer", so its parameters are "layer.weight", ..."""
+    def __init__(self, layer):
+        super().__init__()
+        self.layer = layer
+
+    def forward(self, *x):
+        return self.layer(*x)
+
+
+class MaxPool(nn.Module):
+    def forward(self, x):
+        return (F.max_pool2d if x.dim() == 4 else F.max_pool3d)(x, 2, 2)
+
+
+def layer_fixtures():
+    """Each layer type alone, forward and gradients, on odd sizes."""
+    r = torch.randn
+    cases = [
+        ("layer_conv2d", Conv(2, 3, 4, 3, 1, 1), [r(2, 3, 7, 6)], True),
+        ("layer_conv3d_s2", Conv(3, 2, 3, 3, 2, 1), [r(1, 2, 7, 6, 5)], True),
+        ("layer_conv2d_same_k4", Conv(2, 2, 3, 4, 1, bias=False, same=True), [r(2, 2, 6, 7)], True),
+        ("layer_conv3d_same_k5_s2", Conv(3, 1, 2, 5, 2, same=True), [r(1, 1, 6, 7, 8)], True),
+        ("layer_convT2d_k2", ConvT(2, 3, 2, 2, 2), [r(2, 3, 4, 5)], True),
+        ("layer_convT3d_k2", ConvT(3, 2, 3, 2, 2), [r(1, 2, 3, 4, 3)], True),
+        ("layer_linear", Linear(7, 5), [r(3, 7)], True),
+        ("layer_batchnorm", BatchNorm(3), [r(4, 3, 5, 6)], True),
+        ("layer_batchnorm", BatchNorm(3), [r(4, 3, 5, 6)], False),
+        ("layer_instancenorm", InstanceNorm(), [r(2, 3, 5, 6, 4)], True),
+        ("layer_spadenorm", SpadeNorm(2, 3, 4, 5), [r(2, 3, 4, 6), F.one_hot(torch.randint(0, 4, (2, 8, 12)), 4).movedim(-1, 1).float()], True),
+        ("layer_leakyrelu", Act("lrelu", 0.02), [r(3, 4, 5)], True),
+        ("layer_relu", Act("relu"), [r(3, 4, 5)], True),
+        ("layer_tanh", Act("tanh"), [r(3, 4, 5)], True),
+        ("layer_maxpool3d", MaxPool(), [r(2, 2, 4, 6, 8)], True),
+        ("layer_upsample2d", Up(), [r(2, 3, 3, 5)], True),
+    ]
+    for name, layer, inputs, train in cases:
+        forward_fixture(name, round_model(Wrap(layer)), inputs, train)
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
+    layer_fixtures()
     # Models: forward and gradients.
     for train in (True, False):
         forward_fixture("unet3d", round_model(UNet(3, 1, 2, 4, 2)), [torch.randn(2, 1, 8, 8, 12)], train)
