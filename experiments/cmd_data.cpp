@@ -11,7 +11,7 @@
 #include "data/isles_dataset.h"
 #include "data/montage.h"
 #include "data/nifti_io.h"
-#include "data/phantom.h"
+#include "data/phantom_database.h"
 #include "experiments/command.h"
 #include "experiments/progress.h"
 
@@ -29,28 +29,22 @@ struct PhantomCmd {
 
 int run_phantom(const PhantomCmd& o) {
   PN_CHECK(o.size.size() == 3, "data phantom: --size takes three numbers X,Y,Z");
-  data::PhantomOptions opt;
-  opt.size = {o.size[0], o.size[1], o.size[2]};
-  // Keep the study's field of view when the voxel count changes.
+  data::PhantomDatabaseOptions db;
+  db.out = o.out;
+  db.healthy = o.healthy;
+  db.stroke = o.stroke;
+  db.seed = o.seed;
+  db.phantom.size = {o.size[0], o.size[1], o.size[2]};  // the field of view stays the study's
+  db.suffixes = {o.image_suffix, o.mask_suffix, o.labels_suffix};
+  // The montage shows the first subjects of each database, half healthy if possible.
+  const int want_healthy = std::min(o.healthy, o.montage / 2), want_stroke = o.montage - want_healthy;
   std::vector<data::PhantomSubject> shown;
   Progress prog("phantom", o.healthy + o.stroke, "subject");
-  for (int kind = 0; kind < 2; ++kind) {
-    const bool stroke = kind == 1;
-    const int n = stroke ? o.stroke : o.healthy;
-    if (n == 0) continue;
-    const fs::path dir = fs::path(o.out) / (stroke ? "stroke" : "healthy");
-    fs::create_directories(dir);
-    for (int i = 0; i < n; ++i) {
-      auto s = data::make_phantom_subject(opt, data::phantom_subject_seed(o.seed, i, stroke), stroke);
-      const std::string base = (dir / fmt::format("{}{:04d}", stroke ? "stroke" : "healthy", i)).string();
-      data::write_nifti(s.image, base + "_" + o.image_suffix + ".nii.gz");
-      data::write_labels(s.mask, base + "_" + o.mask_suffix + ".nii.gz");
-      data::write_labels(s.labels, base + "_" + o.labels_suffix + ".nii.gz");
-      const int want_healthy = std::min(o.healthy, o.montage / 2), want_stroke = o.montage - want_healthy;
-      if (i < (stroke ? want_stroke : want_healthy)) shown.push_back(std::move(s));
-      prog.advance(1, fmt::format("{}", fs::path(base).filename().string()));
-    }
-  }
+  data::write_phantom_database(db, [&](const std::string& id, bool stroke, data::PhantomSubject& s) {
+    const int index = std::stoi(id.substr(id.size() - 4));
+    if (index < (stroke ? want_stroke : want_healthy)) shown.push_back(std::move(s));
+    prog.advance(1, id);
+  });
   prog.finish();
   if (!shown.empty()) {
     std::vector<data::MontageCase> cases;
