@@ -196,6 +196,16 @@ Volume read_from(ByteSource& src) {
     for (int r = 0; r < 3; ++r)
       for (int c = 0; c < 4; ++c) info.sform[r][c] = h.srow[r][c];
   }
+  // Millimetres throughout: files in metres or microns are converted on read.
+  const int units = h.xyzt_units & 7;
+  const double to_mm = units == NIFTI_UNITS_METER ? 1000.0 : units == NIFTI_UNITS_MICRON ? 0.001 : 1.0;
+  if (to_mm != 1.0) {
+    for (double& sp : v.spacing) sp *= to_mm;
+    for (Mat4* m : {&info.qform, &info.sform})
+      for (int r = 0; r < 3; ++r)
+        for (int c = 0; c < 4; ++c) (*m)[r][c] *= to_mm;
+    info.xyz_units = NIFTI_UNITS_MM;
+  }
   // NIfTI's precedence for "the" world transform: sform, then qform, then plain pixdim.
   v.affine = h.sform_code > 0 ? info.sform
              : h.qform_code > 0 ? info.qform

@@ -68,8 +68,11 @@ void BatchLoader::start_epoch(int epoch) {
 std::optional<Batch> BatchLoader::next() {
   std::unique_lock<std::mutex> lock(mu_);
   cv_.wait(lock, [&] { return !queue_.empty() || done_ || error_; });
-  if (error_) std::rethrow_exception(std::exchange(error_, nullptr));
-  if (queue_.empty()) return std::nullopt;
+  // Batches made before a failure are delivered first, in order; then the error.
+  if (queue_.empty()) {
+    if (error_) std::rethrow_exception(std::exchange(error_, nullptr));
+    return std::nullopt;
+  }
   Batch b = std::move(queue_.front());
   queue_.pop_front();
   cv_.notify_all();

@@ -1,15 +1,17 @@
 // `penumbra data ...`: the data tools. `data phantom` writes a healthy and a stroke
-// database of phantom subjects (folder-of-pairs layout) and a PNG montage of a few.
+// database of phantom subjects (folder-of-pairs layout) and a PNG montage of a few;
+// `data check` reports on a dataset; `data montage` draws one.
 #include <algorithm>
 #include <filesystem>
 #include <memory>
 
 #include "autograd/error.h"
 #include "data/dataset_check.h"
+#include "data/folder_dataset.h"
 #include "data/isles_dataset.h"
 #include "data/montage.h"
 #include "data/nifti_io.h"
-#include "data/phantom.h"
+#include "data/phantom_database.h"
 #include "experiments/command.h"
 #include "experiments/progress.h"
 
@@ -27,28 +29,22 @@ struct PhantomCmd {
 
 int run_phantom(const PhantomCmd& o) {
   PN_CHECK(o.size.size() == 3, "data phantom: --size takes three numbers X,Y,Z");
-  data::PhantomOptions opt;
-  opt.size = {o.size[0], o.size[1], o.size[2]};
-  // Keep the study's field of view when the voxel count changes.
+  data::PhantomDatabaseOptions db;
+  db.out = o.out;
+  db.healthy = o.healthy;
+  db.stroke = o.stroke;
+  db.seed = o.seed;
+  db.phantom.size = {o.size[0], o.size[1], o.size[2]};  // the field of view stays the study's
+  db.suffixes = {o.image_suffix, o.mask_suffix, o.labels_suffix};
+  // The montage shows the first subjects of each database, half healthy if possible.
+  const int want_healthy = std::min(o.healthy, o.montage / 2), want_stroke = o.montage - want_healthy;
   std::vector<data::PhantomSubject> shown;
   Progress prog("phantom", o.healthy + o.stroke, "subject");
-  for (int kind = 0; kind < 2; ++kind) {
-    const bool stroke = kind == 1;
-    const int n = stroke ? o.stroke : o.healthy;
-    if (n == 0) continue;
-    const fs::path dir = fs::path(o.out) / (stroke ? "stroke" : "healthy");
-    fs::create_directories(dir);
-    for (int i = 0; i < n; ++i) {
-      auto s = data::make_phantom_subject(opt, data::phantom_subject_seed(o.seed, i, stroke), stroke);
-      const std::string base = (dir / fmt::format("{}{:04d}", stroke ? "stroke" : "healthy", i)).string();
-      data::write_nifti(s.image, base + "_" + o.image_suffix + ".nii.gz");
-      data::write_labels(s.mask, base + "_" + o.mask_suffix + ".nii.gz");
-      data::write_labels(s.labels, base + "_" + o.labels_suffix + ".nii.gz");
-      const int want_healthy = std::min(o.healthy, o.montage / 2), want_stroke = o.montage - want_healthy;
-      if (i < (stroke ? want_stroke : want_healthy)) shown.push_back(std::move(s));
-      prog.advance(1, fmt::format("{}", fs::path(base).filename().string()));
-    }
-  }
+  data::write_phantom_database(db, [&](const std::string& id, bool stroke, data::PhantomSubject& s) {
+    const int index = std::stoi(id.substr(id.size() - 4));
+    if (index < (stroke ? want_stroke : want_healthy)) shown.push_back(std::move(s));
+    prog.advance(1, id);
+  });
   prog.finish();
   if (!shown.empty()) {
     std::vector<data::MontageCase> cases;
@@ -96,8 +92,26 @@ int run_check(const CheckCmd& o) {
   return problems == 0 ? 0 : 1;
 }
 
+struct MontageCmd {
+  std::string path, out = "montage.png";
+  int cases = 4, slices = 8;
+  data::PairSuffixes suffixes;
+};
+
+// A PNG of the first cases of a folder of pairs: image with lesion outline, label map.
+int run_montage(const MontageCmd& o) {
+  data::FolderDataset ds(o.path, o.suffixes);
+  std::vector<data::Case> loaded;
+  for (size_t i = 0; i < ds.size() && static_cast<int>(i) < o.cases; ++i) loaded.push_back(ds.load(i));
+  std::vector<data::MontageCase> cases;
+  for (const auto& c : loaded) cases.push_back({&c.image, c.labels ? &*c.labels : nullptr, &c.mask});
+  data::write_montage_png(o.out, cases, o.slices);
+  std::printf("montage: %s (%zu cases of %zu)\n", o.out.c_str(), loaded.size(), ds.size());
+  return 0;
+}
+
 void add_data(CLI::App& app) {
-  auto* data = app.add_subcommand("data", "Data tools: phantom generation, dataset checks");
+  auto* data = app.add_subcommand("data", "Data tools: phantom generation, dataset checks, montages");
   data->require_subcommand(1);
   auto* ph = data->add_subcommand("phantom", "Write a healthy and a stroke database of digital phantom subjects");
   auto o = std::make_shared<PhantomCmd>();
@@ -123,6 +137,19 @@ void add_data(CLI::App& app) {
   ck->add_option("--modality", c->modality, "ISLES 2022 layout: dwi, adc or flair")->capture_default_str();
   ck->callback([c] {
     if (int rc = run_check(*c)) throw CLI::RuntimeError(rc);
+  });
+
+  auto* mo = data->add_subcommand("montage", "PNG of a folder of pairs: axial slices, lesion outline, label colours");
+  auto m = std::make_shared<MontageCmd>();
+  mo->add_option("path", m->path, "dataset folder (folder of pairs)")->required();
+  mo->add_option("--out", m->out, "PNG file")->capture_default_str();
+  mo->add_option("--cases", m->cases, "cases to show")->capture_default_str()->check(CLI::PositiveNumber);
+  mo->add_option("--slices", m->slices, "slices per row")->capture_default_str()->check(CLI::PositiveNumber);
+  mo->add_option("--image-suffix", m->suffixes.image, "image file suffix")->capture_default_str();
+  mo->add_option("--mask-suffix", m->suffixes.mask, "mask file suffix")->capture_default_str();
+  mo->add_option("--labels-suffix", m->suffixes.labels, "label map file suffix")->capture_default_str();
+  mo->callback([m] {
+    if (int rc = run_montage(*m)) throw CLI::RuntimeError(rc);
   });
 }
 

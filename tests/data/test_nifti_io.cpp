@@ -102,6 +102,32 @@ TEST_CASE("NIfTI: scl_slope/scl_inter are applied on read and kept on write") {
   CHECK(w.data == v.data);
 }
 
+TEST_CASE("NIfTI: spacing and transforms in metres are read as millimetres") {
+  pn::test::TempDir tmp("units");
+  const int64_t dims[8] = {3, 2, 2, 2, 1, 1, 1, 1};
+  nifti_image* nim = nifti_make_new_nim(dims, DT_UINT8, 1);
+  nim->dx = nim->pixdim[1] = 0.002;
+  nim->dy = nim->pixdim[2] = 0.002;
+  nim->dz = nim->pixdim[3] = 0.0036;
+  nim->xyz_units = NIFTI_UNITS_METER;
+  nim->sform_code = 1;
+  nim->sto_xyz = nifti_dmat44{};
+  nim->sto_xyz.m[0][0] = 0.002; nim->sto_xyz.m[1][1] = 0.002; nim->sto_xyz.m[2][2] = 0.0036; nim->sto_xyz.m[3][3] = 1;
+  nim->sto_xyz.m[0][3] = 0.01;
+  nim->nifti_type = NIFTI_FTYPE_NIFTI1_1;
+  const std::string path = tmp.file("metres.nii");
+  nifti_set_filenames(nim, path.c_str(), 0, 1);
+  nim->nifti_type = NIFTI_FTYPE_NIFTI1_1;
+  nifti_image_write(nim);
+  nifti_image_free(nim);
+  const Volume v = read_nifti(path);
+  CHECK(v.spacing[0] == doctest::Approx(2.0));
+  CHECK(v.spacing[2] == doctest::Approx(3.6));
+  CHECK(v.affine[0][0] == doctest::Approx(2.0));
+  CHECK(v.affine[0][3] == doctest::Approx(10.0));
+  CHECK(v.header.xyz_units == NIFTI_UNITS_MM);
+}
+
 TEST_CASE("NIfTI: a sheared sform is kept exactly beside a separate qform") {
   pn::test::TempDir tmp("sform");
   Volume v = oblique_volume({4, 4, 4});
