@@ -1,0 +1,45 @@
+// `penumbra maskgan`: the 3-D lesion-mask WGAN-GP (experiments/maskgan_training.h).
+//   maskgan train  [--preset/--config/--set] [--out DIR] [--restart]
+//   maskgan sample --run RUN_FOLDER --out DIR [--count N] [--seed S]
+#include <cstdio>
+#include <memory>
+
+#include "experiments/command.h"
+#include "experiments/config_cli.h"
+#include "experiments/maskgan_training.h"
+
+namespace pn::cli {
+namespace {
+
+struct SampleOptions {
+  std::string run, out;
+  int64_t count = 16;
+  uint64_t seed = 1;
+};
+
+void add_maskgan(CLI::App& app) {
+  auto* grp = app.add_subcommand("maskgan", "The lesion-mask GAN (3-D WGAN-GP): train on lesion masks, sample new ones");
+  grp->require_subcommand(1);
+  auto* train = grp->add_subcommand("train", "Train (or resume) on the lesion masks of data.train_dir (maskgan.* settings)");
+  auto req = std::make_shared<experiments::ConfigRequest>();
+  auto run = std::make_shared<experiments::RunDirOptions>();
+  experiments::add_config_options(train, *req);
+  experiments::add_run_options(train, *run);
+  train->callback([req, run] {
+    auto r = experiments::maskgan_train(experiments::resolve_config(*req), *run);
+    if (!r.run_dir.empty()) std::printf("run folder: %s\n", r.run_dir.c_str());
+  });
+  auto* sample = grp->add_subcommand("sample", "Write N binary lesion masks (NIfTI, specks removed) and montage.png");
+  auto o = std::make_shared<SampleOptions>();
+  sample->add_option("--run", o->run, "run folder of `maskgan train`")->required()->check(CLI::ExistingDirectory);
+  sample->add_option("--out", o->out, "output folder")->required();
+  sample->add_option("--count", o->count, "masks to write")->capture_default_str()->check(CLI::PositiveNumber);
+  sample->add_option("--seed", o->seed, "latent draws")->capture_default_str();
+  sample->callback([o] { experiments::maskgan_sample(o->run, o->out, o->count, o->seed); });
+}
+
+}  // namespace
+
+PN_REGISTER_COMMANDS("maskgan", 30, add_maskgan);
+
+}  // namespace pn::cli

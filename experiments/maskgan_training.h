@@ -1,0 +1,36 @@
+// The lesion-mask GAN experiment (PAPER.md, "lesion-mask GAN"): a 3-D WGAN-GP trained on
+// the lesion masks of a folder of image/mask pairs brought to the study's grid, and
+// sampling of new binary masks (thresholded, small specks removed) as NIfTI plus a PNG
+// montage. Data parallel over the ranks of an MPI launch.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "data/volume.h"
+#include "experiments/config.h"
+#include "experiments/run_dir.h"
+
+namespace pn::experiments {
+
+struct MaskGanResult {
+  std::string run_dir;
+  int64_t training_masks = 0;
+  double last_wasserstein = 0;  // mean of D(real) - D(fake) over the last epoch
+};
+
+// Trains (or resumes) on the masks of data.train_dir with >= maskgan.min_lesion_voxels
+// lesion voxels. metrics.csv: critic loss, generator loss, Wasserstein estimate, gradient
+// penalty per epoch.
+MaskGanResult maskgan_train(const Config& cfg, const RunDirOptions& run_opt);
+
+// Writes `count` sampled masks (`mask_NNNN.nii.gz`) and `montage.png` to out_dir with the
+// generator of run_dir's newest checkpoint; returns the lesion volume (voxels) of each.
+std::vector<int64_t> maskgan_sample(const std::string& run_dir, const std::string& out_dir, int64_t count,
+                                    uint64_t seed);
+
+// Removes 6-connected components smaller than min_voxels from a binary mask (in place);
+// returns the number of components kept.
+int remove_small_components(data::LabelVolume& mask, int64_t min_voxels);
+
+}  // namespace pn::experiments
