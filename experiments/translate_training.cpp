@@ -1,0 +1,270 @@
+#include "experiments/translate_training.h"
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <memory>
+#include <optional>
+
+#include "autograd/grad_mode.h"
+#include "autograd/ops/concat.h"
+#include "autograd/ops/loss.h"
+#include "data/label_scheme.h"
+#include "data/nifti_io.h"
+#include "data/pipeline.h"
+#include "data/tensor_bridge.h"
+#include "experiments/checkpoint_dir.h"
+#include "experiments/config_presets.h"
+#include "experiments/progress.h"
+#include "experiments/run_threads.h"
+#include "experiments/seg_training.h"
+#include "experiments/training_run.h"
+#include "models/patchgan.h"
+#include "models/pix2pix.h"
+#include "models/spade_generator.h"
+#include "nn/communicator.h"
+#include "nn/data_parallel.h"
+#include "nn/optim.h"
+#include "nn/safetensors.h"
+
+namespace pn::experiments {
+
+namespace fs = std::filesystem;
+using cli::Progress;
+
+namespace {
+
+// A translator: its module (for checkpoints and data parallelism) and how it maps a
+// one-hot label batch to images (SPADE draws its latent from the generator).
+struct Translator {
+  std::shared_ptr<nn::Module> module;
+  std::function<Tensor(const Tensor& labels, Generator& gen)> generate;
+  int dims = 2;
+  double l1 = 10;
+};
+
+Translator make_translator(const Config& cfg, const std::string& model, Generator& gen, Generator& dropout_gen) {
+  const int64_t classes = cfg.integer("data.classes");
+  const auto grid = cfg.integers("data.grid");
+  Translator t;
+  if (model == "spade") {
+    models::SpadeConfig c;
+    c.dims = 2;
+    c.out_size = {grid[1], grid[2]};
+    c.z_dim = cfg.integer("translate.spade.latent_dim");
+    c.label_channels = classes;
+    c.filters = cfg.integers("translate.spade.filters");
+    c.out_kernel = static_cast<int>(cfg.integer("translate.spade.out_kernel"));
+    auto g = std::make_shared<models::SpadeGenerator>(c, gen);
+    t.module = g;
+    t.generate = [g, z = c.z_dim](const Tensor& labels, Generator& r) {
+      return g->forward(Tensor::randn({labels.size(0), z}, r), labels);
+    };
+    t.l1 = cfg.numbers("translate.l1_weights").at(0);
+    return t;
+  }
+  PN_CHECK(model.rfind("pix2pix", 0) == 0 && model.size() > 7,
+           "translate: unknown model '{}' (use pix2pixN with N the L1 weight, e.g. pix2pix10, or spade)", model);
+  t.l1 = std::stod(model.substr(7));
+  t.dims = static_cast<int>(cfg.integer("translate.dims"));
+  models::Pix2PixConfig c;
+  c.dims = t.dims;
+  c.label_channels = classes;
+  c.base_filters = cfg.integer("translate.pix2pix.base_filters");
+  c.max_filters = 8 * c.base_filters;
+  c.depth = static_cast<int>(cfg.integer(t.dims == 2 ? "translate.pix2pix.depth_2d" : "translate.pix2pix.depth_3d"));
+  c.kernel = static_cast<int>(cfg.integer("translate.pix2pix.kernel"));
+  c.dropout = cfg.number("translate.pix2pix.dropout");
+  c.slope = cfg.number("translate.pix2pix.leaky_slope");
+  auto g = std::make_shared<models::Pix2PixGenerator>(c, gen, dropout_gen);
+  t.module = g;
+  t.generate = [g](const Tensor& labels, Generator&) { return g->forward(labels); };
+  return t;
+}
+
+std::shared_ptr<models::PatchGan> make_discriminator(const Config& cfg, int dims, Generator& gen, Generator& noise) {
+  models::PatchGanConfig c;
+  c.dims = dims;
+  c.label_channels = cfg.integer("data.classes");
+  c.filters = cfg.integers("translate.discriminator.filters");
+  c.kernel = static_cast<int>(cfg.integer("translate.discriminator.kernel"));
+  c.slope = cfg.number("translate.discriminator.leaky_slope");
+  c.instance_noise = cfg.number("translate.instance_noise");
+  return std::make_shared<models::PatchGan>(c, gen, noise);
+}
+
+nn::AdamOptions adam(const Config& cfg) {
+  return {cfg.number("translate.lr"), cfg.number("translate.beta1"), cfg.number("translate.beta2")};
+}
+
+Tensor rank_share(const Tensor& t, int rank, int ranks) {
+  if (ranks == 1) return t;
+  const int64_t per = t.size(0) / ranks;
+  return narrow(t, 0, rank * per, per);
+}
+
+}  // namespace
+
+TranslateResult translate_train(const Config& cfg, const std::string& model, const RunDirOptions& run_opt) {
+  apply_thread_setting(cfg);
+  auto comm = nn::world_communicator();
+  nn::check_same_on_all_ranks(*comm, "the resolved configuration and model", cfg.to_toml() + model);
+  const bool root = comm->is_root();
+  const uint64_t seed = static_cast<uint64_t>(cfg.integer("run.seed"));
+  Generator gen(seed), dropout_gen(seed + 1), noise_gen(seed + 2);
+  Translator t = make_translator(cfg, model, gen, dropout_gen);
+  auto d = make_discriminator(cfg, t.dims, gen, noise_gen);
+  nn::Adam og(t.module->named_parameters(), adam(cfg)), od(d->named_parameters(), adam(cfg));
+  nn::CheckpointParts parts{{{"generator", t.module.get()}, {"discriminator", d.get()}}, {{"opt_g", &og}, {"opt_d", &od}}};
+  nn::DataParallel dp_g(comm, {t.module.get()}), dp_d(comm, {d.get()});
+
+  data::FolderDataset train(cfg.string("data.train_dir"), seg_suffixes(cfg), /*require_labels=*/true);
+  data::PipelineOptions pipe = seg_pipeline(cfg, cfg.boolean("translate.augment"));
+  pipe.labels_target = true;
+  data::BatchLoader::Options lo;
+  lo.batch = static_cast<int>(cfg.integer("translate.batch") * comm->size());
+  lo.slices_2d = t.dims == 2;
+  lo.drop_last = comm->size() > 1;
+  lo.seed = seed;
+  data::BatchLoader loader(train, pipe, lo);
+  const int64_t epochs = cfg.integer("translate.epochs");
+
+  TranslateResult result;
+  std::unique_ptr<TrainingRun> run;
+  int64_t done = 0, step = 0;
+  if (root) {
+    run = std::make_unique<TrainingRun>(cfg, "translate-" + model, run_opt,
+                                        std::vector<std::string>{"d_loss", "g_gan_loss", "g_l1"});
+    done = run->done() ? epochs : run->resume(parts, gen, &step);
+    result.run_dir = run->dir().path().string();
+    if (run->done()) return result;
+    nn::write_file_atomic((run->dir().path() / "model.txt").string(), model + "\n");  // for `translate sample`
+  }
+  int64_t sync[2] = {done, step};
+  comm->broadcast(sync, sizeof sync, 0);
+  done = sync[0], step = sync[1];
+  dp_g.broadcast_state();
+  dp_d.broadcast_state();
+  if (root && done < epochs)
+    std::printf("translate train %s: %zu volumes (%s), L1 weight %g, %lld epochs of %lld steps; generator %lld, "
+                "discriminator %lld parameters\n", model.c_str(), train.size(), t.dims == 2 ? "2-D slices" : "3-D",
+                t.l1, (long long)epochs, (long long)loader.batches_per_epoch(),
+                (long long)t.module->num_parameters(), (long long)d->num_parameters());
+  for (int64_t e = done + 1; e <= epochs; ++e) {
+    std::optional<Progress> prog;
+    if (root) prog.emplace(fmt::format("epoch {}/{}", e, epochs), loader.batches_per_epoch(), "step");
+    loader.start_epoch(static_cast<int>(e));
+    double sums[3] = {0, 0, 0};
+    int64_t n = 0;
+    while (auto b = loader.next()) {
+      Tensor labels = rank_share(b->target, comm->rank(), comm->size());
+      Tensor real = rank_share(b->image, comm->rank(), comm->size());
+      // Discriminator: real pairs -> 1, generated pairs -> 0 (least squares).
+      od.zero_grad();
+      Tensor fake = t.generate(labels, gen).detach();
+      Tensor pr = d->forward(real, labels), pf = d->forward(fake, labels);
+      Tensor loss_d = (mse_loss(pr, Tensor::ones(pr.shape())) + mse_loss(pf, Tensor::zeros(pf.shape()))) * 0.5;
+      loss_d.backward();
+      dp_d.average_gradients();
+      od.step();
+      // Generator: the updated discriminator should call its images real; L1 to the truth.
+      og.zero_grad();
+      fake = t.generate(labels, gen);
+      pf = d->forward(fake, labels);
+      Tensor gan = mse_loss(pf, Tensor::ones(pf.shape())), l1 = l1_loss(fake, real);
+      Tensor loss_g = gan + l1 * t.l1;
+      PN_CHECK(std::isfinite(loss_g.item()), "translate train: generator loss {} at epoch {} (lower translate.lr?)",
+               loss_g.item(), e);
+      loss_g.backward();
+      dp_g.average_gradients();
+      og.step();
+      sums[0] += dp_d.average(loss_d.item()), sums[1] += dp_g.average(gan.item()), sums[2] += dp_g.average(l1.item());
+      ++n, ++step;
+      if (root) prog->advance(1, fmt::format("D {:.3f} G {:.3f} L1 {:.3f}", sums[0] / n, sums[1] / n, sums[2] / n));
+    }
+    for (double& v : sums) v /= static_cast<double>(std::max<int64_t>(n, 1));
+    result.last_l1 = sums[2];
+    if (root) {
+      prog->finish();
+      run->end_epoch(e, epochs, {sums[0], sums[1], sums[2]}, parts, gen, step);
+    }
+  }
+  if (root) run->finish(fmt::format("{}: L1 {:.4f} in the last epoch", model, result.last_l1));
+  return result;
+}
+
+void translate_sample(const std::string& run_dir, const std::string& labels_dir, const std::string& out_dir,
+                      uint64_t seed) {
+  ConfigRequest req;
+  req.files = {(fs::path(run_dir) / run_files::kConfig).string()};
+  const Config cfg = resolve_config(req);
+  // The model name `translate train` recorded in the run folder.
+  std::string model;
+  {
+    std::ifstream f(fs::path(run_dir) / "model.txt");
+    PN_CHECK(static_cast<bool>(f >> model), "translate sample: {} has no model.txt (not a `translate train` run folder?)",
+             run_dir);
+  }
+  Generator gen(seed), dropout_gen(seed + 1), noise_gen(seed + 2);
+  Translator t = make_translator(cfg, model, gen, dropout_gen);
+  auto d = make_discriminator(cfg, t.dims, gen, noise_gen);
+  nn::Adam og(t.module->named_parameters(), adam(cfg)), od(d->named_parameters(), adam(cfg));
+  auto latest = CheckpointDir(fs::path(run_dir) / run_files::kCheckpoints).latest();
+  PN_CHECK(latest.has_value(), "translate sample: {} has no checkpoint (train first)", run_dir);
+  nn::load_checkpoint(latest->string(), {{{"generator", t.module.get()}, {"discriminator", d.get()}},
+                                         {{"opt_g", &og}, {"opt_d", &od}}});
+  t.module->eval();
+  const auto sfx = seg_suffixes(cfg);
+  const int classes = static_cast<int>(cfg.integer("data.classes"));
+  std::vector<fs::path> maps;
+  for (const auto& e : fs::directory_iterator(labels_dir)) {
+    const std::string n = e.path().filename().string();
+    if (n.find("_" + sfx.labels + ".nii") != std::string::npos) maps.push_back(e.path());
+  }
+  std::sort(maps.begin(), maps.end());
+  PN_CHECK(!maps.empty(), "translate sample: no `<case>_{}.nii(.gz)` label maps in {}", sfx.labels, labels_dir);
+  fs::create_directories(out_dir);
+  data::PipelineOptions pipe = seg_pipeline(cfg, false);
+  pipe.labels_target = true;
+  pipe.normalisation = data::Normalisation::None;
+  Progress prog("translate", static_cast<int64_t>(maps.size()), "volume");
+  for (const auto& p : maps) {
+    const std::string name = p.filename().string();
+    const std::string id = name.substr(0, name.find("_" + sfx.labels + ".nii"));
+    data::Case c;
+    c.id = id;
+    c.labels = data::read_labels(p.string(), classes);
+    static_cast<data::Grid&>(c.image) = c.labels->grid();
+    c.image.data.assign(static_cast<size_t>(c.labels->numel()), 0.f);
+    static_cast<data::Grid&>(c.mask) = c.labels->grid();
+    c.mask.data.assign(static_cast<size_t>(c.labels->numel()), 0);
+    data::Sample s = data::preprocess(c, pipe, 0);
+    Tensor oh = data::one_hot(s.target, classes);  // [C, D, H, W]
+    const int64_t depth = oh.size(1), h = oh.size(2), w = oh.size(3);
+    std::vector<double> img;
+    {
+      NoGrad ng;
+      if (t.dims == 3) {
+        img = t.generate(oh.reshape({1, classes, depth, h, w}), gen).to_vector();
+      } else {
+        std::vector<Tensor> slices;
+        for (int64_t z = 0; z < depth; ++z)
+          slices.push_back(t.generate(narrow(oh, 1, z, 1).reshape({1, classes, h, w}), gen));
+        img = concat(slices, 0).to_vector();
+      }
+    }
+    data::Volume out;
+    static_cast<data::Grid&>(out) = s.image.grid();
+    out.header.datatype = 16;  // float32 intensities in [-1, 1], whatever the label file held
+    out.header.scl_slope = out.header.scl_inter = 0;
+    out.data.assign(img.begin(), img.end());
+    data::write_nifti(out, (fs::path(out_dir) / (id + "_" + sfx.image + ".nii.gz")).string());
+    prog.advance(1, id);
+  }
+  prog.finish();
+  std::printf("wrote %zu images to %s\n", maps.size(), out_dir.c_str());
+}
+
+}  // namespace pn::experiments
