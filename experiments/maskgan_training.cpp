@@ -206,30 +206,26 @@ MaskGanResult maskgan_train(const Config& cfg, const RunDirOptions& run_opt) {
   return result;
 }
 
-std::vector<int64_t> maskgan_sample(const std::string& run_dir, const std::string& out_dir, int64_t count,
-                                    uint64_t seed) {
+std::vector<data::LabelVolume> maskgan_generate(const std::string& run_dir, int64_t count, uint64_t seed,
+                                                std::vector<data::Volume>* soft, size_t soft_max) {
   ConfigRequest req;
   req.files = {(fs::path(run_dir) / run_files::kConfig).string()};
   const Config cfg = resolve_config(req);
-  PN_CHECK(count > 0, "maskgan sample: the number of masks must be positive, got {}", count);
+  PN_CHECK(count > 0, "maskgan: the number of masks must be positive, got {}", count);
   Generator gen(seed);
   const auto gc = gan_config(cfg);
   models::LesionGenerator g(gc, gen);
   models::LesionCritic k(gc, gen);
   nn::Adam og(g.named_parameters(), gan_adam(cfg)), ok(k.named_parameters(), gan_adam(cfg));
   auto latest = CheckpointDir(fs::path(run_dir) / run_files::kCheckpoints).latest();
-  PN_CHECK(latest.has_value(), "maskgan sample: {} has no checkpoint (train first)", run_dir);
+  PN_CHECK(latest.has_value(), "maskgan: {} has no checkpoint (train first)", run_dir);
   nn::load_checkpoint(latest->string(), {{{"generator", &g}, {"critic", &k}}, {{"opt_g", &og}, {"opt_c", &ok}}});
   g.eval();
-  fs::create_directories(out_dir);
   const auto grid = cfg.integers("data.grid");
   const auto spacing = cfg.numbers("data.spacing");
   const double threshold = cfg.number("maskgan.threshold");
   const int64_t min_component = cfg.integer("maskgan.min_component_voxels");
-  std::vector<int64_t> volumes;
   std::vector<data::LabelVolume> masks;
-  std::vector<data::Volume> images;
-  Progress prog("sample", count, "mask");
   for (int64_t i = 0; i < count; ++i) {
     std::vector<double> v;
     {
@@ -241,23 +237,34 @@ std::vector<int64_t> maskgan_sample(const std::string& run_dir, const std::strin
     m.data.resize(v.size());
     for (size_t j = 0; j < v.size(); ++j) m.data[j] = v[j] > threshold;
     remove_small_components(m, min_component);
-    int64_t vox = 0;
-    for (int32_t x : m.data) vox += x;
-    volumes.push_back(vox);
-    data::write_labels(m, (fs::path(out_dir) / fmt::format("mask_{:04d}.nii.gz", i)).string());
-    if (masks.size() < 6) {
+    if (soft && soft->size() < soft_max) {
       data::Volume img;
       static_cast<data::Grid&>(img) = m.grid();
-      img.data.resize(v.size());
-      for (size_t j = 0; j < v.size(); ++j) img.data[j] = static_cast<float>(v[j]);
-      images.push_back(std::move(img));
-      masks.push_back(m);
+      img.data.assign(v.begin(), v.end());
+      soft->push_back(std::move(img));
     }
+    masks.push_back(std::move(m));
+  }
+  return masks;
+}
+
+std::vector<int64_t> maskgan_sample(const std::string& run_dir, const std::string& out_dir, int64_t count,
+                                    uint64_t seed) {
+  std::vector<data::Volume> soft;
+  auto masks = maskgan_generate(run_dir, count, seed, &soft);
+  fs::create_directories(out_dir);
+  std::vector<int64_t> volumes;
+  Progress prog("sample", count, "mask");
+  for (size_t i = 0; i < masks.size(); ++i) {
+    int64_t vox = 0;
+    for (int32_t x : masks[i].data) vox += x;
+    volumes.push_back(vox);
+    data::write_labels(masks[i], (fs::path(out_dir) / fmt::format("mask_{:04d}.nii.gz", i)).string());
     prog.advance(1, fmt::format("{} voxels", vox));
   }
   prog.finish();
   std::vector<data::MontageCase> cases;
-  for (size_t i = 0; i < masks.size(); ++i) cases.push_back({&images[i], nullptr, &masks[i]});
+  for (size_t i = 0; i < soft.size(); ++i) cases.push_back({&soft[i], nullptr, &masks[i]});
   data::write_montage_png((fs::path(out_dir) / "montage.png").string(), cases);
   std::printf("wrote %lld masks and montage.png to %s\n", (long long)count, out_dir.c_str());
   return volumes;

@@ -24,6 +24,12 @@ struct MaskGanResult {
 // penalty per epoch.
 MaskGanResult maskgan_train(const Config& cfg, const RunDirOptions& run_opt);
 
+// `count` binary masks from run_dir's newest generator checkpoint, on the study's grid
+// (thresholded at maskgan.threshold, components under maskgan.min_component_voxels
+// removed); `soft`, when given, receives the generator's raw outputs of the first few.
+std::vector<data::LabelVolume> maskgan_generate(const std::string& run_dir, int64_t count, uint64_t seed,
+                                                std::vector<data::Volume>* soft = nullptr, size_t soft_max = 6);
+
 // Writes `count` sampled masks (`mask_NNNN.nii.gz`) and `montage.png` to out_dir with the
 // generator of run_dir's newest checkpoint; returns the lesion volume (voxels) of each.
 std::vector<int64_t> maskgan_sample(const std::string& run_dir, const std::string& out_dir, int64_t count,

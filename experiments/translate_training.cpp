@@ -195,29 +195,80 @@ TranslateResult translate_train(const Config& cfg, const std::string& model, con
   return result;
 }
 
+struct TrainedTranslator::Impl {
+  Config cfg;
+  std::string model;
+  Generator gen, dropout_gen, noise_gen;
+  Translator t;
+  std::shared_ptr<models::PatchGan> d;
+  Impl(const std::string& run_dir, uint64_t seed) : gen(seed), dropout_gen(seed + 1), noise_gen(seed + 2) {
+    ConfigRequest req;
+    req.files = {(fs::path(run_dir) / run_files::kConfig).string()};
+    cfg = resolve_config(req);
+    std::ifstream f(fs::path(run_dir) / "model.txt");
+    PN_CHECK(static_cast<bool>(f >> model), "translate: {} has no model.txt (not a `translate train` run folder?)",
+             run_dir);
+    t = make_translator(cfg, model, gen, dropout_gen);
+    d = make_discriminator(cfg, t.dims, gen, noise_gen);
+    nn::Adam og(t.module->named_parameters(), adam(cfg)), od(d->named_parameters(), adam(cfg));
+    auto latest = CheckpointDir(fs::path(run_dir) / run_files::kCheckpoints).latest();
+    PN_CHECK(latest.has_value(), "translate: {} has no checkpoint (train first)", run_dir);
+    nn::load_checkpoint(latest->string(), {{{"generator", t.module.get()}, {"discriminator", d.get()}},
+                                           {{"opt_g", &og}, {"opt_d", &od}}});
+    t.module->eval();
+  }
+};
+
+TrainedTranslator::TrainedTranslator(const std::string& run_dir, uint64_t seed)
+    : impl_(std::make_unique<Impl>(run_dir, seed)) {}
+TrainedTranslator::~TrainedTranslator() = default;
+const std::string& TrainedTranslator::model() const { return impl_->model; }
+const Config& TrainedTranslator::config() const { return impl_->cfg; }
+
+data::Volume TrainedTranslator::generate(const data::LabelVolume& labels) {
+  const int classes = static_cast<int>(impl_->cfg.integer("data.classes"));
+  Tensor oh = data::one_hot(labels, classes);  // [C, D, H, W]
+  const int64_t depth = oh.size(1), h = oh.size(2), w = oh.size(3);
+  std::vector<double> img;
+  {
+    NoGrad ng;
+    Translator& t = impl_->t;
+    if (t.dims == 3) {
+      img = t.generate(oh.reshape({1, classes, depth, h, w}), impl_->gen).to_vector();
+    } else {
+      std::vector<Tensor> slices;
+      for (int64_t z = 0; z < depth; ++z)
+        slices.push_back(t.generate(narrow(oh, 1, z, 1).reshape({1, classes, h, w}), impl_->gen));
+      img = concat(slices, 0).to_vector();
+    }
+  }
+  data::Volume out;
+  static_cast<data::Grid&>(out) = labels.grid();
+  out.header.datatype = 16;  // float32 intensities in [-1, 1], whatever the label file held
+  out.header.scl_slope = out.header.scl_inter = 0;
+  out.data.assign(img.begin(), img.end());
+  return out;
+}
+
+data::LabelVolume labels_on_study_grid(const Config& cfg, const std::string& path) {
+  const int classes = static_cast<int>(cfg.integer("data.classes"));
+  data::Case c;
+  c.id = fs::path(path).filename().string();
+  c.labels = data::read_labels(path, classes);
+  static_cast<data::Grid&>(c.image) = c.labels->grid();
+  c.image.data.assign(static_cast<size_t>(c.labels->numel()), 0.f);
+  static_cast<data::Grid&>(c.mask) = c.labels->grid();
+  c.mask.data.assign(static_cast<size_t>(c.labels->numel()), 0);
+  data::PipelineOptions pipe = seg_pipeline(cfg, false);
+  pipe.labels_target = true;
+  pipe.normalisation = data::Normalisation::None;
+  return data::preprocess(c, pipe, 0).target;
+}
+
 void translate_sample(const std::string& run_dir, const std::string& labels_dir, const std::string& out_dir,
                       uint64_t seed) {
-  ConfigRequest req;
-  req.files = {(fs::path(run_dir) / run_files::kConfig).string()};
-  const Config cfg = resolve_config(req);
-  // The model name `translate train` recorded in the run folder.
-  std::string model;
-  {
-    std::ifstream f(fs::path(run_dir) / "model.txt");
-    PN_CHECK(static_cast<bool>(f >> model), "translate sample: {} has no model.txt (not a `translate train` run folder?)",
-             run_dir);
-  }
-  Generator gen(seed), dropout_gen(seed + 1), noise_gen(seed + 2);
-  Translator t = make_translator(cfg, model, gen, dropout_gen);
-  auto d = make_discriminator(cfg, t.dims, gen, noise_gen);
-  nn::Adam og(t.module->named_parameters(), adam(cfg)), od(d->named_parameters(), adam(cfg));
-  auto latest = CheckpointDir(fs::path(run_dir) / run_files::kCheckpoints).latest();
-  PN_CHECK(latest.has_value(), "translate sample: {} has no checkpoint (train first)", run_dir);
-  nn::load_checkpoint(latest->string(), {{{"generator", t.module.get()}, {"discriminator", d.get()}},
-                                         {{"opt_g", &og}, {"opt_d", &od}}});
-  t.module->eval();
-  const auto sfx = seg_suffixes(cfg);
-  const int classes = static_cast<int>(cfg.integer("data.classes"));
+  TrainedTranslator tr(run_dir, seed);
+  const auto sfx = seg_suffixes(tr.config());
   std::vector<fs::path> maps;
   for (const auto& e : fs::directory_iterator(labels_dir)) {
     const std::string n = e.path().filename().string();
@@ -226,40 +277,11 @@ void translate_sample(const std::string& run_dir, const std::string& labels_dir,
   std::sort(maps.begin(), maps.end());
   PN_CHECK(!maps.empty(), "translate sample: no `<case>_{}.nii(.gz)` label maps in {}", sfx.labels, labels_dir);
   fs::create_directories(out_dir);
-  data::PipelineOptions pipe = seg_pipeline(cfg, false);
-  pipe.labels_target = true;
-  pipe.normalisation = data::Normalisation::None;
   Progress prog("translate", static_cast<int64_t>(maps.size()), "volume");
   for (const auto& p : maps) {
     const std::string name = p.filename().string();
     const std::string id = name.substr(0, name.find("_" + sfx.labels + ".nii"));
-    data::Case c;
-    c.id = id;
-    c.labels = data::read_labels(p.string(), classes);
-    static_cast<data::Grid&>(c.image) = c.labels->grid();
-    c.image.data.assign(static_cast<size_t>(c.labels->numel()), 0.f);
-    static_cast<data::Grid&>(c.mask) = c.labels->grid();
-    c.mask.data.assign(static_cast<size_t>(c.labels->numel()), 0);
-    data::Sample s = data::preprocess(c, pipe, 0);
-    Tensor oh = data::one_hot(s.target, classes);  // [C, D, H, W]
-    const int64_t depth = oh.size(1), h = oh.size(2), w = oh.size(3);
-    std::vector<double> img;
-    {
-      NoGrad ng;
-      if (t.dims == 3) {
-        img = t.generate(oh.reshape({1, classes, depth, h, w}), gen).to_vector();
-      } else {
-        std::vector<Tensor> slices;
-        for (int64_t z = 0; z < depth; ++z)
-          slices.push_back(t.generate(narrow(oh, 1, z, 1).reshape({1, classes, h, w}), gen));
-        img = concat(slices, 0).to_vector();
-      }
-    }
-    data::Volume out;
-    static_cast<data::Grid&>(out) = s.image.grid();
-    out.header.datatype = 16;  // float32 intensities in [-1, 1], whatever the label file held
-    out.header.scl_slope = out.header.scl_inter = 0;
-    out.data.assign(img.begin(), img.end());
+    data::Volume out = tr.generate(labels_on_study_grid(tr.config(), p.string()));
     data::write_nifti(out, (fs::path(out_dir) / (id + "_" + sfx.image + ".nii.gz")).string());
     prog.advance(1, id);
   }

@@ -1,0 +1,79 @@
+#include "experiments/synthesis.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+
+#include "data/lesion_insertion.h"
+#include "data/nifti_io.h"
+#include "experiments/csv_table.h"
+#include "experiments/maskgan_training.h"
+#include "experiments/progress.h"
+#include "experiments/seg_training.h"
+#include "experiments/translate_training.h"
+
+namespace pn::experiments {
+
+namespace fs = std::filesystem;
+
+SynthesisResult synthesize(const Config& cfg, const std::string& maskgan_run, const std::string& translate_run,
+                           const std::string& out_dir, int64_t count) {
+  if (count <= 0) count = cfg.integer("synthesize.count");
+  const auto sfx = seg_suffixes(cfg);
+  const std::string healthy_dir = cfg.string("data.healthy_dir");
+  std::vector<fs::path> maps;
+  PN_CHECK(fs::is_directory(healthy_dir), "synthesize: data.healthy_dir {} is not a folder", healthy_dir);
+  for (const auto& e : fs::directory_iterator(healthy_dir))
+    if (e.path().filename().string().find("_" + sfx.labels + ".nii") != std::string::npos) maps.push_back(e.path());
+  std::sort(maps.begin(), maps.end());
+  PN_CHECK(!maps.empty(), "synthesize: no `<case>_{}.nii(.gz)` label maps in {}", sfx.labels, healthy_dir);
+  PN_CHECK(cfg.string("synthesize.placement") == "tissue", "synthesize: placement '{}' is not supported (tissue)",
+           cfg.string("synthesize.placement"));
+  const uint64_t seed = static_cast<uint64_t>(cfg.integer("run.seed"));
+  TrainedTranslator translator(translate_run, seed);
+  // Lesions: a few spare draws, since a GAN sample may come out empty.
+  auto lesions = maskgan_generate(maskgan_run, count + 16, seed + 7);
+  fs::create_directories(out_dir);
+  CsvAppender manifest((fs::path(out_dir) / "manifest.csv").string(),
+                       {"case", "healthy_map", "lesion_sample", "model", "lesion_voxels", "dropped_voxels"});
+  SynthesisResult r;
+  size_t next_lesion = 0;
+  cli::Progress prog("synthesize", count, "volume");
+  for (int64_t i = 0; i < count; ++i) {
+    const fs::path& map_path = maps[static_cast<size_t>(i) % maps.size()];
+    data::LabelVolume healthy = labels_on_study_grid(cfg, map_path.string());
+    data::LesionInsertResult ins;
+    size_t used = next_lesion;
+    // The next non-empty GAN lesion that lands in tissue (or the last tried one).
+    for (; next_lesion < lesions.size(); ++next_lesion) {
+      used = next_lesion;
+      PN_CHECK(lesions[used].dims == healthy.dims, "synthesize: GAN masks are {}x{}x{} but the study grid is {}x{}x{}",
+               lesions[used].dims[0], lesions[used].dims[1], lesions[used].dims[2], healthy.dims[0], healthy.dims[1],
+               healthy.dims[2]);
+      ins = data::insert_lesion(healthy, lesions[used], data::LesionInsertOptions{}, seed + static_cast<uint64_t>(i));
+      if (ins.inserted > 0) break;
+    }
+    next_lesion = std::min(next_lesion + 1, lesions.size() - 1);
+    const std::string id = fmt::format("syn{:05d}", i);
+    const std::string base = (fs::path(out_dir) / id).string();
+    data::write_nifti(translator.generate(ins.labels), base + "_" + sfx.image + ".nii.gz");
+    data::write_labels(ins.mask, base + "_" + sfx.mask + ".nii.gz");
+    data::write_labels(ins.labels, base + "_" + sfx.labels + ".nii.gz");
+    manifest.append(std::vector<std::string>{id, map_path.filename().string(), std::to_string(used), translator.model(),
+                                             std::to_string(ins.inserted), std::to_string(ins.dropped)});
+    r.lesion_voxels += ins.inserted;
+    r.dropped_voxels += ins.dropped;
+    ++r.volumes;
+    prog.advance(1, id);
+  }
+  prog.finish();
+  if (r.lesion_voxels == 0)
+    std::fprintf(stderr, "synthesize: warning: no GAN lesion landed in brain tissue; the database has no lesions "
+                         "(is the mask GAN trained long enough? see `maskgan sample`)\n");
+  std::printf("synthesize: %lld volumes (%s) in %s; %lld lesion voxels inserted, %lld outside tissue dropped\n",
+              (long long)r.volumes, translator.model().c_str(), out_dir.c_str(), (long long)r.lesion_voxels,
+              (long long)r.dropped_voxels);
+  return r;
+}
+
+}  // namespace pn::experiments
