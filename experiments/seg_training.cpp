@@ -86,13 +86,6 @@ TestScores score_dataset(models::SegmentationUNet& net, const data::FolderDatase
   return t;
 }
 
-// This rank's share of a batch: samples [rank * B, (rank + 1) * B) of the global batch.
-Tensor rank_share(const Tensor& t, int rank, int ranks) {
-  if (ranks == 1) return t;
-  const int64_t per = t.size(0) / ranks;
-  return narrow(t, 0, rank * per, per);
-}
-
 // Every rank must continue from the same optimiser state: rank 0's, after a resume.
 void broadcast_optimizer(nn::Communicator& comm, nn::Optimizer& opt) {
   if (comm.size() == 1) return;
@@ -176,8 +169,8 @@ SegTrainResult segment_train(const Config& cfg, const RunDirOptions& run_opt) {
     double loss_sum = 0;
     int64_t n = 0;
     while (auto b = loader.next()) {
-      Tensor x = rank_share(b->image, comm->rank(), comm->size());
-      Tensor t = rank_share(b->target, comm->rank(), comm->size());
+      Tensor x = nn::rank_slice(b->image, comm->rank(), comm->size());
+      Tensor t = nn::rank_slice(b->target, comm->rank(), comm->size());
       opt.zero_grad();
       Tensor loss = soft_dice_loss(softmax(net.forward(x), 1), t, 1);
       PN_CHECK(std::isfinite(loss.item()), "segment train: the loss is {} at epoch {}, step {} (lower segment.lr?)",

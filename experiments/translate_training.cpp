@@ -99,12 +99,6 @@ nn::AdamOptions adam(const Config& cfg) {
   return {cfg.number("translate.lr"), cfg.number("translate.beta1"), cfg.number("translate.beta2")};
 }
 
-Tensor rank_share(const Tensor& t, int rank, int ranks) {
-  if (ranks == 1) return t;
-  const int64_t per = t.size(0) / ranks;
-  return narrow(t, 0, rank * per, per);
-}
-
 }  // namespace
 
 TranslateResult translate_train(const Config& cfg, const std::string& model, const RunDirOptions& run_opt) {
@@ -159,8 +153,8 @@ TranslateResult translate_train(const Config& cfg, const std::string& model, con
     double sums[3] = {0, 0, 0};
     int64_t n = 0;
     while (auto b = loader.next()) {
-      Tensor labels = rank_share(b->target, comm->rank(), comm->size());
-      Tensor real = rank_share(b->image, comm->rank(), comm->size());
+      Tensor labels = nn::rank_slice(b->target, comm->rank(), comm->size());
+      Tensor real = nn::rank_slice(b->image, comm->rank(), comm->size());
       // Discriminator: real pairs -> 1, generated pairs -> 0 (least squares).
       od.zero_grad();
       Tensor fake = t.generate(labels, gen).detach();

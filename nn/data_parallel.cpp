@@ -135,6 +135,14 @@ int64_t steps_per_epoch(int64_t n, int64_t per_rank_batch, int ranks) {
   return n / (per_rank_batch * ranks);
 }
 
+Tensor rank_slice(const Tensor& global_batch, int rank, int ranks) {
+  if (ranks == 1) return global_batch;
+  PN_CHECK(global_batch.size(0) % ranks == 0, "rank_slice: a batch of {} does not split over {} ranks ({})",
+           global_batch.size(0), ranks, global_batch.desc());
+  const int64_t per = global_batch.size(0) / ranks;
+  return narrow(global_batch, 0, rank * per, per);
+}
+
 std::vector<int64_t> rank_batch(const std::vector<int64_t>& order, int64_t step, int64_t per_rank_batch, int rank,
                                 int ranks) {
   const int64_t n = static_cast<int64_t>(order.size());

@@ -54,4 +54,7 @@ std::vector<int64_t> rank_batch(const std::vector<int64_t>& order, int64_t step,
                                 int ranks);
 int64_t steps_per_epoch(int64_t n, int64_t per_rank_batch, int ranks);
 
+// This rank's share of a global batch [ranks * B, ...]: samples [rank * B, (rank + 1) * B).
+Tensor rank_slice(const Tensor& global_batch, int rank, int ranks);
+
 }  // namespace pn::nn
