@@ -66,6 +66,17 @@ FolderScan scan_folder(const std::string& dir, const PairSuffixes& sfx) {
   return scan;
 }
 
+FolderDataset FolderDataset::pooled(const std::vector<std::pair<const FolderDataset*, size_t>>& parts) {
+  FolderScan all;
+  for (const auto& [ds, limit] : parts) {
+    all.dir += (all.dir.empty() ? "" : " + ") + ds->scan_.dir;
+    const size_t n = limit == 0 ? ds->size() : std::min(limit, ds->size());
+    all.cases.insert(all.cases.end(), ds->scan_.cases.begin(), ds->scan_.cases.begin() + static_cast<std::ptrdiff_t>(n));
+  }
+  PN_CHECK(!all.cases.empty(), "pooled dataset {}: no cases", all.dir);
+  return FolderDataset(std::move(all));
+}
+
 FolderDataset::FolderDataset(const std::string& dir, const PairSuffixes& sfx, bool require_labels)
     : scan_(scan_folder(dir, sfx)) {
   if (require_labels)

@@ -46,12 +46,16 @@ class FolderDataset {
   // Scans and throws a pn::Error listing the problems if there are any, or if the folder
   // holds no case; require_labels makes a missing label map a problem too.
   FolderDataset(const std::string& dir, const PairSuffixes& suffixes = {}, bool require_labels = false);
+  // The cases of several datasets (e.g. clinical and synthetic volumes pooled), keeping
+  // at most `limit` of each (its first, by id; 0 = all), in order.
+  static FolderDataset pooled(const std::vector<std::pair<const FolderDataset*, size_t>>& parts);
   size_t size() const { return scan_.cases.size(); }
   const CaseFiles& files(size_t i) const { return scan_.cases.at(i); }
   // Reads case i; throws on a grid mismatch, a mask that is not 0/1, labels out of range.
   Case load(size_t i) const;
 
  private:
+  explicit FolderDataset(FolderScan scan) : scan_(std::move(scan)) {}
   FolderScan scan_;
 };
 

@@ -21,10 +21,23 @@ void add_segment(CLI::App& app) {
                                              "every epoch on data.test_dir; final held-out scores on data.holdout_dir");
   auto req = std::make_shared<experiments::ConfigRequest>();
   auto run = std::make_shared<experiments::RunDirOptions>();
+  auto exp = std::make_shared<experiments::SegExperiment>();
+  auto no_clinical = std::make_shared<bool>(false);
   experiments::add_config_options(train, *req);
   experiments::add_run_options(train, *run);
-  train->callback([req, run] {
-    auto r = experiments::segment_train(experiments::resolve_config(*req), *run);
+  train->add_option("--synthetic", exp->synthetic_dir, "a synthetic database (`synthesize`) pooled with the clinical "
+                                                       "volumes")->check(CLI::ExistingDirectory);
+  train->add_flag("--no-clinical", *no_clinical, "train on the synthetic database alone");
+  train->add_option("--cases", exp->clinical_cases, "use only the first N clinical cases (by id)")
+      ->check(CLI::NonNegativeNumber);
+  train->add_option("--init", exp->init_from, "fine-tune: start from this run folder's final U-Net weights")
+      ->check(CLI::ExistingDirectory);
+  train->add_option("--epochs-key", exp->epochs_key, "config key holding the epochs (segment.epochs, "
+                                                     "segment.epochs_synthetic, segment.epochs_small)")
+      ->capture_default_str();
+  train->callback([req, run, exp, no_clinical] {
+    exp->clinical = !*no_clinical;
+    auto r = experiments::segment_train(experiments::resolve_config(*req), *run, *exp);
     if (!r.run_dir.empty()) std::printf("run folder: %s\n", r.run_dir.c_str());
   });
 

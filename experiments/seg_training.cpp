@@ -118,15 +118,33 @@ data::PipelineOptions seg_pipeline(const Config& cfg, bool augment) {
   return p;
 }
 
-SegTrainResult segment_train(const Config& cfg, const RunDirOptions& run_opt) {
+SegTrainResult segment_train(const Config& cfg, const RunDirOptions& run_opt, const SegExperiment& exp) {
   apply_thread_setting(cfg);
   auto comm = nn::world_communicator();
   nn::check_same_on_all_ranks(*comm, "the resolved configuration", cfg.to_toml());
   const bool root = comm->is_root();
-  const int64_t epochs = cfg.integer("segment.epochs"), batch = cfg.integer("segment.batch");
+  const int64_t epochs = cfg.integer(exp.epochs_key), batch = cfg.integer("segment.batch");
   const double threshold = cfg.number("segment.threshold");
   const auto suffixes = seg_suffixes(cfg);
-  data::FolderDataset train(cfg.string("data.train_dir"), suffixes), test(cfg.string("data.test_dir"), suffixes);
+  PN_CHECK(cfg.number("segment.mix_ratio") < 0 || exp.synthetic_dir.empty(),
+           "segment train: segment.mix_ratio = {} (a fixed synthetic share per batch) is not implemented; use -1 to "
+           "pool clinical and synthetic volumes, the authors' way", cfg.number("segment.mix_ratio"));
+  PN_CHECK(exp.clinical || !exp.synthetic_dir.empty(), "segment train: no training data (neither clinical nor synthetic)");
+  std::vector<std::pair<const data::FolderDataset*, size_t>> parts_of_train;
+  std::optional<data::FolderDataset> clinical, synthetic;
+  if (exp.clinical) {
+    clinical.emplace(cfg.string("data.train_dir"), suffixes);
+    PN_CHECK(exp.clinical_cases <= static_cast<int64_t>(clinical->size()),
+             "segment train: {} clinical cases asked for, {} has {}", exp.clinical_cases, cfg.string("data.train_dir"),
+             clinical->size());
+    parts_of_train.emplace_back(&*clinical, static_cast<size_t>(exp.clinical_cases));
+  }
+  if (!exp.synthetic_dir.empty()) {
+    synthetic.emplace(exp.synthetic_dir, suffixes);
+    parts_of_train.emplace_back(&*synthetic, 0);
+  }
+  data::FolderDataset train = data::FolderDataset::pooled(parts_of_train);
+  data::FolderDataset test(cfg.string("data.test_dir"), suffixes);
 
   Generator gen(static_cast<uint64_t>(cfg.integer("run.seed")));
   models::SegmentationUNet net(unet_config(cfg), gen);
@@ -134,6 +152,13 @@ SegTrainResult segment_train(const Config& cfg, const RunDirOptions& run_opt) {
   nn::CheckpointParts parts{{{"unet", &net}}, {{"adam", &opt}}};
   nn::DataParallel dp(comm, {&net});
 
+  // Fine-tuning starts from another run's final weights (its optimiser state is not taken).
+  if (!exp.init_from.empty()) {
+    auto latest = CheckpointDir(fs::path(exp.init_from) / run_files::kCheckpoints).latest();
+    PN_CHECK(latest.has_value(), "segment train: {} (to fine-tune from) has no checkpoint", exp.init_from);
+    nn::Adam scratch(net.named_parameters(), nn::AdamOptions{cfg.number("segment.lr")});
+    nn::load_checkpoint(latest->string(), {{{"unet", &net}}, {{"adam", &scratch}}});
+  }
   // Rank 0 owns the run folder; the others follow its resume point.
   std::unique_ptr<TrainingRun> run;
   int64_t done_epochs = 0, step = 0;
@@ -158,9 +183,11 @@ SegTrainResult segment_train(const Config& cfg, const RunDirOptions& run_opt) {
   data::BatchLoader loader(train, seg_pipeline(cfg, cfg.boolean("segment.augment")), lo);
   const auto test_pipe = seg_pipeline(cfg, false);
   if (root && done_epochs < epochs)
-    std::printf("segment train: %zu training and %zu test volumes, %lld epochs of %lld steps, %d rank(s), U-Net %lld "
-                "parameters\n", train.size(), test.size(), (long long)epochs, (long long)loader.batches_per_epoch(),
-                comm->size(), (long long)net.num_parameters());
+    std::printf("segment train: %zu training (%s) and %zu test volumes, %lld epochs of %lld steps, %d rank(s), U-Net "
+                "%lld parameters\n", train.size(),
+                exp.synthetic_dir.empty() ? "clinical" : exp.clinical ? "clinical + synthetic" : "synthetic",
+                test.size(), (long long)epochs, (long long)loader.batches_per_epoch(), comm->size(),
+                (long long)net.num_parameters());
   net.train();
   for (int64_t e = done_epochs + 1; e <= epochs; ++e) {
     std::optional<Progress> prog;  // rank 0 reports

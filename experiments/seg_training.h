@@ -24,10 +24,19 @@ struct SegTrainResult {
   double heldout_hard_dice = -1;    // mean over lesion-positive held-out volumes; -1: no held-out set
 };
 
+// What one experiment of the study's segmentation grid trains on (see study_plan.h).
+struct SegExperiment {
+  bool clinical = true;          // data.train_dir's volumes
+  int64_t clinical_cases = 0;    // the first N of them by id; 0 = all
+  std::string synthetic_dir;     // a synthetic database pooled with them ("" = none)
+  std::string init_from;         // a run folder whose final U-Net weights start this one
+  std::string epochs_key = "segment.epochs";
+};
+
 // Trains (or resumes) the run described by cfg: data.train_dir, data.test_dir and, when it
 // exists, data.holdout_dir; segment.* settings. Writes metrics.csv (train loss, test soft
 // and hard Dice per epoch), checkpoints, heldout_metrics.csv and DONE.
-SegTrainResult segment_train(const Config& cfg, const RunDirOptions& run_opt);
+SegTrainResult segment_train(const Config& cfg, const RunDirOptions& run_opt, const SegExperiment& exp = {});
 
 // Writes `<case>_pred.nii.gz` (hard mask, on the input image's grid) for every case of
 // `input_dir` with the model of `run_dir` (its config and newest checkpoint).
