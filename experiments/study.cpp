@@ -1,0 +1,124 @@
+#include "experiments/study.h"
+
+#include <chrono>
+#include <cstdio>
+
+#include "data/nifti_io.h"
+#include "data/phantom.h"
+#include "experiments/maskgan_training.h"
+#include "experiments/progress.h"
+#include "experiments/seg_training.h"
+#include "experiments/study_plan.h"
+#include "experiments/study_report.h"
+#include "experiments/synthesis.h"
+#include "experiments/translate_training.h"
+#include "nn/communicator.h"
+#include "nn/safetensors.h"
+
+namespace pn::experiments {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// Phantom subjects written directly on the study's grid (no resampling when loading):
+// stroke subjects split 2/3 train, 1/6 test, 1/6 held out; healthy ones are the label maps
+// for synthesis, except 4 held out as lesion-free cases.
+void write_phantom_data(const Config& cfg, const fs::path& root, const StudyOptions& opt) {
+  if (fs::exists(root / "DONE")) return;
+  const auto grid = cfg.integers("data.grid");
+  const auto spacing = cfg.numbers("data.spacing");
+  data::PhantomOptions po;
+  po.size = {grid[2], grid[1], grid[0]};
+  po.fov_mm = {grid[2] * spacing[2], grid[1] * spacing[1], grid[0] * spacing[0]};
+  const auto sfx = seg_suffixes(cfg);
+  const uint64_t seed = static_cast<uint64_t>(cfg.integer("run.seed"));
+  const int n_train = opt.phantom_stroke * 2 / 3, n_test = (opt.phantom_stroke - n_train) / 2;
+  cli::Progress prog("phantom data", opt.phantom_stroke + opt.phantom_healthy, "subject");
+  for (int kind = 0; kind < 2; ++kind) {
+    const bool stroke = kind == 0;
+    const int n = stroke ? opt.phantom_stroke : opt.phantom_healthy;
+    for (int i = 0; i < n; ++i) {
+      const char* split = stroke ? (i < n_train ? "clinical/train" : i < n_train + n_test ? "clinical/test" : "clinical/holdout")
+                                 : (i < 4 ? "clinical/holdout" : "healthy");
+      fs::create_directories(root / split);
+      auto s = data::make_phantom_subject(po, data::phantom_subject_seed(seed, i, stroke), stroke);
+      const std::string base = (root / split / fmt::format("{}{:04d}", stroke ? "stroke" : "healthy", i)).string();
+      data::write_nifti(s.image, base + "_" + sfx.image + ".nii.gz");
+      data::write_labels(s.mask, base + "_" + sfx.mask + ".nii.gz");
+      data::write_labels(s.labels, base + "_" + sfx.labels + ".nii.gz");
+      prog.advance(1, split);
+    }
+  }
+  prog.finish();
+  nn::write_file_atomic((root / "DONE").string(), "phantom data for the study\n");
+}
+
+}  // namespace
+
+fs::path run_study(const Config& cfg_in, const StudyOptions& opt) {
+  Config cfg = cfg_in;
+  const fs::path root = cfg.string("run.root");
+  const auto start = std::chrono::steady_clock::now();
+  const bool root_rank = nn::world_communicator()->is_root();
+  if (!fs::is_directory(cfg.string("data.train_dir"))) {
+    PN_CHECK(opt.phantom, "study: data.train_dir {} does not exist (and phantom data is off)",
+             cfg.string("data.train_dir"));
+    const fs::path ph = root / "phantom";
+    if (root_rank) {
+      std::printf("study: no data at %s: writing a phantom database to %s\n", cfg.string("data.train_dir").c_str(),
+                  ph.c_str());
+      write_phantom_data(cfg, ph, opt);
+    }
+    nn::world_communicator()->barrier();
+    for (const auto& [key, dir] : {std::pair<const char*, fs::path>{"data.train_dir", ph / "clinical/train"},
+                                   {"data.test_dir", ph / "clinical/test"},
+                                   {"data.holdout_dir", ph / "clinical/holdout"},
+                                   {"data.healthy_dir", ph / "healthy"}})
+      cfg.set(fmt::format("{}={}", key, dir.string()));
+  }
+  const auto plan = study_plan(cfg);
+  const auto grid = segmentation_grid(cfg);
+  int index = 0;
+  for (const auto& step : plan) {
+    ++index;
+    const fs::path dir = root / step.name;
+    if (root_rank) std::printf("\n=== study step %d/%zu: %s\n", index, plan.size(), step.name.c_str());
+    RunDirOptions ro;
+    ro.out = dir.string();
+    switch (step.kind) {
+      case StepKind::MaskGan: maskgan_train(cfg, ro); break;
+      case StepKind::Translate: translate_train(cfg, step.model, ro); break;
+      case StepKind::Synthesize:
+        if (root_rank && !fs::exists(dir / "DONE")) {
+          synthesize(cfg, (root / "maskgan").string(), (root / ("translate-" + step.model)).string(), dir.string(), 0);
+          nn::write_file_atomic((dir / "DONE").string(), "synthetic database\n");
+        }
+        nn::world_communicator()->barrier();
+        break;
+      case StepKind::Segment: {
+        const auto it = std::find_if(grid.begin(), grid.end(), [&](const SegmentExperiment& e) { return e.name == step.model; });
+        PN_CHECK(it != grid.end(), "study: no segmentation experiment named {}", step.model);
+        SegExperiment e;
+        e.clinical = it->clinical;
+        e.clinical_cases = it->clinical_cases;
+        if (!it->synthetic.empty()) e.synthetic_dir = (root / ("synth-" + it->synthetic)).string();
+        if (!it->finetune_from.empty()) e.init_from = (root / it->finetune_from).string();
+        e.epochs_key = it->epochs_key;
+        segment_train(cfg, ro, e);
+        break;
+      }
+    }
+  }
+  fs::path report;
+  if (root_rank) {
+    std::vector<ReportImage> images;
+    if (fs::exists(root / "phantom" / "montage.png")) images.push_back({"phantom subjects", root / "phantom" / "montage.png"});
+    report = write_study_report(cfg, root, root / "report", images);
+    const double minutes = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() / 60;
+    std::printf("\nstudy finished in %.1f min; report: %s\n", minutes, report.c_str());
+  }
+  return report;
+}
+
+}  // namespace pn::experiments

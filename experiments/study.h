@@ -1,0 +1,23 @@
+// The whole study in one call (PAPER.md, "Experiments"): the mask GAN, each translation
+// model, a synthetic database per model, then the segmentation grid (study_plan.h), and
+// the report. Every step is a run folder under run.root that resumes or is skipped when
+// done, so an interrupted study continues where it stopped. Without data at hand, a
+// phantom database on the study's grid is written first (data.*_dir must then be unset
+// or not exist).
+#pragma once
+#include <filesystem>
+
+#include "experiments/config.h"
+
+namespace pn::experiments {
+
+struct StudyOptions {
+  bool phantom = true;        // write phantom data where data.train_dir is missing
+  int phantom_stroke = 48;    // stroke subjects: 2/3 train, 1/6 test, 1/6 held out
+  int phantom_healthy = 24;   // healthy subjects: label maps for synthesis; 4 held out
+};
+
+// Returns the report's path.
+std::filesystem::path run_study(const Config& cfg, const StudyOptions& opt);
+
+}  // namespace pn::experiments
