@@ -208,18 +208,14 @@ MaskGanResult maskgan_train(const Config& cfg, const RunDirOptions& run_opt) {
 
 std::vector<data::LabelVolume> maskgan_generate(const std::string& run_dir, int64_t count, uint64_t seed,
                                                 std::vector<data::Volume>* soft, size_t soft_max) {
-  ConfigRequest req;
-  req.files = {(fs::path(run_dir) / run_files::kConfig).string()};
-  const Config cfg = resolve_config(req);
+  const Config cfg = run_config(run_dir);
   PN_CHECK(count > 0, "maskgan: the number of masks must be positive, got {}", count);
   Generator gen(seed);
   const auto gc = gan_config(cfg);
   models::LesionGenerator g(gc, gen);
   models::LesionCritic k(gc, gen);
   nn::Adam og(g.named_parameters(), gan_adam(cfg)), ok(k.named_parameters(), gan_adam(cfg));
-  auto latest = CheckpointDir(fs::path(run_dir) / run_files::kCheckpoints).latest();
-  PN_CHECK(latest.has_value(), "maskgan: {} has no checkpoint (train first)", run_dir);
-  nn::load_checkpoint(latest->string(), {{{"generator", &g}, {"critic", &k}}, {{"opt_g", &og}, {"opt_c", &ok}}});
+  nn::load_checkpoint(newest_checkpoint(run_dir, "maskgan"), {{{"generator", &g}, {"critic", &k}}, {{"opt_g", &og}, {"opt_c", &ok}}});
   g.eval();
   const auto grid = cfg.integers("data.grid");
   const auto spacing = cfg.numbers("data.spacing");

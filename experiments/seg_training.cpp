@@ -247,15 +247,11 @@ SegTrainResult segment_train(const Config& cfg, const RunDirOptions& run_opt, co
 }
 
 void segment_predict(const std::string& run_dir, const std::string& input_dir, const std::string& out_dir) {
-  ConfigRequest req;
-  req.files = {(fs::path(run_dir) / run_files::kConfig).string()};
-  const Config cfg = resolve_config(req);
+  const Config cfg = run_config(run_dir);
   Generator gen(1);
   models::SegmentationUNet net(unet_config(cfg), gen);
   nn::Adam opt(net.named_parameters(), nn::AdamOptions{cfg.number("segment.lr")});
-  auto latest = CheckpointDir(fs::path(run_dir) / run_files::kCheckpoints).latest();
-  PN_CHECK(latest.has_value(), "segment predict: {} has no checkpoint (train first)", run_dir);
-  nn::load_checkpoint(latest->string(), {{{"unet", &net}}, {{"adam", &opt}}});
+  nn::load_checkpoint(newest_checkpoint(run_dir, "segment predict"), {{{"unet", &net}}, {{"adam", &opt}}});
   const auto suffixes = seg_suffixes(cfg);
   const auto scan = data::scan_folder(input_dir, suffixes);
   PN_CHECK(!scan.cases.empty(), "segment predict: no `<case>_{}.nii(.gz)` images in {}", suffixes.image, input_dir);

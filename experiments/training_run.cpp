@@ -5,6 +5,7 @@
 #include <ctime>
 
 #include "autograd/error.h"
+#include "experiments/config_presets.h"
 
 namespace pn::experiments {
 
@@ -67,6 +68,18 @@ void TrainingRun::finish(const std::string& summary) {
   std::printf("=== finished %s%s%s\n", utc_now().c_str(), summary.empty() ? "" : ": ", summary.c_str());
   std::fflush(stdout);
   dir_.mark_done(summary);
+}
+
+Config run_config(const std::string& run_dir) {
+  ConfigRequest req;
+  req.files = {(std::filesystem::path(run_dir) / run_files::kConfig).string()};
+  return resolve_config(req);
+}
+
+std::string newest_checkpoint(const std::string& run_dir, const char* what) {
+  auto latest = CheckpointDir(std::filesystem::path(run_dir) / run_files::kCheckpoints).latest();
+  PN_CHECK(latest.has_value(), "{}: {} has no checkpoint (train first)", what, run_dir);
+  return latest->string();
 }
 
 }  // namespace pn::experiments

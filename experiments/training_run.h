@@ -53,4 +53,9 @@ class TrainingRun {
   int64_t checkpoint_every_;
 };
 
+// For commands that use a finished (or running) run: its resolved config, and its newest
+// checkpoint (an error naming `what` and the folder when there is none yet).
+Config run_config(const std::string& run_dir);
+std::string newest_checkpoint(const std::string& run_dir, const char* what);
+
 }  // namespace pn::experiments

@@ -196,18 +196,14 @@ struct TrainedTranslator::Impl {
   Translator t;
   std::shared_ptr<models::PatchGan> d;
   Impl(const std::string& run_dir, uint64_t seed) : gen(seed), dropout_gen(seed + 1), noise_gen(seed + 2) {
-    ConfigRequest req;
-    req.files = {(fs::path(run_dir) / run_files::kConfig).string()};
-    cfg = resolve_config(req);
+    cfg = run_config(run_dir);
     std::ifstream f(fs::path(run_dir) / "model.txt");
     PN_CHECK(static_cast<bool>(f >> model), "translate: {} has no model.txt (not a `translate train` run folder?)",
              run_dir);
     t = make_translator(cfg, model, gen, dropout_gen);
     d = make_discriminator(cfg, t.dims, gen, noise_gen);
     nn::Adam og(t.module->named_parameters(), adam(cfg)), od(d->named_parameters(), adam(cfg));
-    auto latest = CheckpointDir(fs::path(run_dir) / run_files::kCheckpoints).latest();
-    PN_CHECK(latest.has_value(), "translate: {} has no checkpoint (train first)", run_dir);
-    nn::load_checkpoint(latest->string(), {{{"generator", t.module.get()}, {"discriminator", d.get()}},
+    nn::load_checkpoint(newest_checkpoint(run_dir, "translate"), {{{"generator", t.module.get()}, {"discriminator", d.get()}},
                                            {{"opt_g", &og}, {"opt_d", &od}}});
     t.module->eval();
   }
