@@ -31,8 +31,8 @@ Sample preprocess(const Case& c, const PipelineOptions& opt, uint64_t augment_se
   return s;
 }
 
-BatchLoader::BatchLoader(const FolderDataset& dataset, PipelineOptions pipeline, Options options)
-    : ds_(dataset), pipe_(std::move(pipeline)), opt_(options) {
+BatchLoader::BatchLoader(const FolderDataset& dataset, PipelineOptions pipeline, Options options, CaseOrder order)
+    : ds_(dataset), pipe_(std::move(pipeline)), opt_(options), order_(std::move(order)) {
   PN_CHECK(opt_.batch >= 1 && opt_.prefetch >= 1, "BatchLoader: batch and prefetch must be >= 1");
   PN_CHECK(ds_.size() > 0, "BatchLoader: the dataset is empty");
   slices_ = pipe_.size[2];
@@ -41,7 +41,8 @@ BatchLoader::BatchLoader(const FolderDataset& dataset, PipelineOptions pipeline,
 BatchLoader::~BatchLoader() { stop(); }
 
 int64_t BatchLoader::batches_per_epoch() const {
-  const int64_t items = static_cast<int64_t>(ds_.size()) * (opt_.slices_2d ? slices_ : 1);
+  const int64_t cases = order_ ? static_cast<int64_t>(order_(1).size()) : static_cast<int64_t>(ds_.size());
+  const int64_t items = cases * (opt_.slices_2d ? slices_ : 1);
   return opt_.drop_last ? items / opt_.batch : (items + opt_.batch - 1) / opt_.batch;
 }
 
@@ -122,7 +123,12 @@ void BatchLoader::produce(int epoch) {
         std::swap(v[i - 1], v[j]);
       }
     };
-    if (opt_.shuffle) shuffle(cases);
+    if (order_) {
+      cases = order_(epoch);
+      for (size_t c : cases) PN_CHECK(c < ds_.size(), "batch loader: case {} of an epoch order, the dataset has {}", c, ds_.size());
+    } else if (opt_.shuffle) {
+      shuffle(cases);
+    }
     std::vector<std::pair<size_t, int64_t>> items;
     for (size_t c : cases) {
       if (!opt_.slices_2d) { items.emplace_back(c, 0); continue; }

@@ -5,6 +5,7 @@
 // seeded per sample). Targets are the lesion mask (2 classes) or the 29-class label map.
 #pragma once
 #include <condition_variable>
+#include <functional>
 #include <deque>
 #include <exception>
 #include <mutex>
@@ -57,7 +58,11 @@ class BatchLoader {
     int prefetch = 2;
     uint64_t seed = 1;
   };
-  BatchLoader(const FolderDataset& dataset, PipelineOptions pipeline, Options options);
+  // The cases of epoch e, in order (repeats allowed, the same count every epoch).
+  using CaseOrder = std::function<std::vector<size_t>(int epoch)>;
+  // `order`, when given, replaces the shuffled pass over the dataset (mixing sets at a
+  // fixed ratio and fixed step budgets use it).
+  BatchLoader(const FolderDataset& dataset, PipelineOptions pipeline, Options options, CaseOrder order = {});
   ~BatchLoader();
   BatchLoader(const BatchLoader&) = delete;
   BatchLoader& operator=(const BatchLoader&) = delete;
@@ -76,6 +81,7 @@ class BatchLoader {
   const FolderDataset& ds_;
   PipelineOptions pipe_;
   Options opt_;
+  CaseOrder order_;
   int64_t slices_ = 0;  // per volume after preprocessing (2-D mode)
   std::thread worker_;
   std::mutex mu_;

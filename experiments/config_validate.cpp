@@ -132,6 +132,8 @@ void validate_config(const Config& c) {
   k.positive_int("segment.epochs_small");
   if (double m = c.number("segment.mix_ratio"); m >= 0 && m > 1)
     k.fail("segment.mix_ratio", "must be < 0 (pool the sets) or a synthetic share in [0, 1]");
+  k.positive_int("segment.steps_per_epoch", 0);
+  (void)c.boolean("segment.sync_batch_norm");
   k.positive_ints("segment.finetune_cases");
   k.range("segment.threshold", 0, 1, true);
   k.positive_int("segment.report_last_epochs");

@@ -9,12 +9,14 @@
 #include "autograd/ops/concat.h"
 #include "autograd/ops/loss.h"
 #include "autograd/ops/softmax.h"
+#include "data/montage.h"
 #include "data/nifti_io.h"
 #include "data/resample.h"
 #include "data/tensor_bridge.h"
 #include "experiments/case_metrics_csv.h"
 #include "experiments/checkpoint_dir.h"
 #include "experiments/config_presets.h"
+#include "experiments/mixed_order.h"
 #include "experiments/progress.h"
 #include "experiments/run_threads.h"
 #include "experiments/seg_metrics.h"
@@ -126,9 +128,6 @@ SegTrainResult segment_train(const Config& cfg, const RunDirOptions& run_opt, co
   const int64_t epochs = cfg.integer(exp.epochs_key), batch = cfg.integer("segment.batch");
   const double threshold = cfg.number("segment.threshold");
   const auto suffixes = seg_suffixes(cfg);
-  PN_CHECK(cfg.number("segment.mix_ratio") < 0 || exp.synthetic_dir.empty(),
-           "segment train: segment.mix_ratio = {} (a fixed synthetic share per batch) is not implemented; use -1 to "
-           "pool clinical and synthetic volumes, the authors' way", cfg.number("segment.mix_ratio"));
   PN_CHECK(exp.clinical || !exp.synthetic_dir.empty(), "segment train: no training data (neither clinical nor synthetic)");
   std::vector<std::pair<const data::FolderDataset*, size_t>> parts_of_train;
   std::optional<data::FolderDataset> clinical, synthetic;
@@ -151,6 +150,7 @@ SegTrainResult segment_train(const Config& cfg, const RunDirOptions& run_opt, co
   nn::Adam opt(net.named_parameters(), nn::AdamOptions{cfg.number("segment.lr")});
   nn::CheckpointParts parts{{{"unet", &net}}, {{"adam", &opt}}};
   nn::DataParallel dp(comm, {&net});
+  if (cfg.boolean("segment.sync_batch_norm")) nn::enable_sync_batch_norm(net, comm);
 
   // Fine-tuning starts from another run's final weights (its optimiser state is not taken).
   if (!exp.init_from.empty()) {
@@ -180,12 +180,25 @@ SegTrainResult segment_train(const Config& cfg, const RunDirOptions& run_opt, co
   lo.batch = static_cast<int>(batch * comm->size());  // the global batch; each rank takes its share
   lo.drop_last = comm->size() > 1;
   lo.seed = static_cast<uint64_t>(cfg.integer("run.seed"));
-  data::BatchLoader loader(train, seg_pipeline(cfg, cfg.boolean("segment.augment")), lo);
+  const double mix_ratio = cfg.number("segment.mix_ratio");
+  const int64_t steps_per_epoch = cfg.integer("segment.steps_per_epoch");
+  data::BatchLoader::CaseOrder order;
+  if (mix_ratio >= 0 || steps_per_epoch > 0) {
+    const auto n_clinical = static_cast<int64_t>(clinical ? train.size() - (synthetic ? synthetic->size() : 0) : 0);
+    const auto n_synthetic = static_cast<int64_t>(train.size()) - n_clinical;
+    order = [=, global = lo.batch, seed = lo.seed](int epoch) {
+      return mixed_epoch_order(n_clinical, n_synthetic, mix_ratio, global, steps_per_epoch, seed, epoch);
+    };
+  }
+  data::BatchLoader loader(train, seg_pipeline(cfg, cfg.boolean("segment.augment")), lo, order);
   const auto test_pipe = seg_pipeline(cfg, false);
   if (root && done_epochs < epochs)
     std::printf("segment train: %zu training (%s) and %zu test volumes, %lld epochs of %lld steps, %d rank(s), U-Net "
                 "%lld parameters\n", train.size(),
-                exp.synthetic_dir.empty() ? "clinical" : exp.clinical ? "clinical + synthetic" : "synthetic",
+                exp.synthetic_dir.empty() ? "clinical"
+                : !exp.clinical           ? "synthetic"
+                : mix_ratio >= 0          ? fmt::format("clinical + synthetic, {:.0f}% synthetic per batch", 100 * mix_ratio).c_str()
+                                          : "clinical + synthetic, pooled",
                 test.size(), (long long)epochs, (long long)loader.batches_per_epoch(), comm->size(),
                 (long long)net.num_parameters());
   net.train();
@@ -228,6 +241,8 @@ SegTrainResult segment_train(const Config& cfg, const RunDirOptions& run_opt, co
     net.eval();
     double sum = 0;
     int positive = 0;
+    // The first few lesion-positive volumes with truth and prediction, for the montage.
+    std::vector<std::pair<data::Sample, data::LabelVolume>> shown;
     for (size_t i = 0; i < ds.size(); ++i) {
       data::Sample s = data::preprocess(ds.load(i), test_pipe, 0);
       auto prob = lesion_probabilities(net, s);
@@ -235,6 +250,16 @@ SegTrainResult segment_train(const Config& cfg, const RunDirOptions& run_opt, co
       CaseMetrics m = evaluate_case(prob.data(), truth.data(), grid3_of(s.image), threshold);
       csv.append(case_metrics_row(s.id, m));
       if (m.lesion_positive) sum += m.hard_dice, ++positive;
+      if (m.lesion_positive && shown.size() < 4) {
+        data::LabelVolume pred = data::LabelVolume::zeros_on(s.target);
+        for (size_t v = 0; v < prob.size(); ++v) pred.data[v] = prob[v] >= threshold;
+        shown.emplace_back(std::move(s), std::move(pred));
+      }
+    }
+    if (!shown.empty()) {
+      std::vector<data::MontageCase> cases;
+      for (const auto& [s, pred] : shown) cases.push_back({&s.image, nullptr, &s.target, &pred});
+      data::write_montage_png((run->dir().path() / "heldout_montage.png").string(), cases);
     }
     result.heldout_hard_dice = positive > 0 ? sum / positive : -1;
     std::printf("held-out: %zu volumes, mean hard Dice %.4f over %d lesion-positive ones\n", ds.size(),

@@ -119,6 +119,34 @@ TEST_CASE("montage: a PNG with the expected size and signature") {
   CHECK(b[1] == 'P');
   CHECK(b[2] == 'N');
   auto be32 = [&](size_t o) { return (b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]; };
-  CHECK(be32(16) == 4 * (32 + 2) + 2);  // width
-  CHECK(be32(20) == 2 * (32 + 2) + 2);  // height: image row + label row
+  const int zoom = 96 / 32;  // small grids are enlarged to 96-pixel tiles
+  CHECK(be32(16) == 4 * (32 * zoom + 2) + 2);  // width
+  CHECK(be32(20) == 2 * (32 * zoom + 2) + 2);  // height: image row + label row
+}
+
+TEST_CASE("montage: truth outline red, prediction green, yellow where they meet; radiological view") {
+  // A 16x16x1 grid with i along +x (RAS), so column i is drawn at tile column 15 - i.
+  Volume img = Volume::zeros({16, 16, 1});
+  std::fill(img.data.begin(), img.data.end(), 100.f);
+  LabelVolume truth = LabelVolume::zeros({16, 16, 1}), pred = LabelVolume::zeros({16, 16, 1});
+  for (int j = 4; j < 8; ++j)
+    for (int i = 2; i < 6; ++i) truth.at(i, j, 0) = 1;  // a 4x4 square, its left edge at i = 2
+  for (int j = 4; j < 8; ++j)
+    for (int i = 2; i < 10; ++i) pred.at(i, j, 0) = 1;  // shares the truth's edge at i = 2
+  pn::test::TempDir tmp("montage2");
+  write_montage_png(tmp.file("m.png"), {{&img, nullptr, &truth, &pred}}, 1);
+  int w = 0, h = 0;
+  const auto px = read_png_rgb(tmp.file("m.png"), &w, &h);
+  const int zoom = 96 / 16, gap = 2;
+  REQUIRE(w == 16 * zoom + 2 * gap);
+  auto at = [&](int i, int j) {  // the centre of voxel (i, j)'s zoomed block
+    const int x = gap + (15 - i) * zoom + zoom / 2, y = gap + (15 - j) * zoom + zoom / 2;
+    const size_t o = (static_cast<size_t>(y) * w + x) * 3;
+    return std::array<int, 3>{px[o], px[o + 1], px[o + 2]};
+  };
+  CHECK(at(2, 5) == std::array<int, 3>{255, 220, 40});  // both outlines
+  CHECK(at(5, 5) == std::array<int, 3>{255, 40, 40});   // truth's right edge, inside the prediction
+  CHECK(at(9, 5) == std::array<int, 3>{40, 230, 60});   // the prediction's right edge
+  CHECK(at(3, 5) == std::array<int, 3>{255, 255, 255}); // inside both: the grey image (at its window's top)
+  CHECK(at(12, 12) == std::array<int, 3>{255, 255, 255});
 }

@@ -66,6 +66,7 @@ TEST_CASE("segment train, resume, predict and eval on tiny phantom data") {
   auto ra = segment_train(tiny_config(root, 2), a);
   CHECK(fs::exists(root / "run_a" / "DONE"));
   CHECK(fs::exists(root / "run_a" / "config.toml"));
+  CHECK(fs::exists(root / "run_a" / "heldout_montage.png"));  // the lesion-positive held-out volume
   const CsvTable ma = read_csv((root / "run_a" / "metrics.csv").string());
   CHECK(ma.rows.size() == 2);
   const CsvTable ha = read_csv((root / "run_a" / "heldout_metrics.csv").string());
@@ -122,7 +123,18 @@ TEST_CASE("segment train pools clinical and synthetic volumes, takes N clinical 
   mixed.synthetic_dir = (root / "synthetic").string();
   mixed.clinical_cases = 2;
   segment_train(cfg, a, mixed);
-  CHECK(read_file(root / "mixed" / "log.txt").find("4 training (clinical + synthetic)") != std::string::npos);
+  CHECK(read_file(root / "mixed" / "log.txt").find("4 training (clinical + synthetic, pooled)") != std::string::npos);
+  {  // A fixed synthetic share per batch and a fixed step budget.
+    Config ratio_cfg = cfg;
+    ratio_cfg.set("segment.mix_ratio=0.5");
+    ratio_cfg.set("segment.steps_per_epoch=3");
+    RunDirOptions r;
+    r.out = (root / "ratio").string();
+    segment_train(ratio_cfg, r, mixed);
+    const std::string log = read_file(root / "ratio" / "log.txt");
+    CHECK(log.find("4 training (clinical + synthetic, 50% synthetic per batch)") != std::string::npos);
+    CHECK(log.find("1 epochs of 3 steps") != std::string::npos);
+  }
   SegExperiment synthetic_only;
   synthetic_only.clinical = false;
   synthetic_only.synthetic_dir = (root / "synthetic").string();
