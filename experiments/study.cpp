@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstdio>
 
+#include "data/montage.h"
 #include "data/nifti_io.h"
 #include "data/phantom.h"
 #include "experiments/maskgan_training.h"
@@ -51,6 +52,13 @@ void write_phantom_data(const Config& cfg, const fs::path& root, const StudyOpti
     }
   }
   prog.finish();
+  // Three training subjects for the report: image with lesion outline, label map.
+  std::vector<data::PhantomSubject> shown;
+  for (int i = 0; i < 3 && i < n_train; ++i)
+    shown.push_back(data::make_phantom_subject(po, data::phantom_subject_seed(seed, i, true), true));
+  std::vector<data::MontageCase> cases;
+  for (const auto& s : shown) cases.push_back({&s.image, &s.labels, &s.mask});
+  data::write_montage_png((root / "montage.png").string(), cases);
   nn::write_file_atomic((root / "DONE").string(), "phantom data for the study\n");
 }
 
@@ -87,7 +95,12 @@ fs::path run_study(const Config& cfg_in, const StudyOptions& opt) {
     RunDirOptions ro;
     ro.out = dir.string();
     switch (step.kind) {
-      case StepKind::MaskGan: maskgan_train(cfg, ro); break;
+      case StepKind::MaskGan:
+        maskgan_train(cfg, ro);
+        if (root_rank && !fs::exists(dir / "samples" / "montage.png"))
+          maskgan_sample(dir.string(), (dir / "samples").string(), cfg.integer("maskgan.samples"),
+                         static_cast<uint64_t>(cfg.integer("run.seed")) + 3);
+        break;
       case StepKind::Translate: translate_train(cfg, step.model, ro); break;
       case StepKind::Synthesize:
         if (root_rank && !fs::exists(dir / "DONE")) {
@@ -113,7 +126,19 @@ fs::path run_study(const Config& cfg_in, const StudyOptions& opt) {
   fs::path report;
   if (root_rank) {
     std::vector<ReportImage> images;
-    if (fs::exists(root / "phantom" / "montage.png")) images.push_back({"phantom subjects", root / "phantom" / "montage.png"});
+    auto add = [&](const fs::path& p, const std::string& caption) {
+      if (fs::exists(p)) images.push_back({caption, p});
+    };
+    add(root / "phantom" / "montage.png", "Phantom training subjects: image with the lesion outline (red), label map");
+    add(root / "maskgan" / "samples" / "montage.png",
+        "Mask GAN samples: the generator's output in grey, the thresholded mask's outline in red");
+    for (const auto& step : plan)
+      if (step.kind == StepKind::Synthesize)
+        add(root / step.name / "montage.png",
+            fmt::format("Synthetic database ({}): translated image with the GAN lesion (red), label map", step.model));
+    for (const auto& e : grid)
+      add(root / e.name / "heldout_montage.png",
+          fmt::format("Held-out segmentations, {}: truth red, prediction green, yellow where they meet", e.title));
     report = write_study_report(cfg, root, root / "report", images);
     const double minutes = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() / 60;
     std::printf("\nstudy finished in %.1f min; report: %s\n", minutes, report.c_str());

@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "data/lesion_insertion.h"
+#include "data/montage.h"
 #include "data/nifti_io.h"
 #include "experiments/csv_table.h"
 #include "experiments/maskgan_training.h"
@@ -38,6 +39,11 @@ SynthesisResult synthesize(const Config& cfg, const std::string& maskgan_run, co
                        {"case", "healthy_map", "lesion_sample", "model", "lesion_voxels", "dropped_voxels"});
   SynthesisResult r;
   size_t next_lesion = 0;
+  struct Shown {
+    data::Volume image;
+    data::LabelVolume labels, mask;
+  };
+  std::vector<Shown> shown;  // the first volumes, for montage.png
   cli::Progress prog("synthesize", count, "volume");
   for (int64_t i = 0; i < count; ++i) {
     const fs::path& map_path = maps[static_cast<size_t>(i) % maps.size()];
@@ -56,17 +62,22 @@ SynthesisResult synthesize(const Config& cfg, const std::string& maskgan_run, co
     next_lesion = std::min(next_lesion + 1, lesions.size() - 1);
     const std::string id = fmt::format("syn{:05d}", i);
     const std::string base = (fs::path(out_dir) / id).string();
-    data::write_nifti(translator.generate(ins.labels), base + "_" + sfx.image + ".nii.gz");
+    data::Volume image = translator.generate(ins.labels);
+    data::write_nifti(image, base + "_" + sfx.image + ".nii.gz");
     data::write_labels(ins.mask, base + "_" + sfx.mask + ".nii.gz");
     data::write_labels(ins.labels, base + "_" + sfx.labels + ".nii.gz");
     manifest.append(std::vector<std::string>{id, map_path.filename().string(), std::to_string(used), translator.model(),
                                              std::to_string(ins.inserted), std::to_string(ins.dropped)});
+    if (shown.size() < 3) shown.push_back({std::move(image), std::move(ins.labels), std::move(ins.mask)});
     r.lesion_voxels += ins.inserted;
     r.dropped_voxels += ins.dropped;
     ++r.volumes;
     prog.advance(1, id);
   }
   prog.finish();
+  std::vector<data::MontageCase> cases;
+  for (const auto& v : shown) cases.push_back({&v.image, &v.labels, &v.mask});
+  data::write_montage_png((fs::path(out_dir) / "montage.png").string(), cases);
   if (r.lesion_voxels == 0)
     std::fprintf(stderr, "synthesize: warning: no GAN lesion landed in brain tissue; the database has no lesions "
                          "(is the mask GAN trained long enough? see `maskgan sample`)\n");

@@ -18,7 +18,8 @@ struct SynthesisResult {
 };
 
 // `count` volumes (synthesize.count when count <= 0) from the healthy maps of
-// data.healthy_dir, GAN lesions of maskgan_run and the translator of translate_run.
+// data.healthy_dir, GAN lesions of maskgan_run and the translator of translate_run;
+// montage.png shows the first three (translated image, label map, inserted lesion).
 SynthesisResult synthesize(const Config& cfg, const std::string& maskgan_run, const std::string& translate_run,
                            const std::string& out_dir, int64_t count);
 

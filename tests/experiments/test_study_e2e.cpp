@@ -42,6 +42,12 @@ TEST_CASE("study runs every step on tiny phantom data and writes the report") {
     CHECK_MESSAGE(fs::exists(root / run / "DONE"), run);
   CHECK(fs::exists(root / "synth-spade" / "manifest.csv"));
   CHECK(text.find("clinical only") != std::string::npos);
+  // The montages: clinical subjects, GAN samples, each synthetic database, segmentations.
+  for (std::string png : {"phantom/montage.png", "maskgan/samples/montage.png", "synth-pix2pix10/montage.png",
+                          "synth-spade/montage.png", "seg-clinical/heldout_montage.png"}) {
+    CHECK_MESSAGE(fs::exists(root / png), png);
+    CHECK_MESSAGE(text.find(png) != std::string::npos, png, " is not in the report");
+  }
   // Everything is done: a second call only rewrites the report.
   CHECK(run_study(cfg, opt) == report);
   fs::remove_all(root);
