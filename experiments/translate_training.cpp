@@ -142,9 +142,10 @@ TranslateResult translate_train(const Config& cfg, const std::string& model, con
   dp_g.broadcast_state();
   dp_d.broadcast_state();
   if (root && done < epochs)
-    std::printf("translate train %s: %zu volumes (%s), L1 weight %g, %lld epochs of %lld steps; generator %lld, "
-                "discriminator %lld parameters\n", model.c_str(), train.size(), t.dims == 2 ? "2-D slices" : "3-D",
-                t.l1, (long long)epochs, (long long)loader.batches_per_epoch(),
+    std::printf("translate train %s: %zu volumes (%s), L1 weight %g, %lld epochs of %lld steps, %d rank(s); "
+                "generator %lld, discriminator %lld parameters\n", model.c_str(), train.size(),
+                t.dims == 2 ? "2-D slices" : "3-D", t.l1, (long long)epochs, (long long)loader.batches_per_epoch(),
+                comm->size(),
                 (long long)t.module->num_parameters(), (long long)d->num_parameters());
   for (int64_t e = done + 1; e <= epochs; ++e) {
     std::optional<Progress> prog;
