@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "experiments/bench/bench_util.h"
 #include "kernels/conv_geom.h"
 #include "kernels/cpu/conv.h"
 #include "kernels/cpu/gemm.h"
@@ -49,18 +50,7 @@ ConvGeom conv3(int64_t c_in, int64_t c_out, int64_t d, int64_t h, int64_t w) {
   return g;
 }
 
-// Median seconds of fn over reps runs, after one warm-up run.
-double median_seconds(const std::function<void()>& fn, int reps) {
-  fn();
-  std::vector<double> t;
-  for (int r = 0; r < reps; ++r) {
-    auto t0 = std::chrono::steady_clock::now();
-    fn();
-    t.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-  }
-  std::sort(t.begin(), t.end());
-  return t[t.size() / 2];
-}
+using pn::bench::median_seconds;
 
 void fill_random(std::vector<float>& v, unsigned seed) {
   for (auto& x : v) {
@@ -128,14 +118,7 @@ void run(const Net& net, int reps) {
 int main(int argc, char** argv) {
   bool small_only = false;
   int reps = 3;
-  for (int i = 1; i < argc; ++i) {
-    if (!std::strcmp(argv[i], "--small-only")) small_only = true;
-    else if (!std::strcmp(argv[i], "--reps") && i + 1 < argc) reps = std::max(1, std::atoi(argv[++i]));
-    else {
-      std::fprintf(stderr, "usage: %s [--small-only] [--reps N]\n", argv[0]);
-      return 2;
-    }
-  }
+  pn::bench::Args("bench_conv").flag("--small-only", &small_only).option("--reps", &reps).parse(argc, argv);
   run({"small U-Net", 16, 32, 32, {8, 16, 32, 64}}, reps);
   if (!small_only) run({"paper U-Net", 32, 128, 128, {32, 64, 128, 256}}, reps);
   return 0;

@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "experiments/bench/bench_util.h"
 #include "autograd/ops/loss.h"
 #include "autograd/ops/softmax.h"
 #include "models/unet.h"
@@ -18,20 +19,13 @@
 #include "nn/optim.h"
 
 using namespace pn;
-using Clock = std::chrono::steady_clock;
+using pn::bench::Clock;
 
 int main(int argc, char** argv) {
   int steps = 10, batch = 2;
   bool sync_bn = false;
-  for (int i = 1; i < argc; ++i) {
-    if (!std::strcmp(argv[i], "--steps") && i + 1 < argc) steps = std::max(2, std::atoi(argv[++i]));
-    else if (!std::strcmp(argv[i], "--batch") && i + 1 < argc) batch = std::max(1, std::atoi(argv[++i]));
-    else if (!std::strcmp(argv[i], "--sync-bn")) sync_bn = true;
-    else {
-      std::fprintf(stderr, "usage: bench_data_parallel [--steps N] [--batch B] [--sync-bn]\n");
-      return 2;
-    }
-  }
+  pn::bench::Args("bench_data_parallel").option("--steps", &steps, 2).option("--batch", &batch).flag("--sync-bn", &sync_bn)
+      .parse(argc, argv);
   auto comm = nn::world_communicator();
   Generator gen(1);
   models::SegmentationUNet net({3, 1, 2, 8, 2}, gen);

@@ -9,6 +9,7 @@
 #include <functional>
 #include <vector>
 
+#include "experiments/bench/bench_util.h"
 #include "autograd/engine.h"
 #include "autograd/ops/elementwise.h"
 #include "autograd/ops/loss.h"
@@ -21,21 +22,11 @@
 
 using namespace pn;
 using namespace pn::models;
-using Clock = std::chrono::steady_clock;
+using pn::bench::Clock;
 
 namespace {
 
-double median_seconds(const std::function<void()>& step, int reps) {
-  step();  // warm-up
-  std::vector<double> t;
-  for (int r = 0; r < reps; ++r) {
-    auto t0 = Clock::now();
-    step();
-    t.push_back(std::chrono::duration<double>(Clock::now() - t0).count());
-  }
-  std::sort(t.begin(), t.end());
-  return t[t.size() / 2];
-}
+using bench::median_seconds;
 
 nn::AdamOptions gan_adam() { return nn::AdamOptions{2e-4, 0.5, 0.999}; }
 
@@ -88,14 +79,7 @@ void wgan(const char* name, const LesionGanConfig& c, int reps) {
 int main(int argc, char** argv) {
   bool paper = false;
   int reps = 3;
-  for (int i = 1; i < argc; ++i) {
-    if (!std::strcmp(argv[i], "--paper")) paper = true;
-    else if (!std::strcmp(argv[i], "--reps") && i + 1 < argc) reps = std::max(1, std::atoi(argv[++i]));
-    else {
-      std::fprintf(stderr, "usage: bench_gan_steps [--paper] [--reps N]\n");
-      return 2;
-    }
-  }
+  pn::bench::Args("bench_gan_steps").flag("--paper", &paper).option("--reps", &reps).parse(argc, argv);
   std::printf("GAN training iterations (float32, CPU, median of %d after one warm-up)\n", reps);
   Generator gen(2), aux(3);
   for (int64_t size : paper ? std::vector<int64_t>{32, 128} : std::vector<int64_t>{32}) {

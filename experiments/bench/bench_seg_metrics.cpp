@@ -12,12 +12,12 @@
 #include <cstring>
 #include <vector>
 
+#include "experiments/bench/bench_util.h"
 #include "experiments/seg_metrics.h"
 
 int main(int argc, char** argv) {
   int reps = 5;
-  for (int i = 1; i + 1 < argc; ++i)
-    if (!std::strcmp(argv[i], "--reps")) reps = std::atoi(argv[i + 1]);
+  pn::bench::Args("bench_seg_metrics").option("--reps", &reps).parse(argc, argv);
   struct Case {
     const char* name;
     pn::experiments::Grid3 g;
@@ -37,16 +37,9 @@ int main(int argc, char** argv) {
           truth[i] = in(0);
           prob[i] = in(2) ? 0.9f : 0.1f;
         }
-    std::vector<double> ms;
     pn::experiments::CaseMetrics m;
-    for (int r = 0; r < reps + 1; ++r) {
-      auto t0 = std::chrono::steady_clock::now();
-      m = pn::experiments::evaluate_case(prob.data(), truth.data(), c.g, 0.5);
-      auto t1 = std::chrono::steady_clock::now();
-      if (r) ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
-    }
-    std::sort(ms.begin(), ms.end());
-    std::printf("%-18s evaluate_case %8.2f ms (median of %d) | hard Dice %.4f, HD95 %.2f mm\n", c.name, ms[ms.size() / 2],
+    const double ms = 1e3 * pn::bench::median_seconds([&] { m = pn::experiments::evaluate_case(prob.data(), truth.data(), c.g, 0.5); }, reps);
+    std::printf("%-18s evaluate_case %8.2f ms (median of %d) | hard Dice %.4f, HD95 %.2f mm\n", c.name, ms,
                 reps, m.hard_dice, m.hd95_mm);
   }
   return 0;

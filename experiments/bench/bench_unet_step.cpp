@@ -8,19 +8,20 @@
 #include <string>
 #include <vector>
 
+#include "experiments/bench/bench_util.h"
 #include "autograd/ops/loss.h"
 #include "autograd/ops/softmax.h"
 #include "models/unet.h"
 #include "nn/optim.h"
 
 using namespace pn;
-using Clock = std::chrono::steady_clock;
+using pn::bench::Clock;
 
 namespace {
 
-double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+using bench::seconds_since;
 
-void bench(const char* name, models::UNetConfig cfg, Shape input, int reps) {
+void time_step(const char* name, models::UNetConfig cfg, Shape input, int reps) {
   Generator gen(1);
   models::SegmentationUNet net(cfg, gen);
   nn::Adam opt(net.named_parameters(), nn::AdamOptions{1e-4});
@@ -52,17 +53,10 @@ void bench(const char* name, models::UNetConfig cfg, Shape input, int reps) {
 int main(int argc, char** argv) {
   bool paper = false;
   int reps = 3;
-  for (int i = 1; i < argc; ++i) {
-    if (!std::strcmp(argv[i], "--paper")) paper = true;
-    else if (!std::strcmp(argv[i], "--reps") && i + 1 < argc) reps = std::max(1, std::atoi(argv[++i]));
-    else {
-      std::fprintf(stderr, "usage: bench_unet_step [--paper] [--reps N]\n");
-      return 2;
-    }
-  }
+  pn::bench::Args("bench_unet_step").flag("--paper", &paper).option("--reps", &reps).parse(argc, argv);
   std::printf("U-Net training step (float32, CPU, median of %d after one warm-up)\n", reps);
-  bench("small: 16x32x32, base 8, depth 2", {3, 1, 2, 8, 2}, {4, 1, 16, 32, 32}, reps);
-  bench("medium: 32x64x64, base 16, depth 3", {3, 1, 2, 16, 3}, {1, 1, 32, 64, 64}, reps);
-  if (paper) bench("paper: 32x128x128, base 32, depth 4", {3, 1, 2, 32, 4}, {1, 1, 32, 128, 128}, std::max(1, reps / 2));
+  time_step("small: 16x32x32, base 8, depth 2", {3, 1, 2, 8, 2}, {4, 1, 16, 32, 32}, reps);
+  time_step("medium: 32x64x64, base 16, depth 3", {3, 1, 2, 16, 3}, {1, 1, 32, 64, 64}, reps);
+  if (paper) time_step("paper: 32x128x128, base 32, depth 4", {3, 1, 2, 32, 4}, {1, 1, 32, 128, 128}, std::max(1, reps / 2));
   return 0;
 }

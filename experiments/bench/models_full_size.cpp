@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "experiments/bench/bench_util.h"
 #include "autograd/grad_mode.h"
 #include "models/lesion_wgan.h"
 #include "models/patchgan.h"
@@ -14,7 +15,7 @@
 
 using namespace pn;
 using namespace pn::models;
-using Clock = std::chrono::steady_clock;
+using pn::bench::Clock;
 
 namespace {
 
@@ -27,7 +28,7 @@ void timed(const char* name, nn::Module& m, F&& forward) {
     NoGrad ng;
     out = forward().shape();
   }
-  const double s = std::chrono::duration<double>(Clock::now() - t0).count();
+  const double s = bench::seconds_since(t0);
   std::printf("==== %s: %lld parameters, output %s, forward %.2f s\n%s\n", name, (long long)m.num_parameters(),
               shape_str(out).c_str(), s, m.summary().c_str());
   std::fflush(stdout);

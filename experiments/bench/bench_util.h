@@ -1,0 +1,65 @@
+// What every benchmark program shares: the median time of a function after a warm-up run,
+// and a small command line of flags and integer options with a usage line on error.
+#pragma once
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace pn::bench {
+
+using Clock = std::chrono::steady_clock;
+
+inline double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+// Median seconds of fn over reps runs (the median ignores one-off stalls), after `warmup`
+// runs that fill caches and the allocator.
+inline double median_seconds(const std::function<void()>& fn, int reps, int warmup = 1) {
+  for (int w = 0; w < warmup; ++w) fn();
+  std::vector<double> t;
+  for (int r = 0; r < std::max(reps, 1); ++r) {
+    const auto t0 = Clock::now();
+    fn();
+    t.push_back(seconds_since(t0));
+  }
+  std::sort(t.begin(), t.end());
+  return t[t.size() / 2];
+}
+
+// `--name` flags and `--name N` integer options; anything else prints the usage and exits 2.
+class Args {
+ public:
+  Args(std::string program) : program_(std::move(program)) {}
+  Args& flag(const char* name, bool* out) { flags_.push_back({name, out}); return *this; }
+  Args& option(const char* name, int* out, int min = 1) { ints_.push_back({name, out, min}); return *this; }
+  void parse(int argc, char** argv) const {
+    for (int i = 1; i < argc; ++i) {
+      bool known = false;
+      for (const auto& f : flags_)
+        if (!std::strcmp(argv[i], f.name)) *f.out = known = true;
+      for (const auto& o : ints_)
+        if (!known && !std::strcmp(argv[i], o.name) && i + 1 < argc) *o.out = std::max(o.min, std::atoi(argv[++i])), known = true;
+      if (!known) usage();
+    }
+  }
+
+ private:
+  [[noreturn]] void usage() const {
+    std::string u = "usage: " + program_;
+    for (const auto& f : flags_) u += std::string(" [") + f.name + "]";
+    for (const auto& o : ints_) u += std::string(" [") + o.name + " N]";
+    std::fprintf(stderr, "%s\n", u.c_str());
+    std::exit(2);
+  }
+  struct Flag { const char* name; bool* out; };
+  struct Int { const char* name; int* out; int min; };
+  std::string program_;
+  std::vector<Flag> flags_;
+  std::vector<Int> ints_;
+};
+
+}  // namespace pn::bench
