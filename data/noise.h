@@ -1,8 +1,11 @@
 // Smooth seeded random fields for the phantom and elastic augmentation: value noise on an
 // integer lattice (a hash per lattice point, smoothstep-trilinear in between) and a fractal
-// sum of octaves. Deterministic: the same seed gives the same field on every machine.
+// sum of octaves; and SeedStream, the per-subject stream of random parameters.
+// Deterministic: the same seed gives the same field on every machine.
 #pragma once
 #include <cstdint>
+
+#include "kernels/math/philox.h"
 
 namespace pn::data {
 
@@ -13,6 +16,20 @@ inline uint64_t mix64(uint64_t x) {
   x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
   return x ^ (x >> 31);
 }
+
+// A small seeded stream for per-subject parameters (not per voxel): draw n uses Philox
+// counter n, so the order of draws defines a subject (the phantom and the atlas subjects
+// draw their parameters through one of these).
+class SeedStream {
+ public:
+  explicit SeedStream(uint64_t seed) : seed_(seed) {}
+  double uniform(double lo = 0, double hi = 1) { return lo + (hi - lo) * math::philox_uniform(seed_, n_++); }
+  double normal() { return math::philox_normal(seed_, n_++); }
+  uint64_t next() { return mix64(seed_ ^ (0xa0761d6478bd642full * ++n_)); }
+
+ private:
+  uint64_t seed_, n_ = 0;
+};
 
 class ValueNoise {
  public:

@@ -43,8 +43,17 @@ struct PhantomSubject {
   int lesion_count = 0;  // lesions drawn (each non-empty)
 };
 
-// One subject; the same (options, seed, stroke) always gives the same voxels.
-PhantomSubject make_phantom_subject(const PhantomOptions& opt, uint64_t seed, bool stroke);
+// One subject; the same (options, seed, stroke, lesion) always gives the same voxels.
+// `lesion` (optional, stroke subjects only): a mask on phantom_grid(opt) (non-zero =
+// lesion) inserted instead of the procedural blobs, moved to a random place where it lies
+// in tissue (data/phantom_lesions.h); empty (all zero) = the procedural blobs.
+PhantomSubject make_phantom_subject(const PhantomOptions& opt, uint64_t seed, bool stroke,
+                                    const LabelVolume* lesion = nullptr);
+
+// The phantom's grid: opt.size voxels over opt.fov_mm, centred on the origin (the
+// canonical anatomy's x points to the subject's left). Throws on a bad size or FOV.
+Grid phantom_grid(const PhantomOptions& opt);
+Vec3 phantom_spacing(const PhantomOptions& opt);
 
 // Seed of subject `index` of a database: independent streams per subject and kind.
 uint64_t phantom_subject_seed(uint64_t seed, int64_t index, bool stroke);

@@ -25,6 +25,7 @@ struct PhantomCmd {
   uint64_t seed = 1;
   std::vector<int64_t> size{128, 128, 32};
   std::string image_suffix = "dwi", mask_suffix = "msk", labels_suffix = "labels";
+  std::string anatomy = "procedural";  // procedural | icbm152 | auto
 };
 
 int run_phantom(const PhantomCmd& o) {
@@ -36,6 +37,12 @@ int run_phantom(const PhantomCmd& o) {
   db.seed = o.seed;
   db.phantom.size = {o.size[0], o.size[1], o.size[2]};  // the field of view stays the study's
   db.suffixes = {o.image_suffix, o.mask_suffix, o.labels_suffix};
+  // Anatomy: icbm152 needs the shared data; auto takes it when found, else procedural.
+  if (o.anatomy != "procedural") db.atlas = data::shared_icbm152_anatomy();
+  PN_CHECK(db.atlas || o.anatomy != "icbm152",
+           "data phantom --anatomy icbm152: no shared/data/icbm152 found (set PENUMBRA_SHARED_DATA, or use auto)");
+  std::printf("anatomy: %s\n", db.atlas ? fmt::format("ICBM152 atlas ({}), MNI study grid", db.atlas->source).c_str()
+                                         : "procedural phantom");
   // The montage shows the first subjects of each database, half healthy if possible.
   const int want_healthy = std::min(o.healthy, o.montage / 2), want_stroke = o.montage - want_healthy;
   std::vector<data::PhantomSubject> shown;
@@ -120,6 +127,9 @@ void add_data(CLI::App& app) {
   ph->add_option("--stroke", o->stroke, "stroke subjects")->capture_default_str()->check(CLI::NonNegativeNumber);
   ph->add_option("--seed", o->seed, "random seed")->capture_default_str();
   ph->add_option("--size", o->size, "grid X,Y,Z (field of view stays 256x256x115.2 mm)")->delimiter(',')->expected(3)->capture_default_str();
+  ph->add_option("--anatomy", o->anatomy, "procedural, icbm152 (shared data) or auto (icbm152 when found)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"procedural", "icbm152", "auto"}));
   ph->add_option("--montage", o->montage, "subjects in montage.png (0 = none)")->capture_default_str();
   ph->add_option("--image-suffix", o->image_suffix, "image file suffix")->capture_default_str();
   ph->add_option("--mask-suffix", o->mask_suffix, "mask file suffix")->capture_default_str();
