@@ -17,7 +17,10 @@ namespace pn::data {
 
 inline constexpr Vec3 kStudyCentreMni{0, -16, 20};
 
-// dims voxels of `spacing` mm, LAS, the centre of the voxel block at kStudyCentreMni.
+// dims voxels of `spacing` mm, LAS, the centre of the voxel block at world point `centre`.
+Grid las_grid(const Dims3& dims, const Vec3& spacing, const Vec3& centre);
+
+// las_grid at kStudyCentreMni.
 Grid mni_study_grid(const Dims3& dims, const Vec3& spacing);
 
 }  // namespace pn::data

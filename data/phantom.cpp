@@ -5,6 +5,7 @@
 
 #include "autograd/error.h"
 #include "data/label_scheme.h"
+#include "data/mni_grid.h"
 #include "data/noise.h"
 #include "data/phantom_anatomy.h"
 #include "data/phantom_contrast.h"
@@ -24,12 +25,14 @@ Vec3 phantom_spacing(const PhantomOptions& opt) {
   return {opt.fov_mm[0] / opt.size[0], opt.fov_mm[1] / opt.size[1], opt.fov_mm[2] / opt.size[2]};
 }
 
-Grid phantom_grid(const PhantomOptions& opt) { return Grid::centred(opt.size, phantom_spacing(opt)); }
+// LAS, like the atlas grid: the canonical anatomy's x (towards the subject's left) runs
+// along i, which is world -x in NIfTI's RAS convention.
+Grid phantom_grid(const PhantomOptions& opt) { return las_grid(opt.size, phantom_spacing(opt), {0, 0, 0}); }
 
 PhantomSubject make_phantom_subject(const PhantomOptions& opt, uint64_t seed, bool stroke, const LabelVolume* lesion) {
   const Vec3 spacing = phantom_spacing(opt);
   SeedStream st(mix64(seed));
-  const Grid grid = Grid::centred(opt.size, spacing);
+  const Grid grid = phantom_grid(opt);
   AnatomyParams ap;
   for (double& s : ap.brain_scale) s = st.uniform(0.95, 1.05);
   ap.ventricle_scale = std::exp(st.uniform(std::log(0.7), std::log(1.6)));

@@ -50,8 +50,8 @@ struct PhantomSubject {
 PhantomSubject make_phantom_subject(const PhantomOptions& opt, uint64_t seed, bool stroke,
                                     const LabelVolume* lesion = nullptr);
 
-// The phantom's grid: opt.size voxels over opt.fov_mm, centred on the origin (the
-// canonical anatomy's x points to the subject's left). Throws on a bad size or FOV.
+// The phantom's grid: opt.size voxels over opt.fov_mm, centred on the origin, LAS (the
+// canonical anatomy's x points to the subject's left, along i). Throws on a bad size or FOV.
 Grid phantom_grid(const PhantomOptions& opt);
 Vec3 phantom_spacing(const PhantomOptions& opt);
 
