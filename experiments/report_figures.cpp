@@ -6,7 +6,6 @@
 
 #include "autograd/error.h"
 #include "experiments/seg_metrics.h"
-#include "experiments/svg_plot.h"
 
 namespace pn::experiments {
 
@@ -56,33 +55,32 @@ BoxStats box_stats(const std::vector<double>& values) {
   return b;
 }
 
-std::string line_chart_svg(const std::vector<Series>& series, const std::string& title, const std::string& xlabel,
-                           const std::string& ylabel, double y_lo, double y_hi) {
+Chart line_chart(const std::vector<Series>& series, const std::string& title, const std::string& xlabel,
+                 const std::string& ylabel, double y_lo, double y_hi) {
   std::vector<const std::vector<double>*> xs, ys;
   for (const auto& s : series) xs.push_back(&s.x), ys.push_back(&s.y);
   auto [x0, x1] = finite_range(xs);
   auto [v0, v1] = y_lo < y_hi ? std::pair{y_lo, y_hi} : finite_range(ys);
-  SvgPlot p(title, xlabel, ylabel);
+  Chart p(title, xlabel, ylabel);
   p.set_x(nice_axis(x0, x1));
   p.set_y(nice_axis(v0, v1));
   for (size_t i = 0; i < series.size(); ++i) p.polyline(series[i].x, series[i].y, palette_color(i), series[i].name);
-  return p.svg();
+  return p;
 }
 
-std::string box_plot_svg(const std::vector<std::pair<std::string, std::vector<double>>>& groups, const std::string& title,
-                         const std::string& ylabel, double y_lo, double y_hi) {
+Chart box_plot(const NamedValues& groups, const std::string& title, const std::string& ylabel, double y_lo, double y_hi) {
   std::vector<std::string> names;
   std::vector<const std::vector<double>*> all;
   for (const auto& [n, v] : groups) names.push_back(n), all.push_back(&v);
   auto [v0, v1] = y_lo < y_hi ? std::pair{y_lo, y_hi} : finite_range(all);
-  SvgPlot p(title, "", ylabel, 720, 420, /*legend=*/false);
+  Chart p(title, "", ylabel, 720, 420, /*legend=*/false);
   p.set_x(category_axis(names));
   p.set_y(nice_axis(v0, v1));
   for (size_t i = 0; i < groups.size(); ++i) {
     BoxStats b = box_stats(groups[i].second);
     if (b.n == 0) continue;
     const double c = double(i + 1), w = 0.3;
-    const std::string col = palette_color(i);
+    const Colour col = palette_color(i);
     p.rect(c - w, b.q1, c + w, b.q3, col, "none");
     p.segment(c - w, b.median, c + w, b.median, col, 2.5);
     p.segment(c, b.q3, c, b.whisker_hi, col);
@@ -92,10 +90,10 @@ std::string box_plot_svg(const std::vector<std::pair<std::string, std::vector<do
     for (double o : b.outliers) p.circle(c, o, 3, col, false);
     p.circle(c, b.mean, 3, col, true);
   }
-  return p.svg();
+  return p;
 }
 
-std::string training_curves_svg(const std::vector<std::pair<std::string, CsvTable>>& runs, const std::string& column) {
+Chart training_curves(const std::vector<std::pair<std::string, CsvTable>>& runs, const std::string& column) {
   std::vector<Series> series;
   const double scale = is_fraction_metric(column) ? 100.0 : 1.0;
   for (const auto& [name, t] : runs) {
@@ -103,12 +101,12 @@ std::string training_curves_svg(const std::vector<std::pair<std::string, CsvTabl
     for (double& y : s.y) y *= scale;
     series.push_back(std::move(s));
   }
-  return line_chart_svg(series, column + " per epoch", "epoch", scale == 100.0 ? column + " (%)" : column,
+  return line_chart(series, column + " per epoch", "epoch", scale == 100.0 ? column + " (%)" : column,
                         0.0, scale == 100.0 ? 100.0 : 0.0);
 }
 
-std::string volume_box_plot_svg(const std::vector<std::pair<std::string, CsvTable>>& runs, const std::string& column) {
-  std::vector<std::pair<std::string, std::vector<double>>> groups;
+Chart volume_box_plot(const std::vector<std::pair<std::string, CsvTable>>& runs, const std::string& column) {
+  NamedValues groups;
   const double scale = is_fraction_metric(column) ? 100.0 : 1.0;
   for (const auto& [name, t] : runs) {
     std::vector<double> v = t.numbers(column), lp = t.numbers("lesion_positive"), keep;
@@ -116,7 +114,7 @@ std::string volume_box_plot_svg(const std::vector<std::pair<std::string, CsvTabl
       if (lp[i] != 0) keep.push_back(v[i] * scale);
     groups.emplace_back(name, std::move(keep));
   }
-  return box_plot_svg(groups, column + " per lesion-positive volume (held-out set)",
+  return box_plot(groups, column + " per lesion-positive volume (held-out set)",
                       scale == 100.0 ? column + " (%)" : column, 0.0, scale == 100.0 ? 100.0 : 0.0);
 }
 
