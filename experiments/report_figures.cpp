@@ -93,6 +93,75 @@ Chart box_plot(const NamedValues& groups, const std::string& title, const std::s
   return p;
 }
 
+namespace {
+
+// log10 of the values, -inf for values <= 0 (so they count as below the bins).
+std::vector<double> log10_values(const std::vector<double>& v) {
+  std::vector<double> out;
+  for (double x : v) out.push_back(x > 0 ? std::log10(x) : (std::isnan(x) ? x : -std::numeric_limits<double>::infinity()));
+  return out;
+}
+
+}  // namespace
+
+std::vector<Histogram> histograms_of(const NamedValues& sets, const HistogramOptions& o) {
+  NamedValues binned = sets;
+  std::vector<double> edges = o.edges;
+  if (o.log10_x) {
+    for (auto& [name, v] : binned) v = log10_values(v);
+    for (double& e : edges) {
+      PN_CHECK(e > 0, "histogram: bin edge {} has no log10", e);
+      e = std::log10(e);
+    }
+  }
+  if (edges.empty()) {
+    std::vector<const std::vector<double>*> all;
+    for (const auto& [name, v] : binned) all.push_back(&v);
+    const auto [lo, hi] = finite_range(all);
+    edges = nice_bin_edges(lo, hi, o.bins);
+  }
+  std::vector<Histogram> out;
+  for (const auto& [name, v] : binned) out.push_back(histogram(v, edges));
+  return out;
+}
+
+Chart histogram_chart(const NamedValues& sets, const std::string& title, const std::string& xlabel,
+                      const HistogramOptions& o) {
+  const std::vector<Histogram> hs = histograms_of(sets, o);
+  const std::vector<double>& e = hs.at(0).edges;
+  std::vector<std::vector<double>> heights;
+  double top = 0;
+  for (const Histogram& h : hs) {
+    std::vector<double> y;
+    for (size_t c : h.counts) y.push_back(o.fractions ? (h.total() ? double(c) / double(h.total()) : 0.0) : double(c));
+    for (double v : y) top = std::max(top, v);
+    heights.push_back(std::move(y));
+  }
+  Chart p(title, xlabel, o.fractions ? "fraction of values" : "count");
+  p.set_x(o.log10_x ? log10_axis(e.front(), e.back()) : nice_axis(e.front(), e.back()));
+  p.set_y(nice_axis(0, top > 0 ? top : 1));
+  for (size_t i = 0; i < hs.size(); ++i) {
+    const Colour col = palette_color(i);
+    const std::vector<double>& y = heights[i];
+    if (o.outlines) {
+      // A step line: up the first edge, across each bin at its height, down the last edge.
+      std::vector<double> sx{e.front()}, sy{0};
+      for (size_t k = 0; k < y.size(); ++k) sx.insert(sx.end(), {e[k], e[k + 1]}), sy.insert(sy.end(), {y[k], y[k]});
+      sx.push_back(e.back()), sy.push_back(0);
+      p.polyline(sx, sy, col, "", 1.8);
+    } else {
+      for (size_t k = 0; k < y.size(); ++k)
+        if (y[k] > 0) p.rect(e[k], 0, e[k + 1], y[k], "none", col.with_alpha(o.alpha), 0);
+    }
+    const Histogram& h = hs[i];
+    std::string label = fmt::format("{} (n={}", sets[i].first, h.total());
+    if (h.below + h.above > 0) label += fmt::format(", {} outside", h.below + h.above);
+    if (h.nan > 0) label += fmt::format(", {} NaN", h.nan);
+    p.legend_entry(label + ")", o.outlines ? col : col.with_alpha(o.alpha), /*swatch=*/!o.outlines);
+  }
+  return p;
+}
+
 Chart training_curves(const std::vector<std::pair<std::string, CsvTable>>& runs, const std::string& column) {
   std::vector<Series> series;
   const double scale = is_fraction_metric(column) ? 100.0 : 1.0;
