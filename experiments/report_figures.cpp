@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "autograd/error.h"
+#include "experiments/bitmap_font.h"
 #include "experiments/seg_metrics.h"
 
 namespace pn::experiments {
@@ -75,6 +76,20 @@ Chart box_plot(const NamedValues& groups, const std::string& title, const std::s
   auto [v0, v1] = y_lo < y_hi ? std::pair{y_lo, y_hi} : finite_range(all);
   Chart p(title, "", ylabel, 720, 420, /*legend=*/false);
   p.set_x(category_axis(names));
+  // Names wider than their slot would run into each other: number the boxes instead and
+  // name them in a legend.
+  const double slot = p.px(1.5) - p.px(0.5);
+  bool fits = true;
+  for (const auto& n : names) fits &= font::text_columns(n) + 8 <= slot;
+  if (!fits) {
+    p = Chart(title, "", ylabel, 720, 420, /*legend=*/true);
+    std::vector<std::string> numbers;
+    for (size_t i = 0; i < names.size(); ++i) {
+      numbers.push_back(std::to_string(i + 1));
+      p.legend_entry(fmt::format("{}  {}", i + 1, names[i]), palette_color(i));
+    }
+    p.set_x(category_axis(numbers));
+  }
   p.set_y(nice_axis(v0, v1));
   for (size_t i = 0; i < groups.size(); ++i) {
     BoxStats b = box_stats(groups[i].second);

@@ -93,4 +93,10 @@ TEST_CASE("training curves and box plots from CSV tables") {
   CHECK(count(box, "<rect x=") >= 2);  // background frame + the box
   CHECK(box.find(">clinical</text>") != std::string::npos);
   CHECK(count(box, "<circle") == 1);   // the mean; no outliers
+  // Names too long for their slots: numbered boxes, named in a legend.
+  const std::string long_name(40, 'n');
+  std::string numbered = volume_box_plot({{long_name, v}, {"b", v}, {"c", v}, {"d", v}, {"e", v}}, "hard_dice").svg();
+  CHECK(numbered.find(">1  " + long_name + "</text>") != std::string::npos);
+  CHECK(numbered.find(">5</text>") != std::string::npos);
+  CHECK(numbered.find(">" + long_name + "</text>") == std::string::npos);
 }
