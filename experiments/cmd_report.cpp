@@ -66,6 +66,16 @@ void run_report(const ReportOptions& o) {
   emit(md, o.write);
 }
 
+// A chart as PNG when the file name ends in .png, else as SVG (to stdout without a file).
+void emit_chart(const experiments::Chart& chart, const std::string& path) {
+  if (path.size() > 4 && path.compare(path.size() - 4, 4, ".png") == 0) {
+    chart.write_png(path);
+    std::printf("wrote %s\n", path.c_str());
+  } else {
+    emit(chart.svg(), path);
+  }
+}
+
 struct FigureOptions {
   std::vector<std::string> runs;
   std::string column, write;
@@ -84,23 +94,23 @@ void add_report(CLI::App& app) {
   dice->add_option("--write", o->write, "write the Markdown to this file instead of stdout");
   dice->callback([o] { run_report(*o); });
 
-  auto* curves = grp->add_subcommand("curves", "Training curves (SVG): a metrics.csv column per epoch, one line per run");
+  auto* curves = grp->add_subcommand("curves", "Training curves (SVG, or PNG for --write *.png): a metrics.csv column per epoch, one line per run");
   auto c = std::make_shared<FigureOptions>(FigureOptions{{}, "test_soft_dice", ""});
   curves->add_option("--run", c->runs, "NAME=RUN_FOLDER (or just RUN_FOLDER), one line each")->required();
   curves->add_option("--column", c->column, "metrics.csv column to plot")->capture_default_str();
-  curves->add_option("--write", c->write, "SVG file to write (default: stdout)");
-  curves->callback([c] { emit(experiments::training_curves_svg(tables(c->runs, experiments::run_files::kMetrics), c->column), c->write); });
+  curves->add_option("--write", c->write, "SVG or .png file to write (default: SVG on stdout)");
+  curves->callback([c] { emit_chart(experiments::training_curves(tables(c->runs, experiments::run_files::kMetrics), c->column), c->write); });
 
-  auto* box = grp->add_subcommand("boxplot", "Box plots (SVG) of a per-volume held-out metric, one box per run");
+  auto* box = grp->add_subcommand("boxplot", "Box plots (SVG, or PNG for --write *.png) of a per-volume held-out metric, one box per run");
   auto b = std::make_shared<FigureOptions>(FigureOptions{{}, "hard_dice", ""});
   box->add_option("--run", b->runs, "NAME=RUN_FOLDER (or just RUN_FOLDER), one box each")->required();
   box->add_option("--column", b->column, "heldout_metrics.csv column to plot")->capture_default_str();
-  box->add_option("--write", b->write, "SVG file to write (default: stdout)");
+  box->add_option("--write", b->write, "SVG or .png file to write (default: SVG on stdout)");
   box->callback([b] {
-    emit(experiments::volume_box_plot_svg(tables(b->runs, experiments::run_files::kHeldoutMetrics), b->column), b->write);
+    emit_chart(experiments::volume_box_plot(tables(b->runs, experiments::run_files::kHeldoutMetrics), b->column), b->write);
   });
 
-  auto* study = grp->add_subcommand("study", "The study's report (Markdown + SVG figures) from its run folders");
+  auto* study = grp->add_subcommand("study", "The study's report (Markdown + PNG figures) from its run folders");
   auto req = std::make_shared<experiments::ConfigRequest>();
   auto dirs = std::make_shared<std::pair<std::string, std::string>>();
   experiments::add_config_options(study, *req);

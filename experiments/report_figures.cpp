@@ -5,8 +5,8 @@
 #include <limits>
 
 #include "autograd/error.h"
+#include "experiments/bitmap_font.h"
 #include "experiments/seg_metrics.h"
-#include "experiments/svg_plot.h"
 
 namespace pn::experiments {
 
@@ -56,33 +56,46 @@ BoxStats box_stats(const std::vector<double>& values) {
   return b;
 }
 
-std::string line_chart_svg(const std::vector<Series>& series, const std::string& title, const std::string& xlabel,
-                           const std::string& ylabel, double y_lo, double y_hi) {
+Chart line_chart(const std::vector<Series>& series, const std::string& title, const std::string& xlabel,
+                 const std::string& ylabel, double y_lo, double y_hi) {
   std::vector<const std::vector<double>*> xs, ys;
   for (const auto& s : series) xs.push_back(&s.x), ys.push_back(&s.y);
   auto [x0, x1] = finite_range(xs);
   auto [v0, v1] = y_lo < y_hi ? std::pair{y_lo, y_hi} : finite_range(ys);
-  SvgPlot p(title, xlabel, ylabel);
+  Chart p(title, xlabel, ylabel);
   p.set_x(nice_axis(x0, x1));
   p.set_y(nice_axis(v0, v1));
   for (size_t i = 0; i < series.size(); ++i) p.polyline(series[i].x, series[i].y, palette_color(i), series[i].name);
-  return p.svg();
+  return p;
 }
 
-std::string box_plot_svg(const std::vector<std::pair<std::string, std::vector<double>>>& groups, const std::string& title,
-                         const std::string& ylabel, double y_lo, double y_hi) {
+Chart box_plot(const NamedValues& groups, const std::string& title, const std::string& ylabel, double y_lo, double y_hi) {
   std::vector<std::string> names;
   std::vector<const std::vector<double>*> all;
   for (const auto& [n, v] : groups) names.push_back(n), all.push_back(&v);
   auto [v0, v1] = y_lo < y_hi ? std::pair{y_lo, y_hi} : finite_range(all);
-  SvgPlot p(title, "", ylabel, 720, 420, /*legend=*/false);
+  Chart p(title, "", ylabel, 720, 420, /*legend=*/false);
   p.set_x(category_axis(names));
+  // Names wider than their slot would run into each other: number the boxes instead and
+  // name them in a legend.
+  const double slot = p.px(1.5) - p.px(0.5);
+  bool fits = true;
+  for (const auto& n : names) fits &= font::text_columns(n) + 8 <= slot;
+  if (!fits) {
+    p = Chart(title, "", ylabel, 720, 420, /*legend=*/true);
+    std::vector<std::string> numbers;
+    for (size_t i = 0; i < names.size(); ++i) {
+      numbers.push_back(std::to_string(i + 1));
+      p.legend_entry(fmt::format("{}  {}", i + 1, names[i]), palette_color(i));
+    }
+    p.set_x(category_axis(numbers));
+  }
   p.set_y(nice_axis(v0, v1));
   for (size_t i = 0; i < groups.size(); ++i) {
     BoxStats b = box_stats(groups[i].second);
     if (b.n == 0) continue;
     const double c = double(i + 1), w = 0.3;
-    const std::string col = palette_color(i);
+    const Colour col = palette_color(i);
     p.rect(c - w, b.q1, c + w, b.q3, col, "none");
     p.segment(c - w, b.median, c + w, b.median, col, 2.5);
     p.segment(c, b.q3, c, b.whisker_hi, col);
@@ -92,10 +105,79 @@ std::string box_plot_svg(const std::vector<std::pair<std::string, std::vector<do
     for (double o : b.outliers) p.circle(c, o, 3, col, false);
     p.circle(c, b.mean, 3, col, true);
   }
-  return p.svg();
+  return p;
 }
 
-std::string training_curves_svg(const std::vector<std::pair<std::string, CsvTable>>& runs, const std::string& column) {
+namespace {
+
+// log10 of the values, -inf for values <= 0 (so they count as below the bins).
+std::vector<double> log10_values(const std::vector<double>& v) {
+  std::vector<double> out;
+  for (double x : v) out.push_back(x > 0 ? std::log10(x) : (std::isnan(x) ? x : -std::numeric_limits<double>::infinity()));
+  return out;
+}
+
+}  // namespace
+
+std::vector<Histogram> histograms_of(const NamedValues& sets, const HistogramOptions& o) {
+  NamedValues binned = sets;
+  std::vector<double> edges = o.edges;
+  if (o.log10_x) {
+    for (auto& [name, v] : binned) v = log10_values(v);
+    for (double& e : edges) {
+      PN_CHECK(e > 0, "histogram: bin edge {} has no log10", e);
+      e = std::log10(e);
+    }
+  }
+  if (edges.empty()) {
+    std::vector<const std::vector<double>*> all;
+    for (const auto& [name, v] : binned) all.push_back(&v);
+    const auto [lo, hi] = finite_range(all);
+    edges = nice_bin_edges(lo, hi, o.bins);
+  }
+  std::vector<Histogram> out;
+  for (const auto& [name, v] : binned) out.push_back(histogram(v, edges));
+  return out;
+}
+
+Chart histogram_chart(const NamedValues& sets, const std::string& title, const std::string& xlabel,
+                      const HistogramOptions& o) {
+  const std::vector<Histogram> hs = histograms_of(sets, o);
+  const std::vector<double>& e = hs.at(0).edges;
+  std::vector<std::vector<double>> heights;
+  double top = 0;
+  for (const Histogram& h : hs) {
+    std::vector<double> y;
+    for (size_t c : h.counts) y.push_back(o.fractions ? (h.total() ? double(c) / double(h.total()) : 0.0) : double(c));
+    for (double v : y) top = std::max(top, v);
+    heights.push_back(std::move(y));
+  }
+  Chart p(title, xlabel, o.fractions ? "fraction of values" : "count");
+  p.set_x(o.log10_x ? log10_axis(e.front(), e.back()) : nice_axis(e.front(), e.back()));
+  p.set_y(nice_axis(0, top > 0 ? top : 1));
+  for (size_t i = 0; i < hs.size(); ++i) {
+    const Colour col = palette_color(i);
+    const std::vector<double>& y = heights[i];
+    if (o.outlines) {
+      // A step line: up the first edge, across each bin at its height, down the last edge.
+      std::vector<double> sx{e.front()}, sy{0};
+      for (size_t k = 0; k < y.size(); ++k) sx.insert(sx.end(), {e[k], e[k + 1]}), sy.insert(sy.end(), {y[k], y[k]});
+      sx.push_back(e.back()), sy.push_back(0);
+      p.polyline(sx, sy, col, "", 1.8);
+    } else {
+      for (size_t k = 0; k < y.size(); ++k)
+        if (y[k] > 0) p.rect(e[k], 0, e[k + 1], y[k], "none", col.with_alpha(o.alpha), 0);
+    }
+    const Histogram& h = hs[i];
+    std::string label = fmt::format("{} (n={}", sets[i].first, h.total());
+    if (h.below + h.above > 0) label += fmt::format(", {} outside", h.below + h.above);
+    if (h.nan > 0) label += fmt::format(", {} NaN", h.nan);
+    p.legend_entry(label + ")", o.outlines ? col : col.with_alpha(o.alpha), /*swatch=*/!o.outlines);
+  }
+  return p;
+}
+
+Chart training_curves(const std::vector<std::pair<std::string, CsvTable>>& runs, const std::string& column) {
   std::vector<Series> series;
   const double scale = is_fraction_metric(column) ? 100.0 : 1.0;
   for (const auto& [name, t] : runs) {
@@ -103,12 +185,12 @@ std::string training_curves_svg(const std::vector<std::pair<std::string, CsvTabl
     for (double& y : s.y) y *= scale;
     series.push_back(std::move(s));
   }
-  return line_chart_svg(series, column + " per epoch", "epoch", scale == 100.0 ? column + " (%)" : column,
+  return line_chart(series, column + " per epoch", "epoch", scale == 100.0 ? column + " (%)" : column,
                         0.0, scale == 100.0 ? 100.0 : 0.0);
 }
 
-std::string volume_box_plot_svg(const std::vector<std::pair<std::string, CsvTable>>& runs, const std::string& column) {
-  std::vector<std::pair<std::string, std::vector<double>>> groups;
+Chart volume_box_plot(const std::vector<std::pair<std::string, CsvTable>>& runs, const std::string& column) {
+  NamedValues groups;
   const double scale = is_fraction_metric(column) ? 100.0 : 1.0;
   for (const auto& [name, t] : runs) {
     std::vector<double> v = t.numbers(column), lp = t.numbers("lesion_positive"), keep;
@@ -116,7 +198,7 @@ std::string volume_box_plot_svg(const std::vector<std::pair<std::string, CsvTabl
       if (lp[i] != 0) keep.push_back(v[i] * scale);
     groups.emplace_back(name, std::move(keep));
   }
-  return box_plot_svg(groups, column + " per lesion-positive volume (held-out set)",
+  return box_plot(groups, column + " per lesion-positive volume (held-out set)",
                       scale == 100.0 ? column + " (%)" : column, 0.0, scale == 100.0 ? 100.0 : 0.0);
 }
 

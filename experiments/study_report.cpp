@@ -72,20 +72,22 @@ fs::path write_study_report(const Config& c, const fs::path& run_root, const fs:
   if (!held_all.empty()) md += "\n## Held-out set, per volume\n\n" + volume_metrics_markdown(held_all);
 
   md += "\n## Figures\n\n";
-  auto figure = [&](const std::string& file, const std::string& svg, const std::string& caption) {
-    const fs::path p = out_dir / "figures" / file;
-    nn::write_file_atomic(p.string(), svg);
+  // figures/<stem>.png, linked from the report, and the same chart as <stem>.svg beside it.
+  auto figure = [&](const std::string& stem, const Chart& chart, const std::string& caption) {
+    const fs::path p = out_dir / "figures" / (stem + ".png");
+    chart.write_png(p.string());
+    nn::write_file_atomic((out_dir / "figures" / (stem + ".svg")).string(), chart.svg());
     md += fmt::format("![{}]({})\n\n*{}*\n\n", caption, link(p, out_dir), caption);
   };
   for (bool small : {false, true}) {
     auto curves = tables_of(grid, run_root, run_files::kMetrics, small);
     if (!curves.empty())
-      figure(small ? "curves_small_n.svg" : "curves.svg", training_curves_svg(curves, "test_soft_dice"),
+      figure(small ? "curves_small_n" : "curves", training_curves(curves, "test_soft_dice"),
              small ? "Test soft Dice per epoch: few clinical cases, with and without synthetic pre-training"
                    : "Test soft Dice per epoch: all clinical cases, synthetic data, both");
   }
   if (!held_all.empty())
-    figure("dice_boxplot.svg", volume_box_plot_svg(held_all, "hard_dice"),
+    figure("dice_boxplot", volume_box_plot(held_all, "hard_dice"),
            "Hard Dice per lesion-positive held-out volume, final models");
   for (const auto& im : images) md += fmt::format("![{}]({})\n\n*{}*\n\n", im.caption, link(im.path, out_dir), im.caption);
 

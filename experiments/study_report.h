@@ -1,7 +1,7 @@
 // The study's report: a Markdown page with the Dice table in both protocols (one row per
 // segmentation experiment of the study plan, in plan order), the per-volume metrics of
-// the held-out set, training curves and Dice box plots (SVG, in a figures/ folder next to
-// it), and any further images (montages) given by the caller. Experiments whose run
+// the held-out set, training curves and Dice box plots (PNG, with SVG copies, in a
+// figures/ folder next to it), and any further images (montages) given by the caller. Experiments whose run
 // folder is missing or unfinished still get their row, marked as such.
 #pragma once
 #include <filesystem>
@@ -18,7 +18,7 @@ struct ReportImage {
 };
 
 // Reads the runs under `run_root` (<run_root>/<experiment name>), writes
-// <out_dir>/report.md and <out_dir>/figures/*.svg, and returns the report's path.
+// <out_dir>/report.md and <out_dir>/figures/*.png (+ .svg), and returns the report's path.
 std::filesystem::path write_study_report(const Config& c, const std::filesystem::path& run_root,
                                          const std::filesystem::path& out_dir,
                                          const std::vector<ReportImage>& images = {});

@@ -6,7 +6,7 @@
 #include <limits>
 
 #include "experiments/report_figures.h"
-#include "experiments/svg_plot.h"
+#include "experiments/chart.h"
 #include "tests/experiments/error_text.h"
 
 using namespace pn::experiments;
@@ -60,7 +60,7 @@ TEST_CASE("box statistics follow Tukey's definition") {
 }
 
 TEST_CASE("line chart: points land where the axes put them; NaN breaks the line") {
-  SvgPlot p("t", "x", "y", 720, 420);
+  Chart p("t", "x", "y", 720, 420);
   p.set_x(nice_axis(0, 10));
   p.set_y(nice_axis(0, 1));
   // Frame: x from 64 to 720 - 170 = 550, y from 420 - 52 = 368 (bottom) to 36 (top).
@@ -71,7 +71,7 @@ TEST_CASE("line chart: points land where the axes put them; NaN breaks the line"
   CHECK(p.px(5) == doctest::Approx(307));
   p.polyline({0, 5, 6, 10}, {0, 1, std::nan(""), 0.5}, "#000", "a <b> & c");
   std::string s = p.svg();
-  CHECK(count(s, "<polyline") == 2);  // split at the NaN
+  CHECK(count(s, R"(<polyline fill="none" stroke="#000000" stroke-width="1.8")") == 2);  // split at the NaN
   CHECK(s.find("points=\"64.0,368.0 307.0,36.0\"") != std::string::npos);
   CHECK(s.find("points=\"550.0,202.0\"") != std::string::npos);
   CHECK(s.find("a &lt;b&gt; &amp; c") != std::string::npos);
@@ -82,15 +82,21 @@ TEST_CASE("line chart: points land where the axes put them; NaN breaks the line"
 TEST_CASE("training curves and box plots from CSV tables") {
   CsvTable a = parse_csv("epoch,test_soft_dice\n1,0.2\n2,0.5\n3,0.6\n", "a");
   CsvTable b = parse_csv("epoch,test_soft_dice\n1,0.1\n2,0.3\n", "b");
-  std::string curves = training_curves_svg({{"clinical", a}, {"synthetic", b}}, "test_soft_dice");
-  CHECK(count(curves, "<polyline") == 2);
+  std::string curves = training_curves({{"clinical", a}, {"synthetic", b}}, "test_soft_dice").svg();
+  CHECK(count(curves, R"(stroke-width="1.8")") == 2);  // the data lines (grid: 1, legend: 3)
   CHECK(curves.find(">clinical</text>") != std::string::npos);
   CHECK(curves.find("test_soft_dice (%)") != std::string::npos);
-  CHECK_ERROR_HAS(training_curves_svg({{"x", a}}, "loss"), "no column 'loss'");
+  CHECK_ERROR_HAS(training_curves({{"x", a}}, "loss"), "no column 'loss'");
 
   CsvTable v = parse_csv("case,lesion_positive,hard_dice\nx,1,0.5\ny,1,0.7\nz,0,nan\nw,1,0.9\n", "v");
-  std::string box = volume_box_plot_svg({{"clinical", v}}, "hard_dice");
+  std::string box = volume_box_plot({{"clinical", v}}, "hard_dice").svg();
   CHECK(count(box, "<rect x=") >= 2);  // background frame + the box
   CHECK(box.find(">clinical</text>") != std::string::npos);
   CHECK(count(box, "<circle") == 1);   // the mean; no outliers
+  // Names too long for their slots: numbered boxes, named in a legend.
+  const std::string long_name(40, 'n');
+  std::string numbered = volume_box_plot({{long_name, v}, {"b", v}, {"c", v}, {"d", v}, {"e", v}}, "hard_dice").svg();
+  CHECK(numbered.find(">1  " + long_name + "</text>") != std::string::npos);
+  CHECK(numbered.find(">5</text>") != std::string::npos);
+  CHECK(numbered.find(">" + long_name + "</text>") == std::string::npos);
 }

@@ -59,7 +59,7 @@ TEST_CASE("study report: every experiment has a row, figures are written and lin
   CHECK(md.find("| " + grid[10].title + " | – | – | – |") != std::string::npos);
   CHECK(md.find("- clinical only: unfinished") != std::string::npos);  // no DONE
   CHECK(md.find("- " + grid[9].title + ": not run") != std::string::npos);
-  for (const char* f : {"curves.svg", "curves_small_n.svg", "dice_boxplot.svg"}) {
+  for (const char* f : {"curves.png", "curves_small_n.png", "dice_boxplot.png"}) {
     CHECK(fs::exists(root / "report" / "figures" / f));
     CHECK(md.find(std::string("(figures/") + f + ")") != std::string::npos);
   }
