@@ -15,8 +15,10 @@ namespace pn::data {
 void write_png_rgb(const std::string& path, int width, int height, const std::vector<uint8_t>& rgb) {
   PN_CHECK(width > 0 && height > 0 && rgb.size() == static_cast<size_t>(width) * height * 3,
            "{}: PNG buffer of {} bytes does not match {}x{} RGB", path, rgb.size(), width, height);
-  std::FILE* f = std::fopen(path.c_str(), "wb");
-  PN_CHECK(f != nullptr, "{}: cannot open for writing: {}", path, std::strerror(errno));
+  // Written beside the final name and renamed into place: a reader never sees half a PNG.
+  const std::string tmp = path + ".tmp";
+  std::FILE* f = std::fopen(tmp.c_str(), "wb");
+  PN_CHECK(f != nullptr, "{}: cannot open for writing: {}", tmp, std::strerror(errno));
   png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, nullptr, nullptr, nullptr);
   png_infop info = png ? png_create_info_struct(png) : nullptr;
   if (!png || !info || setjmp(png_jmpbuf(png))) {
@@ -32,7 +34,9 @@ void write_png_rgb(const std::string& path, int width, int height, const std::ve
     png_write_row(png, const_cast<png_bytep>(rgb.data() + static_cast<size_t>(y) * width * 3));
   png_write_end(png, nullptr);
   png_destroy_write_struct(&png, &info);
-  PN_CHECK(std::fclose(f) == 0, "{}: writing failed", path);
+  PN_CHECK(std::fclose(f) == 0, "{}: writing failed", tmp);
+  PN_CHECK(std::rename(tmp.c_str(), path.c_str()) == 0, "{}: cannot rename {} into place: {}", path, tmp,
+           std::strerror(errno));
 }
 
 std::vector<uint8_t> read_png_rgb(const std::string& path, int* width, int* height) {

@@ -21,7 +21,7 @@ struct MontageCase {
 // `slices` axial slices per row, evenly spaced over the middle 90 % of the stack.
 void write_montage_png(const std::string& path, const std::vector<MontageCase>& cases, int slices = 8);
 
-// Writes an 8-bit RGB image (row-major, 3 bytes per pixel) as PNG.
+// Writes an 8-bit RGB image (row-major, 3 bytes per pixel) as PNG, atomically (temp + rename).
 void write_png_rgb(const std::string& path, int width, int height, const std::vector<uint8_t>& rgb);
 // Reads an 8-bit RGB PNG back (tests look at the pixels); throws naming the file otherwise.
 std::vector<uint8_t> read_png_rgb(const std::string& path, int* width, int* height);
