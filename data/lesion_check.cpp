@@ -81,7 +81,7 @@ std::string LesionFolderReport::text() const {
   if (!stats.empty()) {
     const auto vol = field(stats, [](const LesionStats& x) { return x.volume_ml; });
     const auto under1 = histogram(vol, {0.0, 1.0})[0];
-    s += fmt::format("  volume (ml): {}; {} under 1 ml\n", summary_string(summarize(vol), 2), under1);
+    s += fmt::format("  volume (ml): {}; {} under 1 ml\n", summary_string(summarize(vol), 3), under1);
     const auto hist = histogram(vol, {0.0, 1.0, 10.0, 100.0, std::numeric_limits<double>::infinity()});
     s += fmt::format("  volume histogram: <1 ml {}, 1-10 ml {}, 10-100 ml {}, >=100 ml {}\n", hist[0], hist[1], hist[2],
                      hist[3]);

@@ -8,7 +8,9 @@
 // files read, u64 masks, per mask [name, source file name, u8 mirrored, u64 n, n x i64
 // voxel indices], u64 dropped, dropped names, "PNLSEND1". Strings are u64 length + bytes.
 // Written to a temporary file and renamed into place (atomic on POSIX), so a reader sees
-// a whole cache or none; a missing, truncated, corrupt or stale cache reads as nothing.
+// a whole cache or none; a missing, truncated, corrupt or stale cache reads as nothing and
+// is rebuilt. Caches for other keys (other grids, options, file dates) stay in the folder
+// until it is deleted.
 #pragma once
 #include <optional>
 #include <string>
