@@ -1,6 +1,6 @@
 // `penumbra data ...`: the data tools. `data phantom` writes a healthy and a stroke
 // database of phantom subjects (folder-of-pairs layout) and a PNG montage of a few;
-// `data check` reports on a dataset; `data montage` draws one.
+// `data check` reports on a dataset or a folder of lesion masks; `data montage` draws one.
 #include <algorithm>
 #include <filesystem>
 #include <memory>
@@ -9,6 +9,7 @@
 #include "data/dataset_check.h"
 #include "data/folder_dataset.h"
 #include "data/isles_dataset.h"
+#include "data/lesion_check.h"
 #include "data/montage.h"
 #include "data/nifti_io.h"
 #include "data/phantom_database.h"
@@ -68,11 +69,41 @@ struct CheckCmd {
   std::string path;
   data::PairSuffixes suffixes;
   std::string modality = "dwi";
+  bool lesions = false;
+  std::string lesion_suffix;
 };
+
+// A folder of lesion masks only: NIfTI files, no sub-folder, no `<case>_<image>` file.
+bool looks_like_lesion_folder(const std::string& path, const std::string& image_suffix) {
+  bool nifti = false;
+  std::error_code ec;
+  if (!fs::is_directory(path, ec)) return false;
+  for (const auto& e : fs::directory_iterator(path, ec)) {
+    const std::string n = e.path().filename().string();
+    if (e.is_directory()) return false;
+    if (n.ends_with("_" + image_suffix + ".nii") || n.ends_with("_" + image_suffix + ".nii.gz")) return false;
+    nifti |= n.ends_with(".nii") || n.ends_with(".nii.gz");
+  }
+  return nifti;
+}
+
+int run_lesion_check(const CheckCmd& o) {
+  const auto atlas = data::ArterialAtlas::find_shared();
+  std::unique_ptr<Progress> prog;
+  const auto r = data::check_lesion_folder(o.path, o.lesion_suffix, atlas ? &*atlas : nullptr, [&](size_t done, size_t total) {
+    if (!prog) prog = std::make_unique<Progress>("lesion masks", static_cast<int64_t>(total), "mask");
+    prog->advance(1);
+    if (done == total) prog->finish();
+  });
+  std::printf("lesion mask folder\n%s%s\n", r.text().c_str(),
+              r.problems.empty() ? "OK: no problems" : fmt::format("{} problem(s) in all", r.problems.size()).c_str());
+  return r.problems.empty() ? 0 : 1;
+}
 
 // Checks `path`; a folder holding no NIfTI files but sub-folders (a phantom's healthy/ and
 // stroke/) checks each sub-folder. Returns 1 when any problem was found.
 int run_check(const CheckCmd& o) {
+  if (o.lesions || looks_like_lesion_folder(o.path, o.suffixes.image)) return run_lesion_check(o);
   if (data::looks_like_isles(o.path)) {
     const auto r = data::check_scan(data::scan_isles(o.path, data::parse_isles_modality(o.modality)));
     std::printf("ISLES 2022 layout, modality %s\n%s", o.modality.c_str(), r.text().c_str());
@@ -138,13 +169,19 @@ void add_data(CLI::App& app) {
     if (int rc = run_phantom(*o)) throw CLI::RuntimeError(rc);
   });
 
-  auto* ck = data->add_subcommand("check", "Read every case of a dataset (folder of pairs or ISLES 2022) and report grids, lesions and problems");
+  auto* ck = data->add_subcommand("check", "Read every case of a dataset (folder of pairs or ISLES 2022) and report grids, lesions and problems; "
+                                  "or every mask of a folder of lesion masks (volumes, components, extents, hemispheres, "
+                                  "vascular territories when shared/data's arterial atlas is found)");
   auto c = std::make_shared<CheckCmd>();
   ck->add_option("path", c->path, "dataset folder (or a folder of such folders)")->required();
   ck->add_option("--image-suffix", c->suffixes.image, "image file suffix")->capture_default_str();
   ck->add_option("--mask-suffix", c->suffixes.mask, "mask file suffix")->capture_default_str();
   ck->add_option("--labels-suffix", c->suffixes.labels, "label map file suffix")->capture_default_str();
   ck->add_option("--modality", c->modality, "ISLES 2022 layout: dwi, adc or flair")->capture_default_str();
+  ck->add_flag("--lesions", c->lesions,
+               "treat the folder as lesion masks only (automatic when it holds NIfTI files, no sub-folder and no "
+               "<case>_<image-suffix> file, e.g. shared/data/soop/lesions)");
+  ck->add_option("--lesion-suffix", c->lesion_suffix, "lesion masks: only files ending with this (default: any .nii/.nii.gz)");
   ck->callback([c] {
     if (int rc = run_check(*c)) throw CLI::RuntimeError(rc);
   });
