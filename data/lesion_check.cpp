@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "autograd/error.h"
+#include "data/histogram.h"
 #include "data/nifti_io.h"
 
 namespace pn::data {
@@ -80,11 +81,10 @@ std::string LesionFolderReport::text() const {
   for (const auto& [g, n] : grids) s += fmt::format("  grid {}: {} mask(s)\n", g, n);
   if (!stats.empty()) {
     const auto vol = field(stats, [](const LesionStats& x) { return x.volume_ml; });
-    const auto under1 = histogram(vol, {0.0, 1.0})[0];
-    s += fmt::format("  volume (ml): {}; {} under 1 ml\n", summary_string(summarize(vol), 3), under1);
-    const auto hist = histogram(vol, {0.0, 1.0, 10.0, 100.0, std::numeric_limits<double>::infinity()});
-    s += fmt::format("  volume histogram: <1 ml {}, 1-10 ml {}, 10-100 ml {}, >=100 ml {}\n", hist[0], hist[1], hist[2],
-                     hist[3]);
+    const Histogram hist = histogram(vol, {0.0, 1.0, 10.0, 100.0});
+    s += fmt::format("  volume (ml): {}; {} under 1 ml\n", summary_string(summarize(vol), 3), hist.counts[0]);
+    s += fmt::format("  volume histogram: <1 ml {}, 1-10 ml {}, 10-100 ml {}, >100 ml {}\n", hist.counts[0], hist.counts[1],
+                     hist.counts[2], hist.above);
     const auto comp = field(stats, [](const LesionStats& x) { return static_cast<double>(x.components); });
     const auto multi = std::count_if(comp.begin(), comp.end(), [](double c) { return c > 1; });
     s += fmt::format("  components (26-connected): {}; {} mask(s) with more than one\n", summary_string(summarize(comp), 1),

@@ -109,16 +109,4 @@ std::string summary_string(const Summary& s, int decimals) {
                      s.mean, decimals, s.max, decimals);
 }
 
-std::vector<size_t> histogram(const std::vector<double>& values, const std::vector<double>& edges) {
-  PN_CHECK(edges.size() >= 2 && std::is_sorted(edges.begin(), edges.end()),
-           "histogram: needs at least two ascending edges, got {}", fmt::join(edges, ", "));
-  std::vector<size_t> counts(edges.size() - 1, 0);
-  for (double x : values) {
-    if (x < edges.front() || x >= edges.back()) continue;
-    const auto it = std::upper_bound(edges.begin(), edges.end(), x);
-    ++counts[static_cast<size_t>(it - edges.begin()) - 1];
-  }
-  return counts;
-}
-
 }  // namespace pn::data

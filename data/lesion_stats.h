@@ -52,8 +52,5 @@ struct Summary {
 Summary summarize(std::vector<double> values);
 std::string summary_string(const Summary& s, int decimals = 2);  // "min 0.01, median 12.7, mean 20.1, max 860"
 
-// Counts of values in [edges[i], edges[i+1]); values below edges[0] or at/above the last
-// edge are not counted. edges must ascend.
-std::vector<size_t> histogram(const std::vector<double>& values, const std::vector<double>& edges);
 
 }  // namespace pn::data

@@ -6,15 +6,6 @@
 
 namespace pn::experiments {
 
-double nice_step(double range, int target) {
-  PN_CHECK(range > 0 && std::isfinite(range) && target >= 1, "plot: cannot step a range of {} in {} intervals", range,
-           target);
-  const double raw = range / target, mag = std::pow(10.0, std::floor(std::log10(raw)));
-  for (double m : {1.0, 2.0, 5.0})
-    if (m * mag >= raw * (1 - 1e-12)) return m * mag;
-  return 10 * mag;
-}
-
 Axis nice_axis(double lo, double hi, int target) {
   PN_CHECK(std::isfinite(lo) && std::isfinite(hi) && lo <= hi, "plot: axis range [{}, {}] is not finite and ordered", lo, hi);
   PN_CHECK(target >= 1, "plot: need at least one tick interval");

@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "data/histogram.h"
+
 namespace pn::experiments {
 
 struct Axis {
@@ -13,8 +15,7 @@ struct Axis {
   std::vector<std::string> labels;  // one per tick
 };
 
-// The smallest 1, 2 or 5 x 10^k that is at least `range / target` (range > 0).
-double nice_step(double range, int target);
+using data::nice_step;
 // Ticks at multiples of a nice step covering [lo, hi] in about `target` intervals; the
 // range is widened to the outer ticks. lo == hi gets a unit-wide range around it.
 Axis nice_axis(double lo, double hi, int target = 5);

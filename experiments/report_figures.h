@@ -9,9 +9,13 @@
 
 #include "experiments/chart.h"
 #include "experiments/csv_table.h"
-#include "experiments/histogram.h"
+#include "data/histogram.h"
 
 namespace pn::experiments {
+
+using data::Histogram;
+using data::histogram;
+using data::nice_bin_edges;
 
 struct Series {
   std::string name;

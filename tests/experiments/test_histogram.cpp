@@ -11,6 +11,7 @@
 #include "tests/experiments/error_text.h"
 
 using namespace pn::experiments;
+using namespace pn::data;
 
 namespace {
 const double kInf = std::numeric_limits<double>::infinity();

@@ -5,7 +5,7 @@
 #include <cstddef>
 #include <vector>
 
-namespace pn::experiments {
+namespace pn::data {
 
 // Bin i holds edges[i] <= v < edges[i + 1]; the last bin also holds v == edges.back()
 // (numpy.histogram's rule), so a value on an inner edge goes to the bin it starts.
@@ -25,8 +25,11 @@ struct Histogram {
 // Edges must be finite and strictly increasing, at least two of them.
 Histogram histogram(const std::vector<double>& values, const std::vector<double>& edges);
 
+// The smallest 1, 2 or 5 x 10^k that is at least `range / target` (range > 0).
+double nice_step(double range, int target);
+
 // Edges at multiples of nice_step(hi - lo, target_bins) from below lo to at or above hi,
 // hi included in the last bin; lo == hi gets one unit-wide bin around it.
 std::vector<double> nice_bin_edges(double lo, double hi, int target_bins);
 
-}  // namespace pn::experiments
+}  // namespace pn::data

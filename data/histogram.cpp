@@ -1,12 +1,21 @@
-#include "experiments/histogram.h"
+#include "data/histogram.h"
 
 #include <algorithm>
 #include <cmath>
 
 #include "autograd/error.h"
-#include "experiments/chart_axis.h"
 
-namespace pn::experiments {
+namespace pn::data {
+
+double nice_step(double range, int target) {
+  PN_CHECK(range > 0 && std::isfinite(range) && target >= 1, "plot: cannot step a range of {} in {} intervals", range,
+           target);
+  const double raw = range / target, mag = std::pow(10.0, std::floor(std::log10(raw)));
+  for (double m : {1.0, 2.0, 5.0})
+    if (m * mag >= raw * (1 - 1e-12)) return m * mag;
+  return 10 * mag;
+}
+
 
 size_t Histogram::binned() const {
   size_t n = 0;
@@ -51,4 +60,4 @@ std::vector<double> nice_bin_edges(double lo, double hi, int target_bins) {
   return edges;
 }
 
-}  // namespace pn::experiments
+}  // namespace pn::data
