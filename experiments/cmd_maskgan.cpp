@@ -1,11 +1,13 @@
 // `penumbra maskgan`: the 3-D lesion-mask WGAN-GP (experiments/maskgan_training.h).
 //   maskgan train  [--preset/--config/--set] [--out DIR] [--restart]
 //   maskgan sample --run RUN_FOLDER --out DIR [--count N] [--seed S]
+//   maskgan eval   --run RUN_FOLDER --out DIR [--count N] [--seed S]
 #include <cstdio>
 #include <memory>
 
 #include "experiments/command.h"
 #include "experiments/config_cli.h"
+#include "experiments/lesion_eval.h"
 #include "experiments/maskgan_training.h"
 
 namespace pn::cli {
@@ -20,7 +22,7 @@ struct SampleOptions {
 void add_maskgan(CLI::App& app) {
   auto* grp = app.add_subcommand("maskgan", "The lesion-mask GAN (3-D WGAN-GP): train on lesion masks, sample new ones");
   grp->require_subcommand(1);
-  auto* train = grp->add_subcommand("train", "Train (or resume) on the lesion masks of data.train_dir (maskgan.* settings)");
+  auto* train = grp->add_subcommand("train", "Train (or resume) on real lesion masks (maskgan.masks: SOOP when shared/data is at hand, else data.train_dir's masks)");
   auto req = std::make_shared<experiments::ConfigRequest>();
   auto run = std::make_shared<experiments::RunDirOptions>();
   experiments::add_config_options(train, *req);
@@ -36,6 +38,20 @@ void add_maskgan(CLI::App& app) {
   sample->add_option("--count", o->count, "masks to write")->capture_default_str()->check(CLI::PositiveNumber);
   sample->add_option("--seed", o->seed, "latent draws")->capture_default_str();
   sample->callback([o] { experiments::maskgan_sample(o->run, o->out, o->count, o->seed); });
+  auto* eval = grp->add_subcommand("eval", "Compare generated masks with the held-out real ones: volume, components, "
+                                           "surface/volume, hemisphere, territory (table, histograms, montage)");
+  auto e = std::make_shared<SampleOptions>();
+  e->count = 256;
+  eval->add_option("--run", e->run, "run folder of `maskgan train`")->required()->check(CLI::ExistingDirectory);
+  eval->add_option("--out", e->out, "output folder (lesion_comparison.md, lesion_stats.csv, figures/, montage.png)")
+      ->required();
+  eval->add_option("--count", e->count, "masks to generate")->capture_default_str()->check(CLI::PositiveNumber);
+  eval->add_option("--seed", e->seed, "latent draws")->capture_default_str();
+  eval->callback([e] {
+    const std::string md = experiments::write_lesion_comparison(
+        experiments::compare_generated_lesions(e->run, e->count, e->seed), e->out);
+    std::printf("%s\nwrote %s/lesion_comparison.md\n", md.c_str(), e->out.c_str());
+  });
 }
 
 }  // namespace

@@ -66,6 +66,7 @@ void validate_config(const Config& c) {
   if (c.integer("data.lesion_class") < 0 || c.integer("data.lesion_class") >= c.integer("data.classes"))
     k.fail("data.lesion_class", fmt::format("must lie in [0, data.classes = {})", c.integer("data.classes")));
   k.range("data.clip_percentile", 0, 100);
+  k.one_of("data.phantom_anatomy", {"auto", "icbm152", "procedural"});
   const auto grid = c.integers("data.grid");
 
   k.positive_int("maskgan.latent_dim");
@@ -90,6 +91,12 @@ void validate_config(const Config& c) {
   k.range("maskgan.threshold", -1, 1);
   k.positive_int("maskgan.min_component_voxels", 0);
   k.positive_int("maskgan.samples");
+  k.positive_int("maskgan.eval_samples");
+  k.positive_int("maskgan.steps_per_epoch", 0);
+  k.one_of("maskgan.mirror", {"off", "add", "random"});
+  k.range("maskgan.held_out_fraction", 0, 1, true);
+  // maskgan.masks and data.phantom_lesions (names or folders) are checked where they are
+  // resolved (experiments/lesion_sources.h), with the same kind of message.
 
   if (c.integer("translate.dims") != 2 && c.integer("translate.dims") != 3) k.fail("translate.dims", "must be 2 or 3");
   for (double w : c.numbers("translate.l1_weights"))
@@ -114,7 +121,7 @@ void validate_config(const Config& c) {
 
   k.positive_int("synthesize.count");
   k.positive_int("synthesize.lesions_per_brain");
-  k.one_of("synthesize.placement", {"tissue"});
+  k.one_of("synthesize.placement", {"tissue", "keep"});
 
   k.positive_int("segment.base_filters");
   k.positive_int("segment.depth");

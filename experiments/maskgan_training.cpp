@@ -17,6 +17,7 @@
 #include "data/tensor_bridge.h"
 #include "experiments/checkpoint_dir.h"
 #include "experiments/config_presets.h"
+#include "experiments/lesion_sources.h"
 #include "experiments/progress.h"
 #include "experiments/run_threads.h"
 #include "experiments/seg_training.h"
@@ -51,35 +52,82 @@ nn::AdamOptions gan_adam(const Config& cfg) {
   return nn::AdamOptions{cfg.number("maskgan.lr"), cfg.number("maskgan.beta1"), cfg.number("maskgan.beta2")};
 }
 
-// The training masks on the study's grid as [n, 1, D, H, W] in {-1, 1} (the generator's
-// tanh range), keeping those with enough lesion voxels.
-Tensor load_masks(const Config& cfg, int64_t& kept, size_t& total) {
-  data::FolderDataset ds(cfg.string("data.train_dir"), seg_suffixes(cfg));
-  const auto pipe = seg_pipeline(cfg, false);
+// The training masks, sparse (a dense SOOP set on the paper's grid would take 3 GB): the
+// lesion voxels' linear indices on the study grid (x fastest: the generator's [D, H, W]
+// layout), masks with >= maskgan.min_lesion_voxels voxels only.
+struct TrainingMasks {
+  std::vector<std::vector<int64_t>> voxels;
+  size_t considered = 0;  // masks read, before the size filter
+  std::string source;     // for the log
+};
+
+TrainingMasks load_masks(const Config& cfg) {
+  TrainingMasks tm;
   const int64_t min_voxels = cfg.integer("maskgan.min_lesion_voxels");
-  std::vector<Tensor> masks;
-  total = ds.size();
-  for (size_t i = 0; i < ds.size(); ++i) {
-    data::Sample s = data::preprocess(ds.load(i), pipe, 0);
-    int64_t voxels = 0;
-    for (int32_t v : s.target.data) voxels += v != 0;
-    if (voxels < min_voxels) continue;
-    Tensor m = narrow(data::one_hot(s.target, 2), 0, 1, 1);  // [1, D, H, W] in {0, 1}
-    masks.push_back(add_scalar(mul_scalar(m, 2.0), -1.0));
+  const LesionSourceSpec spec = maskgan_mask_source(cfg);
+  if (spec.real()) {
+    const data::LesionSet set = load_lesion_source(spec, study_mni_grid(cfg), lesion_set_options(cfg, min_voxels));
+    for (size_t i : set.train()) tm.voxels.push_back(set.masks[i].voxels);
+    tm.considered = set.masks.size() + set.dropped.size();
+    tm.source = fmt::format("{}: {} of {} masks with >= {} voxels on the grid, {} of them held out for evaluation",
+                            spec.description, set.masks.size(), tm.considered, min_voxels, set.held_out().size());
+  } else {
+    data::FolderDataset ds(cfg.string("data.train_dir"), seg_suffixes(cfg));
+    const auto pipe = seg_pipeline(cfg, false);
+    tm.considered = ds.size();
+    for (size_t i = 0; i < ds.size(); ++i) {
+      const data::Sample s = data::preprocess(ds.load(i), pipe, 0);
+      std::vector<int64_t> v;
+      for (size_t x = 0; x < s.target.data.size(); ++x)
+        if (s.target.data[x] != 0) v.push_back(static_cast<int64_t>(x));
+      if (static_cast<int64_t>(v.size()) >= min_voxels) tm.voxels.push_back(std::move(v));
+    }
+    tm.source = fmt::format("the masks of data.train_dir ({}): {} of {} with >= {} lesion voxels",
+                            cfg.string("data.train_dir"), tm.voxels.size(), tm.considered, min_voxels);
   }
-  kept = static_cast<int64_t>(masks.size());
-  PN_CHECK(kept > 0, "maskgan train: no mask in {} has >= {} lesion voxels on the {} grid (maskgan.min_lesion_voxels)",
-           cfg.string("data.train_dir"), min_voxels, shape_str(cfg.integers("data.grid")));
-  return data::stack(masks);
+  PN_CHECK(!tm.voxels.empty(), "maskgan train: no training mask has >= {} lesion voxels on the {} grid "
+           "(maskgan.min_lesion_voxels; masks from {})", min_voxels, shape_str(cfg.integers("data.grid")), tm.source);
+  return tm;
 }
 
-Tensor rows(const Tensor& t, const std::vector<int64_t>& idx) {
-  std::vector<Tensor> parts;
-  for (int64_t i : idx) parts.push_back(narrow(t, 0, i, 1));
-  return concat(parts, 0);
+// Masks idx as [batch, 1, D, H, W] in {-1, 1} (the generator's tanh range).
+Tensor mask_batch(const TrainingMasks& tm, const std::vector<int64_t>& idx, const std::vector<int64_t>& grid) {
+  const int64_t per = grid[0] * grid[1] * grid[2];
+  std::vector<float> v(idx.size() * static_cast<size_t>(per), -1.f);
+  for (size_t b = 0; b < idx.size(); ++b)
+    for (int64_t x : tm.voxels[static_cast<size_t>(idx[b])]) v[b * static_cast<size_t>(per) + static_cast<size_t>(x)] = 1.f;
+  return Tensor::from_vector(v, {static_cast<int64_t>(idx.size()), 1, grid[0], grid[1], grid[2]});
 }
+
+// Position p of an endless stream of seeded permutations of 0..n-1 (permutation k =
+// epoch_order(n, seed, k + 1)): every mask once per n draws, whatever the epoch length.
+class MaskStream {
+ public:
+  MaskStream(int64_t n, uint64_t seed) : n_(n), seed_(seed) {}
+  int64_t at(int64_t p) {
+    if (p / n_ != cached_) cached_ = p / n_, order_ = nn::epoch_order(n_, seed_, cached_ + 1);
+    return order_[static_cast<size_t>(p % n_)];
+  }
+
+ private:
+  int64_t n_;
+  uint64_t seed_;
+  int64_t cached_ = -1;
+  std::vector<int64_t> order_;
+};
 
 }  // namespace
+
+LesionSourceSpec maskgan_mask_source(const Config& cfg) {
+  return resolve_lesion_source("maskgan.masks", cfg.string("maskgan.masks"), "train_dir");
+}
+
+data::Grid maskgan_mask_grid(const Config& cfg) {
+  if (maskgan_mask_source(cfg).real()) return study_mni_grid(cfg);
+  const auto grid = cfg.integers("data.grid");
+  const auto spacing = cfg.numbers("data.spacing");
+  return data::Grid::centred({grid[2], grid[1], grid[0]}, {spacing[2], spacing[1], spacing[0]});
+}
 
 int remove_small_components(data::LabelVolume& mask, int64_t min_voxels) {
   const auto& d = mask.dims;
@@ -117,8 +165,8 @@ MaskGanResult maskgan_train(const Config& cfg, const RunDirOptions& run_opt) {
   nn::check_same_on_all_ranks(*comm, "the resolved configuration", cfg.to_toml());
   const bool root = comm->is_root();
   MaskGanResult result;
-  size_t total = 0;
-  Tensor masks = load_masks(cfg, result.training_masks, total);
+  const TrainingMasks masks = load_masks(cfg);
+  result.training_masks = static_cast<int64_t>(masks.voxels.size());
   const int64_t epochs = cfg.integer("maskgan.epochs"), batch = cfg.integer("maskgan.batch");
   const int64_t critic_steps = cfg.integer("maskgan.critic_steps");
   const double gp_weight = cfg.number("maskgan.gp_weight");
@@ -152,22 +200,24 @@ MaskGanResult maskgan_train(const Config& cfg, const RunDirOptions& run_opt) {
       comm->broadcast(h.raw(), h.numel() * static_cast<int64_t>(dtype_size(h.dtype())), 0);
     }
 
-  const int64_t n = masks.size(0), per_epoch = std::max<int64_t>(1, nn::steps_per_epoch(n, batch, comm->size()));
+  const int64_t n = result.training_masks, fixed_steps = cfg.integer("maskgan.steps_per_epoch");
+  const int64_t per_epoch = fixed_steps > 0 ? fixed_steps : std::max<int64_t>(1, nn::steps_per_epoch(n, batch, comm->size()));
   if (root && done < epochs)
-    std::printf("maskgan train: %lld of %zu masks with >= %lld lesion voxels, grid %s, %lld epochs of %lld steps, %d "
-                "rank(s); generator %lld, critic %lld parameters\n", (long long)n, total,
-                (long long)cfg.integer("maskgan.min_lesion_voxels"), shape_str(gc.mask_size).c_str(), (long long)epochs,
-                (long long)per_epoch, comm->size(), (long long)g.num_parameters(), (long long)k.num_parameters());
+    std::printf("maskgan train: %s\nmaskgan train: grid %s, %lld epochs of %lld steps (batch %lld per rank, %d rank(s)); "
+                "generator %lld, critic %lld parameters\n", masks.source.c_str(), shape_str(gc.mask_size).c_str(),
+                (long long)epochs, (long long)per_epoch, (long long)batch, comm->size(), (long long)g.num_parameters(),
+                (long long)k.num_parameters());
+  MaskStream stream(n, seed);
   for (int64_t e = done + 1; e <= epochs; ++e) {
     std::optional<Progress> prog;
     if (root) prog.emplace(fmt::format("epoch {}/{}", e, epochs), per_epoch, "step");
-    const auto order = nn::epoch_order(n, seed, e);
     double sums[4] = {0, 0, 0, 0};
     for (int64_t s = 0; s < per_epoch; ++s) {
-      // Small datasets: a batch larger than the data wraps around the order.
+      // Each rank its own slice of the global batch, drawn from the stream of permutations.
+      const int64_t base = ((e - 1) * per_epoch + s) * comm->size() * batch + comm->rank() * batch;
       std::vector<int64_t> idx;
-      for (int64_t b = 0; b < batch; ++b) idx.push_back(order[((s * comm->size() + comm->rank()) * batch + b) % n]);
-      Tensor real = rows(masks, idx);
+      for (int64_t b = 0; b < batch; ++b) idx.push_back(stream.at(base + b));
+      Tensor real = mask_batch(masks, idx, cfg.integers("data.grid"));
       for (int64_t c = 0; c < critic_steps; ++c) {
         ok.zero_grad();
         Tensor fake = g.forward(Tensor::randn({batch, gc.z_dim}, gen)).detach();
@@ -218,7 +268,7 @@ std::vector<data::LabelVolume> maskgan_generate(const std::string& run_dir, int6
   nn::load_checkpoint(newest_checkpoint(run_dir, "maskgan"), {{{"generator", &g}, {"critic", &k}}, {{"opt_g", &og}, {"opt_c", &ok}}});
   g.eval();
   const auto grid = cfg.integers("data.grid");
-  const auto spacing = cfg.numbers("data.spacing");
+  const data::Grid mask_grid = maskgan_mask_grid(cfg);
   const double threshold = cfg.number("maskgan.threshold");
   const int64_t min_component = cfg.integer("maskgan.min_component_voxels");
   std::vector<data::LabelVolume> masks;
@@ -229,7 +279,7 @@ std::vector<data::LabelVolume> maskgan_generate(const std::string& run_dir, int6
       v = g.forward(Tensor::randn({1, gc.z_dim}, gen)).to_vector();
     }
     data::LabelVolume m;
-    static_cast<data::Grid&>(m) = data::Grid::centred({grid[2], grid[1], grid[0]}, {spacing[2], spacing[1], spacing[0]});
+    static_cast<data::Grid&>(m) = mask_grid;
     m.data.resize(v.size());
     for (size_t j = 0; j < v.size(); ++j) m.data[j] = v[j] > threshold;
     remove_small_components(m, min_component);

@@ -1,5 +1,6 @@
 // The lesion-mask GAN experiment (PAPER.md, "lesion-mask GAN"): a 3-D WGAN-GP trained on
-// the lesion masks of a folder of image/mask pairs brought to the study's grid, and
+// real lesion masks brought to the study's grid (maskgan.masks: by default the SOOP set of
+// shared/data when at hand, else the masks of data.train_dir's image/mask pairs), and
 // sampling of new binary masks (thresholded, small specks removed) as NIfTI plus a PNG
 // montage. Data parallel over the ranks of an MPI launch.
 #pragma once
@@ -9,6 +10,7 @@
 
 #include "data/volume.h"
 #include "experiments/config.h"
+#include "experiments/lesion_sources.h"
 #include "experiments/run_dir.h"
 
 namespace pn::experiments {
@@ -19,8 +21,15 @@ struct MaskGanResult {
   double last_wasserstein = 0;  // mean of D(real) - D(fake) over the last epoch
 };
 
-// Trains (or resumes) on the masks of data.train_dir with >= maskgan.min_lesion_voxels
-// lesion voxels. metrics.csv: critic loss, generator loss, Wasserstein estimate, gradient
+// Where the training masks come from (maskgan.masks resolved; empty dirs = data.train_dir).
+LesionSourceSpec maskgan_mask_source(const Config& cfg);
+// The grid generated masks lie on: the study grid in MNI space for a real set, else the
+// study grid centred on the origin (the pipeline's grid for data.train_dir's masks).
+data::Grid maskgan_mask_grid(const Config& cfg);
+
+// Trains (or resumes) on the training split of maskgan.masks, masks with >=
+// maskgan.min_lesion_voxels lesion voxels; maskgan.steps_per_epoch steps per epoch (0 = one
+// pass over the masks). metrics.csv: critic loss, generator loss, Wasserstein estimate, gradient
 // penalty per epoch.
 MaskGanResult maskgan_train(const Config& cfg, const RunDirOptions& run_opt);
 

@@ -5,7 +5,9 @@
 
 #include "data/montage.h"
 #include "data/nifti_io.h"
-#include "data/phantom.h"
+#include "data/phantom_database.h"
+#include "experiments/lesion_eval.h"
+#include "experiments/lesion_sources.h"
 #include "experiments/maskgan_training.h"
 #include "experiments/progress.h"
 #include "experiments/seg_training.h"
@@ -14,6 +16,7 @@
 #include "experiments/synthesis.h"
 #include "experiments/translate_training.h"
 #include "nn/communicator.h"
+#include "nn/data_parallel.h"
 #include "nn/safetensors.h"
 
 namespace pn::experiments {
@@ -24,17 +27,52 @@ namespace {
 
 // Phantom subjects written directly on the study's grid (no resampling when loading):
 // stroke subjects split 2/3 train, 1/6 test, 1/6 held out; healthy ones are the label maps
-// for synthesis, except 4 held out as lesion-free cases.
+// for synthesis, except 4 held out as lesion-free cases. Anatomy and lesions per
+// data.phantom_anatomy and data.phantom_lesions: with the provided data, ICBM152 label maps
+// and real SOOP lesions (training subjects draw from the masks the mask GAN trains on,
+// test and held-out subjects from the masks held out from it); else procedural.
 void write_phantom_data(const Config& cfg, const fs::path& root, const StudyOptions& opt) {
   if (fs::exists(root / "DONE")) return;
   const auto grid = cfg.integers("data.grid");
   const auto spacing = cfg.numbers("data.spacing");
-  data::PhantomOptions po;
-  po.size = {grid[2], grid[1], grid[0]};
-  po.fov_mm = {grid[2] * spacing[2], grid[1] * spacing[1], grid[0] * spacing[0]};
-  const auto sfx = seg_suffixes(cfg);
   const uint64_t seed = static_cast<uint64_t>(cfg.integer("run.seed"));
+  data::PhantomDatabaseOptions db;
+  db.seed = seed;
+  db.phantom.size = {grid[2], grid[1], grid[0]};
+  db.phantom.fov_mm = {grid[2] * spacing[2], grid[1] * spacing[1], grid[0] * spacing[0]};
+  const std::string& anatomy = cfg.string("data.phantom_anatomy");
+  if (anatomy != "procedural") db.atlas = data::shared_icbm152_anatomy();
+  PN_CHECK(db.atlas || anatomy != "icbm152", "config: data.phantom_anatomy = icbm152: the provided data "
+           "(shared/data/icbm152) is not at hand; set PENUMBRA_SHARED_DATA, or use auto or procedural");
   const int n_train = opt.phantom_stroke * 2 / 3, n_test = (opt.phantom_stroke - n_train) / 2;
+
+  const LesionSourceSpec spec = resolve_lesion_source("data.phantom_lesions", cfg.string("data.phantom_lesions"), "procedural");
+  data::LesionSet set;
+  std::vector<size_t> pools[2];  // [0] for training subjects, [1] for test and held-out ones
+  if (spec.real()) {
+    set = load_lesion_source(spec, study_mni_grid(cfg), lesion_set_options(cfg, cfg.integer("maskgan.min_lesion_voxels")));
+    pools[0] = set.train();
+    pools[1] = set.held_out().empty() ? pools[0] : set.held_out();
+    PN_CHECK(!pools[0].empty(), "study: {} holds no mask for the phantom's training subjects", spec.description);
+    db.lesion_source = [&](int64_t index, uint64_t, const data::Grid& g) {
+      const bool train = index < n_train;
+      const auto& pool = pools[train ? 0 : 1];
+      const int64_t k = train ? index : index - n_train;
+      // A seeded permutation of the pool: distinct subjects get distinct lesions.
+      const auto order = nn::epoch_order(static_cast<int64_t>(pool.size()), seed, 1 + k / static_cast<int64_t>(pool.size()));
+      const auto& m = set.masks[pool[static_cast<size_t>(order[static_cast<size_t>(k) % pool.size()])]];
+      PN_CHECK(g.dims == set.grid.dims, "study: phantom grid and lesion grid differ");
+      return data::mask_from_voxels(g, m.voxels);
+    };
+  }
+  const std::string about = fmt::format("anatomy: {}; lesions: {}",
+                                        db.atlas ? fmt::format("ICBM152 template label maps ({}) with random smooth "
+                                                               "deformations, on the study grid in MNI space", db.atlas->source)
+                                                 : std::string("procedural phantom (no shared/data/icbm152)"),
+                                        spec.real() ? spec.description : std::string("procedural blobs"));
+  std::printf("phantom data: %s\n", about.c_str());
+
+  const auto sfx = seg_suffixes(cfg);
   cli::Progress prog("phantom data", opt.phantom_stroke + opt.phantom_healthy, "subject");
   for (int kind = 0; kind < 2; ++kind) {
     const bool stroke = kind == 0;
@@ -43,7 +81,7 @@ void write_phantom_data(const Config& cfg, const fs::path& root, const StudyOpti
       const char* split = stroke ? (i < n_train ? "clinical/train" : i < n_train + n_test ? "clinical/test" : "clinical/holdout")
                                  : (i < 4 ? "clinical/holdout" : "healthy");
       fs::create_directories(root / split);
-      auto s = data::make_phantom_subject(po, data::phantom_subject_seed(seed, i, stroke), stroke);
+      auto s = data::make_database_subject(db, i, stroke);
       const std::string base = (root / split / fmt::format("{}{:04d}", stroke ? "stroke" : "healthy", i)).string();
       data::write_nifti(s.image, base + "_" + sfx.image + ".nii.gz");
       data::write_labels(s.mask, base + "_" + sfx.mask + ".nii.gz");
@@ -54,11 +92,11 @@ void write_phantom_data(const Config& cfg, const fs::path& root, const StudyOpti
   prog.finish();
   // Three training subjects for the report: image with lesion outline, label map.
   std::vector<data::PhantomSubject> shown;
-  for (int i = 0; i < 3 && i < n_train; ++i)
-    shown.push_back(data::make_phantom_subject(po, data::phantom_subject_seed(seed, i, true), true));
+  for (int i = 0; i < 3 && i < n_train; ++i) shown.push_back(data::make_database_subject(db, i, true));
   std::vector<data::MontageCase> cases;
   for (const auto& s : shown) cases.push_back({&s.image, &s.labels, &s.mask});
   data::write_montage_png((root / "montage.png").string(), cases);
+  nn::write_file_atomic((root / "about.txt").string(), about + "\n");
   nn::write_file_atomic((root / "DONE").string(), "phantom data for the study\n");
 }
 
@@ -100,6 +138,13 @@ fs::path run_study(const Config& cfg_in, const StudyOptions& opt) {
         if (root_rank && !fs::exists(dir / "samples" / "montage.png"))
           maskgan_sample(dir.string(), (dir / "samples").string(), cfg.integer("maskgan.samples"),
                          static_cast<uint64_t>(cfg.integer("run.seed")) + 3);
+        if (root_rank && !fs::exists(dir / "evaluation" / "lesion_comparison.md")) {
+          std::printf("maskgan: comparing %lld generated masks with held-out real ones\n",
+                      (long long)cfg.integer("maskgan.eval_samples"));
+          write_lesion_comparison(compare_generated_lesions(dir.string(), cfg.integer("maskgan.eval_samples"),
+                                                            static_cast<uint64_t>(cfg.integer("run.seed")) + 5),
+                                  dir / "evaluation");
+        }
         break;
       case StepKind::Translate: translate_train(cfg, step.model, ro); break;
       case StepKind::Synthesize:

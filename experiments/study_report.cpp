@@ -2,6 +2,8 @@
 
 #include <chrono>
 #include <ctime>
+#include <fstream>
+#include <iterator>
 
 #include "autograd/error.h"
 #include "experiments/dice_table.h"
@@ -29,6 +31,12 @@ std::vector<std::pair<std::string, CsvTable>> tables_of(const std::vector<Segmen
     }
   }
   return out;
+}
+
+std::string read_text(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  PN_CHECK(in, "report: cannot read {}", p.string());
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
 std::string link(const fs::path& target, const fs::path& from_dir) {
@@ -63,6 +71,9 @@ fs::path write_study_report(const Config& c, const fs::path& run_root, const fs:
   std::string md = fmt::format("# Penumbra study report\n\nPreset `{}`, seed {}, grid {}, written {}.\n\n## Dice\n\n",
                                c.preset().empty() ? "custom" : c.preset(), c.integer("run.seed"),
                                format_config_value(c.value("data.grid")), when);
+  if (fs::exists(run_root / "phantom" / "about.txt"))
+    md = md.substr(0, md.size() - std::string("## Dice\n\n").size()) +
+         fmt::format("Phantom data: {}\n\n## Dice\n\n", read_text(run_root / "phantom" / "about.txt"));
   md += dice_table_markdown(results, last_k);
   if (!status.empty()) md += "\nNot complete:\n" + fmt::format("{}", fmt::join(status, "\n")) + "\n";
 
@@ -70,6 +81,18 @@ fs::path write_study_report(const Config& c, const fs::path& run_root, const fs:
   auto held_small = tables_of(grid, run_root, run_files::kHeldoutMetrics, true);
   held_all.insert(held_all.end(), held_small.begin(), held_small.end());
   if (!held_all.empty()) md += "\n## Held-out set, per volume\n\n" + volume_metrics_markdown(held_all);
+
+  // The mask GAN against held-out real lesions (experiments/lesion_eval.h), its links
+  // re-rooted at the report.
+  const fs::path eval_dir = run_root / "maskgan" / "evaluation";
+  if (fs::exists(eval_dir / "lesion_comparison.md")) {
+    std::string text = read_text(eval_dir / "lesion_comparison.md");
+    const std::string rel = link(eval_dir, out_dir);
+    for (const std::string target : {"figures/", "montage.png"})
+      for (size_t p = 0; (p = text.find("](" + target, p)) != std::string::npos; p += rel.size() + 3)
+        text.insert(p + 2, rel + "/");
+    md += "\n## Generated vs real lesions\n\n" + text;
+  }
 
   md += "\n## Figures\n\n";
   // figures/<stem>.png, linked from the report, and the same chart as <stem>.svg beside it.

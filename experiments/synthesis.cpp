@@ -28,8 +28,13 @@ SynthesisResult synthesize(const Config& cfg, const std::string& maskgan_run, co
     if (e.path().filename().string().find("_" + sfx.labels + ".nii") != std::string::npos) maps.push_back(e.path());
   std::sort(maps.begin(), maps.end());
   PN_CHECK(!maps.empty(), "synthesize: no `<case>_{}.nii(.gz)` label maps in {}", sfx.labels, healthy_dir);
-  PN_CHECK(cfg.string("synthesize.placement") == "tissue", "synthesize: placement '{}' is not supported (tissue)",
-           cfg.string("synthesize.placement"));
+  // "keep": the lesion stays where the GAN put it (a GAN trained on masks in MNI space knows
+  // where strokes occur); "tissue": a random shift into brain tissue.
+  data::LesionInsertOptions insert_opt;
+  const std::string& placement = cfg.string("synthesize.placement");
+  PN_CHECK(placement == "tissue" || placement == "keep", "synthesize: synthesize.placement = {} is not tissue or keep",
+           placement);
+  insert_opt.placement = placement == "keep" ? data::LesionPlacement::Keep : data::LesionPlacement::RandomShift;
   const uint64_t seed = static_cast<uint64_t>(cfg.integer("run.seed"));
   TrainedTranslator translator(translate_run, seed);
   // Lesions: a few spare draws, since a GAN sample may come out empty.
@@ -56,7 +61,7 @@ SynthesisResult synthesize(const Config& cfg, const std::string& maskgan_run, co
       PN_CHECK(lesions[used].dims == healthy.dims, "synthesize: GAN masks are {}x{}x{} but the study grid is {}x{}x{}",
                lesions[used].dims[0], lesions[used].dims[1], lesions[used].dims[2], healthy.dims[0], healthy.dims[1],
                healthy.dims[2]);
-      ins = data::insert_lesion(healthy, lesions[used], data::LesionInsertOptions{}, seed + static_cast<uint64_t>(i));
+      ins = data::insert_lesion(healthy, lesions[used], insert_opt, seed + static_cast<uint64_t>(i));
       if (ins.inserted > 0) break;
     }
     next_lesion = std::min(next_lesion + 1, lesions.size() - 1);

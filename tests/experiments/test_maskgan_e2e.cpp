@@ -11,7 +11,12 @@
 #include "data/phantom.h"
 #include "experiments/config_presets.h"
 #include "experiments/csv_table.h"
+#include "experiments/lesion_eval.h"
+#include "experiments/lesion_sources.h"
 #include "experiments/maskgan_training.h"
+#include "data/lesion_set.h"
+#include "data/shared_data.h"
+#include "tests/experiments/error_text.h"
 
 using namespace pn;
 using namespace pn::experiments;
@@ -50,7 +55,7 @@ TEST_CASE("maskgan train and sample on tiny phantom masks") {
   req.sets = {"data.train_dir=" + (root / "train").string(), "data.grid=8,16,16", "data.spacing=14.4,16,16",
               "data.slices=0,7", "maskgan.latent_dim=8", "maskgan.base_shape=2,4,4", "maskgan.gen_filters=4,4",
               "maskgan.critic_filters=4,8", "maskgan.critic_dense=8", "maskgan.epochs=2", "maskgan.min_lesion_voxels=1",
-              "run.threads=1"};
+              "maskgan.masks=train_dir", "run.threads=1"};
   RunDirOptions ro;
   ro.out = (root / "run").string();
   auto r = maskgan_train(resolve_config(req), ro);
@@ -65,4 +70,77 @@ TEST_CASE("maskgan train and sample on tiny phantom masks") {
   auto mask = data::read_labels((root / "samples" / "mask_0002.nii.gz").string(), 2);
   CHECK(mask.dims == data::Dims3{16, 16, 8});
   fs::remove_all(root);
+}
+
+TEST_CASE("maskgan on a folder of masks in MNI space: sparse batches, fixed steps, held-out split, evaluation") {
+  const fs::path root = fs::temp_directory_path() / fmt::format("pn_maskgan_folder_{}", ::getpid());
+  fs::remove_all(root);
+  fs::create_directories(root / "masks");
+  ConfigRequest req;
+  req.preset = "small";
+  req.sets = {"run.root=" + root.string(), "data.grid=8,16,16", "data.spacing=14.4,16,16", "data.slices=0,7",
+              "maskgan.latent_dim=8", "maskgan.base_shape=2,4,4", "maskgan.gen_filters=4,4", "maskgan.critic_filters=4,8",
+              "maskgan.critic_dense=8", "maskgan.epochs=2", "maskgan.steps_per_epoch=3", "maskgan.batch=2",
+              "maskgan.min_lesion_voxels=2", "maskgan.threshold=-0.5", "maskgan.held_out_fraction=0.5",
+              "maskgan.masks=" + (root / "masks").string(), "run.threads=1"};
+  const Config cfg = resolve_config(req);
+  // Twelve boxes on the study grid in MNI space, left and right, of growing size; one too
+  // small for min_lesion_voxels.
+  const data::Grid grid = study_mni_grid(cfg);
+  for (int i = 0; i < 12; ++i) {
+    std::vector<int64_t> vox;
+    const int64_t r = i == 0 ? 0 : 1 + i % 3, x0 = i % 2 ? 3 : 9, y0 = 5 + i % 4, z0 = 3;
+    for (int64_t z = z0; z <= z0 + (r > 1); ++z)
+      for (int64_t y = y0; y <= y0 + r; ++y)
+        for (int64_t x = x0; x <= x0 + r; ++x) vox.push_back(x + grid.dims[0] * (y + grid.dims[1] * z));
+    std::sort(vox.begin(), vox.end());
+    data::write_labels(data::mask_from_voxels(grid, vox), (root / "masks" / fmt::format("m{:02d}.nii.gz", i)).string());
+  }
+  CHECK(maskgan_mask_source(cfg).real());
+  CHECK(maskgan_mask_grid(cfg).affine == grid.affine);
+  RunDirOptions ro;
+  ro.out = (root / "maskgan").string();
+  auto r = maskgan_train(cfg, ro);
+  const auto set = data::load_lesion_set((root / "masks").string(), grid, lesion_set_options(cfg, 2));
+  CHECK(set.dropped.size() == 1);
+  CHECK(r.training_masks == static_cast<int64_t>(set.train().size()));
+  REQUIRE(!set.held_out().empty());
+  CHECK(read_csv((root / "maskgan" / "metrics.csv").string()).rows.size() == 2);
+  CHECK(fs::exists(root / "cache"));  // the transferred set is cached under run.root
+
+  const LesionComparison c = compare_generated_lesions((root / "maskgan").string(), 5, 3);
+  CHECK(c.real.size() == set.held_out().size());
+  CHECK(c.generated.size() + static_cast<size_t>(c.generated_empty) == 5);
+  const std::string md = write_lesion_comparison(c, root / "eval");
+  CHECK(md.find("| volume (ml): median [quartiles] |") != std::string::npos);
+  CHECK(md.find(fmt::format("real (n = {})", c.real.size())) != std::string::npos);
+  for (const char* f : {"lesion_comparison.md", "lesion_stats.csv", "figures/lesion_volume.png", "montage.png"})
+    CHECK_MESSAGE(fs::exists(root / "eval" / f), f);
+  const CsvTable t = read_csv((root / "eval" / "lesion_stats.csv").string());
+  CHECK(t.rows.size() == c.real.size() + c.generated.size());
+  fs::remove_all(root);
+}
+
+TEST_CASE("ks_distance: the largest gap between two empirical CDFs") {
+  CHECK(ks_distance({1, 2, 3}, {1, 2, 3}) == 0);
+  CHECK(ks_distance({1, 2}, {3, 4}) == 1);
+  CHECK(ks_distance({1, 2, 3, 4}, {3, 4, 5, 6}) == doctest::Approx(0.5));
+  CHECK(ks_distance({}, {1}) == 0);
+}
+
+TEST_CASE("lesion sources: fallback word, folders, named sets, clear errors") {
+  CHECK(!resolve_lesion_source("maskgan.masks", "train_dir", "train_dir").real());
+  const auto tmp = fs::temp_directory_path();
+  const auto spec = resolve_lesion_source("maskgan.masks", tmp.string(), "train_dir");
+  REQUIRE(spec.dirs.size() == 1);
+  CHECK(spec.dirs[0] == tmp.string());
+  CHECK_ERROR_HAS(resolve_lesion_source("maskgan.masks", "/no/such/folder", "train_dir"), "maskgan.masks = /no/such/folder");
+  if (data::shared_data_path("soop/lesions")) {
+    CHECK(resolve_lesion_source("k", "auto", "procedural").real());
+    CHECK(resolve_lesion_source("k", "soop+lesymap", "procedural").dirs.size() == 2);
+  } else {
+    MESSAGE("no shared/data here: named sets must fail, auto must fall back");
+    CHECK(!resolve_lesion_source("k", "auto", "procedural").real());
+    CHECK_ERROR_HAS(resolve_lesion_source("k", "soop", "procedural"), "not at hand");
+  }
 }

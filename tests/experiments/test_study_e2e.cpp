@@ -23,7 +23,9 @@ TEST_CASE("study runs every step on tiny phantom data and writes the report") {
   req.preset = "small";
   req.sets = {"run.root=" + root.string(), "data.train_dir=" + (root / "none").string(), "data.grid=8,16,16",
               "data.spacing=14.4,16,16", "data.slices=0,7", "run.threads=1",
-              "maskgan.latent_dim=8", "maskgan.base_shape=2,4,4", "maskgan.gen_filters=4,4", "maskgan.critic_filters=4,8",
+              // The fallback data, whatever this machine holds (tests/shared_data runs the real sets).
+              "data.phantom_anatomy=procedural", "data.phantom_lesions=procedural", "maskgan.masks=train_dir",
+              "maskgan.eval_samples=6", "maskgan.latent_dim=8", "maskgan.base_shape=2,4,4", "maskgan.gen_filters=4,4", "maskgan.critic_filters=4,8",
               "maskgan.critic_dense=8", "maskgan.epochs=1", "maskgan.min_lesion_voxels=1", "maskgan.threshold=-0.5",
               "translate.l1_weights=[10.0]", "translate.with_spade=true", "translate.epochs=1", "translate.augment=false",
               "translate.pix2pix.base_filters=4", "translate.pix2pix.depth_2d=3", "translate.spade.filters=4,4",
@@ -48,6 +50,11 @@ TEST_CASE("study runs every step on tiny phantom data and writes the report") {
     CHECK_MESSAGE(fs::exists(root / png), png);
     CHECK_MESSAGE(text.find(png) != std::string::npos, png, " is not in the report");
   }
+  // The mask GAN against the held-out clinical masks (the fallback's real set).
+  CHECK(fs::exists(root / "maskgan" / "evaluation" / "lesion_stats.csv"));
+  CHECK(text.find("## Generated vs real lesions") != std::string::npos);
+  CHECK(text.find("maskgan/evaluation/figures/lesion_volume.png") != std::string::npos);
+  CHECK(text.find("Phantom data: anatomy: procedural phantom") != std::string::npos);
   // Everything is done: a second call only rewrites the report.
   CHECK(run_study(cfg, opt) == report);
   fs::remove_all(root);
