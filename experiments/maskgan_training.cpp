@@ -165,7 +165,11 @@ MaskGanResult maskgan_train(const Config& cfg, const RunDirOptions& run_opt) {
   nn::check_same_on_all_ranks(*comm, "the resolved configuration", cfg.to_toml());
   const bool root = comm->is_root();
   MaskGanResult result;
-  const TrainingMasks masks = load_masks(cfg);
+  // Rank 0 first: a cold load of a real set fills the cache the other ranks then read.
+  TrainingMasks masks;
+  if (root) masks = load_masks(cfg);
+  comm->barrier();
+  if (!root) masks = load_masks(cfg);
   result.training_masks = static_cast<int64_t>(masks.voxels.size());
   const int64_t epochs = cfg.integer("maskgan.epochs"), batch = cfg.integer("maskgan.batch");
   const int64_t critic_steps = cfg.integer("maskgan.critic_steps");

@@ -18,7 +18,8 @@ trap 'rm -rf "$work"' EXIT
 "$pn" data phantom --out "$work/ph" --healthy 2 --stroke 6 --size 32,32,8 --montage 0 --seed 4 >/dev/null
 common=(--preset small --set "data.train_dir=$work/ph/stroke" --set "data.test_dir=$work/ph/stroke"
         --set "data.holdout_dir=$work/none" --set "data.healthy_dir=$work/ph/healthy"
-        --set data.grid=8,16,16 --set data.spacing=14.4,16,16 --set data.slices=0,7 --set run.threads=1)
+        --set data.grid=8,16,16 --set data.spacing=14.4,16,16 --set data.slices=0,7 --set run.threads=1
+        --set maskgan.masks=train_dir)  # the fallback data whatever this machine holds: seconds, not a SOOP load
 seg=("${common[@]}" --set segment.base_filters=4 --set segment.depth=2 --set segment.epochs=2 --set segment.augment=true
      --set segment.sync_batch_norm=true)  # batch norm over both ranks: the same statistics as batch 2
 
@@ -58,7 +59,8 @@ grep -q "2 rank(s)" "$work/tr.log" || fail "translate did not run on 2 ranks"
 echo "== the whole study (tiny) on 2 ranks"
 "${launcher[@]}" "$pn" study --preset small --phantom-stroke 12 --phantom-healthy 6 --set "run.root=$work/study" \
   --set "data.train_dir=$work/none" --set data.grid=8,16,16 --set data.spacing=14.4,16,16 --set data.slices=0,7 \
-  --set run.threads=1 --set maskgan.latent_dim=8 --set maskgan.base_shape=2,4,4 --set maskgan.gen_filters=4,4 \
+  --set maskgan.masks=train_dir --set data.phantom_anatomy=procedural --set data.phantom_lesions=procedural \
+  --set maskgan.eval_samples=4 --set run.threads=1 --set maskgan.latent_dim=8 --set maskgan.base_shape=2,4,4 --set maskgan.gen_filters=4,4 \
   --set maskgan.critic_filters=4,8 --set maskgan.critic_dense=8 --set maskgan.epochs=1 --set maskgan.min_lesion_voxels=1 \
   --set maskgan.threshold=-0.5 --set "translate.l1_weights=[10.0]" --set translate.with_spade=true \
   --set translate.epochs=1 --set translate.pix2pix.base_filters=4 --set translate.pix2pix.depth_2d=3 \
