@@ -37,8 +37,26 @@ SynthesisResult synthesize(const Config& cfg, const std::string& maskgan_run, co
   insert_opt.placement = placement == "keep" ? data::LesionPlacement::Keep : data::LesionPlacement::RandomShift;
   const uint64_t seed = static_cast<uint64_t>(cfg.integer("run.seed"));
   TrainedTranslator translator(translate_run, seed);
-  // Lesions: a few spare draws, since a GAN sample may come out empty.
-  auto lesions = maskgan_generate(maskgan_run, count + 16, seed + 7);
+  // GAN lesions, drawn in rounds until count + 16 of them are non-empty (a sample can be
+  // thresholded away entirely); at most 20 rounds, then the ones found are reused in turn.
+  std::vector<data::LabelVolume> lesions;
+  std::vector<int64_t> draw_of;  // the draw number of each kept lesion, for the manifest
+  int64_t drawn = 0;
+  for (uint64_t round = 0; round < 20 && static_cast<int64_t>(lesions.size()) < count + 16; ++round)
+    for (auto& m : maskgan_generate(maskgan_run, count + 16, seed + 7 + round)) {
+      if (std::any_of(m.data.begin(), m.data.end(), [](int32_t v) { return v != 0; })) {
+        lesions.push_back(std::move(m));
+        draw_of.push_back(drawn);
+      }
+      ++drawn;
+    }
+  PN_CHECK(!lesions.empty(), "synthesize: all {} masks drawn from the mask GAN of {} are empty (train it longer, or "
+           "lower maskgan.threshold)", drawn, maskgan_run);
+  if (static_cast<int64_t>(lesions.size()) < count)
+    std::fprintf(stderr, "synthesize: warning: only %zu of %lld GAN masks are non-empty; %lld volumes reuse them in turn\n",
+                 lesions.size(), (long long)drawn, (long long)count);
+  else
+    std::printf("synthesize: %zu non-empty GAN masks in %lld draws\n", lesions.size(), (long long)drawn);
   fs::create_directories(out_dir);
   CsvAppender manifest((fs::path(out_dir) / "manifest.csv").string(),
                        {"case", "healthy_map", "lesion_sample", "model", "lesion_voxels", "dropped_voxels"});
@@ -54,24 +72,24 @@ SynthesisResult synthesize(const Config& cfg, const std::string& maskgan_run, co
     const fs::path& map_path = maps[static_cast<size_t>(i) % maps.size()];
     data::LabelVolume healthy = labels_on_study_grid(cfg, map_path.string());
     data::LesionInsertResult ins;
-    size_t used = next_lesion;
-    // The next non-empty GAN lesion that lands in tissue (or the last tried one).
-    for (; next_lesion < lesions.size(); ++next_lesion) {
-      used = next_lesion;
+    size_t used = next_lesion % lesions.size();
+    // The next GAN lesion that lands in tissue (after a full turn: the last one tried).
+    for (size_t t = 0; t < lesions.size(); ++t) {
+      used = (next_lesion + t) % lesions.size();
       PN_CHECK(lesions[used].dims == healthy.dims, "synthesize: GAN masks are {}x{}x{} but the study grid is {}x{}x{}",
                lesions[used].dims[0], lesions[used].dims[1], lesions[used].dims[2], healthy.dims[0], healthy.dims[1],
                healthy.dims[2]);
       ins = data::insert_lesion(healthy, lesions[used], insert_opt, seed + static_cast<uint64_t>(i));
       if (ins.inserted > 0) break;
     }
-    next_lesion = std::min(next_lesion + 1, lesions.size() - 1);
+    next_lesion = used + 1;
     const std::string id = fmt::format("syn{:05d}", i);
     const std::string base = (fs::path(out_dir) / id).string();
     data::Volume image = translator.generate(ins.labels);
     data::write_nifti(image, base + "_" + sfx.image + ".nii.gz");
     data::write_labels(ins.mask, base + "_" + sfx.mask + ".nii.gz");
     data::write_labels(ins.labels, base + "_" + sfx.labels + ".nii.gz");
-    manifest.append(std::vector<std::string>{id, map_path.filename().string(), std::to_string(used), translator.model(),
+    manifest.append(std::vector<std::string>{id, map_path.filename().string(), std::to_string(draw_of[used]), translator.model(),
                                              std::to_string(ins.inserted), std::to_string(ins.dropped)});
     if (shown.size() < 3) shown.push_back({std::move(image), std::move(ins.labels), std::move(ins.mask)});
     r.lesion_voxels += ins.inserted;

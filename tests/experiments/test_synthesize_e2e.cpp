@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <filesystem>
+#include <set>
 #include <unistd.h>
 
 #include <fmt/format.h>
@@ -10,6 +11,7 @@
 #include "data/nifti_io.h"
 #include "data/phantom.h"
 #include "experiments/config_presets.h"
+#include "tests/experiments/error_text.h"
 #include "experiments/csv_table.h"
 #include "experiments/maskgan_training.h"
 #include "experiments/synthesis.h"
@@ -62,5 +64,15 @@ TEST_CASE("synthesize writes image/mask/label triples and a manifest") {
   auto img = data::read_nifti((root / "syn" / "syn00001_dwi.nii.gz").string());
   CHECK(img.dims == mask.dims);
   for (size_t v = 0; v < mask.data.size(); ++v) CHECK((mask.data[v] == 1) == (labels.data[v] == 28));
+  // Each volume its own GAN draw.
+  std::set<std::string> draws;
+  for (const auto& row : m.rows) draws.insert(row[m.index("lesion_sample")]);
+  CHECK(draws.size() == 3);
+  // A GAN whose every sample thresholds to nothing (tanh never exceeds 1): a clear error.
+  req.sets.push_back("maskgan.threshold=1.0");
+  RunDirOptions g2;
+  g2.out = (root / "gan_empty").string();
+  maskgan_train(resolve_config(req), g2);
+  CHECK_ERROR_HAS(synthesize(cfg, g2.out, t.out, (root / "syn2").string(), 2), "are empty", "lower maskgan.threshold");
   fs::remove_all(root);
 }
