@@ -41,13 +41,7 @@ PhantomSubject make_atlas_subject(const AtlasAnatomy& atlas, const PhantomOption
         inside[idx] = atlas.brain.at(ti, tj, tk) != 0;
       }
 
-  if (stroke) {
-    out.lesion_count = lesion ? insert_given_lesion(*lesion, LesionPlacement::Keep, st, out.labels) : 0;
-    if (out.lesion_count == 0) out.lesion_count = draw_procedural_lesions(opt, st, out.labels);
-  }
-  out.image = render_from_labels(opt, contrast, st, out.labels, inside);
-  out.mask = lesion_mask_of(out.labels);
-  out.image.header.descrip = out.labels.header.descrip = out.mask.header.descrip = "penumbra atlas subject (ICBM152)";
+  finish_subject(opt, contrast, st, stroke, lesion, LesionPlacement::Keep, inside, "penumbra atlas subject (ICBM152)", out);
   return out;
 }
 

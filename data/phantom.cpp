@@ -69,15 +69,9 @@ PhantomSubject make_phantom_subject(const PhantomOptions& opt, uint64_t seed, bo
         inside[idx] = in;
       }
 
-  if (stroke) {
-    // A given mask moves to a random place: the procedural anatomy is not in MNI space, so
-    // where the mask sat in its own space means nothing here.
-    out.lesion_count = lesion ? insert_given_lesion(*lesion, LesionPlacement::RandomShift, st, out.labels) : 0;
-    if (out.lesion_count == 0) out.lesion_count = draw_procedural_lesions(opt, st, out.labels);
-  }
-  out.image = render_from_labels(opt, contrast, st, out.labels, inside);
-  out.mask = lesion_mask_of(out.labels);
-  out.image.header.descrip = out.labels.header.descrip = out.mask.header.descrip = "penumbra phantom";
+  // A given mask moves to a random place: the procedural anatomy is not in MNI space, so
+  // where the mask sat in its own space means nothing here.
+  finish_subject(opt, contrast, st, stroke, lesion, LesionPlacement::RandomShift, inside, "penumbra phantom", out);
   return out;
 }
 

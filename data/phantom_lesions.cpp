@@ -101,4 +101,16 @@ int insert_given_lesion(const LabelVolume& mask, LesionPlacement placement, Seed
   return r.inserted > 0 ? 1 : 0;
 }
 
+void finish_subject(const PhantomOptions& opt, const Contrast& contrast, SeedStream& st, bool stroke,
+                    const LabelVolume* lesion, LesionPlacement placement, const std::vector<uint8_t>& inside,
+                    const char* descrip, PhantomSubject& out) {
+  if (stroke) {
+    out.lesion_count = lesion ? insert_given_lesion(*lesion, placement, st, out.labels) : 0;
+    if (out.lesion_count == 0) out.lesion_count = draw_procedural_lesions(opt, st, out.labels);
+  }
+  out.image = render_from_labels(opt, contrast, st, out.labels, inside);
+  out.mask = lesion_mask_of(out.labels);
+  out.image.header.descrip = out.labels.header.descrip = out.mask.header.descrip = descrip;
+}
+
 }  // namespace pn::data

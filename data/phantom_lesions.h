@@ -6,9 +6,11 @@
 // territorial_probability of subjects.
 #pragma once
 #include <cstdint>
+#include <vector>
 
 #include "data/lesion_insertion.h"
 #include "data/noise.h"
+#include "data/phantom_contrast.h"
 #include "data/phantom.h"
 #include "data/volume.h"
 
@@ -23,5 +25,13 @@ int draw_procedural_lesions(const PhantomOptions& opt, SeedStream& st, LabelVolu
 // Returns 1 when any voxel was inserted, else 0. An all-zero mask draws nothing.
 int insert_given_lesion(const LabelVolume& mask, LesionPlacement placement, SeedStream& st, LabelVolume& labels,
                         double keep_min_fraction = 0.5);
+
+// The end both subject kinds share, once out.labels holds the anatomy: a stroke subject's
+// lesions (the given mask by `placement`, or the procedural blobs when it is absent or
+// lands nowhere), then the image rendered from the labels, the lesion mask, and
+// `descrip` in the three headers.
+void finish_subject(const PhantomOptions& opt, const Contrast& contrast, SeedStream& st, bool stroke,
+                    const LabelVolume* lesion, LesionPlacement placement, const std::vector<uint8_t>& inside,
+                    const char* descrip, PhantomSubject& out);
 
 }  // namespace pn::data

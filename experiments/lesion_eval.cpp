@@ -74,15 +74,6 @@ std::vector<double> field(const std::vector<MaskMeasures>& v, double (*f)(const 
   return out;
 }
 
-double quantile(std::vector<double> v, double q) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  const double pos = q * static_cast<double>(v.size() - 1);
-  const size_t lo = static_cast<size_t>(pos);
-  const size_t hi = std::min(lo + 1, v.size() - 1);
-  return v[lo] + (v[hi] - v[lo]) * (pos - static_cast<double>(lo));
-}
-
 double percent(size_t k, size_t n) { return n ? 100.0 * static_cast<double>(k) / static_cast<double>(n) : 0.0; }
 
 }  // namespace
@@ -160,7 +151,8 @@ std::string write_lesion_comparison(const LesionComparison& c, const fs::path& o
        [](const MaskMeasures& m) { return std::max({m.stats.extent_mm[0], m.stats.extent_mm[1], m.stats.extent_mm[2]}); }, 1},
   };
   auto cell = [](const std::vector<double>& v, int d) {
-    return fmt::format("{:.{}f} [{:.{}f}, {:.{}f}]", quantile(v, 0.5), d, quantile(v, 0.25), d, quantile(v, 0.75), d);
+    const BoxStats b = box_stats(v);
+    return fmt::format("{:.{}f} [{:.{}f}, {:.{}f}]", b.median, d, b.q1, d, b.q3, d);
   };
   for (const Row& r : rows) {
     const auto a = field(R, r.f), b = field(G, r.f);
@@ -216,8 +208,10 @@ std::string write_lesion_comparison(const LesionComparison& c, const fs::path& o
                                           "Lesion volume, real vs generated", "volume (ml, log scale)", vol_opt),
          "Lesion volume: held-out real masks vs generated ones (fractions of each set)");
   HistogramOptions comp_opt;
-  const double max_comp = std::max(quantile(field(R, rows[1].f), 1.0), quantile(field(G, rows[1].f), 1.0));
-  for (double e = 0.5; e <= std::min(max_comp, 15.0) + 1.5; e += 1) comp_opt.edges.push_back(e);
+  int max_comp = 1;
+  for (const auto* set : {&R, &G})
+    for (const auto& m : *set) max_comp = std::max(max_comp, m.stats.components);
+  for (double e = 0.5; e <= std::min(max_comp, 15) + 1.5; e += 1) comp_opt.edges.push_back(e);
   figure("lesion_components", histogram_chart({{"real", field(R, rows[1].f)}, {"generated", field(G, rows[1].f)}},
                                               "Connected components per mask", "components", comp_opt),
          "Connected components per mask (26-connected); more than 15 counted outside the bins");

@@ -212,6 +212,7 @@ MaskGanResult maskgan_train(const Config& cfg, const RunDirOptions& run_opt) {
                 (long long)epochs, (long long)per_epoch, (long long)batch, comm->size(), (long long)g.num_parameters(),
                 (long long)k.num_parameters());
   MaskStream stream(n, seed);
+  const auto grid = cfg.integers("data.grid");
   for (int64_t e = done + 1; e <= epochs; ++e) {
     std::optional<Progress> prog;
     if (root) prog.emplace(fmt::format("epoch {}/{}", e, epochs), per_epoch, "step");
@@ -221,7 +222,7 @@ MaskGanResult maskgan_train(const Config& cfg, const RunDirOptions& run_opt) {
       const int64_t base = ((e - 1) * per_epoch + s) * comm->size() * batch + comm->rank() * batch;
       std::vector<int64_t> idx;
       for (int64_t b = 0; b < batch; ++b) idx.push_back(stream.at(base + b));
-      Tensor real = mask_batch(masks, idx, cfg.integers("data.grid"));
+      Tensor real = mask_batch(masks, idx, grid);
       for (int64_t c = 0; c < critic_steps; ++c) {
         ok.zero_grad();
         Tensor fake = g.forward(Tensor::randn({batch, gc.z_dim}, gen)).detach();
@@ -271,7 +272,6 @@ std::vector<data::LabelVolume> maskgan_generate(const std::string& run_dir, int6
   nn::Adam og(g.named_parameters(), gan_adam(cfg)), ok(k.named_parameters(), gan_adam(cfg));
   nn::load_checkpoint(newest_checkpoint(run_dir, "maskgan"), {{{"generator", &g}, {"critic", &k}}, {{"opt_g", &og}, {"opt_c", &ok}}});
   g.eval();
-  const auto grid = cfg.integers("data.grid");
   const data::Grid mask_grid = maskgan_mask_grid(cfg);
   const double threshold = cfg.number("maskgan.threshold");
   const int64_t min_component = cfg.integer("maskgan.min_component_voxels");

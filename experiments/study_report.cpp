@@ -68,12 +68,12 @@ fs::path write_study_report(const Config& c, const fs::path& run_root, const fs:
   std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
   char when[32];
   std::strftime(when, sizeof when, "%Y-%m-%d %H:%M UTC", std::gmtime(&now));
-  std::string md = fmt::format("# Penumbra study report\n\nPreset `{}`, seed {}, grid {}, written {}.\n\n## Dice\n\n",
+  std::string md = fmt::format("# Penumbra study report\n\nPreset `{}`, seed {}, grid {}, written {}.\n\n",
                                c.preset().empty() ? "custom" : c.preset(), c.integer("run.seed"),
                                format_config_value(c.value("data.grid")), when);
   if (fs::exists(run_root / "phantom" / "about.txt"))
-    md = md.substr(0, md.size() - std::string("## Dice\n\n").size()) +
-         fmt::format("Phantom data: {}\n\n## Dice\n\n", read_text(run_root / "phantom" / "about.txt"));
+    md += fmt::format("Phantom data: {}\n", read_text(run_root / "phantom" / "about.txt"));
+  md += "## Dice\n\n";
   md += dice_table_markdown(results, last_k);
   if (!status.empty()) md += "\nNot complete:\n" + fmt::format("{}", fmt::join(status, "\n")) + "\n";
 
