@@ -125,6 +125,8 @@ TEST_CASE("ks_distance: the largest gap between two empirical CDFs") {
   CHECK(ks_distance({1, 2, 3}, {1, 2, 3}) == 0);
   CHECK(ks_distance({1, 2}, {3, 4}) == 1);
   CHECK(ks_distance({1, 2, 3, 4}, {3, 4, 5, 6}) == doctest::Approx(0.5));
+  CHECK(ks_distance({1, 5}, {2, 3, 4, 6}) == doctest::Approx(0.5));  // the gap is largest early, on [1, 2)
+  CHECK(ks_distance({2, 2, 2}, {2}) == 0);                            // ties step both CDFs together
   CHECK(ks_distance({}, {1}) == 0);
 }
 
