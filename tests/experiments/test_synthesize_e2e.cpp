@@ -43,6 +43,7 @@ TEST_CASE("synthesize writes image/mask/label triples and a manifest") {
               "data.grid=8,16,16", "data.spacing=14.4,16,16", "data.slices=0,7", "maskgan.latent_dim=8",
               "maskgan.base_shape=2,4,4", "maskgan.gen_filters=4,4", "maskgan.critic_filters=4,8",
               "maskgan.critic_dense=8", "maskgan.epochs=1", "maskgan.min_lesion_voxels=1", "maskgan.threshold=-1.0",
+              "maskgan.masks=train_dir",  // the test's own masks, whatever this machine holds
               "translate.epochs=1", "translate.augment=false", "translate.pix2pix.base_filters=4",
               "translate.pix2pix.depth_2d=3", "translate.discriminator.filters=4,4,4", "run.threads=1"};
   const Config cfg = resolve_config(req);
