@@ -10,13 +10,19 @@ mode=release
 [ "${1:-}" = "--sanitize" ] && mode=asan
 werror=OFF
 [ "${CI:-}" = "true" ] && werror=ON
+# ccache, where installed, makes rebuilds after small changes cheap (CCACHE_BASEDIR lets
+# several checkouts share hits). Optional: nothing depends on it.
+launcher=()
+if command -v ccache >/dev/null; then
+  launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_CUDA_COMPILER_LAUNCHER=ccache)
+fi
 if [ $mode = asan ]; then
   dir=${PENUMBRA_BUILD_DIR:-build-asan}
   cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DPENUMBRA_SANITIZE=ON -DPENUMBRA_CUDA=OFF \
-        -DPENUMBRA_WERROR=$werror >/dev/null
+        -DPENUMBRA_WERROR=$werror "${launcher[@]}" >/dev/null
 else
   dir=${PENUMBRA_BUILD_DIR:-build}
-  cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=Release -DPENUMBRA_WERROR=$werror >/dev/null
+  cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=Release -DPENUMBRA_WERROR=$werror "${launcher[@]}" >/dev/null
 fi
 echo "build.sh: building $dir ($mode)"
 cmake --build "$dir" -j "$(nproc)"

@@ -20,5 +20,7 @@ cudaError_t record_error(cudaError_t e, std::string detail);
 // the first damaged one (whose guards are then re-armed, so it is reported once).
 std::string check_guard_bytes();
 bool valid_stream(cudaStream_t s);
+// "" when [p, p + n) lies inside one live allocation; otherwise what it is instead.
+std::string describe_range(const void* p, size_t n);
 
 }  // namespace pn::cuda::emu::detail

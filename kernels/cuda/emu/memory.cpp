@@ -111,6 +111,12 @@ std::string check_guard_bytes() {
   return "";
 }
 
+std::string describe_range(const void* p, size_t n) {
+  std::lock_guard<std::mutex> lock(g_mutex);
+  if (is_device_range(p, n)) return "";
+  return "range [" + hex(p) + ", +" + std::to_string(n) + ") is not inside one cudaMalloc allocation";
+}
+
 bool valid_stream(cudaStream_t s) {
   std::lock_guard<std::mutex> lock(g_mutex);
   return s == nullptr || streams().count(s) != 0;
