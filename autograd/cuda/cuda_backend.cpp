@@ -10,10 +10,8 @@
 #include "kernels/cuda/random.h"
 #include "kernels/cuda/reduce.h"
 #include "kernels/cuda/softmax.h"
-#ifndef PN_CUDA_EMU
 #include "kernels/cuda/blas.h"
 #include "kernels/cuda/dnn.h"
-#endif
 
 namespace pn::cuda {
 inline namespace PN_CUDA_ABI {
@@ -48,23 +46,12 @@ struct CudaKernels {
   template <class T, class... A> static void upsample_nearest(A... a) { cuda::upsample_nearest<T>(a..., stream()); }
   template <class T, class... A> static void block_sum(A... a) { cuda::block_sum<T>(a..., stream()); }
   template <class T, class... A> static void copy_box(A... a) { cuda::copy_box<T>(a..., stream()); }
-#ifdef PN_CUDA_EMU
-  // cuDNN and cuBLAS do not run under the emulator.
-  [[noreturn]] static void library_only(const char* op) {
-    PN_FAIL("{}: runs through cuDNN/cuBLAS on a GPU; the CPU emulator of the CUDA backend has neither", op);
-  }
-  template <class T, class... A> static void conv_forward(A...) { library_only("conv_forward"); }
-  template <class T, class... A> static void conv_backward_input(A...) { library_only("conv_backward_input"); }
-  template <class T, class... A> static void conv_backward_weight(A...) { library_only("conv_backward_weight"); }
-  template <class T, class... A> static void gemm(A...) { library_only("matmul (gemm)"); }
-#else
   template <class T, class... A> static void conv_forward(A... a) { cuda::conv_forward<T>(a..., stream()); }
   template <class T, class... A> static void conv_backward_input(A... a) { cuda::conv_backward_input<T>(a..., stream()); }
   template <class T, class... A> static void conv_backward_weight(A... a) {
     cuda::conv_backward_weight<T>(a..., stream());
   }
   template <class T, class... A> static void gemm(A... a) { cuda::gemm<T>(a..., stream()); }
-#endif
 };
 
 }  // namespace
