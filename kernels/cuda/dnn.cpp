@@ -34,8 +34,9 @@ cudnnDataType_t dtype() {
 enum class Direction { Forward = 0, BackwardData = 1, BackwardFilter = 2 };
 
 const char* op_name(Direction d) {
-  return d == Direction::Forward ? "conv_forward" : d == Direction::BackwardData ? "conv_backward_input"
-                                                                                 : "conv_backward_weight";
+  return d == Direction::Forward        ? "conv_forward"
+         : d == Direction::BackwardData ? "conv_backward_input"
+                                        : "conv_backward_weight";
 }
 
 std::string triple(const int64_t* v) {
@@ -72,9 +73,10 @@ void check_int_sizes(Direction d, const kernels::ConvGeom& g) {
   const int64_t in_vol = mul_sat(mul_sat(g.in[0], g.in[1]), g.in[2]);
   const int64_t out_vol = mul_sat(mul_sat(g.out[0], g.out[1]), g.out[2]);
   const int64_t k_vol = mul_sat(mul_sat(g.k[0], g.k[1]), g.k[2]);
-  std::vector<Size> sizes = {{"elements of the input (N * C_in * in volume)", mul_sat(mul_sat(g.N, g.C_in), in_vol)},
-                             {"elements of the output (N * C_out * out volume)", mul_sat(mul_sat(g.N, g.C_out), out_vol)},
-                             {"elements of the weight (C_out * C_in * k volume)", mul_sat(mul_sat(g.C_out, g.C_in), k_vol)}};
+  std::vector<Size> sizes = {
+      {"elements of the input (N * C_in * in volume)", mul_sat(mul_sat(g.N, g.C_in), in_vol)},
+      {"elements of the output (N * C_out * out volume)", mul_sat(mul_sat(g.N, g.C_out), out_vol)},
+      {"elements of the weight (C_out * C_in * k volume)", mul_sat(mul_sat(g.C_out, g.C_in), k_vol)}};
   for (int i = 0; i < 3; ++i) {
     sizes.push_back({"a padding", g.pad[i]});
     sizes.push_back({"a stride", g.stride[i]});
@@ -275,8 +277,26 @@ std::map<AlgoKey, int>& algo_cache() {
 }
 
 AlgoKey algo_key(Direction dir, cudnnDataType_t t, int dev, const kernels::ConvGeom& g, const LibraryOptions& o) {
-  return {static_cast<int>(dir), t, dev, g.N, g.C_in, g.C_out, g.in[0], g.in[1], g.in[2], g.k[0], g.k[1], g.k[2],
-          g.stride[0], g.stride[1], g.stride[2], g.pad[0], g.pad[1], g.pad[2], o.deterministic, o.allow_tf32};
+  return {static_cast<int>(dir),
+          t,
+          dev,
+          g.N,
+          g.C_in,
+          g.C_out,
+          g.in[0],
+          g.in[1],
+          g.in[2],
+          g.k[0],
+          g.k[1],
+          g.k[2],
+          g.stride[0],
+          g.stride[1],
+          g.stride[2],
+          g.pad[0],
+          g.pad[1],
+          g.pad[2],
+          o.deterministic,
+          o.allow_tf32};
 }
 
 bool worth_another_algorithm(cudnnStatus_t s) {
@@ -429,7 +449,7 @@ void conv_backward_weight(const kernels::ConvGeom& g, const T* x, const T* dy, T
   convolve(Direction::BackwardFilter, g, dtype<T>(), {x, dy, dw, &one, &zero}, stream);
 }
 
-#define PN_INSTANTIATE(T)                                                                              \
+#define PN_INSTANTIATE(T)                                                                               \
   template void conv_forward<T>(const kernels::ConvGeom&, const T*, const T*, T*, cudaStream_t);        \
   template void conv_backward_input<T>(const kernels::ConvGeom&, const T*, const T*, T*, cudaStream_t); \
   template void conv_backward_weight<T>(const kernels::ConvGeom&, const T*, const T*, T*, cudaStream_t);

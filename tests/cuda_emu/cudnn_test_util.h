@@ -57,7 +57,8 @@ struct ConvCase {
   cudnnConvolutionMode_t mode = CUDNN_CROSS_CORRELATION;
   std::vector<int> out() const {
     std::vector<int> o;
-    for (int i = 0; i < spatial; ++i) o.push_back(1 + (in[i] + 2 * pad[i] - ((k[i] - 1) * dilation[i] + 1)) / stride[i]);
+    for (int i = 0; i < spatial; ++i)
+      o.push_back(1 + (in[i] + 2 * pad[i] - ((k[i] - 1) * dilation[i] + 1)) / stride[i]);
     return o;
   }
   std::vector<int> x_dims() const { return cat({N, C}, in); }
@@ -83,8 +84,8 @@ struct Descriptors {
     PN_REQUIRE_CUDNN(cudnnSetTensorNdDescriptor(y, t, nb, yl.dims.data(), yl.strides.data()));
     const std::vector<int> wd = c.w_dims();
     PN_REQUIRE_CUDNN(cudnnSetFilterNdDescriptor(w, t, CUDNN_TENSOR_NCHW, nb, wd.data()));
-    PN_REQUIRE_CUDNN(cudnnSetConvolutionNdDescriptor(conv, c.spatial, c.pad.data(), c.stride.data(),
-                                                     c.dilation.data(), c.mode, t));
+    PN_REQUIRE_CUDNN(
+        cudnnSetConvolutionNdDescriptor(conv, c.spatial, c.pad.data(), c.stride.data(), c.dilation.data(), c.mode, t));
     PN_REQUIRE_CUDNN(cudnnSetConvolutionMathType(conv, math));
   }
   ~Descriptors() {
@@ -163,7 +164,8 @@ struct Oracle {
         sum[yl.at(o)] += in(x, xl.at(xi)) * in(w, w_at(o[1], cc, r));
       }
     });
-    for_each_index(c.y_dims(), [&](const std::array<int64_t, 5>& o) { blend(y, yl.at(o), sum[yl.at(o)], alpha, beta); });
+    for_each_index(c.y_dims(),
+                   [&](const std::array<int64_t, 5>& o) { blend(y, yl.at(o), sum[yl.at(o)], alpha, beta); });
   }
 
   void backward_data(const T* w, const T* dy, const Layout& yl, T* dx, const Layout& xl, double alpha,
@@ -175,7 +177,8 @@ struct Oracle {
         sum[xl.at(xi)] += in(dy, yl.at(o)) * in(w, w_at(o[1], cc, r));
       }
     });
-    for_each_index(c.x_dims(), [&](const std::array<int64_t, 5>& i) { blend(dx, xl.at(i), sum[xl.at(i)], alpha, beta); });
+    for_each_index(c.x_dims(),
+                   [&](const std::array<int64_t, 5>& i) { blend(dx, xl.at(i), sum[xl.at(i)], alpha, beta); });
   }
 
   void backward_filter(const T* x, const Layout& xl, const T* dy, const Layout& yl, T* dw, double alpha,

@@ -45,8 +45,9 @@ void check_wrapper_gemm() {
         auto got = d_c.to_host();
         // The 3 padding columns of each row of C are not part of the product: NaN stays NaN
         // there when beta == 0, and the CPU reference leaves them alone too.
-        pn::test::check_close(got, c, tol, tol * k,
-                              std::string("gemm ") + (ta ? "T" : "N") + (tb ? "T" : "N") + " beta " + std::to_string(beta));
+        pn::test::check_close(
+            got, c, tol, tol * k,
+            std::string("gemm ") + (ta ? "T" : "N") + (tb ? "T" : "N") + " beta " + std::to_string(beta));
         for (int64_t i = 0; i < m; ++i)
           for (int64_t j = 0; j < n; ++j) CHECK_FALSE(std::isnan(got[i * ldc + j]));
       }
@@ -79,8 +80,8 @@ TEST_CASE("cublas<t>gemm_64 argument checks return CUBLAS_STATUS_INVALID_VALUE w
   REQUIRE(cublasCreate(&h) == CUBLAS_STATUS_SUCCESS);
   DeviceArray<float> a(6 * 4), b(4 * 5), c(6 * 5);
   const float one = 1, zero = 0;
-  auto sgemm = [&](cublasOperation_t ta, cublasOperation_t tb, int64_t m, int64_t n, int64_t k, int64_t lda, int64_t ldb,
-                   int64_t ldc, const float* alpha = nullptr) {
+  auto sgemm = [&](cublasOperation_t ta, cublasOperation_t tb, int64_t m, int64_t n, int64_t k, int64_t lda,
+                   int64_t ldb, int64_t ldc, const float* alpha = nullptr) {
     return cublasSgemm_64(h, ta, tb, m, n, k, alpha ? alpha : &one, a.get(), lda, b.get(), ldb, &zero, c.get(), ldc);
   };
   CHECK(sgemm(CUBLAS_OP_N, CUBLAS_OP_N, 6, 5, 4, 6, 4, 6) == CUBLAS_STATUS_SUCCESS);
@@ -161,12 +162,13 @@ TEST_CASE("TF32: allow_tf32 rounds gemm inputs to TF32; off by default, FP32 bit
   }
   CHECK(tf32 == column_major_product(a, b, m, n, k, true));
   double worst = 0;
-  for (size_t i = 0; i < fp32.size(); ++i) worst = std::max(worst, std::abs(double(tf32[i]) - fp32[i]) / (1 + std::abs(fp32[i])));
+  for (size_t i = 0; i < fp32.size(); ++i)
+    worst = std::max(worst, std::abs(double(tf32[i]) - fp32[i]) / (1 + std::abs(fp32[i])));
   CHECK(worst > 1e-4);  // TF32 keeps 10 mantissa bits: errors of ~2^-11 per product
   CHECK(worst < 1e-2);
   CHECK(run() == fp32);  // the option is read at every call
   // The conversion: round to nearest, ties to even, at 10 mantissa bits.
-  CHECK(pn::math::round_to_tf32(1.0f + 0x1p-11f) == 1.0f);           // a tie: to even
-  CHECK(pn::math::round_to_tf32(1.0f + 0x1.8p-11f) == 1.0f + 0x1p-10f);  // above half: up
+  CHECK(pn::math::round_to_tf32(1.0f + 0x1p-11f) == 1.0f);                       // a tie: to even
+  CHECK(pn::math::round_to_tf32(1.0f + 0x1.8p-11f) == 1.0f + 0x1p-10f);          // above half: up
   CHECK(pn::math::round_to_tf32(1.0f + 0x1p-10f + 0x1p-11f) == 1.0f + 0x1p-9f);  // a tie from odd: up
 }

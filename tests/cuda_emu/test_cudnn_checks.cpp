@@ -116,7 +116,8 @@ TEST_CASE("cuDNN argument checks return the documented statuses with a reason") 
           CUDNN_STATUS_SUCCESS);
     size_t gemm = 0;
     CHECK(cudnnGetConvolutionForwardWorkspaceSize(ok.h.h, ok.d.x, ok.d.w, ok.d.conv, ok.d.y,
-                                                  CUDNN_CONVOLUTION_FWD_ALGO_GEMM, &gemm) == CUDNN_STATUS_NOT_SUPPORTED);
+                                                  CUDNN_CONVOLUTION_FWD_ALGO_GEMM,
+                                                  &gemm) == CUDNN_STATUS_NOT_SUPPORTED);
     CHECK(ok.run(x.get(), w.get(), y.get(), CUDNN_CONVOLUTION_FWD_ALGO_GEMM, ws.get(), 1 << 16) ==
           CUDNN_STATUS_NOT_SUPPORTED);
     CHECK(mentions(detail(), "2-D"));
@@ -164,7 +165,7 @@ namespace {
 
 enum class StrideBug {
   None,
-  OwnDimInsteadOfNext,  // s[i] = s[i + 1] * d[i]: every stride too small, stays in bounds
+  OwnDimInsteadOfNext,    // s[i] = s[i + 1] * d[i]: every stride too small, stays in bounds
   OutputStridesForInput,  // x described with y's strides (a copy-paste slip): spans too far
 };
 

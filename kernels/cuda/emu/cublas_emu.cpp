@@ -38,9 +38,9 @@ cublasStatus_t fail(cublasStatus_t s, std::string why) {
 }
 
 cublasStatus_t not_initialized(const char* call, cublasHandle_t h) {
-  return fail(CUBLAS_STATUS_NOT_INITIALIZED,
-              std::string(call) + ": " + (h ? "handle was never created or is destroyed" : "handle is NULL") +
-                  " (create one with cublasCreate)");
+  return fail(CUBLAS_STATUS_NOT_INITIALIZED, std::string(call) + ": " +
+                                                 (h ? "handle was never created or is destroyed" : "handle is NULL") +
+                                                 " (create one with cublasCreate)");
 }
 
 bool valid_op(cublasOperation_t op) { return op == CUBLAS_OP_N || op == CUBLAS_OP_T || op == CUBLAS_OP_C; }
@@ -114,8 +114,8 @@ cublasStatus_t gemm(const char* call, cublasHandle_t h, cublasOperation_t ta, cu
   acc.push_back({C, opc.elements() * sizeof(T), true, "C"});
   for (const detail::Access& x : acc) {
     if (!x.ptr)
-      return fail(CUBLAS_STATUS_EXECUTION_FAILED, std::string(call) + ": " + x.role + " is NULL but must hold " +
-                                                      std::to_string(x.bytes) + " bytes");
+      return fail(CUBLAS_STATUS_EXECUTION_FAILED,
+                  std::string(call) + ": " + x.role + " is NULL but must hold " + std::to_string(x.bytes) + " bytes");
     if (reinterpret_cast<uintptr_t>(x.ptr) % sizeof(T) != 0)
       return fail(CUBLAS_STATUS_EXECUTION_FAILED, std::string(call) + ": " + x.role + " is not aligned to its " +
                                                       std::to_string(sizeof(T)) + "-byte elements");
@@ -127,13 +127,12 @@ cublasStatus_t gemm(const char* call, cublasHandle_t h, cublasOperation_t ta, cu
     stream = h->stream;
     math = h->math;
   }
-  const bool tf32 = sizeof(T) == 4 && (math & ~CUBLAS_MATH_DISALLOW_REDUCED_PRECISION_REDUCTION) ==
-                                          CUBLAS_TF32_TENSOR_OP_MATH;
-  const std::string refused = detail::enqueue_library_op(
-      stream, call, std::move(acc), [=](std::string&) {
-        gemm_math<T>(ta, tb, m, n, k, a, A, lda, B, ldb, b, C, ldc, tf32);
-        return cudaSuccess;
-      });
+  const bool tf32 =
+      sizeof(T) == 4 && (math & ~CUBLAS_MATH_DISALLOW_REDUCED_PRECISION_REDUCTION) == CUBLAS_TF32_TENSOR_OP_MATH;
+  const std::string refused = detail::enqueue_library_op(stream, call, std::move(acc), [=](std::string&) {
+    gemm_math<T>(ta, tb, m, n, k, a, A, lda, B, ldb, b, C, ldc, tf32);
+    return cudaSuccess;
+  });
   if (!refused.empty()) return fail(CUBLAS_STATUS_EXECUTION_FAILED, refused);
   return CUBLAS_STATUS_SUCCESS;
 }
@@ -191,7 +190,8 @@ cublasStatus_t cublasSetMathMode(cublasHandle_t handle, cublasMath_t mode) {
   const bool known = base == CUBLAS_DEFAULT_MATH || base == CUBLAS_TENSOR_OP_MATH || base == CUBLAS_PEDANTIC_MATH ||
                      base == CUBLAS_TF32_TENSOR_OP_MATH || base == CUBLAS_FP32_EMULATED_BF16X9_MATH ||
                      base == CUBLAS_FP64_EMULATED_FIXEDPOINT_MATH;
-  if (!known) return fail(CUBLAS_STATUS_INVALID_VALUE, "cublasSetMathMode: " + std::to_string(mode) + " is no cublasMath_t");
+  if (!known)
+    return fail(CUBLAS_STATUS_INVALID_VALUE, "cublasSetMathMode: " + std::to_string(mode) + " is no cublasMath_t");
   std::lock_guard<std::mutex> lock(g_mutex);
   handle->math = mode;
   return CUBLAS_STATUS_SUCCESS;
@@ -207,44 +207,64 @@ cublasStatus_t cublasGetMathMode(cublasHandle_t handle, cublasMath_t* mode) {
 
 const char* cublasGetStatusName(cublasStatus_t status) {
   switch (status) {
-    case CUBLAS_STATUS_SUCCESS: return "CUBLAS_STATUS_SUCCESS";
-    case CUBLAS_STATUS_NOT_INITIALIZED: return "CUBLAS_STATUS_NOT_INITIALIZED";
-    case CUBLAS_STATUS_ALLOC_FAILED: return "CUBLAS_STATUS_ALLOC_FAILED";
-    case CUBLAS_STATUS_INVALID_VALUE: return "CUBLAS_STATUS_INVALID_VALUE";
-    case CUBLAS_STATUS_ARCH_MISMATCH: return "CUBLAS_STATUS_ARCH_MISMATCH";
-    case CUBLAS_STATUS_MAPPING_ERROR: return "CUBLAS_STATUS_MAPPING_ERROR";
-    case CUBLAS_STATUS_EXECUTION_FAILED: return "CUBLAS_STATUS_EXECUTION_FAILED";
-    case CUBLAS_STATUS_INTERNAL_ERROR: return "CUBLAS_STATUS_INTERNAL_ERROR";
-    case CUBLAS_STATUS_NOT_SUPPORTED: return "CUBLAS_STATUS_NOT_SUPPORTED";
-    case CUBLAS_STATUS_LICENSE_ERROR: return "CUBLAS_STATUS_LICENSE_ERROR";
+    case CUBLAS_STATUS_SUCCESS:
+      return "CUBLAS_STATUS_SUCCESS";
+    case CUBLAS_STATUS_NOT_INITIALIZED:
+      return "CUBLAS_STATUS_NOT_INITIALIZED";
+    case CUBLAS_STATUS_ALLOC_FAILED:
+      return "CUBLAS_STATUS_ALLOC_FAILED";
+    case CUBLAS_STATUS_INVALID_VALUE:
+      return "CUBLAS_STATUS_INVALID_VALUE";
+    case CUBLAS_STATUS_ARCH_MISMATCH:
+      return "CUBLAS_STATUS_ARCH_MISMATCH";
+    case CUBLAS_STATUS_MAPPING_ERROR:
+      return "CUBLAS_STATUS_MAPPING_ERROR";
+    case CUBLAS_STATUS_EXECUTION_FAILED:
+      return "CUBLAS_STATUS_EXECUTION_FAILED";
+    case CUBLAS_STATUS_INTERNAL_ERROR:
+      return "CUBLAS_STATUS_INTERNAL_ERROR";
+    case CUBLAS_STATUS_NOT_SUPPORTED:
+      return "CUBLAS_STATUS_NOT_SUPPORTED";
+    case CUBLAS_STATUS_LICENSE_ERROR:
+      return "CUBLAS_STATUS_LICENSE_ERROR";
   }
   return "CUBLAS_STATUS_UNKNOWN";
 }
 
 const char* cublasGetStatusString(cublasStatus_t status) {
   switch (status) {
-    case CUBLAS_STATUS_SUCCESS: return "the operation completed successfully";
-    case CUBLAS_STATUS_NOT_INITIALIZED: return "the library was not initialized";
-    case CUBLAS_STATUS_ALLOC_FAILED: return "the resource allocation failed";
-    case CUBLAS_STATUS_INVALID_VALUE: return "an invalid numeric value was used as an argument";
-    case CUBLAS_STATUS_ARCH_MISMATCH: return "an absent device architectural feature is required";
-    case CUBLAS_STATUS_MAPPING_ERROR: return "an access to GPU memory space failed";
-    case CUBLAS_STATUS_EXECUTION_FAILED: return "the GPU program failed to execute";
-    case CUBLAS_STATUS_INTERNAL_ERROR: return "an internal operation failed";
-    case CUBLAS_STATUS_NOT_SUPPORTED: return "the functionality requested is not supported";
-    case CUBLAS_STATUS_LICENSE_ERROR: return "error detected trying to check the license";
+    case CUBLAS_STATUS_SUCCESS:
+      return "the operation completed successfully";
+    case CUBLAS_STATUS_NOT_INITIALIZED:
+      return "the library was not initialized";
+    case CUBLAS_STATUS_ALLOC_FAILED:
+      return "the resource allocation failed";
+    case CUBLAS_STATUS_INVALID_VALUE:
+      return "an invalid numeric value was used as an argument";
+    case CUBLAS_STATUS_ARCH_MISMATCH:
+      return "an absent device architectural feature is required";
+    case CUBLAS_STATUS_MAPPING_ERROR:
+      return "an access to GPU memory space failed";
+    case CUBLAS_STATUS_EXECUTION_FAILED:
+      return "the GPU program failed to execute";
+    case CUBLAS_STATUS_INTERNAL_ERROR:
+      return "an internal operation failed";
+    case CUBLAS_STATUS_NOT_SUPPORTED:
+      return "the functionality requested is not supported";
+    case CUBLAS_STATUS_LICENSE_ERROR:
+      return "error detected trying to check the license";
   }
   return "unknown error";
 }
 
-cublasStatus_t cublasSgemm_v2_64(cublasHandle_t handle, cublasOperation_t transa, cublasOperation_t transb,
-                                 int64_t m, int64_t n, int64_t k, const float* alpha, const float* A, int64_t lda,
-                                 const float* B, int64_t ldb, const float* beta, float* C, int64_t ldc) {
+cublasStatus_t cublasSgemm_v2_64(cublasHandle_t handle, cublasOperation_t transa, cublasOperation_t transb, int64_t m,
+                                 int64_t n, int64_t k, const float* alpha, const float* A, int64_t lda, const float* B,
+                                 int64_t ldb, const float* beta, float* C, int64_t ldc) {
   return gemm("cublasSgemm_64", handle, transa, transb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
-cublasStatus_t cublasDgemm_v2_64(cublasHandle_t handle, cublasOperation_t transa, cublasOperation_t transb,
-                                 int64_t m, int64_t n, int64_t k, const double* alpha, const double* A, int64_t lda,
+cublasStatus_t cublasDgemm_v2_64(cublasHandle_t handle, cublasOperation_t transa, cublasOperation_t transb, int64_t m,
+                                 int64_t n, int64_t k, const double* alpha, const double* A, int64_t lda,
                                  const double* B, int64_t ldb, const double* beta, double* C, int64_t ldc) {
   return gemm("cublasDgemm_64", handle, transa, transb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
 }

@@ -45,8 +45,10 @@ std::vector<int> ranking(Direction d, const Geometry& g) {
   switch (d) {
     case Direction::Forward:
       return g.nb == 4 ? std::vector<int>{2, 1, 0, 3, 4, 5, 6, 7} : std::vector<int>{1, 0, 2, 3, 4, 5, 6, 7};
-    case Direction::BackwardData: return {0, 1, 2, 3, 4, 5};
-    case Direction::BackwardFilter: return {0, 1, 2, 3, 4, 5, 6};
+    case Direction::BackwardData:
+      return {0, 1, 2, 3, 4, 5};
+    case Direction::BackwardFilter:
+      return {0, 1, 2, 3, 4, 5, 6};
   }
   return {};
 }
@@ -130,7 +132,8 @@ size_t filter_bytes(const cudnnFilterStruct& f, size_t elem) {
 
 // The device memory a call touches, sized from its descriptors (max offset + 1 elements).
 std::vector<detail::Access> accesses(Direction dir, const Descs& d, const Operands& o, size_t elem) {
-  const size_t xb = static_cast<size_t>(span_elements(*d.x)) * elem, yb = static_cast<size_t>(span_elements(*d.y)) * elem;
+  const size_t xb = static_cast<size_t>(span_elements(*d.x)) * elem,
+               yb = static_cast<size_t>(span_elements(*d.y)) * elem;
   const size_t wb = filter_bytes(*d.w, elem);
   std::vector<detail::Access> acc;
   switch (dir) {
@@ -138,10 +141,12 @@ std::vector<detail::Access> accesses(Direction dir, const Descs& d, const Operan
       acc = {{o.a, xb, false, role("x", *d.x)}, {o.b, wb, false, role("w", *d.w)}, {o.out, yb, true, role("y", *d.y)}};
       break;
     case Direction::BackwardData:
-      acc = {{o.a, wb, false, role("w", *d.w)}, {o.b, yb, false, role("dy", *d.y)}, {o.out, xb, true, role("dx", *d.x)}};
+      acc = {
+          {o.a, wb, false, role("w", *d.w)}, {o.b, yb, false, role("dy", *d.y)}, {o.out, xb, true, role("dx", *d.x)}};
       break;
     case Direction::BackwardFilter:
-      acc = {{o.a, xb, false, role("x", *d.x)}, {o.b, yb, false, role("dy", *d.y)}, {o.out, wb, true, role("dw", *d.w)}};
+      acc = {
+          {o.a, xb, false, role("x", *d.x)}, {o.b, yb, false, role("dy", *d.y)}, {o.out, wb, true, role("dw", *d.w)}};
       break;
   }
   if (o.workspace && o.workspace_bytes > 0) acc.push_back({o.workspace, o.workspace_bytes, true, "workspace"});
@@ -180,8 +185,8 @@ cudnnStatus_t convolve(const std::string& call, Direction dir, cudnnHandle_t han
   if (a.status != CUDNN_STATUS_SUCCESS)
     return fail(a.status, call, "the chosen algo " + name + " does not support the parameters: " + a.why);
   if (a.workspace > 0 && !o.workspace)
-    return fail(CUDNN_STATUS_BAD_PARAM, call, "workSpace is NULL but " + name + " needs " +
-                                                  std::to_string(a.workspace) + " bytes");
+    return fail(CUDNN_STATUS_BAD_PARAM, call,
+                "workSpace is NULL but " + name + " needs " + std::to_string(a.workspace) + " bytes");
   if (o.workspace_bytes < a.workspace)
     return fail(CUDNN_STATUS_BAD_PARAM, call,
                 "workSpaceSizeInBytes " + std::to_string(o.workspace_bytes) + " is smaller than the " +
@@ -190,9 +195,16 @@ cudnnStatus_t convolve(const std::string& call, Direction dir, cudnnHandle_t han
   if (cudnnStatus_t s = take_injected(dir, algo); s != CUDNN_STATUS_SUCCESS)
     return fail(s, call, name + ": failure injected by pn::cuda::emu::inject_cudnn_failure");
   const bool dbl = g.dtype == CUDNN_DATA_DOUBLE;
-  Launch l{dir, algo, g, o.a, o.b, o.out, o.workspace,
+  Launch l{dir,
+           algo,
+           g,
+           o.a,
+           o.b,
+           o.out,
+           o.workspace,
            dbl ? *static_cast<const double*>(o.alpha) : *static_cast<const float*>(o.alpha),
-           dbl ? *static_cast<const double*>(o.beta) : *static_cast<const float*>(o.beta), ++g_calls};
+           dbl ? *static_cast<const double*>(o.beta) : *static_cast<const float*>(o.beta),
+           ++g_calls};
   const std::string refused = detail::enqueue_library_op(handle->stream, call + " (" + name + ")",
                                                          accesses(dir, d, o, g.element_size()), [l](std::string&) {
                                                            run(l);
@@ -207,16 +219,18 @@ cudnnStatus_t convolve(const std::string& call, Direction dir, cudnnHandle_t han
 
 AlgoSupport algo_support(Direction d, int algo, const Geometry& g) {
   const size_t column = static_cast<size_t>(g.C * g.k_volume() * g.out_volume()) * g.element_size();
-  const AlgoSupport unsupported{CUDNN_STATUS_NOT_SUPPORTED, "not among the emulated algorithms", 0, CUDNN_DETERMINISTIC};
+  const AlgoSupport unsupported{CUDNN_STATUS_NOT_SUPPORTED, "not among the emulated algorithms", 0,
+                                CUDNN_DETERMINISTIC};
   switch (d) {
     case Direction::Forward:
       if (algo == CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM) return {CUDNN_STATUS_SUCCESS, "", 0, CUDNN_DETERMINISTIC};
       if (algo == CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM)
-        return {CUDNN_STATUS_SUCCESS, "", static_cast<size_t>(g.C * g.k_volume()) * kPrecompTapBytes, CUDNN_DETERMINISTIC};
+        return {CUDNN_STATUS_SUCCESS, "", static_cast<size_t>(g.C * g.k_volume()) * kPrecompTapBytes,
+                CUDNN_DETERMINISTIC};
       if (algo == CUDNN_CONVOLUTION_FWD_ALGO_GEMM)
         return g.nb == 4 ? AlgoSupport{CUDNN_STATUS_SUCCESS, "", column, CUDNN_DETERMINISTIC}
-                         : AlgoSupport{CUDNN_STATUS_NOT_SUPPORTED, "GEMM supports 2-D (4-D tensor) convolutions only", 0,
-                                       CUDNN_DETERMINISTIC};
+                         : AlgoSupport{CUDNN_STATUS_NOT_SUPPORTED, "GEMM supports 2-D (4-D tensor) convolutions only",
+                                       0, CUDNN_DETERMINISTIC};
       if (algo == CUDNN_CONVOLUTION_FWD_ALGO_DIRECT)
         return {CUDNN_STATUS_NOT_SUPPORTED, "DIRECT is not implemented (in cuDNN either)", 0, CUDNN_DETERMINISTIC};
       return unsupported;
@@ -233,19 +247,20 @@ AlgoSupport algo_support(Direction d, int algo, const Geometry& g) {
 }
 
 const char* algo_name(Direction d, int algo) {
-  static const char* const fwd[] = {"CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM", "CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM",
-                                    "CUDNN_CONVOLUTION_FWD_ALGO_GEMM", "CUDNN_CONVOLUTION_FWD_ALGO_DIRECT",
-                                    "CUDNN_CONVOLUTION_FWD_ALGO_FFT", "CUDNN_CONVOLUTION_FWD_ALGO_FFT_TILING",
-                                    "CUDNN_CONVOLUTION_FWD_ALGO_WINOGRAD", "CUDNN_CONVOLUTION_FWD_ALGO_WINOGRAD_NONFUSED"};
-  static const char* const data[] = {"CUDNN_CONVOLUTION_BWD_DATA_ALGO_0", "CUDNN_CONVOLUTION_BWD_DATA_ALGO_1",
-                                     "CUDNN_CONVOLUTION_BWD_DATA_ALGO_FFT", "CUDNN_CONVOLUTION_BWD_DATA_ALGO_FFT_TILING",
-                                     "CUDNN_CONVOLUTION_BWD_DATA_ALGO_WINOGRAD",
-                                     "CUDNN_CONVOLUTION_BWD_DATA_ALGO_WINOGRAD_NONFUSED"};
-  static const char* const filter[] = {"CUDNN_CONVOLUTION_BWD_FILTER_ALGO_0", "CUDNN_CONVOLUTION_BWD_FILTER_ALGO_1",
-                                       "CUDNN_CONVOLUTION_BWD_FILTER_ALGO_FFT", "CUDNN_CONVOLUTION_BWD_FILTER_ALGO_3",
-                                       "CUDNN_CONVOLUTION_BWD_FILTER_ALGO_WINOGRAD",
-                                       "CUDNN_CONVOLUTION_BWD_FILTER_ALGO_WINOGRAD_NONFUSED",
-                                       "CUDNN_CONVOLUTION_BWD_FILTER_ALGO_FFT_TILING"};
+  static const char* const fwd[] = {
+      "CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM", "CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM",
+      "CUDNN_CONVOLUTION_FWD_ALGO_GEMM",          "CUDNN_CONVOLUTION_FWD_ALGO_DIRECT",
+      "CUDNN_CONVOLUTION_FWD_ALGO_FFT",           "CUDNN_CONVOLUTION_FWD_ALGO_FFT_TILING",
+      "CUDNN_CONVOLUTION_FWD_ALGO_WINOGRAD",      "CUDNN_CONVOLUTION_FWD_ALGO_WINOGRAD_NONFUSED"};
+  static const char* const data[] = {
+      "CUDNN_CONVOLUTION_BWD_DATA_ALGO_0",        "CUDNN_CONVOLUTION_BWD_DATA_ALGO_1",
+      "CUDNN_CONVOLUTION_BWD_DATA_ALGO_FFT",      "CUDNN_CONVOLUTION_BWD_DATA_ALGO_FFT_TILING",
+      "CUDNN_CONVOLUTION_BWD_DATA_ALGO_WINOGRAD", "CUDNN_CONVOLUTION_BWD_DATA_ALGO_WINOGRAD_NONFUSED"};
+  static const char* const filter[] = {
+      "CUDNN_CONVOLUTION_BWD_FILTER_ALGO_0",         "CUDNN_CONVOLUTION_BWD_FILTER_ALGO_1",
+      "CUDNN_CONVOLUTION_BWD_FILTER_ALGO_FFT",       "CUDNN_CONVOLUTION_BWD_FILTER_ALGO_3",
+      "CUDNN_CONVOLUTION_BWD_FILTER_ALGO_WINOGRAD",  "CUDNN_CONVOLUTION_BWD_FILTER_ALGO_WINOGRAD_NONFUSED",
+      "CUDNN_CONVOLUTION_BWD_FILTER_ALGO_FFT_TILING"};
   if (algo < 0 || algo >= kAlgoCount[idx(d)]) return "an invalid algorithm";
   return d == Direction::Forward ? fwd[algo] : d == Direction::BackwardData ? data[algo] : filter[algo];
 }
@@ -289,16 +304,14 @@ cudnnStatus_t cudnnGetConvolutionForwardAlgorithm_v7(cudnnHandle_t handle, const
                                                      const int requestedAlgoCount, int* returnedAlgoCount,
                                                      cudnnConvolutionFwdAlgoPerf_t* perfResults) {
   return cudnn::heuristics<cudnnConvolutionFwdAlgoPerf_t, cudnnConvolutionFwdAlgo_t>(
-      "cudnnGetConvolutionForwardAlgorithm_v7", Direction::Forward, handle, Descs{srcDesc, filterDesc, convDesc, destDesc},
-      requestedAlgoCount, returnedAlgoCount, perfResults);
+      "cudnnGetConvolutionForwardAlgorithm_v7", Direction::Forward, handle,
+      Descs{srcDesc, filterDesc, convDesc, destDesc}, requestedAlgoCount, returnedAlgoCount, perfResults);
 }
 
-cudnnStatus_t cudnnGetConvolutionBackwardDataAlgorithm_v7(cudnnHandle_t handle, const cudnnFilterDescriptor_t filterDesc,
-                                                          const cudnnTensorDescriptor_t diffDesc,
-                                                          const cudnnConvolutionDescriptor_t convDesc,
-                                                          const cudnnTensorDescriptor_t gradDesc,
-                                                          const int requestedAlgoCount, int* returnedAlgoCount,
-                                                          cudnnConvolutionBwdDataAlgoPerf_t* perfResults) {
+cudnnStatus_t cudnnGetConvolutionBackwardDataAlgorithm_v7(
+    cudnnHandle_t handle, const cudnnFilterDescriptor_t filterDesc, const cudnnTensorDescriptor_t diffDesc,
+    const cudnnConvolutionDescriptor_t convDesc, const cudnnTensorDescriptor_t gradDesc, const int requestedAlgoCount,
+    int* returnedAlgoCount, cudnnConvolutionBwdDataAlgoPerf_t* perfResults) {
   return cudnn::heuristics<cudnnConvolutionBwdDataAlgoPerf_t, cudnnConvolutionBwdDataAlgo_t>(
       "cudnnGetConvolutionBackwardDataAlgorithm_v7", Direction::BackwardData, handle,
       Descs{gradDesc, filterDesc, convDesc, diffDesc}, requestedAlgoCount, returnedAlgoCount, perfResults);
@@ -352,9 +365,8 @@ cudnnStatus_t cudnnConvolutionForward(cudnnHandle_t handle, const void* alpha, c
                          algo, {alpha, beta, x, w, y, workSpace, workSpaceSizeInBytes});
 }
 
-cudnnStatus_t cudnnConvolutionBackwardData(cudnnHandle_t handle, const void* alpha,
-                                           const cudnnFilterDescriptor_t wDesc, const void* w,
-                                           const cudnnTensorDescriptor_t dyDesc, const void* dy,
+cudnnStatus_t cudnnConvolutionBackwardData(cudnnHandle_t handle, const void* alpha, const cudnnFilterDescriptor_t wDesc,
+                                           const void* w, const cudnnTensorDescriptor_t dyDesc, const void* dy,
                                            const cudnnConvolutionDescriptor_t convDesc,
                                            cudnnConvolutionBwdDataAlgo_t algo, void* workSpace,
                                            size_t workSpaceSizeInBytes, const void* beta,

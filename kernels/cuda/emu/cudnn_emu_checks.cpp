@@ -18,9 +18,12 @@ struct Names {
 };
 Names names(Direction d) {
   switch (d) {
-    case Direction::Forward: return {"xDesc", "wDesc", "yDesc"};
-    case Direction::BackwardData: return {"dxDesc", "wDesc", "dyDesc"};
-    case Direction::BackwardFilter: return {"xDesc", "dwDesc", "dyDesc"};
+    case Direction::Forward:
+      return {"xDesc", "wDesc", "yDesc"};
+    case Direction::BackwardData:
+      return {"dxDesc", "wDesc", "dyDesc"};
+    case Direction::BackwardFilter:
+      return {"xDesc", "dwDesc", "dyDesc"};
   }
   return {"x", "w", "y"};
 }
@@ -50,19 +53,21 @@ cudnnStatus_t check_shapes(const std::string& call, Direction dir, const Descs& 
   if (x.nb != w.nb) return fail(CUDNN_STATUS_BAD_PARAM, call, std::string(n.x) + " and " + n.w + " differ in nbDims");
   if (w.nb < 3) return fail(CUDNN_STATUS_BAD_PARAM, call, std::string(n.w) + " has fewer than 3 dims");
   if (x.nb != c.spatial + 2)
-    return fail(CUDNN_STATUS_BAD_PARAM, call, std::string(n.x) + " nbDims " + std::to_string(x.nb) +
-                                                  " != convDesc arrayLength " + std::to_string(c.spatial) + " + 2");
+    return fail(CUDNN_STATUS_BAD_PARAM, call,
+                std::string(n.x) + " nbDims " + std::to_string(x.nb) + " != convDesc arrayLength " +
+                    std::to_string(c.spatial) + " + 2");
   if (x.nb != 4 && x.nb != 5)
     return fail(CUDNN_STATUS_NOT_SUPPORTED, call, "nbDims " + std::to_string(x.nb) + " is not 4 or 5");
   if (x.dtype != w.dtype || x.dtype != y.dtype)
     return fail(CUDNN_STATUS_BAD_PARAM, call, std::string(n.x) + ", " + n.w + " and " + n.y + " differ in data type");
   if (x.dim[1] != w.dim[1] * c.groups)
-    return fail(CUDNN_STATUS_BAD_PARAM, call, std::string(n.x) + " has " + std::to_string(x.dim[1]) + " channels but " +
-                                                  n.w + " expects " + std::to_string(w.dim[1]));
+    return fail(CUDNN_STATUS_BAD_PARAM, call,
+                std::string(n.x) + " has " + std::to_string(x.dim[1]) + " channels but " + n.w + " expects " +
+                    std::to_string(w.dim[1]));
   for (int i = 0; i < x.nb; ++i)
     if (x.stride[i] < 0 || y.stride[i] < 0)
-      return fail(CUDNN_STATUS_NOT_SUPPORTED, call, std::string("negative tensor striding: ") + n.x + " " +
-                                                        describe(x) + ", " + n.y + " " + describe(y));
+      return fail(CUDNN_STATUS_NOT_SUPPORTED, call,
+                  std::string("negative tensor striding: ") + n.x + " " + describe(x) + ", " + n.y + " " + describe(y));
   if (w.format != CUDNN_TENSOR_NCHW)
     return fail(CUDNN_STATUS_NOT_SUPPORTED, call, "the emulated algorithms support NCHW filters only");
   if (c.groups != 1) return fail(CUDNN_STATUS_NOT_SUPPORTED, call, "the emulated algorithms support 1 group only");
@@ -92,9 +97,10 @@ cudnnStatus_t check_output(const std::string& call, Direction dir, const Descs& 
     const int64_t dilated = static_cast<int64_t>(w.dim[2 + i] - 1) * c.dilation[i] + 1;
     const int64_t padded = static_cast<int64_t>(x.dim[2 + i]) + 2 * c.pad[i];
     if (w.dim[2 + i] < 1 || dilated > padded)
-      return fail(CUDNN_STATUS_BAD_PARAM, call, std::string(n.w) + " " + describe(w) + " (dilated " +
-                                                    std::to_string(dilated) + ") does not fit the padded input (" +
-                                                    std::to_string(padded) + ") in spatial dim " + std::to_string(i));
+      return fail(CUDNN_STATUS_BAD_PARAM, call,
+                  std::string(n.w) + " " + describe(w) + " (dilated " + std::to_string(dilated) +
+                      ") does not fit the padded input (" + std::to_string(padded) + ") in spatial dim " +
+                      std::to_string(i));
     want[2 + i] = static_cast<int>(1 + (padded - dilated) / c.stride[i]);
   }
   const std::string mismatch = std::string(n.y) + " " + describe(y) + " does not match the output dims " +
@@ -155,9 +161,12 @@ cudnnStatus_t read_geometry(const std::string& call, Direction dir, const Descs&
 
 const char* direction_name(Direction d) {
   switch (d) {
-    case Direction::Forward: return "forward";
-    case Direction::BackwardData: return "backward data";
-    case Direction::BackwardFilter: return "backward filter";
+    case Direction::Forward:
+      return "forward";
+    case Direction::BackwardData:
+      return "backward data";
+    case Direction::BackwardFilter:
+      return "backward filter";
   }
   return "?";
 }

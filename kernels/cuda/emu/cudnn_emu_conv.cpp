@@ -157,9 +157,8 @@ struct Conv {
     for (int64_t t = 0; t < taps; ++t) {
       int64_t c, r[3], i[3];
       tap(t, c, r);
-      box(g.out, [&](const int64_t* o) {
-        col[t * outs + out_index(o)] = input_at(o, r, i) ? load(x, x_off(n, c, i)) : T(0);
-      });
+      box(g.out,
+          [&](const int64_t* o) { col[t * outs + out_index(o)] = input_at(o, r, i) ? load(x, x_off(n, c, i)) : T(0); });
     }
   }
 
@@ -222,7 +221,8 @@ struct Conv {
         int64_t c, r[3], i[3];
         tap(t, c, r);
         box(g.out, [&](const int64_t* o) {
-          if (input_at(o, r, i)) acc[((c * g.in[0] + i[0]) * g.in[1] + i[1]) * g.in[2] + i[2]] += col[t * outs + out_index(o)];
+          if (input_at(o, r, i))
+            acc[((c * g.in[0] + i[0]) * g.in[1] + i[1]) * g.in[2] + i[2]] += col[t * outs + out_index(o)];
         });
       }
       for (int64_t c = 0; c < g.C; ++c)
@@ -257,9 +257,8 @@ struct Conv {
       im2col(x, n, col);
       for (int64_t k = 0; k < g.K; ++k)
         for (int64_t t = 0; t < taps; ++t)
-          box(g.out, [&](const int64_t* o) {
-            acc[k * taps + t] += load(dy, y_off(n, k, o)) * col[t * outs + out_index(o)];
-          });
+          box(g.out,
+              [&](const int64_t* o) { acc[k * taps + t] += load(dy, y_off(n, k, o)) * col[t * outs + out_index(o)]; });
     }
     for (int64_t k = 0; k < g.K; ++k)
       for (int64_t t = 0; t < taps; ++t) {

@@ -128,7 +128,8 @@ void cudnnGetLastErrorString(char* message, size_t max_size) {
 const char* cudnnGetErrorString(cudnnStatus_t status) {
   switch (status) {
 #define PN_STATUS(name) \
-  case name: return #name;
+  case name:            \
+    return #name;
     PN_STATUS(CUDNN_STATUS_SUCCESS)
     PN_STATUS(CUDNN_STATUS_NOT_INITIALIZED)
     PN_STATUS(CUDNN_STATUS_SUBLIBRARY_VERSION_MISMATCH)
@@ -243,8 +244,9 @@ cudnnStatus_t cudnnSetTensorNdDescriptor(cudnnTensorDescriptor_t desc, cudnnData
     total *= dimA[i];
   }
   if (total > INT_MAX)
-    return fail(CUDNN_STATUS_NOT_SUPPORTED, call,
-                "dimA " + join(dimA, nbDims) + " holds " + std::to_string(total) + " elements, over the 2^31 - 1 limit");
+    return fail(
+        CUDNN_STATUS_NOT_SUPPORTED, call,
+        "dimA " + join(dimA, nbDims) + " holds " + std::to_string(total) + " elements, over the 2^31 - 1 limit");
   desc->set = true;
   desc->dtype = dataType;
   desc->nb = nbDims;
@@ -290,7 +292,8 @@ cudnnStatus_t cudnnSetFilterNdDescriptor(cudnnFilterDescriptor_t desc, cudnnData
   if (nbDims > CUDNN_DIM_MAX) return fail(CUDNN_STATUS_NOT_SUPPORTED, call, "nbDims exceeds CUDNN_DIM_MAX (8)");
   if (nbDims < 0 || (nbDims > 0 && !filterDimA)) return fail(CUDNN_STATUS_BAD_PARAM, call, "bad nbDims or filterDimA");
   for (int i = 0; i < nbDims; ++i)
-    if (filterDimA[i] < 0) return fail(CUDNN_STATUS_BAD_PARAM, call, "filterDimA " + join(filterDimA, nbDims) + " has a negative size");
+    if (filterDimA[i] < 0)
+      return fail(CUDNN_STATUS_BAD_PARAM, call, "filterDimA " + join(filterDimA, nbDims) + " has a negative size");
   desc->set = true;
   desc->dtype = dataType;
   desc->format = format;
@@ -329,9 +332,11 @@ cudnnStatus_t cudnnSetConvolutionNdDescriptor(cudnnConvolutionDescriptor_t desc,
                                               const int filterStrideA[], const int dilationA[],
                                               cudnnConvolutionMode_t mode, cudnnDataType_t computeType) {
   const char* call = "cudnnSetConvolutionNdDescriptor";
-  if (!desc || !cudnn::alive(Kind::Convolution, desc)) return fail(CUDNN_STATUS_BAD_PARAM, call, "convDesc is not alive");
+  if (!desc || !cudnn::alive(Kind::Convolution, desc))
+    return fail(CUDNN_STATUS_BAD_PARAM, call, "convDesc is not alive");
   if (arrayLength < 0) return fail(CUDNN_STATUS_BAD_PARAM, call, "arrayLength is negative");
-  if (arrayLength > CUDNN_DIM_MAX - 2) return fail(CUDNN_STATUS_NOT_SUPPORTED, call, "arrayLength exceeds CUDNN_DIM_MAX - 2");
+  if (arrayLength > CUDNN_DIM_MAX - 2)
+    return fail(CUDNN_STATUS_NOT_SUPPORTED, call, "arrayLength exceeds CUDNN_DIM_MAX - 2");
   if ((mode != CUDNN_CONVOLUTION && mode != CUDNN_CROSS_CORRELATION) || !valid_dtype(computeType))
     return fail(CUDNN_STATUS_BAD_PARAM, call, "invalid mode or computeType");
   if (arrayLength > 0 && (!padA || !filterStrideA || !dilationA))
@@ -378,7 +383,8 @@ cudnnStatus_t cudnnGetConvolutionNdDescriptor(const cudnnConvolutionDescriptor_t
 // cudnnMathType_t's values".
 cudnnStatus_t cudnnSetConvolutionMathType(cudnnConvolutionDescriptor_t desc, cudnnMathType_t mathType) {
   const char* call = "cudnnSetConvolutionMathType";
-  if (!desc || !cudnn::alive(Kind::Convolution, desc)) return fail(CUDNN_STATUS_BAD_PARAM, call, "convDesc is not alive");
+  if (!desc || !cudnn::alive(Kind::Convolution, desc))
+    return fail(CUDNN_STATUS_BAD_PARAM, call, "convDesc is not alive");
   if (mathType < CUDNN_DEFAULT_MATH || mathType > CUDNN_FMA_MATH)
     return fail(CUDNN_STATUS_BAD_PARAM, call, "invalid math type " + std::to_string(mathType));
   desc->math = mathType;
@@ -429,14 +435,18 @@ cudnnStatus_t cudnnGetConvolutionNdForwardOutputDim(const cudnnConvolutionDescri
                                                     int tensorOuputDimA[]) {
   const std::string call = "cudnnGetConvolutionNdForwardOutputDim";
   if (cudnnStatus_t s = cudnn::check_desc(call, convDesc, "convDesc"); s != CUDNN_STATUS_SUCCESS) return s;
-  if (cudnnStatus_t s = cudnn::check_desc(call, inputTensorDesc, "inputTensorDesc"); s != CUDNN_STATUS_SUCCESS) return s;
+  if (cudnnStatus_t s = cudnn::check_desc(call, inputTensorDesc, "inputTensorDesc"); s != CUDNN_STATUS_SUCCESS)
+    return s;
   if (cudnnStatus_t s = cudnn::check_desc(call, filterDesc, "filterDesc"); s != CUDNN_STATUS_SUCCESS) return s;
   const cudnnTensorStruct& x = *inputTensorDesc;
   const cudnnFilterStruct& w = *filterDesc;
   if (w.nb != x.nb) return fail(CUDNN_STATUS_BAD_PARAM, call, "filter and input differ in nbDims");
-  if (convDesc->spatial != x.nb - 2) return fail(CUDNN_STATUS_BAD_PARAM, call, "convDesc arrayLength != input nbDims - 2");
+  if (convDesc->spatial != x.nb - 2)
+    return fail(CUDNN_STATUS_BAD_PARAM, call, "convDesc arrayLength != input nbDims - 2");
   if (w.dim[1] * convDesc->groups != x.dim[1])
-    return fail(CUDNN_STATUS_BAD_PARAM, call, "filter input channels " + std::to_string(w.dim[1]) + " do not match the input's " + std::to_string(x.dim[1]));
+    return fail(
+        CUDNN_STATUS_BAD_PARAM, call,
+        "filter input channels " + std::to_string(w.dim[1]) + " do not match the input's " + std::to_string(x.dim[1]));
   if (nbDims < 0 || nbDims > x.nb || (nbDims > 0 && !tensorOuputDimA))
     return fail(CUDNN_STATUS_BAD_PARAM, call, "nbDims is negative or larger than the input's, or the output is NULL");
   int out[CUDNN_DIM_MAX] = {x.dim[0], w.dim[0]};
@@ -444,7 +454,9 @@ cudnnStatus_t cudnnGetConvolutionNdForwardOutputDim(const cudnnConvolutionDescri
     const int64_t dilated = static_cast<int64_t>(w.dim[2 + i] - 1) * convDesc->dilation[i] + 1;
     const int64_t padded = static_cast<int64_t>(x.dim[2 + i]) + 2 * convDesc->pad[i];
     if (dilated > padded)
-      return fail(CUDNN_STATUS_BAD_PARAM, call, "the dilated filter (" + std::to_string(dilated) + ") is larger than the padded input (" + std::to_string(padded) + ") in spatial dim " + std::to_string(i));
+      return fail(CUDNN_STATUS_BAD_PARAM, call,
+                  "the dilated filter (" + std::to_string(dilated) + ") is larger than the padded input (" +
+                      std::to_string(padded) + ") in spatial dim " + std::to_string(i));
     out[2 + i] = static_cast<int>(1 + (padded - dilated) / convDesc->stride[i]);
   }
   for (int i = 0; i < nbDims; ++i) tensorOuputDimA[i] = out[i];

@@ -75,7 +75,8 @@ cudaError_t cudaMemPoolSetAttribute(cudaMemPool_t memPool, cudaMemPoolAttr attr,
       return record_error(cudaErrorInvalidValue, "cudaMemPoolSetAttribute: a high watermark can only be reset to 0");
     }
     case cudaMemPoolAttrReservedMemCurrent:
-    case cudaMemPoolAttrUsedMemCurrent: break;
+    case cudaMemPoolAttrUsedMemCurrent:
+      break;
   }
   return record_error(cudaErrorInvalidValue,
                       "cudaMemPoolSetAttribute: attribute " + std::to_string(attr) + " cannot be set");
