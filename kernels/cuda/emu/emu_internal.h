@@ -16,6 +16,9 @@ constexpr size_t kMaxSharedBytes = 48 * 1024;
 
 // Sets the calling thread's last error and its explanation; returns e.
 cudaError_t record_error(cudaError_t e, std::string detail);
+// Sets only the explanation (last_error_detail()), for failures of the emulated libraries
+// (NCCL, cuBLAS, cuDNN) that have their own status codes and must not touch CUDA's last error.
+void record_detail(std::string detail);
 // "" while every device allocation's guard bytes are intact; otherwise a description of
 // the first damaged one (whose guards are then re-armed, so it is reported once).
 std::string check_guard_bytes();

@@ -98,6 +98,8 @@ cudaError_t record_error(cudaError_t e, std::string what) {
   return e;
 }
 
+void record_detail(std::string what) { t_last_detail = std::move(what); }
+
 std::string check_guard_bytes() {
   if (kGuard == 0) return "";
   std::lock_guard<std::mutex> lock(g_mutex);
