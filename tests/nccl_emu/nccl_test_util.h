@@ -31,31 +31,51 @@ inline int emulated_devices() {
 }
 #define PN_NEEDS_TWO_DEVICES doctest::skip(::pn::test::emulated_devices() < 2)
 
-// A device allocation of n elements on `device` (RAII).
+// Runs fn with `device` current, then restores the caller's device.
+template <class F>
+void on_device(int device, F fn) {
+  int old = 0;
+  PN_CUDA_CHECK(cudaGetDevice(&old));
+  PN_CUDA_CHECK(cudaSetDevice(device));
+  fn();
+  PN_CUDA_CHECK(cudaSetDevice(old));
+}
+
+// A device allocation of n elements on `device` (RAII). Copies run on its device's legacy
+// default stream; an upload is waited for (cudaDeviceSynchronize), so that work on any
+// stream of the device may read it.
 template <class T>
 class DeviceBuffer {
  public:
-  DeviceBuffer(int device, size_t n) : n_(n) {
-    int old = 0;
-    PN_CUDA_CHECK(cudaGetDevice(&old));
-    PN_CUDA_CHECK(cudaSetDevice(device));
-    PN_CUDA_CHECK(cudaMalloc(reinterpret_cast<void**>(&p_), bytes()));
-    PN_CUDA_CHECK(cudaSetDevice(old));
+  DeviceBuffer(int device, size_t n) : device_(device), n_(n) {
+    on_device(device_, [&] { PN_CUDA_CHECK(cudaMalloc(reinterpret_cast<void**>(&p_), bytes())); });
   }
   DeviceBuffer(int device, const std::vector<T>& host) : DeviceBuffer(device, host.size()) { upload(host); }
-  ~DeviceBuffer() { (void)cudaFree(p_); }
+  ~DeviceBuffer() {
+    int old = 0;
+    if (cudaGetDevice(&old) == cudaSuccess && cudaSetDevice(device_) == cudaSuccess) {
+      (void)cudaFree(p_);
+      (void)cudaSetDevice(old);
+    }
+  }
   DeviceBuffer(const DeviceBuffer&) = delete;
   DeviceBuffer& operator=(const DeviceBuffer&) = delete;
   T* get() const { return p_; }
   size_t bytes() const { return n_ * sizeof(T); }
-  void upload(const std::vector<T>& host) { PN_CUDA_CHECK(cudaMemcpy(p_, host.data(), bytes(), cudaMemcpyHostToDevice)); }
+  void upload(const std::vector<T>& host) {
+    on_device(device_, [&] {
+      PN_CUDA_CHECK(cudaMemcpy(p_, host.data(), bytes(), cudaMemcpyHostToDevice));
+      PN_CUDA_CHECK(cudaDeviceSynchronize());
+    });
+  }
   std::vector<T> download() const {
     std::vector<T> h(n_);
-    PN_CUDA_CHECK(cudaMemcpy(h.data(), p_, bytes(), cudaMemcpyDeviceToHost));
+    on_device(device_, [&] { PN_CUDA_CHECK(cudaMemcpy(h.data(), p_, bytes(), cudaMemcpyDeviceToHost)); });
     return h;
   }
 
  private:
+  int device_;
   T* p_ = nullptr;
   size_t n_;
 };

@@ -114,24 +114,30 @@ std::vector<detail::Access> accesses(const Collective& c) {
   return a;
 }
 
+// NCCL's CudaPtrCheck (cudaPointerGetAttributes: device memory of the communicator's
+// device), then the whole extent inside that allocation (check_accesses).
 Status check_buffer(const Collective& c, const detail::Access& a) {
   const std::string call = name(c.kind), dev = std::to_string(c.comm->device);
   const std::string what = a.role + " " + hex(a.ptr) + " (" + std::to_string(a.bytes) + " bytes of " +
                            type_name(c.type) + ")";
   if (!a.ptr) return failure(ncclInvalidArgument, call + ": " + a.role + " is NULL (" + std::to_string(a.bytes) + " bytes expected)");
-  const std::string why = detail::check_accesses(c.comm->device, {a});
-  if (why.empty()) return {};
-  if (!detail::describe_range(a.ptr, 1).empty())
+  cudaPointerAttributes attr{};
+  if (cudaPointerGetAttributes(&attr, a.ptr) != cudaSuccess || attr.type != cudaMemoryTypeDevice)
     return failure(ncclInvalidArgument,
                    call + ": " + what + " is host memory, not device memory: it lies in no cudaMalloc allocation. "
                    "NCCL collectives take device buffers on the communicator's device (" + dev + "); reduce host "
                    "data through the host (MPI) communicator");
-  return failure(ncclInvalidArgument, call + ": " + what + " is not usable on the communicator's device " + dev +
-                                          ": " + why);
+  if (attr.device != c.comm->device)
+    return failure(ncclInvalidArgument, call + ": " + what + " is allocated on device " + std::to_string(attr.device) +
+                                            ", which mismatches the communicator's device " + dev + " (rank " +
+                                            std::to_string(c.comm->rank) + ")");
+  const std::string why = detail::check_accesses(c.comm->device, {a});
+  if (why.empty()) return {};
+  return failure(ncclInvalidArgument, call + ": " + what + " does not fit its allocation: " + why);
 }
 
 Status check_stream(const Collective& c) {
-  if (!c.stream) return {};  // the legacy default stream of the communicator's device
+  if (!c.stream || c.stream == cudaStreamLegacy) return {};  // the legacy default stream of the communicator's device
   const std::string call = name(c.kind);
   const int sd = detail::stream_device(c.stream);
   if (sd < 0)
@@ -319,8 +325,10 @@ Status run_collective(const Collective& c) {
   const std::string call = name(c.kind);
   const Signature sig = make_signature(call.c_str(), ++comm.seq, c.count, c.type, reduces(c.kind) ? c.op : -1,
                                        c.kind == Kind::Broadcast ? c.root : -1);
-  Status result = failure(ncclInternalError, call + ": the stream did not run the collective");
+  Status result;
+  bool ran = false;
   detail::OpBody body = [&](std::string&) {
+    ran = true;
     result = exchange(c, sig);
     return cudaSuccess;  // a failed exchange ends the NCCL kernel early; the stream itself is fine
   };
@@ -329,13 +337,18 @@ Status run_collective(const Collective& c) {
   if (old_device != comm.device) (void)cudaSetDevice(comm.device);  // the null stream is the comm's device's
   const cudaError_t e = detail::enqueue(c.stream, call, accesses(c), body, detail::When::Now);
   if (old_device != comm.device) (void)cudaSetDevice(old_device);
-  if (e != cudaSuccess)
+  if (!ran) {  // this rank never reached the rendezvous: its peers must not wait for it
     result = failure(ncclUnhandledCudaError, call + ": the stream refused it: " + last_error_detail());
+    comm.rv->fail_all("rank " + std::to_string(comm.rank) + " could not run " + describe(sig) + ": " + result.why);
+  }
   if (!result.ok()) {
     comm.async_error = result.code;
     comm.error_text = result.why;
+    return result;
   }
-  return result;
+  if (e != cudaSuccess)  // it ran, but the stream checker objects (a cross-stream hazard)
+    return failure(ncclUnhandledCudaError, call + ": " + last_error_detail());
+  return {};
 }
 
 }  // namespace pn::cuda::emu::nccl
