@@ -103,6 +103,33 @@ TEST_CASE("planted bug (issue 13): a host pointer handed to ncclAllReduce is ref
   CHECK(ncclAllReduce(dev.get(), dev.get(), 100, ncclFloat32, ncclSum, s.comm, nullptr) == ncclSuccess);
 }
 
+TEST_CASE("a collective is device work on its stream: reading a buffer written on another stream needs an event") {
+  // Issue 13's first bug: gradients concatenated on the legacy default stream, then reduced
+  // by NCCL on the communicator's non-blocking stream with nothing ordering the two.
+  Solo s;
+  DeviceBuffer<float> grads(0, 64);
+  cudaStream_t nccl_stream = nullptr;
+  cudaEvent_t written = nullptr;
+  REQUIRE(cudaStreamCreateWithFlags(&nccl_stream, cudaStreamNonBlocking) == cudaSuccess);
+  REQUIRE(cudaEventCreate(&written) == cudaSuccess);
+  REQUIRE(cudaMemsetAsync(grads.get(), 0, grads.bytes(), nullptr) == cudaSuccess);
+  CHECK(ncclAllReduce(grads.get(), grads.get(), 64, ncclFloat32, ncclSum, s.comm, nccl_stream) ==
+        ncclUnhandledCudaError);
+  INFO(last_error());
+  CHECK(contains(last_error(), "read-after-write hazard"));
+  CHECK(contains(last_error(), "ncclAllReduce on stream"));
+  (void)cudaGetLastError();
+  REQUIRE(cudaStreamSynchronize(nccl_stream) == cudaSuccess);  // the memset below must follow it
+  REQUIRE(cudaMemsetAsync(grads.get(), 0, grads.bytes(), nullptr) == cudaSuccess);
+  REQUIRE(cudaEventRecord(written, nullptr) == cudaSuccess);
+  REQUIRE(cudaStreamWaitEvent(nccl_stream, written) == cudaSuccess);
+  CHECK(ncclAllReduce(grads.get(), grads.get(), 64, ncclFloat32, ncclSum, s.comm, nccl_stream) == ncclSuccess);
+  CHECK(cudaStreamSynchronize(nccl_stream) == cudaSuccess);
+  CHECK(grads.download() == std::vector<float>(64, 0.0f));
+  CHECK(cudaEventDestroy(written) == cudaSuccess);
+  CHECK(cudaStreamDestroy(nccl_stream) == cudaSuccess);
+}
+
 TEST_CASE("buffers shorter than count x type size, null buffers, and every collective's extents") {
   Solo s;
   DeviceBuffer<double> nine(0, 9), ten(0, 10);
