@@ -187,6 +187,8 @@ TEST_CASE("a destroyed communicator, and the queries' null arguments") {
 }
 
 TEST_CASE("communicator creation: ranks, unique ids, group misuse") {
+  const std::string dir = make_temp_dir();
+  ScopedEnv tmp("TMPDIR", dir);
   ncclUniqueId id;
   REQUIRE(ncclGetUniqueId(&id) == ncclSuccess);
   ncclComm_t comm = nullptr;
@@ -198,6 +200,7 @@ TEST_CASE("communicator creation: ranks, unique ids, group misuse") {
   CHECK(ncclCommInitRank(&comm, 1, zeros, 0) == ncclInvalidArgument);
   CHECK(contains(last_error(), "not made by ncclGetUniqueId"));
   REQUIRE(ncclCommInitRank(&comm, 1, id, 0) == ncclSuccess);
+  CHECK(entries(dir) == 0);  // unlinked once every rank had joined, while the communicator lives
   ncclComm_t again = nullptr;
   CHECK(ncclCommInitRank(&again, 1, id, 0) == ncclInvalidUsage);  // a spent id
   CHECK(contains(last_error(), "already formed a communicator"));
@@ -213,6 +216,7 @@ TEST_CASE("communicator creation: ranks, unique ids, group misuse") {
   CHECK(ncclGroupEnd() == ncclInvalidUsage);
   CHECK(contains(last_error(), "cannot be in one group"));
   CHECK(ncclCommDestroy(comm) == ncclSuccess);
+  rmdir(dir.c_str());
   int version = 0;
   CHECK(ncclGetVersion(&version) == ncclSuccess);
   CHECK(version == NCCL_VERSION_CODE);
@@ -293,7 +297,7 @@ TEST_CASE("a buffer on another device, and a stream of another device" * PN_NEED
   CHECK(ncclAllReduce(on1.get(), on0.get(), 16, ncclFloat32, ncclSum, s.comm, nullptr) == ncclInvalidArgument);
   INFO(last_error());
   CHECK(contains(last_error(), "sendbuff"));
-  CHECK(contains(last_error(), "device 1"));
+  CHECK(contains(last_error(), "is allocated on device 1, which mismatches the communicator's device 0"));
   cudaStream_t stream1 = nullptr;
   REQUIRE(cudaSetDevice(1) == cudaSuccess);
   REQUIRE(cudaStreamCreate(&stream1) == cudaSuccess);

@@ -96,6 +96,32 @@ TEST_CASE("all-reduce sum, max and avg of float and double past one slot equal t
   check_allreduce<double>(q, 3, ncclProd, false);
 }
 
+TEST_CASE("three ranks: sums run in rank order and avg premultiplies each input by 1/3" *
+          doctest::skip(emulated_devices() < 3)) {
+  // With two ranks a + b = b + a and a/2 + b/2 = (a + b)/2 exactly; three tell the orders apart.
+  constexpr int ranks = 3;
+  ncclComm_t comms[ranks] = {};
+  REQUIRE(ncclCommInitAll(comms, ranks, nullptr) == ncclSuccess);
+  const size_t n = 100003;
+  for (ncclRedOp_t op : {ncclSum, ncclAvg}) {
+    std::vector<std::vector<float>> in;
+    std::vector<std::unique_ptr<DeviceBuffer<float>>> bufs;
+    for (int r = 0; r < ranks; ++r) {
+      in.push_back(rank_input<float>(n, r, 13));
+      bufs.push_back(std::make_unique<DeviceBuffer<float>>(r, in.back()));
+    }
+    REQUIRE(ncclGroupStart() == ncclSuccess);
+    for (int r = 0; r < ranks; ++r)
+      REQUIRE(ncclAllReduce(bufs[r]->get(), bufs[r]->get(), n, ncclFloat32, op, comms[r], nullptr) == ncclSuccess);
+    REQUIRE(ncclGroupEnd() == ncclSuccess);
+    const std::vector<float> want = host_reduce(in, op);
+    std::vector<std::vector<float>> reversed(in.rbegin(), in.rend());
+    CHECK(count_differences(want, host_reduce(reversed, op)) > 0);  // the order is visible at this size
+    for (int r = 0; r < ranks; ++r) CHECK(count_differences(bufs[r]->download(), want) == 0);
+  }
+  for (ncclComm_t c : comms) CHECK(ncclCommDestroy(c) == ncclSuccess);
+}
+
 TEST_CASE("all-reduce of integer types wraps and averages as NCCL does" * PN_NEEDS_TWO_DEVICES) {
   Clique q;
   check_allreduce<int32_t>(q, 1001, ncclSum, false);
