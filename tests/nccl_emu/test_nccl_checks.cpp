@@ -277,7 +277,7 @@ TEST_CASE("a peer that never joins: ncclCommInitRank times out naming it, and le
 
 TEST_CASE("two ranks claiming one rank number, or disagreeing on nranks") {
   const std::string dir = make_temp_dir();
-  ScopedEnv tmp("TMPDIR", dir), timeout("PN_NCCL_EMU_TIMEOUT_S", "1");
+  ScopedEnv tmp("TMPDIR", dir), timeout("PN_NCCL_EMU_TIMEOUT_S", "2");  // rank 0 waits while the other joins
   for (int other_nranks : {2, 3}) {
     ncclUniqueId id;
     REQUIRE(ncclGetUniqueId(&id) == ncclSuccess);

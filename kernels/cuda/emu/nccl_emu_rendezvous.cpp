@@ -189,14 +189,11 @@ bool create_file(const std::string& path, int nranks, size_t total, size_t data_
   return ok;
 }
 
-}  // namespace
-
-Status Rendezvous::join(const IdLayout& id, int nranks, int rank, int device, double timeout_s,
-                        std::unique_ptr<Rendezvous>& out) {
-  const std::string path = file_path(id);
+// Opens the communicator's file, first creating and publishing it if no rank has yet.
+Status open_or_create(const std::string& path, int nranks, int rank, int& fd) {
   const size_t data_offset = header_bytes(nranks);
   const size_t total = data_offset + kSlotBytes * static_cast<size_t>(nranks);
-  int fd = -1;
+  fd = -1;
   for (int attempt = 0; fd < 0 && attempt < 4; ++attempt) {
     fd = open(path.c_str(), O_RDWR);
     if (fd >= 0 || errno != ENOENT) break;
@@ -205,6 +202,46 @@ Status Rendezvous::join(const IdLayout& id, int nranks, int rank, int device, do
       return failure(ncclSystemError, "ncclCommInitRank: " + err);
   }
   if (fd < 0) return failure(ncclSystemError, "ncclCommInitRank: " + errno_text("cannot open " + path));
+  return {};
+}
+
+// Whether the mapped file is a rendezvous file of nranks ranks.
+Status check_file(const Rendezvous::Shared* s, size_t mapped, const std::string& path, int nranks, int rank) {
+  if (mapped < sizeof(Rendezvous::Shared) || s->magic != kFileMagic)
+    return failure(ncclInternalError, "ncclCommInitRank: " + path + " is not an emulated-NCCL rendezvous file");
+  if (s->nranks != nranks)
+    return failure(ncclInvalidUsage, "ncclCommInitRank: rank " + std::to_string(rank) + " was given nranks=" +
+                                         std::to_string(nranks) + " but the communicator of this unique id was "
+                                         "created with nranks=" + std::to_string(s->nranks) +
+                                         " (every rank must pass the same nranks)");
+  if (mapped < header_bytes(nranks) + s->slot_bytes * static_cast<size_t>(nranks))
+    return failure(ncclInternalError, "ncclCommInitRank: " + path + " is shorter than its header says");
+  return {};
+}
+
+// Records this rank in the file; the rank that completes the communicator unlinks it.
+Status enroll(Rendezvous::Shared* s, const std::string& path, int nranks, int rank, int device) {
+  Lock lock(s);
+  RankRecord& me = s->ranks()[rank];
+  if (me.joined)
+    return failure(ncclInvalidUsage, "ncclCommInitRank: rank " + std::to_string(rank) + " of this unique id has "
+                                     "already joined (pid " + std::to_string(me.pid) + ", device " +
+                                     std::to_string(me.device) + "); each rank needs its own rank number");
+  me.joined = 1;
+  me.device = device;
+  me.pid = getpid();
+  me.host_hash = this_host_hash();
+  if (++s->joined == nranks) unlink(path.c_str());  // everyone has it mapped now
+  return {};
+}
+
+}  // namespace
+
+Status Rendezvous::join(const IdLayout& id, int nranks, int rank, int device, double timeout_s,
+                        std::unique_ptr<Rendezvous>& out) {
+  const std::string path = file_path(id);
+  int fd = -1;
+  if (Status st = open_or_create(path, nranks, rank, fd); !st.ok()) return st;
   struct stat st{};
   fstat(fd, &st);
   void* p = mmap(nullptr, static_cast<size_t>(st.st_size), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
@@ -216,32 +253,13 @@ Status Rendezvous::join(const IdLayout& id, int nranks, int rank, int device, do
   rv->rank_ = rank;
   rv->nranks_ = nranks;
   rv->timeout_s_ = timeout_s;
-  Shared* s = rv->shared_;
-  if (s->magic != kFileMagic || rv->mapped_bytes_ < data_offset)
-    return failure(ncclInternalError, "ncclCommInitRank: " + path + " is not an emulated-NCCL rendezvous file");
-  if (s->nranks != nranks)
-    return failure(ncclInvalidUsage, "ncclCommInitRank: rank " + std::to_string(rank) + " was given nranks=" +
-                                         std::to_string(nranks) + " but the communicator of this unique id was "
-                                         "created with nranks=" + std::to_string(s->nranks) +
-                                         " (every rank must pass the same nranks)");
-  rv->slot_bytes_ = s->slot_bytes;
-  {
-    Lock lock(s);
-    RankRecord& me = s->ranks()[rank];
-    if (me.joined)
-      return failure(ncclInvalidUsage, "ncclCommInitRank: rank " + std::to_string(rank) + " of this unique id has "
-                                       "already joined (pid " + std::to_string(me.pid) + ", device " +
-                                       std::to_string(me.device) + "); each rank needs its own rank number");
-    me.joined = 1;
-    me.device = device;
-    me.pid = getpid();
-    me.host_hash = this_host_hash();
-    if (++s->joined == nranks) unlink(path.c_str());  // everyone has it mapped now
-  }
-  Status st_join = rv->barrier(make_signature("ncclCommInitRank", 0, static_cast<uint64_t>(nranks), -1, -1, -1));
-  if (!st_join.ok()) {
+  if (Status s = check_file(rv->shared_, rv->mapped_bytes_, path, nranks, rank); !s.ok()) return s;
+  rv->slot_bytes_ = rv->shared_->slot_bytes;
+  if (Status s = enroll(rv->shared_, path, nranks, rank, device); !s.ok()) return s;
+  Status joined = rv->barrier(make_signature("ncclCommInitRank", 0, static_cast<uint64_t>(nranks), -1, -1, -1));
+  if (!joined.ok()) {
     unlink(path.c_str());  // the job failed: leave no file behind
-    return st_join;
+    return joined;
   }
   out = std::move(rv);
   return {};
