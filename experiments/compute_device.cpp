@@ -30,8 +30,9 @@ int choose(const std::string& setting, const nn::Communicator& host) {
   const int count = gpu->device_count();
   if (count == 0) {
     PN_CHECK(setting == "auto",
-             "run.device = \"cuda\", but no {} device is visible on rank {} (check nvidia-smi and "
-             "CUDA_VISIBLE_DEVICES), or use run.device = \"cpu\"", gpu->kind, host.rank());
+             "run.device = \"cuda\", but no {} device is visible on rank {} ({}): check nvidia-smi, the driver "
+             "and CUDA_VISIBLE_DEVICES (penumbra info lists what it finds), or use run.device = \"cpu\"",
+             gpu->kind, host.rank(), gpu->no_device_reason());
     return -1;
   }
   const int local = host.local_rank();

@@ -32,6 +32,14 @@ int count_devices() {
   return n;
 }
 
+std::string no_device_reason() {
+  int n = 0;
+  const cudaError_t e = cudaGetDeviceCount(&n);
+  (void)cudaGetLastError();
+  if (e == cudaSuccess) return n == 0 ? "device count 0" : "";
+  return std::string(cudaGetErrorName(e)) + ": " + cudaGetErrorString(e);
+}
+
 void activate(int device) {
   PN_CUDA_CHECK(cudaSetDevice(device));
   if (!cuda::install_cuda_backend())
@@ -148,6 +156,7 @@ const bool registered = [] {
   s.kind = "CUDA";
 #endif
   s.device_count = count_devices;
+  s.no_device_reason = no_device_reason;
   s.activate = activate;
   s.describe = describe;
   s.configure = configure;

@@ -21,6 +21,8 @@ struct GpuMathOptions {
 struct GpuSupport {
   std::string kind;  // "CUDA" or "CUDA emulator"
   std::function<int()> device_count;
+  // Why device_count() is 0 ("cudaErrorNoDevice: no CUDA-capable device is detected").
+  std::function<std::string()> no_device_reason;
   // Makes `device` current for this host thread and installs the CUDA backend.
   std::function<void(int device)> activate;
   // One line about a device: its name and memory.

@@ -255,8 +255,8 @@ struct Stats {
 Stats stats();
 void reset_stats();
 
-// Emulated devices: PN_CUDA_EMU_DEVICES (1 to 16, default 1), each with
-// PN_CUDA_EMU_MEMORY_MB of memory (default 8192).
+// Emulated devices: PN_CUDA_EMU_DEVICES (0 to 16, default 1; 0 is a machine without a GPU),
+// each with PN_CUDA_EMU_MEMORY_MB of memory (default 8192).
 int device_count();
 
 // ---- Kernel launches ------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-// Emulated devices: how many (PN_CUDA_EMU_DEVICES, default 1, at most 16), the calling
+// Emulated devices: how many (PN_CUDA_EMU_DEVICES, default 1, at most 16; 0 emulates a
+// machine without a GPU: cudaGetDeviceCount fails with cudaErrorNoDevice), the calling
 // thread's current device (cudaSetDevice is per host thread, as in CUDA), their limits and
 // properties, and the versions the emulated runtime reports. Every device is the same: a
 // small GPU of 4 SMs with PN_CUDA_EMU_MEMORY_MB of memory (default 8192).
@@ -30,7 +31,7 @@ thread_local int t_device = 0;
 }  // namespace
 
 int device_count() {
-  static const int n = static_cast<int>(env_long("PN_CUDA_EMU_DEVICES", 1, 1, detail::kMaxDevices));
+  static const int n = static_cast<int>(env_long("PN_CUDA_EMU_DEVICES", 1, 0, detail::kMaxDevices));
   return n;
 }
 
@@ -55,6 +56,7 @@ namespace emu = pn::cuda::emu;
 cudaError_t cudaGetDeviceCount(int* n) {
   if (!n) return record_error(cudaErrorInvalidValue, "cudaGetDeviceCount: null pointer");
   *n = emu::device_count();
+  if (*n == 0) return record_error(cudaErrorNoDevice, "no emulated device (PN_CUDA_EMU_DEVICES=0)");
   return cudaSuccess;
 }
 

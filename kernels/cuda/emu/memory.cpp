@@ -161,6 +161,7 @@ cudaError_t cudaMalloc(void** p, size_t bytes) {
   *p = nullptr;
   if (bytes == 0) return cudaSuccess;
   const int dev = emu::detail::current_device();
+  if (!emu::detail::valid_device(dev)) return record_error(cudaErrorNoDevice, "cudaMalloc: no emulated device");
   auto& mem = emu::memory();
   {
     std::lock_guard<std::mutex> lock(mem.mutex);

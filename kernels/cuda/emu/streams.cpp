@@ -132,7 +132,8 @@ Stream& legacy_stream(State& S, int device) {
 // The stream a handle names, or null (unknown, destroyed, or the legacy stream of a device
 // that does not exist).
 Stream* lookup(State& S, cudaStream_t s) {
-  if (s == nullptr || s == cudaStreamLegacy) return &legacy_stream(S, current_device());
+  if (s == nullptr || s == cudaStreamLegacy)
+    return valid_device(current_device()) ? &legacy_stream(S, current_device()) : nullptr;
   auto it = S.stream_handles.find(s);
   if (it == S.stream_handles.end()) return nullptr;
   Stream& st = S.streams[it->second];
