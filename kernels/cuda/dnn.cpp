@@ -3,6 +3,7 @@
 #include "kernels/cuda/dnn.h"
 
 #include <array>
+#include <atomic>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -52,7 +53,9 @@ struct ConvDescs {
     const int stride[3] = {static_cast<int>(g.stride[0]), static_cast<int>(g.stride[1]), static_cast<int>(g.stride[2])};
     const int dilation[3] = {1, 1, 1};
     PN_CUDNN_CHECK(cudnnSetConvolutionNdDescriptor(conv, 3, pad, stride, dilation, CUDNN_CROSS_CORRELATION, t));
-    PN_CUDNN_CHECK(cudnnSetConvolutionMathType(conv, CUDNN_FMA_MATH));  // FP32/FP64, no TF32
+    // FMA: FP32/FP64 math, no TF32; the default math type lets float use TF32 tensor cores.
+    const bool tf32 = t == CUDNN_DATA_FLOAT && conv_allow_tf32();
+    PN_CUDNN_CHECK(cudnnSetConvolutionMathType(conv, tf32 ? CUDNN_DEFAULT_MATH : CUDNN_FMA_MATH));
   }
   ~ConvDescs() {
     (void)cudnnDestroyConvolutionDescriptor(conv);
@@ -64,8 +67,8 @@ struct ConvDescs {
   ConvDescs& operator=(const ConvDescs&) = delete;
 };
 
-// Cache key: direction, dtype, device and every size of the geometry.
-using AlgoKey = std::array<int64_t, 18>;
+// Cache key: direction, dtype, device, TF32 setting and every size of the geometry.
+using AlgoKey = std::array<int64_t, 19>;
 struct AlgoChoice {
   int algo;
   size_t workspace;
@@ -74,9 +77,11 @@ struct AlgoChoice {
 AlgoKey algo_key(int direction, cudnnDataType_t t, const kernels::ConvGeom& g) {
   int dev = 0;
   PN_CUDA_CHECK(cudaGetDevice(&dev));
-  return {direction, t, dev, g.N, g.C_in, g.C_out, g.in[0], g.in[1], g.in[2], g.k[0], g.k[1],
-          g.k[2], g.stride[0], g.stride[1], g.stride[2], g.pad[0], g.pad[1], g.pad[2]};
+  return {direction, t, dev, conv_allow_tf32() ? 1 : 0, g.N, g.C_in, g.C_out, g.in[0], g.in[1], g.in[2], g.k[0],
+          g.k[1], g.k[2], g.stride[0], g.stride[1], g.stride[2], g.pad[0], g.pad[1], g.pad[2]};
 }
+
+std::atomic<bool> g_allow_tf32{false};
 
 std::mutex g_algo_mutex;
 std::map<AlgoKey, AlgoChoice>& algo_cache() {
@@ -134,6 +139,18 @@ cudnnHandle_t handle_on(cudaStream_t stream) {
 constexpr int kMaxAlgos = 16;
 
 }  // namespace
+
+void set_conv_allow_tf32(bool on) { g_allow_tf32 = on; }
+bool conv_allow_tf32() { return g_allow_tf32; }
+
+template <class T>
+std::optional<ConvAlgorithm> conv_algorithm(ConvDirection direction, const kernels::ConvGeom& g) {
+  const AlgoKey key = algo_key(static_cast<int>(direction), dtype<T>(), g);
+  std::lock_guard<std::mutex> lock(g_algo_mutex);
+  auto it = algo_cache().find(key);
+  if (it == algo_cache().end()) return std::nullopt;
+  return ConvAlgorithm{it->second.algo, it->second.workspace};
+}
 
 cudnnHandle_t cudnn_handle() {
   thread_local std::map<int, std::unique_ptr<cudnnContext, HandleDeleter>> handles;
@@ -207,7 +224,8 @@ void conv_backward_weight(const kernels::ConvGeom& g, const T* x, const T* dy, T
 #define PN_INSTANTIATE(T)                                                                              \
   template void conv_forward<T>(const kernels::ConvGeom&, const T*, const T*, T*, cudaStream_t);        \
   template void conv_backward_input<T>(const kernels::ConvGeom&, const T*, const T*, T*, cudaStream_t); \
-  template void conv_backward_weight<T>(const kernels::ConvGeom&, const T*, const T*, T*, cudaStream_t);
+  template void conv_backward_weight<T>(const kernels::ConvGeom&, const T*, const T*, T*, cudaStream_t); \
+  template std::optional<ConvAlgorithm> conv_algorithm<T>(ConvDirection, const kernels::ConvGeom&);
 PN_INSTANTIATE(float)
 PN_INSTANTIATE(double)
 #undef PN_INSTANTIATE
