@@ -48,8 +48,13 @@ std::string describe_scopes();
 [[noreturn]] void throw_error(const char* lib, int code, const char* name, const char* text, const char* call,
                               const char* file, int line);
 
+// Throws for a failed call. The error is also cleared from the thread's last error
+// (cudaGetLastError), since the exception reports it: otherwise the next launch check
+// would report it a second time.
 inline void check(cudaError_t e, const char* call, const char* file, int line) {
-  if (e != cudaSuccess) throw_error("CUDA", static_cast<int>(e), cudaGetErrorName(e), cudaGetErrorString(e), call, file, line);
+  if (e == cudaSuccess) return;
+  (void)cudaGetLastError();
+  throw_error("CUDA", static_cast<int>(e), cudaGetErrorName(e), cudaGetErrorString(e), call, file, line);
 }
 
 }  // namespace PN_CUDA_ABI

@@ -47,6 +47,10 @@ int sm_count() {
 
 }  // namespace
 
+std::string describe_launch(dim3 grid, dim3 block, size_t shared_bytes) {
+  return launch_str(grid, block, shared_bytes) + describe_scopes();
+}
+
 void check_launch(dim3 grid, dim3 block, size_t shared_bytes, cudaStream_t stream) {
   cudaError_t e = cudaGetLastError();
   if (e == cudaSuccess && sync_launches()) e = cudaStreamSynchronize(stream);

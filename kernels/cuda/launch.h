@@ -7,6 +7,7 @@
 // reported by the launch that caused it. Also the grid-sizing helper launchers share.
 #pragma once
 #include <cstdint>
+#include <string>
 #include <type_traits>
 #include <utility>
 
@@ -18,6 +19,8 @@ inline namespace PN_CUDA_ABI {
 
 // Throws if the launch just made failed (reads cudaGetLastError; may synchronise, see above).
 void check_launch(dim3 grid, dim3 block, size_t shared_bytes, cudaStream_t stream);
+// "kernel launch, grid (..) block (..) shared N B in op[shape]": names a launch in messages.
+std::string describe_launch(dim3 grid, dim3 block, size_t shared_bytes);
 
 // Blocks for n independent items of `per_block` each, capped at a few waves of the current
 // device (grid-stride loops cover the rest). At least 1.
@@ -26,7 +29,8 @@ unsigned grid_for(int64_t n, unsigned per_block);
 template <class... P, class... A>
 void launch(void (*kernel)(P...), dim3 grid, dim3 block, size_t shared_bytes, cudaStream_t stream, A&&... args) {
 #if defined(PN_CUDA_EMU)
-  emu::launch(kernel, grid, block, shared_bytes, stream, std::forward<A>(args)...);
+  (void)emu::launch(describe_launch(grid, block, shared_bytes), kernel, grid, block, shared_bytes, stream,
+                    std::forward<A>(args)...);
 #elif defined(__CUDACC__)
   kernel<<<grid, block, shared_bytes, stream>>>(std::forward<A>(args)...);
 #else

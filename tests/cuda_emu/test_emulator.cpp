@@ -234,6 +234,7 @@ TEST_CASE("bad launches fail with a CudaError that names the problem") {
   }
   try {
     pn::cuda::launch(barrier_in_divergent_code, 1, 64, 0, nullptr, out.get());
+    PN_CUDA_CHECK(cudaDeviceSynchronize());  // kernel errors are asynchronous, as on a GPU
     FAIL("a barrier in divergent code was not caught");
   } catch (const pn::cuda::CudaError& e) {
     CHECK(e.code() == cudaErrorLaunchFailure);
@@ -242,6 +243,7 @@ TEST_CASE("bad launches fail with a CudaError that names the problem") {
   }
   try {
     pn::cuda::launch(traps, 2, 32, 0, nullptr, out.get());
+    PN_CUDA_CHECK(cudaDeviceSynchronize());
     FAIL("__trap was not reported");
   } catch (const pn::cuda::CudaError& e) {
     CHECK(std::string(e.what()).find("__trap") != std::string::npos);

@@ -95,13 +95,15 @@ TEST_CASE("planted bug 1: an out-of-bounds write past a device allocation is cau
   }
   if (pn::cuda::emu::guard_bytes_enabled()) {
     DeviceArray<float> d_x(x), d_y(n);
-    try {
+    try {  // reported asynchronously, as on a GPU: by the launch check or the next synchronising call
       pn::cuda::launch(double_with_oob_write, 2, 128, 0, nullptr, d_x.get(), d_y.get(), n);
+      (void)d_y.to_host();
       FAIL("the out-of-bounds write went unnoticed");
     } catch (const pn::cuda::CudaError& e) {
       INFO(e.what());
       CHECK(e.code() == cudaErrorIllegalAddress);
       CHECK(std::string(e.what()).find("byte 0 past its end") != std::string::npos);
+      CHECK(std::string(e.what()).find("grid (2,1,1) block (128,1,1)") != std::string::npos);  // names the launch
     }
   } else {  // AddressSanitizer build: the write itself is reported, and the process ends
     auto [status, err] = run_in_child([&] {

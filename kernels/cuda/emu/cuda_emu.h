@@ -16,9 +16,12 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <memory>
+#include <string>
 #include <tuple>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 // ---- Keywords ------------------------------------------------------------------------------
 // Qualifiers vanish; __shared__ becomes function-local static storage (shared by all threads
@@ -58,12 +61,17 @@ enum cudaError_t : int {
   cudaErrorInvalidValue = 1,
   cudaErrorMemoryAllocation = 2,
   cudaErrorInvalidConfiguration = 9,
+  cudaErrorInvalidDevicePointer = 17,
   cudaErrorInvalidMemcpyDirection = 21,
+  cudaErrorNoDevice = 100,
   cudaErrorInvalidDevice = 101,
   cudaErrorInvalidResourceHandle = 400,
+  cudaErrorNotReady = 600,
   cudaErrorIllegalAddress = 700,
   cudaErrorAssert = 710,
   cudaErrorLaunchFailure = 719,
+  cudaErrorNotSupported = 801,
+  cudaErrorUnknown = 999,
 };
 using cudaError = cudaError_t;
 
@@ -80,10 +88,45 @@ enum cudaDeviceAttr : int {
   cudaDevAttrMaxSharedMemoryPerBlock = 8,
   cudaDevAttrWarpSize = 10,
   cudaDevAttrMultiProcessorCount = 16,
+  cudaDevAttrComputeCapabilityMajor = 75,
+  cudaDevAttrComputeCapabilityMinor = 76,
+};
+
+enum cudaMemoryType : int {
+  cudaMemoryTypeUnregistered = 0,
+  cudaMemoryTypeHost = 1,
+  cudaMemoryTypeDevice = 2,
+  cudaMemoryTypeManaged = 3,
+};
+struct cudaPointerAttributes {
+  cudaMemoryType type;
+  int device;
+  void* devicePointer;
+  void* hostPointer;
+};
+
+// The fields of cudaDeviceProp that Penumbra reads (same names as CUDA's).
+struct cudaDeviceProp {
+  char name[256];
+  size_t totalGlobalMem;
+  size_t sharedMemPerBlock;
+  int warpSize;
+  int maxThreadsPerBlock;
+  int major, minor;
+  int multiProcessorCount;
 };
 
 struct CUstream_st;
 using cudaStream_t = CUstream_st*;
+struct CUevent_st;
+using cudaEvent_t = CUevent_st*;
+// The legacy default stream can be named explicitly; the per-thread default stream is not emulated.
+#define cudaStreamLegacy (reinterpret_cast<cudaStream_t>(0x1))
+#define cudaStreamDefault 0x00u
+#define cudaStreamNonBlocking 0x01u
+#define cudaEventDefault 0x00u
+#define cudaEventBlockingSync 0x01u
+#define cudaEventDisableTiming 0x02u
 
 // ---- Runtime API (memory.cpp) -------------------------------------------------------------
 cudaError_t cudaMalloc(void** p, size_t bytes);
@@ -95,14 +138,32 @@ cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t bytes, cudaMemcpy
                             cudaStream_t s = nullptr);
 cudaError_t cudaMemset(void* p, int value, size_t bytes);
 cudaError_t cudaMemsetAsync(void* p, int value, size_t bytes, cudaStream_t s = nullptr);
+cudaError_t cudaMemGetInfo(size_t* free_bytes, size_t* total_bytes);
+cudaError_t cudaPointerGetAttributes(cudaPointerAttributes* attr, const void* p);
+// Streams and events (streams.cpp).
 cudaError_t cudaStreamCreate(cudaStream_t* s);
+cudaError_t cudaStreamCreateWithFlags(cudaStream_t* s, unsigned flags);
+cudaError_t cudaStreamGetFlags(cudaStream_t s, unsigned* flags);
 cudaError_t cudaStreamDestroy(cudaStream_t s);
 cudaError_t cudaStreamSynchronize(cudaStream_t s);
+cudaError_t cudaStreamQuery(cudaStream_t s);
+cudaError_t cudaStreamWaitEvent(cudaStream_t s, cudaEvent_t e, unsigned flags = 0);
+cudaError_t cudaEventCreate(cudaEvent_t* e);
+cudaError_t cudaEventCreateWithFlags(cudaEvent_t* e, unsigned flags);
+cudaError_t cudaEventRecord(cudaEvent_t e, cudaStream_t s = nullptr);
+cudaError_t cudaEventQuery(cudaEvent_t e);
+cudaError_t cudaEventSynchronize(cudaEvent_t e);
+cudaError_t cudaEventElapsedTime(float* ms, cudaEvent_t start, cudaEvent_t end);
+cudaError_t cudaEventDestroy(cudaEvent_t e);
 cudaError_t cudaDeviceSynchronize();
+// Devices (devices.cpp).
 cudaError_t cudaGetDeviceCount(int* n);
 cudaError_t cudaGetDevice(int* d);
 cudaError_t cudaSetDevice(int d);
 cudaError_t cudaDeviceGetAttribute(int* value, cudaDeviceAttr attr, int device);
+cudaError_t cudaGetDeviceProperties(cudaDeviceProp* prop, int device);
+cudaError_t cudaDriverGetVersion(int* version);
+cudaError_t cudaRuntimeGetVersion(int* version);
 cudaError_t cudaGetLastError();
 cudaError_t cudaPeekAtLastError();
 const char* cudaGetErrorName(cudaError_t e);
@@ -149,27 +210,102 @@ bool guard_bytes_enabled();
 // The emulator's explanation of the last failed call or launch ("" if none).
 const char* last_error_detail();
 
-// Runs body(ctx) once per thread of every block. Returns the launch's error (also kept for
-// cudaGetLastError).
+// ---- Streams: when queued device work runs, and the cross-stream hazard checker ----------
+// Eager: each op runs as it is enqueued (program order). Deferred: ops run only when
+// something waits for them (a synchronisation, a blocking copy, an event query). Shuffle
+// (the default): at each enqueue a seeded random number of pending ops of random streams
+// run, so work that nothing orders runs out of program order. Initial values come from
+// PN_CUDA_EMU_STREAMS=eager|deferred|shuffle (seed PN_CUDA_EMU_SEED).
+enum class StreamPolicy { Eager, Deferred, Shuffle };
+void set_stream_policy(StreamPolicy p, uint64_t seed = 1);
+StreamPolicy stream_policy();
+uint64_t stream_seed();
+const char* stream_policy_name(StreamPolicy p);
+
+class ScopedStreamPolicy {
+ public:
+  explicit ScopedStreamPolicy(StreamPolicy p, uint64_t seed = 1) : old_(stream_policy()), old_seed_(stream_seed()) {
+    set_stream_policy(p, seed);
+  }
+  ~ScopedStreamPolicy() { set_stream_policy(old_, old_seed_); }
+  ScopedStreamPolicy(const ScopedStreamPolicy&) = delete;
+  ScopedStreamPolicy& operator=(const ScopedStreamPolicy&) = delete;
+
+ private:
+  StreamPolicy old_;
+  uint64_t old_seed_;
+};
+
+// What a hazard (device memory touched on one stream, last written or read on another
+// without an event or synchronisation in between) does: Error (the default) fails the op
+// that found it, reported like any asynchronous error; Warn prints it to stderr once per
+// pair of ops and goes on; Off. Initial value: PN_CUDA_EMU_HAZARDS=error|warn|off.
+enum class HazardMode { Error, Warn, Off };
+void set_hazard_mode(HazardMode m);
+HazardMode hazard_mode();
+
+// Counters since process start (or reset_stats), for tests and `penumbra info`.
+struct Stats {
+  uint64_t ops_enqueued = 0;
+  uint64_t ops_run = 0;
+  uint64_t ops_run_out_of_order = 0;  // run while an op enqueued earlier on another stream was pending
+  uint64_t hazards = 0;
+};
+Stats stats();
+void reset_stats();
+
+// Emulated devices: PN_CUDA_EMU_DEVICES (1 to 16, default 1), each with
+// PN_CUDA_EMU_MEMORY_MB of memory (default 8192).
+int device_count();
+
+// ---- Kernel launches ------------------------------------------------------------------------
+// A kernel's pointer argument: the emulator checks it points into device memory of the
+// launching device (or is null) and counts it as read (pointer to const) or read and
+// written, for the hazard checker.
+struct PointerArg {
+  const void* ptr;
+  bool write;
+  int index;
+};
 using ThreadBody = void (*)(void* ctx);
-cudaError_t run_grid(dim3 grid, dim3 block, size_t shared_bytes, cudaStream_t stream, ThreadBody body,
-                     void* ctx);
+// Queues a launch of body(ctx) over the grid on `stream` as device work (device_work.h);
+// `ctx` is kept alive until it has run. Configuration, stream and pointer errors are
+// returned at once; errors of the kernel itself are asynchronous.
+cudaError_t submit_grid(std::string what, dim3 grid, dim3 block, size_t shared_bytes, cudaStream_t stream,
+                        ThreadBody body, std::shared_ptr<void> ctx, std::vector<PointerArg> pointers);
+
+template <class T>
+void note_pointer(std::vector<PointerArg>& out, int index, const T& v) {
+  if constexpr (std::is_pointer_v<T>)
+    out.push_back(PointerArg{static_cast<const void*>(v), !std::is_const_v<std::remove_pointer_t<T>>, index});
+  else
+    (void)out, (void)index, (void)v;
+}
+template <class Tuple, size_t... I>
+std::vector<PointerArg> pointer_args(const Tuple& t, std::index_sequence<I...>) {
+  std::vector<PointerArg> out;
+  (note_pointer(out, static_cast<int>(I), std::get<I>(t)), ...);
+  return out;
+}
 
 // Launches a kernel: converts the arguments to the kernel's parameter types once, and each
 // emulated thread calls the kernel with its own copies (CUDA passes parameters by value).
+// `what` names the launch in messages.
 template <class... P, class... A>
-cudaError_t launch(void (*kernel)(P...), dim3 grid, dim3 block, size_t shared_bytes, cudaStream_t stream,
-                   A&&... args) {
+cudaError_t launch(std::string what, void (*kernel)(P...), dim3 grid, dim3 block, size_t shared_bytes,
+                   cudaStream_t stream, A&&... args) {
   static_assert(sizeof...(P) == sizeof...(A), "kernel launched with the wrong number of arguments");
   struct Ctx {
     void (*kernel)(P...);
     std::tuple<std::decay_t<P>...> params;
-  } ctx{kernel, std::tuple<std::decay_t<P>...>(std::forward<A>(args)...)};
+  };
+  auto ctx = std::make_shared<Ctx>(Ctx{kernel, std::tuple<std::decay_t<P>...>(std::forward<A>(args)...)});
+  auto pointers = pointer_args(ctx->params, std::index_sequence_for<P...>{});
   ThreadBody body = [](void* c) {
     auto* x = static_cast<Ctx*>(c);
     std::apply(x->kernel, x->params);
   };
-  return run_grid(grid, block, shared_bytes, stream, body, &ctx);
+  return submit_grid(std::move(what), grid, block, shared_bytes, stream, body, std::move(ctx), std::move(pointers));
 }
 
 // Device-side services (scheduler.cpp), callable only from a running kernel.

@@ -1,23 +1,20 @@
-// The emulated runtime API: device memory is host memory, one malloc per cudaMalloc so that
-// AddressSanitizer puts its redzones right at the edges of each allocation. Without ASan,
-// each allocation gets guard bytes on both sides instead, checked after every launch and at
-// cudaFree. Fresh allocations are filled with NaN bytes (CUDA does not zero them either).
-// Copies and memsets check that the "device" side lies inside one allocation, which catches
-// host pointers passed where device pointers belong. Streams are serial: every call runs
-// to completion before it returns. There is one device.
+// Emulated device memory: host memory, one malloc per cudaMalloc so that AddressSanitizer
+// puts its redzones right at the edges of each allocation. Without ASan, each allocation
+// gets guard bytes on both sides instead, checked after every kernel and at every free.
+// Fresh allocations are filled with NaN bytes (CUDA does not zero them either). Every
+// allocation belongs to the device current at cudaMalloc, whose capacity
+// (PN_CUDA_EMU_MEMORY_MB) it counts against: past it, cudaErrorMemoryAllocation.
+// cudaFree waits for the device's queued work, as CUDA's does; cudaFreeAsync is queued on
+// its stream and checked like any other op that writes the block. check_accesses is the
+// test every op's declared memory passes before it is queued.
 #include <cstdio>
 #include <cstdlib>
 #include <map>
 #include <mutex>
-#include <set>
 #include <string>
 
-#include "kernels/cuda/emu/cuda_emu.h"
+#include "kernels/cuda/emu/device_work.h"
 #include "kernels/cuda/emu/emu_internal.h"
-
-struct CUstream_st {
-  int id;
-};
 
 namespace pn::cuda::emu {
 
@@ -35,19 +32,19 @@ constexpr unsigned char kPoison = 0xFF;
 struct Allocation {
   char* raw;
   size_t bytes;
+  int device;
 };
 
-std::mutex g_mutex;
-std::map<const char*, Allocation>& allocations() {  // keyed by the pointer handed out
-  static std::map<const char*, Allocation> m;
-  return m;
+struct MemoryState {
+  std::mutex mutex;
+  std::map<const char*, Allocation> allocations;  // keyed by the pointer handed out
+  size_t used[detail::kMaxDevices] = {};
+};
+// Never destroyed: allocators in static storage free their blocks after main returns.
+MemoryState& memory() {
+  static auto* m = new MemoryState;
+  return *m;
 }
-std::set<CUstream_st*>& streams() {
-  static std::set<CUstream_st*> s;
-  return s;
-}
-thread_local cudaError_t t_last_error = cudaSuccess;
-thread_local std::string t_last_detail;
 
 std::string hex(const void* p) {
   char buf[32];
@@ -60,8 +57,7 @@ std::string damaged_guard(const char* user, const Allocation& a) {
   for (size_t i = 0; i < kGuard; ++i) {
     if (static_cast<unsigned char>(a.raw[kGuard - 1 - i]) != kGuardByte)
       return std::to_string(i + 1) + " byte(s) before its start";
-    if (static_cast<unsigned char>(user[a.bytes + i]) != kGuardByte)
-      return "byte " + std::to_string(i) + " past its end";
+    if (static_cast<unsigned char>(user[a.bytes + i]) != kGuardByte) return "byte " + std::to_string(i) + " past its end";
   }
   return "";
 }
@@ -71,37 +67,58 @@ void arm_guards(const char* user, const Allocation& a) {
   std::memset(const_cast<char*>(user) + a.bytes, kGuardByte, kGuard);
 }
 
-// Whether [p, p + n) lies inside one live allocation (callers hold g_mutex).
-bool is_device_range(const void* p, size_t n) {
-  const char* c = static_cast<const char*>(p);
-  auto& m = allocations();
-  auto it = m.upper_bound(c);
-  if (it == m.begin()) return false;
-  --it;
-  return c >= it->first && c + n <= it->first + it->second.bytes;
+// The allocation whose start is the greatest at or below p (callers hold the mutex).
+const std::pair<const char* const, Allocation>* nearest_below(const void* p) {
+  auto& m = memory().allocations;
+  auto it = m.upper_bound(static_cast<const char*>(p));
+  if (it == m.begin()) return nullptr;
+  return &*std::prev(it);
 }
 
-cudaError_t check_range(const char* call, const char* role, const void* p, size_t n) {
-  if (is_device_range(p, n)) return cudaSuccess;
-  return detail::record_error(cudaErrorInvalidValue, std::string(call) + ": " + role + " range [" + hex(p) + ", +" +
-                                                         std::to_string(n) +
-                                                         ") is not inside one cudaMalloc allocation");
+// Why [p, p + n) is not usable device memory of `device` (-1: any device), or "".
+std::string range_problem(const void* p, size_t n, int device) {
+  const char* c = static_cast<const char*>(p);
+  const auto* e = nearest_below(p);
+  if (!e || c >= e->first + e->second.bytes)
+    return hex(p) + " is not device memory (a host pointer, or freed)";
+  const Allocation& a = e->second;
+  const size_t offset = static_cast<size_t>(c - e->first);
+  if (device >= 0 && a.device != device)
+    return hex(p) + " is memory of device " + std::to_string(a.device) + ", but the work runs on device " +
+           std::to_string(device);
+  if (offset + n > a.bytes)
+    return "[" + hex(p) + ", +" + std::to_string(n) + " bytes) runs " + std::to_string(offset + n - a.bytes) +
+           " byte(s) past the end of its " + std::to_string(a.bytes) + "-byte allocation (starting at offset " +
+           std::to_string(offset) + ")";
+  return "";
 }
 
 }  // namespace
 
 namespace detail {
 
-cudaError_t record_error(cudaError_t e, std::string what) {
-  t_last_error = e;
-  t_last_detail = std::move(what);
-  return e;
+bool find_allocation(const void* p, AllocationInfo* out) {
+  std::lock_guard<std::mutex> lock(memory().mutex);
+  const auto* e = nearest_below(p);
+  if (!e || static_cast<const char*>(p) >= e->first + e->second.bytes) return false;
+  if (out) *out = AllocationInfo{e->first, e->second.bytes, e->second.device};
+  return true;
+}
+
+std::string check_accesses(int device, const std::vector<Access>& accesses) {
+  std::lock_guard<std::mutex> lock(memory().mutex);
+  for (const Access& a : accesses) {
+    if (!a.ptr) continue;
+    std::string why = range_problem(a.ptr, a.bytes == 0 ? 1 : a.bytes, device);
+    if (!why.empty()) return a.role + ": " + why;
+  }
+  return "";
 }
 
 std::string check_guard_bytes() {
   if (kGuard == 0) return "";
-  std::lock_guard<std::mutex> lock(g_mutex);
-  for (auto& [user, a] : allocations()) {
+  std::lock_guard<std::mutex> lock(memory().mutex);
+  for (auto& [user, a] : memory().allocations) {
     std::string where = damaged_guard(user, a);
     if (where.empty()) continue;
     arm_guards(user, a);
@@ -111,21 +128,28 @@ std::string check_guard_bytes() {
   return "";
 }
 
-std::string describe_range(const void* p, size_t n) {
-  std::lock_guard<std::mutex> lock(g_mutex);
-  if (is_device_range(p, n)) return "";
-  return "range [" + hex(p) + ", +" + std::to_string(n) + ") is not inside one cudaMalloc allocation";
-}
-
-bool valid_stream(cudaStream_t s) {
-  std::lock_guard<std::mutex> lock(g_mutex);
-  return s == nullptr || streams().count(s) != 0;
+std::string release_allocation(const char* base) {
+  std::string damage;
+  {
+    std::lock_guard<std::mutex> lock(memory().mutex);
+    auto& m = memory().allocations;
+    auto it = m.find(base);
+    if (it == m.end()) return "";
+    damage = damaged_guard(it->first, it->second);
+    if (!damage.empty())
+      damage = "out-of-bounds write found when freeing it: the " + std::to_string(it->second.bytes) +
+               "-byte allocation at " + hex(base) + " had its guard bytes overwritten, " + damage;
+    memory().used[it->second.device] -= it->second.bytes;
+    std::free(it->second.raw);
+    m.erase(it);
+  }
+  forget_allocation(base);
+  return damage;
 }
 
 }  // namespace detail
 
 bool guard_bytes_enabled() { return kGuard != 0; }
-const char* last_error_detail() { return t_last_detail.c_str(); }
 
 }  // namespace pn::cuda::emu
 
@@ -136,169 +160,89 @@ cudaError_t cudaMalloc(void** p, size_t bytes) {
   if (!p) return record_error(cudaErrorInvalidValue, "cudaMalloc: null output pointer");
   *p = nullptr;
   if (bytes == 0) return cudaSuccess;
+  const int dev = emu::detail::current_device();
+  auto& mem = emu::memory();
+  {
+    std::lock_guard<std::mutex> lock(mem.mutex);
+    const size_t cap = emu::detail::device_memory_capacity();
+    if (bytes > cap - mem.used[dev])
+      return record_error(cudaErrorMemoryAllocation,
+                          "cudaMalloc(" + std::to_string(bytes) + " bytes) on device " + std::to_string(dev) + ": " +
+                              std::to_string(mem.used[dev]) + " of " + std::to_string(cap) +
+                              " bytes in use (the emulated capacity, PN_CUDA_EMU_MEMORY_MB)");
+    mem.used[dev] += bytes;
+  }
   void* raw = nullptr;
-  if (posix_memalign(&raw, emu::kAlign, bytes + 2 * emu::kGuard) != 0)
+  if (posix_memalign(&raw, emu::kAlign, bytes + 2 * emu::kGuard) != 0) {
+    std::lock_guard<std::mutex> lock(mem.mutex);
+    mem.used[dev] -= bytes;
     return record_error(cudaErrorMemoryAllocation, "cudaMalloc: out of host memory for " + std::to_string(bytes) + " bytes");
+  }
   char* user = static_cast<char*>(raw) + emu::kGuard;
-  emu::Allocation a{static_cast<char*>(raw), bytes};
+  emu::Allocation a{static_cast<char*>(raw), bytes, dev};
   emu::arm_guards(user, a);
   std::memset(user, emu::kPoison, bytes);
-  std::lock_guard<std::mutex> lock(emu::g_mutex);
-  emu::allocations().emplace(user, a);
+  std::lock_guard<std::mutex> lock(mem.mutex);
+  mem.allocations.emplace(user, a);
   *p = user;
   return cudaSuccess;
 }
 
 cudaError_t cudaFree(void* p) {
   if (!p) return cudaSuccess;
-  std::string damage;
-  {
-    std::lock_guard<std::mutex> lock(emu::g_mutex);
-    auto& m = emu::allocations();
-    auto it = m.find(static_cast<const char*>(p));
-    if (it == m.end())
-      return record_error(cudaErrorInvalidValue, "cudaFree(" + emu::hex(p) + "): not a live cudaMalloc pointer");
-    damage = emu::damaged_guard(it->first, it->second);
-    if (!damage.empty())
-      damage = "out-of-bounds write found at cudaFree: the " + std::to_string(it->second.bytes) +
-               "-byte allocation at " + emu::hex(p) + " had its guard bytes overwritten, " + damage;
-    std::free(it->second.raw);
-    m.erase(it);
-  }
-  return damage.empty() ? cudaSuccess : record_error(cudaErrorIllegalAddress, damage);
+  emu::detail::AllocationInfo a;
+  if (!emu::detail::find_allocation(p, &a) || a.base != p)
+    return record_error(cudaErrorInvalidValue, "cudaFree(" + emu::hex(p) + "): not a live cudaMalloc pointer");
+  // CUDA's cudaFree waits for the device: queued work that uses the block runs first.
+  const cudaError_t pending = emu::detail::synchronize_device(a.device);
+  const std::string damage = emu::detail::release_allocation(a.base);
+  if (!damage.empty()) return record_error(cudaErrorIllegalAddress, damage);
+  return pending;
 }
 
 cudaError_t cudaMallocAsync(void** p, size_t bytes, cudaStream_t s) {
-  if (!emu::detail::valid_stream(s)) return record_error(cudaErrorInvalidResourceHandle, "cudaMallocAsync: bad stream");
-  return cudaMalloc(p, bytes);
-}
-
-cudaError_t cudaFreeAsync(void* p, cudaStream_t s) {
-  if (!emu::detail::valid_stream(s)) return record_error(cudaErrorInvalidResourceHandle, "cudaFreeAsync: bad stream");
-  return cudaFree(p);
-}
-
-cudaError_t cudaMemcpy(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind) {
-  if (kind < cudaMemcpyHostToHost || kind > cudaMemcpyDefault)
-    return record_error(cudaErrorInvalidMemcpyDirection, "cudaMemcpy: invalid direction");
-  if (bytes == 0) return cudaSuccess;
-  {
-    std::lock_guard<std::mutex> lock(emu::g_mutex);
-    const bool dst_dev = kind == cudaMemcpyHostToDevice || kind == cudaMemcpyDeviceToDevice;
-    const bool src_dev = kind == cudaMemcpyDeviceToHost || kind == cudaMemcpyDeviceToDevice;
-    if (dst_dev)
-      if (cudaError_t e = emu::check_range("cudaMemcpy", "destination", dst, bytes); e != cudaSuccess) return e;
-    if (src_dev)
-      if (cudaError_t e = emu::check_range("cudaMemcpy", "source", src, bytes); e != cudaSuccess) return e;
-  }
-  std::memcpy(dst, src, bytes);
-  return cudaSuccess;
-}
-
-cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind, cudaStream_t s) {
-  if (!emu::detail::valid_stream(s)) return record_error(cudaErrorInvalidResourceHandle, "cudaMemcpyAsync: bad stream");
-  return cudaMemcpy(dst, src, bytes, kind);
-}
-
-cudaError_t cudaMemset(void* p, int value, size_t bytes) {
-  if (bytes == 0) return cudaSuccess;
-  {
-    std::lock_guard<std::mutex> lock(emu::g_mutex);
-    if (cudaError_t e = emu::check_range("cudaMemset", "destination", p, bytes); e != cudaSuccess) return e;
-  }
-  std::memset(p, value, bytes);
-  return cudaSuccess;
-}
-
-cudaError_t cudaMemsetAsync(void* p, int value, size_t bytes, cudaStream_t s) {
-  if (!emu::detail::valid_stream(s)) return record_error(cudaErrorInvalidResourceHandle, "cudaMemsetAsync: bad stream");
-  return cudaMemset(p, value, bytes);
-}
-
-cudaError_t cudaStreamCreate(cudaStream_t* s) {
-  static int next_id = 1;
-  std::lock_guard<std::mutex> lock(emu::g_mutex);
-  *s = new CUstream_st{next_id++};
-  emu::streams().insert(*s);
-  return cudaSuccess;
-}
-
-cudaError_t cudaStreamDestroy(cudaStream_t s) {
-  std::lock_guard<std::mutex> lock(emu::g_mutex);
-  if (!s || emu::streams().erase(s) == 0)
-    return record_error(cudaErrorInvalidResourceHandle, "cudaStreamDestroy: unknown stream");
-  delete s;
-  return cudaSuccess;
-}
-
-cudaError_t cudaStreamSynchronize(cudaStream_t s) {
-  return emu::detail::valid_stream(s) ? cudaSuccess
-                                       : record_error(cudaErrorInvalidResourceHandle, "cudaStreamSynchronize: bad stream");
-}
-
-cudaError_t cudaDeviceSynchronize() { return cudaSuccess; }
-
-cudaError_t cudaGetDeviceCount(int* n) {
-  *n = 1;
-  return cudaSuccess;
-}
-
-cudaError_t cudaGetDevice(int* d) {
-  *d = 0;
-  return cudaSuccess;
-}
-
-cudaError_t cudaSetDevice(int d) {
-  return d == 0 ? cudaSuccess : record_error(cudaErrorInvalidDevice, "cudaSetDevice: the emulator has one device, 0");
-}
-
-cudaError_t cudaDeviceGetAttribute(int* value, cudaDeviceAttr attr, int device) {
-  if (device != 0) return record_error(cudaErrorInvalidDevice, "cudaDeviceGetAttribute: no such device");
-  switch (attr) {
-    case cudaDevAttrMaxThreadsPerBlock: *value = emu::detail::kMaxThreadsPerBlock; return cudaSuccess;
-    case cudaDevAttrMaxSharedMemoryPerBlock: *value = static_cast<int>(emu::detail::kMaxSharedBytes); return cudaSuccess;
-    case cudaDevAttrWarpSize: *value = warpSize; return cudaSuccess;
-    case cudaDevAttrMultiProcessorCount: *value = emu::detail::kEmulatedSMs; return cudaSuccess;
-  }
-  return record_error(cudaErrorInvalidValue, "cudaDeviceGetAttribute: attribute not emulated");
-}
-
-cudaError_t cudaGetLastError() {
-  cudaError_t e = emu::t_last_error;
-  emu::t_last_error = cudaSuccess;
+  const int dev = emu::detail::stream_device(s);
+  if (dev < 0) return record_error(cudaErrorInvalidResourceHandle, "cudaMallocAsync: unknown or destroyed stream");
+  const int previous = emu::detail::current_device();
+  (void)cudaSetDevice(dev);  // the block belongs to the stream's device
+  const cudaError_t e = cudaMalloc(p, bytes);
+  (void)cudaSetDevice(previous);
   return e;
 }
 
-cudaError_t cudaPeekAtLastError() { return emu::t_last_error; }
-
-const char* cudaGetErrorName(cudaError_t e) {
-  switch (e) {
-    case cudaSuccess: return "cudaSuccess";
-    case cudaErrorInvalidValue: return "cudaErrorInvalidValue";
-    case cudaErrorMemoryAllocation: return "cudaErrorMemoryAllocation";
-    case cudaErrorInvalidConfiguration: return "cudaErrorInvalidConfiguration";
-    case cudaErrorInvalidMemcpyDirection: return "cudaErrorInvalidMemcpyDirection";
-    case cudaErrorInvalidDevice: return "cudaErrorInvalidDevice";
-    case cudaErrorInvalidResourceHandle: return "cudaErrorInvalidResourceHandle";
-    case cudaErrorIllegalAddress: return "cudaErrorIllegalAddress";
-    case cudaErrorAssert: return "cudaErrorAssert";
-    case cudaErrorLaunchFailure: return "cudaErrorLaunchFailure";
-  }
-  return "cudaErrorUnknown";
+// The block is freed when the stream reaches the free: an op that writes the whole block,
+// so the hazard checker flags uses on other streams that are not ordered before it.
+cudaError_t cudaFreeAsync(void* p, cudaStream_t s) {
+  if (!p) return cudaSuccess;
+  emu::detail::AllocationInfo a;
+  if (!emu::detail::find_allocation(p, &a) || a.base != p)
+    return record_error(cudaErrorInvalidValue, "cudaFreeAsync(" + emu::hex(p) + "): not a live allocation");
+  const char* base = a.base;
+  return emu::detail::enqueue(s, "cudaFreeAsync(" + emu::hex(p) + ")", {{p, a.bytes, true, "the freed block"}},
+                              [base](std::string& detail) {
+                                detail = emu::detail::release_allocation(base);
+                                return detail.empty() ? cudaSuccess : cudaErrorIllegalAddress;
+                              });
 }
 
-const char* cudaGetErrorString(cudaError_t e) {
-  switch (e) {
-    case cudaSuccess: return "no error";
-    case cudaErrorInvalidValue: return "invalid argument";
-    case cudaErrorMemoryAllocation: return "out of memory";
-    case cudaErrorInvalidConfiguration: return "invalid configuration argument";
-    case cudaErrorInvalidMemcpyDirection: return "invalid copy direction for memcpy";
-    case cudaErrorInvalidDevice: return "invalid device ordinal";
-    case cudaErrorInvalidResourceHandle: return "invalid resource handle";
-    case cudaErrorIllegalAddress: return "an illegal memory access was encountered";
-    case cudaErrorAssert: return "device-side assert triggered";
-    case cudaErrorLaunchFailure: return "unspecified launch failure";
+cudaError_t cudaMemGetInfo(size_t* free_bytes, size_t* total_bytes) {
+  if (!free_bytes || !total_bytes) return record_error(cudaErrorInvalidValue, "cudaMemGetInfo: null pointer");
+  const size_t cap = emu::detail::device_memory_capacity();
+  std::lock_guard<std::mutex> lock(emu::memory().mutex);
+  *total_bytes = cap;
+  *free_bytes = cap - emu::memory().used[emu::detail::current_device()];
+  return cudaSuccess;
+}
+
+// Device memory reports its device; anything else is unregistered host memory, reported
+// as CUDA 11 and later do (type cudaMemoryTypeUnregistered, device -2, success).
+cudaError_t cudaPointerGetAttributes(cudaPointerAttributes* attr, const void* p) {
+  if (!attr) return record_error(cudaErrorInvalidValue, "cudaPointerGetAttributes: null output pointer");
+  emu::detail::AllocationInfo a;
+  if (p && emu::detail::find_allocation(p, &a)) {
+    *attr = cudaPointerAttributes{cudaMemoryTypeDevice, a.device, const_cast<void*>(p), nullptr};
+  } else {
+    *attr = cudaPointerAttributes{cudaMemoryTypeUnregistered, -2, nullptr, const_cast<void*>(p)};
   }
-  return "unknown error";
+  return cudaSuccess;
 }

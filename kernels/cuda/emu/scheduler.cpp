@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "kernels/cuda/emu/cuda_emu.h"
+#include "kernels/cuda/emu/device_work.h"
 #include "kernels/cuda/emu/emu_internal.h"
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -416,12 +417,11 @@ const char* schedule_name(Schedule s) {
   return s == Schedule::Forward ? "forward" : s == Schedule::Reverse ? "reverse" : "shuffle";
 }
 
-cudaError_t run_grid(dim3 grid, dim3 block, size_t shared_bytes, cudaStream_t stream, ThreadBody body,
-                     void* ctx) {
-  if (cudaError_t e = check_config(grid, block, shared_bytes); e != cudaSuccess) return e;
-  if (!detail::valid_stream(stream))
-    return detail::record_error(cudaErrorInvalidResourceHandle, "kernel launch on a destroyed or unknown stream");
-  if (g_launch) return detail::record_error(cudaErrorLaunchFailure, "kernel launched from inside a kernel");
+namespace {
+
+// Runs a launch's blocks now (the op's body; the stream machinery decided it is time).
+cudaError_t execute_grid(dim3 grid, dim3 block, size_t shared_bytes, ThreadBody body, void* ctx,
+                         std::string& detail_out) {
   std::lock_guard<std::mutex> lock(g_launch_mutex);
   Launch L;
   L.grid = grid;
@@ -459,13 +459,40 @@ cudaError_t run_grid(dim3 grid, dim3 block, size_t shared_bytes, cudaStream_t st
   g_launch = nullptr;
   threadIdx = blockIdx = uint3{0, 0, 0};
   for (SharedVar& v : L.shared) std::free(v.ptr);
-  if (L.error != cudaSuccess) return detail::record_error(L.error, L.detail);
+  if (L.error != cudaSuccess) {
+    detail_out = L.detail;
+    return L.error;
+  }
   std::string oob = detail::check_guard_bytes();
-  if (!oob.empty())
-    return detail::record_error(cudaErrorIllegalAddress,
-                                oob + " (found after a kernel launch with grid " + dim_str(grid) + ", block " +
-                                    dim_str(block) + ")");
+  if (!oob.empty()) {
+    detail_out = oob + " (found after the kernel ran)";
+    return cudaErrorIllegalAddress;
+  }
   return cudaSuccess;
+}
+
+}  // namespace
+
+cudaError_t submit_grid(std::string what, dim3 grid, dim3 block, size_t shared_bytes, cudaStream_t stream,
+                        ThreadBody body, std::shared_ptr<void> ctx, std::vector<PointerArg> pointers) {
+  if (cudaError_t e = check_config(grid, block, shared_bytes); e != cudaSuccess) return e;
+  if (g_launch) return detail::record_error(cudaErrorLaunchFailure, what + ": kernel launched from inside a kernel");
+  const int dev = detail::stream_device(stream);
+  if (dev < 0) return detail::record_error(cudaErrorInvalidResourceHandle, what + ": unknown or destroyed stream");
+  if (dev != detail::current_device())
+    return detail::record_error(cudaErrorInvalidResourceHandle,
+                                what + ": launched into a stream of device " + std::to_string(dev) + " while device " +
+                                    std::to_string(detail::current_device()) +
+                                    " is current (a kernel runs on the current device: cudaSetDevice first)");
+  std::vector<detail::Access> accesses;
+  for (const PointerArg& p : pointers)
+    accesses.push_back(detail::Access{p.ptr, 0, p.write, "kernel argument " + std::to_string(p.index)});
+  std::string bad = detail::check_accesses(dev, accesses);
+  if (!bad.empty()) return detail::record_error(cudaErrorIllegalAddress, what + ": " + bad);
+  return detail::enqueue(stream, std::move(what), std::move(accesses),
+                         [grid, block, shared_bytes, body, ctx = std::move(ctx)](std::string& detail) {
+                           return execute_grid(grid, block, shared_bytes, body, ctx.get(), detail);
+                         });
 }
 
 void* shared_alloc(const void* key, size_t bytes, size_t align, const char* name) {
