@@ -42,6 +42,7 @@ int run_conv(const UNetSize& size, const ConvOptions& opt);
 struct BigSumOptions {
   int64_t elements = (int64_t{1} << 31) + 7;
   int reps = 3;
+  bool plant_lost_element = false;  // tests only: the tail fill misses the last element
 };
 int run_bigsum(const BigSumOptions& opt);
 

@@ -2,6 +2,7 @@
 #include <cstdio>
 #include <exception>
 #include <string>
+#include <vector>
 
 #include "autograd/cuda/cuda_backend.h"
 #include "experiments/bench/gpu_check/gpu_check.h"
@@ -34,7 +35,7 @@ int run(int argc, char** argv) {
   if (cmd == "bigsum") {
     Options o(kUsage, {{"elements", std::to_string((int64_t{1} << 31) + 7)}, {"reps", "3"}});
     o.parse(argc, argv, 2);
-    return pn::gpu_check::run_bigsum({o.integer("elements", 8), static_cast<int>(o.integer("reps", 1))});
+    return pn::gpu_check::run_bigsum({o.integer("elements", 8), static_cast<int>(o.integer("reps", 1)), false});
   }
   if (cmd == "conv") {
     Options o(kUsage, {{"out", ""}, {"size", "paper"}, {"tf32", "off,on"}, {"reps", "5"}});

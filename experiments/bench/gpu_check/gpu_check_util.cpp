@@ -26,18 +26,6 @@ void Line::print() const {
   std::fflush(stdout);
 }
 
-#if defined(PN_GPU_CHECK_HOST_TIMER)
-DeviceTimer::DeviceTimer() = default;
-DeviceTimer::~DeviceTimer() = default;
-
-double DeviceTimer::milliseconds(const std::function<void()>& fn) {
-  PN_CUDA_CHECK(cudaDeviceSynchronize());
-  const auto t0 = std::chrono::steady_clock::now();
-  fn();
-  PN_CUDA_CHECK(cudaDeviceSynchronize());
-  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-}
-#else
 DeviceTimer::DeviceTimer() {
   PN_CUDA_CHECK(cudaEventCreate(&start_));
   PN_CUDA_CHECK(cudaEventCreate(&stop_));
@@ -57,7 +45,6 @@ double DeviceTimer::milliseconds(const std::function<void()>& fn) {
   PN_CUDA_CHECK(cudaEventElapsedTime(&ms, start_, stop_));
   return ms;
 }
-#endif
 
 double DeviceTimer::median_ms(const std::function<void()>& fn, int reps, int warmup) {
   for (int w = 0; w < warmup; ++w) milliseconds(fn);

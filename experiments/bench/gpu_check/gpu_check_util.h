@@ -8,7 +8,6 @@
 #pragma once
 // Standard headers before runtime.h: under the emulator it defines CUDA's keywords as macros.
 #include <algorithm>
-#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <functional>
@@ -39,9 +38,7 @@ class Line {
 };
 
 // Times device work queued by fn on the legacy default stream (the one autograd's CUDA
-// backend and these programs queue on): CUDA events around it, or, in an emulated build
-// whose runtime has no events yet (PN_GPU_CHECK_HOST_TIMER), the host clock around fn and a
-// device synchronisation.
+// backend and these programs queue on) with CUDA events around it.
 class DeviceTimer {
  public:
   DeviceTimer();
@@ -53,9 +50,7 @@ class DeviceTimer {
   double median_ms(const std::function<void()>& fn, int reps, int warmup);
 
  private:
-#if !defined(PN_GPU_CHECK_HOST_TIMER)
   cudaEvent_t start_{}, stop_{};
-#endif
 };
 
 // The input values both sides generate: element i of tensor `seed` is uniform in [-1, 1)
