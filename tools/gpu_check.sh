@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2317  # the step_* functions run through `gpu_check.sh --step NAME`
 # tools/gpu_check.sh: the first run on a real GPU, in at most 10 minutes on one H100 (issue 13).
 # Each step is timed and bounded by `timeout`; together they stay inside --budget seconds:
 #   env        driver, toolkit, compute-sanitizer, nvidia-smi, PyTorch (python3 must have torch)
@@ -16,7 +17,7 @@
 #
 #   tools/gpu_check.sh [--report FILE] [--build-dir DIR] [--size paper|small|tiny] [--budget S]
 #                      [--work DIR] [--dry-run]
-#   tools/gpu_check.sh --bundle DIR     (here, without a GPU: a sm_90 build to carry to one)
+#   tools/gpu_check.sh --bundle DIR [--build-dir DIR]   (here: a sm_90 build to carry to a GPU)
 #
 # --dry-run runs the same procedure without a GPU: the emulated variant (build/gpu_check_emu,
 # the CPU emulator of the CUDA backend) at tiny sizes, against PyTorch on the CPU from the
@@ -29,19 +30,20 @@ usage() { sed -n '/^#   tools\/gpu_check.sh \[/,/^#   tools\/gpu_check.sh --bund
 
 # ---- the steps (run as `gpu_check.sh --step NAME` under timeout, settings in GC_*) ----------
 step_env() {
+  local rc=0 s nvcc
   echo "host: $(uname -srm), $(nproc) cores, $(free -g | awk '/^Mem:/ {print $2 " GiB"}') memory"
   if command -v nvidia-smi >/dev/null; then
     nvidia-smi --query-gpu=index,name,driver_version,memory.total,memory.used,compute_cap,clocks.sm,clocks.max.sm,power.draw,power.limit,temperature.gpu,persistence_mode,mig.mode.current --format=csv
-    nvidia-smi || return 1
+    nvidia-smi || rc=1
   else
     echo "nvidia-smi: not found"
-    [ "$GC_MODE" = dry-run ] || return 1
+    [ "$GC_MODE" = dry-run ] || rc=1
   fi
   nvcc=$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)
-  [ -x "$nvcc" ] && echo "nvcc: $("$nvcc" --version | tail -1)" || echo "nvcc: not found"
-  echo "compute-sanitizer: $(sanitizer >/dev/null && "$(sanitizer)" --version | tail -1 || echo 'not found')"
+  if [ -x "$nvcc" ]; then echo "nvcc: $("$nvcc" --version | tail -1)"; else echo "nvcc: not found"; fi
+  if s=$(sanitizer); then echo "compute-sanitizer: $("$s" --version | tail -1)"; else echo "compute-sanitizer: not found"; fi
   echo "cmake: $(cmake --version | head -1), ninja: $(ninja --version 2>/dev/null || echo 'not found')"
-  "$GC_PY" - <<'EOF' || return 1
+  "$GC_PY" - "$GC_MODE" <<'EOF' || rc=1
 import sys
 try:
     import torch
@@ -51,9 +53,15 @@ cudnn = torch.backends.cudnn.version() if torch.backends.cudnn.is_available() el
 nccl = ".".join(map(str, torch.cuda.nccl.version())) if torch.cuda.is_available() else "none"
 print(f"PyTorch {torch.__version__} ({sys.executable}): CUDA {torch.version.cuda}, cuDNN {cudnn}, NCCL {nccl}, "
       f"devices {torch.cuda.device_count()}" + (f" ({torch.cuda.get_device_name(0)})" if torch.cuda.is_available() else ""))
+if sys.argv[1] == "real" and not torch.cuda.is_available():
+    sys.exit("PyTorch sees no GPU")
 EOF
-  if [ "$GC_MODE" = real ]; then "$GC_PY" -c "import torch; assert torch.cuda.is_available(), 'PyTorch sees no GPU'" || return 1; fi
+  return $rc
 }
+
+# Our programs run with the bundle's libraries first and PyTorch's CUDA libraries last on
+# the library path (GC_LIBS); Python runs with the path it came with.
+ours() { LD_LIBRARY_PATH=$GC_LIBS "$@"; }
 
 sanitizer() {
   local s
@@ -114,15 +122,16 @@ write_bundle_ctest() {
 
 step_libs() {
   local bins=("$GC_BUILD/penumbra" "$GC_BIN" "$GC_BUILD/tests/gpu/test_gpu_kernels" "$GC_BUILD/tests/gpu/test_gpu_models")
-  local missing=0
+  local missing=0 deps
   for b in "${bins[@]}"; do
     [ -x "$b" ] || { echo "$b: not built"; continue; }
     echo "$b:"
-    ldd "$b" | sed 's/ (0x[0-9a-f]*)//; s/^\t/  /'
-    ldd "$b" | grep -q "not found" && missing=1
+    deps=$(ours ldd "$b")
+    sed 's/ (0x[0-9a-f]*)//; s/^\t/  /' <<<"$deps"
+    [[ $deps == *"not found"* ]] && missing=1
   done >"$GC_WORK/libs.txt"
   cat "$GC_WORK/libs.txt"
-  { echo; echo "\$ penumbra info"; "$GC_BUILD/penumbra" info 2>&1; } | tee -a "$GC_WORK/env.txt"
+  { echo; echo "\$ penumbra info"; ours "$GC_BUILD/penumbra" info 2>&1; } | tee -a "$GC_WORK/env.txt"
   [ "$missing" = 0 ] || { echo "libs: a library is not found (see above)"; return 1; }
 }
 
@@ -130,12 +139,12 @@ step_ctest() {
   local exclude=()
   local gpus
   gpus=$(nvidia-smi -L 2>/dev/null | grep -c '^GPU' || true)
-  if [ "${gpus:-0}" -lt 2 ] && ctest --test-dir "$GC_BUILD" -N -R '^test_nccl$' | grep -q 'test_nccl'; then
+  if [ "${gpus:-0}" -lt 2 ] && [[ $(ctest --test-dir "$GC_BUILD" -N -R '^test_nccl$') == *test_nccl* ]]; then
     exclude=(-E '^test_nccl$')
     echo "test_nccl (2 ranks, one GPU each) not run: ${gpus:-0} GPU(s) visible; NCCL refuses two ranks on one GPU" \
       >>"$GC_WORK/notes.txt"
   fi
-  ctest --test-dir "$GC_BUILD" -L gpu "${exclude[@]}" --output-on-failure --output-junit "$GC_WORK/ctest_gpu.xml" \
+  ours ctest --test-dir "$GC_BUILD" -L gpu "${exclude[@]}" --output-on-failure --output-junit "$GC_WORK/ctest_gpu.xml" \
     --timeout 300
 }
 
@@ -144,17 +153,17 @@ step_sanitizer() {
   s=$(sanitizer) || { echo "compute-sanitizer: not installed"; return 77; }
   local extra=()
   [ "$tool" = racecheck ] && extra=(--racecheck-report hazard)
-  "$s" --tool "$tool" "${extra[@]}" --error-exitcode 9 --print-limit 20 \
+  ours "$s" --tool "$tool" "${extra[@]}" --error-exitcode 9 --print-limit 20 \
     "$GC_BUILD/tests/gpu/test_gpu_kernels" --test-case-exclude='*cuBLAS*,*cuDNN*'
 }
 
 step_bigsum() {
   local args=()
   [ "$GC_SIZE" = tiny ] && args=(--elements 4103)
-  "$GC_BIN" bigsum "${args[@]}"
+  ours "$GC_BIN" bigsum "${args[@]}"
 }
 
-step_conv() { "$GC_BIN" conv --out "$GC_WORK/data" --size "$GC_SIZE" --tf32 off,on --reps "$GC_REPS"; }
+step_conv() { ours "$GC_BIN" conv --out "$GC_WORK/data" --size "$GC_SIZE" --tf32 off,on --reps "$GC_REPS"; }
 
 step_conv_torch() {
   "$GC_PY" tools/gpu_check/torch_conv.py --ours "$GC_WORK/logs/conv.log" --dir "$GC_WORK/data" \
@@ -164,7 +173,7 @@ step_conv_torch() {
   return $rc
 }
 
-step_steps() { "$GC_BIN" steps --net "$1" --size "$GC_SIZE" --out "$GC_WORK/data" --reps "$GC_REPS"; }
+step_steps() { ours "$GC_BIN" steps --net "$1" --size "$GC_SIZE" --out "$GC_WORK/data" --reps "$GC_REPS"; }
 
 step_steps_torch() {
   "$GC_PY" tools/gpu_check/torch_steps.py --dir "$GC_WORK/data" --net "$1" --device "$GC_TORCH_DEVICE" --reps "$GC_REPS"
@@ -172,7 +181,7 @@ step_steps_torch() {
 
 # ---- --bundle DIR: a sm_90 CUDA build of what the check runs, carried to a GPU machine -----------
 make_bundle() {
-  local out=$1 build=${GC_BUILD_ARG:-build-gpu}
+  local out=$1 build=$2
   command -v nvcc >/dev/null || [ -x /usr/local/cuda/bin/nvcc ] || { echo "gpu_check.sh --bundle: needs nvcc"; return 1; }
   export GC_MODE=real GC_BUILD=$build
   step_build || return 1
@@ -193,7 +202,7 @@ build, root = sys.argv[1], sys.argv[2]
 for t in json.load(sys.stdin)["tests"]:
     labels = next((p["value"] for p in t.get("properties", []) if p["name"] == "LABELS"), [])
     cmd = " ".join(shlex.quote(c) for c in t["command"]).replace(build, "@BUILD@").replace(root, "@ROOT@")
-    print(f"{t[\"name\"]}\t{\";\".join(labels)}\t{cmd}")' "$(cd "$build" && pwd)" "$PWD" >"$stage/ctest_tests.txt"
+    print(t["name"], ";".join(labels), cmd, sep="\t")' "$(cd "$build" && pwd)" "$PWD" >"$stage/ctest_tests.txt"
   echo "bundle of $(git rev-parse --short HEAD) built $(date -u +%Y-%m-%dT%H:%MZ), sm_90" >"$stage/gpu_check_bundle.txt"
   mkdir -p "$out"
   tar -C "$stage" -cJf "$out/bundle.tar.xz" . && rm -rf "$stage"
@@ -232,7 +241,7 @@ run_step() {
 }
 
 main() {
-  local report=gpu_check_report.md build="" size="" budget=570 work="" mode=real
+  local report=gpu_check_report.md build="" size="" budget=570 work="" mode=real bundle=""
   while [ $# -gt 0 ]; do
     case $1 in
       --report) report=$2; shift ;;
@@ -241,12 +250,16 @@ main() {
       --budget) budget=$2; shift ;;
       --work) work=$2; shift ;;
       --dry-run) mode=dry-run ;;
-      --bundle) GC_BUILD_ARG=$build; make_bundle "$2"; return ;;
+      --bundle) bundle=$2; shift ;;
       -h | --help) usage; return 0 ;;
       *) echo "gpu_check.sh: unknown argument '$1'" >&2; usage >&2; return 2 ;;
     esac
     shift
   done
+  if [ -n "$bundle" ]; then
+    make_bundle "$bundle" "$(realpath -m "${build:-build-gpu}")"
+    return
+  fi
   case ${size:=$([ $mode = dry-run ] && echo tiny || echo paper)} in paper | small | tiny) ;; *)
     echo "gpu_check.sh: --size must be paper, small or tiny" >&2; return 2 ;; esac
   [[ $budget =~ ^[0-9]+$ ]] || { echo "gpu_check.sh: --budget must be whole seconds" >&2; return 2; }
@@ -256,12 +269,13 @@ main() {
   : >"$work/steps.tsv"; : >"$work/results.txt"; : >"$work/notes.txt"; : >"$work/env.txt"
   GC_WORK=$(realpath "$work")
   GC_BUILD=$(realpath -m "${build:-build}")
-  export GC_MODE=$mode GC_SIZE=$size GC_WORK GC_BUILD GC_REPS=5 GC_DEADLINE=$(($(date +%s) + budget))
+  GC_LIBS=${LD_LIBRARY_PATH:-}
+  export GC_MODE=$mode GC_SIZE=$size GC_WORK GC_BUILD GC_LIBS GC_REPS=5 GC_DEADLINE=$(($(date +%s) + budget))
   # A bundle travels as one archive: unpack it into the work folder.
   if [ -f "$GC_BUILD/bundle.tar.xz" ]; then
     mkdir -p "$GC_WORK/bundle" && tar -C "$GC_WORK/bundle" -xJf "$GC_BUILD/bundle.tar.xz" || return 1
     GC_BUILD=$GC_WORK/bundle
-    export LD_LIBRARY_PATH=$GC_BUILD/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+    GC_LIBS=$GC_BUILD/lib${GC_LIBS:+:$GC_LIBS}
   fi
   if [ $mode = dry-run ]; then
     export GC_BIN=$GC_BUILD/gpu_check_emu GC_TORCH_DEVICE=cpu GC_PY
@@ -272,13 +286,20 @@ main() {
     # cuDNN, cuBLAS and NCCL where only PyTorch's wheels have them (after the system's).
     local wheel_libs
     wheel_libs=$("$GC_PY" -c 'import glob, os, nvidia; print(":".join(sorted(glob.glob(os.path.join(nvidia.__path__[0], "*", "lib")))))' 2>/dev/null)
-    [ -n "$wheel_libs" ] && export LD_LIBRARY_PATH=${LD_LIBRARY_PATH:+$LD_LIBRARY_PATH:}$wheel_libs
+    [ -n "$wheel_libs" ] && GC_LIBS=${GC_LIBS:+$GC_LIBS:}$wheel_libs
   fi
   {
     echo "mode: $mode, sizes: $size, build: $GC_BUILD, work: $GC_WORK"
     echo "checkout: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet 2>/dev/null || echo ' (with local changes)')"
   } >>"$GC_WORK/env.txt"
   echo "gpu_check.sh: $mode, sizes $size, budget ${budget}s, work folder $GC_WORK" >&2
+  "$GC_PY" -c "import torch, safetensors, numpy" 2>/dev/null ||
+    echo "PyTorch (with numpy and safetensors) is not importable by $GC_PY: every comparison with it fails" >>"$GC_WORK/notes.txt"
+  # The paper-size convolutions leave up to 6 GB of outputs for PyTorch to read.
+  local free_gb
+  free_gb=$(df -Pk "$GC_WORK" | awk 'NR == 2 {print int($4 / 1048576)}')
+  [ "$size" = paper ] && [ "${free_gb:-0}" -lt 8 ] &&
+    echo "only ${free_gb} GB free in $GC_WORK; the convolution step needs about 6 GB (give --work on a larger disk)" >>"$GC_WORK/notes.txt"
 
   run_step env 60 env
   cat "$GC_WORK/logs/env.log" >>"$GC_WORK/env.txt"
