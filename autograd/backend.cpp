@@ -46,7 +46,7 @@ struct CpuKernels {
   template <class T, class... A> static void gemm(A... a) { cpu::gemm<T>(a...); }
 };
 
-Backend* g_backends[2] = {nullptr, nullptr};  // indexed by DeviceType
+Backend* g_cuda_backends[kMaxBackendDevices] = {};  // indexed by device index
 
 Backend& cpu_backend() {
   static BackendImpl<CpuKernels> b("cpu");
@@ -57,11 +57,14 @@ Backend& cpu_backend() {
 
 Backend& backend_for(Device d, const char* op) {
   if (d.is_cpu()) return cpu_backend();
-  Backend* b = g_backends[static_cast<int>(d.type)];
+  Backend* b = d.index >= 0 && d.index < kMaxBackendDevices ? g_cuda_backends[d.index] : nullptr;
   PN_CHECK(b != nullptr, "{}: no kernels for device {} in this build (or no such device)", op, d.str());
   return *b;
 }
 
-void register_backend(DeviceType type, Backend* b) { g_backends[static_cast<int>(type)] = b; }
+void register_backend(Device d, Backend* b) {
+  PN_CHECK(d.is_cuda() && d.index >= 0 && d.index < kMaxBackendDevices, "register_backend: bad device {}", d.str());
+  g_cuda_backends[d.index] = b;
+}
 
 }  // namespace pn

@@ -1,10 +1,9 @@
-// Kernel backends: the kernel families autograd's ops run, once per device type. An op
+// Kernel backends: the kernel families autograd's ops run, one backend per device. An op
 // asks for the backend of its inputs' device and hands it raw pointers on that device;
 // the dtype picks float or double. The CPU backend (kernels/cpu) is built in; the CUDA
-// backend (kernels/cuda: the real runtime, or the CPU emulator in emulated builds)
-// registers itself from autograd/cuda when a device is present. Families without a CUDA
-// registers itself from autograd/cuda when a device is present (under the emulator every
-// family but convolutions and matmul, which are cuDNN's and cuBLAS's on a GPU).
+// backends (kernels/cuda: the real runtime, or the CPU emulator in emulated builds)
+// register themselves from autograd/cuda, one per device present; each runs its kernels
+// on its own device (under a device guard) and stream.
 #pragma once
 #include <cstdint>
 
@@ -75,7 +74,9 @@ class Backend {
 // The backend of device d; throws pn::Error naming `op` and the device when this build or
 // machine has none.
 Backend& backend_for(Device d, const char* op);
-// Installs the backend for a device type (the CUDA library calls it; null removes it).
-void register_backend(DeviceType type, Backend* b);
+// Installs the backend of one device (the CUDA library calls it; null removes it).
+// requires: d is not the CPU, 0 <= d.index < kMaxBackendDevices.
+constexpr int kMaxBackendDevices = 64;
+void register_backend(Device d, Backend* b);
 
 }  // namespace pn

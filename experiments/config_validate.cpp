@@ -52,6 +52,8 @@ void validate_config(const Config& c) {
   k.positive_int("run.seed", 0);
   k.positive_int("run.threads", 0);
   k.one_of("run.device", {"auto", "cpu", "cuda"});
+  (void)c.boolean("run.deterministic");  // type-checked by the schema; read by select_device
+  (void)c.boolean("run.tf32");
   k.positive_int("run.checkpoint_every");
   k.positive_int("run.keep_checkpoints");
 

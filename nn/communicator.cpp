@@ -77,6 +77,52 @@ std::shared_ptr<Communicator> gpu_communicator(std::shared_ptr<Communicator> hos
   return nccl;
 }
 
+namespace {
+DeviceCommunicatorFactory& device_factory() {
+  static DeviceCommunicatorFactory f;
+  return f;
+}
+}  // namespace
+
+void register_device_communicator(DeviceCommunicatorFactory make) { device_factory() = std::move(make); }
+
+std::shared_ptr<DeviceCommunicator> device_communicator(std::shared_ptr<Communicator> host, Device device) {
+  PN_CHECK(host != nullptr, "device_communicator: no host communicator");
+  PN_CHECK(device.is_cuda(), "device_communicator: {} is not a CUDA device (host tensors use the host communicator)",
+           device.str());
+  PN_CHECK(static_cast<bool>(device_factory()),
+           "device_communicator: this program has no GPU collectives (built without CUDA or NCCL); "
+           "train on one GPU, or use run.device = cpu for multi-rank runs");
+  auto c = device_factory()(std::move(host), device);
+  PN_CHECK(c != nullptr, "device_communicator: no communicator was made for {}", device.str());
+  return c;
+}
+
+namespace {
+// The device communicator a CUDA tensor's collective goes through (checked).
+DeviceCommunicator& device_side(const Collectives& c, const Tensor& t, const char* what) {
+  PN_CHECK(c.device != nullptr, "{}: {} is on {} but this run has no device communicator (NCCL): make one with "
+           "device_communicator(host, device) for multi-rank GPU training", what, t.desc(), t.device().str());
+  PN_CHECK(t.device() == c.device->device(), "{}: {} is on {} but the device communicator is on {}", what, t.desc(),
+           t.device().str(), c.device->device().str());
+  return *c.device;
+}
+}  // namespace
+
+void Collectives::allreduce_sum(const Tensor& t) const {
+  if (size() == 1) return;
+  if (t.device().is_cuda()) return device_side(*this, t, "allreduce_sum").allreduce_sum(t);
+  Tensor h = t;
+  PN_DISPATCH_FLOAT(h.dtype(), host->allreduce_sum(h.data<scalar_t>(), h.numel()));
+}
+
+void Collectives::broadcast(const Tensor& t, int root) const {
+  if (size() == 1) return;
+  if (t.device().is_cuda()) return device_side(*this, t, "broadcast").broadcast(t, root);
+  Tensor h = t;
+  host->broadcast(h.raw(), h.numel() * static_cast<int64_t>(dtype_size(h.dtype())), root);
+}
+
 void abort_ranks_on_fatal_error(const std::string& message) {
   if (!launched_by_mpi()) return;
   auto world = world_communicator();

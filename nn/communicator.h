@@ -1,11 +1,18 @@
-// Communicator: the collectives data-parallel training needs (sum all-reduce, broadcast,
-// barrier, abort), over MPI between processes started by `mpirun`/`srun`, or a
-// single-process stand-in. Data-parallel code is written once against this interface;
-// NCCL on GPUs plugs in behind the same calls (its unique id broadcast over MPI).
+// The collectives data-parallel training needs, in two kinds that cannot be mixed up:
+//  - Communicator: host memory (sum all-reduce, broadcast, barrier, abort), over MPI between
+//    processes started by `mpirun`/`srun`, or a single-process stand-in. Counts, scalars,
+//    fingerprints and CPU tensors go through it.
+//  - DeviceCommunicator: device tensors (NCCL on GPUs, one device per rank), queued on the
+//    tensor's device stream after the work that produced it, so the result is in stream
+//    order with the compute on both sides and no host synchronisation is needed. A host
+//    tensor given to it is refused with a clear error.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
+
+#include "autograd/tensor.h"
 
 namespace pn::nn {
 
@@ -35,6 +42,50 @@ std::shared_ptr<Communicator> local_communicator();
 // PMI or PMIx environment is present) and the build has MPI; else the local communicator.
 // MPI is initialised on first use and finalised at exit. PENUMBRA_NO_MPI=1 forces local.
 std::shared_ptr<Communicator> world_communicator();
+
+class DeviceCommunicator {
+ public:
+  virtual ~DeviceCommunicator() = default;
+  virtual int rank() const = 0;
+  virtual int size() const = 0;
+  virtual Device device() const = 0;        // this rank's device
+  virtual std::string backend() const = 0;  // "nccl"
+  // requires: t is float32 or float64, on device().
+  // ensures: t holds the sum over ranks of t, in stream order on device()'s stream.
+  virtual void allreduce_sum(const Tensor& t) = 0;
+  // requires: as allreduce_sum; 0 <= root < size(). ensures: t holds root's t.
+  virtual void broadcast(const Tensor& t, int root) = 0;
+  // Stops every rank (the device side first, so nobody waits in a collective).
+  [[noreturn]] virtual void abort(const std::string& why, int code = 1) = 0;
+};
+
+// The communicators of one rank: the host one always, the device one when the rank's model
+// lives on a GPU and there are several ranks. Tensor collectives go to the communicator of
+// the tensor's device, so training code is written once for CPUs and GPUs.
+struct Collectives {
+  Collectives(std::shared_ptr<Communicator> h, std::shared_ptr<DeviceCommunicator> d = nullptr)  // NOLINT: implicit
+      : host(std::move(h)), device(std::move(d)) {}
+  std::shared_ptr<Communicator> host;
+  std::shared_ptr<DeviceCommunicator> device;
+  int rank() const { return host->rank(); }
+  int size() const { return host->size(); }
+  // requires: t float32/float64; on the host, or on the device communicator's
+  // device (a CUDA tensor without a device communicator is an error naming the fix).
+  // ensures: t holds the sum over ranks (GPU: in stream order).
+  void allreduce_sum(const Tensor& t) const;
+  // ensures: t holds root's t.
+  void broadcast(const Tensor& t, int root) const;
+};
+
+// How a program that links a GPU backend makes device communicators (NCCL between the
+// ranks of `host`, which carries NCCL's bootstrap id); registered by the program's GPU
+// support (experiments/gpu_support.h).
+using DeviceCommunicatorFactory =
+    std::function<std::shared_ptr<DeviceCommunicator>(std::shared_ptr<Communicator> host, Device device)>;
+void register_device_communicator(DeviceCommunicatorFactory make);
+// The device communicator of this rank on `device` (a CUDA device). Throws when the program
+// has no GPU collectives (built without CUDA or NCCL).
+std::shared_ptr<DeviceCommunicator> device_communicator(std::shared_ptr<Communicator> host, Device device);
 
 // Collectives on GPU memory (NCCL) between the ranks of `host` (normally the MPI world, which
 // carries NCCL's bootstrap id); one GPU per rank, chosen from the local rank. Buffers passed

@@ -27,21 +27,14 @@ std::vector<Tensor> state_of(const std::vector<Module*>& modules) {
   return out;
 }
 
-// Tensors on the GPU go through NCCL, host tensors through MPI: the communicator must
-// match where the model lives.
-void check_placement(const Communicator& comm, const std::string& what, const Tensor& t) {
-  const bool gpu = !t.device().is_cpu(), nccl = comm.backend() == "nccl";
-  PN_CHECK(gpu == nccl, "DataParallel: {} ({}) is on {} but the communicator is {} (GPU tensors need "
-           "gpu_communicator(), host tensors the MPI world)", what, t.desc(), t.device().str(), comm.backend());
-}
-
-// grads <- (sum over ranks of grads) / ranks, through one flat buffer on their device.
-void allreduce_bucket(Communicator& comm, std::vector<Tensor>& grads) {
+// grads <- (sum over ranks of grads) / ranks, through one flat buffer on their device (on a
+// GPU, the concat, the all-reduce and the copies back are queued in order on its stream).
+void allreduce_bucket(const Collectives& comm, std::vector<Tensor>& grads) {
   NoGrad ng;
   std::vector<Tensor> flat_parts;
   for (Tensor& g : grads) flat_parts.push_back(g.reshape({g.numel()}));
   Tensor flat = concat(flat_parts, 0);
-  PN_DISPATCH_FLOAT(flat.dtype(), comm.allreduce_sum(flat.data<scalar_t>(), flat.numel()));
+  comm.allreduce_sum(flat);
   flat = mul_scalar(flat, 1.0 / comm.size());
   int64_t off = 0;
   for (Tensor& g : grads) {
@@ -52,36 +45,33 @@ void allreduce_bucket(Communicator& comm, std::vector<Tensor>& grads) {
 
 }  // namespace
 
-DataParallel::DataParallel(std::shared_ptr<Communicator> comm, std::vector<Module*> modules, int64_t bucket_bytes)
+DataParallel::DataParallel(Collectives comm, std::vector<Module*> modules, int64_t bucket_bytes)
     : comm_(std::move(comm)), modules_(std::move(modules)), bucket_bytes_(bucket_bytes) {
-  PN_CHECK(comm_ != nullptr, "DataParallel: no communicator");
+  PN_CHECK(comm_.host != nullptr, "DataParallel: no host communicator");
   PN_CHECK(bucket_bytes_ > 0, "DataParallel: bucket size must be positive, got {}", bucket_bytes_);
   // Replicas must agree on the architecture before anything is exchanged.
   std::string arch;
   for (Module* m : modules_)
     for (auto& [name, t] : m->named_parameters()) arch += name + t.desc() + ";";
-  check_same_on_all_ranks(*comm_, "the model's parameter list", arch);
+  check_same_on_all_ranks(*comm_.host, "the model's parameter list", arch);
 }
 
 void DataParallel::broadcast_state() {
-  if (comm_->size() == 1) return;
+  if (comm_.size() == 1) return;
   auto t0 = Clock::now();
-  for (Tensor t : state_of(modules_)) {
-    check_placement(*comm_, "a parameter or buffer", t);
-    comm_->broadcast(t.raw(), t.numel() * static_cast<int64_t>(dtype_size(t.dtype())), 0);
-  }
+  for (const Tensor& t : state_of(modules_)) comm_.broadcast(t, 0);
   comm_seconds_ += std::chrono::duration<double>(Clock::now() - t0).count();
 }
 
 void DataParallel::average_gradients() {
-  if (comm_->size() == 1) return;
+  if (comm_.size() == 1) return;
   auto t0 = Clock::now();
   std::vector<Tensor> bucket;
   int64_t elems = 0, bytes = 0;
   DType dtype = DType::Float32;
   auto flush = [&] {
     if (bucket.empty()) return;
-    allreduce_bucket(*comm_, bucket);
+    allreduce_bucket(comm_, bucket);
     bucket.clear();
     elems = bytes = 0;
   };
@@ -93,7 +83,6 @@ void DataParallel::average_gradients() {
         g = Tensor::zeros(p.shape(), p.dtype(), p.device());
         p.set_grad(g);
       }
-      check_placement(*comm_, "the gradient of " + name, g);
       if (!bucket.empty() && (g.dtype() != dtype || bytes >= bucket_bytes_)) flush();
       dtype = g.dtype();
       bucket.push_back(g);
@@ -106,11 +95,11 @@ void DataParallel::average_gradients() {
 }
 
 double DataParallel::average(double value) {
-  comm_->allreduce_sum(&value, 1);
-  return value / comm_->size();
+  comm_.host->allreduce_sum(&value, 1);
+  return value / comm_.size();
 }
 
-int enable_sync_batch_norm(Module& root, const std::shared_ptr<Communicator>& comm) {
+int enable_sync_batch_norm(Module& root, const Collectives& comm) {
   int n = 0;
   if (auto* bn = dynamic_cast<BatchNorm*>(&root)) {
     bn->set_sync(comm);

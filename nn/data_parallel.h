@@ -15,8 +15,9 @@ namespace pn::nn {
 
 class DataParallel {
  public:
-  DataParallel(std::shared_ptr<Communicator> comm, std::vector<Module*> modules,
-               int64_t bucket_bytes = int64_t{4} << 20);
+  // comm: the host communicator, plus the device one when the modules live on a GPU and
+  // there are several ranks (Collectives converts from a host communicator alone).
+  DataParallel(Collectives comm, std::vector<Module*> modules, int64_t bucket_bytes = int64_t{4} << 20);
 
   // Copies rank 0's parameters and buffers to every rank (call once, after construction
   // or after loading a checkpoint on rank 0 only).
@@ -27,13 +28,14 @@ class DataParallel {
   // Sum over ranks of a scalar (e.g. a loss for logging), divided by the number of ranks.
   double average(double value);
 
-  Communicator& comm() { return *comm_; }
-  int rank() const { return comm_->rank(); }
-  int size() const { return comm_->size(); }
+  Communicator& comm() { return *comm_.host; }
+  const Collectives& collectives() const { return comm_; }
+  int rank() const { return comm_.rank(); }
+  int size() const { return comm_.size(); }
   double comm_seconds() const { return comm_seconds_; }  // time spent in collectives so far
 
  private:
-  std::shared_ptr<Communicator> comm_;
+  Collectives comm_;
   std::vector<Module*> modules_;
   int64_t bucket_bytes_;
   double comm_seconds_ = 0;
@@ -41,7 +43,7 @@ class DataParallel {
 
 // Makes every BatchNorm in the tree of `root` synchronise its training statistics over
 // comm's ranks (PyTorch's convert_sync_batchnorm); returns how many it switched.
-int enable_sync_batch_norm(Module& root, const std::shared_ptr<Communicator>& comm);
+int enable_sync_batch_norm(Module& root, const Collectives& comm);
 
 // The sample order of an epoch: a permutation of 0..n-1 from (seed, epoch), the same on
 // every rank and in a single-process run.

@@ -105,7 +105,7 @@ BatchNorm::BatchNorm(int64_t channels, double momentum, double eps, bool affine)
 Tensor BatchNorm::forward(const Tensor& x) {
   if (sync_)
     return sync_batch_norm(x, gamma_ ? *gamma_ : Tensor(), beta_ ? *beta_ : Tensor(), running_mean_, running_var_,
-                           is_training(), momentum_, eps_, sync_);
+                           is_training(), momentum_, eps_, *sync_);
   return batch_norm(x, gamma_ ? *gamma_ : Tensor(), beta_ ? *beta_ : Tensor(), running_mean_, running_var_,
                     is_training(), momentum_, eps_);
 }

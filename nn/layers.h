@@ -72,13 +72,13 @@ class BatchNorm : public UnaryModule {
   explicit BatchNorm(int64_t channels, double momentum = 0.1, double eps = 1e-5, bool affine = true);
   Tensor forward(const Tensor& x) override;
   std::string describe() const override;
-  // Training statistics over every rank of comm (nn/sync_batch_norm.h); null: local.
-  void set_sync(std::shared_ptr<Communicator> comm) { sync_ = std::move(comm); }
+  // Training statistics over every rank of comm (nn/sync_batch_norm.h).
+  void set_sync(const Collectives& comm) { sync_ = std::make_shared<Collectives>(comm); }
 
  private:
   int64_t channels_;
   double momentum_, eps_;
-  std::shared_ptr<Communicator> sync_;
+  std::shared_ptr<Collectives> sync_;  // null: local statistics
   Tensor *gamma_ = nullptr, *beta_ = nullptr;
   Tensor& running_mean_;
   Tensor& running_var_;

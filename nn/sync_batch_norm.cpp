@@ -11,11 +11,9 @@
 
 namespace pn::nn {
 
-Tensor allreduce_sum(const Tensor& x, const std::shared_ptr<Communicator>& comm) {
-  PN_CHECK(x.device().is_cpu() == (comm->backend() != "nccl"),
-           "allreduce_sum: {} is on {} but the communicator is {}", x.desc(), x.device().str(), comm->backend());
+Tensor allreduce_sum(const Tensor& x, const Collectives& comm) {
   Tensor y = x.detach().clone();
-  PN_DISPATCH_FLOAT(y.dtype(), comm->allreduce_sum(y.data<scalar_t>(), y.numel()));
+  comm.allreduce_sum(y);
   record(y, "allreduce_sum", {x}, [comm](const Tensor& g, const NeedMask&) -> Grads {
     return {allreduce_sum(g, comm)};
   });
@@ -24,8 +22,8 @@ Tensor allreduce_sum(const Tensor& x, const std::shared_ptr<Communicator>& comm)
 
 Tensor sync_batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, const Tensor& running_mean,
                        const Tensor& running_var, bool training, double momentum, double eps,
-                       const std::shared_ptr<Communicator>& comm) {
-  if (!training || !comm || comm->size() == 1)
+                       const Collectives& comm) {
+  if (!training || comm.size() == 1)
     return batch_norm(x, gamma, beta, running_mean, running_var, training, momentum, eps);
   PN_CHECK(x.dim() >= 2, "sync_batch_norm: expected an input [N, C, ...], got {}", x.desc());
   const int64_t c = x.shape()[1];
@@ -35,7 +33,7 @@ Tensor sync_batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta,
   for (int a = 2; a < x.dim(); ++a) axes.push_back(a);
   // Elements per channel over all ranks.
   double count = static_cast<double>(x.numel() / c);
-  comm->allreduce_sum(&count, 1);
+  comm.host->allreduce_sum(&count, 1);
   PN_CHECK(count > 1, "sync_batch_norm: expected more than one value per channel over all ranks, got input {}",
            x.desc());
   // Two passes (mean, then centred squares) for accuracy when the mean dwarfs the spread.

@@ -1,8 +1,15 @@
 #include "autograd/cuda/cuda_backend.h"
 
+#include <algorithm>
+#include <memory>
+#include <mutex>
+#include <vector>
+
 #include "autograd/cuda/device_allocator.h"
 #include "autograd/error.h"
+#include "kernels/cuda/check.h"
 #include "kernels/cuda/copy.h"
+#include "kernels/cuda/device_guard.h"
 #include "kernels/cuda/elementwise.h"
 #include "kernels/cuda/norm.h"
 #include "kernels/cuda/optim.h"
@@ -20,59 +27,81 @@ inline namespace PN_CUDA_ABI {
 
 namespace {
 
-// kernels/cuda behind the BackendImpl interface: the CPU reference's arguments plus the
-// stream (the legacy default stream, which orders the kernels with the allocator's copies).
+// kernels/cuda behind the BackendImpl interface for one device: the CPU reference's
+// arguments plus the device's stream, each call under a guard that makes the device current.
 struct CudaKernels {
-  static cudaStream_t stream() { return nullptr; }
-  template <class T, class... A> static void unary(A... a) { cuda::unary<T>(a..., stream()); }
-  template <class T, class... A> static void binary(A... a) { cuda::binary<T>(a..., stream()); }
-  template <class T, class... A> static void where(A... a) { cuda::where<T>(a..., stream()); }
-  template <class T, class... A> static void fill(A... a) { cuda::fill<T>(a..., stream()); }
-  template <class S, class D, class... A> static void cast(A... a) { cuda::cast<S, D>(a..., stream()); }
-  template <class T, class... A> static void sum_reduce(A... a) { cuda::sum_reduce<T>(a..., stream()); }
-  template <class T, class... A> static void fill_normal(A... a) { cuda::fill_normal<T>(a..., stream()); }
-  template <class T, class... A> static void fill_uniform(A... a) { cuda::fill_uniform<T>(a..., stream()); }
-  template <class T, class... A> static void fill_bernoulli(A... a) { cuda::fill_bernoulli<T>(a..., stream()); }
-  template <class T, class... A> static void softmax_forward(A... a) { cuda::softmax_forward<T>(a..., stream()); }
-  template <class T, class... A> static void adam_update(A... a) { cuda::adam_update<T>(a..., stream()); }
-  template <class T, class... A> static void sgd_update(A... a) { cuda::sgd_update<T>(a..., stream()); }
-  template <class T, class... A> static void norm_stats(A... a) { cuda::norm_stats<T>(a..., stream()); }
-  template <class T, class... A> static void norm_forward(A... a) { cuda::norm_forward<T>(a..., stream()); }
-  template <class T, class... A> static void norm_running_update(A... a) {
-    cuda::norm_running_update<T>(a..., stream());
+  int device = 0;
+  cudaStream_t stream = nullptr;
+
+#define PN_CUDA_FORWARD(name)                         \
+  template <class T, class... A>                      \
+  void name(A... a) const {                           \
+    DeviceGuard guard(device);                        \
+    cuda::name<T>(a..., stream);                      \
   }
-  template <class T, class... A> static void norm_backward(A... a) { cuda::norm_backward<T>(a..., stream()); }
-  template <class T, class... A> static void max_pool_forward(A... a) { cuda::max_pool_forward<T>(a..., stream()); }
-  template <class T, class... A> static void index_gather(A... a) { cuda::index_gather<T>(a..., stream()); }
-  template <class T, class... A> static void index_scatter_add(A... a) { cuda::index_scatter_add<T>(a..., stream()); }
-  template <class T, class... A> static void upsample_nearest(A... a) { cuda::upsample_nearest<T>(a..., stream()); }
-  template <class T, class... A> static void block_sum(A... a) { cuda::block_sum<T>(a..., stream()); }
-  template <class T, class... A> static void copy_box(A... a) { cuda::copy_box<T>(a..., stream()); }
+  PN_CUDA_FORWARD(unary)
+  PN_CUDA_FORWARD(binary)
+  PN_CUDA_FORWARD(where)
+  PN_CUDA_FORWARD(fill)
+  PN_CUDA_FORWARD(sum_reduce)
+  PN_CUDA_FORWARD(fill_normal)
+  PN_CUDA_FORWARD(fill_uniform)
+  PN_CUDA_FORWARD(fill_bernoulli)
+  PN_CUDA_FORWARD(softmax_forward)
+  PN_CUDA_FORWARD(adam_update)
+  PN_CUDA_FORWARD(sgd_update)
+  PN_CUDA_FORWARD(norm_stats)
+  PN_CUDA_FORWARD(norm_forward)
+  PN_CUDA_FORWARD(norm_running_update)
+  PN_CUDA_FORWARD(norm_backward)
+  PN_CUDA_FORWARD(max_pool_forward)
+  PN_CUDA_FORWARD(index_gather)
+  PN_CUDA_FORWARD(index_scatter_add)
+  PN_CUDA_FORWARD(upsample_nearest)
+  PN_CUDA_FORWARD(block_sum)
+  PN_CUDA_FORWARD(copy_box)
+  template <class S, class D, class... A>
+  void cast(A... a) const {
+    DeviceGuard guard(device);
+    cuda::cast<S, D>(a..., stream);
+  }
 #ifdef PN_CUDA_EMU
   // cuDNN and cuBLAS do not run under the emulator.
   [[noreturn]] static void library_only(const char* op) {
     PN_FAIL("{}: runs through cuDNN/cuBLAS on a GPU; the CPU emulator of the CUDA backend has neither", op);
   }
-  template <class T, class... A> static void conv_forward(A...) { library_only("conv_forward"); }
-  template <class T, class... A> static void conv_backward_input(A...) { library_only("conv_backward_input"); }
-  template <class T, class... A> static void conv_backward_weight(A...) { library_only("conv_backward_weight"); }
-  template <class T, class... A> static void gemm(A...) { library_only("matmul (gemm)"); }
+  template <class T, class... A> void conv_forward(A...) const { library_only("conv_forward"); }
+  template <class T, class... A> void conv_backward_input(A...) const { library_only("conv_backward_input"); }
+  template <class T, class... A> void conv_backward_weight(A...) const { library_only("conv_backward_weight"); }
+  template <class T, class... A> void gemm(A...) const { library_only("matmul (gemm)"); }
 #else
-  template <class T, class... A> static void conv_forward(A... a) { cuda::conv_forward<T>(a..., stream()); }
-  template <class T, class... A> static void conv_backward_input(A... a) { cuda::conv_backward_input<T>(a..., stream()); }
-  template <class T, class... A> static void conv_backward_weight(A... a) {
-    cuda::conv_backward_weight<T>(a..., stream());
-  }
-  template <class T, class... A> static void gemm(A... a) { cuda::gemm<T>(a..., stream()); }
+  PN_CUDA_FORWARD(conv_forward)
+  PN_CUDA_FORWARD(conv_backward_input)
+  PN_CUDA_FORWARD(conv_backward_weight)
+  PN_CUDA_FORWARD(gemm)
 #endif
+#undef PN_CUDA_FORWARD
 };
+
+// One backend per device, made once (never destroyed: tensors may outlive main).
+std::vector<std::unique_ptr<BackendImpl<CudaKernels>>>& device_backends() {
+  static auto* v = new std::vector<std::unique_ptr<BackendImpl<CudaKernels>>>;
+  return *v;
+}
 
 }  // namespace
 
 bool install_cuda_backend() {
   if (!install_device_allocator()) return false;
-  static BackendImpl<CudaKernels> backend("cuda");
-  register_backend(DeviceType::CUDA, &backend);
+  static std::once_flag once;
+  std::call_once(once, [] {
+    int n = 0;
+    PN_CUDA_CHECK(cudaGetDeviceCount(&n));
+    for (int d = 0; d < std::min(n, kMaxBackendDevices); ++d)
+      device_backends().push_back(std::make_unique<BackendImpl<CudaKernels>>("cuda", CudaKernels{d, device_stream(d)}));
+  });
+  for (size_t d = 0; d < device_backends().size(); ++d)
+    register_backend(Device::cuda(static_cast<int>(d)), device_backends()[d].get());
   return true;
 }
 

@@ -6,34 +6,18 @@
 
 #include "autograd/error.h"
 #include "kernels/cuda/check.h"
+#include "kernels/cuda/device_guard.h"
 
 namespace pn::cuda {
 inline namespace PN_CUDA_ABI {
 
 namespace {
 
-// Makes device d current for a scope, restoring the previous one.
-class DeviceGuard {
- public:
-  explicit DeviceGuard(int d) {
-    PN_CUDA_CHECK(cudaGetDevice(&previous_));
-    if (d != previous_) PN_CUDA_CHECK(cudaSetDevice(d));
-    switched_ = d != previous_;
-  }
-  ~DeviceGuard() {
-    if (switched_) (void)cudaSetDevice(previous_);
-  }
-  DeviceGuard(const DeviceGuard&) = delete;
-  DeviceGuard& operator=(const DeviceGuard&) = delete;
-
- private:
-  int previous_ = 0;
-  bool switched_ = false;
-};
-
 class CudaDeviceAllocator final : public DeviceAllocator {
  public:
-  void* allocate(size_t bytes, Device d) override { return cache(d.index).allocate(bytes); }
+  // Blocks are tied to the device's stream: one freed there may be reused by later work
+  // there without any event (stream order), see kernels/cuda/caching_allocator.h.
+  void* allocate(size_t bytes, Device d) override { return cache(d.index).allocate(bytes, device_stream(d.index)); }
   void deallocate(void* p, size_t, Device d) override { cache(d.index).deallocate(p); }
 
   void copy(void* dst, Device dd, const void* src, Device sd, size_t bytes) override {
@@ -42,14 +26,21 @@ class CudaDeviceAllocator final : public DeviceAllocator {
                                             : (sd.is_cpu() ? cudaMemcpyHostToDevice : cudaMemcpyDeviceToDevice);
     PN_CHECK(dd.is_cpu() || sd.is_cpu() || dd.index == sd.index,
              "copy between {} and {}: peer copies between GPUs are not supported", sd.str(), dd.str());
-    DeviceGuard guard(dd.is_cpu() ? sd.index : dd.index);
-    PN_CUDA_CHECK(cudaMemcpy(dst, src, bytes, kind));
+    const int device = dd.is_cpu() ? sd.index : dd.index;
+    DeviceGuard guard(device);
+    const cudaStream_t s = device_stream(device);
+    PN_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, kind, s));
+    // The host may read (or free) its side as soon as we return. (From pageable memory a
+    // host-to-device copy is staged during the call; waiting keeps the rule simple.)
+    if (dd.is_cpu() || sd.is_cpu()) PN_CUDA_CHECK(cudaStreamSynchronize(s));
   }
 
   void memset_zero(void* p, size_t bytes, Device d) override {
     DeviceGuard guard(d.index);
-    PN_CUDA_CHECK(cudaMemset(p, 0, bytes));
+    PN_CUDA_CHECK(cudaMemsetAsync(p, 0, bytes, device_stream(d.index)));
   }
+
+  void reset_peak(int device) { cache(device).reset_peak(); }
 
   AllocatorStats stats(int device) {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -88,6 +79,7 @@ bool install_device_allocator() {
 }
 
 AllocatorStats device_memory_stats(int device) { return the_allocator().stats(device); }
+void reset_device_memory_peak(int device) { the_allocator().reset_peak(device); }
 
 }  // namespace PN_CUDA_ABI
 }  // namespace pn::cuda

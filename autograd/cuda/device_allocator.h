@@ -1,6 +1,6 @@
 // CUDA tensors' memory: the DeviceAllocator (autograd/storage.h) behind every Storage on a
 // CUDA device, built on one kernels/cuda CachingAllocator per device, with host <-> device
-// and device <-> device copies and zero fills on the default stream. Compiled twice, like
+// and device <-> device copies and zero fills on the device's stream (device_stream). Compiled twice, like
 // the kernels: penumbra_autograd_cuda (real runtime) and penumbra_autograd_cuda_emu (the
 // CPU emulator, so that device tensors are tested without a GPU).
 #pragma once
@@ -16,6 +16,8 @@ bool install_device_allocator();
 
 // Statistics of device d's cache (zeros before its first allocation).
 AllocatorStats device_memory_stats(int device = 0);
+// Starts device d's peak_bytes_in_use afresh from what is in use now.
+void reset_device_memory_peak(int device = 0);
 
 }  // namespace PN_CUDA_ABI
 }  // namespace pn::cuda

@@ -17,7 +17,7 @@ using pn::Tensor;
 
 TEST_CASE("CUDA tensors need a registered backend") {
   pn::set_cuda_allocator(nullptr);
-  pn::register_backend(pn::DeviceType::CUDA, nullptr);
+  pn::register_backend(Device::cuda(), nullptr);
   CHECK_THROWS_AS(Tensor::zeros({2, 3}, pn::DType::Float32, Device::cuda()), pn::Error);
 }
 

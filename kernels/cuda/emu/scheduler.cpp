@@ -1,5 +1,5 @@
 // Runs an emulated kernel launch. Blocks run one after another; the threads of a block are
-// ucontext fibers on the launching OS thread. A fiber runs until it reaches __syncthreads,
+// fibers (fiber.h) on the OS thread that runs the launch. A fiber runs until it reaches __syncthreads,
 // a warp collective or its end, then hands control back here. When every runnable fiber
 // has stopped, the scheduler releases the warp collectives whose lanes have all arrived
 // (computing every lane's result before any lane runs on, so none can overwrite a value
@@ -10,7 +10,6 @@
 // Under AddressSanitizer every switch is announced with __sanitizer_start_switch_fiber /
 // __sanitizer_finish_switch_fiber, so ASan tracks the fiber stacks correctly.
 #include <sys/mman.h>
-#include <ucontext.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -24,6 +23,7 @@
 #include "kernels/cuda/emu/cuda_emu.h"
 #include "kernels/cuda/emu/device_work.h"
 #include "kernels/cuda/emu/emu_internal.h"
+#include "kernels/cuda/emu/fiber.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #include <sanitizer/asan_interface.h>
@@ -78,10 +78,9 @@ void make_order(std::vector<int>& order, int n, uint64_t salt, uint64_t round) {
 // ---- Fiber stacks ---------------------------------------------------------------------------
 // mmap'd, with a PROT_NONE page below each so that a stack overflow faults instead of
 // silently corrupting a neighbour; kept for reuse by later blocks and launches.
-// Under ASan the stacks are smaller, not larger: its swapcontext interceptor clears the
-// shadow of the whole target stack at every switch, and with 512 KiB stacks that made the
-// emu suites 8x slower (48 s against 6 s), while 64 KiB holds every kernel's frames with
-// room to spare (an overflow would hit the guard page, not pass silently).
+// Under ASan the stacks are smaller: every kernel's frames fit in 64 KiB with room to spare
+// (an overflow hits the guard page, never passes silently), and fewer pages keep ASan's
+// bookkeeping of abandoned stacks cheap.
 constexpr size_t kStackBytes = PN_EMU_ASAN ? 64 * 1024 : 128 * 1024;
 
 struct Stack {
@@ -113,7 +112,7 @@ void ensure_stacks(size_t n) {
 enum class State : uint8_t { Runnable, AtBarrier, AtWarp, Done, Failed };
 
 struct Thread {
-  ucontext_t ctx;
+  detail::FiberContext ctx;
   Stack* stack = nullptr;
   uint3 idx{0, 0, 0};
   State state = State::Runnable;
@@ -136,7 +135,7 @@ struct Launch {
   ThreadBody body = nullptr;
   void* ctx = nullptr;
   std::vector<Thread> threads;
-  ucontext_t sched_ctx;
+  detail::FiberContext sched_ctx;
   const void* sched_stack_bottom = nullptr;  // the launching thread's stack, for ASan
   size_t sched_stack_size = 0;
   Thread* current = nullptr;
@@ -185,10 +184,10 @@ void resume(Launch& L, Thread& t) {
 #if PN_EMU_ASAN
   void* fake = nullptr;
   __sanitizer_start_switch_fiber(&fake, t.stack->lo, t.stack->bytes);
-  swapcontext(&L.sched_ctx, &t.ctx);
+  detail::fiber_switch(L.sched_ctx, t.ctx);
   __sanitizer_finish_switch_fiber(fake, nullptr, nullptr);
 #else
-  swapcontext(&L.sched_ctx, &t.ctx);
+  detail::fiber_switch(L.sched_ctx, t.ctx);
 #endif
   L.current = nullptr;
 }
@@ -200,14 +199,15 @@ void yield(Launch& L, bool final) {
 #if PN_EMU_ASAN
   void* fake = nullptr;
   __sanitizer_start_switch_fiber(final ? nullptr : &fake, L.sched_stack_bottom, L.sched_stack_size);
-  swapcontext(&t.ctx, &L.sched_ctx);
+  detail::fiber_switch(t.ctx, L.sched_ctx);
   __sanitizer_finish_switch_fiber(fake, nullptr, nullptr);
 #else
   (void)final;
-  swapcontext(&t.ctx, &L.sched_ctx);
+  detail::fiber_switch(t.ctx, L.sched_ctx);
 #endif
 }
 
+// A fiber's whole life: run the thread's body, record how it ended, switch back for good.
 void fiber_main() {
   Launch& L = *g_launch;
 #if PN_EMU_ASAN
@@ -220,11 +220,13 @@ void fiber_main() {
     L.current->state = State::Failed;
     L.error = cudaErrorLaunchFailure;
     L.detail = std::string("exception in kernel: ") + e.what() + " in " + thread_str(L, *L.current);
+  } catch (...) {
+    L.current->state = State::Failed;
+    L.error = cudaErrorLaunchFailure;
+    L.detail = "exception of unknown type in kernel in " + thread_str(L, *L.current);
   }
-#if PN_EMU_ASAN
-  __sanitizer_start_switch_fiber(nullptr, L.sched_stack_bottom, L.sched_stack_size);
-#endif
-  // Returning continues at uc_link: the scheduler.
+  yield(L, true);  // never resumed
+  std::abort();
 }
 
 void start_thread(Launch& L, Thread& t) {
@@ -233,11 +235,7 @@ void start_thread(Launch& L, Thread& t) {
   if (t.stack->dirty) __asan_unpoison_memory_region(t.stack->lo, t.stack->bytes);
 #endif
   t.stack->dirty = false;
-  getcontext(&t.ctx);
-  t.ctx.uc_stack.ss_sp = t.stack->lo;
-  t.ctx.uc_stack.ss_size = t.stack->bytes;
-  t.ctx.uc_link = &L.sched_ctx;
-  makecontext(&t.ctx, fiber_main, 0);
+  detail::fiber_prepare(t.ctx, t.stack->lo, t.stack->bytes, fiber_main);
 }
 
 // ---- Releasing waiters --------------------------------------------------------------------
