@@ -99,7 +99,7 @@ class Verdict:
         self.failures.append(f"{section}: {why}")
 
 
-def steps_section(steps, v, dry):
+def steps_section(steps, v):
     rows = []
     for name, s in steps.items():
         rows.append([name, s["status"], f"{s['secs']:.1f}", s["limit"]])
@@ -214,7 +214,7 @@ def conv_section(results, v):
     return "\n".join(out)
 
 
-def steps_nets_section(results, steps, v):
+def steps_nets_section(results, v):
     ours = {r["net"]: r for r in results if r.get("kind") == "steps"}
     theirs = {r["net"]: r for r in results if r.get("kind") == "torch_steps"}
     out = ["## 5. One training iteration of each network against PyTorch",
@@ -281,8 +281,8 @@ def main():
     a = p.parse_args()
     dry = a.mode == "dry-run"
     steps, results, v = load_steps(a.work), load_results(a.work), Verdict()
-    sections = [steps_section(steps, v, dry), env_section(a.work), tests_section(a.work, steps, v, dry),
-                bigsum_section(results, v), conv_section(results, v), steps_nets_section(results, steps, v),
+    sections = [steps_section(steps, v), env_section(a.work), tests_section(a.work, steps, v, dry),
+                bigsum_section(results, v), conv_section(results, v), steps_nets_section(results, v),
                 failing_logs(a.work, steps)]
     total = sum(s["secs"] for s in steps.values())
     notes = read(os.path.join(a.work, "notes.txt")).strip()

@@ -86,8 +86,8 @@ int run_bigsum(const BigSumOptions& opt) {
   DeviceTimer timer;
   DeviceFloats x(n);
   auto fill_all = [&] {
-    cuda::fill<float>(x.get(), n, 1.0f, nullptr);
-    cuda::fill<float>(x.get() + (n - kTail), kTail - (opt.plant_lost_element ? 1 : 0), kTailValue, nullptr);
+    cuda::fill<float>(x.get(), n, 1.0f, stream());
+    cuda::fill<float>(x.get() + (n - kTail), kTail - (opt.plant_lost_element ? 1 : 0), kTailValue, stream());
   };
   const double fill_ms = timer.median_ms(fill_all, opt.reps, 1);
   int64_t first_bad = -1;
@@ -104,7 +104,7 @@ int run_bigsum(const BigSumOptions& opt) {
     DeviceFloats out(1);
     kernels::ReduceGeom g;
     g.ndim = 1, g.shape[0] = n, g.reduce[0] = true;
-    const double ms = timer.median_ms([&] { cuda::sum_reduce<float>(x.get(), out.get(), g, nullptr); }, opt.reps, 1);
+    const double ms = timer.median_ms([&] { cuda::sum_reduce<float>(x.get(), out.get(), g, stream()); }, opt.reps, 1);
     const double exact = static_cast<double>(n - kTail) + kTail * static_cast<double>(kTailValue);
     const float expected = static_cast<float>(exact);
     const float got = out.to_host()[0];
@@ -116,7 +116,7 @@ int run_bigsum(const BigSumOptions& opt) {
   {
     DeviceFloats out(rows);
     const auto g = view_reduce(rows, c, 1);
-    const double ms = timer.median_ms([&] { cuda::sum_reduce<float>(x.get(), out.get(), g, nullptr); }, opt.reps, 1);
+    const double ms = timer.median_ms([&] { cuda::sum_reduce<float>(x.get(), out.get(), g, stream()); }, opt.reps, 1);
     auto row_sum = [&](int64_t r) {
       double s = 0;
       for (int64_t j = 0; j < c; ++j) s += value(r * c + j);
@@ -131,7 +131,7 @@ int run_bigsum(const BigSumOptions& opt) {
   {
     DeviceFloats out(c);
     const auto g = view_reduce(rows, c, 0);
-    const double ms = timer.median_ms([&] { cuda::sum_reduce<float>(x.get(), out.get(), g, nullptr); }, opt.reps, 1);
+    const double ms = timer.median_ms([&] { cuda::sum_reduce<float>(x.get(), out.get(), g, stream()); }, opt.reps, 1);
     auto col_sum = [&](int64_t j) {
       double s = static_cast<double>(rows);
       for (int64_t i = n - kTail; i < n; ++i)

@@ -115,12 +115,12 @@ bool run_direction(const ConvCase& c, size_t index, ConvDirection dir, ConvBuffe
   const kernels::ConvGeom& g = c.geom;
   DeviceFloats& out = dir == ConvDirection::forward ? b.y : dir == ConvDirection::backward_input ? b.dx : b.dw;
   auto run = [&] {
-    if (dir == ConvDirection::forward) conv_forward<float>(g, b.x.get(), b.w.get(), b.y.get(), nullptr);
-    else if (dir == ConvDirection::backward_input) conv_backward_input<float>(g, b.dy.get(), b.w.get(), b.dx.get(), nullptr);
-    else conv_backward_weight<float>(g, b.x.get(), b.dy.get(), b.dw.get(), nullptr);
+    if (dir == ConvDirection::forward) conv_forward<float>(g, b.x.get(), b.w.get(), b.y.get(), stream());
+    else if (dir == ConvDirection::backward_input) conv_backward_input<float>(g, b.dy.get(), b.w.get(), b.dx.get(), stream());
+    else conv_backward_weight<float>(g, b.x.get(), b.dy.get(), b.dw.get(), stream());
   };
   // Poison the output (NaN bytes) so that an element the library leaves unwritten shows.
-  PN_CUDA_CHECK(cudaMemset(out.get(), 0xFF, static_cast<size_t>(out.size()) * sizeof(float)));
+  out.poison();
   run();
   const std::vector<float> first = out.to_host();
   const auto algo = conv_algorithm<float>(dir, g);

@@ -5,6 +5,7 @@
 #include <omp.h>
 
 #include "experiments/bench/gpu_check/gpu_check_util.h"
+#include "kernels/cuda/device_guard.h"
 
 namespace pn::gpu_check {
 
@@ -37,9 +38,9 @@ DeviceTimer::~DeviceTimer() {
 }
 
 double DeviceTimer::milliseconds(const std::function<void()>& fn) {
-  PN_CUDA_CHECK(cudaEventRecord(start_, nullptr));
+  PN_CUDA_CHECK(cudaEventRecord(start_, stream()));
   fn();
-  PN_CUDA_CHECK(cudaEventRecord(stop_, nullptr));
+  PN_CUDA_CHECK(cudaEventRecord(stop_, stream()));
   PN_CUDA_CHECK(cudaEventSynchronize(stop_));
   float ms = 0;
   PN_CUDA_CHECK(cudaEventElapsedTime(&ms, start_, stop_));
@@ -73,14 +74,22 @@ DeviceFloats::DeviceFloats(int64_t n) : n_(n) {
 }
 
 DeviceFloats::DeviceFloats(const std::vector<float>& host) : DeviceFloats(static_cast<int64_t>(host.size())) {
-  PN_CUDA_CHECK(cudaMemcpy(p_, host.data(), host.size() * sizeof(float), cudaMemcpyHostToDevice));
+  PN_CUDA_CHECK(cudaMemcpyAsync(p_, host.data(), host.size() * sizeof(float), cudaMemcpyHostToDevice, stream()));
+  PN_CUDA_CHECK(cudaStreamSynchronize(stream()));  // host stays valid until the copy is done
 }
 
 DeviceFloats::~DeviceFloats() { (void)cudaFree(p_); }
 
+void DeviceFloats::poison() {
+  PN_CUDA_CHECK(cudaMemsetAsync(p_, 0xFF, static_cast<size_t>(n_) * sizeof(float), stream()));
+}
+
+cudaStream_t stream() { return cuda::device_stream(0); }
+
 std::vector<float> DeviceFloats::to_host() const {
   std::vector<float> h(static_cast<size_t>(n_));
-  PN_CUDA_CHECK(cudaMemcpy(h.data(), p_, h.size() * sizeof(float), cudaMemcpyDeviceToHost));
+  PN_CUDA_CHECK(cudaMemcpyAsync(h.data(), p_, h.size() * sizeof(float), cudaMemcpyDeviceToHost, stream()));
+  PN_CUDA_CHECK(cudaStreamSynchronize(stream()));
   return h;
 }
 

@@ -37,8 +37,12 @@ class Line {
   std::string text_;
 };
 
-// Times device work queued by fn on the legacy default stream (the one autograd's CUDA
-// backend and these programs queue on) with CUDA events around it.
+// The stream all of gpu_check's device work goes to: device 0's one stream, which autograd's
+// CUDA backend queues on too (kernels/cuda/device_guard.h). Non-blocking: nothing may use
+// the legacy default stream instead (copies here are cudaMemcpyAsync on it, then a sync).
+cudaStream_t stream();
+
+// Times device work queued by fn on stream() with CUDA events around it.
 class DeviceTimer {
  public:
   DeviceTimer();
@@ -85,6 +89,7 @@ class DeviceFloats {
   float* get() { return p_; }
   int64_t size() const { return n_; }
   std::vector<float> to_host() const;
+  void poison();  // every byte 0xFF (NaN), queued on stream()
 
  private:
   float* p_ = nullptr;
