@@ -6,10 +6,11 @@
 #include <vector>
 
 #include "autograd/cuda/device_allocator.h"
-#include "autograd/error.h"
+#include "kernels/cuda/blas.h"
 #include "kernels/cuda/check.h"
 #include "kernels/cuda/copy.h"
 #include "kernels/cuda/device_guard.h"
+#include "kernels/cuda/dnn.h"
 #include "kernels/cuda/elementwise.h"
 #include "kernels/cuda/norm.h"
 #include "kernels/cuda/optim.h"
@@ -17,10 +18,6 @@
 #include "kernels/cuda/random.h"
 #include "kernels/cuda/reduce.h"
 #include "kernels/cuda/softmax.h"
-#ifndef PN_CUDA_EMU
-#include "kernels/cuda/blas.h"
-#include "kernels/cuda/dnn.h"
-#endif
 
 namespace pn::cuda {
 inline namespace PN_CUDA_ABI {
@@ -65,21 +62,10 @@ struct CudaKernels {
     DeviceGuard guard(device);
     cuda::cast<S, D>(a..., stream);
   }
-#ifdef PN_CUDA_EMU
-  // cuDNN and cuBLAS do not run under the emulator.
-  [[noreturn]] static void library_only(const char* op) {
-    PN_FAIL("{}: runs through cuDNN/cuBLAS on a GPU; the CPU emulator of the CUDA backend has neither", op);
-  }
-  template <class T, class... A> void conv_forward(A...) const { library_only("conv_forward"); }
-  template <class T, class... A> void conv_backward_input(A...) const { library_only("conv_backward_input"); }
-  template <class T, class... A> void conv_backward_weight(A...) const { library_only("conv_backward_weight"); }
-  template <class T, class... A> void gemm(A...) const { library_only("matmul (gemm)"); }
-#else
   PN_CUDA_FORWARD(conv_forward)
   PN_CUDA_FORWARD(conv_backward_input)
   PN_CUDA_FORWARD(conv_backward_weight)
   PN_CUDA_FORWARD(gemm)
-#endif
 #undef PN_CUDA_FORWARD
 };
 

@@ -6,6 +6,8 @@
 #include <map>
 #include <memory>
 
+#include "kernels/cuda/library_options.h"
+
 namespace pn::cuda {
 inline namespace PN_CUDA_ABI {
 
@@ -38,6 +40,8 @@ void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha, 
   ErrorScope scope("gemm", shape, 3);
   cublasHandle_t h = cublas_handle();
   PN_CUBLAS_CHECK(cublasSetStream(h, stream));
+  PN_CUBLAS_CHECK(
+      cublasSetMathMode(h, library_options().allow_tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH));
   const cublasOperation_t op_a = trans_a ? CUBLAS_OP_T : CUBLAS_OP_N, op_b = trans_b ? CUBLAS_OP_T : CUBLAS_OP_N;
   if constexpr (sizeof(T) == 4) {
     PN_CUBLAS_CHECK(cublasSgemm_64(h, op_b, op_a, n, m, k, &alpha, b, ldb, a, lda, &beta, c, ldc));

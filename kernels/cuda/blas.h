@@ -1,14 +1,24 @@
 // Matrix products on the GPU through cuBLAS, row-major like pn::cpu::gemm
-// (kernels/cpu/gemm.h): C = alpha * op(A) op(B) + beta * C. Real CUDA build only (the
-// emulator has no cuBLAS). One cuBLAS handle per device and host thread, created on first
-// use and bound to the stream of each call; every cuBLAS call is checked, and a failure
-// names the call, the status and the shapes.
+// (kernels/cpu/gemm.h): C = alpha * op(A) op(B) + beta * C. The same source runs on the real
+// cuBLAS (CUDA builds) and on the emulated one (kernels/cuda/emu/cublas_emu.h, PN_CUDA_EMU),
+// through kernels/cuda/cublas_api.h.
+//
+// gemm contract:
+//   requires  a, b, c device pointers of the current device, holding op(A) m x k, op(B)
+//             k x n and C m x n row-major with leading dimensions lda, ldb, ldc (>= the
+//             row lengths as stored); stream on the current device (nullptr: legacy default).
+//   ensures   the product is enqueued on `stream` (asynchronous, like any kernel); with
+//             beta == 0, C is not read (NaN there does not propagate). Float math is FP32
+//             unless library_options().allow_tf32 (then CUBLAS_TF32_TENSOR_OP_MATH); double
+//             is always FP64. A failing cuBLAS call throws CudaError naming the call, the
+//             status and the shapes (and, emulated, the reason).
+// One cuBLAS handle per device and host thread, created on first use and bound to the
+// stream and math mode of each call.
 #pragma once
 #include <cstdint>
 
-#include <cublas_v2.h>
-
 #include "kernels/cuda/check.h"
+#include "kernels/cuda/cublas_api.h"
 
 namespace pn::cuda {
 inline namespace PN_CUDA_ABI {

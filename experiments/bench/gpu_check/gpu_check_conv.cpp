@@ -16,13 +16,8 @@
 #include "experiments/bench/gpu_check/gpu_check_util.h"
 #include "kernels/conv_geom.h"
 
-// The emulated build runs convolutions only once the emulator has cuDNN (kernels/cuda/
-// cudnn_api.h picks the real or emulated header); until then `conv` says so and fails.
-#if defined(PN_CUDA_EMU) && !__has_include("kernels/cuda/cudnn_api.h")
-#define PN_GPU_CHECK_NO_CUDNN 1
-#else
 #include "kernels/cuda/dnn.h"
-#endif
+#include "kernels/cuda/library_options.h"
 
 namespace pn::gpu_check {
 
@@ -63,26 +58,14 @@ std::vector<ConvCase> unet_conv_cases(const UNetSize& s) {
   return cases;
 }
 
-#if defined(PN_GPU_CHECK_NO_CUDNN)
-
-int run_conv(const UNetSize&, const ConvOptions&) {
-  std::fprintf(stderr,
-               "gpu_check conv: this emulated build has no cuDNN yet (kernels/cuda/cudnn_api.h is missing); "
-               "run the real CUDA build, or merge the emulated cuDNN first\n");
-  return 1;
-}
-
-#else
 
 namespace {
 
 using cuda::ConvDirection;
 using cuda::conv_algorithm;
-using cuda::conv_allow_tf32;
 using cuda::conv_backward_input;
 using cuda::conv_backward_weight;
 using cuda::conv_forward;
-using cuda::set_conv_allow_tf32;
 
 const char* algo_name(ConvDirection dir, int algo) {
   static const char* fwd[] = {"IMPLICIT_GEMM", "IMPLICIT_PRECOMP_GEMM", "GEMM", "DIRECT",
@@ -127,7 +110,7 @@ bool run_direction(const ConvCase& c, size_t index, ConvDirection dir, ConvBuffe
   const double ms = timer.median_ms(run, opt.reps, 1);
   const std::vector<float> last = out.to_host();
   const bool same = std::memcmp(first.data(), last.data(), first.size() * sizeof(float)) == 0;
-  const std::string tf32 = conv_allow_tf32() ? "on" : "off";
+  const std::string tf32 = cuda::library_options().allow_tf32 ? "on" : "off";
   const std::string file = "conv" + std::to_string(index) + "_" + direction_name(dir) + "_" + tf32 + ".f32";
   write_raw(opt.out_dir + "/" + file, first);
   Line("conv")
@@ -158,16 +141,15 @@ int run_conv(const UNetSize& size, const ConvOptions& opt) {
   for (size_t i = 0; i < cases.size(); ++i) {
     ConvBuffers b(cases[i].geom, static_cast<uint32_t>(100 * i));
     for (bool tf32 : opt.tf32_modes) {
-      set_conv_allow_tf32(tf32);
+      cuda::LibraryOptions lib = cuda::library_options();
+      lib.allow_tf32 = tf32;
+      cuda::ScopedLibraryOptions scope(lib);
       for (ConvDirection dir : {ConvDirection::forward, ConvDirection::backward_input, ConvDirection::backward_weight})
         ok = run_direction(cases[i], i, dir, b, opt, timer) && ok;
     }
   }
-  set_conv_allow_tf32(false);
   if (!ok) std::fprintf(stderr, "gpu_check conv: an algorithm choice was not found in the wrapper's cache\n");
   return ok ? 0 : 1;
 }
-
-#endif
 
 }  // namespace pn::gpu_check

@@ -32,7 +32,8 @@
 #define __host__
 #define __constant__
 #define __forceinline__ inline
-#define __noinline__ __attribute__((noinline))
+// No __noinline__: libstdc++ spells __attribute__((__noinline__)) (<memory>), which such a
+// macro breaks whenever a standard header follows this one; no kernel here uses it.
 #define __shared__ static
 #define __launch_bounds__(...)
 #define __align__(n) alignas(n)
@@ -436,3 +437,27 @@ inline unsigned __float_as_uint(float x) { unsigned i; std::memcpy(&i, &x, 4); r
 inline float __uint_as_float(unsigned i) { float x; std::memcpy(&x, &i, 4); return x; }
 inline long long __double_as_longlong(double x) { long long i; std::memcpy(&i, &x, 8); return i; }
 inline double __longlong_as_double(long long i) { double x; std::memcpy(&x, &i, 8); return x; }
+
+// ==== Stream-ordered memory pools (mempool.cpp) ==============================================
+// The part of the pool API the cuDNN wrapper uses (kernels/cuda/dnn.cpp keeps workspace
+// memory in the pool: release threshold UINT64_MAX). One default pool per device; its
+// attributes are stored and read back with the runtime's rules (values by pointer: uint64
+// for the memory attributes, int for the reuse flags). The emulated cudaMallocAsync does
+// not cache, so the usage attributes read 0.
+struct CUmemPoolHandle_st;
+using cudaMemPool_t = CUmemPoolHandle_st*;
+
+enum cudaMemPoolAttr : int {
+  cudaMemPoolReuseFollowEventDependencies = 0x1,
+  cudaMemPoolReuseAllowOpportunistic = 0x2,
+  cudaMemPoolReuseAllowInternalDependencies = 0x3,
+  cudaMemPoolAttrReleaseThreshold = 0x4,
+  cudaMemPoolAttrReservedMemCurrent = 0x5,
+  cudaMemPoolAttrReservedMemHigh = 0x6,
+  cudaMemPoolAttrUsedMemCurrent = 0x7,
+  cudaMemPoolAttrUsedMemHigh = 0x8,
+};
+
+cudaError_t cudaDeviceGetDefaultMemPool(cudaMemPool_t* memPool, int device);
+cudaError_t cudaMemPoolSetAttribute(cudaMemPool_t memPool, cudaMemPoolAttr attr, void* value);
+cudaError_t cudaMemPoolGetAttribute(cudaMemPool_t memPool, cudaMemPoolAttr attr, void* value);
