@@ -58,7 +58,7 @@ size_t peak_memory(int device, bool reset) {
   return peak;
 }
 
-std::string device_lines() {
+[[maybe_unused]] std::string device_lines() {  // the emulated report's; the real one has its own
   const int n = count_devices();
   std::string s;
   for (int i = 0; i < n; ++i) {
