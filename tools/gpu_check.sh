@@ -158,8 +158,8 @@ step_sanitizer() {
 }
 
 step_bigsum() {
-  local args=()
-  [ "$GC_SIZE" = tiny ] && args=(--elements 4103)
+  local args=(--reps 2)
+  [ "$GC_SIZE" = tiny ] && args+=(--elements 4103)
   ours "$GC_BIN" bigsum "${args[@]}"
 }
 
@@ -306,8 +306,8 @@ main() {
   run_step build 300 build
   run_step libs 60 libs
   run_step ctest 240 ctest
-  run_step memcheck 150 sanitizer memcheck
-  run_step racecheck 150 sanitizer racecheck
+  run_step memcheck 90 sanitizer memcheck
+  run_step racecheck 90 sanitizer racecheck
   run_step bigsum 120 bigsum
   run_step conv 150 conv && run_step conv_torch 200 conv_torch
   for net in unet pix2pix spade wgan; do

@@ -162,8 +162,8 @@ def bigsum_section(results, v):
         if r.get("ok") != "1":
             v.fail("big arrays", f"{check}: {r['wrong']} wrong of {r['outputs']} (first at {r['first_bad']}: "
                                  f"expected {r['expected']}, got {r['got']})")
-        rows.append([check, r["n"], r["outputs"], r["wrong"], r["expected"], r["got"], fmt(num(r, "ms"), ".2f"),
-                     fmt(num(r, "gbps"), ".1f"), "yes" if r.get("ok") == "1" else "**NO**"])
+        rows.append([check, r["n"], r["outputs"], r["wrong"], r["expected"], r["got"], fmt(num(r, "ms"), ".3g"),
+                     fmt(num(r, "gbps"), ".3g"), "yes" if r.get("ok") == "1" else "**NO**"])
     n = lines.get("fill", {}).get("n", "?")
     return (f"## 3. Past 2^31 elements (float32, n = {n})\n\nThe array is filled with 1 and its last 7 elements "
             "with 256 (a second fill at an offset past 2^31), every element read back; then summed whole, over "
@@ -198,9 +198,9 @@ def conv_section(results, v):
                                        f"> {CONV_TOL[mode]:g} (PyTorch's own: {num(t, 'err_torch'):.3g})")
             shape = f"{r['N']}x{r['Cin']}→{r['Cout']} {r['D']}x{r['H']}x{r['W']}"
             rows.append([r["case"], r["layers"].replace(",", ", "), shape, r["dir"], fmt(num(r, "ms"), ".3f"),
-                         fmt(num(r, "tflops"), ".1f"), r["algo"], fmt(num(r, "workspace") / MIB, ".1f"),
+                         fmt(num(r, "tflops"), ".3g"), r["algo"], fmt(num(r, "workspace") / MIB, ".3g"),
                          "yes" if r["deterministic"] == "1" else "no", fmt(num(t, "ms"), ".3f"),
-                         fmt(num(t, "tflops"), ".1f"), "yes" if t.get("deterministic") == "1" else ("no" if t else "—"),
+                         fmt(num(t, "tflops"), ".3g"), "yes" if t.get("deterministic") == "1" else ("no" if t else "—"),
                          fmt(err, ".2e"), fmt(num(t, "err_torch"), ".2e"), fmt(num(t, "diff_ours_torch"), ".2e")])
         if rows:
             out.append(f"\n### TF32 {mode}\n")
@@ -250,7 +250,7 @@ def steps_nets_section(results, v):
         om, tm = num(o, "ms"), num(t, "ms")
         rows.append([net, o.get("scale", "—"), fmt(om, ".1f"), fmt(num(o, "first_ms"), ".0f"), fmt(tm, ".1f"),
                      fmt(num(t, "first_ms"), ".0f"), fmt(om / tm if tm == tm and tm else float("nan"), ".2f"),
-                     fmt(num(o, "peak_bytes") / MIB, ".0f"), fmt(num(t, "peak_bytes") / MIB, ".0f"),
+                     fmt(num(o, "peak_bytes") / MIB, ".4g"), fmt(num(t, "peak_bytes") / MIB, ".4g"),
                      fmt(worst_loss, ".2e"), grad_txt or "—", after_txt])
         detail += [[net, n, t.get(f"loss_{n}_ours"), t.get(f"loss_{n}_torch"), fmt(num(t, f"loss_{n}_rel"), ".2e")]
                    for n in losses]
