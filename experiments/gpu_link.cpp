@@ -12,6 +12,7 @@
 #include "autograd/cuda/device_allocator.h"
 #include "kernels/cuda/check.h"
 #include "kernels/cuda/device_guard.h"
+#include "kernels/cuda/library_options.h"
 #if !defined(PN_CUDA_EMU)
 #include "kernels/cuda/build_info.h"
 #endif
@@ -43,9 +44,12 @@ std::string describe(int device) {
   return buf;
 }
 
-GpuMathOptions g_math;
-
-void configure(const GpuMathOptions& m) { g_math = m; }
+void configure(const GpuMathOptions& m) {
+  cuda::LibraryOptions o;
+  o.deterministic = m.deterministic;
+  o.allow_tf32 = m.allow_tf32;
+  cuda::set_library_options(o);
+}
 
 void synchronize(int device) {
   cuda::DeviceGuard guard(device);
