@@ -24,6 +24,7 @@
 # virtual env of tools/golden/torch_venv.sh; the gpu suites then skip, which a dry run allows.
 set -uo pipefail
 self=$(cd "$(dirname "$0")" && pwd)/$(basename "$0")
+caller=$PWD
 cd "$(dirname "$0")/.." || exit 2
 
 usage() { sed -n '/^#   tools\/gpu_check.sh \[/,/^#   tools\/gpu_check.sh --bundle/p' "$self" | sed 's/^#  //'; }
@@ -240,6 +241,63 @@ run_step() {
   return $rc
 }
 
+# Settings, work folder, library paths, PyTorch: everything the steps read from GC_*.
+prepare() {
+  local mode=$1 size=$2 budget=$3 work=$4 build=$5
+  mkdir -p "$work/logs" "$work/data" || return 2
+  : >"$work/steps.tsv"; : >"$work/results.txt"; : >"$work/notes.txt"; : >"$work/env.txt"
+  GC_WORK=$(realpath "$work")
+  GC_BUILD=$build
+  GC_LIBS=${LD_LIBRARY_PATH:-}
+  export GC_MODE=$mode GC_SIZE=$size GC_WORK GC_BUILD GC_LIBS GC_REPS=5 GC_DEADLINE=$(($(date +%s) + budget))
+  # A bundle travels as one archive: unpack it into the work folder.
+  if [ -f "$GC_BUILD/bundle.tar.xz" ]; then
+    mkdir -p "$GC_WORK/bundle" && tar -C "$GC_WORK/bundle" -xJf "$GC_BUILD/bundle.tar.xz" || return 1
+    GC_BUILD=$GC_WORK/bundle
+    GC_LIBS=$GC_BUILD/lib${GC_LIBS:+:$GC_LIBS}
+  fi
+  if [ "$mode" = dry-run ]; then
+    export GC_BIN=$GC_BUILD/gpu_check_emu GC_TORCH_DEVICE=cpu GC_PY
+    GC_PY=$(bash tools/golden/torch_venv.sh) || { echo "gpu_check.sh: no PyTorch venv for the dry run" >&2; return 1; }
+    echo "Dry run: the emulated CUDA backend (gpu_check_emu) at tiny sizes, PyTorch on the CPU." >>"$GC_WORK/notes.txt"
+  else
+    export GC_BIN=$GC_BUILD/gpu_check GC_TORCH_DEVICE=cuda GC_PY=${PYTHON:-python3}
+    # cuDNN, cuBLAS and NCCL where only PyTorch's wheels have them (after the system's).
+    local wheel_libs
+    wheel_libs=$("$GC_PY" -c 'import glob, os, nvidia; print(":".join(sorted(glob.glob(os.path.join(nvidia.__path__[0], "*", "lib")))))' 2>/dev/null)
+    [ -n "$wheel_libs" ] && GC_LIBS=${GC_LIBS:+$GC_LIBS:}$wheel_libs
+  fi
+  {
+    echo "mode: $mode, sizes: $size, build: $GC_BUILD, work: $GC_WORK"
+    echo "checkout: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet 2>/dev/null || echo ' (with local changes)')"
+  } >>"$GC_WORK/env.txt"
+  "$GC_PY" -c "import torch, safetensors, numpy" 2>/dev/null ||
+    echo "PyTorch (with numpy and safetensors) is not importable by $GC_PY: every comparison with it fails" >>"$GC_WORK/notes.txt"
+  # The paper-size convolutions leave up to 6 GB of outputs for PyTorch to read.
+  local free_gb
+  free_gb=$(df -Pk "$GC_WORK" | awk 'NR == 2 {print int($4 / 1048576)}')
+  if [ "$size" = paper ] && [ "${free_gb:-0}" -lt 8 ]; then
+    echo "only ${free_gb} GB free in $GC_WORK; the convolution step needs about 6 GB (give --work on a larger disk)" \
+      >>"$GC_WORK/notes.txt"
+  fi
+}
+
+run_all() {
+  run_step env 60 env
+  cat "$GC_WORK/logs/env.log" >>"$GC_WORK/env.txt"
+  run_step build 300 build
+  run_step libs 60 libs
+  run_step ctest 240 ctest
+  run_step memcheck 90 sanitizer memcheck
+  run_step racecheck 90 sanitizer racecheck
+  run_step bigsum 120 bigsum
+  run_step conv 150 conv && run_step conv_torch 200 conv_torch
+  for net in unet pix2pix spade wgan; do
+    run_step "steps_$net" 120 steps "$net" && run_step "steps_${net}_torch" 120 steps_torch "$net"
+  done
+  rm -rf "$GC_WORK/data"
+}
+
 main() {
   local report=gpu_check_report.md build="" size="" budget=570 work="" mode=real bundle=""
   while [ $# -gt 0 ]; do
@@ -256,68 +314,32 @@ main() {
     esac
     shift
   done
+  # Paths given are the caller's; the defaults (build/, build-gpu/) are in the checkout.
+  if [ -n "$build" ]; then
+    build=$(from_caller "$build")
+  elif [ -n "$bundle" ]; then
+    build=$(realpath -m build-gpu)
+  else
+    build=$(realpath -m build)
+  fi
   if [ -n "$bundle" ]; then
-    make_bundle "$bundle" "$(realpath -m "${build:-build-gpu}")"
+    make_bundle "$(from_caller "$bundle")" "$build"
     return
   fi
   case ${size:=$([ $mode = dry-run ] && echo tiny || echo paper)} in paper | small | tiny) ;; *)
     echo "gpu_check.sh: --size must be paper, small or tiny" >&2; return 2 ;; esac
   [[ $budget =~ ^[0-9]+$ ]] || { echo "gpu_check.sh: --budget must be whole seconds" >&2; return 2; }
-  report=$(realpath -m "$report")
-  work=${work:-$(mktemp -d "${TMPDIR:-/tmp}/penumbra-gpu-check.XXXXXX")}
-  mkdir -p "$work/logs" "$work/data" || return 2
-  : >"$work/steps.tsv"; : >"$work/results.txt"; : >"$work/notes.txt"; : >"$work/env.txt"
-  GC_WORK=$(realpath "$work")
-  GC_BUILD=$(realpath -m "${build:-build}")
-  GC_LIBS=${LD_LIBRARY_PATH:-}
-  export GC_MODE=$mode GC_SIZE=$size GC_WORK GC_BUILD GC_LIBS GC_REPS=5 GC_DEADLINE=$(($(date +%s) + budget))
-  # A bundle travels as one archive: unpack it into the work folder.
-  if [ -f "$GC_BUILD/bundle.tar.xz" ]; then
-    mkdir -p "$GC_WORK/bundle" && tar -C "$GC_WORK/bundle" -xJf "$GC_BUILD/bundle.tar.xz" || return 1
-    GC_BUILD=$GC_WORK/bundle
-    GC_LIBS=$GC_BUILD/lib${GC_LIBS:+:$GC_LIBS}
-  fi
-  if [ $mode = dry-run ]; then
-    export GC_BIN=$GC_BUILD/gpu_check_emu GC_TORCH_DEVICE=cpu GC_PY
-    GC_PY=$(bash tools/golden/torch_venv.sh) || { echo "gpu_check.sh: no PyTorch venv for the dry run" >&2; return 1; }
-    echo "Dry run: the emulated CUDA backend (gpu_check_emu) at tiny sizes, PyTorch on the CPU." >>"$work/notes.txt"
-  else
-    export GC_BIN=$GC_BUILD/gpu_check GC_TORCH_DEVICE=cuda GC_PY=${PYTHON:-python3}
-    # cuDNN, cuBLAS and NCCL where only PyTorch's wheels have them (after the system's).
-    local wheel_libs
-    wheel_libs=$("$GC_PY" -c 'import glob, os, nvidia; print(":".join(sorted(glob.glob(os.path.join(nvidia.__path__[0], "*", "lib")))))' 2>/dev/null)
-    [ -n "$wheel_libs" ] && GC_LIBS=${GC_LIBS:+$GC_LIBS:}$wheel_libs
-  fi
-  {
-    echo "mode: $mode, sizes: $size, build: $GC_BUILD, work: $GC_WORK"
-    echo "checkout: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet 2>/dev/null || echo ' (with local changes)')"
-  } >>"$GC_WORK/env.txt"
+  report=$(from_caller "$report")
+  work=$(from_caller "${work:-$(mktemp -d "${TMPDIR:-/tmp}/penumbra-gpu-check.XXXXXX")}")
+  prepare "$mode" "$size" "$budget" "$work" "$build" || return $?
   echo "gpu_check.sh: $mode, sizes $size, budget ${budget}s, work folder $GC_WORK" >&2
-  "$GC_PY" -c "import torch, safetensors, numpy" 2>/dev/null ||
-    echo "PyTorch (with numpy and safetensors) is not importable by $GC_PY: every comparison with it fails" >>"$GC_WORK/notes.txt"
-  # The paper-size convolutions leave up to 6 GB of outputs for PyTorch to read.
-  local free_gb
-  free_gb=$(df -Pk "$GC_WORK" | awk 'NR == 2 {print int($4 / 1048576)}')
-  [ "$size" = paper ] && [ "${free_gb:-0}" -lt 8 ] &&
-    echo "only ${free_gb} GB free in $GC_WORK; the convolution step needs about 6 GB (give --work on a larger disk)" >>"$GC_WORK/notes.txt"
-
-  run_step env 60 env
-  cat "$GC_WORK/logs/env.log" >>"$GC_WORK/env.txt"
-  run_step build 300 build
-  run_step libs 60 libs
-  run_step ctest 240 ctest
-  run_step memcheck 90 sanitizer memcheck
-  run_step racecheck 90 sanitizer racecheck
-  run_step bigsum 120 bigsum
-  run_step conv 150 conv && run_step conv_torch 200 conv_torch
-  for net in unet pix2pix spade wgan; do
-    run_step "steps_$net" 120 steps "$net" && run_step "steps_${net}_torch" 120 steps_torch "$net"
-  done
-  rm -rf "$GC_WORK/data"
+  run_all
   local py=python3
   command -v python3 >/dev/null || py=$GC_PY
   "$py" tools/gpu_check/report.py --work "$GC_WORK" --out "$report" --mode "$mode" --size "$size" --budget "$budget"
 }
+
+from_caller() { (cd "$caller" && realpath -m "$1"); }
 
 if [ "${1:-}" = --step ]; then
   shift

@@ -63,13 +63,27 @@ int64_t smallest_divisor(int64_t n) {
   return 0;
 }
 
-// Sum of [rows, c] over axis `axis` (0: c outputs, 1: rows outputs).
+// Sum of [rows, c] over axis `axis` (0: c outputs, 1: rows outputs); axis -1: everything.
 kernels::ReduceGeom view_reduce(int64_t rows, int64_t c, int axis) {
   kernels::ReduceGeom g;
   g.ndim = 2;
   g.shape[0] = rows, g.shape[1] = c;
-  g.reduce[0] = axis == 0, g.reduce[1] = axis == 1;
+  g.reduce[0] = axis != 1, g.reduce[1] = axis != 0;
   return g;
+}
+
+// One sum of x (n elements) viewed by g into `outputs` values, timed, every output against
+// expected(i) (bitwise).
+template <class Expected>
+bool check_sum(const char* name, const DeviceFloats& x, int64_t n, const kernels::ReduceGeom& g, int64_t outputs,
+               Expected expected, DeviceTimer& timer, int reps) {
+  DeviceFloats out(outputs);
+  const double ms = timer.median_ms([&] { cuda::sum_reduce<float>(x.get(), out.get(), g, stream()); }, reps, 1);
+  const std::vector<float> host = out.to_host();
+  int64_t first_bad = -1;
+  const int64_t wrong = count_wrong(host, expected, &first_bad);
+  const int64_t at = first_bad >= 0 ? first_bad : outputs - 1;
+  return report(name, n, outputs, wrong, first_bad, expected(at), host[static_cast<size_t>(at)], ms);
 }
 
 }  // namespace
@@ -90,59 +104,36 @@ int run_bigsum(const BigSumOptions& opt) {
     cuda::fill<float>(x.get() + (n - kTail), kTail - (opt.plant_lost_element ? 1 : 0), kTailValue, stream());
   };
   const double fill_ms = timer.median_ms(fill_all, opt.reps, 1);
-  int64_t first_bad = -1;
   auto value = [n](int64_t i) { return in_tail(i, n) ? kTailValue : 1.0f; };
   bool ok = true;
   {
     const std::vector<float> host = x.to_host();
+    int64_t first_bad = -1;
     const int64_t wrong = count_wrong(host, value, &first_bad);
-    ok = report("fill", n, n, wrong, first_bad, first_bad >= 0 ? value(first_bad) : 1.0,
-                first_bad >= 0 ? host[static_cast<size_t>(first_bad)] : 1.0, fill_ms) && ok;
+    const int64_t at = first_bad >= 0 ? first_bad : n - 1;
+    ok = report("fill", n, n, wrong, first_bad, value(at), host[static_cast<size_t>(at)], fill_ms) && ok;
   }
   // All elements: (n - 7) + 7 * 256, exact in float32 for n = 2^31 + 7 (and small n).
-  {
-    DeviceFloats out(1);
-    kernels::ReduceGeom g;
-    g.ndim = 1, g.shape[0] = n, g.reduce[0] = true;
-    const double ms = timer.median_ms([&] { cuda::sum_reduce<float>(x.get(), out.get(), g, stream()); }, opt.reps, 1);
-    const double exact = static_cast<double>(n - kTail) + kTail * static_cast<double>(kTailValue);
-    const float expected = static_cast<float>(exact);
-    const float got = out.to_host()[0];
-    if (static_cast<double>(expected) != exact)
-      std::fprintf(stderr, "gpu_check bigsum: the total %.0f is not exact in float32; the check is weaker\n", exact);
-    ok = report("sum_all", n, 1, got != expected, got != expected ? 0 : -1, expected, got, ms) && ok;
-  }
+  const double total = static_cast<double>(n - kTail) + kTail * static_cast<double>(kTailValue);
+  if (static_cast<double>(static_cast<float>(total)) != total)
+    std::fprintf(stderr, "gpu_check bigsum: the total %.0f is not exact in float32; the check is weaker\n", total);
+  auto all = [total](int64_t) { return static_cast<float>(total); };
+  ok = check_sum("sum_all", x, n, view_reduce(rows, c, -1), 1, all, timer, opt.reps) && ok;
   // Over the columns of [rows, c]: rows outputs, each the sum of its c elements (exact).
-  {
-    DeviceFloats out(rows);
-    const auto g = view_reduce(rows, c, 1);
-    const double ms = timer.median_ms([&] { cuda::sum_reduce<float>(x.get(), out.get(), g, stream()); }, opt.reps, 1);
-    auto row_sum = [&](int64_t r) {
-      double s = 0;
-      for (int64_t j = 0; j < c; ++j) s += value(r * c + j);
-      return static_cast<float>(s);
-    };
-    const std::vector<float> host = out.to_host();
-    const int64_t wrong = count_wrong(host, row_sum, &first_bad);
-    const int64_t at = first_bad >= 0 ? first_bad : rows - 1;
-    ok = report("sum_rows", n, rows, wrong, first_bad, row_sum(at), host[static_cast<size_t>(at)], ms) && ok;
-  }
+  auto row_sum = [&](int64_t r) {
+    double s = 0;
+    for (int64_t j = 0; j < c; ++j) s += value(r * c + j);
+    return static_cast<float>(s);
+  };
+  ok = check_sum("sum_rows", x, n, view_reduce(rows, c, 1), rows, row_sum, timer, opt.reps) && ok;
   // Over the rows of [rows, c]: c outputs of rows elements (double partials exact, then rounded).
-  {
-    DeviceFloats out(c);
-    const auto g = view_reduce(rows, c, 0);
-    const double ms = timer.median_ms([&] { cuda::sum_reduce<float>(x.get(), out.get(), g, stream()); }, opt.reps, 1);
-    auto col_sum = [&](int64_t j) {
-      double s = static_cast<double>(rows);
-      for (int64_t i = n - kTail; i < n; ++i)
-        if (i % c == j) s += kTailValue - 1.0;
-      return static_cast<float>(s);
-    };
-    const std::vector<float> host = out.to_host();
-    const int64_t wrong = count_wrong(host, col_sum, &first_bad);
-    const int64_t at = first_bad >= 0 ? first_bad : c - 1;
-    ok = report("sum_cols", n, c, wrong, first_bad, col_sum(at), host[static_cast<size_t>(at)], ms) && ok;
-  }
+  auto col_sum = [&](int64_t j) {
+    double s = static_cast<double>(rows);
+    for (int64_t i = n - kTail; i < n; ++i)
+      if (i % c == j) s += kTailValue - 1.0;
+    return static_cast<float>(s);
+  };
+  ok = check_sum("sum_cols", x, n, view_reduce(rows, c, 0), c, col_sum, timer, opt.reps) && ok;
   return ok ? 0 : 1;
 }
 

@@ -86,7 +86,7 @@ class DeviceFloats {
   ~DeviceFloats();
   DeviceFloats(const DeviceFloats&) = delete;
   DeviceFloats& operator=(const DeviceFloats&) = delete;
-  float* get() { return p_; }
+  float* get() const { return p_; }
   int64_t size() const { return n_; }
   std::vector<float> to_host() const;
   void poison();  // every byte 0xFF (NaN), queued on stream()
