@@ -16,12 +16,15 @@
 # 0 when every check passed, 1 otherwise, 2 for bad arguments.
 #
 #   tools/gpu_check.sh [--report FILE] [--build-dir DIR] [--size paper|small|tiny] [--budget S]
-#                      [--work DIR] [--dry-run]
+#                      [--work DIR] [--python PYTHON] [--dry-run]
 #   tools/gpu_check.sh --bundle DIR [--build-dir DIR]   (here: a sm_90 build to carry to a GPU)
 #
 # --dry-run runs the same procedure without a GPU: the emulated variant (build/gpu_check_emu,
 # the CPU emulator of the CUDA backend) at tiny sizes, against PyTorch on the CPU from the
 # virtual env of tools/golden/torch_venv.sh; the gpu suites then skip, which a dry run allows.
+# --python: the interpreter of the PyTorch halves (default python3 on a GPU, the virtual
+# env's in a dry run); --work: where logs and intermediate files go (default: a new folder
+# in $TMPDIR); --budget: seconds for all steps (default 570, 15 of them kept for the report).
 set -uo pipefail
 self=$(cd "$(dirname "$0")" && pwd)/$(basename "$0")
 caller=$PWD
@@ -243,7 +246,7 @@ run_step() {
 
 # Settings, work folder, library paths, PyTorch: everything the steps read from GC_*.
 prepare() {
-  local mode=$1 size=$2 budget=$3 work=$4 build=$5
+  local mode=$1 size=$2 budget=$3 work=$4 build=$5 python=$6
   mkdir -p "$work/logs" "$work/data" || return 2
   : >"$work/steps.tsv"; : >"$work/results.txt"; : >"$work/notes.txt"; : >"$work/env.txt"
   GC_WORK=$(realpath "$work")
@@ -257,11 +260,13 @@ prepare() {
     GC_LIBS=$GC_BUILD/lib${GC_LIBS:+:$GC_LIBS}
   fi
   if [ "$mode" = dry-run ]; then
-    export GC_BIN=$GC_BUILD/gpu_check_emu GC_TORCH_DEVICE=cpu GC_PY
-    GC_PY=$(bash tools/golden/torch_venv.sh) || { echo "gpu_check.sh: no PyTorch venv for the dry run" >&2; return 1; }
+    export GC_BIN=$GC_BUILD/gpu_check_emu GC_TORCH_DEVICE=cpu GC_PY=$python
+    if [ -z "$python" ]; then
+      GC_PY=$(bash tools/golden/torch_venv.sh) || { echo "gpu_check.sh: no PyTorch venv for the dry run" >&2; return 1; }
+    fi
     echo "Dry run: the emulated CUDA backend (gpu_check_emu) at tiny sizes, PyTorch on the CPU." >>"$GC_WORK/notes.txt"
   else
-    export GC_BIN=$GC_BUILD/gpu_check GC_TORCH_DEVICE=cuda GC_PY=${PYTHON:-python3}
+    export GC_BIN=$GC_BUILD/gpu_check GC_TORCH_DEVICE=cuda GC_PY=${python:-python3}
     # cuDNN, cuBLAS and NCCL where only PyTorch's wheels have them (after the system's).
     local wheel_libs
     wheel_libs=$("$GC_PY" -c 'import glob, os, nvidia; print(":".join(sorted(glob.glob(os.path.join(nvidia.__path__[0], "*", "lib")))))' 2>/dev/null)
@@ -299,7 +304,7 @@ run_all() {
 }
 
 main() {
-  local report=gpu_check_report.md build="" size="" budget=570 work="" mode=real bundle=""
+  local report=gpu_check_report.md build="" size="" budget=570 work="" mode=real bundle="" python=""
   while [ $# -gt 0 ]; do
     case $1 in
       --report) report=$2; shift ;;
@@ -307,6 +312,7 @@ main() {
       --size) size=$2; shift ;;
       --budget) budget=$2; shift ;;
       --work) work=$2; shift ;;
+      --python) python=$2; shift ;;
       --dry-run) mode=dry-run ;;
       --bundle) bundle=$2; shift ;;
       -h | --help) usage; return 0 ;;
@@ -331,7 +337,7 @@ main() {
   [[ $budget =~ ^[0-9]+$ ]] || { echo "gpu_check.sh: --budget must be whole seconds" >&2; return 2; }
   report=$(from_caller "$report")
   work=$(from_caller "${work:-$(mktemp -d "${TMPDIR:-/tmp}/penumbra-gpu-check.XXXXXX")}")
-  prepare "$mode" "$size" "$budget" "$work" "$build" || return $?
+  prepare "$mode" "$size" "$budget" "$work" "$build" "$python" || return $?
   echo "gpu_check.sh: $mode, sizes $size, budget ${budget}s, work folder $GC_WORK" >&2
   run_all
   local py=python3
