@@ -62,7 +62,7 @@ size_t peak_memory(int device, bool reset) {
   return peak;
 }
 
-[[maybe_unused]] std::string device_lines() {  // the emulated report's; the real one has its own
+[[maybe_unused]] std::string device_lines() {  // used by the emulated report only
   const int n = count_devices();
   std::string s;
   for (int i = 0; i < n; ++i) {

@@ -1,5 +1,6 @@
 #include "nn/communicator.h"
 
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -9,10 +10,8 @@
 
 namespace pn::nn {
 
-// Defined in mpi_communicator.cpp / nccl_communicator.cpp when the build has MPI / NCCL,
-// else below.
+// Defined in mpi_communicator.cpp when the build has MPI, else below.
 std::shared_ptr<Communicator> make_mpi_communicator();
-std::shared_ptr<Communicator> make_nccl_communicator(std::shared_ptr<Communicator> host);
 
 namespace {
 
@@ -39,6 +38,8 @@ bool env_set(const char* name) {
   const char* v = std::getenv(name);
   return v && *v;
 }
+
+std::atomic<GpuCommunicatorFactory> g_gpu_factory{nullptr};
 
 // FNV-1a: a stable 64-bit fingerprint, identical on every platform.
 uint64_t fingerprint(const std::string& s) {
@@ -70,10 +71,15 @@ std::shared_ptr<Communicator> world_communicator() {
   return world;
 }
 
+void set_gpu_communicator_factory(GpuCommunicatorFactory make) { g_gpu_factory.store(make); }
+
 std::shared_ptr<Communicator> gpu_communicator(std::shared_ptr<Communicator> host) {
   PN_CHECK(host != nullptr, "gpu_communicator: no host communicator");
-  auto nccl = make_nccl_communicator(std::move(host));
-  PN_CHECK(nccl != nullptr, "gpu_communicator: this build has no NCCL (configure with CUDA and NCCL found)");
+  const GpuCommunicatorFactory make = g_gpu_factory.load();
+  PN_CHECK(make != nullptr, "gpu_communicator: no NCCL communicator installed (link penumbra_nn_nccl, or "
+           "penumbra_nn_nccl_emu for the emulated GPU, and call pn::nn::install_nccl_communicator())");
+  auto nccl = make(std::move(host));
+  PN_CHECK(nccl != nullptr, "gpu_communicator: the installed factory made no communicator");
   return nccl;
 }
 
@@ -148,9 +154,4 @@ void check_same_on_all_ranks(Communicator& comm, const std::string& what, const 
 
 #ifndef PENUMBRA_HAVE_MPI
 std::shared_ptr<pn::nn::Communicator> pn::nn::make_mpi_communicator() { return nullptr; }
-#endif
-#ifndef PENUMBRA_HAVE_NCCL
-std::shared_ptr<pn::nn::Communicator> pn::nn::make_nccl_communicator(std::shared_ptr<Communicator>) {
-  return nullptr;
-}
 #endif

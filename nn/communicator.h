@@ -89,8 +89,16 @@ std::shared_ptr<DeviceCommunicator> device_communicator(std::shared_ptr<Communic
 
 // Collectives on GPU memory (NCCL) between the ranks of `host` (normally the MPI world, which
 // carries NCCL's bootstrap id); one GPU per rank, chosen from the local rank. Buffers passed
-// to it are device pointers. Throws when the build has no NCCL or no GPU is visible.
+// to it are device pointers. Throws when no NCCL communicator is installed (below) or no GPU
+// is visible.
 std::shared_ptr<Communicator> gpu_communicator(std::shared_ptr<Communicator> host);
+
+// What gpu_communicator() makes its communicator with. The NCCL communicator's library
+// installs itself: penumbra_nn_nccl (real NCCL) or penumbra_nn_nccl_emu (the emulated NCCL
+// of kernels/cuda/emu), through pn::nn::install_nccl_communicator() (nn/nccl_communicator.h).
+// nullptr uninstalls.
+using GpuCommunicatorFactory = std::shared_ptr<Communicator> (*)(std::shared_ptr<Communicator> host);
+void set_gpu_communicator_factory(GpuCommunicatorFactory make);
 
 // True when the environment says a launcher started several ranks (before any MPI call).
 bool launched_by_mpi();

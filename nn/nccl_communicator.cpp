@@ -2,14 +2,18 @@
 // GPU per rank (local rank modulo the devices on the node). NCCL's unique id is created on
 // rank 0 and broadcast over MPI. Every buffer passed in is a device pointer; calls are
 // enqueued on the rank's stream and waited for, so a call returns with the result in place.
-// Compiled only when the build has CUDA, NCCL and MPI.
-#include <cuda_runtime.h>
-#include <nccl.h>
+// Compiled twice (nn/nccl_communicator.h): real CUDA + NCCL, and the emulated ones.
+#include "nn/nccl_communicator.h"
 
 #include <cstdlib>
+#include <memory>
+#include <string>
 
 #include "autograd/error.h"
 #include "nn/communicator.h"
+// Last: the emulated runtime's keyword macros must not meet standard headers included after.
+#include "kernels/cuda/nccl_api.h"
+#include "kernels/cuda/runtime.h"
 
 namespace pn::nn {
 
@@ -19,8 +23,10 @@ void check_cuda(cudaError_t rc, const char* call) {
   PN_CHECK(rc == cudaSuccess, "{} failed: {} ({})", call, cudaGetErrorString(rc), cudaGetErrorName(rc));
 }
 
-void check_nccl(ncclResult_t rc, const char* call, int64_t n) {
-  PN_CHECK(rc == ncclSuccess, "{} ({} elements) failed: {}", call, n, ncclGetErrorString(rc));
+// NCCL's explanation (ncclGetLastError) follows its status: the reason a check refused a call.
+void check_nccl(ncclResult_t rc, const char* call, int64_t n, ncclComm_t comm = nullptr) {
+  PN_CHECK(rc == ncclSuccess, "{} ({} elements) failed: {}: {}", call, n, ncclGetErrorString(rc),
+           ncclGetLastError(comm));
 }
 
 class NcclCommunicator final : public Communicator {
@@ -49,7 +55,8 @@ class NcclCommunicator final : public Communicator {
   void allreduce_sum(double* d, int64_t n) override { allreduce(d, n, ncclFloat64, ncclSum); }
   void allreduce_max(double* d, int64_t n) override { allreduce(d, n, ncclFloat64, ncclMax); }
   void broadcast(void* d, int64_t bytes, int root) override {
-    check_nccl(ncclBroadcast(d, d, static_cast<size_t>(bytes), ncclChar, root, comm_, stream_), "ncclBroadcast", bytes);
+    check_nccl(ncclBroadcast(d, d, static_cast<size_t>(bytes), ncclChar, root, comm_, stream_), "ncclBroadcast", bytes,
+               comm_);
     wait("ncclBroadcast");
   }
   void barrier() override {
@@ -65,7 +72,7 @@ class NcclCommunicator final : public Communicator {
 
  private:
   void allreduce(void* d, int64_t n, ncclDataType_t type, ncclRedOp_t op) {
-    check_nccl(ncclAllReduce(d, d, static_cast<size_t>(n), type, op, comm_, stream_), "ncclAllReduce", n);
+    check_nccl(ncclAllReduce(d, d, static_cast<size_t>(n), type, op, comm_, stream_), "ncclAllReduce", n, comm_);
     wait("ncclAllReduce");
   }
   void wait(const char* what) {
@@ -79,10 +86,12 @@ class NcclCommunicator final : public Communicator {
   ncclComm_t comm_ = nullptr;
 };
 
-}  // namespace
-
 std::shared_ptr<Communicator> make_nccl_communicator(std::shared_ptr<Communicator> host) {
   return std::make_shared<NcclCommunicator>(std::move(host));
 }
+
+}  // namespace
+
+void install_nccl_communicator() { set_gpu_communicator_factory(&make_nccl_communicator); }
 
 }  // namespace pn::nn

@@ -7,7 +7,7 @@
 #include <cudnn.h>
 
 #if defined(PN_HAVE_NCCL)
-#include <nccl.h>
+#include "kernels/cuda/nccl_api.h"
 #endif
 
 #ifndef PN_CUDA_ARCHITECTURES

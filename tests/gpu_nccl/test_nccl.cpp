@@ -14,11 +14,13 @@
 #include "nn/communicator.h"
 #include "nn/data_parallel.h"
 #include "nn/layers.h"
+#include "nn/nccl_communicator.h"
 #include "nn/optim.h"
 
 using namespace pn::nn;
 
 TEST_CASE("NCCL all-reduce and broadcast on device buffers agree with MPI on the host") {
+  install_nccl_communicator();
   auto host = world_communicator();
   REQUIRE(host->size() >= 2);
   auto gpu = gpu_communicator(host);
@@ -49,6 +51,7 @@ TEST_CASE("NCCL all-reduce and broadcast on device buffers agree with MPI on the
 
 TEST_CASE("data parallel on 2 GPUs through NCCL = 1 CPU process with the doubled batch") {
   REQUIRE(pn::cuda::install_cuda_backend());
+  install_nccl_communicator();
   auto host = world_communicator();
   auto gpu = gpu_communicator(host);
   pn::Generator data_gen(3);

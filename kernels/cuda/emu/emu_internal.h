@@ -23,6 +23,11 @@ constexpr int kMaxDevices = 16;
 
 // Sets the calling thread's last error and its explanation; returns e.
 cudaError_t record_error(cudaError_t e, std::string detail);
+// Sets only the explanation (last_error_detail()), for failures of the emulated libraries
+// (NCCL, cuBLAS, cuDNN) that have their own status codes and must not touch CUDA's last error.
+void record_detail(std::string detail);
+// The calling thread's last error as recorded (without the device's pending asynchronous one).
+cudaError_t thread_error();
 
 // ---- devices.cpp ----
 bool valid_device(int d);

@@ -22,6 +22,9 @@ cudaError_t record_error(cudaError_t e, std::string what) {
   return e;
 }
 
+void record_detail(std::string what) { t_last_detail = std::move(what); }
+cudaError_t thread_error() { return t_last_error; }
+
 }  // namespace detail
 
 const char* last_error_detail() { return t_last_detail.c_str(); }

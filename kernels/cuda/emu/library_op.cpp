@@ -8,10 +8,10 @@
 
 namespace pn::cuda::emu::detail {
 
-void explain(std::string why) { (void)record_error(cudaPeekAtLastError(), std::move(why)); }
+void explain(std::string why) { record_detail(std::move(why)); }
 
 std::string enqueue_library_op(cudaStream_t s, const std::string& what, std::vector<Access> accesses, OpBody body) {
-  const cudaError_t before = cudaPeekAtLastError();
+  const cudaError_t before = thread_error();  // not cudaPeekAtLastError: that also takes async errors
   const cudaError_t e = enqueue(s, what, std::move(accesses), std::move(body));
   if (e == cudaSuccess) return "";
   std::string why = last_error_detail();
