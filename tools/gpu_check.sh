@@ -77,8 +77,12 @@ sanitizer() {
 gpu_targets() {
   local all want=(penumbra gpu_check test_gpu_kernels test_gpu_models cuda_device_count test_nccl)
   [ "$GC_MODE" = dry-run ] && want=(gpu_check_emu penumbra test_gpu_kernels test_gpu_models)
-  all=$(cmake --build "$GC_BUILD" --target help 2>/dev/null)
-  for t in "${want[@]}"; do grep -qE "^$t(:| )" <<<"$all" && echo "$t"; done
+  if [ -f "$GC_BUILD/build.ninja" ]; then
+    all=$(cmake --build "$GC_BUILD" -- -t targets all 2>/dev/null | sed 's/:.*//; s|.*/||')
+  else
+    all=$(cmake --build "$GC_BUILD" --target help 2>/dev/null | sed -n 's/^\.\.\. \([^ ]*\).*/\1/p')
+  fi
+  for t in "${want[@]}"; do grep -qx "$t" <<<"$all" && echo "$t"; done
 }
 
 step_build() {
@@ -106,6 +110,7 @@ step_build() {
   fi
   local targets
   mapfile -t targets < <(gpu_targets)
+  [ ${#targets[@]} -gt 0 ] || { echo "build: $GC_BUILD defines none of the targets the check runs"; return 1; }
   echo "build: ${targets[*]}"
   cmake --build "$GC_BUILD" -j "$(nproc)" --target "${targets[@]}"
 }
@@ -252,7 +257,9 @@ prepare() {
   GC_WORK=$(realpath "$work")
   GC_BUILD=$build
   GC_LIBS=${LD_LIBRARY_PATH:-}
-  export GC_MODE=$mode GC_SIZE=$size GC_WORK GC_BUILD GC_LIBS GC_REPS=5 GC_DEADLINE=$(($(date +%s) + budget))
+  # Timed repetitions after a warm-up: 5 on a GPU, 2 for the tiny sizes of a dry run.
+  GC_REPS=$([ "$size" = tiny ] && echo 2 || echo 5)
+  export GC_MODE=$mode GC_SIZE=$size GC_WORK GC_BUILD GC_LIBS GC_REPS GC_DEADLINE=$(($(date +%s) + budget))
   # A bundle travels as one archive: unpack it into the work folder.
   if [ -f "$GC_BUILD/bundle.tar.xz" ]; then
     mkdir -p "$GC_WORK/bundle" && tar -C "$GC_WORK/bundle" -xJf "$GC_BUILD/bundle.tar.xz" || return 1

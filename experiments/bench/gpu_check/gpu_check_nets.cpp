@@ -153,7 +153,7 @@ class TranslatorCheck final : public NetCheck {
     batch_ = cfg.integer("translate.batch");
     classes_ = scale == "tiny" ? 5 : cfg.integer("data.classes");
     const auto g = cfg.integers("data.grid");
-    const int64_t full[3] = {g[0], g[1], g[2]}, small[3] = {16, 32, 32}, tiny[3] = {8, 16, 16};
+    const int64_t full[3] = {g[0], g[1], g[2]}, small[3] = {16, 32, 32}, tiny[3] = {8, 8, 8};
     const int64_t* grid = scale == "paper" ? full : scale == "small" ? small : tiny;
     dc_.label_channels = classes_;
     dc_.filters = scale == "paper" ? cfg.integers("translate.discriminator.filters")
@@ -290,8 +290,7 @@ class WganCheck final : public NetCheck {
       c_.critic_filters = {8, 16, 32, 64, 128}, c_.critic_dense = 128;
     } else {
       c_.z_dim = 8, c_.start = {1, 2, 2}, c_.gen_filters = {6, 4}, c_.mask_size = {4, 8, 8};
-      c_.critic_filters = {4, 6, 8}, c_.critic_dense = 16;
-      batch_ = 2;
+      c_.critic_filters = {4, 6}, c_.critic_dense = 16;
     }
     g_ = std::make_shared<models::LesionGenerator>(c_, gen_);
     k_ = std::make_shared<models::LesionCritic>(c_, gen_);
