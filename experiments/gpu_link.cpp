@@ -7,6 +7,9 @@
 #include <string>
 
 #include "experiments/gpu_support.h"
+#if defined(PN_LINK_NCCL)
+#include "nn/nccl_communicator.h"
+#endif
 // Standard and project headers above; runtime.h defines CUDA's keywords under the emulator.
 #include "autograd/cuda/cuda_backend.h"
 #include "autograd/cuda/device_allocator.h"
@@ -152,6 +155,9 @@ const bool registered = [] {
   s.synchronize = synchronize;
   s.peak_memory = peak_memory;
   set_gpu_support(std::move(s));
+#if defined(PN_LINK_NCCL)
+  nn::install_nccl_communicator();  // device collectives for multi-rank GPU runs
+#endif
   return true;
 }();
 

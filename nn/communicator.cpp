@@ -1,6 +1,5 @@
 #include "nn/communicator.h"
 
-#include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -39,7 +38,6 @@ bool env_set(const char* name) {
   return v && *v;
 }
 
-std::atomic<GpuCommunicatorFactory> g_gpu_factory{nullptr};
 
 // FNV-1a: a stable 64-bit fingerprint, identical on every platform.
 uint64_t fingerprint(const std::string& s) {
@@ -69,18 +67,6 @@ std::shared_ptr<Communicator> world_communicator() {
     return local_communicator();
   }();
   return world;
-}
-
-void set_gpu_communicator_factory(GpuCommunicatorFactory make) { g_gpu_factory.store(make); }
-
-std::shared_ptr<Communicator> gpu_communicator(std::shared_ptr<Communicator> host) {
-  PN_CHECK(host != nullptr, "gpu_communicator: no host communicator");
-  const GpuCommunicatorFactory make = g_gpu_factory.load();
-  PN_CHECK(make != nullptr, "gpu_communicator: no NCCL communicator installed (link penumbra_nn_nccl, or "
-           "penumbra_nn_nccl_emu for the emulated GPU, and call pn::nn::install_nccl_communicator())");
-  auto nccl = make(std::move(host));
-  PN_CHECK(nccl != nullptr, "gpu_communicator: the installed factory made no communicator");
-  return nccl;
 }
 
 namespace {

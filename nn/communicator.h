@@ -78,27 +78,15 @@ struct Collectives {
 };
 
 // How a program that links a GPU backend makes device communicators (NCCL between the
-// ranks of `host`, which carries NCCL's bootstrap id); registered by the program's GPU
-// support (experiments/gpu_support.h).
+// ranks of `host`, which carries NCCL's bootstrap id): the NCCL communicator's library
+// registers itself, penumbra_nn_nccl (real NCCL) or penumbra_nn_nccl_emu (the emulated NCCL
+// of kernels/cuda/emu), through pn::nn::install_nccl_communicator() (nn/nccl_communicator.h).
 using DeviceCommunicatorFactory =
     std::function<std::shared_ptr<DeviceCommunicator>(std::shared_ptr<Communicator> host, Device device)>;
 void register_device_communicator(DeviceCommunicatorFactory make);
 // The device communicator of this rank on `device` (a CUDA device). Throws when the program
 // has no GPU collectives (built without CUDA or NCCL).
 std::shared_ptr<DeviceCommunicator> device_communicator(std::shared_ptr<Communicator> host, Device device);
-
-// Collectives on GPU memory (NCCL) between the ranks of `host` (normally the MPI world, which
-// carries NCCL's bootstrap id); one GPU per rank, chosen from the local rank. Buffers passed
-// to it are device pointers. Throws when no NCCL communicator is installed (below) or no GPU
-// is visible.
-std::shared_ptr<Communicator> gpu_communicator(std::shared_ptr<Communicator> host);
-
-// What gpu_communicator() makes its communicator with. The NCCL communicator's library
-// installs itself: penumbra_nn_nccl (real NCCL) or penumbra_nn_nccl_emu (the emulated NCCL
-// of kernels/cuda/emu), through pn::nn::install_nccl_communicator() (nn/nccl_communicator.h).
-// nullptr uninstalls.
-using GpuCommunicatorFactory = std::shared_ptr<Communicator> (*)(std::shared_ptr<Communicator> host);
-void set_gpu_communicator_factory(GpuCommunicatorFactory make);
 
 // True when the environment says a launcher started several ranks (before any MPI call).
 bool launched_by_mpi();

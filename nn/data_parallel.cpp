@@ -49,10 +49,12 @@ DataParallel::DataParallel(Collectives comm, std::vector<Module*> modules, int64
     : comm_(std::move(comm)), modules_(std::move(modules)), bucket_bytes_(bucket_bytes) {
   PN_CHECK(comm_.host != nullptr, "DataParallel: no host communicator");
   PN_CHECK(bucket_bytes_ > 0, "DataParallel: bucket size must be positive, got {}", bucket_bytes_);
-  // Replicas must agree on the architecture before anything is exchanged.
+  // Replicas must agree on the architecture before anything is exchanged: names, dtypes and
+  // shapes (not devices: on GPUs every rank has its own).
   std::string arch;
   for (Module* m : modules_)
-    for (auto& [name, t] : m->named_parameters()) arch += name + t.desc() + ";";
+    for (auto& [name, t] : m->named_parameters())
+      arch += name + " " + dtype_name(t.dtype()) + shape_str(t.shape()) + ";";
   check_same_on_all_ranks(*comm_.host, "the model's parameter list", arch);
 }
 

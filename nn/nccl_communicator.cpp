@@ -1,8 +1,10 @@
-// The NCCL communicator: collectives on GPU memory between the ranks of an MPI world, one
-// GPU per rank (local rank modulo the devices on the node). NCCL's unique id is created on
-// rank 0 and broadcast over MPI. Every buffer passed in is a device pointer; calls are
-// enqueued on the rank's stream and waited for, so a call returns with the result in place.
-// Compiled twice (nn/nccl_communicator.h): real CUDA + NCCL, and the emulated ones.
+// The NCCL device communicator (nn/communicator.h's DeviceCommunicator): collectives on
+// device tensors between the ranks of an MPI world, one device per rank. NCCL's unique id
+// is created on rank 0 and broadcast over the host communicator. Every collective is queued
+// on the device's one stream (kernels/cuda/device_guard.h's device_stream), the stream that
+// carries the compute producing and consuming the tensors: the collective is ordered after
+// the ops that wrote its input and before those that read its result, with no event and no
+// host wait. Compiled twice (nn/nccl_communicator.h): real CUDA + NCCL, and the emulated ones.
 #include "nn/nccl_communicator.h"
 
 #include <cstdlib>
@@ -12,6 +14,7 @@
 #include "autograd/error.h"
 #include "nn/communicator.h"
 // Last: the emulated runtime's keyword macros must not meet standard headers included after.
+#include "kernels/cuda/device_guard.h"
 #include "kernels/cuda/nccl_api.h"
 #include "kernels/cuda/runtime.h"
 
@@ -19,79 +22,78 @@ namespace pn::nn {
 
 namespace {
 
-void check_cuda(cudaError_t rc, const char* call) {
-  PN_CHECK(rc == cudaSuccess, "{} failed: {} ({})", call, cudaGetErrorString(rc), cudaGetErrorName(rc));
-}
-
 // NCCL's explanation (ncclGetLastError) follows its status: the reason a check refused a call.
-void check_nccl(ncclResult_t rc, const char* call, int64_t n, ncclComm_t comm = nullptr) {
-  PN_CHECK(rc == ncclSuccess, "{} ({} elements) failed: {}: {}", call, n, ncclGetErrorString(rc),
-           ncclGetLastError(comm));
+void check_nccl(ncclResult_t rc, const char* call, const std::string& what, ncclComm_t comm = nullptr) {
+  PN_CHECK(rc == ncclSuccess, "{} ({}) failed: {}: {}", call, what, ncclGetErrorString(rc), ncclGetLastError(comm));
 }
 
-class NcclCommunicator final : public Communicator {
+class NcclCommunicator final : public DeviceCommunicator {
  public:
-  explicit NcclCommunicator(std::shared_ptr<Communicator> host) : host_(std::move(host)) {
-    int devices = 0;
-    check_cuda(cudaGetDeviceCount(&devices), "cudaGetDeviceCount");
-    PN_CHECK(devices > 0, "NCCL communicator: rank {} sees no CUDA device", host_->rank());
-    device_ = host_->local_rank() % devices;
-    check_cuda(cudaSetDevice(device_), "cudaSetDevice");
-    check_cuda(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking), "cudaStreamCreate");
+  NcclCommunicator(std::shared_ptr<Communicator> host, Device device) : host_(std::move(host)), device_(device) {
+    PN_CHECK(device.is_cuda(), "NCCL communicator: {} is not a CUDA device", device.str());
+    cuda::DeviceGuard guard(device.index);
+    stream_ = cuda::device_stream(device.index);
     ncclUniqueId id;
-    if (host_->is_root()) check_nccl(ncclGetUniqueId(&id), "ncclGetUniqueId", 0);
+    if (host_->is_root()) check_nccl(ncclGetUniqueId(&id), "ncclGetUniqueId", "rank 0");
     host_->broadcast(&id, sizeof id, 0);
-    check_nccl(ncclCommInitRank(&comm_, host_->size(), id, host_->rank()), "ncclCommInitRank", 0);
+    check_nccl(ncclCommInitRank(&comm_, host_->size(), id, host_->rank()), "ncclCommInitRank",
+               "rank " + std::to_string(host_->rank()) + " of " + std::to_string(host_->size()) + " on " + device.str());
   }
   ~NcclCommunicator() override {
-    if (comm_) ncclCommDestroy(comm_);
-    if (stream_) cudaStreamDestroy(stream_);
+    if (comm_) (void)ncclCommDestroy(comm_);
   }
   int rank() const override { return host_->rank(); }
   int size() const override { return host_->size(); }
-  int local_rank() const override { return host_->local_rank(); }
+  Device device() const override { return device_; }
   std::string backend() const override { return "nccl"; }
-  void allreduce_sum(float* d, int64_t n) override { allreduce(d, n, ncclFloat32, ncclSum); }
-  void allreduce_sum(double* d, int64_t n) override { allreduce(d, n, ncclFloat64, ncclSum); }
-  void allreduce_max(double* d, int64_t n) override { allreduce(d, n, ncclFloat64, ncclMax); }
-  void broadcast(void* d, int64_t bytes, int root) override {
-    check_nccl(ncclBroadcast(d, d, static_cast<size_t>(bytes), ncclChar, root, comm_, stream_), "ncclBroadcast", bytes,
-               comm_);
-    wait("ncclBroadcast");
+
+  void allreduce_sum(const Tensor& t) override {
+    const ncclDataType_t type = checked_type(t, "allreduce_sum");
+    cuda::DeviceGuard guard(device_.index);
+    Tensor x = t;
+    check_nccl(ncclAllReduce(x.raw(), x.raw(), static_cast<size_t>(x.numel()), type, ncclSum, comm_, stream_),
+               "ncclAllReduce", x.desc(), comm_);
   }
-  void barrier() override {
-    wait("barrier");
-    host_->barrier();
+
+  void broadcast(const Tensor& t, int root) override {
+    const ncclDataType_t type = checked_type(t, "broadcast");
+    PN_CHECK(root >= 0 && root < size(), "broadcast: root {} is not a rank of {}", root, size());
+    cuda::DeviceGuard guard(device_.index);
+    Tensor x = t;
+    check_nccl(ncclBroadcast(x.raw(), x.raw(), static_cast<size_t>(x.numel()), type, root, comm_, stream_),
+               "ncclBroadcast", x.desc(), comm_);
   }
+
   [[noreturn]] void abort(const std::string& why, int code) override {
-    if (comm_) ncclCommAbort(comm_);
+    if (comm_) (void)ncclCommAbort(comm_);
     comm_ = nullptr;
     host_->abort(why, code);
     std::abort();  // not reached: the host's abort ends the process
   }
 
  private:
-  void allreduce(void* d, int64_t n, ncclDataType_t type, ncclRedOp_t op) {
-    check_nccl(ncclAllReduce(d, d, static_cast<size_t>(n), type, op, comm_, stream_), "ncclAllReduce", n, comm_);
-    wait("ncclAllReduce");
+  // The NCCL type of a tensor this communicator may take; a clear error for anything else
+  // (a host tensor: counts and scalars belong to the host communicator).
+  ncclDataType_t checked_type(const Tensor& t, const char* op) const {
+    PN_CHECK(t.defined(), "NCCL {}: undefined tensor", op);
+    PN_CHECK(t.device() == device_,
+             "NCCL {}: {} is on {}, but this communicator reduces tensors on {} (host values go through the "
+             "host communicator, Collectives::host)", op, t.desc(), t.device().str(), device_.str());
+    return t.dtype() == DType::Float32 ? ncclFloat32 : ncclFloat64;
   }
-  void wait(const char* what) {
-    cudaError_t rc = cudaStreamSynchronize(stream_);
-    PN_CHECK(rc == cudaSuccess, "{}: stream synchronisation failed on device {}: {}", what, device_,
-             cudaGetErrorString(rc));
-  }
+
   std::shared_ptr<Communicator> host_;
-  int device_ = 0;
+  Device device_;
   cudaStream_t stream_ = nullptr;
   ncclComm_t comm_ = nullptr;
 };
 
-std::shared_ptr<Communicator> make_nccl_communicator(std::shared_ptr<Communicator> host) {
-  return std::make_shared<NcclCommunicator>(std::move(host));
-}
-
 }  // namespace
 
-void install_nccl_communicator() { set_gpu_communicator_factory(&make_nccl_communicator); }
+void install_nccl_communicator() {
+  register_device_communicator([](std::shared_ptr<Communicator> host, Device device) -> std::shared_ptr<DeviceCommunicator> {
+    return std::make_shared<NcclCommunicator>(std::move(host), device);
+  });
+}
 
 }  // namespace pn::nn

@@ -1,6 +1,7 @@
-// NCCL collectives on GPU memory between 2 MPI ranks (one GPU each), checked against the
-// MPI results on the host. Runs only where 2 or more GPUs exist (run_with_gpus.sh).
-#include <cuda_runtime.h>
+// NCCL collectives on device tensors between 2 MPI ranks (one device each), checked against
+// the MPI results on the host, and data parallel training through them equal to one process
+// with the doubled batch. Built twice: on real GPUs (tests/gpu_nccl, run only where 2 or more
+// exist, run_with_gpus.sh) and on 2 emulated devices (tests/nccl_emu, in CI).
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -16,44 +17,52 @@
 #include "nn/layers.h"
 #include "nn/nccl_communicator.h"
 #include "nn/optim.h"
+// Last: under the emulator runtime.h defines CUDA's keywords as macros.
+#include "kernels/cuda/runtime.h"
 
 using namespace pn::nn;
 
-TEST_CASE("NCCL all-reduce and broadcast on device buffers agree with MPI on the host") {
+namespace {
+// This rank's device: local rank -> device, as select_device does.
+pn::Device rank_device(const Communicator& host) {
+  int devices = 0;
+  REQUIRE(cudaGetDeviceCount(&devices) == cudaSuccess);
+  REQUIRE(host.local_rank() < devices);
+  REQUIRE(cudaSetDevice(host.local_rank()) == cudaSuccess);
+  return pn::Device::cuda(host.local_rank());
+}
+}  // namespace
+
+TEST_CASE("NCCL all-reduce and broadcast of device tensors agree with MPI on the host") {
+  REQUIRE(pn::cuda::install_cuda_backend());
   install_nccl_communicator();
   auto host = world_communicator();
   REQUIRE(host->size() >= 2);
-  auto gpu = gpu_communicator(host);
-  CHECK(gpu->backend() == "nccl");
+  const pn::Device dev = rank_device(*host);
+  auto nccl = device_communicator(host, dev);
+  CHECK(nccl->backend() == "nccl");
   const int64_t n = 1000003;  // odd, large enough for several NCCL chunks
   std::vector<float> h(n);
   for (int64_t i = 0; i < n; ++i) h[i] = static_cast<float>((i % 97) * (host->rank() + 1)) * 0.25f;
   std::vector<float> expect = h;
   host->allreduce_sum(expect.data(), n);
-  float* d = nullptr;
-  REQUIRE(cudaMalloc(&d, n * sizeof(float)) == cudaSuccess);
-  cudaMemcpy(d, h.data(), n * sizeof(float), cudaMemcpyHostToDevice);
-  gpu->allreduce_sum(d, n);
-  cudaMemcpy(h.data(), d, n * sizeof(float), cudaMemcpyDeviceToHost);
+  pn::Tensor t = pn::Tensor::from_vector(h, {n}).to(dev);
+  nccl->allreduce_sum(t);
+  const auto got = t.to_vector();
   int64_t bad = 0;
-  for (int64_t i = 0; i < n; ++i) bad += h[i] != expect[i];
+  for (int64_t i = 0; i < n; ++i) bad += static_cast<float>(got[i]) != expect[i];
   CHECK(bad == 0);
-  int64_t token = host->rank() == 0 ? 4242 : 0;
-  int64_t* dt = nullptr;
-  REQUIRE(cudaMalloc(&dt, sizeof token) == cudaSuccess);
-  cudaMemcpy(dt, &token, sizeof token, cudaMemcpyHostToDevice);
-  gpu->broadcast(dt, sizeof token, 0);
-  cudaMemcpy(&token, dt, sizeof token, cudaMemcpyDeviceToHost);
-  CHECK(token == 4242);
-  cudaFree(d);
-  cudaFree(dt);
+  pn::Tensor token = pn::Tensor::full({1}, host->rank() == 0 ? 4242 : 0, pn::DType::Float64, dev);
+  nccl->broadcast(token, 0);
+  CHECK(token.item() == 4242);
 }
 
 TEST_CASE("data parallel on 2 GPUs through NCCL = 1 CPU process with the doubled batch") {
   REQUIRE(pn::cuda::install_cuda_backend());
   install_nccl_communicator();
   auto host = world_communicator();
-  auto gpu = gpu_communicator(host);
+  const pn::Device dev = rank_device(*host);
+  const Collectives comm{host, device_communicator(host, dev)};
   pn::Generator data_gen(3);
   const int64_t n = 8;
   pn::Tensor x = pn::Tensor::randn({n, 1, 9, 7}, data_gen), y = pn::Tensor::randn({n, 2, 9, 7}, data_gen);
@@ -66,11 +75,8 @@ TEST_CASE("data parallel on 2 GPUs through NCCL = 1 CPU process with the doubled
     return net;
   };
   auto net = make(100 + host->rank()), ref = make(100);
-  int devices = 0;
-  REQUIRE(cudaGetDeviceCount(&devices) == cudaSuccess);
-  const pn::Device dev = pn::Device::cuda(host->local_rank() % devices);  // the communicator's choice
   net->to(dev);
-  DataParallel dp(gpu, {net.get()});
+  DataParallel dp(comm, {net.get()});
   dp.broadcast_state();
   Adam opt(net->named_parameters(), AdamOptions{1e-2}), opt_ref(ref->named_parameters(), AdamOptions{1e-2});
   auto batch = [](const pn::Tensor& t, const std::vector<int64_t>& idx) {

@@ -2,17 +2,20 @@
 // emulated device (local rank -> device, PN_CUDA_EMU_DEVICES=2), NCCL's unique id sent over
 // MPI. Checked against MPI's results on the host:
 //  - the raw API: all-reduce (sum of floats past two slots, max of doubles) and broadcast;
-//  - nn's NCCL communicator (gpu_communicator over the MPI world, the same
-//    nn/nccl_communicator.cpp as on GPUs, linked as penumbra_nn_nccl_emu) end to end;
-//  - the planted bug of issue 13 through the communicator: allreduce_sum on a host vector
-//    fails on every rank with an error naming host memory (and nobody hangs).
+//  - nn's NCCL device communicator (device_communicator over the MPI world, the same
+//    nn/nccl_communicator.cpp as on GPUs, linked as penumbra_nn_nccl_emu) on device tensors,
+//    and Collectives routing host tensors to MPI and device tensors to NCCL;
+//  - the planted bug of issue 13 through the communicator: a host tensor given to NCCL
+//    fails on every rank with an error naming the host communicator (and nobody hangs).
 #include <doctest/doctest.h>
 
 #include <cstdint>
 #include <string>
 #include <vector>
 
+#include "autograd/cuda/cuda_backend.h"
 #include "autograd/error.h"
+#include "autograd/tensor.h"
 #include "nn/communicator.h"
 #include "nn/nccl_communicator.h"
 #include "nccl_test_util.h"
@@ -65,50 +68,74 @@ TEST_CASE("raw NCCL API between 2 processes: unique id over MPI, all-reduce and 
   CHECK(ncclCommDestroy(comm) == ncclSuccess);
 }
 
-TEST_CASE("nn's NCCL communicator on emulated devices: gpu_communicator over the MPI world") {
+// This rank's device (local rank -> device, as select_device does) with the CUDA backend on it.
+static pn::Device rank_device(const pn::nn::Communicator& host) {
+  REQUIRE(pn::cuda::install_cuda_backend());
   pn::nn::install_nccl_communicator();
+  const int device = host.local_rank() % emulated_devices();
+  REQUIRE(cudaSetDevice(device) == cudaSuccess);
+  return pn::Device::cuda(device);
+}
+
+TEST_CASE("nn's NCCL device communicator on emulated devices: device tensors over the MPI world") {
   auto host = host_world();
-  auto gpu = pn::nn::gpu_communicator(host);
-  CHECK(gpu->backend() == "nccl");
-  CHECK(gpu->rank() == host->rank());
-  const int device = host->local_rank() % emulated_devices();  // the communicator's choice
+  const pn::Device device = rank_device(*host);
+  auto nccl = pn::nn::device_communicator(host, device);
+  CHECK(nccl->backend() == "nccl");
+  CHECK(nccl->rank() == host->rank());
+  CHECK(nccl->device() == device);
   const size_t n = (size_t{1} << 20) / sizeof(double) + 9;
   std::vector<double> mine = rank_input<double>(n, host->rank(), 1);
   std::vector<double> want = mine;
   host->allreduce_sum(want.data(), static_cast<int64_t>(n));
-  REQUIRE(cudaSetDevice(device) == cudaSuccess);
-  DeviceBuffer<double> buf(device, mine);
-  gpu->allreduce_sum(buf.get(), static_cast<int64_t>(n));
-  CHECK(count_differences(buf.download(), want) == 0);
+  pn::Tensor t = pn::Tensor::from_vector(mine, {static_cast<int64_t>(n)}, pn::DType::Float64).to(device);
+  nccl->allreduce_sum(t);  // queued on the device's stream; to_vector waits for it
+  CHECK(count_differences(t.to_vector(), want) == 0);
 
   std::vector<float> f = rank_input<float>(333, host->rank(), 2), fsum = f;
   host->allreduce_sum(fsum.data(), static_cast<int64_t>(f.size()));
-  DeviceBuffer<float> fb(device, f);
-  gpu->allreduce_sum(fb.get(), static_cast<int64_t>(f.size()));
-  CHECK(count_differences(fb.download(), fsum) == 0);
+  pn::Tensor ft = pn::Tensor::from_vector(f, {333}).to(device);
+  nccl->allreduce_sum(ft);
+  const auto got = ft.to_vector();
+  CHECK(count_differences(std::vector<float>(got.begin(), got.end()), fsum) == 0);
 
-  std::vector<char> bytes(77, static_cast<char>('a' + host->rank()));
-  DeviceBuffer<char> bb(device, bytes);
-  gpu->broadcast(bb.get(), static_cast<int64_t>(bytes.size()), 1);
-  CHECK(bb.download() == std::vector<char>(77, 'b'));
-  gpu->barrier();
+  pn::Tensor b = pn::Tensor::full({77}, 1.0 + host->rank(), pn::DType::Float32, device);
+  nccl->broadcast(b, 1);
+  CHECK(b.to_vector() == std::vector<double>(77, 2.0));
+  // Through Collectives, as DataParallel and sync batch norm use it: device tensors to NCCL,
+  // host tensors to MPI.
+  const pn::nn::Collectives both{host, nccl};
+  pn::Tensor on_host = pn::Tensor::full({3}, 1.0 + host->rank());
+  pn::Tensor on_device = on_host.to(device);
+  both.allreduce_sum(on_host);
+  both.allreduce_sum(on_device);
+  CHECK(on_host.to_vector() == std::vector<double>(3, 3.0));
+  CHECK(on_device.to_vector() == std::vector<double>(3, 3.0));
 }
 
-TEST_CASE("planted bug (issue 13) through the communicator: allreduce_sum of a host vector is refused") {
-  pn::nn::install_nccl_communicator();
+TEST_CASE("planted bug (issue 13) through the communicator: a host tensor given to NCCL is refused") {
   auto host = host_world();
-  auto gpu = pn::nn::gpu_communicator(host);
-  std::vector<double> on_host(4, 1.0);  // what check_same_on_all_ranks and DataParallel::average pass today
+  const pn::Device device = rank_device(*host);
+  auto nccl = pn::nn::device_communicator(host, device);
+  pn::Tensor on_host = pn::Tensor::ones({4}, pn::DType::Float64);  // what used to reach NCCL as a host pointer
   std::string why;
   try {
-    gpu->allreduce_sum(on_host.data(), 4);
+    nccl->allreduce_sum(on_host);
   } catch (const pn::Error& e) {
     why = e.what();
   }
   INFO(why);
-  CHECK(contains(why, "ncclAllReduce (4 elements) failed: invalid argument"));
-  CHECK(contains(why, "sendbuff"));
-  CHECK(contains(why, "is host memory"));
-  CHECK(on_host == std::vector<double>(4, 1.0));
-  host->barrier();  // both ranks got here: the refusal happened before any rendezvous
+  CHECK(contains(why, "float64[4] cpu is on cpu, but this communicator reduces tensors on " + device.str()));
+  CHECK(contains(why, "host communicator"));
+  CHECK(on_host.to_vector() == std::vector<double>(4, 1.0));
+  // A CUDA tensor without a device communicator is refused by Collectives, naming the fix.
+  const pn::nn::Collectives host_only{host};
+  why.clear();
+  try {
+    host_only.allreduce_sum(pn::Tensor::ones({2}, pn::DType::Float32, device));
+  } catch (const pn::Error& e) {
+    why = e.what();
+  }
+  CHECK(contains(why, "no device communicator"));
+  host->barrier();  // both ranks got here: the refusals happened before any rendezvous
 }
