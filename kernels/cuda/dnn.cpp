@@ -299,6 +299,10 @@ AlgoKey algo_key(Direction dir, cudnnDataType_t t, int dev, const kernels::ConvG
           o.allow_tf32};
 }
 
+cudnnMathType_t math_type(const LibraryOptions& opts, cudnnDataType_t t) {
+  return opts.allow_tf32 && t == CUDNN_DATA_FLOAT ? CUDNN_DEFAULT_MATH : CUDNN_FMA_MATH;
+}
+
 bool worth_another_algorithm(cudnnStatus_t s) {
   const int category = CUDNN_STATUS_CATEGORY(static_cast<int>(s));
   return category == CUDNN_STATUS_BAD_PARAM || category == CUDNN_STATUS_NOT_SUPPORTED ||
@@ -387,8 +391,7 @@ namespace {
 void convolve(Direction dir, const kernels::ConvGeom& g, cudnnDataType_t t, Operands o, cudaStream_t stream) {
   check_int_sizes(dir, g);
   const LibraryOptions opts = library_options();
-  const cudnnMathType_t math = opts.allow_tf32 && t == CUDNN_DATA_FLOAT ? CUDNN_DEFAULT_MATH : CUDNN_FMA_MATH;
-  ConvDescs d(g, t, math);
+  ConvDescs d(g, t, math_type(opts, t));
   int dev = 0;
   PN_CUDA_CHECK(cudaGetDevice(&dev));
   keep_pool_memory(dev);
@@ -449,10 +452,30 @@ void conv_backward_weight(const kernels::ConvGeom& g, const T* x, const T* dy, T
   convolve(Direction::BackwardFilter, g, dtype<T>(), {x, dy, dw, &one, &zero}, stream);
 }
 
+template <class T>
+std::optional<ConvAlgorithm> conv_algorithm(ConvDirection direction, const kernels::ConvGeom& g) {
+  const Direction dir = static_cast<Direction>(static_cast<int>(direction));
+  const LibraryOptions opts = library_options();
+  int dev = 0;
+  PN_CUDA_CHECK(cudaGetDevice(&dev));
+  int algo = -1;
+  {
+    std::lock_guard<std::mutex> lock(g_algo_mutex);
+    auto it = algo_cache().find(algo_key(dir, dtype<T>(), dev, g, opts));
+    if (it == algo_cache().end()) return std::nullopt;
+    algo = it->second;
+  }
+  ConvDescs d(g, dtype<T>(), math_type(opts, dtype<T>()));
+  size_t bytes = 0;
+  PN_CUDNN_CHECK(workspace_size(dir, cudnn_handle(), d, algo, &bytes));
+  return ConvAlgorithm{algo, bytes};
+}
+
 #define PN_INSTANTIATE(T)                                                                               \
   template void conv_forward<T>(const kernels::ConvGeom&, const T*, const T*, T*, cudaStream_t);        \
   template void conv_backward_input<T>(const kernels::ConvGeom&, const T*, const T*, T*, cudaStream_t); \
-  template void conv_backward_weight<T>(const kernels::ConvGeom&, const T*, const T*, T*, cudaStream_t);
+  template void conv_backward_weight<T>(const kernels::ConvGeom&, const T*, const T*, T*, cudaStream_t); \
+  template std::optional<ConvAlgorithm> conv_algorithm<T>(ConvDirection, const kernels::ConvGeom&);
 PN_INSTANTIATE(float)
 PN_INSTANTIATE(double)
 #undef PN_INSTANTIATE

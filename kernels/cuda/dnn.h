@@ -28,6 +28,8 @@
 // first that runs is cached per (direction, geometry, dtype, device, options). One cuDNN
 // handle per device and host thread.
 #pragma once
+#include <optional>
+
 #include "kernels/conv_geom.h"
 #include "kernels/cuda/check.h"
 #include "kernels/cuda/cudnn_api.h"
@@ -43,6 +45,18 @@ template <class T>
 void conv_backward_input(const kernels::ConvGeom& g, const T* dy, const T* w, T* dx, cudaStream_t stream);
 template <class T>
 void conv_backward_weight(const kernels::ConvGeom& g, const T* x, const T* dy, T* dw, cudaStream_t stream);
+
+// The algorithm and workspace size the calls above chose for one direction of geometry g
+// (dtype T, current device, current library_options()), from the cache they fill: nullopt
+// until that direction has run once with that geometry and those options. For reports and
+// benchmarks (tools/gpu_check.sh); the algorithm is cuDNN's enum value for that direction.
+enum class ConvDirection { forward = 0, backward_input = 1, backward_weight = 2 };
+struct ConvAlgorithm {
+  int algo = -1;
+  size_t workspace_bytes = 0;
+};
+template <class T>
+std::optional<ConvAlgorithm> conv_algorithm(ConvDirection direction, const kernels::ConvGeom& g);
 
 // Throws CudaError for a failed cuDNN call: the call, its file:line, the status name and
 // cuDNN's explanation (cudnnGetLastErrorString; emulated: last_error_detail()).

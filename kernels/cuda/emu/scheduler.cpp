@@ -232,7 +232,7 @@ void fiber_main() {
 void start_thread(Launch& L, Thread& t) {
   t.state = State::Runnable;
 #if PN_EMU_ASAN
-  if (t.stack->dirty) __asan_unpoison_memory_region(t.stack->lo, t.stack->bytes);
+  __asan_unpoison_memory_region(t.stack->lo, t.stack->bytes);
 #endif
   t.stack->dirty = false;
   detail::fiber_prepare(t.ctx, t.stack->lo, t.stack->bytes, fiber_main);
