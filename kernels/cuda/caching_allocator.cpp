@@ -73,8 +73,16 @@ void* CachingAllocator::device_malloc(size_t size) {
   void* p = nullptr;
   cudaError_t e = cudaMalloc(&p, size);
   if (e == cudaErrorMemoryAllocation) {
-    (void)cudaGetLastError();  // clear it, then retry with the cache given back
+    // Clear it, then retry with our cache given back, and the memory the stream-ordered
+    // pool keeps for cuDNN workspaces (dnn.cpp sets it to keep everything) too.
+    (void)cudaGetLastError();
     release_cached();
+    cudaMemPool_t pool = nullptr;
+    if (cudaDeviceGetDefaultMemPool(&pool, device_) == cudaSuccess) {
+      (void)cudaDeviceSynchronize();  // workspaces freed on a stream return to the pool
+      (void)cudaMemPoolTrimTo(pool, 0);
+    }
+    (void)cudaGetLastError();
     e = cudaMalloc(&p, size);
   }
   if (current != device_) PN_CUDA_CHECK(cudaSetDevice(current));

@@ -5,8 +5,8 @@
 // wastes at most a quarter of it. A block is only reused on the stream it was freed on:
 // work queued there before the free has finished before any later work on that stream
 // starts, so no event is needed (a tensor used on a second stream must be freed there, or
-// synchronised first). When cudaMalloc runs out of memory the cache is emptied and the
-// allocation retried.
+// synchronised first). When cudaMalloc runs out of memory the cache is emptied, the
+// stream-ordered pool (cuDNN workspaces) trimmed, and the allocation retried.
 //
 // For the autograd layer: pn::DeviceAllocator (autograd/storage.h) is adapted by a small
 // class in autograd that owns one CachingAllocator per device and forwards allocate and

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "emu_util.h"
+#include "kernels/cuda/caching_allocator.h"
 #include "kernels/cuda/device.h"
 #include "kernels/cuda/emu/device_work.h"
 #include "kernels/cuda/launch.h"
@@ -291,4 +292,17 @@ TEST_CASE("device memory has a capacity, and too-short or host ranges are refuse
   CHECK(cudaMemset(host.data(), 0, 8) == cudaErrorInvalidValue);
   CHECK(has(pn::cuda::emu::last_error_detail(), "is not device memory"));
   (void)cudaGetLastError();
+}
+
+TEST_CASE("out of memory: the caching allocator gives back its cache, trims the workspace pool, retries") {
+  pn::cuda::CachingAllocator cache(0);
+  void* big = cache.allocate(size_t{50} << 20);
+  cache.deallocate(big);  // cached, still counted against the 64 MiB device
+  const uint64_t trims = pn::cuda::emu::mempool_trims();
+  void* other = cache.allocate(size_t{20} << 20);  // 50 + 20 > 64: fails once, then fits
+  CHECK(other != nullptr);
+  CHECK(cache.stats().device_frees == 1);
+  CHECK(pn::cuda::emu::mempool_trims() == trims + 1);
+  cache.deallocate(other);
+  cache.empty_cache();
 }

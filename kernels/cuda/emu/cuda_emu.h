@@ -461,3 +461,9 @@ enum cudaMemPoolAttr : int {
 cudaError_t cudaDeviceGetDefaultMemPool(cudaMemPool_t* memPool, int device);
 cudaError_t cudaMemPoolSetAttribute(cudaMemPool_t memPool, cudaMemPoolAttr attr, void* value);
 cudaError_t cudaMemPoolGetAttribute(cudaMemPool_t memPool, cudaMemPoolAttr attr, void* value);
+// Releases the pool's unused memory down to minBytesToKeep (the emulated pool holds none;
+// each call is counted for tests: pn::cuda::emu::mempool_trims()).
+cudaError_t cudaMemPoolTrimTo(cudaMemPool_t memPool, size_t minBytesToKeep);
+namespace pn::cuda::emu {
+uint64_t mempool_trims();
+}  // namespace pn::cuda::emu

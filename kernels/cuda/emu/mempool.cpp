@@ -3,6 +3,7 @@
 // (cudaErrorInvalidDevice for a device that does not exist, cudaErrorInvalidValue for a NULL
 // argument, an unknown pool or attribute, a read-only attribute, or a watermark reset to a
 // value other than 0).
+#include <atomic>
 #include <cstdint>
 #include <cstring>
 #include <map>
@@ -105,3 +106,20 @@ cudaError_t cudaMemPoolGetAttribute(cudaMemPool_t memPool, cudaMemPoolAttr attr,
   }
   return record_error(cudaErrorInvalidValue, "cudaMemPoolGetAttribute: unknown attribute " + std::to_string(attr));
 }
+
+namespace {
+std::atomic<uint64_t> g_trims{0};
+}  // namespace
+
+cudaError_t cudaMemPoolTrimTo(cudaMemPool_t memPool, size_t /*minBytesToKeep*/) {
+  {
+    std::lock_guard<std::mutex> lock(g_mutex);
+    if (!known(memPool)) return record_error(cudaErrorInvalidValue, "cudaMemPoolTrimTo: unknown pool");
+  }
+  ++g_trims;
+  return cudaSuccess;
+}
+
+namespace pn::cuda::emu {
+uint64_t mempool_trims() { return g_trims.load(); }
+}  // namespace pn::cuda::emu
