@@ -64,13 +64,51 @@ DataParallel::DataParallel(std::shared_ptr<Communicator> comm, std::vector<Modul
 }
 
 void DataParallel::broadcast_state() {
-  if (comm_->size() == 1) return;
   auto t0 = Clock::now();
-  for (Tensor t : state_of(modules_)) {
-    check_placement(*comm_, "a parameter or buffer", t);
-    comm_->broadcast(t.raw(), t.numel() * static_cast<int64_t>(dtype_size(t.dtype())), 0);
-  }
+  broadcast_module_state(*comm_, modules_);
   comm_seconds_ += std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+void broadcast_module_state(Communicator& comm, const std::vector<Module*>& modules) {
+  if (comm.size() == 1) return;
+  for (Tensor t : state_of(modules)) {
+    check_placement(comm, "a parameter or buffer", t);
+    comm.broadcast(t.raw(), t.numel() * static_cast<int64_t>(dtype_size(t.dtype())), 0);
+  }
+}
+
+void broadcast_training_state(Communicator& tensors, Communicator& host, const CheckpointParts& parts) {
+  PN_CHECK(tensors.size() == host.size(), "broadcast_training_state: {} ranks for tensors, {} for host values",
+           tensors.size(), host.size());
+  if (host.size() == 1) return;
+  std::vector<Module*> modules;
+  for (const auto& [name, m] : parts.modules) modules.push_back(m);
+  broadcast_module_state(tensors, modules);
+  std::vector<uint64_t> scalars;
+  for (const auto& [prefix, o] : parts.optimizers) {
+    for (auto& [name, t] : o->named_state()) {
+      check_placement(tensors, "optimiser state " + prefix + "." + name, t);
+      tensors.broadcast(t.raw(), t.numel() * static_cast<int64_t>(dtype_size(t.dtype())), 0);
+    }
+    const double lr = o->base_lr();
+    uint64_t lr_bits;
+    std::memcpy(&lr_bits, &lr, sizeof lr);
+    scalars.insert(scalars.end(), {static_cast<uint64_t>(o->steps()), lr_bits});
+  }
+  for (const auto& [name, g] : parts.generators) scalars.insert(scalars.end(), {g->seed(), g->offset()});
+  host.broadcast(scalars.data(), static_cast<int64_t>(scalars.size() * sizeof(uint64_t)), 0);
+  size_t i = 0;
+  for (const auto& [prefix, o] : parts.optimizers) {
+    double lr;
+    std::memcpy(&lr, &scalars[i + 1], sizeof lr);
+    o->set_steps(static_cast<int64_t>(scalars[i]));
+    o->set_base_lr(lr);
+    i += 2;
+  }
+  for (const auto& [name, g] : parts.generators) {
+    g->set_state(scalars[i], scalars[i + 1]);
+    i += 2;
+  }
 }
 
 void DataParallel::average_gradients() {

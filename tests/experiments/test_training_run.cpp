@@ -34,14 +34,15 @@ struct Result {
 // Trains a linear regression for `epochs` epochs on data drawn from the run's generator,
 // stopping (as if killed) after `stop_after` epochs; a second call resumes.
 Result train(const Config& cfg, const fs::path& out, int64_t epochs, int64_t stop_after, uint64_t init_seed) {
-  TrainingRun run(cfg, "t", {out.string(), false}, {"loss", "weight_norm"}, /*mirror_log=*/false);
+  TrainingRun run(cfg, "t", {out.string(), false, {}}, {"loss", "weight_norm"}, /*mirror_log=*/false);
   Generator init(init_seed);  // weights of a fresh process; replaced on resume
   nn::Linear lin(3, 1, init);
   nn::Adam opt(lin.named_parameters(), nn::AdamOptions{0.05});
-  nn::CheckpointParts parts{{{"net", &lin}}, {{"opt", &opt}}};
   Generator gen(static_cast<uint64_t>(cfg.integer("run.seed")));
-  int64_t step = 0;
-  for (int64_t e = run.resume(parts, gen, &step) + 1; e <= std::min(epochs, stop_after); ++e) {
+  nn::CheckpointParts parts{{{"net", &lin}}, {{"opt", &opt}}, {{"data", &gen}}};
+  const auto resumed = run.resume(parts);
+  int64_t step = resumed ? resumed->state.step : 0;
+  for (int64_t e = (resumed ? resumed->state.epoch : 0) + 1; e <= std::min(epochs, stop_after); ++e) {
     double total = 0;
     for (int s = 0; s < 3; ++s, ++step) {
       Tensor x = Tensor::randn({4, 3}, gen), y = Tensor::randn({4, 1}, gen);
@@ -53,7 +54,7 @@ Result train(const Config& cfg, const fs::path& out, int64_t epochs, int64_t sto
     }
     double norm = 0;
     for (double w : lin.named_parameters().front().second.to_vector()) norm += w * w;
-    run.end_epoch(e, epochs, {total / 3, norm}, parts, gen, step);
+    run.end_epoch(e, epochs, {total / 3, norm}, parts, {step, e, {}});
   }
   if (stop_after >= epochs) run.finish("ok");
   return {lin.named_parameters().front().second.to_vector(), slurp(run.dir().metrics_path())};
@@ -90,11 +91,11 @@ TEST_CASE("training run: the log mirrors stdout and records starts and resumptio
   const auto root = pn::test::scratch_dir("training-run-log");
   Config cfg = load_preset("small");
   {
-    TrainingRun run(cfg, "t", {(root / "r").string(), false}, {"loss"});
+    TrainingRun run(cfg, "t", {(root / "r").string(), false, {}}, {"loss"});
     std::printf("epoch 1 loss 0.5\n");
   }
   {
-    TrainingRun run(cfg, "t", {(root / "r").string(), false}, {"loss"});
+    TrainingRun run(cfg, "t", {(root / "r").string(), false, {}}, {"loss"});
     run.finish("done here");
   }
   std::string log = slurp(root / "r" / "log.txt");
@@ -106,6 +107,6 @@ TEST_CASE("training run: the log mirrors stdout and records starts and resumptio
   CHECK(log.find(": done here\n") != std::string::npos);
   CHECK(slurp(root / "r" / "DONE") == "done here\n");
   // A different metric set in the same folder is refused with the file and both sets.
-  CHECK_ERROR_HAS(TrainingRun(cfg, "t", {(root / "r").string(), false}, {"dice"}, false), "metrics.csv",
+  CHECK_ERROR_HAS(TrainingRun(cfg, "t", {(root / "r").string(), false, {}}, {"dice"}, false), "metrics.csv",
                   "has columns [epoch, loss], this run writes [epoch, dice]");
 }

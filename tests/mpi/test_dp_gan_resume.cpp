@@ -137,7 +137,7 @@ TEST_CASE("a 2-rank run resumed from a checkpoint continues bit for bit") {
   run_gan(first, 0, 3, 2, d.real, d.z, d.eps);
   CheckpointParts parts{{{"critic", &first.critic}, {"generator", &first.gen}},
                         {{"opt_c", &first.opt_c}, {"opt_g", &first.opt_g}}};
-  if (w->rank() == 0) save_checkpoint(path, parts, CheckpointState{3, 0, 0, 0, {}});
+  if (w->rank() == 0) save_checkpoint(path, parts, CheckpointState{3, 0, {}});
   w->barrier();
 
   // A fresh process group member: different initial weights until the checkpoint loads.
