@@ -166,6 +166,42 @@ struct MaskGan {
       : config(gan_config(cfg)), init(seed), noise(seed + 1), g(config, init), k(config, init) {}
 };
 
+// One WGAN-GP iteration on this rank's real masks: critic_steps critic steps (fresh fakes
+// and interpolation weights each), then one generator step. Returns the step metrics: the
+// critic loss, the generator loss, the Wasserstein estimate and the gradient penalty
+// (critic values averaged over its steps).
+struct MaskGanStep {
+  TrainingLoop& loop;
+  MaskGan& m;
+  nn::Adam &og, &ok;
+  nn::DataParallel &dp_g, &dp_k;
+  int64_t critic_steps;
+  double gp_weight;
+  Tensor latents(int64_t n) { return Tensor::randn({n, m.config.z_dim}, m.noise, DType::Float32, loop.device()); }
+  std::vector<double> operator()(const Tensor& real) {
+    const int64_t batch = real.size(0);
+    auto critic = [this](const Tensor& x) { return m.k.forward(x); };
+    double sums[3] = {0, 0, 0};  // critic loss, Wasserstein estimate, gradient penalty
+    for (int64_t s = 0; s < critic_steps; ++s) {
+      ok.zero_grad();
+      Tensor fake = m.g.forward(latents(batch)).detach();
+      Tensor eps = Tensor::rand({batch, 1, 1, 1, 1}, m.noise, DType::Float32, loop.device());
+      models::WganGpCriticLoss lc = models::wgan_gp_critic_loss(critic, real, fake, eps, gp_weight);
+      lc.loss.backward();
+      dp_k.average_gradients();
+      ok.step();
+      sums[0] += lc.loss.item(), sums[1] += lc.wasserstein.item(), sums[2] += lc.penalty.item();
+    }
+    og.zero_grad();
+    Tensor loss_g = models::wgan_generator_loss(m.k.forward(m.g.forward(latents(batch))));
+    loss_g.backward();
+    dp_g.average_gradients();
+    og.step();
+    const double cs = static_cast<double>(critic_steps);
+    return {sums[0] / cs, loss_g.item(), sums[1] / cs, sums[2] / cs};
+  }
+};
+
 MaskGanResult train_mask_gan(TrainingLoop& loop, const Config& cfg) {
   // Rank 0 first: a cold load of a real set fills the cache the other ranks then read.
   TrainingMasks masks;
@@ -190,35 +226,16 @@ MaskGanResult train_mask_gan(TrainingLoop& loop, const Config& cfg) {
                 masks.source.c_str(), shape_str(m.config.mask_size).c_str(), (long long)m.g.num_parameters(),
                 (long long)m.k.num_parameters());
   loop.resume();
+  MaskGanStep step{loop, m, og, ok, dp_g, dp_k, critic_steps, gp_weight};
   MaskStream stream(n, seed);
   const auto grid = cfg.integers("data.grid");
-  auto critic = [&m](const Tensor& x) { return m.k.forward(x); };
   TrainerHooks hooks;
   hooks.step = [&](const StepContext& c) {
     // This rank's slice of the global batch, drawn from the stream of permutations.
     const int64_t base = (c.global_step * loop.ranks() + loop.rank()) * batch;
     std::vector<int64_t> idx;
     for (int64_t b = 0; b < batch; ++b) idx.push_back(stream.at(base + b));
-    const Tensor real = loop.to_device(mask_batch(masks, idx, grid));
-    double sums[3] = {0, 0, 0};  // critic loss, Wasserstein estimate, gradient penalty
-    for (int64_t s = 0; s < critic_steps; ++s) {
-      ok.zero_grad();
-      Tensor fake = m.g.forward(Tensor::randn({batch, m.config.z_dim}, m.noise, DType::Float32, loop.device())).detach();
-      Tensor eps = Tensor::rand({batch, 1, 1, 1, 1}, m.noise, DType::Float32, loop.device());
-      models::WganGpCriticLoss lc = models::wgan_gp_critic_loss(critic, real, fake, eps, gp_weight);
-      lc.loss.backward();
-      dp_k.average_gradients();
-      ok.step();
-      sums[0] += lc.loss.item(), sums[1] += lc.wasserstein.item(), sums[2] += lc.penalty.item();
-    }
-    og.zero_grad();
-    Tensor loss_g = models::wgan_generator_loss(
-        m.k.forward(m.g.forward(Tensor::randn({batch, m.config.z_dim}, m.noise, DType::Float32, loop.device()))));
-    loss_g.backward();
-    dp_g.average_gradients();
-    og.step();
-    const double cs = static_cast<double>(critic_steps);
-    return std::vector<double>{sums[0] / cs, loss_g.item(), sums[1] / cs, sums[2] / cs};
+    return step(loop.to_device(mask_batch(masks, idx, grid)));
   };
   loop.run(hooks);
   MaskGanResult result;

@@ -58,7 +58,7 @@ Translator make_translator(const Config& cfg, const std::string& model, Generato
     auto g = std::make_shared<models::SpadeGenerator>(c, gen);
     t.module = g;
     t.generate = [g, z = c.z_dim](const Tensor& labels, Generator& r) {
-      return g->forward(Tensor::randn({labels.size(0), z}, r), labels);
+      return g->forward(Tensor::randn({labels.size(0), z}, r, DType::Float32, labels.device()), labels);
     };
     t.l1 = cfg.numbers("translate.l1_weights").at(0);
     return t;

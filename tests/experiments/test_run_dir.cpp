@@ -16,6 +16,7 @@
 #include "experiments/stdout_tee.h"
 #include "nn/layers.h"
 #include "tests/experiments/error_text.h"
+#include "tests/experiments/resume_check.h"
 
 using namespace pn;
 using namespace pn::experiments;
@@ -23,12 +24,7 @@ namespace fs = std::filesystem;
 using pn::test::scratch_dir;
 
 namespace {
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using pn::test::file_text;
 }  // namespace
 
 TEST_CASE("run folder: created under run.root with the resolved config") {
@@ -38,7 +34,7 @@ TEST_CASE("run folder: created under run.root with the resolved config") {
   RunDir r = RunDir::open(c, "segment-clinical");
   CHECK(r.path() == root / "segment-clinical");
   CHECK_FALSE(r.resuming());
-  CHECK(Config::from_toml(slurp(r.config_path()), "saved") == c);
+  CHECK(Config::from_toml(file_text(r.config_path()), "saved") == c);
   c.set("run.name=mine");
   CHECK(RunDir::open(c, "segment-clinical").path() == root / "mine");
   CHECK(RunDir::open(c, "x", {(root / "elsewhere").string(), false, {}}).path() == root / "elsewhere");
@@ -60,7 +56,7 @@ TEST_CASE("run folder: resumes with the same config, refuses a different one, re
   RunDir again = RunDir::open(c2, "r");
   CHECK(again.resuming());
   CHECK(again.done());
-  CHECK(Config::from_toml(slurp(again.config_path()), "saved").integer("run.threads") == 8);
+  CHECK(Config::from_toml(file_text(again.config_path()), "saved").integer("run.threads") == 8);
 
   Config c3 = c;
   c3.set("segment.epochs=99");
@@ -72,7 +68,7 @@ TEST_CASE("run folder: resumes with the same config, refuses a different one, re
   CHECK_FALSE(fresh.resuming());
   CHECK_FALSE(fresh.done());
   CHECK_FALSE(fs::exists(fresh.file("metrics.csv")));
-  CHECK(Config::from_toml(slurp(fresh.config_path()), "saved").integer("segment.epochs") == 99);
+  CHECK(Config::from_toml(file_text(fresh.config_path()), "saved").integer("segment.epochs") == 99);
 }
 
 TEST_CASE("run folder: a non-empty folder without a run is never used") {
@@ -81,7 +77,7 @@ TEST_CASE("run folder: a non-empty folder without a run is never used") {
   Config c = load_preset("small");
   CHECK_ERROR_HAS(RunDir::open(c, "x", {root.string(), false, {}}), "holds no run", "choose another --out");
   CHECK_ERROR_HAS(RunDir::open(c, "x", {root.string(), true, {}}), "holds no run");
-  CHECK(slurp(root / "precious.txt") == "keep me");
+  CHECK(file_text(root / "precious.txt") == "keep me");
   CHECK_ERROR_HAS(RunDir::open(c, "x", {(root / "precious.txt").string(), false, {}}), "is not a folder");
 }
 
@@ -98,12 +94,12 @@ TEST_CASE("stdout tee: printf, iostream and fmt reach the log; appends across ru
   }
   std::printf("\nnot in the log\n");
   std::fflush(stdout);
-  CHECK(slurp(log) == "line one 1\nline two\nline three\nno newline at the end");
+  CHECK(file_text(log) == "line one 1\nline two\nline three\nno newline at the end");
   {
     StdoutTee tee(log);
     std::printf("\nsecond run\n");
   }
-  CHECK(slurp(log) == "line one 1\nline two\nline three\nno newline at the end\nsecond run\n");
+  CHECK(file_text(log) == "line one 1\nline two\nline three\nno newline at the end\nsecond run\n");
   CHECK_ERROR_HAS(StdoutTee bad((dir / "missing" / "log.txt").string()), "cannot open the log");
 }
 
@@ -144,7 +140,7 @@ TEST_CASE("csv appender: header, append, reopen, torn line, truncate on resume")
     CHECK(m.rows() == 2);
     CHECK_ERROR_HAS(m.append(std::vector<double>{3, 0.3}), "a row of 2 cells for 3 columns");
   }
-  CHECK(slurp(path) == "epoch,loss,dice\n1,0.5,0.25\n2,0.4,0.5\n");
+  CHECK(file_text(path) == "epoch,loss,dice\n1,0.5,0.25\n2,0.4,0.5\n");
   std::ofstream(path, std::ios::app) << "3,0.3";  // a crash in the middle of a row
   {
     CsvAppender m(path, {"epoch", "loss", "dice"});

@@ -13,9 +13,11 @@
 
 #include "data/nifti_io.h"
 #include "data/phantom.h"
+#include "experiments/checkpoint_dir.h"
 #include "experiments/config_presets.h"
 #include "experiments/csv_table.h"
 #include "experiments/seg_training.h"
+#include "nn/safetensors.h"
 #include "tests/experiments/resume_check.h"
 
 using namespace pn;
@@ -112,6 +114,19 @@ TEST_CASE("segment train, resume, predict and eval on tiny phantom data") {
   auto pred = data::read_labels((root / "pred" / "s6_pred.nii.gz").string(), 2);
   CHECK(pred.dims == in.dims);
   CHECK(data::mat4_max_diff(pred.affine, in.affine) < 1e-6);
+
+  // A checkpoint holding NaN (a diverged run) is refused, naming the tensor, instead of
+  // predicting empty masks.
+  fs::copy(root / "run_a", root / "run_nan", fs::copy_options::recursive);
+  const auto newest = CheckpointDir(root / "run_nan" / "checkpoints").list().back().path;
+  nn::SafetensorsFile f = nn::load_safetensors(newest.string());
+  f.tensors[0].second.data<float>()[0] = NAN;
+  f.metadata.erase("checksum");  // as if written so: not corrupt, diverged
+  nn::save_safetensors(newest.string(), f.tensors, f.metadata);
+  CHECK_THROWS_WITH_AS(segment_predict((root / "run_nan").string(), (root / "holdout").string(),
+                                       (root / "pred_nan").string()),
+                       doctest::Contains("holds NaN or infinite values"), Error);
+  CHECK_FALSE(fs::exists(root / "pred_nan" / "s6_pred.nii.gz"));
 
   // Eval: the truth scored against itself is perfect.
   fs::create_directories(root / "perfect");

@@ -11,7 +11,6 @@
 #include <cstdlib>
 #include <fstream>
 #include <random>
-#include <sstream>
 
 #include "autograd/ops/elementwise.h"
 #include "autograd/ops/reduce.h"
@@ -22,19 +21,13 @@
 #include "nn/optim.h"
 #include "nn/safetensors.h"
 #include "tests/experiments/error_text.h"
+#include "tests/experiments/resume_check.h"
 
 using namespace pn;
 using namespace pn::experiments;
 namespace fs = std::filesystem;
 
 namespace {
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 struct Toy {
   int64_t samples = 12, batch = 2, epochs = 3;
@@ -89,7 +82,7 @@ ToyResult train_toy(const fs::path& out, const Toy& toy) {
     };
     loop.run(hooks);
     loop.finish("toy done");
-    return ToyResult{lin.named_parameters().front().second.to_vector(), slurp(loop.run_dir() / "metrics.csv")};
+    return ToyResult{lin.named_parameters().front().second.to_vector(), pn::test::file_text(loop.run_dir() / "metrics.csv")};
   });
 }
 
@@ -134,7 +127,7 @@ TEST_CASE("training loop: a stop signal saves the state after its step; the resu
     const RunPosition at{k / 6, k % 6};
     CHECK(fs::exists(CheckpointDir(dir / "checkpoints").path_for(at)));
     CHECK(message.find(CheckpointDir(dir / "checkpoints").path_for(at).string()) != std::string::npos);
-    CHECK(slurp(dir / "log.txt").find("to resume, run the same command again") != std::string::npos);
+    CHECK(pn::test::file_text(dir / "log.txt").find("to resume, run the same command again") != std::string::npos);
     CHECK_FALSE(fs::exists(dir / "DONE"));
     const ToyResult resumed = train_toy(dir, {});
     CHECK(resumed.weights == whole.weights);
@@ -153,7 +146,7 @@ TEST_CASE("training loop: a crash at a random step resumes from the last checkpo
     if (done == k) throw Error("planted crash");
   };
   CHECK_ERROR_HAS(train_toy(root / "crash", crash), "planted crash");
-  CHECK(slurp(root / "crash" / "log.txt").find(" error: planted crash") != std::string::npos);
+  CHECK(pn::test::file_text(root / "crash" / "log.txt").find(" error: planted crash") != std::string::npos);
   const ToyResult resumed = train_toy(root / "crash", {});
   CHECK(resumed.weights == whole.weights);
   CHECK(resumed.metrics == whole.metrics);
@@ -183,7 +176,7 @@ TEST_CASE("training loop: a corrupt newest checkpoint is passed over, saying so,
   REQUIRE(fs::exists(newest));
   fs::resize_file(newest, fs::file_size(newest) - 100);  // torn
   const ToyResult resumed = train_toy(root / "run", {});
-  const std::string log = slurp(root / "run" / "log.txt");
+  const std::string log = pn::test::file_text(root / "run" / "log.txt");
   INFO(log);
   CHECK(log.find("warning: passing over a corrupt checkpoint: " + newest.string()) != std::string::npos);
   CHECK(log.find("resuming from epoch-000002.safetensors (the older checkpoint kept: the newer one is corrupt)") !=
@@ -209,7 +202,7 @@ TEST_CASE("training loop guards: no data, a global batch larger than the data (n
   CHECK_ERROR_HAS(train_toy(root / "big", big), "the global batch, 1 rank(s) x toy.batch 6 = 6, is larger than the 5 "
                   "training samples: an epoch (one pass) would have no step", "Use fewer ranks or a smaller toy.batch");
   // The error is in the run's log too.
-  CHECK(slurp(root / "big" / "log.txt").find("error: toy train: the global batch") != std::string::npos);
+  CHECK(pn::test::file_text(root / "big" / "log.txt").find("error: toy train: the global batch") != std::string::npos);
 }
 
 TEST_CASE("training loop guards: a resume with another batch or other data is refused") {
@@ -251,19 +244,19 @@ TEST_CASE("training loop guards: NaN in a checkpoint stops the resume; a NaN los
   nan.nan_at = 8;
   CHECK_ERROR_HAS(train_toy(root / "nan", nan), "toy train: the loss is nan at epoch 2, step 3 (the training diverged");
   CHECK(CheckpointDir(root / "nan" / "checkpoints").list().back().at.epoch == 1);
-  CHECK(slurp(root / "nan" / "log.txt").find("error: toy train: the loss is nan") != std::string::npos);
+  CHECK(pn::test::file_text(root / "nan" / "log.txt").find("error: toy train: the loss is nan") != std::string::npos);
 }
 
 TEST_CASE("training loop: progress with the ETA of the whole run; a finished run is left alone") {
   const auto root = pn::test::scratch_dir("loop-progress");
   train_toy(root / "run", {});
-  const std::string log = slurp(root / "run" / "log.txt");
+  const std::string log = pn::test::file_text(root / "run" / "log.txt");
   CHECK(log.find("toy train: 3 epochs of 6 steps, 1 rank(s) x batch 2 (global batch 2), on cpu") != std::string::npos);
   CHECK(log.find("epoch 1/3: loss ") != std::string::npos);
   CHECK(log.find("| run 33%, ") != std::string::npos);
   CHECK(log.find("| run 100%, ") != std::string::npos);
   CHECK(log.find(" ETA ") != std::string::npos);
-  const std::string metrics = slurp(root / "run" / "metrics.csv");
+  const std::string metrics = pn::test::file_text(root / "run" / "metrics.csv");
   int64_t steps = 0;
   Toy counting;
   counting.after_step = [&](int64_t) { ++steps; };

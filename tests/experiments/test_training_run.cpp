@@ -12,6 +12,7 @@
 #include "nn/layers.h"
 #include "nn/optim.h"
 #include "tests/experiments/error_text.h"
+#include "tests/experiments/resume_check.h"
 
 using namespace pn;
 using namespace pn::experiments;
@@ -19,12 +20,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using pn::test::file_text;
 
 struct Result {
   std::vector<double> weights;
@@ -57,7 +53,7 @@ Result train(const Config& cfg, const fs::path& out, int64_t epochs, int64_t sto
     run.end_epoch(e, epochs, {total / 3, norm}, parts, {step, e, {}});
   }
   if (stop_after >= epochs) run.finish("ok");
-  return {lin.named_parameters().front().second.to_vector(), slurp(run.dir().metrics_path())};
+  return {lin.named_parameters().front().second.to_vector(), file_text(run.dir().metrics_path())};
 }
 
 }  // namespace
@@ -98,14 +94,14 @@ TEST_CASE("training run: the log mirrors stdout and records starts and resumptio
     TrainingRun run(cfg, "t", {(root / "r").string(), false, {}}, {"loss"});
     run.finish("done here");
   }
-  std::string log = slurp(root / "r" / "log.txt");
+  std::string log = file_text(root / "r" / "log.txt");
   INFO(log);
   CHECK(log.find(": new run, ") != std::string::npos);
   CHECK(log.find("epoch 1 loss 0.5\n") != std::string::npos);
   CHECK(log.find(": resumed run, ") != std::string::npos);
   CHECK(log.find("=== finished ") != std::string::npos);
   CHECK(log.find(": done here\n") != std::string::npos);
-  CHECK(slurp(root / "r" / "DONE") == "done here\n");
+  CHECK(file_text(root / "r" / "DONE") == "done here\n");
   // A different metric set in the same folder is refused with the file and both sets.
   CHECK_ERROR_HAS(TrainingRun(cfg, "t", {(root / "r").string(), false, {}}, {"dice"}, false), "metrics.csv",
                   "has columns [epoch, loss], this run writes [epoch, dice]");
