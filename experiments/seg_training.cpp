@@ -166,7 +166,7 @@ double heldout_evaluation(TrainingLoop& loop, models::SegmentationUNet& net, con
   data::FolderDataset ds(cfg.string("data.holdout_dir"), seg_suffixes(cfg));
   const auto pipe = seg_pipeline(cfg, false);
   const double threshold = cfg.number("segment.threshold");
-  const fs::path csv_path = loop.run().dir().heldout_metrics_path();
+  const fs::path csv_path = loop.training_run().dir().heldout_metrics_path();
   fs::remove(csv_path);
   CsvAppender csv(csv_path.string(), case_metrics_columns());
   net.eval();

@@ -181,7 +181,18 @@ void TrainingLoop::run_epoch(const TrainerHooks& hooks, int64_t epoch, int64_t f
     if (stop_signal && epoch_steps_ < steps_per_epoch_) stop(stop_signal);
   }
   end_epoch(hooks, epoch, prog);
+  if (!stop_signal) {  // a stop asked for during rank 0's evaluation: stop before the next epoch
+    double asked = StopSignals::pending() ? 1.0 : 0.0;
+    host_->allreduce_sum(&asked, 1);
+    if (asked > 0) stop_signal = agreed_signal();
+  }
   if (stop_signal) stop(stop_signal);
+}
+
+int TrainingLoop::agreed_signal() {
+  double sig = StopSignals::pending();
+  host_->allreduce_max(&sig, 1);
+  return static_cast<int>(sig);
 }
 
 std::vector<double> TrainingLoop::step_values(const TrainerHooks& hooks, const StepContext& ctx, int* stop_signal) {
@@ -206,11 +217,7 @@ std::vector<double> TrainingLoop::step_values(const TrainerHooks& hooks, const S
   const bool stop_asked = v.back() > 0;
   v.pop_back();
   for (double& x : v) x /= ranks();
-  if (stop_asked) {
-    double sig = StopSignals::pending();
-    host_->allreduce_max(&sig, 1);
-    *stop_signal = static_cast<int>(sig);
-  }
+  if (stop_asked) *stop_signal = agreed_signal();
   for (size_t i = 0; i < v.size(); ++i)
     PN_CHECK(std::isfinite(v[i]), "{}: the {} is {} at epoch {}, step {} (the training diverged; lower the learning "
              "rate)", spec_.command, spec_.step_metrics[i], v[i], ctx.epoch, ctx.step + 1);
@@ -269,16 +276,18 @@ void TrainingLoop::stop(int signal) {
 }
 
 void TrainingLoop::check_stop(const std::string& during) {
-  const int signal = StopSignals::pending();
-  if (!signal) return;
-  std::string msg = fmt::format("{}: stopped by {} during {}; that work is redone on resume. To resume, run the same "
-                                "command again:\n  {}", spec_.command, signal_name(signal), during,
-                                resume_command(ranks()));
+  if (const int signal = StopSignals::pending())
+    interrupt(signal, fmt::format("{}: stopped by {} during {}; that work is redone on resume. To resume, run the same "
+                                  "command again:\n  {}", spec_.command, signal_name(signal), during,
+                                  resume_command(ranks())));
+}
+
+void TrainingLoop::interrupt(int signal, const std::string& message) {
   if (root()) {
-    std::printf("%s\n", msg.c_str());
+    std::printf("%s\n", message.c_str());
     run_->close_log();
   }
-  throw Interrupted(signal, msg);
+  throw Interrupted(signal, message);
 }
 
 std::vector<double> TrainingLoop::last_metrics() const {
@@ -287,7 +296,13 @@ std::vector<double> TrainingLoop::last_metrics() const {
 }
 
 void TrainingLoop::finish(const std::string& summary) {
-  if (root() && !done_ && !run_->done()) run_->finish(summary);
+  if (!root()) return;
+  if (!done_ && !run_->done()) run_->finish(summary);
+  // A stop asked for during the last epoch's evaluation or rank 0's final work: the run is
+  // complete, but what comes after it (the next step of a study) must not start.
+  if (const int signal = StopSignals::pending())
+    interrupt(signal, fmt::format("{}: stopped by {}; the run is complete. To go on, run the same command again:\n  {}",
+                                  spec_.command, signal_name(signal), resume_command(ranks())));
 }
 
 void TrainingLoop::log_fatal(const std::string& message) {

@@ -96,7 +96,7 @@ class TrainingLoop {
   const std::filesystem::path& run_dir() const { return run_dir_; }
   // The run had finished before this start (DONE): nothing to train.
   bool done() const { return done_; }
-  TrainingRun& run() { return *run_; }  // rank 0 only
+  TrainingRun& training_run() { return *run_; }  // rank 0 only: the run folder
 
   // --- the plan and the state
   // Steps per epoch: `fixed_steps` when > 0, else one pass (samples / global batch). Errors
@@ -120,7 +120,8 @@ class TrainingLoop {
   void check_stop(const std::string& during);
   // Rank 0: the newest metrics row without its epoch (empty when none); others: empty.
   std::vector<double> last_metrics() const;
-  // Rank 0 marks the run finished (DONE) unless it already was.
+  // Rank 0 marks the run finished (DONE) unless it already was; then, if a stop signal
+  // arrived meanwhile, throws Interrupted (the run is complete, nothing after it starts).
   void finish(const std::string& summary);
 
   // Runs body; a fatal error it throws is first written to the run's log.txt (by the rank
@@ -146,6 +147,8 @@ class TrainingLoop {
   void end_epoch(const TrainerHooks& hooks, int64_t epoch, const cli::Progress& prog);
   nn::CheckpointState state_now() const;
   [[noreturn]] void stop(int signal);
+  [[noreturn]] void interrupt(int signal, const std::string& message);
+  int agreed_signal();  // the largest pending signal number over the ranks
 
   LoopSpec spec_;
   RunDirOptions opt_;

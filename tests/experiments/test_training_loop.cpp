@@ -34,6 +34,8 @@ struct Toy {
   int64_t nan_at = -1;  // a step (of the run) whose loss is NaN
   int64_t checkpoint_every = 1;
   std::function<void(int64_t)> after_step;
+  std::function<void(int64_t)> on_evaluate;  // called with the epoch in its evaluation
+  std::function<void()> before_finish;
 };
 
 struct ToyResult {
@@ -75,12 +77,14 @@ ToyResult train_toy(const fs::path& out, const Toy& toy) {
       opt.step();
       return std::vector<double>{c.global_step == toy.nan_at ? NAN : loss.item()};
     };
-    hooks.evaluate = [&](int64_t) {
+    hooks.evaluate = [&](int64_t epoch) {
+      if (toy.on_evaluate) toy.on_evaluate(epoch);
       double n = 0;
       for (double w : lin.named_parameters().front().second.to_vector()) n += w * w;
       return std::vector<double>{std::sqrt(n)};
     };
     loop.run(hooks);
+    if (toy.before_finish) toy.before_finish();
     loop.finish("toy done");
     return ToyResult{lin.named_parameters().front().second.to_vector(), pn::test::file_text(loop.run_dir() / "metrics.csv")};
   });
@@ -135,6 +139,46 @@ TEST_CASE("training loop: a stop signal saves the state after its step; the resu
     // The mid-epoch checkpoint went once the epoch it was in had its own.
     for (const auto& f : CheckpointDir(dir / "checkpoints").list()) CHECK(f.at.step == 0);
   }
+}
+
+TEST_CASE("training loop: a stop during an epoch's evaluation stops right after it, with that epoch saved") {
+  const auto root = pn::test::scratch_dir("loop-evaluation");
+  const ToyResult whole = train_toy(root / "whole", {});
+  for (int64_t e : {1, 3}) {
+    const fs::path dir = root / fmt::format("stop-in-{}", e);
+    Toy stopped;
+    stopped.checkpoint_every = 2;  // epoch 1's checkpoint is not due: the stop writes it
+    stopped.on_evaluate = [e](int64_t epoch) {
+      if (epoch == e) std::raise(SIGTERM);
+    };
+    std::string message;
+    try {
+      train_toy(dir, stopped);
+    } catch (const Interrupted& ex) {
+      message = ex.what();
+    }
+    CHECK(message.find(fmt::format("stopped by SIGTERM after epoch {} (step {} of 18", e, 6 * e)) != std::string::npos);
+    CHECK(fs::exists(CheckpointDir(dir / "checkpoints").path_for(e)));
+    CHECK_FALSE(fs::exists(dir / "DONE"));  // the last epoch too: the resume does what follows it
+    Toy plain;
+    plain.checkpoint_every = 2;
+    const ToyResult resumed = train_toy(dir, plain);
+    CHECK(resumed.weights == whole.weights);
+    CHECK(resumed.metrics == whole.metrics);
+    CHECK(fs::exists(dir / "DONE"));
+  }
+  // After the last epoch (rank 0's final work): the run is complete and marked so, and the
+  // stop still ends the process with the signal's code (a study does not go on).
+  Toy after;
+  after.before_finish = [] { std::raise(SIGTERM); };
+  std::string message;
+  try {
+    train_toy(root / "after", after);
+  } catch (const Interrupted& ex) {
+    message = ex.what();
+  }
+  CHECK(message.find("stopped by SIGTERM; the run is complete") != std::string::npos);
+  CHECK(fs::exists(root / "after" / "DONE"));
 }
 
 TEST_CASE("training loop: a crash at a random step resumes from the last checkpoint, bit for bit; the log says why") {
