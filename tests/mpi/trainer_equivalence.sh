@@ -7,7 +7,7 @@
 #  2. a 2-rank run stopped by SIGTERM on one rank at a random step (exit 143, state saved,
 #     how to resume printed), resumed and killed by SIGKILL on one rank at a random later
 #     step, then resumed to the end, ends bit for bit like the uninterrupted 2-rank run:
-#     checkpoint (tolerance 0) and metrics.csv;
+#     checkpoint (tolerance 0) and metrics.csv; the same for `segment train` as 1 process;
 #  3. the guards at 2 ranks: a resume as 1 process is refused, a global batch larger than
 #     the data is refused, an error on rank 1 reaches the run's log.txt;
 #  4. the whole study (tiny) on 2 ranks.
@@ -86,6 +86,17 @@ check_trainer segment segment.batch 1 16 2e-4 "${seg[@]}"
 check_trainer maskgan maskgan.batch 1 8 1e-4 "${gan[@]}"
 check_trainer pix2pix translate.batch 2 12 1e-4 "${p2p[@]}"
 check_trainer spade translate.batch 2 12 1e-4 "${spade[@]}"
+
+echo "== segment, 1 process: SIGTERM and SIGKILL at random steps, resumed, against the straight run"
+k1=$((1 + RANDOM % 15)); k2=$((k1 + 1 + RANDOM % (16 - k1)))
+echo "   SIGTERM after step $k1, SIGKILL after step $k2 of 16"
+one=(env PENUMBRA_NO_MPI=1 "$pn" "${seg[@]}" --set segment.batch=2 --out "$work/segment-one-cut")
+PENUMBRA_FAULT="TERM@$k1" expect_rc 143 "$work/one-term.log" "${one[@]}"
+PENUMBRA_FAULT="KILL@$k2" expect_rc 137 "$work/one-kill.log" "${one[@]}"
+"${one[@]}" >"$work/one-resumed.log" 2>&1 || { tail -n 20 "$work/one-resumed.log"; fail "segment: 1-process resume failed"; }
+"$pn" checkpoint diff "$(last "$work/segment-one")" "$(last "$work/segment-one-cut")" --tol 0 >/dev/null ||
+  fail "segment: the interrupted 1-process run does not end bit for bit like the uninterrupted one"
+cmp "$work/segment-one/metrics.csv" "$work/segment-one-cut/metrics.csv" || fail "segment: 1-process metrics differ"
 
 echo "== guards on 2 ranks"
 expect_rc 1 "$work/big.log" "${launcher[@]}" "$pn" "${seg[@]}" --set segment.batch=4 --out "$work/big"
