@@ -111,9 +111,10 @@ TEST_CASE("training loop: a stop signal saves the state after its step; the resu
   const ToyResult whole = train_toy(root / "whole", {});
   CHECK(fs::exists(root / "whole" / "DONE"));
   // A random step inside an epoch, one at an epoch's end, and SIGINT (Ctrl-C) too.
+  int run = 0;
   for (const auto& [k, sig] : {std::pair{random_step(1, 17), SIGTERM}, std::pair{int64_t{6}, SIGTERM},
                                std::pair{random_step(1, 17), SIGINT}}) {
-    const fs::path dir = root / fmt::format("stop{}-{}", k, sig);
+    const fs::path dir = root / fmt::format("run{}-stop{}-{}", ++run, k, sig);
     Toy stopped;
     stopped.after_step = raise_at(k, sig);
     int code = 0;
