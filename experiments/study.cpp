@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstdio>
 
+#include "data/folder_dataset.h"
 #include "data/montage.h"
 #include "data/nifti_io.h"
 #include "data/phantom_database.h"
@@ -100,6 +101,20 @@ void write_phantom_data(const Config& cfg, const fs::path& root, const StudyOpti
   nn::write_file_atomic((root / "DONE").string(), "phantom data for the study\n");
 }
 
+// Every segmentation experiment needs at least a global batch of training volumes (the
+// training loop refuses fewer): checked before anything trains, not hours into the study.
+void check_segmentation_batches(const Config& cfg, const std::vector<SegmentExperiment>& grid, int ranks) {
+  const auto clinical = static_cast<int64_t>(data::scan_folder(cfg.string("data.train_dir"), seg_suffixes(cfg)).cases.size());
+  const int64_t synthetic = cfg.integer("synthesize.count"), batch = cfg.integer("segment.batch");
+  for (const auto& e : grid) {
+    const int64_t n = (e.clinical ? (e.clinical_cases > 0 ? std::min(e.clinical_cases, clinical) : clinical) : 0) +
+                      (e.synthetic.empty() ? 0 : synthetic);
+    PN_CHECK(n >= batch * ranks, "study: {} would train on {} volumes, fewer than the global batch, {} rank(s) x "
+             "segment.batch {} = {}. Use fewer ranks, a smaller segment.batch, or more cases "
+             "(segment.finetune_cases)", e.name, n, ranks, batch, batch * ranks);
+  }
+}
+
 }  // namespace
 
 fs::path run_study(const Config& cfg_in, const StudyOptions& opt) {
@@ -125,6 +140,7 @@ fs::path run_study(const Config& cfg_in, const StudyOptions& opt) {
   }
   const auto plan = study_plan(cfg);
   const auto grid = segmentation_grid(cfg);
+  check_segmentation_batches(cfg, grid, nn::world_communicator()->size());
   int index = 0;
   for (const auto& step : plan) {
     ++index;
