@@ -229,10 +229,20 @@ void fiber_main() {
   std::abort();
 }
 
+// Under ASan: a fiber that ran to its end never returned from its first frames (fiber_main,
+// yield), so their redzones stay poisoned at the top of its stack, where fiber_prepare writes
+// the next fiber's start; that top is unpoisoned first (every later frame poisons and
+// unpoisons its own shadow on entry). An abandoned fiber may have left poisoned frames
+// anywhere: its whole stack is unpoisoned.
+constexpr size_t kStackTopBytes = 1024;
+
 void start_thread(Launch& L, Thread& t) {
   t.state = State::Runnable;
 #if PN_EMU_ASAN
-  if (t.stack->dirty) __asan_unpoison_memory_region(t.stack->lo, t.stack->bytes);
+  if (t.stack->dirty)
+    __asan_unpoison_memory_region(t.stack->lo, t.stack->bytes);
+  else
+    __asan_unpoison_memory_region(t.stack->lo + t.stack->bytes - kStackTopBytes, kStackTopBytes);
 #endif
   t.stack->dirty = false;
   detail::fiber_prepare(t.ctx, t.stack->lo, t.stack->bytes, fiber_main);
