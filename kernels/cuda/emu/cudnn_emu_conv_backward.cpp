@@ -10,16 +10,19 @@
 //
 // ALGO_0 (CUDNN_NON_DETERMINISTIC, no workspace) models how atomics from several thread blocks
 // land on an output element: its terms are dealt to kPartials partial sums by index (backward
-// data: the (K, r) term index modulo kPartials, the thread blocks that split K and the taps;
-// backward filter: the output column o_W modulo kPartials, the blocks that split the
-// positions), each partial adds its share in the definition's order, and the partials then
-// land on the element (atomicAdd onto zero) in an order drawn from (call seed, element). A
-// fresh seed per call makes two calls differ in the last bits, as on a GPU, at the cost of
-// one hash per output element rather than one per term.
+// data: (K + r) modulo kPartials, r the tap's index in the filter, the thread blocks that
+// split K and the taps; backward filter: the output column o_W modulo kPartials, the blocks
+// that split the positions), each partial adds its share in the definition's order, and the
+// partials then land on the element (atomicAdd onto zero) in an order drawn from (call
+// seed, element). A fresh seed per call makes two calls differ in the last bits, as on a
+// GPU, at the cost of one hash per output element rather than one per term. Where at most
+// two partials can receive terms, every landing order gives the same bits (a + b = b + a),
+// so they land in a fixed order without drawing one.
 //
 // Lanes (cudnn_emu_conv_rows.h): backward filter runs kLanes output channels K side by side
 // (dy of a lane block packed as dy_lanes[o][lane]); backward data ALGO_0 kLanes input
 // channels C, ALGO_1 kLanes taps of the column matrix.
+#include <algorithm>
 #include <utility>
 #include <vector>
 
@@ -38,9 +41,11 @@ uint64_t mix(uint64_t z) {
 }
 
 // The sum of element `e`'s kPartials partial sums added onto zero in the order their atomics
-// land in call `seed`: a permutation drawn from (seed, e).
+// land in call `seed`: a permutation drawn from (seed, e). `used`: how many partials can
+// hold terms (the first `used`); with two or fewer, all orders agree.
 template <class T>
-T land(const T* part, uint64_t seed, uint64_t e) {
+T land(const T* part, int used, uint64_t seed, uint64_t e) {
+  if (used <= 2) return T(0) + part[0] + (used == 2 ? part[1] : T(0));
   uint64_t h = mix((seed + 0x9e3779b97f4a7c15ull) * 0x2545f4914f6cdd1dull ^ e);
   int order[kPartials];
   for (int q = 0; q < kPartials; ++q) order[q] = q;
@@ -55,10 +60,10 @@ T land(const T* part, uint64_t seed, uint64_t e) {
 
 // Lane j of the kPartials partial sums part[q * stride], landed (see land) as element e.
 template <class T>
-T land_lane(const Lanes<T>* part, int64_t stride, int j, uint64_t seed, uint64_t e) {
+T land_lane(const Lanes<T>* part, int64_t stride, int j, int used, uint64_t seed, uint64_t e) {
   T v[kPartials];
   for (int q = 0; q < kPartials; ++q) v[q] = part[q * stride].get(j);
-  return land(v, seed, e);
+  return land(v, used, seed, e);
 }
 
 // dy[n, K, o] of the output channels of lane block kb (zero past the last), packed over o.
@@ -97,11 +102,12 @@ Lanes<T> input_lane_weights(const ConvRows<T>& c, const T* w, int64_t k, int64_t
 }  // namespace
 
 // Sample n, lane block cb of input channels: partial q of (i, lane) sums the (K, r) terms
-// with (K * k volume + r) % kPartials == q, in that order; then every element lands.
+// with (K + r) % kPartials == q, in that order; then every element lands.
 template <class T>
 void backward_data_atomic(const ConvRows<T>& c, const T* w, const T* dy, T* dx, uint64_t seed) {
   const Geometry& g = c.g;
   const int64_t plane = g.in_volume(), kvol = g.k_volume();
+  const int used = static_cast<int>(std::min<int64_t>(kPartials, g.K + kvol - 1));
   std::vector<Lanes<T>> parts(static_cast<size_t>(kPartials * plane));
   for (int64_t n = 0; n < g.N; ++n)
     for (int64_t cb = 0; cb < lane_blocks(g.C); ++cb) {
@@ -110,7 +116,7 @@ void backward_data_atomic(const ConvRows<T>& c, const T* w, const T* dy, T* dx, 
         for (int64_t r = 0; r < kvol; ++r) {
           const Tap p = c.tap(r);  // channel 0: only r and its offsets are used
           const Lanes<T> wl = input_lane_weights(c, w, k, cb, r);
-          Lanes<T>* part = parts.data() + (k * kvol + r) % kPartials * plane;
+          Lanes<T>* part = parts.data() + (k + r) % kPartials * plane;
           const T* dyk = dy + n * g.ys[0] + k * g.ys[1];
           c.rows(p.delta, [&](int64_t o0, int64_t o1, int64_t i0, int64_t i1, Range r2) {
             Lanes<T>* dst = part + (i0 * g.in[1] + i1) * g.in[2] + c.input2(r2.lo, p.delta[2]);
@@ -118,15 +124,15 @@ void backward_data_atomic(const ConvRows<T>& c, const T* w, const T* dy, T* dx, 
             for (int64_t j2 = 0; j2 < r2.size(); ++j2) dst[j2 * g.stride[2]].add_product(src[j2 * g.ys[4]], wl);
           });
         }
-      for (int j = 0; j < lanes_in_block(cb, g.C); ++j) {
-        const int64_t ch = cb * kLanes + j;
-        T* out = dx + n * g.xs[0] + ch * g.xs[1];
-        const uint64_t first = static_cast<uint64_t>((n * g.C + ch) * plane);
-        for (int64_t i0 = 0, e = 0; i0 < g.in[0]; ++i0)
-          for (int64_t i1 = 0; i1 < g.in[1]; ++i1)
-            for (int64_t i2 = 0; i2 < g.in[2]; ++i2, ++e)
-              c.store(out + i0 * g.xs[2] + i1 * g.xs[3] + i2 * g.xs[4], land_lane(parts.data() + e, plane, j, seed, first + e));
-      }
+      T* out = dx + n * g.xs[0] + cb * kLanes * g.xs[1];
+      for (int64_t i0 = 0, e = 0; i0 < g.in[0]; ++i0)
+        for (int64_t i1 = 0; i1 < g.in[1]; ++i1)
+          for (int64_t i2 = 0; i2 < g.in[2]; ++i2, ++e)
+            for (int j = 0; j < lanes_in_block(cb, g.C); ++j) {
+              const uint64_t element = static_cast<uint64_t>((n * g.C + cb * kLanes + j) * plane + e);
+              c.store(out + j * g.xs[1] + i0 * g.xs[2] + i1 * g.xs[3] + i2 * g.xs[4],
+                      land_lane(parts.data() + e, plane, j, used, seed, element));
+            }
     }
 }
 
@@ -183,6 +189,7 @@ template <class T>
 void backward_filter_atomic(const ConvRows<T>& c, const T* x, const T* dy, T* dw, uint64_t seed) {
   const Geometry& g = c.g;
   const int64_t step = g.stride[2] * g.xs[4], taps = c.taps();
+  const int used = static_cast<int>(std::min<int64_t>(kPartials, g.out[2]));
   std::vector<Lanes<T>> parts(static_cast<size_t>(taps * kPartials)), d;
   for (int64_t kb = 0; kb < lane_blocks(g.K); ++kb) {
     std::fill(parts.begin(), parts.end(), Lanes<T>{});
@@ -201,7 +208,7 @@ void backward_filter_atomic(const ConvRows<T>& c, const T* x, const T* dy, T* dw
     for (int64_t t = 0; t < taps; ++t)
       for (int j = 0; j < lanes_in_block(kb, g.K); ++j) {
         const int64_t off = c.w_off(kb * kLanes + j, c.tap(t));
-        c.store(dw + off, land_lane(parts.data() + t * kPartials, 1, j, seed, static_cast<uint64_t>(off)));
+        c.store(dw + off, land_lane(parts.data() + t * kPartials, 1, j, used, seed, static_cast<uint64_t>(off)));
       }
   }
 }
