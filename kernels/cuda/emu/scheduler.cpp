@@ -166,18 +166,39 @@ void resume(Launch& L, Thread& t) {
   }
 }
 
-// Running thread -> scheduler. final: the thread will never be resumed (ASan may drop its
-// fake stack).
+// The thread the round resumes after the one at L.pos when it has started (it has a fiber
+// to switch to), with L.pos moved to it; nullptr when the next runnable thread has not
+// started or the round is over (the scheduler takes over then).
+Thread* next_started(Launch& L) {
+  int p = L.pos + 1;
+  while (p < L.nthreads && L.threads[L.order[p]].state != State::Runnable) ++p;
+  if (p >= L.nthreads || !L.threads[L.order[p]].stack) return nullptr;
+  L.pos = p;
+  return &L.threads[L.order[p]];
+}
+
+// Running thread -> the next thread of the round, directly when that one has a fiber (a
+// barrier round then costs one switch per thread, not two), else -> scheduler. Either way,
+// the order threads run in is the scheduler's. final: the thread will never be resumed (it
+// always returns to the scheduler, which takes its stack back; ASan may drop its fake stack).
 void yield(Launch& L, bool final) {
   Thread& t = *L.current;
+  Thread* next = final ? nullptr : next_started(L);
+  if (next) {
+    L.current = next;
+    threadIdx = next->idx;
+  }
+  detail::FiberContext& to = next ? next->ctx : L.sched_ctx;
 #if PN_EMU_ASAN
   void* fake = nullptr;
-  __sanitizer_start_switch_fiber(final ? nullptr : &fake, L.sched_stack_bottom, L.sched_stack_size);
-  detail::fiber_switch(t.ctx, L.sched_ctx);
+  if (next)
+    __sanitizer_start_switch_fiber(&fake, next->stack->lo, next->stack->bytes);
+  else
+    __sanitizer_start_switch_fiber(final ? nullptr : &fake, L.sched_stack_bottom, L.sched_stack_size);
+  detail::fiber_switch(t.ctx, to);
   __sanitizer_finish_switch_fiber(fake, nullptr, nullptr);
 #else
-  (void)final;
-  detail::fiber_switch(t.ctx, L.sched_ctx);
+  detail::fiber_switch(t.ctx, to);
 #endif
 }
 
