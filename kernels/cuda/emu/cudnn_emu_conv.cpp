@@ -83,14 +83,16 @@ template <class T, class Address>
 void forward_implicit_lanes(const ConvRows<T>& c, const T* x, const T* w, T* y, Address address) {
   const Geometry& g = c.g;
   const int64_t step = g.stride[2] * g.xs[4];
-  std::vector<Lanes<T>> slab(static_cast<size_t>(g.out[1] * g.out[2]));
+  std::vector<Lanes<T>> slab(static_cast<size_t>(g.out[1] * g.out[2])), weights;  // weights[(kb, t)]
+  for (int64_t kb = 0; kb < lane_blocks(g.K); ++kb)
+    for (int64_t t = 0; t < c.taps(); ++t) weights.push_back(lane_weights(c, w, kb, address(t).w_offset));
   for (int64_t n = 0; n < g.N; ++n)
     for (int64_t kb = 0; kb < lane_blocks(g.K); ++kb)
       for (int64_t o0 = 0; o0 < g.out[0]; ++o0) {
         std::fill(slab.begin(), slab.end(), Lanes<T>{});
         for (int64_t t = 0; t < c.taps(); ++t) {
           const TapAddress e = address(t);
-          const Lanes<T> wl = lane_weights(c, w, kb, e.w_offset);
+          const Lanes<T>& wl = weights[kb * c.taps() + t];
           c.rows_of_plane(o0, e.delta, [&](int64_t o1, int64_t, int64_t, Range r2) {
             const T* xr = x + n * g.xs[0] + e.x_offset + (o0 * g.stride[0] - g.pad[0]) * g.xs[2] +
                           (o1 * g.stride[1] - g.pad[1]) * g.xs[3] + (r2.lo * g.stride[2] - g.pad[2]) * g.xs[4];

@@ -14,8 +14,9 @@
 // split K and the taps; backward filter: the output column o_W modulo kPartials, the blocks
 // that split the positions), each partial adds its share in the definition's order, and the
 // partials then land on the element (atomicAdd onto zero) in an order drawn from (call
-// seed, element). A fresh seed per call makes two calls differ in the last bits, as on a
-// GPU, at the cost of one hash per output element rather than one per term. Where at most
+// seed, landing site), a site being kLanes neighbouring channels at one position (they land
+// alike). A fresh seed per call makes two calls differ in the last bits, as on a GPU, at
+// the cost of one hash per site rather than one per term. Where at most
 // two partials can receive terms, every landing order gives the same bits (a + b = b + a),
 // so they land in a fixed order without drawing one.
 //
@@ -40,30 +41,26 @@ uint64_t mix(uint64_t z) {
   return z ^ (z >> 31);
 }
 
-// The sum of element `e`'s kPartials partial sums added onto zero in the order their atomics
-// land in call `seed`: a permutation drawn from (seed, e). `used`: how many partials can
-// hold terms (the first `used`); with two or fewer, all orders agree.
+// The partial sums part[q * stride] (q < kPartials) of a landing site (kLanes elements side
+// by side) added onto zero in the order their atomics land in call `seed`: a permutation
+// drawn from (seed, site). `used`: how many partials can hold terms (the first `used`);
+// with two or fewer, every order gives the same bits and none is drawn.
 template <class T>
-T land(const T* part, int used, uint64_t seed, uint64_t e) {
-  if (used <= 2) return T(0) + part[0] + (used == 2 ? part[1] : T(0));
-  uint64_t h = mix((seed + 0x9e3779b97f4a7c15ull) * 0x2545f4914f6cdd1dull ^ e);
+Lanes<T> land(const Lanes<T>* part, int64_t stride, int used, uint64_t seed, uint64_t site) {
+  Lanes<T> s{};
+  if (used <= 2) {
+    for (int q = 0; q < used; ++q) s.add(part[q * stride]);
+    return s;
+  }
+  uint64_t h = mix((seed + 0x9e3779b97f4a7c15ull) * 0x2545f4914f6cdd1dull ^ site);
   int order[kPartials];
   for (int q = 0; q < kPartials; ++q) order[q] = q;
   for (int q = kPartials - 1; q > 0; --q) {  // Fisher-Yates on the hash's digits
     std::swap(order[q], order[h % static_cast<uint64_t>(q + 1)]);
     h /= static_cast<uint64_t>(q + 1);
   }
-  T s = 0;
-  for (int q : order) s += part[q];
+  for (int q : order) s.add(part[q * stride]);
   return s;
-}
-
-// Lane j of the kPartials partial sums part[q * stride], landed (see land) as element e.
-template <class T>
-T land_lane(const Lanes<T>* part, int64_t stride, int j, int used, uint64_t seed, uint64_t e) {
-  T v[kPartials];
-  for (int q = 0; q < kPartials; ++q) v[q] = part[q * stride].get(j);
-  return land(v, used, seed, e);
 }
 
 // dy[n, K, o] of the output channels of lane block kb (zero past the last), packed over o.
@@ -108,14 +105,17 @@ void backward_data_atomic(const ConvRows<T>& c, const T* w, const T* dy, T* dx, 
   const Geometry& g = c.g;
   const int64_t plane = g.in_volume(), kvol = g.k_volume();
   const int used = static_cast<int>(std::min<int64_t>(kPartials, g.K + kvol - 1));
-  std::vector<Lanes<T>> parts(static_cast<size_t>(kPartials * plane));
+  std::vector<Lanes<T>> parts(static_cast<size_t>(kPartials * plane)), weights;  // weights[(cb, k, r)]
+  for (int64_t cb = 0; cb < lane_blocks(g.C); ++cb)
+    for (int64_t k = 0; k < g.K; ++k)
+      for (int64_t r = 0; r < kvol; ++r) weights.push_back(input_lane_weights(c, w, k, cb, r));
   for (int64_t n = 0; n < g.N; ++n)
     for (int64_t cb = 0; cb < lane_blocks(g.C); ++cb) {
       std::fill(parts.begin(), parts.end(), Lanes<T>{});
       for (int64_t k = 0; k < g.K; ++k)
         for (int64_t r = 0; r < kvol; ++r) {
           const Tap p = c.tap(r);  // channel 0: only r and its offsets are used
-          const Lanes<T> wl = input_lane_weights(c, w, k, cb, r);
+          const Lanes<T>& wl = weights[(cb * g.K + k) * kvol + r];
           Lanes<T>* part = parts.data() + (k + r) % kPartials * plane;
           const T* dyk = dy + n * g.ys[0] + k * g.ys[1];
           c.rows(p.delta, [&](int64_t o0, int64_t o1, int64_t i0, int64_t i1, Range r2) {
@@ -125,14 +125,14 @@ void backward_data_atomic(const ConvRows<T>& c, const T* w, const T* dy, T* dx, 
           });
         }
       T* out = dx + n * g.xs[0] + cb * kLanes * g.xs[1];
+      const uint64_t first_site = static_cast<uint64_t>((n * lane_blocks(g.C) + cb) * plane);
       for (int64_t i0 = 0, e = 0; i0 < g.in[0]; ++i0)
         for (int64_t i1 = 0; i1 < g.in[1]; ++i1)
-          for (int64_t i2 = 0; i2 < g.in[2]; ++i2, ++e)
-            for (int j = 0; j < lanes_in_block(cb, g.C); ++j) {
-              const uint64_t element = static_cast<uint64_t>((n * g.C + cb * kLanes + j) * plane + e);
-              c.store(out + j * g.xs[1] + i0 * g.xs[2] + i1 * g.xs[3] + i2 * g.xs[4],
-                      land_lane(parts.data() + e, plane, j, used, seed, element));
-            }
+          for (int64_t i2 = 0; i2 < g.in[2]; ++i2, ++e) {
+            const Lanes<T> sum = land(parts.data() + e, plane, used, seed, first_site + e);
+            for (int j = 0; j < lanes_in_block(cb, g.C); ++j)
+              c.store(out + j * g.xs[1] + i0 * g.xs[2] + i1 * g.xs[3] + i2 * g.xs[4], sum.get(j));
+          }
     }
 }
 
@@ -205,11 +205,10 @@ void backward_filter_atomic(const ConvRows<T>& c, const T* x, const T* dy, T* dw
         });
       }
     }
-    for (int64_t t = 0; t < taps; ++t)
-      for (int j = 0; j < lanes_in_block(kb, g.K); ++j) {
-        const int64_t off = c.w_off(kb * kLanes + j, c.tap(t));
-        c.store(dw + off, land_lane(parts.data() + t * kPartials, 1, j, used, seed, static_cast<uint64_t>(off)));
-      }
+    for (int64_t t = 0; t < taps; ++t) {
+      const Lanes<T> sum = land(parts.data() + t * kPartials, 1, used, seed, static_cast<uint64_t>(kb * taps + t));
+      for (int j = 0; j < lanes_in_block(kb, g.K); ++j) c.store(dw + c.w_off(kb * kLanes + j, c.tap(t)), sum.get(j));
+    }
   }
 }
 

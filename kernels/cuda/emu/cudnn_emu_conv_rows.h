@@ -70,6 +70,10 @@ struct Lanes {
   void add_product(T x, const Lanes& w) {
     for (int q = 0; q < kVectors; ++q) v[q] += x * w.v[q];
   }
+  // this[j] += o[j] for every lane j.
+  void add(const Lanes& o) {
+    for (int q = 0; q < kVectors; ++q) v[q] += o.v[q];
+  }
 };
 
 // Channels in lane block b of `count` channels (kLanes, or fewer in the last block).
