@@ -171,25 +171,27 @@ void bench_convs(bool small_only, int reps) {
   BENCH_CUDNN(cudnnCreate(&h));
   std::printf("Emulated cuDNN vs the CPU reference (1 OpenMP thread), ms per call, median of %d, batch 2, float32\n",
               reps);
-  std::printf("%-22s %-11s %9s | %-9s %9s %8s | %-9s %9s %8s\n", "conv (C->K @ DxHxW)", "direction", "cpu ms", "algo",
+  std::printf("%-22s %-11s %9s | %-9s %9s %8s | %-9s %9s %8s\n", "conv (C->K @ input)", "direction", "cpu ms", "algo",
               "emu ms", "emu/cpu", "algo", "emu ms", "emu/cpu");
   const int64_t sizes[2][3] = {{8, 16, 16}, {16, 32, 32}};
   for (int s = 0; s < (small_only ? 1 : 2); ++s) {
     const int64_t* full = sizes[s];
     const int64_t half[3] = {full[0] / 2, full[1] / 2, full[2] / 2}, quarter[3] = {full[0] / 4, full[1] / 4, full[2] / 4};
-    const std::string at = " @" + std::to_string(full[0]) + "x" + std::to_string(full[1]) + "x" + std::to_string(full[2]);
+    auto at = [](const int64_t* d) {
+      return " @" + std::to_string(d[0]) + "x" + std::to_string(d[1]) + "x" + std::to_string(d[2]);
+    };
     struct Layer {
       std::string name;
       ConvGeom g;
     };
     const std::vector<Layer> layers = {
-        {"3x3x3 1->8" + at, conv(2, 1, 8, full, 3, 1, 1)},
-        {"3x3x3 8->8" + at, conv(2, 8, 8, full, 3, 1, 1)},
-        {"3x3x3 16->8" + at, conv(2, 16, 8, full, 3, 1, 1)},
-        {"3x3x3 16->16 /2", conv(2, 16, 16, half, 3, 1, 1)},
-        {"3x3x3 32->32 /4", conv(2, 32, 32, quarter, 3, 1, 1)},
-        {"2x2x2 s2 8->16 (up)", conv(2, 8, 16, full, 2, 2, 0)},
-        {"1x1x1 8->2 (head)", conv(2, 8, 2, full, 1, 1, 0)},
+        {"3x3x3 1->8" + at(full), conv(2, 1, 8, full, 3, 1, 1)},
+        {"3x3x3 8->8" + at(full), conv(2, 8, 8, full, 3, 1, 1)},
+        {"3x3x3 16->8" + at(full), conv(2, 16, 8, full, 3, 1, 1)},
+        {"3x3x3 16->16" + at(half), conv(2, 16, 16, half, 3, 1, 1)},
+        {"3x3x3 32->32" + at(quarter), conv(2, 32, 32, quarter, 3, 1, 1)},
+        {"2x2x2/2 8->16" + at(full), conv(2, 8, 16, full, 2, 2, 0)},
+        {"1x1x1 8->2" + at(full), conv(2, 8, 2, full, 1, 1, 0)},
     };
     for (const Layer& l : layers) bench_conv_shape(h, l.name.c_str(), l.g, reps);
   }
