@@ -161,7 +161,7 @@ void bench_conv_shape(cudnnHandle_t h, const char* name, const ConvGeom& g, int 
     const Row& row = rows[r];
     double t[2];
     for (int a = 0; a < 2; ++a) t[a] = median_seconds([&] { call(row.direction, row.algos[a]); }, reps);
-    std::printf("%-22s %-11s %9.3f | %-9s %9.3f %7.1fx | %-9s %9.3f %7.1fx\n", name, row.dir, cpu[r] * 1e3,
+    std::printf("%-24s %-11s %9.3f | %-9s %9.3f %7.1fx | %-9s %9.3f %7.1fx\n", name, row.dir, cpu[r] * 1e3,
                 row.names[0], t[0] * 1e3, t[0] / cpu[r], row.names[1], t[1] * 1e3, t[1] / cpu[r]);
   }
 }
@@ -171,7 +171,7 @@ void bench_convs(bool small_only, int reps) {
   BENCH_CUDNN(cudnnCreate(&h));
   std::printf("Emulated cuDNN vs the CPU reference (1 OpenMP thread), ms per call, median of %d, batch 2, float32\n",
               reps);
-  std::printf("%-22s %-11s %9s | %-9s %9s %8s | %-9s %9s %8s\n", "conv (C->K @ input)", "direction", "cpu ms", "algo",
+  std::printf("%-24s %-11s %9s | %-9s %9s %8s | %-9s %9s %8s\n", "conv (C->K @ input)", "direction", "cpu ms", "algo",
               "emu ms", "emu/cpu", "algo", "emu ms", "emu/cpu");
   const int64_t sizes[2][3] = {{8, 16, 16}, {16, 32, 32}};
   for (int s = 0; s < (small_only ? 1 : 2); ++s) {
