@@ -11,13 +11,15 @@
 //     emulator runs on one thread too).
 //  2. Kernel launches: ns per emulated thread of kernels/cuda/elementwise.cu's unary map
 //     (a grid-stride loop that never blocks; grids capped by grid_for at 32 blocks of 256
-//     threads) at a few sizes, and of a block reduction (reduce.cu: barriers and shuffles).
+//     threads) at a few sizes, also with 500 other device allocations alive (as in training),
+//     and ms per launch of a block reduction (reduce.cu: barriers and shuffles).
 //
 //   bench_emulator [--reps N] [--small-only] [--conv-only] [--launch-only]
 #include <omp.h>
 
 #include <cstdio>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -198,23 +200,32 @@ void bench_convs(bool small_only, int reps) {
   BENCH_CUDNN(cudnnDestroy(h));
 }
 
+// One unary launch over n elements with `live` other device allocations alive (a training
+// process holds hundreds: every launch is followed by a check of all guard bytes).
+void bench_unary(int64_t n, int live, int reps) {
+  std::vector<std::unique_ptr<DeviceBuffer>> others;
+  for (int i = 0; i < live; ++i) others.push_back(std::make_unique<DeviceBuffer>(4096));
+  const auto host = random_floats(static_cast<size_t>(n), 4);
+  DeviceBuffer x(n * 4, host.data()), y(n * 4);
+  const int64_t threads = int64_t{pn::cuda::grid_for(n, 256)} * 256;
+  const double t = median_seconds(
+      [&] {
+        pn::cuda::unary<float>(pn::math::Unary::Relu, static_cast<const float*>(x.p), static_cast<float*>(y.p), n, 0.f,
+                               0.f, nullptr);
+        BENCH_CUDA(cudaDeviceSynchronize());
+      },
+      reps);
+  const std::string what = "unary relu, " + std::to_string(live) + " other allocations";
+  std::printf("%-34s %10lld %8lld %10.3f %12.1f\n", what.c_str(), (long long)n, (long long)threads, t * 1e3,
+              t * 1e9 / static_cast<double>(threads));
+}
+
 void bench_launches(int reps) {
   std::printf("\nKernel launches: ns per emulated thread (grid x 256 threads), median of %d\n", reps);
-  std::printf("%-34s %10s %8s %10s %12s\n", "kernel", "elements", "threads", "ms/launch", "ns/thread");
-  for (int64_t n : {int64_t{256}, int64_t{8192}, int64_t{16384}, int64_t{1} << 20}) {
-    const auto host = random_floats(static_cast<size_t>(n), 4);
-    DeviceBuffer x(n * 4, host.data()), y(n * 4);
-    const int64_t threads = int64_t{pn::cuda::grid_for(n, 256)} * 256;
-    const double t = median_seconds(
-        [&] {
-          pn::cuda::unary<float>(pn::math::Unary::Relu, static_cast<const float*>(x.p), static_cast<float*>(y.p), n,
-                                 0.f, 0.f, nullptr);
-          BENCH_CUDA(cudaDeviceSynchronize());
-        },
-        reps);
-    std::printf("%-34s %10lld %8lld %10.3f %12.1f\n", "unary relu (grid-stride, no barrier)", (long long)n,
-                (long long)threads, t * 1e3, t * 1e9 / static_cast<double>(threads));
-  }
+  std::printf("%-34s %10s %8s %10s %12s\n", "kernel (grid-stride, no barrier)", "elements", "threads", "ms/launch",
+              "ns/thread");
+  for (int64_t n : {int64_t{256}, int64_t{8192}, int64_t{16384}, int64_t{1} << 20}) bench_unary(n, 0, reps);
+  bench_unary(16384, 500, reps);
   for (int64_t n : {int64_t{16384}, int64_t{1} << 20}) {  // sum of everything: block reductions with barriers
     const auto host = random_floats(static_cast<size_t>(n), 5);
     DeviceBuffer x(n * 4, host.data()), out(4);
