@@ -257,7 +257,7 @@ MaskGanResult maskgan_train(const Config& cfg, const RunDirOptions& run_opt) {
 }
 
 std::vector<data::LabelVolume> maskgan_generate(const std::string& run_dir, int64_t count, uint64_t seed,
-                                                std::vector<data::Volume>* soft, size_t soft_max) {
+                                                std::vector<data::Volume>* soft, size_t soft_max, Device device) {
   const Config cfg = run_config(run_dir);
   PN_CHECK(count > 0, "maskgan: the number of masks must be positive, got {}", count);
   Generator gen(seed);
@@ -266,6 +266,7 @@ std::vector<data::LabelVolume> maskgan_generate(const std::string& run_dir, int6
   models::LesionCritic k(gc, gen);
   nn::Adam og(g.named_parameters(), gan_adam(cfg)), ok(k.named_parameters(), gan_adam(cfg));
   load_newest_checkpoint(run_dir, "maskgan", {{{"generator", &g}, {"critic", &k}}, {{"opt_g", &og}, {"opt_c", &ok}}, {}});
+  g.to(device);
   g.eval();
   const data::Grid mask_grid = maskgan_mask_grid(cfg);
   const double threshold = cfg.number("maskgan.threshold");
@@ -275,7 +276,7 @@ std::vector<data::LabelVolume> maskgan_generate(const std::string& run_dir, int6
     std::vector<double> v;
     {
       NoGrad ng;
-      v = g.forward(Tensor::randn({1, gc.z_dim}, gen)).to_vector();
+      v = g.forward(Tensor::randn({1, gc.z_dim}, gen).to(device)).to_vector();
     }
     data::LabelVolume m;
     static_cast<data::Grid&>(m) = mask_grid;
@@ -294,9 +295,9 @@ std::vector<data::LabelVolume> maskgan_generate(const std::string& run_dir, int6
 }
 
 std::vector<int64_t> maskgan_sample(const std::string& run_dir, const std::string& out_dir, int64_t count,
-                                    uint64_t seed) {
+                                    uint64_t seed, Device device) {
   std::vector<data::Volume> soft;
-  auto masks = maskgan_generate(run_dir, count, seed, &soft);
+  auto masks = maskgan_generate(run_dir, count, seed, &soft, 6, device);
   fs::create_directories(out_dir);
   std::vector<int64_t> volumes;
   Progress prog("sample", count, "mask");

@@ -46,7 +46,7 @@ models::UNetConfig unet_config(const Config& cfg) {
 // Probabilities of the lesion class [D, H, W] (float) for one preprocessed sample.
 std::vector<float> lesion_probabilities(models::SegmentationUNet& net, const data::Sample& s) {
   NoGrad ng;
-  Tensor x = data::to_tensor(s.image).reshape({1, 1, s.image.dims[2], s.image.dims[1], s.image.dims[0]});
+  Tensor x = data::to_tensor(s.image).reshape({1, 1, s.image.dims[2], s.image.dims[1], s.image.dims[0]}).to(net.device());
   Tensor p = narrow(softmax(net.forward(x), 1), 1, 1, 1);
   auto v = p.to_vector();
   return {v.begin(), v.end()};
@@ -265,12 +265,15 @@ SegTrainResult segment_train(const Config& cfg, const RunDirOptions& run_opt, co
   return loop.guard([&] { return train_segmentation(loop, cfg, exp); });
 }
 
-void segment_predict(const std::string& run_dir, const std::string& input_dir, const std::string& out_dir) {
+void segment_predict(const std::string& run_dir, const std::string& input_dir, const std::string& out_dir,
+                     Device device) {
   const Config cfg = run_config(run_dir);
   Generator gen(1);
   models::SegmentationUNet net(unet_config(cfg), gen);
   nn::Adam opt(net.named_parameters(), nn::AdamOptions{cfg.number("segment.lr")});
   load_newest_checkpoint(run_dir, "segment predict", {{{"unet", &net}}, {{"adam", &opt}}, {}});
+  net.to(device);
+  net.eval();  // batch norm with the running statistics, as in the run's own held-out evaluation
   const auto suffixes = seg_suffixes(cfg);
   const auto scan = data::scan_folder(input_dir, suffixes);
   PN_CHECK(!scan.cases.empty(), "segment predict: no `<case>_{}.nii(.gz)` images in {}", suffixes.image, input_dir);

@@ -202,7 +202,8 @@ struct TrainedTranslator::Impl {
   Generator gen, dropout_gen, noise_gen;
   Translator t;
   std::shared_ptr<models::PatchGan> d;
-  Impl(const std::string& run_dir, uint64_t seed) : gen(seed), dropout_gen(seed + 1), noise_gen(seed + 2) {
+  Impl(const std::string& run_dir, uint64_t seed, Device device)
+      : gen(seed), dropout_gen(seed + 1), noise_gen(seed + 2) {
     cfg = run_config(run_dir);
     std::ifstream f(fs::path(run_dir) / "model.txt");
     PN_CHECK(static_cast<bool>(f >> model), "translate: {} has no model.txt (not a `translate train` run folder?)",
@@ -212,19 +213,20 @@ struct TrainedTranslator::Impl {
     nn::Adam og(t.module->named_parameters(), adam(cfg)), od(d->named_parameters(), adam(cfg));
     load_newest_checkpoint(run_dir, "translate", {{{"generator", t.module.get()}, {"discriminator", d.get()}},
                                                   {{"opt_g", &og}, {"opt_d", &od}}, {}});
+    t.module->to(device);
     t.module->eval();
   }
 };
 
-TrainedTranslator::TrainedTranslator(const std::string& run_dir, uint64_t seed)
-    : impl_(std::make_unique<Impl>(run_dir, seed)) {}
+TrainedTranslator::TrainedTranslator(const std::string& run_dir, uint64_t seed, Device device)
+    : impl_(std::make_unique<Impl>(run_dir, seed, device)) {}
 TrainedTranslator::~TrainedTranslator() = default;
 const std::string& TrainedTranslator::model() const { return impl_->model; }
 const Config& TrainedTranslator::config() const { return impl_->cfg; }
 
 data::Volume TrainedTranslator::generate(const data::LabelVolume& labels) {
   const int classes = static_cast<int>(impl_->cfg.integer("data.classes"));
-  Tensor oh = data::one_hot(labels, classes);  // [C, D, H, W]
+  Tensor oh = data::one_hot(labels, classes).to(impl_->t.module->device());  // [C, D, H, W]
   const int64_t depth = oh.size(1), h = oh.size(2), w = oh.size(3);
   std::vector<double> img;
   {
@@ -263,8 +265,8 @@ data::LabelVolume labels_on_study_grid(const Config& cfg, const std::string& pat
 }
 
 void translate_sample(const std::string& run_dir, const std::string& labels_dir, const std::string& out_dir,
-                      uint64_t seed) {
-  TrainedTranslator tr(run_dir, seed);
+                      uint64_t seed, Device device) {
+  TrainedTranslator tr(run_dir, seed, device);
   const auto sfx = seg_suffixes(tr.config());
   std::vector<fs::path> maps;
   for (const auto& e : fs::directory_iterator(labels_dir)) {
