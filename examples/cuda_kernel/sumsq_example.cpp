@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "autograd/engine.h"
+#include "autograd/generator.h"
 #include "autograd/ops/reduce.h"
 #include "autograd/tensor.h"
 #include "examples/cuda_kernel/sumsq_op.h"
