@@ -36,6 +36,7 @@ class ThreadCommunicator final : public nn::Communicator {
   int size() const override { return world_->size; }
   int local_rank() const override { return rank_; }
   std::string backend() const override { return "threads"; }
+  const ThreadWorld& world() const { return *world_; }
   void allreduce_sum(float* data, int64_t n) override { combine(data, n, [](float a, float b) { return a + b; }); }
   void allreduce_sum(double* data, int64_t n) override { combine(data, n, [](double a, double b) { return a + b; }); }
   void allreduce_max(double* data, int64_t n) override {
