@@ -52,9 +52,14 @@ void linear_critic_penalty(Generator& gen) {
   Tensor gp = models::gradient_penalty(critic, xhat);
   const double norm_a = std::sqrt(sum(square(a.detach())).item());
   close(gp.item(), (norm_a - 1) * (norm_a - 1), 1e-12, "linear critic: GP = (|a| - 1)^2");
-  Tensor dgp = grad({gp}, {a})[0];
+  Tensor dgp;
+  try {
+    dgp = grad({gp}, {a})[0];
+  } catch (const Error& e) {  // what a penalty built without create_graph gets
+    std::printf("   %s\n", e.what());
+  }
   Tensor want = a.detach() * (2 * (norm_a - 1) / norm_a);
-  check(max_diff(dgp, want) < 1e-10, "dGP/da = 2 (|a| - 1) a / |a|: the critic's weights get a gradient from the penalty");
+  check(dgp.defined() && max_diff(dgp, want) < 1e-10, "dGP/da = 2 (|a| - 1) a / |a|: the critic's weights get a gradient from the penalty");
   // Without create_graph the input gradient is a plain number array: nothing leads back to a.
   Tensor x = xhat.detach().requires_grad_();
   Tensor g_plain = grad({sum(critic(x))}, {x})[0];
