@@ -13,7 +13,11 @@
 // Everything in pn::cuda lives in an inline namespace named after the build, so that a
 // program that links both penumbra_cuda and penumbra_cuda_emu fails to link instead of
 // silently calling one where it meant the other.
-#if defined(PN_CUDA_EMU)
+// The emulated build's instrumented copies of the kernels (the profile twins, launch.h) live
+// in a namespace of their own beside the plain ones.
+#if defined(PN_CUDA_EMU) && defined(PN_CUDA_EMU_PROFILE_TWIN)
+#define PN_CUDA_ABI abi_emu_twin
+#elif defined(PN_CUDA_EMU)
 #define PN_CUDA_ABI abi_emu
 #else
 #define PN_CUDA_ABI abi_device
