@@ -15,7 +15,8 @@
 #include "kernels/cuda/runtime.h"
 
 namespace pn::cuda {
-inline namespace PN_CUDA_ABI {
+// Host services shared by the plain kernels and their profile twins (runtime.h).
+inline namespace PN_CUDA_HOST_ABI {
 
 // Throws if the launch just made failed (reads cudaGetLastError; may synchronise, see above).
 void check_launch(dim3 grid, dim3 block, size_t shared_bytes, cudaStream_t stream);
@@ -42,6 +43,9 @@ struct LaunchGrid {
 #else
 using LaunchGrid = dim3;
 #endif
+
+}  // namespace PN_CUDA_HOST_ABI
+inline namespace PN_CUDA_ABI {
 
 template <class... P, class... A>
 void launch(void (*kernel)(P...), LaunchGrid launch_grid, dim3 block, size_t shared_bytes, cudaStream_t stream,

@@ -1,7 +1,8 @@
 // What the scheduler tells the memory-traffic profile (profile.h) about a launch it runs,
 // and what the recorder hands the profile's store. Not for kernels or host code.
-// The scheduler calls, on the thread that runs the launch:
-//   profile_launch_begin   once, before the first block (a no-op unless profiling());
+// The scheduler calls, on the thread that runs a launch that was submitted while profiling()
+// (and for no other launch):
+//   profile_launch_begin   once, before the first block;
 //   profile_block_begin    at every block's start, profile_block_end at its end;
 //   profile_shared         for every shared array of the launch, when it is allocated;
 //   profile_barrier        at every __syncthreads round released;

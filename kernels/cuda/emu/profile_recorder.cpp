@@ -231,7 +231,6 @@ namespace detail {
 
 void profile_launch_begin(const std::string& what, const LaunchSite& site, dim3 grid, dim3 block,
                           const void* dynamic_shared, size_t dynamic_bytes) {
-  if (!profiling()) return;
   t_recorder = new Recorder(what, site, grid, block, dynamic_shared, dynamic_bytes);
 }
 void profile_block_begin() {
@@ -281,3 +280,12 @@ extern "C" void __asan_storeN_noabort(void* p, long size) {
   if (auto* r = pn::cuda::emu::t_recorder)
     r->access(reinterpret_cast<uint64_t>(p), static_cast<uint64_t>(size), true, __builtin_return_address(0));
 }
+
+// The instrumentation's other calls: before a noreturn call (a throw) and around dynamic
+// initialisation of globals. They mean nothing to the profile. In sanitizer builds the ASan
+// runtime defines them (and needs its own __asan_handle_no_return for its stack bookkeeping).
+#if !defined(__SANITIZE_ADDRESS__)
+extern "C" void __asan_handle_no_return() {}
+extern "C" void __asan_before_dynamic_init(const char*) {}
+extern "C" void __asan_after_dynamic_init() {}
+#endif

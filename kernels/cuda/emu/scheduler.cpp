@@ -440,9 +440,17 @@ const char* schedule_name(Schedule s) {
 
 namespace {
 
+// What the memory-traffic profile needs of a launch (profile.h): set at submission when the
+// profile was on then, so that a launch is profiled iff it was launched while profiling().
+struct ProfileRequest {
+  bool on = false;
+  std::string what;
+  LaunchSite site;
+};
+
 // Runs a launch's blocks now (the op's body; the stream machinery decided it is time).
-cudaError_t execute_grid(const std::string& what, const LaunchSite& site, dim3 grid, dim3 block, size_t shared_bytes,
-                         ThreadBody body, void* ctx, std::string& detail_out) {
+cudaError_t execute_grid(const ProfileRequest& profile, dim3 grid, dim3 block, size_t shared_bytes, ThreadBody body,
+                         void* ctx, std::string& detail_out) {
   std::lock_guard<std::mutex> lock(g_launch_mutex);
   Launch L;
   L.grid = grid;
@@ -465,20 +473,21 @@ cudaError_t execute_grid(const std::string& what, const LaunchSite& site, dim3 g
   const uint64_t nblocks = uint64_t{grid.x} * grid.y * grid.z;
   std::vector<int> border;
   make_order(border, static_cast<int>(std::min<uint64_t>(nblocks, 0x7fffffff)), ~0ull, 0);
-  detail::profile_launch_begin(what, site, grid, block, L.dynamic, shared_bytes);
+  const bool profiled = profile.on;
+  if (profiled) detail::profile_launch_begin(profile.what, profile.site, grid, block, L.dynamic, shared_bytes);
   for (int b : border) {
     const uint64_t lin = static_cast<uint64_t>(b);
-    detail::profile_block_begin();
+    if (profiled) detail::profile_block_begin();
     run_block(L, uint3{static_cast<unsigned>(lin % grid.x), static_cast<unsigned>(lin / grid.x % grid.y),
                        static_cast<unsigned>(lin / (uint64_t{grid.x} * grid.y))},
               lin);
-    detail::profile_block_end();
+    if (profiled) detail::profile_block_end();
     if (L.error != cudaSuccess) {
       abandon(L);
       break;
     }
   }
-  detail::profile_launch_end();
+  if (profiled) detail::profile_launch_end();
   g_launch = nullptr;
   threadIdx = blockIdx = uint3{0, 0, 0};
   for (SharedVar& v : L.shared) std::free(v.ptr);
@@ -512,11 +521,12 @@ cudaError_t submit_grid(std::string what, dim3 grid, dim3 block, size_t shared_b
     accesses.push_back(detail::Access{p.ptr, 0, p.write, "kernel argument " + std::to_string(p.index)});
   std::string bad = detail::check_accesses(dev, accesses);
   if (!bad.empty()) return detail::record_error(cudaErrorIllegalAddress, what + ": " + bad);
-  std::string label = what;
+  ProfileRequest profile;
+  if (profiling()) profile = ProfileRequest{true, what, site};
   return detail::enqueue(stream, std::move(what), std::move(accesses),
-                         [label = std::move(label), site, grid, block, shared_bytes, body,
+                         [profile = std::move(profile), grid, block, shared_bytes, body,
                           ctx = std::move(ctx)](std::string& detail) {
-                           return execute_grid(label, site, grid, block, shared_bytes, body, ctx.get(), detail);
+                           return execute_grid(profile, grid, block, shared_bytes, body, ctx.get(), detail);
                          });
 }
 
