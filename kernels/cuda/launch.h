@@ -74,7 +74,8 @@ void launch(void (*kernel)(P...), LaunchGrid launch_grid, dim3 block, size_t sha
 // profiling() the plain build hands the call to the twin and returns; otherwise (and in the
 // twin and real builds) it does nothing. PN_PROFILE_TWIN("name", name<float>) beside each
 // explicit instantiation registers the twin; PN_PROFILE_TWIN_UNIT(file) once per .cu file
-// makes the plain object pull its twin into every program that links it.
+// makes the plain object pull its twin into every program that links it. A template-id with
+// a comma goes in parentheses: PN_PROFILE_TWIN("cast", (cast<float, double>)).
 #define PN_PROFILE_CONCAT_(a, b) a##b
 #define PN_PROFILE_CONCAT(a, b) PN_PROFILE_CONCAT_(a, b)
 #if defined(PN_CUDA_EMU) && defined(PN_CUDA_EMU_PROFILE_TWIN)

@@ -193,3 +193,19 @@ TEST_CASE("profile: PN_CUDA_EMU_PROFILE=1 on any program writes a table per laun
   // One row for the three launches: count 3, loads at 50 %, stores at 100 %.
   CHECK(text.str().find("     3        16     128   50.0%  100.0%") != std::string::npos);
 }
+// GCC compiles several unary ops (sqrt's errno path, sign, clamp, ...) with the store duplicated
+// into the arms of a per-element branch; nvcc predicates one store. The grouping by array
+// (profile_recorder.cpp) must not report that as divergence or split sectors.
+TEST_CASE("profile: a production kernel's branches on elements are not divergence") {
+  DeviceArray<float> x(pn::test::random_vector<float>(kN, 8)), y(kN);
+  for (int op = 0; op <= static_cast<int>(pn::math::Unary::Reciprocal); ++op) {
+    CAPTURE(op);
+    ProfileOn on;
+    ProfileCapture cap;
+    pn::cuda::unary(static_cast<pn::math::Unary>(op), x.get(), y.get(), kN, 0.1f, 0.5f, nullptr);
+    const LaunchProfile p = only_launch(cap);
+    CHECK(p.divergent_accesses == 0);
+    CHECK(p.global_store.units == 4 * (kN / 32));
+    CHECK(p.sector_efficiency() == doctest::Approx(1.0));
+  }
+}

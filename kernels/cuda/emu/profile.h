@@ -4,10 +4,11 @@
 // What is measured. Kernels compiled with the profile instrumentation (GCC's address-sanitizer
 // instrumentation in "calls" mode: every load and store calls __asan_{load,store}N_noabort,
 // which profile.cpp implements; see kernels/cuda/README.md, "Memory-traffic profile") report
-// each access with its address, size and instruction (the call's return address). A warp is
-// 32 consecutive linear thread ids; the lanes' k-th executions of one instruction form one
-// warp-level access, as on a GPU whose lanes run in step (exact for code without divergence
-// inside loops; see the README for the limits). Per launch:
+// each access with its address and size. A warp is 32 consecutive linear thread ids; the
+// lanes' k-th accesses to one array (a device allocation or shared array) in one direction
+// and width form one warp-level access, as on a GPU whose lanes issue them in step, whatever
+// the host compiler made of the branches (see profile_recorder.cpp and the README for the
+// limits). Per launch:
 //   global memory  32-byte sectors touched per warp-level access against the fewest sectors
 //                  the bytes it asked for could occupy (sector efficiency), loads and stores
 //                  apart; bytes moved (sectors x 32, no cache assumed) against the compulsory

@@ -8,9 +8,15 @@
 // when nothing is recorded (host code of instrumented files, or profiling off).
 //
 // Grouping. The emulator runs a block's threads one after another, not in step. Lane l's k-th
-// execution of an instruction (the call's return address) and lane m's k-th execution of the
-// same instruction are the same warp-level access, so accesses are grouped by (instruction,
-// warp, k). A group is measured when every lane of its warp has joined, else at the block's end.
+// access to an array (one allocation or shared array, one direction, one width) and lane m's
+// k-th access to the same array are the same warp-level access, so accesses are grouped by
+// (array, direction, width, warp, k). Keying by the array rather than by the instruction makes
+// the grouping independent of the host compiler's code layout: GCC often duplicates a store
+// into both arms of a per-element branch where nvcc would predicate one store, and keying by
+// instruction would then report divergence and split sectors that a GPU never sees. The cost:
+// a lane that skips one access to an array and later accesses it again (a boundary test inside
+// a stencil) is paired one off for the rest of its block. A group is measured when every lane
+// of its warp has joined, else at the block's end.
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
@@ -94,17 +100,18 @@ class Recorder {
     groups_.clear();
   }
 
-  void access(uint64_t addr, uint64_t size, bool write, const void* site) {
+  void access(uint64_t addr, uint64_t size, bool write) {
     if (size == 0) return;
-    int alloc = -1;
-    const Space space = classify(addr, &alloc);
+    int array = -1;
+    const Space space = classify(addr, &array);
     if (space == Space::Other) {
       ++p_.other_accesses;
       return;
     }
-    if (space == Space::Global) mark_compulsory(alloc, addr, size, write);
+    if (space == Space::Global) mark_compulsory(array, addr, size, write);
     const unsigned tid = threadIdx.x + blockDim.x * (threadIdx.y + blockDim.y * threadIdx.z);
-    const uint32_t s = site_index(site);
+    const uint32_t s = stream_index((uint64_t(static_cast<uint32_t>(array)) << 32) | (uint64_t{write} << 31) |
+                                    (uint64_t(space) << 29) | (size & ((uint64_t{1} << 29) - 1)));
     const uint32_t k = occ_[static_cast<size_t>(s) * nthreads_ + tid]++;
     const uint64_t key = (uint64_t{s} << 48) | (uint64_t{tid / 32} << 43) | (k & ((uint64_t{1} << 43) - 1));
     Group& g = group(key);
@@ -124,9 +131,13 @@ class Recorder {
   }
 
  private:
+  // The memory space of addr, and the index of its allocation (global) or shared array.
   Space classify(uint64_t addr, int* alloc) const {
-    for (const auto& [lo, hi] : shared_)
-      if (addr >= lo && addr < hi) return Space::Shared;
+    for (size_t i = 0; i < shared_.size(); ++i)
+      if (addr >= shared_[i].first && addr < shared_[i].second) {
+        *alloc = static_cast<int>(i);
+        return Space::Shared;
+      }
     auto it = std::upper_bound(allocs_.begin(), allocs_.end(), addr, [](uint64_t a, const detail::AllocationInfo& x) {
       return a < reinterpret_cast<uint64_t>(x.base);
     });
@@ -146,8 +157,9 @@ class Recorder {
     for (uint64_t b = off; b < end; ++b) bits[b / 64] |= uint64_t{1} << (b % 64);
   }
 
-  uint32_t site_index(const void* site) {
-    auto [it, added] = sites_.try_emplace(site, static_cast<uint32_t>(sites_.size()));
+  // A small number for each (array, direction, width, space) seen in this launch.
+  uint32_t stream_index(uint64_t stream) {
+    auto [it, added] = streams_.try_emplace(stream, static_cast<uint32_t>(streams_.size()));
     if (added) occ_.resize(occ_.size() + static_cast<size_t>(nthreads_), 0u);
     return it->second;
   }
@@ -215,8 +227,8 @@ class Recorder {
   std::vector<detail::AllocationInfo> allocs_;  // sorted by base
   std::vector<std::vector<uint64_t>> read_bits_, write_bits_;
   std::vector<std::pair<uint64_t, uint64_t>> shared_;
-  std::unordered_map<const void*, uint32_t> sites_;
-  std::vector<uint32_t> occ_;  // [site * nthreads + thread]: executions so far in this block
+  std::unordered_map<uint64_t, uint32_t> streams_;  // access stream -> index
+  std::vector<uint32_t> occ_;  // [stream * nthreads + thread]: accesses so far in this block
   std::unordered_map<uint64_t, uint32_t> open_;
   std::vector<Group> groups_;
   std::vector<uint32_t> free_;
@@ -260,11 +272,11 @@ void profile_launch_end() {
 #define PN_PROFILE_HOOK(size)                                                                     \
   extern "C" void __asan_load##size##_noabort(void* p) {                                        \
     if (auto* r = pn::cuda::emu::t_recorder)                                                    \
-      r->access(reinterpret_cast<uint64_t>(p), size, false, __builtin_return_address(0));       \
+      r->access(reinterpret_cast<uint64_t>(p), size, false);       \
   }                                                                                             \
   extern "C" void __asan_store##size##_noabort(void* p) {                                       \
     if (auto* r = pn::cuda::emu::t_recorder)                                                    \
-      r->access(reinterpret_cast<uint64_t>(p), size, true, __builtin_return_address(0));        \
+      r->access(reinterpret_cast<uint64_t>(p), size, true);        \
   }
 PN_PROFILE_HOOK(1)
 PN_PROFILE_HOOK(2)
@@ -274,11 +286,11 @@ PN_PROFILE_HOOK(16)
 #undef PN_PROFILE_HOOK
 extern "C" void __asan_loadN_noabort(void* p, long size) {
   if (auto* r = pn::cuda::emu::t_recorder)
-    r->access(reinterpret_cast<uint64_t>(p), static_cast<uint64_t>(size), false, __builtin_return_address(0));
+    r->access(reinterpret_cast<uint64_t>(p), static_cast<uint64_t>(size), false);
 }
 extern "C" void __asan_storeN_noabort(void* p, long size) {
   if (auto* r = pn::cuda::emu::t_recorder)
-    r->access(reinterpret_cast<uint64_t>(p), static_cast<uint64_t>(size), true, __builtin_return_address(0));
+    r->access(reinterpret_cast<uint64_t>(p), static_cast<uint64_t>(size), true);
 }
 
 // The instrumentation's other calls: before a noreturn call (a throw) and around dynamic
