@@ -227,7 +227,12 @@ std::string site_label(const LaunchSite& site) {
     s = base ? base + 1 : site.file;
     if (site.line > 0) s += ":" + std::to_string(site.line);
   }
-  if (site.function) s += (s.empty() ? "" : " ") + std::string(site.function);
+  if (site.function) {
+    std::string fn = site.function;  // without the namespaces of a template's arguments
+    for (const char* noise : {"pn::cuda::abi_emu_twin::", "pn::cuda::abi_emu::", "<unnamed>::"})
+      for (size_t at; (at = fn.find(noise)) != std::string::npos;) fn.erase(at, std::strlen(noise));
+    s += (s.empty() ? "" : " ") + fn;
+  }
   return s.empty() ? "(unknown site)" : s;
 }
 
