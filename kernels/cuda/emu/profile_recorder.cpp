@@ -26,6 +26,7 @@
 
 #include "kernels/cuda/emu/emu_internal.h"
 #include "kernels/cuda/emu/profile_internal.h"
+#include "kernels/cuda/emu/vector_types.h"
 
 namespace pn::cuda::emu {
 
@@ -291,6 +292,16 @@ extern "C" void __asan_loadN_noabort(void* p, long size) {
 extern "C" void __asan_storeN_noabort(void* p, long size) {
   if (auto* r = pn::cuda::emu::t_recorder)
     r->access(reinterpret_cast<uint64_t>(p), static_cast<uint64_t>(size), true);
+}
+
+// 16-byte accesses of kernels/cuda/vector_types.h (this file is not instrumented).
+float4 pn::cuda::emu::load128(const float4* p) {
+  if (auto* r = t_recorder) r->access(reinterpret_cast<uint64_t>(p), 16, false);
+  return *p;
+}
+void pn::cuda::emu::store128(float4* p, float4 v) {
+  if (auto* r = t_recorder) r->access(reinterpret_cast<uint64_t>(p), 16, true);
+  *p = v;
 }
 
 // The instrumentation's other calls: before a noreturn call (a throw) and around dynamic
