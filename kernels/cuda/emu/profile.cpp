@@ -164,9 +164,9 @@ std::vector<LaunchProfile> by_site(const std::vector<LaunchProfile>& profiles) {
 std::string format_profiles(const std::vector<LaunchProfile>& profiles) {
   std::string s;
   char line[512];
-  std::snprintf(line, sizeof line, "%-34s %-26s %6s %9s %7s %7s %7s %9s %10s %6s %6s %6s %8s\n", "launch site", "scope",
-                "count", "grid", "block", "ld eff", "st eff", "moved MB", "moved/min", "smem", "diverg", "lanes",
-                "barriers");
+  std::snprintf(line, sizeof line, "%-34s %-26s %6s %9s %7s %7s %7s %9s %10s %6s %6s %6s %8s %10s\n", "launch site",
+                "scope", "count", "grid", "block", "ld eff", "st eff", "moved MB", "moved/min", "smem", "diverg", "lanes",
+                "barriers", "global acc");
   s += line;
   for (const LaunchProfile& p : profiles) {
     const std::string scope = p.scope.size() > 26 ? p.scope.substr(0, 23) + "..." : p.scope;
@@ -179,19 +179,21 @@ std::string format_profiles(const std::vector<LaunchProfile>& profiles) {
     const uint64_t warp_accesses = p.global_load.warp_accesses + p.global_store.warp_accesses +
                                    p.shared_load.warp_accesses + p.shared_store.warp_accesses;
     std::snprintf(line, sizeof line,
-                  "%-34s %-26s %6" PRIu64 " %9s %7s %6.1f%% %6.1f%% %9.3f %9.2fx %5.2fx %5.1f%% %6.1f %8" PRIu64 "\n",
+                  "%-34s %-26s %6" PRIu64 " %9s %7s %6.1f%% %6.1f%% %9.3f %9.2fx %5.2fx %5.1f%% %6.1f %8" PRIu64
+                  " %10" PRIu64 "\n",
                   p.site.c_str(), scope.c_str(), p.launches, dims(p.grid).c_str(), dims(p.block).c_str(),
                   100.0 * ratio(p.global_load.min_units, p.global_load.units),
                   100.0 * ratio(p.global_store.min_units, p.global_store.units), p.bytes_moved() / 1e6,
                   ratio(p.bytes_moved(), p.compulsory_bytes()),
                   ratio(p.shared_load.units + p.shared_store.units, p.shared_load.min_units + p.shared_store.min_units),
                   100.0 * ratio(p.divergent_accesses, warp_accesses ? warp_accesses : 1) * (warp_accesses ? 1 : 0),
-                  p.mean_active_lanes(), p.barriers);
+                  p.mean_active_lanes(), p.barriers, p.global_load.warp_accesses + p.global_store.warp_accesses);
     s += line;
   }
   s += "  ld/st eff: fewest 32-byte sectors / sectors touched per warp access; moved/min: sectors x 32 bytes /\n"
        "  distinct bytes read + written; smem: wavefronts / fewest (1.00x = no bank conflicts); diverg: warp\n"
-       "  accesses with lanes missing; lanes: mean lanes per warp access\n";
+       "  accesses with lanes missing; lanes: mean lanes per warp access; global acc: warp-level global\n"
+       "  loads and stores\n";
   return s;
 }
 
