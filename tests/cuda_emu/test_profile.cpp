@@ -176,9 +176,12 @@ TEST_CASE("profile: child run for the environment switch") {
   PN_CUDA_CHECK(cudaDeviceSynchronize());
 }
 
-TEST_CASE("profile: PN_CUDA_EMU_PROFILE=1 on any program writes a table per launch site at exit") {
+namespace {
+
+// Runs the child test case above in a new process with PN_CUDA_EMU_PROFILE=`mode`; its report.
+std::string child_report(const std::string& mode) {
   const std::string report = "profile_report_" + std::to_string(::getpid()) + ".txt";
-  const std::string cmd = "PN_PROFILE_TEST_CHILD=1 PN_CUDA_EMU_PROFILE=1 PN_CUDA_EMU_PROFILE_FILE=" + report +
+  const std::string cmd = "PN_PROFILE_TEST_CHILD=1 PN_CUDA_EMU_PROFILE=" + mode + " PN_CUDA_EMU_PROFILE_FILE=" + report +
                           " /proc/" + std::to_string(::getpid()) +
                           "/exe -tc='profile: child run for the environment switch' > /dev/null 2>&1";
   REQUIRE(std::system(cmd.c_str()) == 0);
@@ -186,13 +189,29 @@ TEST_CASE("profile: PN_CUDA_EMU_PROFILE=1 on any program writes a table per laun
   std::stringstream text;
   text << in.rdbuf();
   std::remove(report.c_str());
-  INFO(text.str());
-  CHECK(text.str().find("PN_CUDA_EMU_PROFILE: 3 kernel launches profiled, added up per launch site") !=
-        std::string::npos);
-  CHECK(text.str().find("profile_kernels.cpp") != std::string::npos);
-  // One row for the three launches: count 3, loads at 50 %, stores at 100 %.
-  CHECK(text.str().find("     3        16     128   50.0%  100.0%") != std::string::npos);
+  return text.str();
 }
+
+}  // namespace
+
+TEST_CASE("profile: PN_CUDA_EMU_PROFILE=1 on any program writes a table per launch site at exit") {
+  const std::string text = child_report("1");
+  INFO(text);
+  CHECK(text.find("PN_CUDA_EMU_PROFILE: 3 kernel launches profiled, added up per launch site") != std::string::npos);
+  CHECK(text.find("profile_kernels.cpp") != std::string::npos);
+  // One row for the three launches: count 3, loads at 50 %, stores at 100 %.
+  CHECK(text.find("     3        16     128   50.0%  100.0%") != std::string::npos);
+}
+
+TEST_CASE("profile: PN_CUDA_EMU_PROFILE=launches writes a row per launch") {
+  const std::string text = child_report("launches");
+  INFO(text);
+  CHECK(text.find("PN_CUDA_EMU_PROFILE: 3 kernel launches profiled\n") != std::string::npos);
+  size_t rows = 0;
+  for (size_t at = 0; (at = text.find("     1        16     128   50.0%  100.0%", at)) != std::string::npos; ++at) ++rows;
+  CHECK(rows == 3);
+}
+
 // GCC compiles several unary ops (sqrt's errno path, sign, clamp, ...) with the store duplicated
 // into the arms of a per-element branch; nvcc predicates one store. The grouping by array
 // (profile_recorder.cpp) must not report that as divergence or split sectors.

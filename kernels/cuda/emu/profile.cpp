@@ -25,7 +25,11 @@ enum class ReportMode { None, BySite, Launches };
 ReportMode mode_from_env() {
   const char* s = std::getenv("PN_CUDA_EMU_PROFILE");
   if (!s || !*s || std::strcmp(s, "0") == 0) return ReportMode::None;
-  return std::strcmp(s, "launches") == 0 ? ReportMode::Launches : ReportMode::BySite;
+  if (std::strcmp(s, "launches") == 0) return ReportMode::Launches;
+  if (std::strcmp(s, "1") != 0)
+    std::fprintf(stderr, "PN_CUDA_EMU_PROFILE=%s: expected 1 (a table per launch site), launches (a row per launch) or 0; "
+                 "profiling with a table per launch site\n", s);
+  return ReportMode::BySite;
 }
 
 struct Store {
