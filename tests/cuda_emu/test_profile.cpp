@@ -168,6 +168,19 @@ TEST_CASE("profile: off, nothing is recorded; an uninstrumented kernel shows wit
   CHECK(pn::cuda::emu::format_profiles({p}).find("not instrumented") != std::string::npos);
 }
 
+// The twins share the plain build's host services (runtime.h: PN_CUDA_HOST_ABI), so an error
+// raised inside a twin is the CudaError callers catch, naming the op's ErrorScope.
+TEST_CASE("profile: a production kernel's error while profiling is the usual CudaError") {
+  std::vector<float> host(64, 1.f);
+  ProfileOn on;
+  try {
+    pn::cuda::unary(pn::math::Unary::Relu, host.data(), host.data(), 64, 0.f, 0.f, nullptr);  // host memory
+    FAIL("a launch on host memory must throw");
+  } catch (const pn::cuda::CudaError& e) {
+    CHECK(std::string(e.what()).find("relu[64]") != std::string::npos);
+  }
+}
+
 // The child of the next test: runs only when that test starts this binary again.
 TEST_CASE("profile: child run for the environment switch") {
   if (!std::getenv("PN_PROFILE_TEST_CHILD")) return;
