@@ -152,19 +152,6 @@ std::vector<LaunchProfile> ProfileCapture::launches() const {
   return out;
 }
 
-std::vector<LaunchProfile> by_site(const std::vector<LaunchProfile>& profiles) {
-  std::vector<LaunchProfile> out;
-  for (const LaunchProfile& p : profiles) {
-    auto same = [&p](const LaunchProfile& q) {
-      return q.site == p.site && std::memcmp(q.block, p.block, sizeof q.block) == 0;
-    };
-    auto it = std::find_if(out.begin(), out.end(), same);
-    if (it == out.end()) out.push_back(p);
-    else it->add(p);
-  }
-  return out;
-}
-
 std::string format_profiles(const std::vector<LaunchProfile>& profiles) {
   std::string s;
   char line[512];

@@ -86,8 +86,6 @@ class ProfileCapture {
 
 // A table of profiles: one line each, with the figures of LaunchProfile and their units.
 std::string format_profiles(const std::vector<LaunchProfile>& profiles);
-// Profiles added together per (site, block shape): what the exit report prints.
-std::vector<LaunchProfile> by_site(const std::vector<LaunchProfile>& profiles);
 
 // ---- Profile twins (the production kernels' instrumented copies) -------------------------
 using AnyFunction = void (*)();
