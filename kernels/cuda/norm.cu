@@ -142,6 +142,7 @@ unsigned group_blocks(const NormGeom& g) { return grid_for(math::norm_groups(g),
 
 template <class T>
 void norm_stats(const T* x, const NormGeom& g, T* mean, T* var, cudaStream_t stream) {
+  PN_PROFILE_DISPATCH("norm_stats", norm_stats<T>, x, g, mean, var, stream);
   if (math::norm_groups(g) <= 0) return;
   const int64_t shape[3] = {g.n, g.c, g.s};
   ErrorScope scope(g.per_instance ? "instance_norm_stats" : "batch_norm_stats", shape, 3);
@@ -151,6 +152,7 @@ void norm_stats(const T* x, const NormGeom& g, T* mean, T* var, cudaStream_t str
 template <class T>
 void norm_forward(const T* x, const NormGeom& g, const T* mean, const T* var, double eps, const T* gamma,
                   const T* beta, T* y, cudaStream_t stream) {
+  PN_PROFILE_DISPATCH("norm_forward", norm_forward<T>, x, g, mean, var, eps, gamma, beta, y, stream);
   const int64_t n = g.n * g.c * g.s;
   if (n <= 0) return;
   const int64_t shape[3] = {g.n, g.c, g.s};
@@ -161,6 +163,8 @@ void norm_forward(const T* x, const NormGeom& g, const T* mean, const T* var, do
 template <class T>
 void norm_running_update(T* running_mean, T* running_var, const T* mean, const T* var, int64_t c, double momentum,
                          int64_t count, cudaStream_t stream) {
+  PN_PROFILE_DISPATCH("norm_running_update", norm_running_update<T>,
+                      running_mean, running_var, mean, var, c, momentum, count, stream);
   if (c <= 0) return;
   ErrorScope scope("norm_running_update", c);
   launch(running_kernel<T>, grid_for(c, kBlock), kBlock, 0, stream, running_mean, running_var, mean, var, c,
@@ -170,6 +174,8 @@ void norm_running_update(T* running_mean, T* running_var, const T* mean, const T
 template <class T>
 void norm_backward(const T* x, const T* gy, const NormGeom& g, const T* mean, const T* var, double eps,
                    const T* gamma, bool batch_stats, T* dx, T* dgamma, T* dbeta, cudaStream_t stream) {
+  PN_PROFILE_DISPATCH("norm_backward", norm_backward<T>,
+                      x, gy, g, mean, var, eps, gamma, batch_stats, dx, dgamma, dbeta, stream);
   const int64_t groups = math::norm_groups(g), n = g.n * g.c * g.s;
   if (groups <= 0) return;
   const int64_t shape[3] = {g.n, g.c, g.s};
@@ -198,5 +204,17 @@ PN_INSTANTIATE(float)
 PN_INSTANTIATE(double)
 #undef PN_INSTANTIATE
 
+// The profile twins of the entry points (launch.h).
+PN_PROFILE_TWIN("norm_stats", norm_stats<float>)
+PN_PROFILE_TWIN("norm_stats", norm_stats<double>)
+PN_PROFILE_TWIN("norm_forward", norm_forward<float>)
+PN_PROFILE_TWIN("norm_forward", norm_forward<double>)
+PN_PROFILE_TWIN("norm_running_update", norm_running_update<float>)
+PN_PROFILE_TWIN("norm_running_update", norm_running_update<double>)
+PN_PROFILE_TWIN("norm_backward", norm_backward<float>)
+PN_PROFILE_TWIN("norm_backward", norm_backward<double>)
+
 }  // namespace PN_CUDA_ABI
 }  // namespace pn::cuda
+
+PN_PROFILE_TWIN_UNIT(norm)
