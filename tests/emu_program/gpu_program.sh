@@ -7,7 +7,7 @@
 #  1. segment train, maskgan train, translate train (pix2pix and SPADE), 1 process: every
 #     tensor of the final checkpoint within $TOL (relative to the tensor's largest value:
 #     float32 sums in other orders, through Adam) and every metrics.csv value within $MTOL;
-#  2. the same on 2 ranks under mpirun, one emulated device each, gradients through the
+#  2. the same four on 2 ranks under mpirun, one emulated device each, gradients through the
 #     emulated NCCL: equal to the 1-process emulated run with the doubled batch;
 #  3. segment predict, maskgan sample and translate sample on the device: the same files as
 #     on the CPU (masks identical, images within $TOL);
@@ -97,6 +97,9 @@ compare_runs "$work/emu_maskgan_train" "$work/gan2"
 "${launcher[@]}" "$emu" translate train --model spade "${tr[@]}" --set translate.batch=1 --set run.device=cuda \
   --out "$work/spade2" >"$work/spade2.log" || { tail -n 20 "$work/spade2.log"; fail "SPADE on 2 emulated ranks"; }
 compare_runs "$work/emu_translate_train___model_spade" "$work/spade2"
+"${launcher[@]}" "$emu" translate train --model pix2pix10 "${tr[@]}" --set translate.batch=1 --set run.device=cuda \
+  --out "$work/pix2pix2" >"$work/pix2pix2.log" || { tail -n 20 "$work/pix2pix2.log"; fail "pix2pix on 2 emulated ranks"; }
+compare_runs "$work/emu_translate_train___model_pix2pix10" "$work/pix2pix2"
 fi
 
 if part 3; then
