@@ -31,6 +31,9 @@ FolderScan scan_dataset(const DatasetSpec& spec) {
   const Layout layout = resolve_layout(spec.dir, spec.layout);
   FolderScan scan = layout == Layout::Isles2022 ? scan_isles(spec) : scan_folder(spec);
   if (spec.layout == Layout::Auto) scan.layout_description += ", detected";
+  if (layout == Layout::Pairs && scan.cases.empty() && looks_like_isles(spec.dir))
+    scan.problems.push_back(fmt::format("{}: holds sub-*/ses-* folders: an ISLES 2022 folder, read here as a folder of "
+                                        "pairs; set data.layout = \"isles2022\" (or \"auto\")", spec.dir));
   return scan;
 }
 
