@@ -146,6 +146,8 @@ FolderScan scan_folder(const DatasetSpec& spec) {
   scan.dir = spec.dir;
   scan.layout = Layout::Pairs;
   scan.channels = spec.channels.empty() ? std::vector<std::string>{sfx.image} : spec.channels;
+  for (auto& ch : scan.channels)
+    if (ch == "image") ch = sfx.image;
   scan.layout_description = fmt::format("folder of pairs (<case>_{}, <case>_{}{})", fmt::join(scan.channels, ", <case>_"),
                                         sfx.mask, sfx.labels.empty() ? "" : ", <case>_" + sfx.labels);
   std::error_code ec;

@@ -32,13 +32,13 @@ enum class Layout { Auto, Pairs, Isles2022 };
 
 // What to open and what a case needs.
 struct DatasetSpec {
-  std::string dir;
+  std::string dir{};
   Layout layout = Layout::Auto;
-  PairSuffixes suffixes;
+  PairSuffixes suffixes{};
   // Input channels, in order. A folder of pairs: the first is the image (it must equal
   // suffixes.image), the others `<case>_<name>`; ISLES 2022: dwi, adc, flair. Empty: the
-  // layout's own image (pairs: suffixes.image; ISLES: dwi).
-  std::vector<std::string> channels;
+  // layout's own image (pairs: suffixes.image; ISLES: dwi), as is the name "image".
+  std::vector<std::string> channels{};
   bool masks_required = true;    // false: an image without a mask is a case (prediction)
   bool labels_required = false;  // a missing label map is a problem (translation)
 };

@@ -153,7 +153,7 @@ FolderScan scan_isles(const DatasetSpec& spec) {
   scan.dir = spec.dir;
   scan.layout = Layout::Isles2022;
   for (const auto& ch : spec.channels.empty() ? std::vector<std::string>{"dwi"} : spec.channels)
-    scan.channels.push_back(isles_modality_name(parse_isles_modality(ch)));
+    scan.channels.push_back(isles_modality_name(parse_isles_modality(ch == "image" ? "dwi" : ch)));
   scan.layout_description = "ISLES 2022";
   if (!looks_like_isles(spec.dir)) {
     scan.problems.push_back(fmt::format("{}: not an ISLES 2022 folder (no sub-*/ses-* folders, directly or under "

@@ -57,7 +57,12 @@ void validate_config(const Config& c) {
   k.positive_int("run.checkpoint_every");
   k.positive_int("run.keep_checkpoints");
 
-  k.one_of("data.layout", {"pairs", "isles2022"});
+  k.one_of("data.layout", {"auto", "pairs", "isles2022"});
+  {
+    const auto ch = c.strings("data.channels");
+    if (ch.empty() || ch[0] != "image")
+      k.fail("data.channels", "the first channel is \"image\" (the layout's own image: pairs data.image_suffix, ISLES dwi)");
+  }
   k.positive_ints("data.grid", 3);
   auto sp = c.numbers("data.spacing");
   if (sp.size() != 3 || std::any_of(sp.begin(), sp.end(), [](double s) { return !(s > 0); }))

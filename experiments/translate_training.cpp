@@ -16,6 +16,7 @@
 #include "data/tensor_bridge.h"
 #include "experiments/checkpoint_dir.h"
 #include "experiments/config_presets.h"
+#include "experiments/dataset_config.h"
 #include "experiments/progress.h"
 #include "experiments/seg_training.h"
 #include "experiments/training_loop.h"
@@ -148,9 +149,10 @@ TranslateResult train_translation(TrainingLoop& loop, const Config& cfg, const s
                {"latent", &gan.latent}}});
   for (Generator* g : {&gan.dropout, &gan.instance_noise, &gan.latent}) loop.add_noise(*g);
 
-  data::FolderDataset train(cfg.string("data.train_dir"), seg_suffixes(cfg), /*require_labels=*/true);
   data::PipelineOptions pipe = seg_pipeline(cfg, cfg.boolean("translate.augment"));
   pipe.labels_target = true;
+  const data::FolderDataset train =
+      open_checked_dataset(cfg, cfg.string("data.train_dir"), "data.train_dir", {.labels = true}, &pipe);
   data::BatchLoader::Options lo;
   lo.batch = static_cast<int>(cfg.integer("translate.batch") * loop.ranks());
   lo.slices_2d = gan.t.dims == 2;
