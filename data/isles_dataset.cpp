@@ -91,19 +91,24 @@ std::string one_file(const std::map<std::string, std::vector<std::string>>& file
   return it->second[0];
 }
 
-// The mask of a session, "" when it has none (a problem only where masks are required).
-std::string session_mask(const IslesRoots& roots, const std::string& sub, const std::string& ses, const std::string& stem,
-                         bool required, FolderScan& scan) {
+// The derivative of kind `kind` ("msk", "labels") of a session, "" when it has none (a
+// problem only where it is required).
+std::string session_derivative(const IslesRoots& roots, const std::string& sub, const std::string& ses,
+                               const std::string& stem, const std::string& kind, bool required, FolderScan& scan) {
   const fs::path dir = roots.derivatives / sub / ses;
-  const auto masks = is_dir(dir) ? files_by_modality(dir) : std::map<std::string, std::vector<std::string>>{};
-  auto it = masks.find("msk");
-  if (it != masks.end() && it->second.size() == 1) return it->second[0];
-  if (it != masks.end())
-    scan.problems.push_back(fmt::format("{}: {} mask files ({}); keep one", dir.string(), it->second.size(),
+  const auto files = is_dir(dir) ? files_by_modality(dir) : std::map<std::string, std::vector<std::string>>{};
+  auto it = files.find(kind);
+  if (it != files.end() && it->second.size() == 1) return it->second[0];
+  const char* what = kind == "msk" ? "lesion mask" : "anatomy label map";
+  if (it != files.end())
+    scan.problems.push_back(fmt::format("{}: {} {} files ({}); keep one", dir.string(), it->second.size(), what,
                                         fmt::join(it->second, ", ")));
   else if (required)
-    scan.problems.push_back(fmt::format("{}: missing: no lesion mask {}_msk.nii.gz (training and scoring need one per "
-                                        "session; `segment predict` does not)", (dir / (stem + "_msk.nii.gz")).string(), stem));
+    scan.problems.push_back(fmt::format(
+        "{}: missing: no {} {}_{}.nii.gz ({})", (dir / (stem + "_" + kind + ".nii.gz")).string(), what, stem, kind,
+        kind == "msk" ? "training and scoring need one per session; `segment predict` does not"
+                      : "the translation models learn from label maps: 29 study classes on the DWI grid, e.g. "
+                        "SynthSeg's converted through data/label_lut.h"));
   return "";
 }
 
@@ -120,8 +125,9 @@ void scan_session(const IslesRoots& roots, const std::string& sub, const std::st
     complete = complete && !f.empty();
     c.images.push_back(f);
   }
-  c.mask = session_mask(roots, sub, ses, stem, spec.masks_required, scan);
-  complete = complete && (!c.mask.empty() || !spec.masks_required);
+  c.mask = session_derivative(roots, sub, ses, stem, "msk", spec.masks_required, scan);
+  c.labels = session_derivative(roots, sub, ses, stem, "labels", spec.labels_required, scan);
+  complete = complete && (!c.mask.empty() || !spec.masks_required) && (!c.labels.empty() || !spec.labels_required);
   if (complete) scan.cases.push_back(std::move(c));
 }
 

@@ -4,6 +4,8 @@
 //                                                  .../anat/..._FLAIR.nii.gz
 //   flat (the challenge's example data): the same files directly in ses-0001/
 //   masks:     <root>/derivatives/sub-strokecaseNNNN/ses-0001/..._msk.nii.gz
+//   optional anatomy label maps (not part of ISLES; for the translation models), on the
+//   DWI grid in the study's classes: <root>/derivatives/.../..._labels.nii.gz
 // Subjects lie under rawdata/ or directly in the root (the Zenodo archive); modality names
 // match case-insensitively (FLAIR, flair), .nii or .nii.gz. A case is one session
 // ("sub-strokecase0001_ses-0001"); its grid is the DWI's, on which the masks lie, so ADC

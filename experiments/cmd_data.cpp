@@ -127,7 +127,7 @@ int run_check(const CheckCmd& o) {
   if (has_nifti || dirs.empty()) dirs = {o.path};
   size_t problems = 0;
   for (const auto& d : dirs) {
-    const auto r = data::check_scan(data::scan_dataset({.dir = d, .layout = data::Layout::Pairs, .suffixes = o.suffixes}));
+    const auto r = data::check_scan(data::scan_dataset({.dir = d, .layout = layout, .suffixes = o.suffixes}));
     std::printf("%s", r.text().c_str());
     problems += r.problems.size();
   }

@@ -117,6 +117,21 @@ TEST_CASE("ISLES 2022 official layout: oblique grids, every modality, missing ma
   CHECK(m.more_channels[0].data == adc1.data);
   CHECK(same_grid(m.more_channels[1], m.image));
 
+  // Anatomy label maps beside the masks (for the translation models): read when there,
+  // a problem only where required.
+  {
+    LabelVolume labels = make_phantom_subject(small_options(), 1, true).labels;
+    labels.affine = c.image.affine;
+    write_labels(labels, (root / "derivatives/sub-strokecase0001/ses-0001/sub-strokecase0001_ses-0001_labels.nii.gz").string());
+    DatasetSpec with_labels{root.string(), Layout::Isles2022};
+    with_labels.labels_required = true;
+    const FolderScan lab = scan_isles(with_labels);
+    REQUIRE(lab.cases.size() == 1);
+    CHECK(load_case(lab.cases[0]).labels->data == labels.data);
+    CHECK(lab.problems.size() == 3);  // case 2 has no label map; case 3 neither, nor a mask
+    CHECK(lab.problems[0].find("no anatomy label map sub-strokecase0002_ses-0001_labels.nii.gz") != std::string::npos);
+  }
+
   // Prediction needs no masks: all three sessions are cases.
   spec.masks_required = false;
   CHECK(scan_isles(spec).cases.size() == 3);
