@@ -222,6 +222,11 @@ LabelVolume read_mask(const std::string& path) {
   return to_labels(v, 2, path);
 }
 
+LabelVolume read_label_map(const std::string& path, const LoadOptions& opt) {
+  return opt.labels_lut ? apply_lut(to_labels(read_nifti(path), INT32_MAX, path), *opt.labels_lut, path)
+                        : read_labels(path, opt.num_classes);
+}
+
 Case load_case(const CaseFiles& f, const LoadOptions& opt) {
   PN_CHECK(!f.images.empty(), "case {}: no image file", f.id);
   Case c;
@@ -240,9 +245,7 @@ Case load_case(const CaseFiles& f, const LoadOptions& opt) {
     c.mask = LabelVolume::zeros_on(ref);
   }
   if (!f.labels.empty()) {
-    LabelVolume labels = opt.labels_lut ? apply_lut(to_labels(read_nifti(f.labels), INT32_MAX, f.labels), *opt.labels_lut,
-                                                    f.labels)
-                                        : read_labels(f.labels, opt.num_classes);
+    LabelVolume labels = read_label_map(f.labels, opt);
     require_on_grid(labels, f.labels, ref, ref_name);
     // Mapped anatomy (FreeSurfer/SynthSeg) has no lesion class: the mask's lesion is it.
     if (opt.labels_lut && c.has_mask)

@@ -108,6 +108,8 @@ class FolderDataset {
 
 // Reads one case's files with every check (shared by the dataset and the checker).
 Case load_case(const CaseFiles& files, const LoadOptions& options = {});
+// An anatomy label map in the study's classes: as stored, or through the table.
+LabelVolume read_label_map(const std::string& path, const LoadOptions& options);
 // A lesion mask: every voxel 0 or 1 (an error names the first other value and its voxel).
 LabelVolume read_mask(const std::string& path);
 // "name: 3 problem(s):\n  first\n  ..." (at most 10 lines, then a count).

@@ -5,6 +5,7 @@
 #include "autograd/error.h"
 #include "data/dataset_check.h"
 #include "data/dataset_layout.h"
+#include "data/label_lut.h"
 
 namespace pn::experiments {
 
@@ -32,6 +33,15 @@ data::DatasetSpec dataset_spec(const Config& cfg, const std::string& dir, Datase
   return spec;
 }
 
+data::LoadOptions load_options(const Config& cfg) {
+  data::LoadOptions opt;
+  opt.num_classes = static_cast<int>(cfg.integer("data.classes"));
+  const std::string& lut = cfg.string("data.labels_lut");
+  if (lut == "freesurfer") opt.labels_lut = std::make_shared<data::LabelLut>(data::freesurfer_aseg_lut());
+  else if (lut != "none") opt.labels_lut = std::make_shared<data::LabelLut>(data::read_lut_file(lut));
+  return opt;
+}
+
 int64_t input_channels(const Config& cfg) { return static_cast<int64_t>(cfg.strings("data.channels").size()); }
 
 data::FolderDataset open_dataset(const Config& cfg, const std::string& dir, const std::string& what,
@@ -43,13 +53,14 @@ data::FolderDataset open_dataset(const Config& cfg, const std::string& dir, cons
     PN_FAIL("{}", data::problems_text(fmt::format("{} = {} ({})", what, dir, scan.layout_description), scan.problems));
   std::printf("%s: %s: %s, %zu case(s)\n", what.c_str(), dir.c_str(), scan.layout_description.c_str(),
               scan.cases.size());
-  return data::FolderDataset(std::move(scan), {});
+  return data::FolderDataset(std::move(scan), load_options(cfg));
 }
 
 data::FolderDataset open_checked_dataset(const Config& cfg, const std::string& dir, const std::string& what,
                                          DatasetNeeds needs, const data::PipelineOptions* pipe) {
   data::FolderDataset ds = open_dataset(cfg, dir, what, needs);
   data::CheckOptions opt;
+  opt.load = load_options(cfg);
   if (pipe) opt.extra = [pipe](const data::Case& c) { (void)data::preprocess(c, *pipe, 0); };
   const data::DatasetReport r = data::check_scan(ds.scan(), opt);
   if (r.problems.empty()) return ds;
@@ -66,7 +77,7 @@ data::FolderDataset open_checked_dataset(const Config& cfg, const std::string& d
   std::printf("%s: leaving out %zu bad case(s) of %zu (data.skip_bad_cases):\n", what.c_str(),
               ds.size() - r.good.size(), ds.size());
   for (const auto& p : r.problems) std::printf("  skipped: %s\n", p.c_str());
-  return data::FolderDataset(std::move(kept), {});
+  return data::FolderDataset(std::move(kept), opt.load);
 }
 
 }  // namespace pn::experiments

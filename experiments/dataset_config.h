@@ -35,6 +35,10 @@ data::FolderDataset open_dataset(const Config& cfg, const std::string& dir, cons
 data::FolderDataset open_checked_dataset(const Config& cfg, const std::string& dir, const std::string& what,
                                          DatasetNeeds needs = {}, const data::PipelineOptions* pipe = nullptr);
 
+// How label maps are read (data.classes; data.labels_lut: "none", "freesurfer" for
+// FreeSurfer/SynthSeg aseg values, or a table file, data/label_lut.h).
+data::LoadOptions load_options(const Config& cfg);
+
 // The number of input channels a model of this config takes (data.channels).
 int64_t input_channels(const Config& cfg);
 

@@ -252,10 +252,9 @@ data::Volume TrainedTranslator::generate(const data::LabelVolume& labels) {
 }
 
 data::LabelVolume labels_on_study_grid(const Config& cfg, const std::string& path) {
-  const int classes = static_cast<int>(cfg.integer("data.classes"));
   data::Case c;
   c.id = fs::path(path).filename().string();
-  c.labels = data::read_labels(path, classes);
+  c.labels = data::read_label_map(path, load_options(cfg));
   static_cast<data::Grid&>(c.image) = c.labels->grid();
   c.image.data.assign(static_cast<size_t>(c.labels->numel()), 0.f);
   static_cast<data::Grid&>(c.mask) = c.labels->grid();

@@ -38,6 +38,8 @@ void write_subjects(const fs::path& dir, int first, int n, bool stroke, data::Di
     const std::string base = (dir / fmt::format("{}{}", stroke ? "s" : "h", i)).string();
     data::write_nifti(s.image, base + "_dwi.nii.gz");
     data::write_labels(s.mask, base + "_msk.nii.gz");
+    for (float& v : s.image.data) v = 3000 - v;  // an ADC-like second channel
+    data::write_nifti(s.image, base + "_adc.nii.gz");
   }
 }
 
@@ -269,5 +271,14 @@ TEST_CASE("segment train pools clinical and synthetic volumes, takes N clinical 
   RunDirOptions e;
   e.out = (root / "too_many").string();
   CHECK_THROWS_WITH_AS(segment_train(cfg, e, too_many), doctest::Contains("9 clinical cases asked for"), Error);
+  // Two input channels (data.channels): trained, then predicted with both.
+  Config two = cfg;
+  two.set(R"(data.channels=["image", "adc"])");
+  RunDirOptions t;
+  t.out = (root / "two_channels").string();
+  segment_train(two, t);
+  CHECK(read_file(root / "two_channels" / "log.txt").find("<case>_dwi, <case>_adc") != std::string::npos);
+  CHECK(segment_predict(t.out, (root / "test").string(), (root / "two_pred").string()) == 0);
+  CHECK(fs::exists(root / "two_pred" / "s4_pred.nii.gz"));
   fs::remove_all(root);
 }
