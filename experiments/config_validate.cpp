@@ -70,8 +70,6 @@ void validate_config(const Config& c) {
   auto sl = c.integers("data.slices");
   if (sl.size() != 2 || sl[0] < 0 || sl[1] < sl[0]) k.fail("data.slices", "needs [first, last] with 0 <= first <= last");
   k.positive_int("data.classes", 2);
-  if (c.integer("data.lesion_class") < 0 || c.integer("data.lesion_class") >= c.integer("data.classes"))
-    k.fail("data.lesion_class", fmt::format("must lie in [0, data.classes = {})", c.integer("data.classes")));
   k.range("data.clip_percentile", 0, 100);
   k.one_of("data.phantom_anatomy", {"auto", "icbm152", "procedural"});
   const auto grid = c.integers("data.grid");
@@ -119,7 +117,6 @@ void validate_config(const Config& c) {
   k.positive_int("translate.pix2pix.depth_2d");
   k.positive_int("translate.pix2pix.depth_3d");
   k.positive_int("translate.spade.latent_dim");
-  k.positive_ints("translate.spade.base_shape", 2);
   k.positive_ints("translate.spade.filters");
   k.positive_int("translate.spade.out_kernel");
   k.positive_ints("translate.discriminator.filters");
@@ -127,7 +124,6 @@ void validate_config(const Config& c) {
   k.range("translate.discriminator.leaky_slope", 0, 1);
 
   k.positive_int("synthesize.count");
-  k.positive_int("synthesize.lesions_per_brain");
   k.one_of("synthesize.placement", {"tissue", "keep"});
 
   k.positive_int("segment.base_filters");
