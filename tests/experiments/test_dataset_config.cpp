@@ -83,6 +83,26 @@ TEST_CASE("dataset config: layout, channels, label lookup table, bad cases") {
   CHECK(error_of([&] { open_checked_dataset(config_with({}), dir, "data.train_dir"); })
             .find("the label map's lesion class differs from the mask") != std::string::npos);
 
+  // An ISLES 2022 folder (flat example layout) under the same config: detected, cases
+  // are sessions, masks from derivatives/; without masks it is a prediction input.
+  for (int n = 1; n <= 2; ++n) {
+    const auto s = subject(static_cast<uint64_t>(n + 10));
+    const std::string sub = fmt::format("sub-strokecase{:04d}", n);
+    const fs::path ses = root / "isles" / sub / "ses-0001", der = root / "isles" / "derivatives" / sub / "ses-0001";
+    fs::create_directories(ses);
+    fs::create_directories(der);
+    data::write_nifti(s.image, (ses / (sub + "_ses-0001_dwi.nii.gz")).string());
+    if (n == 1) data::write_labels(s.mask, (der / (sub + "_ses-0001_msk.nii.gz")).string());
+  }
+  const std::string isles = (root / "isles").string();
+  const std::string no_mask = error_of([&] { open_checked_dataset(cfg, isles, "data.train_dir"); });
+  CHECK(no_mask.find("ISLES 2022 (sub-*/ses-*/, flat; masks in") != std::string::npos);
+  CHECK(no_mask.find("sub-strokecase0002_ses-0001_msk.nii.gz: missing") != std::string::npos);
+  const data::FolderDataset images = open_dataset(cfg, isles, "--input", {.masks = false});
+  REQUIRE(images.size() == 2);
+  CHECK(images.files(1).id == "sub-strokecase0002_ses-0001");
+  CHECK(images.scan().layout_description.find("detected") != std::string::npos);
+
   // Forcing the ISLES layout on a folder of pairs is a clear error.
   CHECK(error_of([&] { open_dataset(config_with({"data.layout=isles2022"}), dir, "data.test_dir"); })
             .find("not an ISLES 2022 folder") != std::string::npos);
