@@ -296,6 +296,10 @@ int segment_predict(const std::string& run_dir, const std::string& input_dir, co
                                scan.problems.empty() ? std::vector<std::string>{"no case found"} : scan.problems));
   std::printf("segment predict: %s: %s, %zu case(s)\n", input_dir.c_str(), scan.layout_description.c_str(),
               scan.cases.size());
+  if (!scan.ignored.empty())  // e.g. images named without the run's suffix: said, not silently passed over
+    std::fprintf(stderr, "segment predict: %zu NIfTI file(s) of %s are no case's image and are not predicted (e.g. "
+                 "%s); images are <case>_%s.nii(.gz) (the run's data.image_suffix)\n", scan.ignored.size(),
+                 input_dir.c_str(), scan.ignored[0].c_str(), scan.channels[0].c_str());
   std::vector<std::string> failed = scan.problems;  // cases the scan could not complete
   fs::create_directories(out_dir);
   const auto pipe = seg_pipeline(cfg, false);
