@@ -4,6 +4,7 @@
 #include "kernels/cuda/elementwise.h"
 #include "kernels/cuda/launch.h"
 #include "kernels/cuda/pool.h"
+#include "kernels/math/pool_math.h"
 
 namespace pn::cuda {
 inline namespace PN_CUDA_ABI {
@@ -19,13 +20,7 @@ __global__ void max_pool_kernel(PoolGeom g, const T* x, T* y, int64_t* idx, int6
     const int64_t ow = i % g.out[2], oh = i / g.out[2] % g.out[1], od = i / (g.out[2] * g.out[1]) % g.out[0];
     const int64_t p = i / (g.out[2] * g.out[1] * g.out[0]);
     const T* xp = x + p * g.in[0] * g.in[1] * g.in[2];
-    int64_t best = -1;
-    for (int64_t a = 0; a < g.k[0]; ++a)
-      for (int64_t b = 0; b < g.k[1]; ++b) {
-        const int64_t base = ((od * g.stride[0] + a) * g.in[1] + oh * g.stride[1] + b) * g.in[2] + ow * g.stride[2];
-        for (int64_t c = 0; c < g.k[2]; ++c)
-          if (best < 0 || xp[base + c] > xp[best]) best = base + c;
-      }
+    const int64_t best = math::max_window_argmax(g, xp, od, oh, ow);
     y[i] = xp[best];
     idx[i] = best;
   }
