@@ -3,11 +3,13 @@
 #include <chrono>
 #include <cstdio>
 
+#include "data/dataset_layout.h"
 #include "data/folder_dataset.h"
 #include "data/montage.h"
 #include "data/nifti_io.h"
 #include "data/phantom_database.h"
 #include "experiments/compute_device.h"
+#include "experiments/dataset_config.h"
 #include "experiments/lesion_eval.h"
 #include "experiments/lesion_sources.h"
 #include "experiments/maskgan_training.h"
@@ -105,7 +107,7 @@ void write_phantom_data(const Config& cfg, const fs::path& root, const StudyOpti
 // Every segmentation experiment needs at least a global batch of training volumes (the
 // training loop refuses fewer): checked before anything trains, not hours into the study.
 void check_segmentation_batches(const Config& cfg, const std::vector<SegmentExperiment>& grid, int ranks) {
-  const auto clinical = static_cast<int64_t>(data::scan_folder(cfg.string("data.train_dir"), seg_suffixes(cfg)).cases.size());
+  const auto clinical = static_cast<int64_t>(data::scan_dataset(dataset_spec(cfg, cfg.string("data.train_dir"))).cases.size());
   const int64_t synthetic = cfg.integer("synthesize.count"), batch = cfg.integer("segment.batch");
   for (const auto& e : grid) {
     const int64_t n = (e.clinical ? (e.clinical_cases > 0 ? std::min(e.clinical_cases, clinical) : clinical) : 0) +
