@@ -146,6 +146,7 @@ void validate_config(const Config& c) {
   k.positive_ints("segment.finetune_cases");
   k.range("segment.threshold", 0, 1, true);
   k.positive_int("segment.report_last_epochs");
+  k.positive_int("study.seeds");
   // Model names (translate.*) must agree with segment.finetune_models: building the grid checks it.
   (void)segmentation_grid(c);
 }

@@ -12,6 +12,7 @@
 #include "experiments/lesion_sources.h"
 #include "experiments/maskgan_training.h"
 #include "experiments/progress.h"
+#include "experiments/seeds_report.h"
 #include "experiments/seg_training.h"
 #include "experiments/study_plan.h"
 #include "experiments/study_report.h"
@@ -116,36 +117,63 @@ void check_segmentation_batches(const Config& cfg, const std::vector<SegmentExpe
   }
 }
 
-}  // namespace
 
-fs::path run_study(const Config& cfg_in, const StudyOptions& opt) {
-  Config cfg = cfg_in;
+// One step of the plan, in its run folder `dir` (resumed, or skipped when done).
+void run_step(const Config& cfg, const StudyStep& step, const std::vector<SegmentExperiment>& grid, const fs::path& dir,
+              const ComputeDevice& where) {
   const fs::path root = cfg.string("run.root");
-  const auto start = std::chrono::steady_clock::now();
   const bool root_rank = nn::world_communicator()->is_root();
-  if (!fs::is_directory(cfg.string("data.train_dir"))) {
-    PN_CHECK(opt.phantom, "study: data.train_dir {} does not exist (and phantom data is off)",
-             cfg.string("data.train_dir"));
-    const fs::path ph = root / "phantom";
-    if (root_rank) {
-      std::printf("study: no data at %s: writing a phantom database to %s\n", cfg.string("data.train_dir").c_str(),
-                  ph.c_str());
-      write_phantom_data(cfg, ph, opt);
+  RunDirOptions ro;
+  ro.out = dir.string();
+  switch (step.kind) {
+    case StepKind::MaskGan:
+      maskgan_train(cfg, ro);
+      if (root_rank && !fs::exists(dir / "samples" / "montage.png"))
+        maskgan_sample(dir.string(), (dir / "samples").string(), cfg.integer("maskgan.samples"),
+                       static_cast<uint64_t>(cfg.integer("run.seed")) + 3, where.device);
+      if (root_rank && !fs::exists(dir / "evaluation" / "lesion_comparison.md")) {
+        std::printf("maskgan: comparing %lld generated masks with held-out real ones\n",
+                    (long long)cfg.integer("maskgan.eval_samples"));
+        write_lesion_comparison(compare_generated_lesions(dir.string(), cfg.integer("maskgan.eval_samples"),
+                                                          static_cast<uint64_t>(cfg.integer("run.seed")) + 5,
+                                                          where.device),
+                                dir / "evaluation");
+      }
+      break;
+    case StepKind::Translate: translate_train(cfg, step.model, ro); break;
+    case StepKind::Synthesize:
+      if (root_rank && !fs::exists(dir / "DONE")) {
+        synthesize(cfg, (root / "maskgan").string(), (root / ("translate-" + step.model)).string(), dir.string(), 0,
+                   where.device);
+        nn::write_file_atomic((dir / "DONE").string(), "synthetic database\n");
+      }
+      nn::world_communicator()->barrier();
+      break;
+    case StepKind::Segment: {
+      const auto it = std::find_if(grid.begin(), grid.end(), [&](const SegmentExperiment& e) { return e.name == step.model; });
+      PN_CHECK(it != grid.end(), "study: no segmentation experiment named {}", step.model);
+      SegExperiment e;
+      e.clinical = it->clinical;
+      e.clinical_cases = it->clinical_cases;
+      if (!it->synthetic.empty()) e.synthetic_dir = (root / ("synth-" + it->synthetic)).string();
+      if (!it->finetune_from.empty()) e.init_from = (root / it->finetune_from).string();
+      e.epochs_key = it->epochs_key;
+      segment_train(cfg, ro, e);
+      break;
     }
-    nn::world_communicator()->barrier();
-    for (const auto& [key, dir] : {std::pair<const char*, fs::path>{"data.train_dir", ph / "clinical/train"},
-                                   {"data.test_dir", ph / "clinical/test"},
-                                   {"data.holdout_dir", ph / "clinical/holdout"},
-                                   {"data.healthy_dir", ph / "healthy"}})
-      cfg.set(fmt::format("{}={}", key, dir.string()));
   }
-  // Where every rank computes (run.device; each trainer selects it the same way): the
-  // sampling, evaluation and synthesis steps run there too, and the report says it.
-  const ComputeDevice where = select_device(cfg, *nn::world_communicator());
+}
+
+// One pass of the plan under cfg's run.root and run.seed (data.* already resolved), and its
+// report. `phantom` is the phantom data's folder ("" when real data are used).
+fs::path run_plan(const Config& cfg, const fs::path& phantom, const ComputeDevice& where) {
+  const fs::path root = cfg.string("run.root");
+  const bool root_rank = nn::world_communicator()->is_root();
   if (root_rank) {
-    std::printf("study: computing on %s\n", where.summary.c_str());
     fs::create_directories(root);
     nn::write_file_atomic((root / "devices.txt").string(), where.summary + "\n");
+    if (!phantom.empty() && fs::exists(phantom / "about.txt") && phantom != root / "phantom")
+      fs::copy_file(phantom / "about.txt", root / "phantom_about.txt", fs::copy_options::overwrite_existing);
   }
   const auto plan = study_plan(cfg);
   const auto grid = segmentation_grid(cfg);
@@ -154,46 +182,9 @@ fs::path run_study(const Config& cfg_in, const StudyOptions& opt) {
   for (const auto& step : plan) {
     ++index;
     const fs::path dir = root / step.name;
-    if (root_rank) std::printf("\n=== study step %d/%zu: %s\n", index, plan.size(), step.name.c_str());
-    RunDirOptions ro;
-    ro.out = dir.string();
-    switch (step.kind) {
-      case StepKind::MaskGan:
-        maskgan_train(cfg, ro);
-        if (root_rank && !fs::exists(dir / "samples" / "montage.png"))
-          maskgan_sample(dir.string(), (dir / "samples").string(), cfg.integer("maskgan.samples"),
-                         static_cast<uint64_t>(cfg.integer("run.seed")) + 3, where.device);
-        if (root_rank && !fs::exists(dir / "evaluation" / "lesion_comparison.md")) {
-          std::printf("maskgan: comparing %lld generated masks with held-out real ones\n",
-                      (long long)cfg.integer("maskgan.eval_samples"));
-          write_lesion_comparison(compare_generated_lesions(dir.string(), cfg.integer("maskgan.eval_samples"),
-                                                            static_cast<uint64_t>(cfg.integer("run.seed")) + 5,
-                                                            where.device),
-                                  dir / "evaluation");
-        }
-        break;
-      case StepKind::Translate: translate_train(cfg, step.model, ro); break;
-      case StepKind::Synthesize:
-        if (root_rank && !fs::exists(dir / "DONE")) {
-          synthesize(cfg, (root / "maskgan").string(), (root / ("translate-" + step.model)).string(), dir.string(), 0,
-                     where.device);
-          nn::write_file_atomic((dir / "DONE").string(), "synthetic database\n");
-        }
-        nn::world_communicator()->barrier();
-        break;
-      case StepKind::Segment: {
-        const auto it = std::find_if(grid.begin(), grid.end(), [&](const SegmentExperiment& e) { return e.name == step.model; });
-        PN_CHECK(it != grid.end(), "study: no segmentation experiment named {}", step.model);
-        SegExperiment e;
-        e.clinical = it->clinical;
-        e.clinical_cases = it->clinical_cases;
-        if (!it->synthetic.empty()) e.synthetic_dir = (root / ("synth-" + it->synthetic)).string();
-        if (!it->finetune_from.empty()) e.init_from = (root / it->finetune_from).string();
-        e.epochs_key = it->epochs_key;
-        segment_train(cfg, ro, e);
-        break;
-      }
-    }
+    if (root_rank) std::printf("\n=== study step %d/%zu: %s (seed %lld)\n", index, plan.size(), step.name.c_str(),
+                               (long long)cfg.integer("run.seed"));
+    run_step(cfg, step, grid, dir, where);
   }
   fs::path report;
   if (root_rank) {
@@ -201,7 +192,8 @@ fs::path run_study(const Config& cfg_in, const StudyOptions& opt) {
     auto add = [&](const fs::path& p, const std::string& caption) {
       if (fs::exists(p)) images.push_back({caption, p});
     };
-    add(root / "phantom" / "montage.png", "Phantom training subjects: image with the lesion outline (red), label map");
+    if (!phantom.empty())
+      add(phantom / "montage.png", "Phantom training subjects: image with the lesion outline (red), label map");
     add(root / "maskgan" / "samples" / "montage.png",
         "Mask GAN samples: the generator's output in grey, the thresholded mask's outline in red");
     for (const auto& step : plan)
@@ -212,6 +204,58 @@ fs::path run_study(const Config& cfg_in, const StudyOptions& opt) {
       add(root / e.name / "heldout_montage.png",
           fmt::format("Held-out segmentations, {}: truth red, prediction green, yellow where they meet", e.title));
     report = write_study_report(cfg, root, root / "report", images);
+  }
+  return report;
+}
+
+}  // namespace
+
+fs::path run_study(const Config& cfg_in, const StudyOptions& opt) {
+  Config cfg = cfg_in;
+  const fs::path root = cfg.string("run.root");
+  const auto start = std::chrono::steady_clock::now();
+  const bool root_rank = nn::world_communicator()->is_root();
+  fs::path phantom;
+  if (!fs::is_directory(cfg.string("data.train_dir"))) {
+    PN_CHECK(opt.phantom, "study: data.train_dir {} does not exist (and phantom data is off)",
+             cfg.string("data.train_dir"));
+    phantom = root / "phantom";
+    if (root_rank) {
+      std::printf("study: no data at %s: writing a phantom database to %s\n", cfg.string("data.train_dir").c_str(),
+                  phantom.c_str());
+      write_phantom_data(cfg, phantom, opt);
+    }
+    nn::world_communicator()->barrier();
+    for (const auto& [key, dir] : {std::pair<const char*, fs::path>{"data.train_dir", phantom / "clinical/train"},
+                                   {"data.test_dir", phantom / "clinical/test"},
+                                   {"data.holdout_dir", phantom / "clinical/holdout"},
+                                   {"data.healthy_dir", phantom / "healthy"}})
+      cfg.set(fmt::format("{}={}", key, dir.string()));
+  }
+  // Where every rank computes (run.device; each trainer selects it the same way): the
+  // sampling, evaluation and synthesis steps run there too, and the report says it.
+  const ComputeDevice where = select_device(cfg, *nn::world_communicator());
+  if (root_rank) std::printf("study: computing on %s\n", where.summary.c_str());
+  // study.seeds = 1: the plan under run.root. N > 1: the plan N times, with run.seed, +1, ...,
+  // under run.root/seed-<s>, on the same data, then the report across seeds.
+  const int64_t seeds = cfg.integer("study.seeds"), first_seed = cfg.integer("run.seed");
+  fs::path report;
+  if (seeds == 1) {
+    report = run_plan(cfg, phantom, where);
+  } else {
+    std::vector<SeedRun> runs;
+    for (int64_t k = 0; k < seeds; ++k) {
+      Config sc = cfg;
+      const int64_t seed = first_seed + k;
+      sc.set(fmt::format("run.seed={}", seed));
+      sc.set("study.seeds=1");  // each seed's runs are one pass: resumable whatever N is later
+      sc.set(fmt::format("run.root={}", (root / fmt::format("seed-{}", seed)).string()));
+      if (root_rank) std::printf("\n##### study: seed %lld (%lld of %lld)\n", (long long)seed, (long long)k + 1, (long long)seeds);
+      runs.push_back({seed, sc.string("run.root"), run_plan(sc, phantom, where)});
+    }
+    if (root_rank) report = write_seeds_report(cfg, runs, root / "report");
+  }
+  if (root_rank) {
     const double minutes = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() / 60;
     std::printf("\nstudy finished in %.1f min; report: %s\n", minutes, report.c_str());
   }

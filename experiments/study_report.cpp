@@ -78,8 +78,12 @@ fs::path write_study_report(const Config& c, const fs::path& run_root, const fs:
   std::string md = fmt::format("# Penumbra study report\n\nPreset `{}`, seed {}, grid {}, written {}.\n\n",
                                c.preset().empty() ? "custom" : c.preset(), c.integer("run.seed"),
                                format_config_value(c.value("data.grid")), when);
-  if (fs::exists(run_root / "phantom" / "about.txt"))
-    md += fmt::format("Phantom data: {}\n", read_text(run_root / "phantom" / "about.txt"));
+  // The phantom's description: beside the runs, or copied there by a study of several seeds.
+  for (const fs::path& about : {run_root / "phantom" / "about.txt", run_root / "phantom_about.txt"})
+    if (fs::exists(about)) {
+      md += fmt::format("Phantom data: {}\n", read_text(about));
+      break;
+    }
   if (fs::exists(run_root / "devices.txt"))  // run.device, resolved per rank by the study
     md += fmt::format("Computed on: {}\n", read_text(run_root / "devices.txt"));
   md += "## Dice\n\n";

@@ -11,11 +11,24 @@
 
 #include "autograd/error.h"
 #include "experiments/config_presets.h"
+#include "experiments/csv_table.h"
+#include "experiments/heldout_comparison.h"
 #include "experiments/study.h"
+#include "experiments/study_report.h"
 
 using namespace pn;
 using namespace pn::experiments;
 namespace fs = std::filesystem;
+
+namespace {
+std::string read_text(const fs::path& p) {
+  std::ifstream f(p);
+  return {std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>()};
+}
+HeldoutValues heldout_of(const fs::path& run, const std::string& title) {
+  return heldout_values(title, read_csv((run / "heldout_metrics.csv").string()));
+}
+}  // namespace
 
 TEST_CASE("study runs every step on tiny phantom data and writes the report") {
   const fs::path root = fs::temp_directory_path() / fmt::format("pn_study_e2e_{}", ::getpid());
@@ -39,8 +52,7 @@ TEST_CASE("study runs every step on tiny phantom data and writes the report") {
   opt.phantom_healthy = 6;
   const fs::path report = run_study(cfg, opt);
   REQUIRE(fs::exists(report));
-  std::ifstream f(report);
-  const std::string text{std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>()};
+  const std::string text = read_text(report);
   for (const char* run : {"seg-clinical", "seg-clinical+pix2pix10", "seg-spade", "seg-pix2pix10-ft4", "seg-clinical-4"})
     CHECK_MESSAGE(fs::exists(root / run / "DONE"), run);
   CHECK(fs::exists(root / "synth-spade" / "manifest.csv"));
@@ -56,8 +68,65 @@ TEST_CASE("study runs every step on tiny phantom data and writes the report") {
   CHECK(text.find("## Generated vs real lesions") != std::string::npos);
   CHECK(text.find("maskgan/evaluation/figures/lesion_volume.png") != std::string::npos);
   CHECK(text.find("Phantom data: anatomy: procedural phantom") != std::string::npos);
+  // The statistics section: intervals and paired comparisons on the held-out volumes (2
+  // lesion-positive, 4 lesion-free here), the numbers those of the runs' own CSV files.
+  CHECK(text.find("## Held-out set: confidence intervals and paired comparisons") != std::string::npos);
+  CHECK(text.find("95 % percentile bootstrap of the mean (10000 resamples, seed 1)") != std::string::npos);
+  const HeldoutValues clinical = heldout_of(root / "seg-clinical", "clinical only");
+  const HeldoutValues spade = heldout_of(root / "seg-spade", "synthetic only (SPADE)");
+  CHECK(clinical.dice.size() == 2);
+  CHECK(clinical.fp_ml.size() == 4);
+  const PairedComparison d = paired_comparison(spade.dice, clinical.dice, report_bootstrap(cfg));
+  const std::string row = fmt::format("| synthetic only (SPADE) | 2 | {:.1f} [", 100 * d.mean_a);
+  const std::string diff = fmt::format("| {:+.1f} [{:+.1f}, {:+.1f}] | {:.3f} (exact) |", 100 * d.mean_difference,
+                                       100 * d.difference_interval.lo, 100 * d.difference_interval.hi, d.test.p_value);
+  CHECK_MESSAGE(text.find(row) != std::string::npos, row);
+  CHECK_MESSAGE(text.find(diff) != std::string::npos, diff);
+  CHECK(text.find(fmt::format("| clinical only | 2 | {:.1f} [", 100 * d.mean_b)) != std::string::npos);
+  CHECK(text.find("| reference | | | |") != std::string::npos);
+  CHECK(text.find("**Hard Dice**: ") != std::string::npos);
+  CHECK(text.find("Lesion-free held-out volumes") != std::string::npos);
+  size_t any_fp = 0;
+  for (const auto& v : clinical.fp_ml) any_fp += v.second > 0;
+  CHECK(text.find(fmt::format("| {} of 4 ({:.0f} %) | reference |", any_fp, 25.0 * static_cast<double>(any_fp))) !=
+        std::string::npos);
+  CHECK(text.find("**False-positive volume on lesion-free brains**: ") != std::string::npos);
   // Everything is done: a second call only rewrites the report.
   CHECK(run_study(cfg, opt) == report);
+  // study.seeds = 2 on the same data: seed 1's runs are the ones above (copied; only run.root
+  // differs, which a resumed run allows), seed 2 trains the whole plan; the report gives both
+  // seeds and mean ± sd across them.
+  Config two = cfg;
+  const fs::path root2 = root / "seeds";
+  for (const char* key : {"train", "test", "holdout"})
+    two.set(fmt::format("data.{}_dir={}", key, (root / "phantom" / "clinical" / key).string()));
+  two.set("data.healthy_dir=" + (root / "phantom" / "healthy").string());
+  two.set("run.root=" + root2.string());
+  two.set("study.seeds=2");
+  fs::create_directories(root2 / "seed-1");
+  for (const auto& entry : fs::directory_iterator(root))
+    if (entry.is_directory() && entry.path().filename() != "phantom" && entry.path().filename() != "seeds")
+      fs::copy(entry.path(), root2 / "seed-1" / entry.path().filename(), fs::copy_options::recursive);
+  const fs::path seeds_report = run_study(two, opt);
+  CHECK(seeds_report == root2 / "report" / "report.md");
+  CHECK(fs::exists(root2 / "seed-2" / "seg-clinical-4" / "DONE"));
+  CHECK(fs::exists(root2 / "seed-2" / "report" / "report.md"));
+  const std::string seeds_text = read_text(seeds_report);
+  INFO(seeds_text);
+  CHECK(seeds_text.find("# Penumbra study report: 2 seeds") != std::string::npos);
+  CHECK(seeds_text.find("| experiment | seed 1 | seed 2 | mean ± sd across seeds (seeds) |") != std::string::npos);
+  const HeldoutValues clinical2 = heldout_of(root2 / "seed-2" / "seg-clinical", "clinical only");
+  double m1 = 0, m2 = 0;
+  for (size_t i = 0; i < 2; ++i) m1 += clinical.dice[i].second / 2, m2 += clinical2.dice[i].second / 2;
+  const std::string seeds_row = fmt::format("| clinical only | {:.1f} | {:.1f} | {:.1f} ± {:.1f} (2) |", 100 * m1, 100 * m2,
+                                            50 * (m1 + m2), 100 * std::abs(m1 - m2) / std::sqrt(2.0));
+  CHECK_MESSAGE(seeds_text.find(seeds_row) != std::string::npos, seeds_row);
+  CHECK(seeds_text.find("## Difference from clinical only per seed, points") != std::string::npos);
+  CHECK(seeds_text.find("| clinical only | +0.0 |") == std::string::npos);  // the reference's own difference is 0
+  CHECK(seeds_text.find("| clinical only | 0.0 | 0.0 | 0.0 ± 0.0 (2) |") != std::string::npos);
+  CHECK(seeds_text.find("## Seed-averaged per-volume values") != std::string::npos);
+  CHECK(seeds_text.find(fmt::format("| clinical only | 2 | {:.1f} [", 50 * (m1 + m2))) != std::string::npos);
+  CHECK(seeds_text.find("- seed 2: `../seed-2/report/report.md`") != std::string::npos);
   // Fine-tuning on fewer cases than a global batch is refused before anything trains.
   Config few = cfg;
   few.set("segment.finetune_cases=[2]");
