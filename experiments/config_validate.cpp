@@ -136,6 +136,7 @@ void validate_config(const Config& c) {
   }
   k.positive_int("segment.batch");
   k.positive_float("segment.lr");
+  k.one_of("segment.loss", {"soft_dice", "dice_ce", "batch_dice"});  // models/seg_losses.h
   k.positive_int("segment.epochs");
   k.positive_int("segment.epochs_synthetic");
   k.positive_int("segment.epochs_small");

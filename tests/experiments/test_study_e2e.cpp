@@ -45,7 +45,8 @@ TEST_CASE("study runs every step on tiny phantom data and writes the report") {
               "translate.pix2pix.base_filters=4", "translate.pix2pix.depth_2d=3", "translate.spade.filters=4,4",
               "translate.spade.latent_dim=4", "translate.discriminator.filters=4,4,4", "synthesize.count=4",
               "segment.base_filters=4", "segment.epochs=1", "segment.epochs_synthetic=1", "segment.epochs_small=1",
-              "segment.finetune_cases=[4]", "segment.augment=false", "segment.report_last_epochs=1"};
+              "segment.finetune_cases=[4]", "segment.augment=false", "segment.report_last_epochs=1",
+              "segment.loss=dice_ce"};
   const Config cfg = resolve_config(req);
   StudyOptions opt;
   opt.phantom_stroke = 12;
@@ -56,6 +57,10 @@ TEST_CASE("study runs every step on tiny phantom data and writes the report") {
   for (const char* run : {"seg-clinical", "seg-clinical+pix2pix10", "seg-spade", "seg-pix2pix10-ft4", "seg-clinical-4"})
     CHECK_MESSAGE(fs::exists(root / run / "DONE"), run);
   CHECK(fs::exists(root / "synth-spade" / "manifest.csv"));
+  // segment.loss = dice_ce reaches the trainer: soft Dice loss (<= 1) plus a cross-entropy
+  // near log 2 for an untrained network.
+  const double train_loss = read_csv((root / "seg-clinical" / "metrics.csv").string()).numbers("train_loss")[0];
+  CHECK(train_loss > 1.2);
   CHECK(text.find("clinical only") != std::string::npos);
   // The montages: clinical subjects, GAN samples, each synthetic database, segmentations.
   for (std::string png : {"phantom/montage.png", "maskgan/samples/montage.png", "synth-pix2pix10/montage.png",
