@@ -148,6 +148,8 @@ void validate_config(const Config& c) {
   k.range("segment.threshold", 0, 1, true);
   k.positive_int("segment.report_last_epochs");
   k.positive_int("study.seeds");
+  k.positive_int("study.phantom_holdout");
+  k.positive_int("study.phantom_holdout_free", 0);
   // Model names (translate.*) must agree with segment.finetune_models: building the grid checks it.
   (void)segmentation_grid(c);
 }

@@ -2,6 +2,8 @@
 
 #include <chrono>
 #include <cstdio>
+#include <fstream>
+#include <iterator>
 
 #include "data/folder_dataset.h"
 #include "data/montage.h"
@@ -28,14 +30,45 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// Phantom subjects written directly on the study's grid (no resampling when loading):
-// stroke subjects split 2/3 train, 1/6 test, 1/6 held out; healthy ones are the label maps
-// for synthesis, except 4 held out as lesion-free cases. Anatomy and lesions per
+// The phantom's subjects: --phantom-stroke split 4:1 into training and test subjects, then
+// study.phantom_holdout held-out stroke subjects; study.phantom_holdout_free held-out
+// lesion-free (healthy) subjects, then --phantom-healthy healthy label maps for synthesis.
+struct PhantomCounts {
+  int train = 0, test = 0, holdout = 0, holdout_free = 0, healthy = 0;
+  std::string line() const {
+    return fmt::format("subjects: train {}, test {}, held-out {} with and {} without lesions, healthy {}", train, test,
+                       holdout, holdout_free, healthy);
+  }
+};
+PhantomCounts phantom_counts(const Config& cfg, const StudyOptions& opt) {
+  PN_CHECK(opt.phantom_stroke >= 2 && opt.phantom_healthy >= 1, "study: the phantom needs --phantom-stroke >= 2 and "
+           "--phantom-healthy >= 1, got {} and {}", opt.phantom_stroke, opt.phantom_healthy);
+  PhantomCounts n;
+  n.train = opt.phantom_stroke * 4 / 5;
+  n.test = opt.phantom_stroke - n.train;
+  n.holdout = static_cast<int>(cfg.integer("study.phantom_holdout"));
+  n.holdout_free = static_cast<int>(cfg.integer("study.phantom_holdout_free"));
+  n.healthy = opt.phantom_healthy;
+  return n;
+}
+
+// Phantom subjects written directly on the study's grid (no resampling when loading), in
+// the splits of PhantomCounts; the counts are kept in DONE, and data written with other
+// counts are refused rather than silently reused. Anatomy and lesions per
 // data.phantom_anatomy and data.phantom_lesions: with the provided data, ICBM152 label maps
 // and real SOOP lesions (training subjects draw from the masks the mask GAN trains on,
 // test and held-out subjects from the masks held out from it); else procedural.
 void write_phantom_data(const Config& cfg, const fs::path& root, const StudyOptions& opt) {
-  if (fs::exists(root / "DONE")) return;
+  const PhantomCounts counts = phantom_counts(cfg, opt);
+  if (fs::exists(root / "DONE")) {
+    std::ifstream in(root / "DONE");
+    const std::string done{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+    PN_CHECK(done.find("subjects:") == std::string::npos || done.find(counts.line()) != std::string::npos,
+             "study: the phantom data in {} were written with other subject counts ({}); now {}. Restore the settings "
+             "(--phantom-stroke, --phantom-healthy, study.phantom_holdout, study.phantom_holdout_free) or remove that "
+             "folder and the runs trained on it", root.string(), done.substr(0, done.find('\n')), counts.line());
+    return;
+  }
   const auto grid = cfg.integers("data.grid");
   const auto spacing = cfg.numbers("data.spacing");
   const uint64_t seed = static_cast<uint64_t>(cfg.integer("run.seed"));
@@ -47,7 +80,7 @@ void write_phantom_data(const Config& cfg, const fs::path& root, const StudyOpti
   if (anatomy != "procedural") db.atlas = data::shared_icbm152_anatomy();
   PN_CHECK(db.atlas || anatomy != "icbm152", "config: data.phantom_anatomy = icbm152: the provided data "
            "(shared/data/icbm152) is not at hand; set PENUMBRA_SHARED_DATA, or use auto or procedural");
-  const int n_train = opt.phantom_stroke * 2 / 3, n_test = (opt.phantom_stroke - n_train) / 2;
+  const int n_train = counts.train, n_test = counts.test;
 
   const LesionSourceSpec spec = resolve_lesion_source("data.phantom_lesions", cfg.string("data.phantom_lesions"), "procedural");
   data::LesionSet set;
@@ -76,13 +109,14 @@ void write_phantom_data(const Config& cfg, const fs::path& root, const StudyOpti
   std::printf("phantom data: %s\n", about.c_str());
 
   const auto sfx = seg_suffixes(cfg);
-  cli::Progress prog("phantom data", opt.phantom_stroke + opt.phantom_healthy, "subject");
+  const int n_stroke = n_train + n_test + counts.holdout, n_healthy = counts.holdout_free + counts.healthy;
+  cli::Progress prog("phantom data", n_stroke + n_healthy, "subject");
   for (int kind = 0; kind < 2; ++kind) {
     const bool stroke = kind == 0;
-    const int n = stroke ? opt.phantom_stroke : opt.phantom_healthy;
+    const int n = stroke ? n_stroke : n_healthy;
     for (int i = 0; i < n; ++i) {
       const char* split = stroke ? (i < n_train ? "clinical/train" : i < n_train + n_test ? "clinical/test" : "clinical/holdout")
-                                 : (i < 4 ? "clinical/holdout" : "healthy");
+                                 : (i < counts.holdout_free ? "clinical/holdout" : "healthy");
       fs::create_directories(root / split);
       auto s = data::make_database_subject(db, i, stroke);
       const std::string base = (root / split / fmt::format("{}{:04d}", stroke ? "stroke" : "healthy", i)).string();
@@ -100,7 +134,7 @@ void write_phantom_data(const Config& cfg, const fs::path& root, const StudyOpti
   for (const auto& s : shown) cases.push_back({&s.image, &s.labels, &s.mask});
   data::write_montage_png((root / "montage.png").string(), cases);
   nn::write_file_atomic((root / "about.txt").string(), about + "\n");
-  nn::write_file_atomic((root / "DONE").string(), "phantom data for the study\n");
+  nn::write_file_atomic((root / "DONE").string(), counts.line() + "\nphantom data for the study\n");
 }
 
 // Every segmentation experiment needs at least a global batch of training volumes (the

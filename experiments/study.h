@@ -13,8 +13,10 @@ namespace pn::experiments {
 
 struct StudyOptions {
   bool phantom = true;        // write phantom data where data.train_dir is missing
-  int phantom_stroke = 48;    // stroke subjects: 2/3 train, 1/6 test, 1/6 held out
-  int phantom_healthy = 24;   // healthy subjects: label maps for synthesis; 4 held out
+  int phantom_stroke = 40;    // stroke subjects for training (4/5) and test (1/5); the held-out
+                              // ones come on top: study.phantom_holdout
+  int phantom_healthy = 20;   // healthy label maps for synthesis; the held-out lesion-free
+                              // subjects come on top: study.phantom_holdout_free
 };
 
 // Returns the report's path.

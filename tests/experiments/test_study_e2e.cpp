@@ -46,11 +46,11 @@ TEST_CASE("study runs every step on tiny phantom data and writes the report") {
               "translate.spade.latent_dim=4", "translate.discriminator.filters=4,4,4", "synthesize.count=4",
               "segment.base_filters=4", "segment.epochs=1", "segment.epochs_synthetic=1", "segment.epochs_small=1",
               "segment.finetune_cases=[4]", "segment.augment=false", "segment.report_last_epochs=1",
-              "segment.loss=dice_ce"};
+              "segment.loss=dice_ce", "study.phantom_holdout=2", "study.phantom_holdout_free=4"};
   const Config cfg = resolve_config(req);
   StudyOptions opt;
-  opt.phantom_stroke = 12;
-  opt.phantom_healthy = 6;
+  opt.phantom_stroke = 10;  // 8 training and 2 test subjects; 2 + 4 held out (study.phantom_holdout*)
+  opt.phantom_healthy = 2;
   const fs::path report = run_study(cfg, opt);
   REQUIRE(fs::exists(report));
   const std::string text = read_text(report);
@@ -98,6 +98,12 @@ TEST_CASE("study runs every step on tiny phantom data and writes the report") {
   CHECK(text.find("**False-positive volume on lesion-free brains**: ") != std::string::npos);
   // Everything is done: a second call only rewrites the report.
   CHECK(run_study(cfg, opt) == report);
+  // The held-out set's size is a setting: phantom data written with other counts are refused.
+  Config bigger = cfg;
+  bigger.set("study.phantom_holdout=3");
+  CHECK_THROWS_WITH_AS(run_study(bigger, opt), doctest::Contains("were written with other subject counts (subjects: train 8, "
+                                                                 "test 2, held-out 2 with and 4 without lesions, healthy 2)"),
+                       Error);
   // study.seeds = 2 on the same data: seed 1's runs are the ones above (copied; only run.root
   // differs, which a resumed run allows), seed 2 trains the whole plan; the report gives both
   // seeds and mean ± sd across them.
