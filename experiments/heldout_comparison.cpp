@@ -50,6 +50,10 @@ double mean_of(const VolumeValues& v) {
 }
 
 std::string p_text(double p) { return p < 0.001 ? "< 0.001" : fmt::format("{:.3f}", p); }
+// "p = 0.041", "p < 0.001" (and with a prefix: "Holm p = ...").
+std::string p_is(const char* name, double p) {
+  return p < 0.001 ? fmt::format("{} < 0.001", name) : fmt::format("{} = {:.3f}", name, p);
+}
 
 // "12.3 [4.5, 20.1]" with values times `scale`; signed when `sign`.
 std::string mean_interval(double mean, const Interval& iv, double scale, int decimals, bool sign) {
@@ -96,9 +100,9 @@ std::string reading(const std::vector<HeldoutValues>& ex, const Comparisons& cmp
     const auto& c = cmp.c[i];
     if (c.n == 0) continue;
     if (c.resolved())
-      resolved.push_back(fmt::format("{} ({:+.{}f} {}, 95 % CI [{:+.{}f}, {:+.{}f}], p = {}, Holm p = {}", ex[i].title,
+      resolved.push_back(fmt::format("{} ({:+.{}f} {}, 95 % CI [{:+.{}f}, {:+.{}f}], {}, {}", ex[i].title,
                                      c.mean_difference * scale, decimals, unit, c.difference_interval.lo * scale, decimals,
-                                     c.difference_interval.hi * scale, decimals, p_text(c.test.p_value), p_text(cmp.holm[i])) +
+                                     c.difference_interval.hi * scale, decimals, p_is("p", c.test.p_value), p_is("Holm p", cmp.holm[i])) +
                          // A small n can give a narrow bootstrap interval that the rank test cannot back.
                          (c.test.p_value >= 0.05 ? "; the signed-rank test does not confirm it at 0.05)" : ")"));
     else

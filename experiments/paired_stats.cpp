@@ -6,6 +6,7 @@
 #include <map>
 #include <numeric>
 #include <random>
+#include <set>
 
 #include "autograd/error.h"
 #include "experiments/seg_metrics.h"
@@ -116,10 +117,10 @@ PairedComparison paired_comparison(const VolumeValues& a, const VolumeValues& b,
   std::map<std::string, double> by_id;
   for (const auto& [id, v] : b)
     PN_CHECK(by_id.emplace(id, v).second, "paired comparison: volume '{}' appears twice in the second set", id);
-  std::map<std::string, bool> seen;
+  std::set<std::string> seen;
   std::vector<double> va, vb, diff;
   for (const auto& [id, v] : a) {
-    PN_CHECK(seen.emplace(id, true).second, "paired comparison: volume '{}' appears twice in the first set", id);
+    PN_CHECK(seen.insert(id).second, "paired comparison: volume '{}' appears twice in the first set", id);
     auto it = by_id.find(id);
     if (it == by_id.end()) continue;
     va.push_back(v), vb.push_back(it->second), diff.push_back(v - it->second);
