@@ -151,7 +151,6 @@ void check_segmentation_batches(const Config& cfg, const std::vector<SegmentExpe
   }
 }
 
-
 // One step of the plan, in its run folder `dir` (resumed, or skipped when done).
 void run_step(const Config& cfg, const StudyStep& step, const std::vector<SegmentExperiment>& grid, const fs::path& dir,
               const ComputeDevice& where) {

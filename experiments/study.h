@@ -3,7 +3,8 @@
 // the report. Every step is a run folder under run.root that resumes or is skipped when
 // done, so an interrupted study continues where it stopped. Without data at hand, a
 // phantom database on the study's grid is written first (data.*_dir must then be unset
-// or not exist).
+// or not exist). study.seeds = N > 1 runs the plan once per seed under run.root/seed-<s>,
+// on the same data, and writes the report across seeds (seeds_report.h) in run.root/report.
 #pragma once
 #include <filesystem>
 
