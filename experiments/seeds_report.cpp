@@ -1,5 +1,6 @@
 #include "experiments/seeds_report.h"
 
+#include <algorithm>
 #include <cmath>
 #include <functional>
 #include <map>
@@ -90,6 +91,16 @@ fs::path write_seeds_report(const Config& c, const std::vector<SeedRun>& runs, c
     BootstrapOptions one;  // only the mean difference over the paired volumes is used here
     one.resamples = 1;
     return paired_comparison(at(t, k)->dice, at(reference, k)->dice, one).mean_difference;
+  });
+  const int64_t last_k = c.integer("segment.report_last_epochs");
+  md += "\n## Best epoch: test soft Dice % per seed\n\nThe paper's protocol (the test set picks the epoch, so "
+        "optimistic), per seed.\n\n";
+  md += seeds_table(grid, runs, [&](const std::string& t, size_t k) {
+    const auto e = std::find_if(grid.begin(), grid.end(), [&](const SegmentExperiment& x) { return x.title == t; });
+    const fs::path dir = runs[k].root / e->name;
+    if (!fs::is_directory(dir)) return std::nan("");
+    const ExperimentResult r = load_experiment(t, dir.string(), last_k);
+    return r.per_epoch ? r.per_epoch->best : std::nan("");
   });
   // Per volume, Dice averaged over the seeds that evaluated every experiment.
   std::vector<HeldoutValues> averaged;

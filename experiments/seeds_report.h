@@ -1,6 +1,7 @@
 // The report of a study repeated with several seeds (study.seeds = N): for every
 // segmentation experiment its held-out mean hard Dice per seed and the mean ± sd across
-// seeds, the same for its difference from clinical only, then the statistics of
+// seeds, the same for its difference from clinical only and for its best-epoch test soft
+// Dice (the paper's protocol), then the statistics of
 // experiments/heldout_comparison.h on per-volume Dice averaged over the seeds (every seed
 // evaluates the same held-out volumes), and links to each seed's own report.
 #pragma once

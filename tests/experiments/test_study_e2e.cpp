@@ -135,6 +135,12 @@ TEST_CASE("study runs every step on tiny phantom data and writes the report") {
   CHECK(seeds_text.find("## Difference from clinical only per seed, points") != std::string::npos);
   CHECK(seeds_text.find("| clinical only | +0.0 |") == std::string::npos);  // the reference's own difference is 0
   CHECK(seeds_text.find("| clinical only | 0.0 | 0.0 | 0.0 ± 0.0 (2) |") != std::string::npos);
+  const double best1 = read_csv((root / "seg-clinical" / "metrics.csv").string()).numbers("test_soft_dice")[0];
+  const double best2 = read_csv((root2 / "seed-2" / "seg-clinical" / "metrics.csv").string()).numbers("test_soft_dice")[0];
+  const size_t best_at = seeds_text.find("## Best epoch: test soft Dice % per seed");
+  CHECK(best_at != std::string::npos);
+  CHECK(seeds_text.find(fmt::format("| clinical only | {:.1f} | {:.1f} |", 100 * best1, 100 * best2), best_at) !=
+        std::string::npos);
   CHECK(seeds_text.find("## Seed-averaged per-volume values") != std::string::npos);
   CHECK(seeds_text.find(fmt::format("| clinical only | 2 | {:.1f} [", 50 * (m1 + m2))) != std::string::npos);
   CHECK(seeds_text.find("- seed 2: `../seed-2/report/report.md`") != std::string::npos);
