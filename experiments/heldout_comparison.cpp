@@ -87,6 +87,12 @@ Comparisons compare_all(const std::vector<HeldoutValues>& ex, const HeldoutValue
   return out;
 }
 
+std::string verdict(const PairedComparison& c) {
+  if (c.n == 0) return "–";
+  if (!c.enough()) return fmt::format("n < {}", PairedComparison::kMinResolvable);
+  return c.resolved() ? "yes" : "no";
+}
+
 std::string test_cell(const PairedComparison& c) {
   if (c.n == 0) return "–";
   return fmt::format("{} ({})", p_text(c.test.p_value), c.test.exact ? "exact" : "normal");
@@ -95,11 +101,13 @@ std::string test_cell(const PairedComparison& c) {
 // Which differences are resolved and which not, in words.
 std::string reading(const std::vector<HeldoutValues>& ex, const Comparisons& cmp, const std::string& what,
                     const std::string& unit, double scale, int decimals) {
-  std::vector<std::string> resolved, open;
+  std::vector<std::string> resolved, open, few;
   for (size_t i = 0; i < ex.size(); ++i) {
     const auto& c = cmp.c[i];
     if (c.n == 0) continue;
-    if (c.resolved())
+    if (!c.enough())
+      few.push_back(fmt::format("{} ({:+.{}f} {}, n = {})", ex[i].title, c.mean_difference * scale, decimals, unit, c.n));
+    else if (c.resolved())
       resolved.push_back(fmt::format("{} ({:+.{}f} {}, 95 % CI [{:+.{}f}, {:+.{}f}], {}, {}", ex[i].title,
                                      c.mean_difference * scale, decimals, unit, c.difference_interval.lo * scale, decimals,
                                      c.difference_interval.hi * scale, decimals, p_is("p", c.test.p_value), p_is("Holm p", cmp.holm[i])) +
@@ -108,14 +116,18 @@ std::string reading(const std::vector<HeldoutValues>& ex, const Comparisons& cmp
     else
       open.push_back(fmt::format("{} ({:+.{}f} {})", ex[i].title, c.mean_difference * scale, decimals, unit));
   }
-  if (resolved.empty() && open.empty()) return "";
+  if (resolved.empty() && open.empty() && few.empty()) return "";
   std::string out = fmt::format("**{}**: ", what);
-  out += resolved.empty() ? "no difference is resolved (every 95 % interval of the paired difference contains 0). "
-                          : fmt::format("resolved (the 95 % interval of the paired difference excludes 0): {}. ",
-                                        fmt::join(resolved, "; "));
+  if (!resolved.empty() || !open.empty())
+    out += resolved.empty() ? "no difference is resolved (every 95 % interval of the paired difference contains 0). "
+                            : fmt::format("resolved (the 95 % interval of the paired difference excludes 0): {}. ",
+                                          fmt::join(resolved, "; "));
   if (!open.empty())
-    out += fmt::format("Not resolved (the interval contains 0; the held-out set cannot tell these from the reference): {}.",
+    out += fmt::format("Not resolved (the interval contains 0; the held-out set cannot tell these from the reference): {}. ",
                        fmt::join(open, "; "));
+  if (!few.empty())
+    out += fmt::format("Too few paired volumes to tell (fewer than {}; no verdict, whatever the interval): {}.",
+                       PairedComparison::kMinResolvable, fmt::join(few, "; "));
   return out + "\n";
 }
 
@@ -139,8 +151,9 @@ std::string heldout_comparison_markdown(const std::vector<HeldoutValues>& ex, co
       "volume, on the volumes both evaluated, with a bootstrap interval of their mean; p: two-sided Wilcoxon signed-rank "
       "test (exact permutation distribution for up to {} non-zero differences, else normal approximation with tie and "
       "continuity correction; zero differences dropped), and Holm-adjusted over the comparisons. A difference is "
-      "*resolved* when its interval excludes 0.\n\n",
-      100 * opt.level, opt.resamples, opt.seed, ref ? reference : std::string("(no reference experiment)"), kExactMaxN);
+      "*resolved* when its interval excludes 0, given at least {} paired volumes.\n\n",
+      100 * opt.level, opt.resamples, opt.seed, ref ? reference : std::string("(no reference experiment)"), kExactMaxN,
+      PairedComparison::kMinResolvable);
   md += fmt::format("| experiment | n | hard Dice % [95 % CI] | difference vs {}, points [95 % CI] | Wilcoxon p | Holm p | "
                     "resolved |\n|---|---:|---:|---:|---:|---:|---|\n", reference);
   for (size_t i = 0; i < ex.size(); ++i) {
@@ -150,7 +163,7 @@ std::string heldout_comparison_markdown(const std::vector<HeldoutValues>& ex, co
     else
       md += fmt::format("| {} | {} | {} | {} | {} | {} | {} |\n", ex[i].title, ex[i].dice.size(), mean,
                         c.n ? mean_interval(c.mean_difference, c.difference_interval, 100, 1, true) : "–", test_cell(c),
-                        c.n ? p_text(dice.holm[i]) : "–", c.n ? (c.resolved() ? "yes" : "no") : "–");
+                        c.n ? p_text(dice.holm[i]) : "–", verdict(c));
   }
   md += "\n";
   md += reading(ex, dice, "Hard Dice", "points", 100, 1);
@@ -168,7 +181,7 @@ std::string heldout_comparison_markdown(const std::vector<HeldoutValues>& ex, co
     else
       md += fmt::format("| {} | {} | {} | {} | {} | {} | {} |\n", ex[i].title, v.size(), mean, frac,
                         c.n ? mean_interval(c.mean_difference, c.difference_interval, 1, 2, true) : "–", test_cell(c),
-                        c.n ? (c.resolved() ? "yes" : "no") : "–");
+                        verdict(c));
   }
   md += "\n";
   md += reading(ex, fp, "False-positive volume on lesion-free brains", "ml", 1, 2);

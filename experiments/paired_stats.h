@@ -20,7 +20,9 @@
 //       z = (|W+ − n(n+1)/4| − ½) / sqrt(n(n+1)(2n+1)/24 − Σ_ties (t³ − t)/48),  p = erfc(z/√2).
 //   paired_comparison: two experiments' per-volume values matched by volume id: the mean
 //     difference (a − b), its bootstrap interval (volumes resampled as pairs) and the
-//     signed-rank test. A difference is "resolved" when its interval excludes 0.
+//     signed-rank test. A difference is "resolved" when its interval excludes 0 and at least
+//     kMinResolvable volumes are paired: below that the percentile bootstrap under-covers
+//     badly (n = 2 has three possible resampled means) and no verdict is given.
 //   holm_adjust: Holm's step-down adjustment of several p-values (family-wise error rate).
 #pragma once
 #include <cstdint>
@@ -62,7 +64,9 @@ struct PairedComparison {
   double mean_difference = 0;   // mean over the volumes of a_i − b_i
   Interval difference_interval;
   SignedRankTest test;
-  bool resolved() const { return n > 0 && difference_interval.excludes(0.0); }
+  static constexpr size_t kMinResolvable = 10;
+  bool enough() const { return n >= kMinResolvable; }
+  bool resolved() const { return enough() && difference_interval.excludes(0.0); }
 };
 using VolumeValues = std::vector<std::pair<std::string, double>>;  // (volume id, value)
 // Pairs a and b by volume id (volumes in only one of them are left out; a repeated id is an

@@ -7,6 +7,8 @@
 #include <cmath>
 #include <random>
 
+#include <fmt/format.h>
+
 #include "autograd/error.h"
 #include "experiments/paired_stats.h"
 
@@ -181,13 +183,23 @@ TEST_CASE("paired comparison: volumes matched by id, the difference's interval a
   CHECK(c.mean_a == doctest::Approx(0.58));
   CHECK(c.mean_b == doctest::Approx(0.48));
   CHECK(c.mean_difference == doctest::Approx(0.1));
-  // Every pair differs by 0.1 (to rounding): a degenerate interval at 0.1, resolved.
+  // Every pair differs by 0.1 (to rounding): a degenerate interval at 0.1, but 5 volumes are
+  // too few for a verdict.
   CHECK(c.difference_interval.lo == doctest::Approx(0.1));
   CHECK(c.difference_interval.hi == doctest::Approx(0.1));
-  CHECK(c.resolved());
+  CHECK_FALSE(c.enough());
+  CHECK_FALSE(c.resolved());
   CHECK(c.test.n == 5);
   CHECK(c.test.p_value == doctest::Approx(2.0 / 32));
+  // The same shift on 10 volumes: resolved.
+  VolumeValues a10, b10;
+  for (int i = 0; i < 10; ++i) a10.emplace_back(fmt::format("v{}", i), 0.05 * i + 0.1), b10.emplace_back(fmt::format("v{}", i), 0.05 * i);
+  const PairedComparison c10 = paired_comparison(a10, b10);
+  CHECK(c10.enough());
+  CHECK(c10.resolved());
   // Differences of both signs around 0: not resolved.
+  for (int i = 0; i < 10; ++i) b10[static_cast<size_t>(i)].second = a10[static_cast<size_t>(i)].second + (i % 2 ? 0.1 : -0.1);
+  CHECK_FALSE(paired_comparison(a10, b10).resolved());
   b = {{"v1", 0.7}, {"v2", 0.7}, {"v3", 0.5}, {"v4", 0.4}, {"v5", 0.6}};
   PairedComparison mixed = paired_comparison(a, b);
   CHECK(mixed.difference_interval.lo < 0);
