@@ -155,6 +155,7 @@ TEST_CASE("bootstrap interval: seeded, and covers the true mean in about 95 % of
     covered95 += iv.lo <= 1 && 1 <= iv.hi;
     width += iv.hi - iv.lo;
     bo.level = 0.5;
+    bo.resamples = 400;
     const Interval half = bootstrap_mean_interval(s, bo);
     covered50 += half.lo <= 1 && 1 <= half.hi;
   }
