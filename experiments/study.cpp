@@ -191,7 +191,9 @@ void run_step(const Config& cfg, const StudyStep& step, const std::vector<Segmen
       if (!it->synthetic.empty()) e.synthetic_dir = (root / ("synth-" + it->synthetic)).string();
       if (!it->finetune_from.empty()) e.init_from = (root / it->finetune_from).string();
       e.epochs_key = it->epochs_key;
-      segment_train(cfg, ro, e);
+      Config ec = cfg;  // the run's own config.toml records the loss it trained with
+      if (!it->loss.empty()) ec.set("segment.loss=" + it->loss);
+      segment_train(ec, ro, e);
       break;
     }
   }

@@ -153,6 +153,8 @@ TEST_CASE("validation names the key and what is valid") {
   CHECK(invalid("segment.loss=\"dice\"").find("segment.loss = \"dice\": must be one of: soft_dice, dice_ce, batch_dice") !=
         std::string::npos);
   CHECK(invalid("study.seeds=0").find("study.seeds = 0: must be >= 1") != std::string::npos);
+  CHECK(invalid("study.loss_comparison=[\"dice\"]").find("'dice' is not a loss; the losses are: soft_dice, dice_ce, "
+                                                         "batch_dice") != std::string::npos);
   CHECK(invalid("data.grid=[16, 32]").find("data.grid = [16, 32]: needs 3 entries") != std::string::npos);
   CHECK(invalid("segment.depth=6").find("divisible by 2^depth = 64") != std::string::npos);
   CHECK(invalid("data.lesion_class=29").find("data.lesion_class = 29") != std::string::npos);

@@ -46,7 +46,8 @@ TEST_CASE("study runs every step on tiny phantom data and writes the report") {
               "translate.spade.latent_dim=4", "translate.discriminator.filters=4,4,4", "synthesize.count=4",
               "segment.base_filters=4", "segment.epochs=1", "segment.epochs_synthetic=1", "segment.epochs_small=1",
               "segment.finetune_cases=[4]", "segment.augment=false", "segment.report_last_epochs=1",
-              "segment.loss=dice_ce", "study.phantom_holdout=2", "study.phantom_holdout_free=4"};
+              "segment.loss=dice_ce", "study.loss_comparison=[\"soft_dice\"]", "study.phantom_holdout=2",
+              "study.phantom_holdout_free=4"};
   const Config cfg = resolve_config(req);
   StudyOptions opt;
   opt.phantom_stroke = 10;  // 8 training and 2 test subjects; 2 + 4 held out (study.phantom_holdout*)
@@ -61,6 +62,10 @@ TEST_CASE("study runs every step on tiny phantom data and writes the report") {
   // near log 2 for an untrained network.
   const double train_loss = read_csv((root / "seg-clinical" / "metrics.csv").string()).numbers("train_loss")[0];
   CHECK(train_loss > 1.2);
+  // study.loss_comparison: clinical only again with soft Dice (loss <= 1), in its own row.
+  const double soft_loss = read_csv((root / "seg-clinical-loss-soft_dice" / "metrics.csv").string()).numbers("train_loss")[0];
+  CHECK(soft_loss <= 1.0);
+  CHECK(read_text(root / "seg-clinical-loss-soft_dice" / "config.toml").find("loss = \"soft_dice\"") != std::string::npos);
   CHECK(text.find("clinical only") != std::string::npos);
   // The montages: clinical subjects, GAN samples, each synthetic database, segmentations.
   for (std::string png : {"phantom/montage.png", "maskgan/samples/montage.png", "synth-pix2pix10/montage.png",
@@ -96,6 +101,7 @@ TEST_CASE("study runs every step on tiny phantom data and writes the report") {
   CHECK(text.find(fmt::format("| {} of 4 ({:.0f} %) | reference |", any_fp, 25.0 * static_cast<double>(any_fp))) !=
         std::string::npos);
   CHECK(text.find("**False-positive volume on lesion-free brains**: ") != std::string::npos);
+  CHECK(text.find("| clinical only, loss soft_dice | 4 | ") != std::string::npos);  // its lesion-free row
   // Everything is done: a second call only rewrites the report.
   CHECK(run_study(cfg, opt) == report);
   // The held-out set's size is a setting: phantom data written with other counts are refused.
