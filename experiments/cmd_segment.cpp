@@ -19,7 +19,7 @@ void add_segment(CLI::App& app) {
   auto* grp = app.add_subcommand("segment", "The 3-D U-Net: train, predict masks, evaluate predictions");
   grp->require_subcommand(1);
 
-  auto* train = grp->add_subcommand("train", "Train (or resume) the U-Net with soft Dice on data.train_dir; test Dice "
+  auto* train = grp->add_subcommand("train", "Train (or resume) the U-Net with segment.loss (soft Dice by default) on data.train_dir; test Dice "
                                              "every epoch on data.test_dir; final held-out scores on data.holdout_dir");
   auto req = std::make_shared<experiments::ConfigRequest>();
   auto run = std::make_shared<experiments::RunDirOptions>();

@@ -137,6 +137,7 @@ void validate_config(const Config& c) {
   }
   k.positive_int("segment.batch");
   k.positive_float("segment.lr");
+  k.one_of("segment.loss", {"soft_dice", "dice_ce", "batch_dice"});  // models/seg_losses.h
   k.positive_int("segment.epochs");
   k.positive_int("segment.epochs_synthetic");
   k.positive_int("segment.epochs_small");
@@ -147,6 +148,12 @@ void validate_config(const Config& c) {
   k.positive_ints("segment.finetune_cases");
   k.range("segment.threshold", 0, 1, true);
   k.positive_int("segment.report_last_epochs");
+  k.positive_int("study.seeds");
+  for (const auto& loss : c.strings("study.loss_comparison"))
+    if (loss != "soft_dice" && loss != "dice_ce" && loss != "batch_dice")
+      k.fail("study.loss_comparison", fmt::format("'{}' is not a loss; the losses are: soft_dice, dice_ce, batch_dice", loss));
+  k.positive_int("study.phantom_holdout");
+  k.positive_int("study.phantom_holdout_free", 0);
   // Model names (translate.*) must agree with segment.finetune_models: building the grid checks it.
   (void)segmentation_grid(c);
 }

@@ -23,6 +23,7 @@
 #include "experiments/progress.h"
 #include "experiments/seg_metrics.h"
 #include "experiments/training_loop.h"
+#include "models/seg_losses.h"
 #include "models/unet.h"
 #include "nn/data_parallel.h"
 #include "nn/optim.h"
@@ -222,6 +223,7 @@ SegTrainResult train_segmentation(TrainingLoop& loop, const Config& cfg, const S
                 d.description.c_str(), d.test->size(), (long long)net.num_parameters());
   loop.resume();
   const auto test_pipe = seg_pipeline(cfg, false);
+  const models::SegLoss loss_kind = models::parse_seg_loss(cfg.string("segment.loss"));  // models/seg_losses.h
   net.train();
   TrainerHooks hooks;
   hooks.start_epoch = [&](int64_t e, int64_t first) { loader->start_epoch(static_cast<int>(e), first); };
@@ -231,7 +233,7 @@ SegTrainResult train_segmentation(TrainingLoop& loop, const Config& cfg, const S
     Tensor x = loop.to_device(nn::rank_slice(b->image, loop.rank(), loop.ranks()));
     Tensor t = loop.to_device(nn::rank_slice(b->target, loop.rank(), loop.ranks()));
     opt.zero_grad();
-    Tensor loss = soft_dice_loss(softmax(net.forward(x), 1), t, 1);
+    Tensor loss = models::segmentation_loss(loss_kind, net.forward(x), t);
     loss.backward();
     dp.average_gradients();
     opt.step();

@@ -1,6 +1,6 @@
 // The segmentation experiment (PAPER.md, "segmentation U-Net"): training the 3-D U-Net
-// with the soft Dice loss on a folder of image/mask pairs, measuring the test set every
-// epoch (the paper's protocol), evaluating the final model once on a held-out set (the
+// with segment.loss (the paper's soft Dice, or dice_ce / batch_dice: models/seg_losses.h)
+// on a folder of image/mask pairs, measuring the test set every epoch (the paper's protocol), evaluating the final model once on a held-out set (the
 // conventional protocol), predicting masks for new images on their own grid, and scoring
 // prediction folders. Data parallel over the ranks of an MPI launch (nn/data_parallel.h).
 #pragma once

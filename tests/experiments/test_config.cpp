@@ -152,6 +152,11 @@ TEST_CASE("validation names the key and what is valid") {
   };
   CHECK(invalid("segment.epochs=0").find("segment.epochs = 0: must be >= 1") != std::string::npos);
   CHECK(invalid("run.device=\"tpu\"").find("run.device = \"tpu\": must be one of: auto, cpu, cuda") != std::string::npos);
+  CHECK(invalid("segment.loss=\"dice\"").find("segment.loss = \"dice\": must be one of: soft_dice, dice_ce, batch_dice") !=
+        std::string::npos);
+  CHECK(invalid("study.seeds=0").find("study.seeds = 0: must be >= 1") != std::string::npos);
+  CHECK(invalid("study.loss_comparison=[\"dice\"]").find("'dice' is not a loss; the losses are: soft_dice, dice_ce, "
+                                                         "batch_dice") != std::string::npos);
   CHECK(invalid("data.grid=[16, 32]").find("data.grid = [16, 32]: needs 3 entries") != std::string::npos);
   CHECK(invalid("segment.depth=6").find("divisible by 2^depth = 64") != std::string::npos);
   CHECK(invalid(R"(data.channels=["adc"])").find("the first channel is \"image\"") != std::string::npos);
