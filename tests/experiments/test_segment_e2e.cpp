@@ -282,3 +282,48 @@ TEST_CASE("segment train pools clinical and synthetic volumes, takes N clinical 
   CHECK(fs::exists(root / "two_pred" / "s4_pred.nii.gz"));
   fs::remove_all(root);
 }
+
+// The issue's first wall: `segment train` pointed at an ISLES 2022 root (the official
+// layout: rawdata/sub-*/ses-*/dwi/, masks under derivatives/) with data.layout = auto
+// trains, names the layout it detected in the run's log, and predict and eval read the
+// same root.
+TEST_CASE("segment train, predict and eval on an ISLES 2022 root (official layout, detected)") {
+  const fs::path root = fs::temp_directory_path() / fmt::format("pn_segment_isles_{}", ::getpid());
+  fs::remove_all(root);
+  data::PhantomOptions opt;
+  opt.size = {32, 32, 8};
+  for (int n = 1; n <= 4; ++n) {
+    const auto s = data::make_phantom_subject(opt, data::phantom_subject_seed(7, n, true), true);
+    const std::string sub = fmt::format("sub-strokecase{:04d}", n), stem = sub + "_ses-0001";
+    const fs::path dwi = root / "isles" / "rawdata" / sub / "ses-0001" / "dwi";
+    const fs::path der = root / "isles" / "derivatives" / sub / "ses-0001";
+    fs::create_directories(dwi);
+    fs::create_directories(der);
+    data::write_nifti(s.image, (dwi / (stem + "_dwi.nii.gz")).string());
+    data::write_labels(s.mask, (der / (stem + "_msk.nii.gz")).string());
+  }
+  const std::string isles = (root / "isles").string();
+  ConfigRequest req;
+  req.preset = "small";
+  req.sets = {"data.train_dir=" + isles, "data.test_dir=" + isles, "data.holdout_dir=" + isles,
+              "data.grid=8,16,16", "data.spacing=14.4,16,16", "data.slices=0,7", "segment.base_filters=4",
+              "segment.depth=2", "segment.batch=2", "segment.epochs=1", "segment.augment=false", "run.threads=1"};
+  RunDirOptions o;
+  o.out = (root / "run").string();
+  segment_train(resolve_config(req), o);
+  CHECK(fs::exists(root / "run" / "DONE"));
+  CHECK(read_csv((root / "run" / "metrics.csv").string()).rows.size() == 1);
+  const CsvTable held = read_csv((root / "run" / "heldout_metrics.csv").string());
+  REQUIRE(held.rows.size() == 4);
+  CHECK(held.rows[0][held.index("case")] == "sub-strokecase0001_ses-0001");
+  const std::string log = read_file(root / "run" / "log.txt");
+  CHECK(log.find("ISLES 2022 (rawdata/sub-*/") != std::string::npos);
+  CHECK(log.find("detected") != std::string::npos);
+
+  // Predict on the root (its masks are not needed) and score against it.
+  CHECK(segment_predict((root / "run").string(), isles, (root / "pred").string()) == 0);
+  CHECK(fs::exists(root / "pred" / "sub-strokecase0003_ses-0001_pred.nii.gz"));
+  segment_eval((root / "pred").string(), {.dir = isles}, (root / "eval.csv").string());
+  CHECK(read_csv((root / "eval.csv").string()).rows.size() == 4);
+  fs::remove_all(root);
+}
