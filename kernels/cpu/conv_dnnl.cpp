@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #ifdef PENUMBRA_HAVE_DNNL
+#include <algorithm>
 #include <array>
 #include <cstdlib>
 #include <limits>
@@ -141,8 +142,8 @@ std::unique_ptr<Plan> build_plan(Pass pass, const ConvGeom& g) {
   return plan;
 }
 
-// Reusable 64-byte aligned buffers, one per role (the three operands, the scratchpad):
-// each grows to the largest size asked of it and is kept.
+// Reusable 64-byte aligned buffers, one per role (the two larger operands of a pass, the
+// smallest, the scratchpad): each grows to the largest size asked of it and is kept.
 class WorkBuffers {
  public:
   void* get(int role, size_t bytes) {
@@ -223,14 +224,20 @@ void run(Pass pass, const ConvGeom& g, const float* in0, const float* in1, float
   void* user[3] = {const_cast<float*>(in0), const_cast<float*>(in1), out};
   std::unordered_map<int, memory> args;
   memory blocked_out;
-  for (int i = 0; i < 3; ++i) {
+  // Work buffer per operand by size rank: every pass has two activation-sized operands and
+  // one weight-sized one, so two large buffers and a small one serve all three passes.
+  const int smallest = std::min_element(p.ops.begin(), p.ops.end(), [](const Operand& a, const Operand& b) {
+                         return a.chosen.get_size() < b.chosen.get_size();
+                       }) - p.ops.begin();
+  for (int i = 0, large = 0; i < 3; ++i) {
     const Operand& o = p.ops[i];
+    const int role = i == smallest ? 2 : large++;
     memory mine(o.plain, eng, user[i]);
     if (!o.needs_reorder()) {
       args.emplace(o.arg, mine);
       continue;
     }
-    memory blocked(o.chosen, eng, st.work.get(i, o.chosen.get_size()));
+    memory blocked(o.chosen, eng, st.work.get(role, o.chosen.get_size()));
     if (!o.output) o.reorder.execute(s, mine, blocked);
     else blocked_out = blocked;
     args.emplace(o.arg, blocked);
