@@ -60,10 +60,11 @@ void BatchLoader::stop() {
   error_ = nullptr;
 }
 
-void BatchLoader::start_epoch(int epoch) {
+void BatchLoader::start_epoch(int epoch, int64_t first_batch) {
+  PN_CHECK(first_batch >= 0, "BatchLoader: negative first batch {}", first_batch);
   stop();
   done_ = false;
-  worker_ = std::thread([this, epoch] { produce(epoch); });
+  worker_ = std::thread([this, epoch, first_batch] { produce(epoch, first_batch); });
 }
 
 std::optional<Batch> BatchLoader::next() {
@@ -109,7 +110,7 @@ Batch BatchLoader::make_batch(const std::vector<std::pair<size_t, int64_t>>& ite
   return b;
 }
 
-void BatchLoader::produce(int epoch) {
+void BatchLoader::produce(int epoch, int64_t first_batch) {
   try {
     // Items in a seeded order: cases shuffled; in 2-D mode each case's slices follow it
     // in a shuffled order (so that a case is loaded once per epoch).
@@ -137,7 +138,7 @@ void BatchLoader::produce(int epoch) {
       if (opt_.shuffle) shuffle(sl);
       for (int64_t s : sl) items.emplace_back(c, s);
     }
-    for (size_t start = 0; start < items.size(); start += opt_.batch) {
+    for (size_t start = static_cast<size_t>(first_batch) * opt_.batch; start < items.size(); start += opt_.batch) {
       const size_t end = std::min(items.size(), start + opt_.batch);
       if (opt_.drop_last && end - start < static_cast<size_t>(opt_.batch)) break;
       Batch b = make_batch({items.begin() + static_cast<std::ptrdiff_t>(start), items.begin() + static_cast<std::ptrdiff_t>(end)}, epoch);

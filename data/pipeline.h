@@ -67,14 +67,15 @@ class BatchLoader {
   BatchLoader(const BatchLoader&) = delete;
   BatchLoader& operator=(const BatchLoader&) = delete;
 
-  // Starts epoch `epoch` (stopping any epoch in flight).
-  void start_epoch(int epoch);
+  // Starts epoch `epoch` at its batch `first_batch` (stopping any epoch in flight); the
+  // batches before it are skipped without loading (resuming in the middle of an epoch).
+  void start_epoch(int epoch, int64_t first_batch = 0);
   // The next batch of the epoch, or nothing at its end. Rethrows a loading error.
   std::optional<Batch> next();
   int64_t batches_per_epoch() const;
 
  private:
-  void produce(int epoch);
+  void produce(int epoch, int64_t first_batch);
   void stop();
   Batch make_batch(const std::vector<std::pair<size_t, int64_t>>& items, int epoch);
 

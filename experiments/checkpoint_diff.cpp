@@ -1,6 +1,7 @@
 #include "experiments/checkpoint_diff.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <cmath>
 #include <set>
 
@@ -21,13 +22,18 @@ CheckpointDiff diff_checkpoints(const std::string& a_path, const std::string& b_
       t.problem = fmt::format("shape {} against {}", shape_str(ta.shape()), shape_str(tb->shape()));
     if (t.problem.empty()) {
       const auto va = ta.to_vector(), vb = tb->to_vector();
+      int64_t nan_a = 0, nan_b = 0;
       for (size_t i = 0; i < va.size(); ++i) {
-        t.max_abs = std::max(t.max_abs, std::abs(va[i] - vb[i]));
-        t.max_ref = std::max(t.max_ref, std::abs(va[i]));
+        nan_a += std::isnan(va[i]);
+        nan_b += std::isnan(vb[i]);
+        if (std::isnan(va[i]) || std::isnan(vb[i])) continue;
+        t.max_abs = std::max(t.max_abs, va[i] == vb[i] ? 0.0 : std::abs(va[i] - vb[i]));  // inf = inf: no difference
+        if (std::isfinite(va[i])) t.max_ref = std::max(t.max_ref, std::abs(va[i]));
       }
-      if (std::isnan(t.max_abs) || std::any_of(va.begin(), va.end(), [](double x) { return std::isnan(x); }))
-        t.problem = "NaN";
-      t.rel = t.max_abs / std::max(t.max_ref, floor);
+      // NaN on either side is a difference, whatever the tolerance.
+      if (nan_a || nan_b)
+        t.problem = fmt::format("NaN: {} value(s) in {}, {} in {}", nan_a, a_path, nan_b, b_path);
+      t.rel = std::isinf(t.max_abs) ? t.max_abs : t.max_abs / std::max(t.max_ref, floor);
     }
     d.structural_problem |= !t.problem.empty();
     if (t.problem.empty() && t.rel > d.worst_rel) d.worst_rel = t.rel, d.worst = name;

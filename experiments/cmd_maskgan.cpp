@@ -1,11 +1,12 @@
 // `penumbra maskgan`: the 3-D lesion-mask WGAN-GP (experiments/maskgan_training.h).
 //   maskgan train  [--preset/--config/--set] [--out DIR] [--restart]
-//   maskgan sample --run RUN_FOLDER --out DIR [--count N] [--seed S]
-//   maskgan eval   --run RUN_FOLDER --out DIR [--count N] [--seed S]
+//   maskgan sample --run RUN_FOLDER --out DIR [--count N] [--seed S] [--device auto|cpu|cuda]
+//   maskgan eval   --run RUN_FOLDER --out DIR [--count N] [--seed S] [--device auto|cpu|cuda]
 #include <cstdio>
 #include <memory>
 
 #include "experiments/command.h"
+#include "experiments/compute_device.h"
 #include "experiments/config_cli.h"
 #include "experiments/lesion_eval.h"
 #include "experiments/maskgan_training.h"
@@ -14,7 +15,7 @@ namespace pn::cli {
 namespace {
 
 struct SampleOptions {
-  std::string run, out;
+  std::string run, out, device;
   int64_t count = 16;
   uint64_t seed = 1;
 };
@@ -37,7 +38,11 @@ void add_maskgan(CLI::App& app) {
   sample->add_option("--out", o->out, "output folder")->required();
   sample->add_option("--count", o->count, "masks to write")->capture_default_str()->check(CLI::PositiveNumber);
   sample->add_option("--seed", o->seed, "latent draws")->capture_default_str();
-  sample->callback([o] { experiments::maskgan_sample(o->run, o->out, o->count, o->seed); });
+  experiments::add_device_option(sample, o->device);
+  sample->callback([o] {
+    const Device device = experiments::select_device_for_run(o->run, o->device, "maskgan sample");
+    experiments::maskgan_sample(o->run, o->out, o->count, o->seed, device);
+  });
   auto* eval = grp->add_subcommand("eval", "Compare generated masks with the held-out real ones: volume, components, "
                                            "surface/volume, hemisphere, territory (table, histograms, montage)");
   auto e = std::make_shared<SampleOptions>();
@@ -47,9 +52,11 @@ void add_maskgan(CLI::App& app) {
       ->required();
   eval->add_option("--count", e->count, "masks to generate")->capture_default_str()->check(CLI::PositiveNumber);
   eval->add_option("--seed", e->seed, "latent draws")->capture_default_str();
+  experiments::add_device_option(eval, e->device);
   eval->callback([e] {
+    const Device device = experiments::select_device_for_run(e->run, e->device, "maskgan eval");
     const std::string md = experiments::write_lesion_comparison(
-        experiments::compare_generated_lesions(e->run, e->count, e->seed), e->out);
+        experiments::compare_generated_lesions(e->run, e->count, e->seed, device), e->out);
     std::printf("%s\nwrote %s/lesion_comparison.md\n", md.c_str(), e->out.c_str());
   });
 }

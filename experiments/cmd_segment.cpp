@@ -1,12 +1,13 @@
 // `penumbra segment`: the segmentation experiment (experiments/seg_training.h).
 //   segment train   [--preset/--config/--set] [--out DIR] [--restart]
-//   segment predict --run RUN_FOLDER --input DIR --out DIR
+//   segment predict --run RUN_FOLDER --input DIR --out DIR [--device auto|cpu|cuda]
 //   segment eval    --pred DIR --truth DIR [--mask-suffix msk] [--write FILE.csv]
 // Training runs data parallel when launched by mpirun (one process per rank).
 #include <cstdio>
 #include <memory>
 
 #include "experiments/command.h"
+#include "experiments/compute_device.h"
 #include "experiments/config_cli.h"
 #include "experiments/seg_training.h"
 
@@ -43,11 +44,15 @@ void add_segment(CLI::App& app) {
 
   auto* predict = grp->add_subcommand("predict", "Write <case>_pred.nii.gz masks, on each input image's grid, with a "
                                                  "trained run's newest checkpoint");
-  auto p = std::make_shared<std::array<std::string, 3>>();
+  auto p = std::make_shared<std::array<std::string, 4>>();
   predict->add_option("--run", (*p)[0], "run folder of `segment train`")->required()->check(CLI::ExistingDirectory);
   predict->add_option("--input", (*p)[1], "folder of <case>_<image suffix> images")->required()->check(CLI::ExistingDirectory);
   predict->add_option("--out", (*p)[2], "folder for the masks")->required();
-  predict->callback([p] { experiments::segment_predict((*p)[0], (*p)[1], (*p)[2]); });
+  experiments::add_device_option(predict, (*p)[3]);
+  predict->callback([p] {
+    const Device device = experiments::select_device_for_run((*p)[0], (*p)[3], "segment predict");
+    experiments::segment_predict((*p)[0], (*p)[1], (*p)[2], device);
+  });
 
   auto* eval = grp->add_subcommand("eval", "Score <case>_pred.nii.gz masks against a folder of truth masks: soft and hard "
                                            "Dice, precision, recall, volume difference, HD95 (mm), false-positive volume");

@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "experiments/command.h"
+#include "experiments/compute_device.h"
 #include "experiments/config_cli.h"
 #include "experiments/synthesis.h"
 
@@ -26,7 +27,10 @@ void add_synthesize(CLI::App& app) {
   cmd->add_option("--out", o->out, "output folder")->required();
   cmd->add_option("--count", o->count, "volumes (default: synthesize.count)");
   cmd->callback([req, o] {
-    experiments::synthesize(experiments::resolve_config(*req), o->maskgan, o->translator, o->out, o->count);
+    const experiments::Config cfg = experiments::resolve_config(*req);
+    const experiments::ComputeDevice where = experiments::select_device(cfg, *nn::world_communicator());
+    std::printf("synthesize: computing on %s\n", where.summary.c_str());
+    experiments::synthesize(cfg, o->maskgan, o->translator, o->out, o->count, where.device);
   });
 }
 

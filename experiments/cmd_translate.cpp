@@ -1,10 +1,11 @@
 // `penumbra translate`: label map -> DWI translation (experiments/translate_training.h).
 //   translate train  --model pix2pix10|pix2pix100|spade [--preset/--config/--set] [--out DIR] [--restart]
-//   translate sample --run RUN_FOLDER --labels DIR --out DIR [--seed S]
+//   translate sample --run RUN_FOLDER --labels DIR --out DIR [--seed S] [--device auto|cpu|cuda]
 #include <cstdio>
 #include <memory>
 
 #include "experiments/command.h"
+#include "experiments/compute_device.h"
 #include "experiments/config_cli.h"
 #include "experiments/translate_training.h"
 
@@ -12,7 +13,7 @@ namespace pn::cli {
 namespace {
 
 struct SampleOptions {
-  std::string run, labels, out;
+  std::string run, labels, out, device;
   uint64_t seed = 1;
 };
 
@@ -38,7 +39,11 @@ void add_translate(CLI::App& app) {
   sample->add_option("--labels", o->labels, "folder of label maps")->required()->check(CLI::ExistingDirectory);
   sample->add_option("--out", o->out, "output folder")->required();
   sample->add_option("--seed", o->seed, "SPADE's latent draws")->capture_default_str();
-  sample->callback([o] { experiments::translate_sample(o->run, o->labels, o->out, o->seed); });
+  experiments::add_device_option(sample, o->device);
+  sample->callback([o] {
+    const Device device = experiments::select_device_for_run(o->run, o->device, "translate sample");
+    experiments::translate_sample(o->run, o->labels, o->out, o->seed, device);
+  });
 }
 
 }  // namespace

@@ -1,9 +1,11 @@
 #include "experiments/compute_device.h"
 
+#include <cstdio>
 #include <vector>
 
 #include "autograd/error.h"
 #include "experiments/gpu_support.h"
+#include "experiments/training_run.h"
 
 namespace pn::experiments {
 
@@ -68,6 +70,9 @@ ComputeDevice select(const std::string& setting, const GpuMathOptions& math, nn:
   ComputeDevice d;
   d.device = index < 0 ? Device::cpu() : Device::cuda(index);
   d.summary = gather_summary(index, host);
+  if (index >= 0)
+    d.summary += std::string("; cuDNN: ") + (math.deterministic ? "deterministic algorithms only" : "fastest algorithms") +
+                 ", TF32 " + (math.allow_tf32 ? "on" : "off");
   return d;
 }
 
@@ -90,6 +95,16 @@ ComputeDevice select_device(const Config& cfg, nn::Communicator& host) {
 
 ComputeDevice select_device(const std::string& setting, nn::Communicator& host) {
   return select(setting, GpuMathOptions{}, host);
+}
+
+Device select_device_for_run(const std::string& run_dir, const std::string& setting, const char* command) {
+  const Config cfg = run_config(run_dir);
+  GpuMathOptions math;
+  math.deterministic = cfg.boolean("run.deterministic");
+  math.allow_tf32 = cfg.boolean("run.tf32");
+  const ComputeDevice d = select(setting.empty() ? cfg.string("run.device") : setting, math, *nn::world_communicator());
+  std::printf("%s: computing on %s\n", command, d.summary.c_str());
+  return d.device;
 }
 
 }  // namespace pn::experiments

@@ -29,4 +29,9 @@ ComputeDevice select_device(const Config& cfg, nn::Communicator& host);
 // (demo); gpu math options at their defaults.
 ComputeDevice select_device(const std::string& setting, nn::Communicator& host);
 
+// For commands that use a trained run (segment predict, maskgan sample and eval, translate
+// sample): `setting` when not empty, else the run's own run.device; the run's GPU math
+// options (run.deterministic, run.tf32). Prints where it computes.
+Device select_device_for_run(const std::string& run_dir, const std::string& setting, const char* command);
+
 }  // namespace pn::experiments

@@ -94,12 +94,13 @@ double ks_distance(std::vector<double> a, std::vector<double> b) {
   return d;
 }
 
-LesionComparison compare_generated_lesions(const std::string& maskgan_run, int64_t count, uint64_t seed) {
+LesionComparison compare_generated_lesions(const std::string& maskgan_run, int64_t count, uint64_t seed,
+                                           Device device) {
   const Config cfg = run_config(maskgan_run);
   LesionComparison c;
   std::vector<data::LabelVolume> real = real_masks(cfg, c.real_source);
   PN_CHECK(!real.empty(), "maskgan eval: no real masks to compare with ({})", c.real_source);
-  std::vector<data::LabelVolume> gen = maskgan_generate(maskgan_run, count, seed);
+  std::vector<data::LabelVolume> gen = maskgan_generate(maskgan_run, count, seed, nullptr, 6, device);
   c.generated_source = fmt::format("{} masks from the generator of {} (seed {})", count, maskgan_run, seed);
   // Generated masks live on the grid of the data the GAN learnt from.
   for (auto& g : gen) {

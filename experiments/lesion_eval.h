@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "autograd/dtype.h"
 #include "data/lesion_stats.h"
 #include "experiments/config.h"
 
@@ -33,9 +34,10 @@ struct LesionComparison {
 // (0 = same distribution of values, 1 = disjoint); 0 when either set is empty.
 double ks_distance(std::vector<double> a, std::vector<double> b);
 
-// Generates `count` masks with maskgan_run's newest generator (seed `seed`) and measures
-// them and the real held-out masks.
-LesionComparison compare_generated_lesions(const std::string& maskgan_run, int64_t count, uint64_t seed);
+// Generates `count` masks with maskgan_run's newest generator (seed `seed`, on `device`) and
+// measures them and the real held-out masks.
+LesionComparison compare_generated_lesions(const std::string& maskgan_run, int64_t count, uint64_t seed,
+                                           Device device = Device::cpu());
 
 // Writes the folder described above and returns lesion_comparison.md's text.
 std::string write_lesion_comparison(const LesionComparison& c, const std::filesystem::path& out_dir);

@@ -5,11 +5,7 @@
 #include <filesystem>
 #include <optional>
 
-#include "autograd/engine.h"
 #include "autograd/grad_mode.h"
-#include "autograd/ops/concat.h"
-#include "autograd/ops/elementwise.h"
-#include "autograd/ops/reduce.h"
 #include "data/folder_dataset.h"
 #include "data/montage.h"
 #include "data/nifti_io.h"
@@ -19,11 +15,10 @@
 #include "experiments/config_presets.h"
 #include "experiments/lesion_sources.h"
 #include "experiments/progress.h"
-#include "experiments/run_threads.h"
 #include "experiments/seg_training.h"
-#include "experiments/training_run.h"
+#include "experiments/training_loop.h"
+#include "models/gan_losses.h"
 #include "models/lesion_wgan.h"
-#include "nn/communicator.h"
 #include "nn/data_parallel.h"
 #include "nn/optim.h"
 
@@ -159,110 +154,110 @@ int remove_small_components(data::LabelVolume& mask, int64_t min_voxels) {
   return kept;
 }
 
-MaskGanResult maskgan_train(const Config& cfg, const RunDirOptions& run_opt) {
-  apply_thread_setting(cfg);
-  auto comm = nn::world_communicator();
-  nn::check_same_on_all_ranks(*comm, "the resolved configuration", cfg.to_toml());
-  const bool root = comm->is_root();
-  MaskGanResult result;
+namespace {
+
+// The generator, the critic, their optimisers and the random generators of a mask GAN run.
+struct MaskGan {
+  models::LesionGanConfig config;
+  Generator init, noise;  // weights; latents and interpolation weights (per sample)
+  models::LesionGenerator g;
+  models::LesionCritic k;
+  MaskGan(const Config& cfg, uint64_t seed)
+      : config(gan_config(cfg)), init(seed), noise(seed + 1), g(config, init), k(config, init) {}
+};
+
+// One WGAN-GP iteration on this rank's real masks: critic_steps critic steps (fresh fakes
+// and interpolation weights each), then one generator step. Returns the step metrics: the
+// critic loss, the generator loss, the Wasserstein estimate and the gradient penalty
+// (critic values averaged over its steps).
+struct MaskGanStep {
+  TrainingLoop& loop;
+  MaskGan& m;
+  nn::Adam &og, &ok;
+  nn::DataParallel &dp_g, &dp_k;
+  int64_t critic_steps;
+  double gp_weight;
+  Tensor latents(int64_t n) { return Tensor::randn({n, m.config.z_dim}, m.noise, DType::Float32, loop.device()); }
+  std::vector<double> operator()(const Tensor& real) {
+    const int64_t batch = real.size(0);
+    auto critic = [this](const Tensor& x) { return m.k.forward(x); };
+    double sums[3] = {0, 0, 0};  // critic loss, Wasserstein estimate, gradient penalty
+    for (int64_t s = 0; s < critic_steps; ++s) {
+      ok.zero_grad();
+      Tensor fake = m.g.forward(latents(batch)).detach();
+      Tensor eps = Tensor::rand({batch, 1, 1, 1, 1}, m.noise, DType::Float32, loop.device());
+      models::WganGpCriticLoss lc = models::wgan_gp_critic_loss(critic, real, fake, eps, gp_weight);
+      lc.loss.backward();
+      dp_k.average_gradients();
+      ok.step();
+      sums[0] += lc.loss.item(), sums[1] += lc.wasserstein.item(), sums[2] += lc.penalty.item();
+    }
+    og.zero_grad();
+    Tensor loss_g = models::wgan_generator_loss(m.k.forward(m.g.forward(latents(batch))));
+    loss_g.backward();
+    dp_g.average_gradients();
+    og.step();
+    const double cs = static_cast<double>(critic_steps);
+    return {sums[0] / cs, loss_g.item(), sums[1] / cs, sums[2] / cs};
+  }
+};
+
+MaskGanResult train_mask_gan(TrainingLoop& loop, const Config& cfg) {
   // Rank 0 first: a cold load of a real set fills the cache the other ranks then read.
   TrainingMasks masks;
-  if (root) masks = load_masks(cfg);
-  comm->barrier();
-  if (!root) masks = load_masks(cfg);
-  result.training_masks = static_cast<int64_t>(masks.voxels.size());
-  const int64_t epochs = cfg.integer("maskgan.epochs"), batch = cfg.integer("maskgan.batch");
-  const int64_t critic_steps = cfg.integer("maskgan.critic_steps");
+  if (loop.root()) masks = load_masks(cfg);
+  loop.host().barrier();
+  if (!loop.root()) masks = load_masks(cfg);
+  const int64_t batch = cfg.integer("maskgan.batch"), critic_steps = cfg.integer("maskgan.critic_steps");
   const double gp_weight = cfg.number("maskgan.gp_weight");
   const uint64_t seed = static_cast<uint64_t>(cfg.integer("run.seed"));
-
-  Generator gen(seed);
-  const auto gc = gan_config(cfg);
-  models::LesionGenerator g(gc, gen);
-  models::LesionCritic k(gc, gen);
-  nn::Adam og(g.named_parameters(), gan_adam(cfg)), ok(k.named_parameters(), gan_adam(cfg));
-  nn::CheckpointParts parts{{{"generator", &g}, {"critic", &k}}, {{"opt_g", &og}, {"opt_c", &ok}}};
-  nn::DataParallel dp_g(comm, {&g}), dp_k(comm, {&k});
-
-  std::unique_ptr<TrainingRun> run;
-  int64_t done = 0, step = 0;
-  if (root) {
-    run = std::make_unique<TrainingRun>(
-        cfg, "maskgan", run_opt, std::vector<std::string>{"critic_loss", "generator_loss", "wasserstein", "gradient_penalty"});
-    done = run->done() ? epochs : run->resume(parts, gen, &step);
-    result.run_dir = run->dir().path().string();
-  }
-  int64_t sync[4] = {done, step, static_cast<int64_t>(gen.seed()), static_cast<int64_t>(gen.offset())};
-  comm->broadcast(sync, sizeof sync, 0);
-  done = sync[0], step = sync[1];
-  gen.set_state(static_cast<uint64_t>(sync[2]), static_cast<uint64_t>(sync[3]));
-  dp_g.broadcast_state();
-  dp_k.broadcast_state();
-  for (nn::Optimizer* o : {static_cast<nn::Optimizer*>(&og), static_cast<nn::Optimizer*>(&ok)})
-    for (auto& [name, t] : o->named_state()) {
-      Tensor h = t;
-      comm->broadcast(h.raw(), h.numel() * static_cast<int64_t>(dtype_size(h.dtype())), 0);
-    }
-
-  const int64_t n = result.training_masks, fixed_steps = cfg.integer("maskgan.steps_per_epoch");
-  const int64_t per_epoch = fixed_steps > 0 ? fixed_steps : std::max<int64_t>(1, nn::steps_per_epoch(n, batch, comm->size()));
-  if (root && done < epochs)
-    std::printf("maskgan train: %s\nmaskgan train: grid %s, %lld epochs of %lld steps (batch %lld per rank, %d rank(s)); "
-                "generator %lld, critic %lld parameters\n", masks.source.c_str(), shape_str(gc.mask_size).c_str(),
-                (long long)epochs, (long long)per_epoch, (long long)batch, comm->size(), (long long)g.num_parameters(),
-                (long long)k.num_parameters());
+  MaskGan m(cfg, seed);
+  loop.place(m.g);
+  loop.place(m.k);
+  nn::Adam og(m.g.named_parameters(), gan_adam(cfg)), ok(m.k.named_parameters(), gan_adam(cfg));
+  nn::DataParallel dp_g(loop.tensors(), {&m.g}), dp_k(loop.tensors(), {&m.k});
+  loop.track({{{"generator", &m.g}, {"critic", &m.k}}, {{"opt_g", &og}, {"opt_c", &ok}},
+              {{"init", &m.init}, {"noise", &m.noise}}});
+  loop.add_noise(m.noise);
+  const int64_t n = static_cast<int64_t>(masks.voxels.size());
+  loop.plan(n, cfg.integer("maskgan.steps_per_epoch"), "masks");
+  if (loop.root() && !loop.done())
+    std::printf("maskgan train: %s\nmaskgan train: grid %s; generator %lld, critic %lld parameters\n",
+                masks.source.c_str(), shape_str(m.config.mask_size).c_str(), (long long)m.g.num_parameters(),
+                (long long)m.k.num_parameters());
+  loop.resume();
+  MaskGanStep step{loop, m, og, ok, dp_g, dp_k, critic_steps, gp_weight};
   MaskStream stream(n, seed);
   const auto grid = cfg.integers("data.grid");
-  for (int64_t e = done + 1; e <= epochs; ++e) {
-    std::optional<Progress> prog;
-    if (root) prog.emplace(fmt::format("epoch {}/{}", e, epochs), per_epoch, "step");
-    double sums[4] = {0, 0, 0, 0};
-    for (int64_t s = 0; s < per_epoch; ++s) {
-      // Each rank its own slice of the global batch, drawn from the stream of permutations.
-      const int64_t base = ((e - 1) * per_epoch + s) * comm->size() * batch + comm->rank() * batch;
-      std::vector<int64_t> idx;
-      for (int64_t b = 0; b < batch; ++b) idx.push_back(stream.at(base + b));
-      Tensor real = mask_batch(masks, idx, grid);
-      for (int64_t c = 0; c < critic_steps; ++c) {
-        ok.zero_grad();
-        Tensor fake = g.forward(Tensor::randn({batch, gc.z_dim}, gen)).detach();
-        Tensor eps = Tensor::rand({batch, 1, 1, 1, 1}, gen);
-        Tensor xhat = (eps * real + rsub_scalar(1.0, eps) * fake).detach().requires_grad_();
-        Tensor gr = grad({sum(k.forward(xhat))}, {xhat}, {}, /*create_graph=*/true)[0];
-        Tensor gp = mean(square(add_scalar(sqrt(add_scalar(sum(square(gr), {1, 2, 3, 4}), 1e-12)), -1.0)));
-        Tensor w = mean(k.forward(real)) - mean(k.forward(fake));
-        Tensor loss_c = gp * gp_weight - w;
-        PN_CHECK(std::isfinite(loss_c.item()), "maskgan train: critic loss {} at epoch {} (lower maskgan.lr?)",
-                 loss_c.item(), e);
-        loss_c.backward();
-        dp_k.average_gradients();
-        ok.step();
-        sums[0] += dp_k.average(loss_c.item()) / critic_steps;
-        sums[2] += dp_k.average(w.item()) / critic_steps;
-        sums[3] += dp_k.average(gp.item()) / critic_steps;
-      }
-      og.zero_grad();
-      Tensor loss_g = -mean(k.forward(g.forward(Tensor::randn({batch, gc.z_dim}, gen))));
-      loss_g.backward();
-      dp_g.average_gradients();
-      og.step();
-      sums[1] += dp_g.average(loss_g.item());
-      ++step;
-      if (root) prog->advance(1, fmt::format("W {:.3f} gp {:.3f}", sums[2] / (s + 1), sums[3] / (s + 1)));
-    }
-    for (double& v : sums) v /= static_cast<double>(per_epoch);
-    result.last_wasserstein = sums[2];
-    if (root) {
-      prog->finish();
-      run->end_epoch(e, epochs, {sums[0], sums[1], sums[2], sums[3]}, parts, gen, step);
-    }
-  }
-  if (root && !run->done()) run->finish(fmt::format("Wasserstein estimate {:.4f} in the last epoch", result.last_wasserstein));
+  TrainerHooks hooks;
+  hooks.step = [&](const StepContext& c) {
+    // This rank's slice of the global batch, drawn from the stream of permutations.
+    const int64_t base = (c.global_step * loop.ranks() + loop.rank()) * batch;
+    std::vector<int64_t> idx;
+    for (int64_t b = 0; b < batch; ++b) idx.push_back(stream.at(base + b));
+    return step(loop.to_device(mask_batch(masks, idx, grid)));
+  };
+  loop.run(hooks);
+  MaskGanResult result;
+  result.run_dir = loop.run_dir().string();
+  result.training_masks = n;
+  const std::vector<double> last = loop.last_metrics();
+  if (last.size() == 4) result.last_wasserstein = last[2];
+  loop.finish(fmt::format("Wasserstein estimate {:.4f} in the last epoch", result.last_wasserstein));
   return result;
 }
 
+}  // namespace
+
+MaskGanResult maskgan_train(const Config& cfg, const RunDirOptions& run_opt) {
+  LoopSpec spec{"maskgan train", "maskgan", {"critic_loss", "generator_loss", "wasserstein", "gradient_penalty"}, {},
+                cfg.integer("maskgan.epochs"), cfg.integer("maskgan.batch"), "maskgan.batch"};
+  TrainingLoop loop(cfg, spec, run_opt);
+  return loop.guard([&] { return train_mask_gan(loop, cfg); });
+}
+
 std::vector<data::LabelVolume> maskgan_generate(const std::string& run_dir, int64_t count, uint64_t seed,
-                                                std::vector<data::Volume>* soft, size_t soft_max) {
+                                                std::vector<data::Volume>* soft, size_t soft_max, Device device) {
   const Config cfg = run_config(run_dir);
   PN_CHECK(count > 0, "maskgan: the number of masks must be positive, got {}", count);
   Generator gen(seed);
@@ -270,7 +265,8 @@ std::vector<data::LabelVolume> maskgan_generate(const std::string& run_dir, int6
   models::LesionGenerator g(gc, gen);
   models::LesionCritic k(gc, gen);
   nn::Adam og(g.named_parameters(), gan_adam(cfg)), ok(k.named_parameters(), gan_adam(cfg));
-  nn::load_checkpoint(newest_checkpoint(run_dir, "maskgan"), {{{"generator", &g}, {"critic", &k}}, {{"opt_g", &og}, {"opt_c", &ok}}});
+  load_newest_checkpoint(run_dir, "maskgan", {{{"generator", &g}, {"critic", &k}}, {{"opt_g", &og}, {"opt_c", &ok}}, {}});
+  g.to(device);
   g.eval();
   const data::Grid mask_grid = maskgan_mask_grid(cfg);
   const double threshold = cfg.number("maskgan.threshold");
@@ -280,7 +276,7 @@ std::vector<data::LabelVolume> maskgan_generate(const std::string& run_dir, int6
     std::vector<double> v;
     {
       NoGrad ng;
-      v = g.forward(Tensor::randn({1, gc.z_dim}, gen)).to_vector();
+      v = g.forward(Tensor::randn({1, gc.z_dim}, gen).to(device)).to_vector();
     }
     data::LabelVolume m;
     static_cast<data::Grid&>(m) = mask_grid;
@@ -299,9 +295,9 @@ std::vector<data::LabelVolume> maskgan_generate(const std::string& run_dir, int6
 }
 
 std::vector<int64_t> maskgan_sample(const std::string& run_dir, const std::string& out_dir, int64_t count,
-                                    uint64_t seed) {
+                                    uint64_t seed, Device device) {
   std::vector<data::Volume> soft;
-  auto masks = maskgan_generate(run_dir, count, seed, &soft);
+  auto masks = maskgan_generate(run_dir, count, seed, &soft, 6, device);
   fs::create_directories(out_dir);
   std::vector<int64_t> volumes;
   Progress prog("sample", count, "mask");

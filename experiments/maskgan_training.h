@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "autograd/dtype.h"
 #include "data/volume.h"
 #include "experiments/config.h"
 #include "experiments/lesion_sources.h"
@@ -35,14 +36,16 @@ MaskGanResult maskgan_train(const Config& cfg, const RunDirOptions& run_opt);
 
 // `count` binary masks from run_dir's newest generator checkpoint, on the study's grid
 // (thresholded at maskgan.threshold, components under maskgan.min_component_voxels
-// removed); `soft`, when given, receives the generator's raw outputs of the first few.
+// removed); `soft`, when given, receives the generator's raw outputs of the first few. The
+// generator runs on `device`.
 std::vector<data::LabelVolume> maskgan_generate(const std::string& run_dir, int64_t count, uint64_t seed,
-                                                std::vector<data::Volume>* soft = nullptr, size_t soft_max = 6);
+                                                std::vector<data::Volume>* soft = nullptr, size_t soft_max = 6,
+                                                Device device = Device::cpu());
 
 // Writes `count` sampled masks (`mask_NNNN.nii.gz`) and `montage.png` to out_dir with the
 // generator of run_dir's newest checkpoint; returns the lesion volume (voxels) of each.
 std::vector<int64_t> maskgan_sample(const std::string& run_dir, const std::string& out_dir, int64_t count,
-                                    uint64_t seed);
+                                    uint64_t seed, Device device = Device::cpu());
 
 // Removes 6-connected components smaller than min_voxels from a binary mask (in place);
 // returns the number of components kept.

@@ -13,8 +13,9 @@ std::string format_duration(double s) {
   return fmt::format("{:02}:{:02}", t / 60, t % 60);
 }
 
-Progress::Progress(std::string label, int64_t total, std::string unit)
-    : label_(std::move(label)), unit_(std::move(unit)), total_(total), tty_(::isatty(fileno(stderr)) != 0),
+Progress::Progress(std::string label, int64_t total, std::string unit, int64_t done)
+    : label_(std::move(label)), unit_(std::move(unit)), total_(total), first_(done), done_(done),
+      tty_(::isatty(fileno(stderr)) != 0),
       start_(std::chrono::steady_clock::now()), last_print_(start_) {}
 
 double Progress::elapsed_seconds() const {
@@ -33,10 +34,16 @@ void Progress::advance(int64_t n, const std::string& fields) {
 
 void Progress::finish(const std::string& fields) { print(true, fields); }
 
+double Progress::eta_seconds() const {
+  const double el = elapsed_seconds();
+  const double rate = el > 0 ? static_cast<double>(done_ - first_) / el : 0.0;
+  return rate > 0 ? static_cast<double>(total_ - done_) / rate : -1;
+}
+
 void Progress::print(bool final, const std::string& fields) {
   double el = elapsed_seconds();
-  double rate = el > 0 ? static_cast<double>(done_) / el : 0.0;
-  double eta = rate > 0 ? static_cast<double>(total_ - done_) / rate : -1;
+  double rate = el > 0 ? static_cast<double>(done_ - first_) / el : 0.0;
+  double eta = eta_seconds();
   int pct = total_ > 0 ? static_cast<int>(100.0 * static_cast<double>(done_) / static_cast<double>(total_)) : 100;
   std::string line = fmt::format("{} {}/{} ({:3}%) | {:.2f} {}/s | {} elapsed | ETA {}{}{}", label_, done_, total_, pct,
                                  rate, unit_, format_duration(el), final ? "00:00" : format_duration(eta),

@@ -11,6 +11,7 @@
 // folder that holds no run is never touched.
 #pragma once
 #include <filesystem>
+#include <functional>
 #include <string>
 
 #include "experiments/checkpoint_dir.h"
@@ -21,6 +22,9 @@ namespace pn::experiments {
 struct RunDirOptions {
   std::string out;       // the folder itself; empty: <run.root>/<run.name, or the default name>
   bool restart = false;  // empty an existing run folder and start over
+  // Called by the training loop after every training step with the steps of the run done
+  // so far (tests: stop or crash a run at a chosen step; instrumentation).
+  std::function<void(int64_t steps_done)> after_step;
 };
 
 // File names inside a run folder (for readers that must not open, and so rewrite, a run).

@@ -18,11 +18,9 @@
 #include "experiments/config_presets.h"
 #include "experiments/mixed_order.h"
 #include "experiments/progress.h"
-#include "experiments/run_threads.h"
 #include "experiments/seg_metrics.h"
-#include "experiments/training_run.h"
+#include "experiments/training_loop.h"
 #include "models/unet.h"
-#include "nn/communicator.h"
 #include "nn/data_parallel.h"
 #include "nn/optim.h"
 
@@ -48,7 +46,7 @@ models::UNetConfig unet_config(const Config& cfg) {
 // Probabilities of the lesion class [D, H, W] (float) for one preprocessed sample.
 std::vector<float> lesion_probabilities(models::SegmentationUNet& net, const data::Sample& s) {
   NoGrad ng;
-  Tensor x = data::to_tensor(s.image).reshape({1, 1, s.image.dims[2], s.image.dims[1], s.image.dims[0]});
+  Tensor x = data::to_tensor(s.image).reshape({1, 1, s.image.dims[2], s.image.dims[1], s.image.dims[0]}).to(net.device());
   Tensor p = narrow(softmax(net.forward(x), 1), 1, 1, 1);
   auto v = p.to_vector();
   return {v.begin(), v.end()};
@@ -88,18 +86,6 @@ TestScores score_dataset(models::SegmentationUNet& net, const data::FolderDatase
   return t;
 }
 
-// Every rank must continue from the same optimiser state: rank 0's, after a resume.
-void broadcast_optimizer(nn::Communicator& comm, nn::Optimizer& opt) {
-  if (comm.size() == 1) return;
-  for (auto& [name, t] : opt.named_state()) {
-    Tensor h = t;
-    comm.broadcast(h.raw(), h.numel() * static_cast<int64_t>(dtype_size(h.dtype())), 0);
-  }
-  int64_t steps = opt.steps();
-  comm.broadcast(&steps, sizeof steps, 0);
-  opt.set_steps(steps);
-}
-
 }  // namespace
 
 data::PairSuffixes seg_suffixes(const Config& cfg) {
@@ -120,163 +106,174 @@ data::PipelineOptions seg_pipeline(const Config& cfg, bool augment) {
   return p;
 }
 
-SegTrainResult segment_train(const Config& cfg, const RunDirOptions& run_opt, const SegExperiment& exp) {
-  apply_thread_setting(cfg);
-  auto comm = nn::world_communicator();
-  nn::check_same_on_all_ranks(*comm, "the resolved configuration", cfg.to_toml());
-  const bool root = comm->is_root();
-  const int64_t epochs = cfg.integer(exp.epochs_key), batch = cfg.integer("segment.batch");
-  const double threshold = cfg.number("segment.threshold");
-  const auto suffixes = seg_suffixes(cfg);
+namespace {
+
+// The training volumes of an experiment (clinical, synthetic or pooled) and the test set.
+struct SegData {
+  std::optional<data::FolderDataset> clinical, synthetic, train, test;
+  std::string description;  // for the log
+  int64_t n_clinical = 0, n_synthetic = 0;
+};
+
+SegData load_seg_data(const Config& cfg, const SegExperiment& exp) {
   PN_CHECK(exp.clinical || !exp.synthetic_dir.empty(), "segment train: no training data (neither clinical nor synthetic)");
-  std::vector<std::pair<const data::FolderDataset*, size_t>> parts_of_train;
-  std::optional<data::FolderDataset> clinical, synthetic;
+  const auto suffixes = seg_suffixes(cfg);
+  SegData d;
+  std::vector<std::pair<const data::FolderDataset*, size_t>> parts;
   if (exp.clinical) {
-    clinical.emplace(cfg.string("data.train_dir"), suffixes);
-    PN_CHECK(exp.clinical_cases <= static_cast<int64_t>(clinical->size()),
+    d.clinical.emplace(cfg.string("data.train_dir"), suffixes);
+    PN_CHECK(exp.clinical_cases <= static_cast<int64_t>(d.clinical->size()),
              "segment train: {} clinical cases asked for, {} has {}", exp.clinical_cases, cfg.string("data.train_dir"),
-             clinical->size());
-    parts_of_train.emplace_back(&*clinical, static_cast<size_t>(exp.clinical_cases));
+             d.clinical->size());
+    parts.emplace_back(&*d.clinical, static_cast<size_t>(exp.clinical_cases));
   }
   if (!exp.synthetic_dir.empty()) {
-    synthetic.emplace(exp.synthetic_dir, suffixes);
-    parts_of_train.emplace_back(&*synthetic, 0);
+    d.synthetic.emplace(exp.synthetic_dir, suffixes);
+    parts.emplace_back(&*d.synthetic, 0);
   }
-  data::FolderDataset train = data::FolderDataset::pooled(parts_of_train);
-  data::FolderDataset test(cfg.string("data.test_dir"), suffixes);
+  d.train.emplace(data::FolderDataset::pooled(parts));
+  d.test.emplace(cfg.string("data.test_dir"), suffixes);
+  d.n_synthetic = d.synthetic ? static_cast<int64_t>(d.synthetic->size()) : 0;
+  d.n_clinical = static_cast<int64_t>(d.train->size()) - d.n_synthetic;
+  const double mix_ratio = cfg.number("segment.mix_ratio");
+  d.description = exp.synthetic_dir.empty() ? "clinical"
+                  : !exp.clinical           ? "synthetic"
+                  : mix_ratio >= 0 ? fmt::format("clinical + synthetic, {:.0f}% synthetic per batch", 100 * mix_ratio)
+                                   : "clinical + synthetic, pooled";
+  return d;
+}
 
-  Generator gen(static_cast<uint64_t>(cfg.integer("run.seed")));
-  models::SegmentationUNet net(unet_config(cfg), gen);
-  nn::Adam opt(net.named_parameters(), nn::AdamOptions{cfg.number("segment.lr")});
-  nn::CheckpointParts parts{{{"unet", &net}}, {{"adam", &opt}}};
-  nn::DataParallel dp(comm, {&net});
-  if (cfg.boolean("segment.sync_batch_norm")) nn::enable_sync_batch_norm(net, comm);
-
-  // Fine-tuning starts from another run's final weights (its optimiser state is not taken).
-  if (!exp.init_from.empty()) {
-    auto latest = CheckpointDir(fs::path(exp.init_from) / run_files::kCheckpoints).latest();
-    PN_CHECK(latest.has_value(), "segment train: {} (to fine-tune from) has no checkpoint", exp.init_from);
-    nn::Adam scratch(net.named_parameters(), nn::AdamOptions{cfg.number("segment.lr")});
-    nn::load_checkpoint(latest->string(), {{{"unet", &net}}, {{"adam", &scratch}}});
-  }
-  // Rank 0 owns the run folder; the others follow its resume point.
-  std::unique_ptr<TrainingRun> run;
-  int64_t done_epochs = 0, step = 0;
-  if (root) {
-    run = std::make_unique<TrainingRun>(cfg, "segment", run_opt,
-                                        std::vector<std::string>{"train_loss", "test_soft_dice", "test_hard_dice"});
-    if (!run->done()) done_epochs = run->resume(parts, gen, &step);
-    else done_epochs = epochs;
-  }
-  int64_t sync[2] = {done_epochs, step};
-  comm->broadcast(sync, sizeof sync, 0);
-  done_epochs = sync[0], step = sync[1];
-  dp.broadcast_state();
-  broadcast_optimizer(*comm, opt);
-
-  SegTrainResult result;
-  if (root) result.run_dir = run->dir().path().string();
+// The batch loader of the global batch (each rank takes its slice): a shuffled pass, or
+// clinical and synthetic volumes mixed at segment.mix_ratio, or a fixed step budget.
+std::unique_ptr<data::BatchLoader> seg_loader(const Config& cfg, const SegData& d, int64_t global_batch) {
   data::BatchLoader::Options lo;
-  lo.batch = static_cast<int>(batch * comm->size());  // the global batch; each rank takes its share
-  lo.drop_last = comm->size() > 1;
+  lo.batch = static_cast<int>(global_batch);
+  lo.drop_last = true;  // every step holds a whole global batch, whatever the rank count
   lo.seed = static_cast<uint64_t>(cfg.integer("run.seed"));
   const double mix_ratio = cfg.number("segment.mix_ratio");
   const int64_t steps_per_epoch = cfg.integer("segment.steps_per_epoch");
   data::BatchLoader::CaseOrder order;
-  if (mix_ratio >= 0 || steps_per_epoch > 0) {
-    const auto n_clinical = static_cast<int64_t>(clinical ? train.size() - (synthetic ? synthetic->size() : 0) : 0);
-    const auto n_synthetic = static_cast<int64_t>(train.size()) - n_clinical;
-    order = [=, global = lo.batch, seed = lo.seed](int epoch) {
-      return mixed_epoch_order(n_clinical, n_synthetic, mix_ratio, global, steps_per_epoch, seed, epoch);
+  if (mix_ratio >= 0 || steps_per_epoch > 0)
+    order = [=, nc = d.n_clinical, ns = d.n_synthetic, seed = lo.seed](int epoch) {
+      return mixed_epoch_order(nc, ns, mix_ratio, global_batch, steps_per_epoch, seed, epoch);
     };
+  return std::make_unique<data::BatchLoader>(*d.train, seg_pipeline(cfg, cfg.boolean("segment.augment")), lo, order);
+}
+
+// The conventional protocol: the final model, once, on volumes it never saw. Rank 0;
+// heldout_metrics.csv is written afresh (a resumed evaluation does not add rows twice).
+double heldout_evaluation(TrainingLoop& loop, models::SegmentationUNet& net, const Config& cfg) {
+  data::FolderDataset ds(cfg.string("data.holdout_dir"), seg_suffixes(cfg));
+  const auto pipe = seg_pipeline(cfg, false);
+  const double threshold = cfg.number("segment.threshold");
+  const fs::path csv_path = loop.training_run().dir().heldout_metrics_path();
+  fs::remove(csv_path);
+  CsvAppender csv(csv_path.string(), case_metrics_columns());
+  net.eval();
+  double sum = 0;
+  int positive = 0;
+  // The first few lesion-positive volumes with truth and prediction, for the montage.
+  std::vector<std::pair<data::Sample, data::LabelVolume>> shown;
+  for (size_t i = 0; i < ds.size(); ++i) {
+    loop.check_stop("the held-out evaluation");
+    data::Sample s = data::preprocess(ds.load(i), pipe, 0);
+    auto prob = lesion_probabilities(net, s);
+    auto truth = mask_bytes(s.target);
+    CaseMetrics m = evaluate_case(prob.data(), truth.data(), grid3_of(s.image), threshold);
+    csv.append(case_metrics_row(s.id, m));
+    if (m.lesion_positive) sum += m.hard_dice, ++positive;
+    if (m.lesion_positive && shown.size() < 4) {
+      data::LabelVolume pred = data::LabelVolume::zeros_on(s.target);
+      for (size_t v = 0; v < prob.size(); ++v) pred.data[v] = prob[v] >= threshold;
+      shown.emplace_back(std::move(s), std::move(pred));
+    }
   }
-  data::BatchLoader loader(train, seg_pipeline(cfg, cfg.boolean("segment.augment")), lo, order);
+  if (!shown.empty()) {
+    std::vector<data::MontageCase> cases;
+    for (const auto& [s, pred] : shown) cases.push_back({&s.image, nullptr, &s.target, &pred});
+    data::write_montage_png((loop.run_dir() / "heldout_montage.png").string(), cases);
+  }
+  const double dice = positive > 0 ? sum / positive : -1;
+  std::printf("held-out: %zu volumes, mean hard Dice %.4f over %d lesion-positive ones\n", ds.size(), dice, positive);
+  return dice;
+}
+
+// Fine-tuning starts from another run's final weights (its optimiser state is not taken).
+void init_from_run(models::SegmentationUNet& net, const Config& cfg, const std::string& run_dir) {
+  nn::Adam scratch(net.named_parameters(), nn::AdamOptions{cfg.number("segment.lr")});
+  load_newest_checkpoint(run_dir, "segment train (fine-tuning from)", {{{"unet", &net}}, {{"adam", &scratch}}, {}});
+}
+
+SegTrainResult train_segmentation(TrainingLoop& loop, const Config& cfg, const SegExperiment& exp) {
+  SegData d = load_seg_data(cfg, exp);
+  Generator gen(static_cast<uint64_t>(cfg.integer("run.seed")));
+  models::SegmentationUNet net(unet_config(cfg), gen);
+  loop.place(net);
+  nn::Adam opt(net.named_parameters(), nn::AdamOptions{cfg.number("segment.lr")});
+  nn::DataParallel dp(loop.tensors(), {&net});
+  if (cfg.boolean("segment.sync_batch_norm")) nn::enable_sync_batch_norm(net, loop.tensors());
+  if (loop.root() && !loop.done() && !exp.init_from.empty()) init_from_run(net, cfg, exp.init_from);
+  loop.track({{{"unet", &net}}, {{"adam", &opt}}, {{"init", &gen}}});
+  const int64_t steps = loop.plan(static_cast<int64_t>(d.train->size()), cfg.integer("segment.steps_per_epoch"),
+                                  "volumes");
+  auto loader = seg_loader(cfg, d, cfg.integer("segment.batch") * loop.ranks());
+  PN_CHECK(loader->batches_per_epoch() == steps, "segment train: the loader has {} batches per epoch, the plan {}",
+           loader->batches_per_epoch(), steps);
+  if (loop.root() && !loop.done())
+    std::printf("segment train: %zu training (%s) and %zu test volumes, U-Net %lld parameters\n", d.train->size(),
+                d.description.c_str(), d.test->size(), (long long)net.num_parameters());
+  loop.resume();
   const auto test_pipe = seg_pipeline(cfg, false);
-  if (root && done_epochs < epochs)
-    std::printf("segment train: %zu training (%s) and %zu test volumes, %lld epochs of %lld steps, %d rank(s), U-Net "
-                "%lld parameters\n", train.size(),
-                exp.synthetic_dir.empty() ? "clinical"
-                : !exp.clinical           ? "synthetic"
-                : mix_ratio >= 0          ? fmt::format("clinical + synthetic, {:.0f}% synthetic per batch", 100 * mix_ratio).c_str()
-                                          : "clinical + synthetic, pooled",
-                test.size(), (long long)epochs, (long long)loader.batches_per_epoch(), comm->size(),
-                (long long)net.num_parameters());
   net.train();
-  for (int64_t e = done_epochs + 1; e <= epochs; ++e) {
-    std::optional<Progress> prog;  // rank 0 reports
-    if (root) prog.emplace(fmt::format("epoch {}/{}", e, epochs), loader.batches_per_epoch(), "step");
-    loader.start_epoch(static_cast<int>(e));
-    double loss_sum = 0;
-    int64_t n = 0;
-    while (auto b = loader.next()) {
-      Tensor x = nn::rank_slice(b->image, comm->rank(), comm->size());
-      Tensor t = nn::rank_slice(b->target, comm->rank(), comm->size());
-      opt.zero_grad();
-      Tensor loss = soft_dice_loss(softmax(net.forward(x), 1), t, 1);
-      PN_CHECK(std::isfinite(loss.item()), "segment train: the loss is {} at epoch {}, step {} (lower segment.lr?)",
-               loss.item(), e, n + 1);
-      loss.backward();
-      dp.average_gradients();
-      opt.step();
-      ++step;
-      loss_sum += dp.average(loss.item());
-      ++n;
-      if (root) prog->advance(1, fmt::format("loss {:.4f}", loss_sum / static_cast<double>(n)));
-    }
-    if (root) {
-      prog->finish();
-      const TestScores ts = score_dataset(net, test, test_pipe, threshold);
-      result.final_test_soft_dice = ts.soft;
-      std::printf("epoch %lld: train loss %.4f, test soft Dice %.4f, hard Dice %.4f\n", (long long)e,
-                  loss_sum / std::max<int64_t>(n, 1), ts.soft, ts.hard);
-      run->end_epoch(e, epochs, {loss_sum / std::max<int64_t>(n, 1), ts.soft, ts.hard}, parts, gen, step);
-    }
-  }
-  if (!root) return result;
-  // The conventional protocol: the final model, once, on volumes it never saw.
-  const std::string holdout = cfg.string("data.holdout_dir");
-  if (!run->done() && fs::is_directory(holdout)) {
-    data::FolderDataset ds(holdout, suffixes);
-    CsvAppender csv(run->dir().heldout_metrics_path().string(), case_metrics_columns());
-    net.eval();
-    double sum = 0;
-    int positive = 0;
-    // The first few lesion-positive volumes with truth and prediction, for the montage.
-    std::vector<std::pair<data::Sample, data::LabelVolume>> shown;
-    for (size_t i = 0; i < ds.size(); ++i) {
-      data::Sample s = data::preprocess(ds.load(i), test_pipe, 0);
-      auto prob = lesion_probabilities(net, s);
-      auto truth = mask_bytes(s.target);
-      CaseMetrics m = evaluate_case(prob.data(), truth.data(), grid3_of(s.image), threshold);
-      csv.append(case_metrics_row(s.id, m));
-      if (m.lesion_positive) sum += m.hard_dice, ++positive;
-      if (m.lesion_positive && shown.size() < 4) {
-        data::LabelVolume pred = data::LabelVolume::zeros_on(s.target);
-        for (size_t v = 0; v < prob.size(); ++v) pred.data[v] = prob[v] >= threshold;
-        shown.emplace_back(std::move(s), std::move(pred));
-      }
-    }
-    if (!shown.empty()) {
-      std::vector<data::MontageCase> cases;
-      for (const auto& [s, pred] : shown) cases.push_back({&s.image, nullptr, &s.target, &pred});
-      data::write_montage_png((run->dir().path() / "heldout_montage.png").string(), cases);
-    }
-    result.heldout_hard_dice = positive > 0 ? sum / positive : -1;
-    std::printf("held-out: %zu volumes, mean hard Dice %.4f over %d lesion-positive ones\n", ds.size(),
-                result.heldout_hard_dice, positive);
-  }
-  if (!run->done())
-    run->finish(fmt::format("test soft Dice {:.4f}, held-out hard Dice {:.4f}", result.final_test_soft_dice,
-                            result.heldout_hard_dice));
+  TrainerHooks hooks;
+  hooks.start_epoch = [&](int64_t e, int64_t first) { loader->start_epoch(static_cast<int>(e), first); };
+  hooks.step = [&](const StepContext& c) {
+    auto b = loader->next();
+    PN_CHECK(b.has_value(), "segment train: the data ran out at step {} of epoch {}", c.step + 1, c.epoch);
+    Tensor x = loop.to_device(nn::rank_slice(b->image, loop.rank(), loop.ranks()));
+    Tensor t = loop.to_device(nn::rank_slice(b->target, loop.rank(), loop.ranks()));
+    opt.zero_grad();
+    Tensor loss = soft_dice_loss(softmax(net.forward(x), 1), t, 1);
+    loss.backward();
+    dp.average_gradients();
+    opt.step();
+    return std::vector<double>{loss.item()};
+  };
+  hooks.evaluate = [&](int64_t) {
+    const TestScores ts = score_dataset(net, *d.test, test_pipe, cfg.number("segment.threshold"));
+    return std::vector<double>{ts.soft, ts.hard};
+  };
+  loop.run(hooks);
+  SegTrainResult result;
+  result.run_dir = loop.run_dir().string();
+  if (!loop.root()) return result;
+  const std::vector<double> last = loop.last_metrics();  // train loss, test soft Dice, test hard Dice
+  if (last.size() == 3) result.final_test_soft_dice = last[1];
+  if (!loop.done() && fs::is_directory(cfg.string("data.holdout_dir")))
+    result.heldout_hard_dice = heldout_evaluation(loop, net, cfg);
+  loop.finish(fmt::format("test soft Dice {:.4f}, held-out hard Dice {:.4f}", result.final_test_soft_dice,
+                          result.heldout_hard_dice));
   return result;
 }
 
-void segment_predict(const std::string& run_dir, const std::string& input_dir, const std::string& out_dir) {
+}  // namespace
+
+SegTrainResult segment_train(const Config& cfg, const RunDirOptions& run_opt, const SegExperiment& exp) {
+  LoopSpec spec{"segment train", "segment", {"train_loss"}, {"test_soft_dice", "test_hard_dice"},
+                cfg.integer(exp.epochs_key), cfg.integer("segment.batch"), "segment.batch"};
+  TrainingLoop loop(cfg, spec, run_opt);
+  return loop.guard([&] { return train_segmentation(loop, cfg, exp); });
+}
+
+void segment_predict(const std::string& run_dir, const std::string& input_dir, const std::string& out_dir,
+                     Device device) {
   const Config cfg = run_config(run_dir);
   Generator gen(1);
   models::SegmentationUNet net(unet_config(cfg), gen);
   nn::Adam opt(net.named_parameters(), nn::AdamOptions{cfg.number("segment.lr")});
-  nn::load_checkpoint(newest_checkpoint(run_dir, "segment predict"), {{{"unet", &net}}, {{"adam", &opt}}});
+  load_newest_checkpoint(run_dir, "segment predict", {{{"unet", &net}}, {{"adam", &opt}}, {}});
+  net.to(device);
+  net.eval();  // batch norm with the running statistics, as in the run's own held-out evaluation
   const auto suffixes = seg_suffixes(cfg);
   const auto scan = data::scan_folder(input_dir, suffixes);
   PN_CHECK(!scan.cases.empty(), "segment predict: no `<case>_{}.nii(.gz)` images in {}", suffixes.image, input_dir);

@@ -6,6 +6,7 @@
 #pragma once
 #include <string>
 
+#include "autograd/dtype.h"
 #include "data/folder_dataset.h"
 #include "data/pipeline.h"
 #include "experiments/config.h"
@@ -40,7 +41,9 @@ SegTrainResult segment_train(const Config& cfg, const RunDirOptions& run_opt, co
 
 // Writes `<case>_pred.nii.gz` (hard mask, on the input image's grid) for every case of
 // `input_dir` with the model of `run_dir` (its config and newest checkpoint).
-void segment_predict(const std::string& run_dir, const std::string& input_dir, const std::string& out_dir);
+// The model runs on `device` (the command resolves it from --device or the run's run.device).
+void segment_predict(const std::string& run_dir, const std::string& input_dir, const std::string& out_dir,
+                     Device device = Device::cpu());
 
 // Scores `<case>_pred.nii.gz` masks against the truth folder's masks: one row per case in
 // `csv_path` (experiments/case_metrics_csv.h) and a printed summary.

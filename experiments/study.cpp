@@ -3,9 +3,11 @@
 #include <chrono>
 #include <cstdio>
 
+#include "data/folder_dataset.h"
 #include "data/montage.h"
 #include "data/nifti_io.h"
 #include "data/phantom_database.h"
+#include "experiments/compute_device.h"
 #include "experiments/lesion_eval.h"
 #include "experiments/lesion_sources.h"
 #include "experiments/maskgan_training.h"
@@ -100,6 +102,20 @@ void write_phantom_data(const Config& cfg, const fs::path& root, const StudyOpti
   nn::write_file_atomic((root / "DONE").string(), "phantom data for the study\n");
 }
 
+// Every segmentation experiment needs at least a global batch of training volumes (the
+// training loop refuses fewer): checked before anything trains, not hours into the study.
+void check_segmentation_batches(const Config& cfg, const std::vector<SegmentExperiment>& grid, int ranks) {
+  const auto clinical = static_cast<int64_t>(data::scan_folder(cfg.string("data.train_dir"), seg_suffixes(cfg)).cases.size());
+  const int64_t synthetic = cfg.integer("synthesize.count"), batch = cfg.integer("segment.batch");
+  for (const auto& e : grid) {
+    const int64_t n = (e.clinical ? (e.clinical_cases > 0 ? std::min(e.clinical_cases, clinical) : clinical) : 0) +
+                      (e.synthetic.empty() ? 0 : synthetic);
+    PN_CHECK(n >= batch * ranks, "study: {} would train on {} volumes, fewer than the global batch, {} rank(s) x "
+             "segment.batch {} = {}. Use fewer ranks, a smaller segment.batch, or more cases "
+             "(segment.finetune_cases)", e.name, n, ranks, batch, batch * ranks);
+  }
+}
+
 }  // namespace
 
 fs::path run_study(const Config& cfg_in, const StudyOptions& opt) {
@@ -123,8 +139,17 @@ fs::path run_study(const Config& cfg_in, const StudyOptions& opt) {
                                    {"data.healthy_dir", ph / "healthy"}})
       cfg.set(fmt::format("{}={}", key, dir.string()));
   }
+  // Where every rank computes (run.device; each trainer selects it the same way): the
+  // sampling, evaluation and synthesis steps run there too, and the report says it.
+  const ComputeDevice where = select_device(cfg, *nn::world_communicator());
+  if (root_rank) {
+    std::printf("study: computing on %s\n", where.summary.c_str());
+    fs::create_directories(root);
+    nn::write_file_atomic((root / "devices.txt").string(), where.summary + "\n");
+  }
   const auto plan = study_plan(cfg);
   const auto grid = segmentation_grid(cfg);
+  check_segmentation_batches(cfg, grid, nn::world_communicator()->size());
   int index = 0;
   for (const auto& step : plan) {
     ++index;
@@ -137,19 +162,21 @@ fs::path run_study(const Config& cfg_in, const StudyOptions& opt) {
         maskgan_train(cfg, ro);
         if (root_rank && !fs::exists(dir / "samples" / "montage.png"))
           maskgan_sample(dir.string(), (dir / "samples").string(), cfg.integer("maskgan.samples"),
-                         static_cast<uint64_t>(cfg.integer("run.seed")) + 3);
+                         static_cast<uint64_t>(cfg.integer("run.seed")) + 3, where.device);
         if (root_rank && !fs::exists(dir / "evaluation" / "lesion_comparison.md")) {
           std::printf("maskgan: comparing %lld generated masks with held-out real ones\n",
                       (long long)cfg.integer("maskgan.eval_samples"));
           write_lesion_comparison(compare_generated_lesions(dir.string(), cfg.integer("maskgan.eval_samples"),
-                                                            static_cast<uint64_t>(cfg.integer("run.seed")) + 5),
+                                                            static_cast<uint64_t>(cfg.integer("run.seed")) + 5,
+                                                            where.device),
                                   dir / "evaluation");
         }
         break;
       case StepKind::Translate: translate_train(cfg, step.model, ro); break;
       case StepKind::Synthesize:
         if (root_rank && !fs::exists(dir / "DONE")) {
-          synthesize(cfg, (root / "maskgan").string(), (root / ("translate-" + step.model)).string(), dir.string(), 0);
+          synthesize(cfg, (root / "maskgan").string(), (root / ("translate-" + step.model)).string(), dir.string(), 0,
+                     where.device);
           nn::write_file_atomic((dir / "DONE").string(), "synthetic database\n");
         }
         nn::world_communicator()->barrier();

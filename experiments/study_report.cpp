@@ -73,6 +73,8 @@ fs::path write_study_report(const Config& c, const fs::path& run_root, const fs:
                                format_config_value(c.value("data.grid")), when);
   if (fs::exists(run_root / "phantom" / "about.txt"))
     md += fmt::format("Phantom data: {}\n", read_text(run_root / "phantom" / "about.txt"));
+  if (fs::exists(run_root / "devices.txt"))  // run.device, resolved per rank by the study
+    md += fmt::format("Computed on: {}\n", read_text(run_root / "devices.txt"));
   md += "## Dice\n\n";
   md += dice_table_markdown(results, last_k);
   if (!status.empty()) md += "\nNot complete:\n" + fmt::format("{}", fmt::join(status, "\n")) + "\n";

@@ -18,7 +18,7 @@ namespace pn::experiments {
 namespace fs = std::filesystem;
 
 SynthesisResult synthesize(const Config& cfg, const std::string& maskgan_run, const std::string& translate_run,
-                           const std::string& out_dir, int64_t count) {
+                           const std::string& out_dir, int64_t count, Device device) {
   if (count <= 0) count = cfg.integer("synthesize.count");
   const auto sfx = seg_suffixes(cfg);
   const std::string healthy_dir = cfg.string("data.healthy_dir");
@@ -36,14 +36,14 @@ SynthesisResult synthesize(const Config& cfg, const std::string& maskgan_run, co
            placement);
   insert_opt.placement = placement == "keep" ? data::LesionPlacement::Keep : data::LesionPlacement::RandomShift;
   const uint64_t seed = static_cast<uint64_t>(cfg.integer("run.seed"));
-  TrainedTranslator translator(translate_run, seed);
+  TrainedTranslator translator(translate_run, seed, device);
   // GAN lesions, drawn in rounds until count + 16 of them are non-empty (a sample can be
   // thresholded away entirely); at most 20 rounds, then the ones found are reused in turn.
   std::vector<data::LabelVolume> lesions;
   std::vector<int64_t> draw_of;  // the draw number of each kept lesion, for the manifest
   int64_t drawn = 0;
   for (uint64_t round = 0; round < 20 && static_cast<int64_t>(lesions.size()) < count + 16; ++round)
-    for (auto& m : maskgan_generate(maskgan_run, count + 16, seed + 7 + round)) {
+    for (auto& m : maskgan_generate(maskgan_run, count + 16, seed + 7 + round, nullptr, 6, device)) {
       if (std::any_of(m.data.begin(), m.data.end(), [](int32_t v) { return v != 0; })) {
         lesions.push_back(std::move(m));
         draw_of.push_back(drawn);

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <string>
 
+#include "autograd/dtype.h"
 #include "experiments/config.h"
 
 namespace pn::experiments {
@@ -19,8 +20,9 @@ struct SynthesisResult {
 
 // `count` volumes (synthesize.count when count <= 0) from the healthy maps of
 // data.healthy_dir, GAN lesions of maskgan_run and the translator of translate_run;
-// montage.png shows the first three (translated image, label map, inserted lesion).
+// montage.png shows the first three (translated image, label map, inserted lesion). The
+// generator and the translator run on `device`.
 SynthesisResult synthesize(const Config& cfg, const std::string& maskgan_run, const std::string& translate_run,
-                           const std::string& out_dir, int64_t count);
+                           const std::string& out_dir, int64_t count, Device device = Device::cpu());
 
 }  // namespace pn::experiments

@@ -10,7 +10,6 @@
 
 #include "autograd/grad_mode.h"
 #include "autograd/ops/concat.h"
-#include "autograd/ops/loss.h"
 #include "data/label_scheme.h"
 #include "data/nifti_io.h"
 #include "data/pipeline.h"
@@ -18,13 +17,12 @@
 #include "experiments/checkpoint_dir.h"
 #include "experiments/config_presets.h"
 #include "experiments/progress.h"
-#include "experiments/run_threads.h"
 #include "experiments/seg_training.h"
-#include "experiments/training_run.h"
+#include "experiments/training_loop.h"
+#include "models/gan_losses.h"
 #include "models/patchgan.h"
 #include "models/pix2pix.h"
 #include "models/spade_generator.h"
-#include "nn/communicator.h"
 #include "nn/data_parallel.h"
 #include "nn/optim.h"
 #include "nn/safetensors.h"
@@ -60,7 +58,7 @@ Translator make_translator(const Config& cfg, const std::string& model, Generato
     auto g = std::make_shared<models::SpadeGenerator>(c, gen);
     t.module = g;
     t.generate = [g, z = c.z_dim](const Tensor& labels, Generator& r) {
-      return g->forward(Tensor::randn({labels.size(0), z}, r), labels);
+      return g->forward(Tensor::randn({labels.size(0), z}, r, DType::Float32, labels.device()), labels);
     };
     t.l1 = cfg.numbers("translate.l1_weights").at(0);
     return t;
@@ -101,93 +99,101 @@ nn::AdamOptions adam(const Config& cfg) {
 
 }  // namespace
 
-TranslateResult translate_train(const Config& cfg, const std::string& model, const RunDirOptions& run_opt) {
-  apply_thread_setting(cfg);
-  auto comm = nn::world_communicator();
-  nn::check_same_on_all_ranks(*comm, "the resolved configuration and model", cfg.to_toml() + model);
-  const bool root = comm->is_root();
-  const uint64_t seed = static_cast<uint64_t>(cfg.integer("run.seed"));
-  Generator gen(seed), dropout_gen(seed + 1), noise_gen(seed + 2);
-  Translator t = make_translator(cfg, model, gen, dropout_gen);
-  auto d = make_discriminator(cfg, t.dims, gen, noise_gen);
-  nn::Adam og(t.module->named_parameters(), adam(cfg)), od(d->named_parameters(), adam(cfg));
-  nn::CheckpointParts parts{{{"generator", t.module.get()}, {"discriminator", d.get()}}, {{"opt_g", &og}, {"opt_d", &od}}};
-  nn::DataParallel dp_g(comm, {t.module.get()}), dp_d(comm, {d.get()});
+namespace {
+
+// The translator, the discriminator, their optimisers and the random generators of a run.
+struct TranslationGan {
+  Generator init, dropout, instance_noise, latent;  // weights; pix2pix dropout; PatchGAN noise; SPADE's z
+  Translator t;
+  std::shared_ptr<models::PatchGan> d;
+  TranslationGan(const Config& cfg, const std::string& model, uint64_t seed)
+      : init(seed), dropout(seed + 1), instance_noise(seed + 2), latent(seed + 3) {
+    t = make_translator(cfg, model, init, dropout);
+    d = make_discriminator(cfg, t.dims, init, instance_noise);
+  }
+};
+
+// One discriminator step (real pairs -> 1, generated pairs -> 0) and one generator step
+// (the updated discriminator should call its images real; L1 to the truth), least squares.
+struct TranslationStep {
+  TranslationGan& gan;
+  nn::Adam &og, &od;
+  nn::DataParallel &dp_g, &dp_d;
+  std::vector<double> operator()(const Tensor& labels, const Tensor& real) {
+    od.zero_grad();
+    Tensor fake = gan.t.generate(labels, gan.latent).detach();
+    Tensor loss_d = models::lsgan_discriminator_loss(gan.d->forward(real, labels), gan.d->forward(fake, labels));
+    loss_d.backward();
+    dp_d.average_gradients();
+    od.step();
+    og.zero_grad();
+    fake = gan.t.generate(labels, gan.latent);
+    models::TranslationGeneratorLoss lg =
+        models::translation_generator_loss(gan.d->forward(fake, labels), fake, real, gan.t.l1);
+    lg.loss.backward();
+    dp_g.average_gradients();
+    og.step();
+    return {loss_d.item(), lg.gan.item(), lg.l1.item()};
+  }
+};
+
+TranslateResult train_translation(TrainingLoop& loop, const Config& cfg, const std::string& model) {
+  TranslationGan gan(cfg, model, static_cast<uint64_t>(cfg.integer("run.seed")));
+  loop.place(*gan.t.module);
+  loop.place(*gan.d);
+  nn::Adam og(gan.t.module->named_parameters(), adam(cfg)), od(gan.d->named_parameters(), adam(cfg));
+  nn::DataParallel dp_g(loop.tensors(), {gan.t.module.get()}), dp_d(loop.tensors(), {gan.d.get()});
+  loop.track({{{"generator", gan.t.module.get()}, {"discriminator", gan.d.get()}}, {{"opt_g", &og}, {"opt_d", &od}},
+              {{"init", &gan.init}, {"dropout", &gan.dropout}, {"instance_noise", &gan.instance_noise},
+               {"latent", &gan.latent}}});
+  for (Generator* g : {&gan.dropout, &gan.instance_noise, &gan.latent}) loop.add_noise(*g);
 
   data::FolderDataset train(cfg.string("data.train_dir"), seg_suffixes(cfg), /*require_labels=*/true);
   data::PipelineOptions pipe = seg_pipeline(cfg, cfg.boolean("translate.augment"));
   pipe.labels_target = true;
   data::BatchLoader::Options lo;
-  lo.batch = static_cast<int>(cfg.integer("translate.batch") * comm->size());
-  lo.slices_2d = t.dims == 2;
-  lo.drop_last = comm->size() > 1;
-  lo.seed = seed;
+  lo.batch = static_cast<int>(cfg.integer("translate.batch") * loop.ranks());
+  lo.slices_2d = gan.t.dims == 2;
+  lo.drop_last = true;  // every step holds a whole global batch, whatever the rank count
+  lo.seed = static_cast<uint64_t>(cfg.integer("run.seed"));
   data::BatchLoader loader(train, pipe, lo);
-  const int64_t epochs = cfg.integer("translate.epochs");
-
+  const int64_t slices = gan.t.dims == 2 ? pipe.size[2] : 1;
+  const int64_t steps = loop.plan(static_cast<int64_t>(train.size()) * slices, 0,
+                                  gan.t.dims == 2 ? fmt::format("2-D slices ({} volumes)", train.size()) : "volumes");
+  PN_CHECK(loader.batches_per_epoch() == steps, "translate train: the loader has {} batches per epoch, the plan {}",
+           loader.batches_per_epoch(), steps);
+  if (loop.root() && !loop.done()) {
+    nn::write_file_atomic((loop.run_dir() / "model.txt").string(), model + "\n");  // for `translate sample`
+    std::printf("translate train %s: %zu volumes (%s), L1 weight %g; generator %lld, discriminator %lld parameters\n",
+                model.c_str(), train.size(), gan.t.dims == 2 ? "2-D slices" : "3-D", gan.t.l1,
+                (long long)gan.t.module->num_parameters(), (long long)gan.d->num_parameters());
+  }
+  loop.resume();
+  TranslationStep step{gan, og, od, dp_g, dp_d};
+  TrainerHooks hooks;
+  hooks.start_epoch = [&](int64_t e, int64_t first) { loader.start_epoch(static_cast<int>(e), first); };
+  hooks.step = [&](const StepContext& c) {
+    auto b = loader.next();
+    PN_CHECK(b.has_value(), "translate train: the data ran out at step {} of epoch {}", c.step + 1, c.epoch);
+    return step(loop.to_device(nn::rank_slice(b->target, loop.rank(), loop.ranks())),
+                loop.to_device(nn::rank_slice(b->image, loop.rank(), loop.ranks())));
+  };
+  loop.run(hooks);
   TranslateResult result;
-  std::unique_ptr<TrainingRun> run;
-  int64_t done = 0, step = 0;
-  if (root) {
-    run = std::make_unique<TrainingRun>(cfg, "translate-" + model, run_opt,
-                                        std::vector<std::string>{"d_loss", "g_gan_loss", "g_l1"});
-    done = run->done() ? epochs : run->resume(parts, gen, &step);
-    result.run_dir = run->dir().path().string();
-    if (run->done()) return result;
-    nn::write_file_atomic((run->dir().path() / "model.txt").string(), model + "\n");  // for `translate sample`
-  }
-  int64_t sync[2] = {done, step};
-  comm->broadcast(sync, sizeof sync, 0);
-  done = sync[0], step = sync[1];
-  dp_g.broadcast_state();
-  dp_d.broadcast_state();
-  if (root && done < epochs)
-    std::printf("translate train %s: %zu volumes (%s), L1 weight %g, %lld epochs of %lld steps, %d rank(s); "
-                "generator %lld, discriminator %lld parameters\n", model.c_str(), train.size(),
-                t.dims == 2 ? "2-D slices" : "3-D", t.l1, (long long)epochs, (long long)loader.batches_per_epoch(),
-                comm->size(),
-                (long long)t.module->num_parameters(), (long long)d->num_parameters());
-  for (int64_t e = done + 1; e <= epochs; ++e) {
-    std::optional<Progress> prog;
-    if (root) prog.emplace(fmt::format("epoch {}/{}", e, epochs), loader.batches_per_epoch(), "step");
-    loader.start_epoch(static_cast<int>(e));
-    double sums[3] = {0, 0, 0};
-    int64_t n = 0;
-    while (auto b = loader.next()) {
-      Tensor labels = nn::rank_slice(b->target, comm->rank(), comm->size());
-      Tensor real = nn::rank_slice(b->image, comm->rank(), comm->size());
-      // Discriminator: real pairs -> 1, generated pairs -> 0 (least squares).
-      od.zero_grad();
-      Tensor fake = t.generate(labels, gen).detach();
-      Tensor pr = d->forward(real, labels), pf = d->forward(fake, labels);
-      Tensor loss_d = (mse_loss(pr, Tensor::ones(pr.shape())) + mse_loss(pf, Tensor::zeros(pf.shape()))) * 0.5;
-      loss_d.backward();
-      dp_d.average_gradients();
-      od.step();
-      // Generator: the updated discriminator should call its images real; L1 to the truth.
-      og.zero_grad();
-      fake = t.generate(labels, gen);
-      pf = d->forward(fake, labels);
-      Tensor gan = mse_loss(pf, Tensor::ones(pf.shape())), l1 = l1_loss(fake, real);
-      Tensor loss_g = gan + l1 * t.l1;
-      PN_CHECK(std::isfinite(loss_g.item()), "translate train: generator loss {} at epoch {} (lower translate.lr?)",
-               loss_g.item(), e);
-      loss_g.backward();
-      dp_g.average_gradients();
-      og.step();
-      sums[0] += dp_d.average(loss_d.item()), sums[1] += dp_g.average(gan.item()), sums[2] += dp_g.average(l1.item());
-      ++n, ++step;
-      if (root) prog->advance(1, fmt::format("D {:.3f} G {:.3f} L1 {:.3f}", sums[0] / n, sums[1] / n, sums[2] / n));
-    }
-    for (double& v : sums) v /= static_cast<double>(std::max<int64_t>(n, 1));
-    result.last_l1 = sums[2];
-    if (root) {
-      prog->finish();
-      run->end_epoch(e, epochs, {sums[0], sums[1], sums[2]}, parts, gen, step);
-    }
-  }
-  if (root) run->finish(fmt::format("{}: L1 {:.4f} in the last epoch", model, result.last_l1));
+  result.run_dir = loop.run_dir().string();
+  const std::vector<double> last = loop.last_metrics();
+  if (last.size() == 3) result.last_l1 = last[2];
+  loop.finish(fmt::format("{}: L1 {:.4f} in the last epoch", model, result.last_l1));
   return result;
+}
+
+}  // namespace
+
+TranslateResult translate_train(const Config& cfg, const std::string& model, const RunDirOptions& run_opt) {
+  LoopSpec spec{"translate train", "translate-" + model, {"d_loss", "g_gan_loss", "g_l1"}, {},
+                cfg.integer("translate.epochs"), cfg.integer("translate.batch"), "translate.batch"};
+  TrainingLoop loop(cfg, spec, run_opt);
+  return loop.guard([&] { return train_translation(loop, cfg, model); });
 }
 
 struct TrainedTranslator::Impl {
@@ -196,7 +202,8 @@ struct TrainedTranslator::Impl {
   Generator gen, dropout_gen, noise_gen;
   Translator t;
   std::shared_ptr<models::PatchGan> d;
-  Impl(const std::string& run_dir, uint64_t seed) : gen(seed), dropout_gen(seed + 1), noise_gen(seed + 2) {
+  Impl(const std::string& run_dir, uint64_t seed, Device device)
+      : gen(seed), dropout_gen(seed + 1), noise_gen(seed + 2) {
     cfg = run_config(run_dir);
     std::ifstream f(fs::path(run_dir) / "model.txt");
     PN_CHECK(static_cast<bool>(f >> model), "translate: {} has no model.txt (not a `translate train` run folder?)",
@@ -204,21 +211,22 @@ struct TrainedTranslator::Impl {
     t = make_translator(cfg, model, gen, dropout_gen);
     d = make_discriminator(cfg, t.dims, gen, noise_gen);
     nn::Adam og(t.module->named_parameters(), adam(cfg)), od(d->named_parameters(), adam(cfg));
-    nn::load_checkpoint(newest_checkpoint(run_dir, "translate"), {{{"generator", t.module.get()}, {"discriminator", d.get()}},
-                                           {{"opt_g", &og}, {"opt_d", &od}}});
+    load_newest_checkpoint(run_dir, "translate", {{{"generator", t.module.get()}, {"discriminator", d.get()}},
+                                                  {{"opt_g", &og}, {"opt_d", &od}}, {}});
+    t.module->to(device);
     t.module->eval();
   }
 };
 
-TrainedTranslator::TrainedTranslator(const std::string& run_dir, uint64_t seed)
-    : impl_(std::make_unique<Impl>(run_dir, seed)) {}
+TrainedTranslator::TrainedTranslator(const std::string& run_dir, uint64_t seed, Device device)
+    : impl_(std::make_unique<Impl>(run_dir, seed, device)) {}
 TrainedTranslator::~TrainedTranslator() = default;
 const std::string& TrainedTranslator::model() const { return impl_->model; }
 const Config& TrainedTranslator::config() const { return impl_->cfg; }
 
 data::Volume TrainedTranslator::generate(const data::LabelVolume& labels) {
   const int classes = static_cast<int>(impl_->cfg.integer("data.classes"));
-  Tensor oh = data::one_hot(labels, classes);  // [C, D, H, W]
+  Tensor oh = data::one_hot(labels, classes).to(impl_->t.module->device());  // [C, D, H, W]
   const int64_t depth = oh.size(1), h = oh.size(2), w = oh.size(3);
   std::vector<double> img;
   {
@@ -257,8 +265,8 @@ data::LabelVolume labels_on_study_grid(const Config& cfg, const std::string& pat
 }
 
 void translate_sample(const std::string& run_dir, const std::string& labels_dir, const std::string& out_dir,
-                      uint64_t seed) {
-  TrainedTranslator tr(run_dir, seed);
+                      uint64_t seed, Device device) {
+  TrainedTranslator tr(run_dir, seed, device);
   const auto sfx = seg_suffixes(tr.config());
   std::vector<fs::path> maps;
   for (const auto& e : fs::directory_iterator(labels_dir)) {

@@ -59,10 +59,44 @@ DataParallel::DataParallel(Collectives comm, std::vector<Module*> modules, int64
 }
 
 void DataParallel::broadcast_state() {
-  if (comm_.size() == 1) return;
   auto t0 = Clock::now();
-  for (const Tensor& t : state_of(modules_)) comm_.broadcast(t, 0);
+  broadcast_module_state(comm_, modules_);
   comm_seconds_ += std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+void broadcast_module_state(const Collectives& comm, const std::vector<Module*>& modules) {
+  if (comm.size() == 1) return;
+  for (const Tensor& t : state_of(modules)) comm.broadcast(t, 0);
+}
+
+void broadcast_training_state(const Collectives& comm, const CheckpointParts& parts) {
+  if (comm.size() == 1) return;
+  Communicator& host = *comm.host;
+  std::vector<Module*> modules;
+  for (const auto& [name, m] : parts.modules) modules.push_back(m);
+  broadcast_module_state(comm, modules);
+  std::vector<uint64_t> scalars;
+  for (const auto& [prefix, o] : parts.optimizers) {
+    for (auto& [name, t] : o->named_state()) comm.broadcast(t, 0);
+    const double lr = o->base_lr();
+    uint64_t lr_bits;
+    std::memcpy(&lr_bits, &lr, sizeof lr);
+    scalars.insert(scalars.end(), {static_cast<uint64_t>(o->steps()), lr_bits});
+  }
+  for (const auto& [name, g] : parts.generators) scalars.insert(scalars.end(), {g->seed(), g->offset()});
+  host.broadcast(scalars.data(), static_cast<int64_t>(scalars.size() * sizeof(uint64_t)), 0);
+  size_t i = 0;
+  for (const auto& [prefix, o] : parts.optimizers) {
+    double lr;
+    std::memcpy(&lr, &scalars[i + 1], sizeof lr);
+    o->set_steps(static_cast<int64_t>(scalars[i]));
+    o->set_base_lr(lr);
+    i += 2;
+  }
+  for (const auto& [name, g] : parts.generators) {
+    g->set_state(scalars[i], scalars[i + 1]);
+    i += 2;
+  }
 }
 
 void DataParallel::average_gradients() {

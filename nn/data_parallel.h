@@ -8,6 +8,7 @@
 #include <memory>
 #include <vector>
 
+#include "nn/checkpoint.h"
 #include "nn/communicator.h"
 #include "nn/module.h"
 
@@ -40,6 +41,16 @@ class DataParallel {
   int64_t bucket_bytes_;
   double comm_seconds_ = 0;
 };
+
+// Copies rank 0's parameters and buffers of `modules` to every rank (each tensor through
+// the communicator of its device, Collectives).
+void broadcast_module_state(const Collectives& comm, const std::vector<Module*>& modules);
+
+// Copies rank 0's whole training state to every rank (after rank 0 alone loaded a
+// checkpoint): the modules' parameters and buffers and the optimisers' state tensors through
+// the communicator of their device; the optimisers' step counts and learning rates and the
+// generators' (seed, offset) through the host communicator.
+void broadcast_training_state(const Collectives& comm, const CheckpointParts& parts);
 
 // Makes every BatchNorm in the tree of `root` synchronise its training statistics over
 // comm's ranks (PyTorch's convert_sync_batchnorm); returns how many it switched.

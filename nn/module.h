@@ -32,6 +32,8 @@ class Module {
   void zero_grad();
   // Moves parameters and buffers to a device (the CUDA backend's seam).
   void to(Device device);
+  // Where the parameters live (the first one's device; the CPU for a module without any).
+  Device device() const;
 
   // A one-line description of this module (type and settings) for summaries.
   virtual std::string describe() const = 0;

@@ -10,10 +10,7 @@
 #include <vector>
 
 #include "experiments/bench/bench_util.h"
-#include "autograd/engine.h"
-#include "autograd/ops/elementwise.h"
-#include "autograd/ops/loss.h"
-#include "autograd/ops/reduce.h"
+#include "models/gan_losses.h"
 #include "models/lesion_wgan.h"
 #include "models/patchgan.h"
 #include "models/pix2pix.h"
@@ -37,13 +34,11 @@ void translation(const char* name, nn::Module& g, const std::function<Tensor()>&
   auto step = [&] {
     od.zero_grad();
     Tensor fake = generate().detach();
-    Tensor pr = d.forward(real, labels), pf = d.forward(fake, labels);
-    ((mse_loss(pr, Tensor::ones(pr.shape())) + mse_loss(pf, Tensor::zeros(pf.shape()))) * 0.5).backward();
+    lsgan_discriminator_loss(d.forward(real, labels), d.forward(fake, labels)).backward();
     od.step();
     og.zero_grad();
     fake = generate();
-    pf = d.forward(fake, labels);
-    (mse_loss(pf, Tensor::ones(pf.shape())) + l1_loss(fake, real) * 10.0).backward();
+    translation_generator_loss(d.forward(fake, labels), fake, real, 10.0).loss.backward();
     og.step();
   };
   std::printf("%-52s %8.3f s / iteration (batch %lld)\n", name, median_seconds(step, reps), (long long)real.size(0));
@@ -61,13 +56,10 @@ void wgan(const char* name, const LesionGanConfig& c, int reps) {
     ok.zero_grad();
     Tensor fake = g.forward(z).detach();
     Tensor e = Tensor::rand({1, 1, 1, 1, 1}, gen);
-    Tensor xhat = (e * real + rsub_scalar(1.0, e) * fake).detach().requires_grad_();
-    Tensor gr = grad({sum(k.forward(xhat))}, {xhat}, {}, true)[0];
-    Tensor gp = mean(square(add_scalar(sqrt(add_scalar(sum(square(gr), {1, 2, 3, 4}), 1e-12)), -1.0)));
-    (mean(k.forward(fake)) - mean(k.forward(real)) + gp * 10.0).backward();
+    wgan_gp_critic_loss([&k](const Tensor& x) { return k.forward(x); }, real, fake, e, 10.0).loss.backward();
     ok.step();
     og.zero_grad();
-    (-mean(k.forward(g.forward(z)))).backward();
+    wgan_generator_loss(k.forward(g.forward(z))).backward();
     og.step();
   };
   std::printf("%-52s %8.3f s / iteration (batch 1)\n", name, median_seconds(step, reps));

@@ -1,11 +1,13 @@
-// What every benchmark program shares: the median time of a function after a warm-up run,
-// and a small command line of flags and integer options with a usage line on error.
+// What every benchmark program shares: the median time of a function after a warm-up run
+// (wall time, or the process's CPU time where other work shares the cores), and a small
+// command line of flags and integer options with a usage line on error.
 #pragma once
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <functional>
 #include <string>
 #include <vector>
@@ -25,6 +27,27 @@ inline double median_seconds(const std::function<void()>& fn, int reps, int warm
     const auto t0 = Clock::now();
     fn();
     t.push_back(seconds_since(t0));
+  }
+  std::sort(t.begin(), t.end());
+  return t[t.size() / 2];
+}
+
+// CPU seconds the whole process has used (all its threads): unlike wall time, unaffected by
+// other programs competing for the cores.
+inline double process_cpu_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+}
+
+// Median process CPU seconds of fn over reps runs, after `warmup` runs.
+inline double median_cpu_seconds(const std::function<void()>& fn, int reps, int warmup = 1) {
+  for (int w = 0; w < warmup; ++w) fn();
+  std::vector<double> t;
+  for (int r = 0; r < std::max(reps, 1); ++r) {
+    const double t0 = process_cpu_seconds();
+    fn();
+    t.push_back(process_cpu_seconds() - t0);
   }
   std::sort(t.begin(), t.end());
   return t[t.size() / 2];

@@ -93,6 +93,22 @@ TEST_CASE("batch loader: seeded epochs, every item once, 2-D slices, errors surf
   CHECK(a.next()->image.shape() == pn::Shape{5, 1, 32, 32});
   a.start_epoch(2);  // restarting mid-epoch is fine
   CHECK(a.next().has_value());
+  // Starting at batch 3 of epoch 0 (a resume in the middle of an epoch) gives the epoch's
+  // batches 3 and 4 exactly: the same items, augmented the same way.
+  b.start_epoch(0, 3);
+  std::vector<std::string> tail;
+  std::vector<double> first_of_tail;
+  while (auto batch = b.next()) {
+    if (first_of_tail.empty()) first_of_tail = batch->image.to_vector();
+    tail.insert(tail.end(), batch->ids.begin(), batch->ids.end());
+  }
+  CHECK(tail == std::vector<std::string>(ea.begin() + 15, ea.end()));
+  b.start_epoch(0, 3);
+  a.start_epoch(0);
+  for (int i = 0; i < 3; ++i) a.next();
+  CHECK(a.next()->image.to_vector() == first_of_tail);
+  b.start_epoch(0, 5);  // past the last batch: an empty epoch
+  CHECK_FALSE(b.next().has_value());
 
   // A case that breaks on load: the error reaches the caller with the file name.
   std::filesystem::resize_file(f.dir.file("c1_dwi.nii.gz"), 100);

@@ -1,7 +1,8 @@
 // diff_checkpoints: per-tensor max |a - b| and relative error, missing tensors and shape
-// mismatches reported as structural problems.
+// mismatches reported as structural problems, NaN on either side a difference.
 #include <doctest/doctest.h>
 
+#include <cmath>
 #include <filesystem>
 #include <unistd.h>
 
@@ -36,5 +37,31 @@ TEST_CASE("diff_checkpoints: relative error per tensor, the worst named; structu
   CHECK(s.tensors[0].problem.find("shape") != std::string::npos);
   CHECK(s.tensors[1].problem.find("only in") != std::string::npos);
   CHECK(s.tensors[2].name == "extra");
+  fs::remove_all(dir);
+}
+
+TEST_CASE("diff_checkpoints: NaN on either side is a difference; equal infinities are not") {
+  const fs::path dir = fs::temp_directory_path() / fmt::format("pn_ckdiff_nan_{}", ::getpid());
+  fs::create_directories(dir);
+  const std::string good = (dir / "good.safetensors").string(), bad = (dir / "bad.safetensors").string(),
+                    inf = (dir / "inf.safetensors").string();
+  nn::save_safetensors(good, {{"w", Tensor::from_vector(std::vector<double>{1, 2, INFINITY}, {3})}});
+  nn::save_safetensors(bad, {{"w", Tensor::from_vector(std::vector<double>{1, NAN, INFINITY}, {3})}});
+  nn::save_safetensors(inf, {{"w", Tensor::from_vector(std::vector<double>{1, 2, -INFINITY}, {3})}});
+  for (const auto& [a, b] : {std::pair{good, bad}, std::pair{bad, good}, std::pair{bad, bad}}) {
+    const auto d = experiments::diff_checkpoints(a, b);
+    REQUIRE(d.tensors.size() == 1);
+    CHECK(d.structural_problem);
+    CHECK(d.tensors[0].problem.find("NaN: ") != std::string::npos);
+  }
+  CHECK(experiments::diff_checkpoints(good, bad).tensors[0].problem.find("0 value(s) in " + good + ", 1 in " + bad) !=
+        std::string::npos);
+  const auto same = experiments::diff_checkpoints(good, good);
+  CHECK_FALSE(same.structural_problem);
+  CHECK(same.worst_rel == 0);
+  const auto flipped = experiments::diff_checkpoints(good, inf);
+  CHECK_FALSE(flipped.structural_problem);
+  CHECK(std::isinf(flipped.tensors[0].max_abs));
+  CHECK(std::isinf(flipped.worst_rel));
   fs::remove_all(dir);
 }

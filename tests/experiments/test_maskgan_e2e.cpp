@@ -1,5 +1,6 @@
-// `maskgan train | sample` end to end at a tiny size on phantom masks written by the test,
-// and the speck removal that sampling applies.
+// `maskgan train | sample` end to end at a tiny size on phantom masks written by the test
+// (a run stopped and crashed at random steps resumes bit for bit), and the speck removal
+// that sampling applies.
 #include <doctest/doctest.h>
 
 #include <filesystem>
@@ -17,6 +18,7 @@
 #include "data/lesion_set.h"
 #include "data/shared_data.h"
 #include "tests/experiments/error_text.h"
+#include "tests/experiments/resume_check.h"
 
 using namespace pn;
 using namespace pn::experiments;
@@ -107,6 +109,14 @@ TEST_CASE("maskgan on a folder of masks in MNI space: sparse batches, fixed step
   REQUIRE(!set.held_out().empty());
   CHECK(read_csv((root / "maskgan" / "metrics.csv").string()).rows.size() == 2);
   CHECK(fs::exists(root / "cache"));  // the transferred set is cached under run.root
+  // Stopped by SIGTERM, resumed, crashed, resumed: bit for bit the straight run (6 steps).
+  auto train = [&](const fs::path& dir, pn::test::AfterStep after) {
+    RunDirOptions o;
+    o.out = dir.string();
+    o.after_step = std::move(after);
+    maskgan_train(cfg, o);
+  };
+  pn::test::check_interrupted_run_matches(train, root / "maskgan", root / "interrupted", 6);
 
   const LesionComparison c = compare_generated_lesions((root / "maskgan").string(), 5, 3);
   CHECK(c.real.size() == set.held_out().size());

@@ -16,6 +16,7 @@
 #include "experiments/stdout_tee.h"
 #include "nn/layers.h"
 #include "tests/experiments/error_text.h"
+#include "tests/experiments/resume_check.h"
 
 using namespace pn;
 using namespace pn::experiments;
@@ -23,12 +24,7 @@ namespace fs = std::filesystem;
 using pn::test::scratch_dir;
 
 namespace {
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using pn::test::file_text;
 }  // namespace
 
 TEST_CASE("run folder: created under run.root with the resolved config") {
@@ -38,10 +34,10 @@ TEST_CASE("run folder: created under run.root with the resolved config") {
   RunDir r = RunDir::open(c, "segment-clinical");
   CHECK(r.path() == root / "segment-clinical");
   CHECK_FALSE(r.resuming());
-  CHECK(Config::from_toml(slurp(r.config_path()), "saved") == c);
+  CHECK(Config::from_toml(file_text(r.config_path()), "saved") == c);
   c.set("run.name=mine");
   CHECK(RunDir::open(c, "segment-clinical").path() == root / "mine");
-  CHECK(RunDir::open(c, "x", {(root / "elsewhere").string(), false}).path() == root / "elsewhere");
+  CHECK(RunDir::open(c, "x", {(root / "elsewhere").string(), false, {}}).path() == root / "elsewhere");
   CHECK(fs::exists(root / "elsewhere" / "config.toml"));
 }
 
@@ -60,7 +56,7 @@ TEST_CASE("run folder: resumes with the same config, refuses a different one, re
   RunDir again = RunDir::open(c2, "r");
   CHECK(again.resuming());
   CHECK(again.done());
-  CHECK(Config::from_toml(slurp(again.config_path()), "saved").integer("run.threads") == 8);
+  CHECK(Config::from_toml(file_text(again.config_path()), "saved").integer("run.threads") == 8);
 
   Config c3 = c;
   c3.set("segment.epochs=99");
@@ -68,21 +64,21 @@ TEST_CASE("run folder: resumes with the same config, refuses a different one, re
   const std::string epochs_diff = fmt::format("segment.epochs: this run {}, now 99", c.integer("segment.epochs"));
   CHECK_ERROR_HAS(RunDir::open(c3, "r"), "holds a run with a different config", epochs_diff.c_str(),
                   "run.seed: this run 1, now 7", "--restart");
-  RunDir fresh = RunDir::open(c3, "r", {"", true});
+  RunDir fresh = RunDir::open(c3, "r", {"", true, {}});
   CHECK_FALSE(fresh.resuming());
   CHECK_FALSE(fresh.done());
   CHECK_FALSE(fs::exists(fresh.file("metrics.csv")));
-  CHECK(Config::from_toml(slurp(fresh.config_path()), "saved").integer("segment.epochs") == 99);
+  CHECK(Config::from_toml(file_text(fresh.config_path()), "saved").integer("segment.epochs") == 99);
 }
 
 TEST_CASE("run folder: a non-empty folder without a run is never used") {
   auto root = scratch_dir("rundir-foreign");
   std::ofstream(root / "precious.txt") << "keep me";
   Config c = load_preset("small");
-  CHECK_ERROR_HAS(RunDir::open(c, "x", {root.string(), false}), "holds no run", "choose another --out");
-  CHECK_ERROR_HAS(RunDir::open(c, "x", {root.string(), true}), "holds no run");
-  CHECK(slurp(root / "precious.txt") == "keep me");
-  CHECK_ERROR_HAS(RunDir::open(c, "x", {(root / "precious.txt").string(), false}), "is not a folder");
+  CHECK_ERROR_HAS(RunDir::open(c, "x", {root.string(), false, {}}), "holds no run", "choose another --out");
+  CHECK_ERROR_HAS(RunDir::open(c, "x", {root.string(), true, {}}), "holds no run");
+  CHECK(file_text(root / "precious.txt") == "keep me");
+  CHECK_ERROR_HAS(RunDir::open(c, "x", {(root / "precious.txt").string(), false, {}}), "is not a folder");
 }
 
 TEST_CASE("stdout tee: printf, iostream and fmt reach the log; appends across runs") {
@@ -98,12 +94,12 @@ TEST_CASE("stdout tee: printf, iostream and fmt reach the log; appends across ru
   }
   std::printf("\nnot in the log\n");
   std::fflush(stdout);
-  CHECK(slurp(log) == "line one 1\nline two\nline three\nno newline at the end");
+  CHECK(file_text(log) == "line one 1\nline two\nline three\nno newline at the end");
   {
     StdoutTee tee(log);
     std::printf("\nsecond run\n");
   }
-  CHECK(slurp(log) == "line one 1\nline two\nline three\nno newline at the end\nsecond run\n");
+  CHECK(file_text(log) == "line one 1\nline two\nline three\nno newline at the end\nsecond run\n");
   CHECK_ERROR_HAS(StdoutTee bad((dir / "missing" / "log.txt").string()), "cannot open the log");
 }
 
@@ -144,7 +140,7 @@ TEST_CASE("csv appender: header, append, reopen, torn line, truncate on resume")
     CHECK(m.rows() == 2);
     CHECK_ERROR_HAS(m.append(std::vector<double>{3, 0.3}), "a row of 2 cells for 3 columns");
   }
-  CHECK(slurp(path) == "epoch,loss,dice\n1,0.5,0.25\n2,0.4,0.5\n");
+  CHECK(file_text(path) == "epoch,loss,dice\n1,0.5,0.25\n2,0.4,0.5\n");
   std::ofstream(path, std::ios::app) << "3,0.3";  // a crash in the middle of a row
   {
     CsvAppender m(path, {"epoch", "loss", "dice"});
@@ -166,7 +162,7 @@ TEST_CASE("checkpoint folder: keeps the newest, finds the latest, resumes weight
   auto dir = scratch_dir("ckpt") / "checkpoints";
   Generator gen(3);
   nn::Linear lin(3, 2, gen);
-  nn::CheckpointParts parts{{{"net", &lin}}, {}};
+  nn::CheckpointParts parts{{{"net", &lin}}, {}, {}};
   CheckpointDir ck(dir, 2);
   CHECK_FALSE(ck.latest().has_value());
   CHECK_FALSE(ck.resume(parts).has_value());
@@ -184,17 +180,65 @@ TEST_CASE("checkpoint folder: keeps the newest, finds the latest, resumes weight
   std::ofstream(dir / "epoch-abc.safetensors") << "x";
   auto l = ck.list();
   REQUIRE(l.size() == 2);
-  CHECK(l[0].first == 3);
-  CHECK(l[1].first == 4);
+  CHECK(l[0].at.epoch == 3);
+  CHECK(l[1].at.epoch == 4);
   CHECK(*ck.latest() == ck.path_for(4));
   CHECK(ck.path_for(12).filename() == "epoch-000012.safetensors");
   for (auto& [n, p] : lin.named_parameters()) p.data<float>()[0] = -1.f;
-  auto st = ck.resume(parts);
-  REQUIRE(st.has_value());
+  auto r = ck.resume(parts);
+  REQUIRE(r.has_value());
+  CHECK(r->path == ck.path_for(4));
+  CHECK(r->skipped.empty());
+  const auto* st = &r->state;
   CHECK(st->epoch == 4);
   CHECK(st->step == 40);
   CHECK(lin.named_parameters().front().second.to_vector() == saved[3]);
   CHECK_ERROR_HAS(CheckpointDir(dir, 0), "keep at least one");
+}
+
+TEST_CASE("checkpoint folder: mid-epoch files, their order and pruning; corrupt files passed over") {
+  auto dir = scratch_dir("ckpt-mid") / "checkpoints";
+  Generator gen(5);
+  nn::Linear lin(2, 1, gen);
+  nn::CheckpointParts parts{{{"net", &lin}}, {}, {{"gen", &gen}}};
+  CheckpointDir ck(dir, 2);
+  auto save = [&](int64_t epoch, int64_t step, float w) {
+    for (auto& [n, p] : lin.named_parameters()) p.data<float>()[0] = w;
+    nn::CheckpointState st;
+    st.epoch = epoch;
+    st.step = 10 * epoch + step;
+    return ck.save(parts, st, RunPosition{epoch, step});
+  };
+  save(1, 0, 1.f);
+  const auto mid = save(1, 4, 2.f);
+  CHECK(mid.filename() == "epoch-000001-step-000004.safetensors");
+  std::ofstream(dir / "epoch-000001-step-000000.safetensors") << "x";  // not a name it writes
+  auto l = ck.list();
+  REQUIRE(l.size() == 2);
+  CHECK(l[0].at == RunPosition{1, 0});
+  CHECK(l[1].at == RunPosition{1, 4});
+  CHECK(*ck.latest() == mid);
+  // The newest is torn: resume passes over it, names it and loads the older one.
+  fs::resize_file(mid, fs::file_size(mid) / 2);
+  for (auto& [n, p] : lin.named_parameters()) p.data<float>()[0] = -1.f;
+  auto r = ck.resume(parts);
+  REQUIRE(r.has_value());
+  CHECK(r->path == ck.path_for(1));
+  REQUIRE(r->skipped.size() == 1);
+  CHECK(r->skipped[0].find(mid.string()) != std::string::npos);
+  CHECK(lin.named_parameters().front().second.to_vector()[0] == 1.0);
+  // An end-of-epoch file supersedes the mid-epoch one before it; then the newest 2 are kept.
+  save(2, 0, 3.f);
+  l = ck.list();
+  REQUIRE(l.size() == 2);
+  CHECK(l[0].at == RunPosition{1, 0});
+  CHECK(l[1].at == RunPosition{2, 0});
+  save(2, 3, 4.f);
+  save(3, 0, 5.f);
+  l = ck.list();
+  REQUIRE(l.size() == 2);
+  CHECK(l[0].at == RunPosition{2, 0});
+  CHECK(l[1].at == RunPosition{3, 0});
 }
 
 TEST_CASE("run.threads sets the OpenMP thread count") {

@@ -1,6 +1,7 @@
 // `segment train | predict | eval` end to end at a tiny size on phantom subjects written
-// by the test: the run folder's files, an interrupted run resuming to the same numbers,
-// masks predicted on the input's grid, and scores of a perfect prediction.
+// by the test: the run folder's files, a run stopped by a signal and crashed at random steps
+// resuming to the same weights and numbers, a held-out evaluation redone without duplicate
+// rows, masks predicted on the input's grid, and scores of a perfect prediction.
 #include <doctest/doctest.h>
 
 #include <filesystem>
@@ -12,9 +13,12 @@
 
 #include "data/nifti_io.h"
 #include "data/phantom.h"
+#include "experiments/checkpoint_dir.h"
 #include "experiments/config_presets.h"
 #include "experiments/csv_table.h"
 #include "experiments/seg_training.h"
+#include "nn/safetensors.h"
+#include "tests/experiments/resume_check.h"
 
 using namespace pn;
 using namespace pn::experiments;
@@ -73,11 +77,29 @@ TEST_CASE("segment train, resume, predict and eval on tiny phantom data") {
   CHECK(ha.rows.size() == 2);
   CHECK(ra.final_test_soft_dice >= 0.0);
 
-  // The same seed and config give the same numbers; a changed config is refused, naming the key.
+  // Stopped by SIGTERM, resumed, crashed, resumed: the same weights, optimiser and
+  // generator states, and metrics as the straight run (16 steps: 2 epochs of 8).
+  auto train = [&](const fs::path& dir, pn::test::AfterStep after) {
+    RunDirOptions o;
+    o.out = dir.string();
+    o.after_step = std::move(after);
+    segment_train(tiny_config(root, 2), o);
+  };
+  pn::test::check_interrupted_run_matches(train, root / "run_a", root / "run_b", 16);
+  CHECK(read_file(root / "run_b" / "DONE") == read_file(root / "run_a" / "DONE"));
+  CHECK(read_csv((root / "run_b" / "heldout_metrics.csv").string()).rows.size() == 2);
+  // A crash during the held-out evaluation: DONE missing, some rows written. Resumed, it
+  // evaluates again without duplicating rows, and reports the last epoch's test Dice.
+  fs::remove(root / "run_b" / "DONE");
+  std::ofstream(root / "run_b" / "heldout_metrics.csv", std::ios::app) << "s6,1,0.5,0.5,1,1,0,0,0,1,1\n";
+  train(root / "run_b", {});
+  CHECK(read_file(root / "run_b" / "heldout_metrics.csv") == read_file(root / "run_a" / "heldout_metrics.csv"));
+  CHECK(read_file(root / "run_b" / "DONE") == read_file(root / "run_a" / "DONE"));
+  CHECK(read_file(root / "run_a" / "DONE").find("test soft Dice 0.0000") == std::string::npos);
+
+  // A changed config is refused, naming the key.
   RunDirOptions b;
   b.out = (root / "run_b").string();
-  segment_train(tiny_config(root, 2), b);
-  CHECK(read_file(root / "run_b" / "metrics.csv") == read_file(root / "run_a" / "metrics.csv"));
   std::string err;
   try {
     segment_train(tiny_config(root, 3), b);
@@ -92,6 +114,19 @@ TEST_CASE("segment train, resume, predict and eval on tiny phantom data") {
   auto pred = data::read_labels((root / "pred" / "s6_pred.nii.gz").string(), 2);
   CHECK(pred.dims == in.dims);
   CHECK(data::mat4_max_diff(pred.affine, in.affine) < 1e-6);
+
+  // A checkpoint holding NaN (a diverged run) is refused, naming the tensor, instead of
+  // predicting empty masks.
+  fs::copy(root / "run_a", root / "run_nan", fs::copy_options::recursive);
+  const auto newest = CheckpointDir(root / "run_nan" / "checkpoints").list().back().path;
+  nn::SafetensorsFile f = nn::load_safetensors(newest.string());
+  f.tensors[0].second.data<float>()[0] = NAN;
+  f.metadata.erase("checksum");  // as if written so: not corrupt, diverged
+  nn::save_safetensors(newest.string(), f.tensors, f.metadata);
+  CHECK_THROWS_WITH_AS(segment_predict((root / "run_nan").string(), (root / "holdout").string(),
+                                       (root / "pred_nan").string()),
+                       doctest::Contains("holds NaN or infinite values"), Error);
+  CHECK_FALSE(fs::exists(root / "pred_nan" / "s6_pred.nii.gz"));
 
   // Eval: the truth scored against itself is perfect.
   fs::create_directories(root / "perfect");

@@ -9,6 +9,7 @@
 
 #include <fmt/format.h>
 
+#include "autograd/error.h"
 #include "experiments/config_presets.h"
 #include "experiments/study.h"
 
@@ -31,7 +32,7 @@ TEST_CASE("study runs every step on tiny phantom data and writes the report") {
               "translate.pix2pix.base_filters=4", "translate.pix2pix.depth_2d=3", "translate.spade.filters=4,4",
               "translate.spade.latent_dim=4", "translate.discriminator.filters=4,4,4", "synthesize.count=4",
               "segment.base_filters=4", "segment.epochs=1", "segment.epochs_synthetic=1", "segment.epochs_small=1",
-              "segment.finetune_cases=[2]", "segment.augment=false", "segment.report_last_epochs=1"};
+              "segment.finetune_cases=[4]", "segment.augment=false", "segment.report_last_epochs=1"};
   const Config cfg = resolve_config(req);
   StudyOptions opt;
   opt.phantom_stroke = 12;
@@ -40,7 +41,7 @@ TEST_CASE("study runs every step on tiny phantom data and writes the report") {
   REQUIRE(fs::exists(report));
   std::ifstream f(report);
   const std::string text{std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>()};
-  for (const char* run : {"seg-clinical", "seg-clinical+pix2pix10", "seg-spade", "seg-pix2pix10-ft2", "seg-clinical-2"})
+  for (const char* run : {"seg-clinical", "seg-clinical+pix2pix10", "seg-spade", "seg-pix2pix10-ft4", "seg-clinical-4"})
     CHECK_MESSAGE(fs::exists(root / run / "DONE"), run);
   CHECK(fs::exists(root / "synth-spade" / "manifest.csv"));
   CHECK(text.find("clinical only") != std::string::npos);
@@ -57,5 +58,13 @@ TEST_CASE("study runs every step on tiny phantom data and writes the report") {
   CHECK(text.find("Phantom data: anatomy: procedural phantom") != std::string::npos);
   // Everything is done: a second call only rewrites the report.
   CHECK(run_study(cfg, opt) == report);
+  // Fine-tuning on fewer cases than a global batch is refused before anything trains.
+  Config few = cfg;
+  few.set("segment.finetune_cases=[2]");
+  few.set("run.root=" + (root / "few").string());
+  CHECK_THROWS_WITH_AS(run_study(few, opt), doctest::Contains("study: seg-pix2pix10-ft2 would train on 2 volumes, "
+                                                              "fewer than the global batch, 1 rank(s) x segment.batch 4"),
+                       Error);
+  CHECK_FALSE(fs::exists(root / "few" / "maskgan"));
   fs::remove_all(root);
 }

@@ -12,6 +12,7 @@
 #include "nn/layers.h"
 #include "nn/optim.h"
 #include "tests/experiments/error_text.h"
+#include "tests/experiments/resume_check.h"
 
 using namespace pn;
 using namespace pn::experiments;
@@ -19,12 +20,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using pn::test::file_text;
 
 struct Result {
   std::vector<double> weights;
@@ -34,14 +30,15 @@ struct Result {
 // Trains a linear regression for `epochs` epochs on data drawn from the run's generator,
 // stopping (as if killed) after `stop_after` epochs; a second call resumes.
 Result train(const Config& cfg, const fs::path& out, int64_t epochs, int64_t stop_after, uint64_t init_seed) {
-  TrainingRun run(cfg, "t", {out.string(), false}, {"loss", "weight_norm"}, /*mirror_log=*/false);
+  TrainingRun run(cfg, "t", {out.string(), false, {}}, {"loss", "weight_norm"}, /*mirror_log=*/false);
   Generator init(init_seed);  // weights of a fresh process; replaced on resume
   nn::Linear lin(3, 1, init);
   nn::Adam opt(lin.named_parameters(), nn::AdamOptions{0.05});
-  nn::CheckpointParts parts{{{"net", &lin}}, {{"opt", &opt}}};
   Generator gen(static_cast<uint64_t>(cfg.integer("run.seed")));
-  int64_t step = 0;
-  for (int64_t e = run.resume(parts, gen, &step) + 1; e <= std::min(epochs, stop_after); ++e) {
+  nn::CheckpointParts parts{{{"net", &lin}}, {{"opt", &opt}}, {{"data", &gen}}};
+  const auto resumed = run.resume(parts);
+  int64_t step = resumed ? resumed->state.step : 0;
+  for (int64_t e = (resumed ? resumed->state.epoch : 0) + 1; e <= std::min(epochs, stop_after); ++e) {
     double total = 0;
     for (int s = 0; s < 3; ++s, ++step) {
       Tensor x = Tensor::randn({4, 3}, gen), y = Tensor::randn({4, 1}, gen);
@@ -53,10 +50,10 @@ Result train(const Config& cfg, const fs::path& out, int64_t epochs, int64_t sto
     }
     double norm = 0;
     for (double w : lin.named_parameters().front().second.to_vector()) norm += w * w;
-    run.end_epoch(e, epochs, {total / 3, norm}, parts, gen, step);
+    run.end_epoch(e, epochs, {total / 3, norm}, parts, {step, e, {}});
   }
   if (stop_after >= epochs) run.finish("ok");
-  return {lin.named_parameters().front().second.to_vector(), slurp(run.dir().metrics_path())};
+  return {lin.named_parameters().front().second.to_vector(), file_text(run.dir().metrics_path())};
 }
 
 }  // namespace
@@ -90,22 +87,22 @@ TEST_CASE("training run: the log mirrors stdout and records starts and resumptio
   const auto root = pn::test::scratch_dir("training-run-log");
   Config cfg = load_preset("small");
   {
-    TrainingRun run(cfg, "t", {(root / "r").string(), false}, {"loss"});
+    TrainingRun run(cfg, "t", {(root / "r").string(), false, {}}, {"loss"});
     std::printf("epoch 1 loss 0.5\n");
   }
   {
-    TrainingRun run(cfg, "t", {(root / "r").string(), false}, {"loss"});
+    TrainingRun run(cfg, "t", {(root / "r").string(), false, {}}, {"loss"});
     run.finish("done here");
   }
-  std::string log = slurp(root / "r" / "log.txt");
+  std::string log = file_text(root / "r" / "log.txt");
   INFO(log);
   CHECK(log.find(": new run, ") != std::string::npos);
   CHECK(log.find("epoch 1 loss 0.5\n") != std::string::npos);
   CHECK(log.find(": resumed run, ") != std::string::npos);
   CHECK(log.find("=== finished ") != std::string::npos);
   CHECK(log.find(": done here\n") != std::string::npos);
-  CHECK(slurp(root / "r" / "DONE") == "done here\n");
+  CHECK(file_text(root / "r" / "DONE") == "done here\n");
   // A different metric set in the same folder is refused with the file and both sets.
-  CHECK_ERROR_HAS(TrainingRun(cfg, "t", {(root / "r").string(), false}, {"dice"}, false), "metrics.csv",
+  CHECK_ERROR_HAS(TrainingRun(cfg, "t", {(root / "r").string(), false, {}}, {"dice"}, false), "metrics.csv",
                   "has columns [epoch, loss], this run writes [epoch, dice]");
 }

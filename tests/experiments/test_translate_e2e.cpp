@@ -1,5 +1,6 @@
-// `translate train | sample` end to end at a tiny size: pix2pix (2-D slices) and SPADE on
-// phantom image/label-map pairs written by the test; sampled images on the study grid.
+// `translate train | sample` end to end at a tiny size: pix2pix (2-D slices, decoder
+// dropout) and SPADE on phantom image/label-map pairs written by the test; a run stopped
+// and crashed at random steps resumes bit for bit; sampled images on the study grid.
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -13,6 +14,7 @@
 #include "experiments/config_presets.h"
 #include "experiments/csv_table.h"
 #include "experiments/translate_training.h"
+#include "tests/experiments/resume_check.h"
 
 using namespace pn;
 using namespace pn::experiments;
@@ -36,14 +38,23 @@ TEST_CASE("translate train and sample, pix2pix and SPADE, on tiny phantom pairs"
     ConfigRequest req;
     req.preset = "small";
     req.sets = {"data.train_dir=" + (root / "train").string(), "data.grid=8,16,16", "data.spacing=14.4,16,16",
-                "data.slices=0,7", "translate.dims=2", "translate.epochs=1", "translate.augment=false",
+                "data.slices=0,7", "translate.dims=2", "translate.epochs=1", "translate.augment=false", "translate.batch=2", "translate.instance_noise=0.2",
                 "translate.pix2pix.base_filters=4", "translate.pix2pix.depth_2d=3", "translate.spade.filters=8,4",
                 "translate.spade.latent_dim=4", "translate.discriminator.filters=4,4,4", "run.threads=1"};
     RunDirOptions ro;
     ro.out = (root / model).string();
-    auto r = translate_train(resolve_config(req), model, ro);
+    const Config cfg = resolve_config(req);
+    auto r = translate_train(cfg, model, ro);
     CHECK(std::isfinite(r.last_l1));
     CHECK(read_csv((root / model / "metrics.csv").string()).rows.size() == 1);
+    // 2 volumes x 8 slices, batch 2: 8 steps.
+    auto train = [&](const fs::path& dir, pn::test::AfterStep after) {
+      RunDirOptions o;
+      o.out = dir.string();
+      o.after_step = std::move(after);
+      translate_train(cfg, model, o);
+    };
+    pn::test::check_interrupted_run_matches(train, root / model, root / (std::string(model) + "-interrupted"), 8);
     translate_sample((root / model).string(), (root / "train").string(), (root / model / "images").string(), 3);
     auto img = data::read_nifti((root / model / "images" / "c1_dwi.nii.gz").string());
     CHECK(img.dims == data::Dims3{16, 16, 8});

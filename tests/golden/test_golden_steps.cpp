@@ -3,14 +3,13 @@
 // the U-Net with soft Dice and Adam (2 steps); pix2pix generator + PatchGAN with the
 // least-squares GAN loss + 10 x L1 (a discriminator step, then a generator step); the
 // lesion WGAN's critic step with gradient penalty (weight 10), then its generator step.
+// The GAN losses are the trainers' own (models/gan_losses.h), not copies.
 #include <doctest/doctest.h>
 
-#include "autograd/engine.h"
-#include "autograd/ops/elementwise.h"
 #include "autograd/ops/loss.h"
-#include "autograd/ops/reduce.h"
 #include "autograd/ops/softmax.h"
 #include "golden_util.h"
+#include "models/gan_losses.h"
 #include "models/lesion_wgan.h"
 #include "models/patchgan.h"
 #include "models/pix2pix.h"
@@ -51,19 +50,16 @@ TEST_CASE("pix2pix + PatchGAN: one least-squares discriminator step and one gene
   nn::Adam og(g.named_parameters(), nn::AdamOptions{2e-4, 0.5, 0.999});
   nn::Adam od(d.named_parameters(), nn::AdamOptions{2e-4, 0.5, 0.999});
   Tensor labels = get32(f, "labels"), real = get32(f, "real");
-  auto ones = [](const Tensor& t) { return Tensor::ones(t.shape()); };
   // Discriminator: real pairs are real (1), generated pairs fake (0).
   od.zero_grad();
   Tensor fake = g.forward(labels).detach();
-  Tensor pr = d.forward(real, labels), pf = d.forward(fake, labels);
-  Tensor loss_d = (mse_loss(pr, ones(pr)) + mse_loss(pf, Tensor::zeros(pf.shape()))) * 0.5;
+  Tensor loss_d = lsgan_discriminator_loss(d.forward(real, labels), d.forward(fake, labels));
   loss_d.backward();
   od.step();
   // Generator: fool the updated discriminator, plus 10 x L1 to the real image.
   og.zero_grad();
   fake = g.forward(labels);
-  pf = d.forward(fake, labels);
-  Tensor loss_g = mse_loss(pf, ones(pf)) + l1_loss(fake, real) * 10.0;
+  Tensor loss_g = translation_generator_loss(d.forward(fake, labels), fake, real, 10.0).loss;
   loss_g.backward();
   og.step();
   CHECK(rel_error(loss_d.reshape({1}), get(f, "loss_d")) < kTol);
@@ -87,14 +83,12 @@ TEST_CASE("lesion WGAN-GP: one critic step with gradient penalty and one generat
   Tensor z = get32(f, "z"), real = get32(f, "real"), e = get32(f, "eps").reshape({2, 1, 1, 1, 1});
   oc.zero_grad();
   Tensor fake = g.forward(z).detach();
-  Tensor xhat = (e * real + rsub_scalar(1.0, e) * fake).detach().requires_grad_();
-  Tensor gr = grad({sum(k.forward(xhat))}, {xhat}, {}, /*create_graph=*/true)[0];
-  Tensor norm = sqrt(add_scalar(sum(square(gr), {1, 2, 3, 4}), 1e-12));
-  Tensor loss_c = mean(k.forward(fake)) - mean(k.forward(real)) + mean(square(add_scalar(norm, -1.0))) * 10.0;
+  auto critic = [&k](const Tensor& x) { return k.forward(x); };
+  Tensor loss_c = wgan_gp_critic_loss(critic, real, fake, e, 10.0).loss;
   loss_c.backward();
   oc.step();
   og.zero_grad();
-  Tensor loss_g = -mean(k.forward(g.forward(z)));
+  Tensor loss_g = wgan_generator_loss(k.forward(g.forward(z)));
   loss_g.backward();
   og.step();
   CHECK(rel_error(loss_c.reshape({1}), get(f, "loss_c")) < kTol);

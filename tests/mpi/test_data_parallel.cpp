@@ -89,6 +89,26 @@ TEST_CASE("a setting that differs across ranks is caught at start, naming the ra
   CHECK(msg.find("rank(s) 1") != std::string::npos);
 }
 
+TEST_CASE("after rank 0 alone loaded a checkpoint, every rank receives its whole training state") {
+  auto w = world();
+  // Ranks start different: other weights, moments, step counts, learning rates, generators.
+  auto net = small_net(200 + w->rank());
+  Adam opt(net->named_parameters(), AdamOptions{1e-2});
+  Generator noise(50 + w->rank());
+  noise.reserve(static_cast<uint64_t>(7 + w->rank()));
+  for (auto& [name, t] : opt.named_state()) t.data<float>()[0] = static_cast<float>(w->rank() + 1);
+  opt.set_steps(10 + w->rank());
+  opt.set_base_lr(w->rank() == 0 ? 3e-3 : 5e-3);
+  broadcast_training_state(w, {{{"net", net.get()}}, {{"opt", &opt}}, {{"noise", &noise}}});
+  auto ref = small_net(200);
+  CHECK(state_diff(*net, *ref) == 0.0);
+  for (auto& [name, t] : opt.named_state()) CHECK(t.data<float>()[0] == 1.0f);
+  CHECK(opt.steps() == 10);
+  CHECK(opt.base_lr() == 3e-3);
+  CHECK(noise.seed() == 50);
+  CHECK(noise.offset() == 7);
+}
+
 TEST_CASE("2 ranks x batch 2 = 1 process x batch 4: conv net without batch norm, Adam") {
   auto w = world();
   Generator data_gen(3);

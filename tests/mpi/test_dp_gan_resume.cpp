@@ -136,14 +136,14 @@ TEST_CASE("a 2-rank run resumed from a checkpoint continues bit for bit") {
   GanRun first(400, w);
   run_gan(first, 0, 3, 2, d.real, d.z, d.eps);
   CheckpointParts parts{{{"critic", &first.critic}, {"generator", &first.gen}},
-                        {{"opt_c", &first.opt_c}, {"opt_g", &first.opt_g}}};
-  if (w->rank() == 0) save_checkpoint(path, parts, CheckpointState{3, 0, 0, 0, {}});
+                        {{"opt_c", &first.opt_c}, {"opt_g", &first.opt_g}}, {}};
+  if (w->rank() == 0) save_checkpoint(path, parts, CheckpointState{3, 0, {}});
   w->barrier();
 
   // A fresh process group member: different initial weights until the checkpoint loads.
   GanRun resumed(999 + w->rank(), w);
   CheckpointParts rparts{{{"critic", &resumed.critic}, {"generator", &resumed.gen}},
-                         {{"opt_c", &resumed.opt_c}, {"opt_g", &resumed.opt_g}}};
+                         {{"opt_c", &resumed.opt_c}, {"opt_g", &resumed.opt_g}}, {}};
   CheckpointState st = load_checkpoint(path, rparts);
   CHECK(st.step == 3);
   run_gan(resumed, st.step, 3, 2, d.real, d.z, d.eps);

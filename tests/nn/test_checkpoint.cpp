@@ -1,5 +1,6 @@
-// safetensors I/O and checkpoints: round trips, atomic writes, clear errors, and a resumed
-// run that continues bit for bit like an uninterrupted one.
+// safetensors I/O and checkpoints: round trips, atomic writes, clear errors, a resumed run
+// that continues bit for bit like an uninterrupted one, corrupt files and non-finite values.
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 
@@ -84,8 +85,8 @@ TEST_CASE("a checkpoint that does not fit the model lists missing, unexpected an
   TinyNet net(g);
   std::string p = (dir / "c.safetensors").string();
   nn::save_safetensors(p, {{"model.a.weight", Tensor::zeros({8, 5})}, {"model.extra", Tensor::zeros({1})}},
-                       {{"step", "0"}, {"epoch", "0"}, {"rng_seed", "0"}, {"rng_offset", "0"}});
-  nn::CheckpointParts parts{{{"model", &net}}, {}};
+                       {{"step", "0"}, {"epoch", "0"}});
+  nn::CheckpointParts parts{{{"model", &net}}, {}, {}};
   try {
     nn::load_checkpoint(p, parts);
     FAIL("no error");
@@ -114,14 +115,15 @@ TEST_CASE("training resumed from a checkpoint continues bit for bit") {
   TinyNet run(g2);
   nn::Adam opt_run(run.named_parameters(), {1e-2});
   train(run, opt_run, g2, 3);
-  nn::save_checkpoint(p, {{{"model", &run}}, {{"opt", &opt_run}}}, {3, 0, g2.seed(), g2.offset(), {}});
+  nn::save_checkpoint(p, {{{"model", &run}}, {{"opt", &opt_run}}, {{"data", &g2}}}, {3, 0, {}});
   Generator g3(99);
   TinyNet resumed(g3);
   nn::Adam opt_res(resumed.named_parameters(), {1e-2});
-  auto st = nn::load_checkpoint(p, {{{"model", &resumed}}, {{"opt", &opt_res}}});
+  auto st = nn::load_checkpoint(p, {{{"model", &resumed}}, {{"opt", &opt_res}}, {{"data", &g3}}});
   CHECK(st.step == 3);
   CHECK(opt_res.steps() == 3);
-  g3.set_state(st.rng_seed, st.rng_offset);
+  CHECK(g3.seed() == 7);
+  CHECK(g3.offset() == g2.offset());
   train(resumed, opt_res, g3, 3);
   auto pr = ref.named_parameters(), pz = resumed.named_parameters();
   REQUIRE(pr.size() == pz.size());
@@ -138,4 +140,46 @@ TEST_CASE("modules name parameters by path and count them") {
   CHECK(ps[3].first == "b.bias");
   CHECK(net.num_parameters() == 4 * 8 + 8 + 8 * 2 + 2);
   CHECK(net.summary().find("total parameters: 58") != std::string::npos);
+}
+
+TEST_CASE("a checkpoint altered after writing is corrupt; one with NaN is neither written nor loaded") {
+  auto dir = temp_dir("ckbad");
+  Generator g(4);
+  TinyNet net(g);
+  nn::Adam opt(net.named_parameters(), {1e-2});
+  train(net, opt, g, 1);
+  const nn::CheckpointParts parts{{{"model", &net}}, {{"opt", &opt}}, {{"data", &g}}};
+  const std::string p = (dir / "c.safetensors").string();
+  nn::save_checkpoint(p, parts, {1, 0, {}});
+  CHECK_NOTHROW(nn::read_checkpoint(p));
+  // One byte of the last tensor flipped: the format still parses, the checksum does not match.
+  {
+    std::fstream f(p, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(-3, std::ios::end);
+    f.put('\x7f');
+  }
+  CHECK(nn::load_safetensors(p).tensors.size() > 0);
+  CHECK_THROWS_WITH_AS(nn::read_checkpoint(p), doctest::Contains("c.safetensors: corrupt: the tensors' checksum"),
+                       pn::Error);
+
+  // NaN in the model: save refuses, naming the tensor.
+  const auto before = net.named_parameters()[0].second.to_vector();
+  net.named_parameters()[2].second.data<float>()[1] = std::nanf("");
+  const std::string q = (dir / "nan.safetensors").string();
+  CHECK_THROWS_WITH_AS(nn::save_checkpoint(q, parts, {2, 0, {}}),
+                       doctest::Contains("model.b.weight (1 NaN or infinite of 16)"), pn::Error);
+  CHECK_FALSE(fs::exists(q));
+  // A file holding an infinity (written by other means) is refused on load and the model
+  // is left as it was.
+  nn::NamedTensors ts;
+  for (auto& [n, t] : net.named_parameters()) ts.emplace_back("model." + n, t.detach());
+  ts[2].second.data<float>()[1] = INFINITY;
+  nn::save_safetensors(q, ts, {{"step", "2"}, {"epoch", "0"}});
+  TinyNet other(g);
+  const auto other_before = other.named_parameters()[0].second.to_vector();
+  CHECK_THROWS_WITH_AS(nn::load_checkpoint(q, {{{"model", &other}}, {}, {}}),
+                       doctest::Contains("holds NaN or infinite values"), pn::Error);
+  CHECK(other.named_parameters()[0].second.to_vector() == other_before);
+  CHECK(before.size() == other_before.size());
+  fs::remove_all(dir);
 }

@@ -41,7 +41,7 @@ TEST_CASE("study on ICBM152 anatomy with real SOOP lesions reports generated vs 
               "translate.augment=false", "translate.pix2pix.base_filters=4", "translate.pix2pix.depth_2d=3",
               "translate.discriminator.filters=4,4,4", "synthesize.count=4", "synthesize.placement=keep",
               "segment.base_filters=4", "segment.epochs=1", "segment.epochs_synthetic=1", "segment.epochs_small=1",
-              "segment.finetune_cases=[2]", "segment.augment=false", "segment.report_last_epochs=1"};
+              "segment.finetune_cases=[2]", "segment.batch=2", "segment.augment=false", "segment.report_last_epochs=1"};
   const Config cfg = resolve_config(req);
   StudyOptions opt;
   opt.phantom_stroke = 9;

@@ -12,6 +12,7 @@
 #include "autograd/ops/softmax.h"
 #include "experiments/bench/gpu_check/gpu_check.h"
 #include "experiments/config_presets.h"
+#include "models/gan_losses.h"
 #include "models/lesion_wgan.h"
 #include "models/patchgan.h"
 #include "models/pix2pix.h"
@@ -35,34 +36,7 @@ void check_scale(const std::string& scale) {
     throw std::invalid_argument("gpu_check: unknown size '" + scale + "' (use paper, small or tiny)");
 }
 
-Tensor ones_like(const Tensor& t) { return Tensor::ones(t.shape(), t.dtype(), t.device()); }
-Tensor zeros_like(const Tensor& t) { return Tensor::zeros(t.shape(), t.dtype(), t.device()); }
-
-// ---- The study's GAN losses, in one place (models/gan_losses.h is to replace them) ----
-namespace losses {
-
-// Least squares: real pairs scored towards 1, generated pairs towards 0 (halved sum).
-Tensor lsgan_discriminator(const Tensor& real_scores, const Tensor& fake_scores) {
-  return (mse_loss(real_scores, ones_like(real_scores)) + mse_loss(fake_scores, zeros_like(fake_scores))) * 0.5;
-}
-Tensor lsgan_generator(const Tensor& fake_scores) { return mse_loss(fake_scores, ones_like(fake_scores)); }
-
-struct CriticLoss {
-  Tensor loss, wasserstein, penalty;
-};
-// WGAN-GP critic: gp_weight * E[(|grad k(xhat)| - 1)^2] - (E k(real) - E k(fake)), xhat
-// between real and fake by eps per sample (experiments/maskgan_training.cpp).
-CriticLoss wgan_gp_critic(models::LesionCritic& k, const Tensor& real, const Tensor& fake, const Tensor& eps,
-                          double gp_weight) {
-  Tensor xhat = (eps * real + rsub_scalar(1.0, eps) * fake).detach().requires_grad_();
-  Tensor gr = grad({sum(k.forward(xhat))}, {xhat}, {}, /*create_graph=*/true)[0];
-  Tensor gp = mean(square(add_scalar(sqrt(add_scalar(sum(square(gr), {1, 2, 3, 4}), 1e-12)), -1.0)));
-  Tensor w = mean(k.forward(real)) - mean(k.forward(fake));
-  return {gp * gp_weight - w, w, gp};
-}
-Tensor wgan_generator(models::LesionCritic& k, const Tensor& fake) { return -mean(k.forward(fake)); }
-
-}  // namespace losses
+// The GAN losses are the trainers' own (models/gan_losses.h).
 
 // [n, classes, spatial...] one-hot of a uniformly random class per voxel.
 Tensor random_one_hot(int64_t n, int64_t classes, const Shape& spatial, Generator& gen) {
@@ -201,15 +175,15 @@ class TranslatorCheck final : public NetCheck {
   void iteration(StepRecord* r) override {
     od_->zero_grad();
     Tensor fake = generate(z_d_).detach();
-    Tensor loss_d = losses::lsgan_discriminator(d_->forward(real_, labels_), d_->forward(fake, labels_));
+    Tensor loss_d = models::lsgan_discriminator_loss(d_->forward(real_, labels_), d_->forward(fake, labels_));
     loss_d.backward();
     if (r) r->loss("d", loss_d), r->grads("d.", *d_);
     od_->step();
     if (r) r->weights("d.", *d_);
     og_->zero_grad();
     fake = generate(z_g_);
-    Tensor gan = losses::lsgan_generator(d_->forward(fake, labels_)), l1 = l1_loss(fake, real_);
-    Tensor loss_g = gan + l1 * l1_weight_;
+    const auto g = models::translation_generator_loss(d_->forward(fake, labels_), fake, real_, l1_weight_);
+    const Tensor &loss_g = g.loss, &gan = g.gan, &l1 = g.l1;
     loss_g.backward();
     if (r) r->loss("g", loss_g), r->loss("g_gan", gan), r->loss("g_l1", l1), r->grads("g.", *g_);
     og_->step();
@@ -324,13 +298,14 @@ class WganCheck final : public NetCheck {
   void iteration(StepRecord* r) override {
     oc_->zero_grad();
     Tensor fake = g_->forward(z_d_).detach();
-    const auto c = losses::wgan_gp_critic(*k_, real_, fake, eps_, gp_weight_);
+    const auto c = models::wgan_gp_critic_loss([this](const Tensor& x) { return k_->forward(x); }, real_, fake, eps_,
+                                               gp_weight_);
     c.loss.backward();
     if (r) r->loss("c", c.loss), r->loss("c_wasserstein", c.wasserstein), r->loss("c_gp", c.penalty), r->grads("c.", *k_);
     oc_->step();
     if (r) r->weights("c.", *k_);
     og_->zero_grad();
-    Tensor loss_g = losses::wgan_generator(*k_, g_->forward(z_g_));
+    Tensor loss_g = models::wgan_generator_loss(k_->forward(g_->forward(z_g_)));
     loss_g.backward();
     if (r) r->loss("g", loss_g), r->grads("g.", *g_);
     og_->step();

@@ -2,6 +2,7 @@
 // handles, streams, math modes, status names, and the column-major gemm as a device op.
 #include "kernels/cuda/emu/cublas_emu.h"
 
+#include <algorithm>
 #include <mutex>
 #include <set>
 #include <string>
@@ -75,22 +76,29 @@ T load(const T* p, bool tf32) {
 }
 
 // C = alpha op(A) op(B) + beta C, column-major, accumulating in T in the order l = 0..k-1.
+// Cache-friendly: op(A) is first copied packed (m x k, column-major, TF32-rounded where the
+// math mode says so); each column j of C is then accumulated as op(A)'s columns scaled by
+// op(B)[l, j], l in order, so the innermost loop runs down contiguous columns. Every element
+// still adds its products a[i, l] * b[l, j] in the order l = 0..k-1.
 template <class T>
 void gemm_math(cublasOperation_t ta, cublasOperation_t tb, int64_t m, int64_t n, int64_t k, T alpha, const T* A,
                int64_t lda, const T* B, int64_t ldb, T beta, T* C, int64_t ldc, bool tf32) {
   const bool products = k > 0 && alpha != T(0);
-  for (int64_t j = 0; j < n; ++j)
-    for (int64_t i = 0; i < m; ++i) {
-      T acc = 0;
-      if (products)
-        for (int64_t l = 0; l < k; ++l) {
-          const T a = load(ta == CUBLAS_OP_N ? &A[i + l * lda] : &A[l + i * lda], tf32);
-          const T b = load(tb == CUBLAS_OP_N ? &B[l + j * ldb] : &B[j + l * ldb], tf32);
-          acc += a * b;
-        }
-      T& c = C[i + j * ldc];
-      c = beta == T(0) ? alpha * acc : alpha * acc + beta * c;
-    }
+  std::vector<T> a(products ? static_cast<size_t>(m * k) : 0), acc(static_cast<size_t>(m));
+  if (products)
+    for (int64_t l = 0; l < k; ++l)
+      for (int64_t i = 0; i < m; ++i) a[i + l * m] = load(ta == CUBLAS_OP_N ? &A[i + l * lda] : &A[l + i * lda], tf32);
+  for (int64_t j = 0; j < n; ++j) {
+    std::fill(acc.begin(), acc.end(), T(0));
+    if (products)
+      for (int64_t l = 0; l < k; ++l) {
+        const T b = load(tb == CUBLAS_OP_N ? &B[l + j * ldb] : &B[j + l * ldb], tf32);
+        const T* al = a.data() + l * m;
+        for (int64_t i = 0; i < m; ++i) acc[i] += al[i] * b;
+      }
+    T* c = C + j * ldc;
+    for (int64_t i = 0; i < m; ++i) c[i] = beta == T(0) ? alpha * acc[i] : alpha * acc[i] + beta * c[i];
+  }
 }
 
 template <class T>

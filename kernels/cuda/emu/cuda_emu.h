@@ -48,11 +48,15 @@ struct dim3 {
   constexpr dim3(uint3 v) : x(v.x), y(v.y), z(v.z) {}  // NOLINT: implicit, as in CUDA
 };
 // One OS thread runs one emulated thread at a time; the scheduler stores the running
-// thread's indices here at every switch, so each emulated thread sees its own.
-extern thread_local uint3 threadIdx;
-extern thread_local uint3 blockIdx;
-extern thread_local dim3 blockDim;
-extern thread_local dim3 gridDim;
+// thread's indices here at every switch, so each emulated thread sees its own. Defined here
+// (inline, constant-initialised) rather than declared extern: every use then compiles to a
+// plain thread-local load, without the call C++ makes through an extern thread_local's
+// wrapper in case it needs dynamic initialisation (a kernel's grid-stride loop reads these
+// at every step).
+inline thread_local uint3 threadIdx{0, 0, 0};
+inline thread_local uint3 blockIdx{0, 0, 0};
+inline thread_local dim3 blockDim{1, 1, 1};
+inline thread_local dim3 gridDim{1, 1, 1};
 constexpr int warpSize = 32;
 
 // ---- Runtime API types --------------------------------------------------------------------

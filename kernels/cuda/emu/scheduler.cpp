@@ -7,11 +7,13 @@
 // thread waits there. Neither possible means the real GPU would hang or misbehave
 // (__syncthreads in divergent code, a lane that left a shuffle's mask): the launch fails
 // and says where each thread was. The resume order is the configured Schedule.
+// Cost: a thread gets a stack from the pool (fiber.h) at its first resume and returns it when
+// it ends; a fiber whose thread ends runs the round's next unstarted thread itself, and a
+// thread that waits switches straight to the round's next started thread, so a kernel that
+// never blocks switches twice per chain of threads and a barrier round once per thread, in
+// the schedule's order all the same.
 // Under AddressSanitizer every switch is announced with __sanitizer_start_switch_fiber /
 // __sanitizer_finish_switch_fiber, so ASan tracks the fiber stacks correctly.
-#include <sys/mman.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -26,17 +28,11 @@
 #include "kernels/cuda/emu/fiber.h"
 
 #if defined(__SANITIZE_ADDRESS__)
-#include <sanitizer/asan_interface.h>
 #include <sanitizer/common_interface_defs.h>
 #define PN_EMU_ASAN 1
 #else
 #define PN_EMU_ASAN 0
 #endif
-
-thread_local uint3 threadIdx{0, 0, 0};
-thread_local uint3 blockIdx{0, 0, 0};
-thread_local dim3 blockDim{1, 1, 1};
-thread_local dim3 gridDim{1, 1, 1};
 
 namespace pn::cuda::emu {
 
@@ -64,47 +60,17 @@ uint64_t splitmix64(uint64_t x) {
 }
 
 // Visiting order for n items in one round: depends only on (schedule, seed, salt, round).
+// Shuffle: Fisher-Yates driven by a 64-bit LCG seeded from them, each draw mapped onto its
+// range by a multiply and shift (no division per item).
 void make_order(std::vector<int>& order, int n, uint64_t salt, uint64_t round) {
   order.resize(n);
   for (int i = 0; i < n; ++i) order[i] = g_schedule == Schedule::Reverse ? n - 1 - i : i;
   if (g_schedule != Schedule::Shuffle) return;
   uint64_t state = splitmix64(g_seed ^ splitmix64(salt ^ splitmix64(round)));
-  for (int i = n - 1; i > 0; --i) {  // Fisher-Yates
-    state = splitmix64(state);
-    std::swap(order[i], order[static_cast<int>(state % static_cast<uint64_t>(i + 1))]);
-  }
-}
-
-// ---- Fiber stacks ---------------------------------------------------------------------------
-// mmap'd, with a PROT_NONE page below each so that a stack overflow faults instead of
-// silently corrupting a neighbour; kept for reuse by later blocks and launches.
-// Under ASan the stacks are smaller: every kernel's frames fit in 64 KiB with room to spare
-// (an overflow hits the guard page, never passes silently), and fewer pages keep ASan's
-// bookkeeping of abandoned stacks cheap.
-constexpr size_t kStackBytes = PN_EMU_ASAN ? 64 * 1024 : 128 * 1024;
-
-struct Stack {
-  char* lo = nullptr;  // lowest usable byte
-  size_t bytes = 0;
-  bool dirty = false;  // abandoned mid-kernel: its ASan shadow may still mark frames
-};
-
-std::vector<Stack>& stack_pool() {
-  static std::vector<Stack> pool;
-  return pool;
-}
-
-void ensure_stacks(size_t n) {
-  auto& pool = stack_pool();
-  const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
-  while (pool.size() < n) {
-    void* m = mmap(nullptr, kStackBytes + page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (m == MAP_FAILED) {
-      std::fprintf(stderr, "cuda emulator: cannot map a fiber stack\n");
-      std::abort();
-    }
-    mprotect(m, page, PROT_NONE);
-    pool.push_back(Stack{static_cast<char*>(m) + page, kStackBytes, false});
+  for (int i = n - 1; i > 0; --i) {
+    state = state * 6364136223846793005ull + 1442695040888963407ull;
+    const uint64_t draw = state >> 32;  // the LCG's good bits
+    std::swap(order[i], order[static_cast<int>((draw * static_cast<uint64_t>(i + 1)) >> 32)]);
   }
 }
 
@@ -113,7 +79,7 @@ enum class State : uint8_t { Runnable, AtBarrier, AtWarp, Done, Failed };
 
 struct Thread {
   detail::FiberContext ctx;
-  Stack* stack = nullptr;
+  detail::FiberStack* stack = nullptr;  // from its first resume until it ends
   uint3 idx{0, 0, 0};
   State state = State::Runnable;
   // The warp collective this thread waits in, and its result once released.
@@ -139,6 +105,9 @@ struct Launch {
   const void* sched_stack_bottom = nullptr;  // the launching thread's stack, for ASan
   size_t sched_stack_size = 0;
   Thread* current = nullptr;
+  int ended = 0;           // threads of the running block that are Done
+  std::vector<int> order;  // the running round's visiting order (thread indices)
+  int pos = 0;             // the position in `order` of the thread running or last run
   std::vector<SharedVar> shared;
   size_t shared_bytes = 0;  // PN_SHARED total, checked against the 48 KiB limit
   size_t dynamic_bytes = 0;
@@ -177,8 +146,13 @@ const char* op_name(WarpOp op) {
 // ---- Switching ----------------------------------------------------------------------------
 void fiber_main();
 
-// Scheduler -> thread t, until t yields or ends.
+// Scheduler -> thread t, until the fiber yields or ends. A thread gets its stack at its
+// first resume and returns it when it ends, for the next thread to start on.
 void resume(Launch& L, Thread& t) {
+  if (!t.stack) {
+    t.stack = detail::stack_pool().take();
+    detail::fiber_prepare(t.ctx, t.stack->lo, t.stack->bytes, fiber_main);
+  }
   L.current = &t;
   threadIdx = t.idx;
 #if PN_EMU_ASAN
@@ -189,33 +163,57 @@ void resume(Launch& L, Thread& t) {
 #else
   detail::fiber_switch(L.sched_ctx, t.ctx);
 #endif
+  Thread& last = *L.current;  // the fiber may have run on to later threads (fiber_main)
   L.current = nullptr;
+  if (last.state == State::Done) {
+    detail::stack_pool().give_back(last.stack, false);
+    last.stack = nullptr;
+  }
 }
 
-// Running thread -> scheduler. final: the thread will never be resumed (ASan may drop its
-// fake stack).
+// The thread the round resumes after the one at L.pos when it has started (it has a fiber
+// to switch to), with L.pos moved to it; nullptr when the next runnable thread has not
+// started or the round is over (the scheduler takes over then).
+Thread* next_started(Launch& L) {
+  int p = L.pos + 1;
+  while (p < L.nthreads && L.threads[L.order[p]].state != State::Runnable) ++p;
+  if (p >= L.nthreads || !L.threads[L.order[p]].stack) return nullptr;
+  L.pos = p;
+  return &L.threads[L.order[p]];
+}
+
+// Running thread -> the next thread of the round, directly when that one has a fiber (a
+// barrier round then costs one switch per thread, not two), else -> scheduler. Either way,
+// the order threads run in is the scheduler's. final: the thread will never be resumed (it
+// always returns to the scheduler, which takes its stack back; ASan may drop its fake stack).
 void yield(Launch& L, bool final) {
   Thread& t = *L.current;
+  Thread* next = final ? nullptr : next_started(L);
+  if (next) {
+    L.current = next;
+    threadIdx = next->idx;
+  }
+  detail::FiberContext& to = next ? next->ctx : L.sched_ctx;
 #if PN_EMU_ASAN
   void* fake = nullptr;
-  __sanitizer_start_switch_fiber(final ? nullptr : &fake, L.sched_stack_bottom, L.sched_stack_size);
-  detail::fiber_switch(t.ctx, L.sched_ctx);
+  if (next)
+    __sanitizer_start_switch_fiber(&fake, next->stack->lo, next->stack->bytes);
+  else
+    __sanitizer_start_switch_fiber(final ? nullptr : &fake, L.sched_stack_bottom, L.sched_stack_size);
+  detail::fiber_switch(t.ctx, to);
   __sanitizer_finish_switch_fiber(fake, nullptr, nullptr);
 #else
-  (void)final;
-  detail::fiber_switch(t.ctx, L.sched_ctx);
+  detail::fiber_switch(t.ctx, to);
 #endif
 }
 
-// A fiber's whole life: run the thread's body, record how it ended, switch back for good.
-void fiber_main() {
-  Launch& L = *g_launch;
-#if PN_EMU_ASAN
-  __sanitizer_finish_switch_fiber(nullptr, &L.sched_stack_bottom, &L.sched_stack_size);
-#endif
+// Runs the body of thread L.current to its end; true when it ended normally.
+bool run_body(Launch& L) {
   try {
     L.body(L.ctx);
     L.current->state = State::Done;
+    ++L.ended;
+    return true;
   } catch (const std::exception& e) {
     L.current->state = State::Failed;
     L.error = cudaErrorLaunchFailure;
@@ -225,17 +223,39 @@ void fiber_main() {
     L.error = cudaErrorLaunchFailure;
     L.detail = "exception of unknown type in kernel in " + thread_str(L, *L.current);
   }
-  yield(L, true);  // never resumed
-  std::abort();
+  return false;
 }
 
-void start_thread(Launch& L, Thread& t) {
-  t.state = State::Runnable;
+// Moves the running fiber on to the next runnable thread of the round's order when that
+// thread has not started yet: it takes over the stack, exactly as if the scheduler had
+// started it there. False when there is none, or it has a fiber of its own.
+bool chain_next(Launch& L) {
+  int p = L.pos + 1;
+  while (p < L.nthreads && L.threads[L.order[p]].state != State::Runnable) ++p;
+  if (p >= L.nthreads || L.threads[L.order[p]].stack) return false;
+  Thread& next = L.threads[L.order[p]];
+  next.stack = L.current->stack;
+  L.current->stack = nullptr;
+  L.current = &next;
+  L.pos = p;
+  threadIdx = next.idx;
+  return true;
+}
+
+// A fiber's life: run the body of the thread it was started for and, while threads end
+// without waiting, the bodies of the threads the round starts next (chain_next: a kernel
+// whose threads never block switches twice per chain instead of twice per thread), then
+// switch back for good. A thread that waits keeps the fiber; the scheduler starts the next
+// thread on a new one.
+void fiber_main() {
+  Launch& L = *g_launch;
 #if PN_EMU_ASAN
-  __asan_unpoison_memory_region(t.stack->lo, t.stack->bytes);
+  __sanitizer_finish_switch_fiber(nullptr, &L.sched_stack_bottom, &L.sched_stack_size);
 #endif
-  t.stack->dirty = false;
-  detail::fiber_prepare(t.ctx, t.stack->lo, t.stack->bytes, fiber_main);
+  while (run_body(L) && chain_next(L)) {
+  }
+  yield(L, true);  // never resumed
+  std::abort();
 }
 
 // ---- Releasing waiters --------------------------------------------------------------------
@@ -336,19 +356,17 @@ void run_block(Launch& L, uint3 block_index, uint64_t block_linear) {
   blockIdx = block_index;
   for (SharedVar& v : L.shared) std::memset(v.ptr, kPoison, v.bytes);
   if (L.dynamic_bytes) std::memset(L.dynamic, kPoison, L.dynamic_bytes);
-  for (Thread& t : L.threads) start_thread(L, t);
-  std::vector<int> order;
+  for (Thread& t : L.threads) t.state = State::Runnable;  // each starts (gets a stack) at its first resume
+  L.ended = 0;
   for (uint64_t round = 0;; ++round) {
-    make_order(order, L.nthreads, block_linear, round);
-    for (int i : order) {
-      Thread& t = L.threads[i];
+    make_order(L.order, L.nthreads, block_linear, round);
+    for (L.pos = 0; L.pos < L.nthreads; ++L.pos) {  // resume moves L.pos past threads its fiber chained to
+      Thread& t = L.threads[L.order[L.pos]];
       if (t.state != State::Runnable) continue;
       resume(L, t);
       if (L.error != cudaSuccess) return;
     }
-    bool all_done = std::all_of(L.threads.begin(), L.threads.end(),
-                                [](const Thread& t) { return t.state == State::Done; });
-    if (all_done) return;
+    if (L.ended == L.nthreads) return;
     if (release_warps(L)) continue;
     if (L.error != cudaSuccess) return;
     // Exited threads count as arrived, as on the hardware.
@@ -394,11 +412,14 @@ cudaError_t check_config(dim3 grid, dim3 block, size_t shared_bytes) {
   std::abort();  // never resumed
 }
 
-// Abandons the fibers of a failed block: they are never resumed, so their stacks are
+// Abandons the fibers of a failed block: they are never resumed, so their stacks go back
 // marked for cleaning before reuse.
 void abandon(Launch& L) {
   for (Thread& t : L.threads)
-    if (t.state != State::Done) t.stack->dirty = true;
+    if (t.stack) {
+      detail::stack_pool().give_back(t.stack, true);
+      t.stack = nullptr;
+    }
 }
 
 }  // namespace
@@ -430,11 +451,9 @@ cudaError_t execute_grid(dim3 grid, dim3 block, size_t shared_bytes, ThreadBody 
   L.dynamic_bytes = shared_bytes;
   std::unique_ptr<char[]> dynamic(new char[shared_bytes]);  // its own allocation: ASan sees overflows
   L.dynamic = dynamic.get();
-  ensure_stacks(static_cast<size_t>(L.nthreads));
   L.threads.resize(static_cast<size_t>(L.nthreads));
   for (int i = 0; i < L.nthreads; ++i) {
     Thread& t = L.threads[i];
-    t.stack = &stack_pool()[static_cast<size_t>(i)];
     t.idx = uint3{static_cast<unsigned>(i) % block.x, static_cast<unsigned>(i) / block.x % block.y,
                   static_cast<unsigned>(i) / (block.x * block.y)};
   }

@@ -149,15 +149,24 @@ Event* lookup(State& S, cudaEvent_t e) {
 
 void run_until(State& S, std::unique_lock<std::mutex>& lock, Stream& st, uint64_t target);
 
-// Checks an op's accesses for hazards and records them (lock held, op about to run).
+// Why an op about to run must not: an access into memory freed since it was enqueued (a GPU
+// would fault; running it would touch freed host memory). "" when all are live.
+std::string freed_access(const Stream& st, const Op& op) {
+  for (const Access& a : op.accesses)
+    if (a.ptr && !find_allocation(a.ptr, nullptr))
+      return op.what + " on " + st.name() + ": its " + a.role + " points at memory freed before the op ran";
+  return "";
+}
+
+// Checks an op's accesses for hazards and records them (lock held, op about to run, every
+// access live).
 std::string check_hazards(const Stream& st, const Op& op) {
   if (hazard_mode() == HazardMode::Off) return "";
   OpRef ref{st.id, op.seq, &op.clock, &op.what, st.name()};
   for (const Access& a : op.accesses) {
     if (!a.ptr) continue;
     AllocationInfo info;
-    if (!find_allocation(a.ptr, &info))
-      return op.what + " on " + st.name() + ": its " + a.role + " points at memory freed before the op ran";
+    if (!find_allocation(a.ptr, &info)) continue;
     std::string hazard = check_and_record_access(ref, info, a.write, a.role);
     if (!hazard.empty()) return hazard;
   }
@@ -182,11 +191,13 @@ void run_front(State& S, Stream& st) {
   std::unique_ptr<Op> op = std::move(st.pending.front());
   st.pending.pop_front();
   count_order(S, *op);
-  std::string hazard = check_hazards(st, *op);
+  const std::string freed = freed_access(st, *op);
+  std::string hazard = freed.empty() ? check_hazards(st, *op) : "";
   std::string detail;
-  cudaError_t e = op->body ? op->body(detail) : cudaSuccess;
+  cudaError_t e = op->body && freed.empty() ? op->body(detail) : cudaSuccess;
   st.executed = op->seq;
   ++S.stats.ops_run;
+  if (!freed.empty()) set_async_error(S, st.device, cudaErrorIllegalAddress, freed + " (the op was not run)");
   if (!hazard.empty()) {
     ++S.stats.hazards;
     if (hazard_mode() == HazardMode::Warn) std::fprintf(stderr, "cuda emulator: warning: %s\n", hazard.c_str());

@@ -1,0 +1,65 @@
+#include "models/gan_losses.h"
+
+#include <numeric>
+#include <vector>
+
+#include "autograd/engine.h"
+#include "autograd/error.h"
+#include "autograd/ops/elementwise.h"
+#include "autograd/ops/loss.h"
+#include "autograd/ops/reduce.h"
+
+namespace pn::models {
+
+Tensor lsgan_discriminator_loss(const Tensor& real_scores, const Tensor& fake_scores) {
+  return mul_scalar(mean(square(add_scalar(real_scores, -1.0))) + mean(square(fake_scores)), 0.5);
+}
+
+Tensor lsgan_generator_loss(const Tensor& fake_scores) { return mean(square(add_scalar(fake_scores, -1.0))); }
+
+Tensor l1_reconstruction_loss(const Tensor& generated, const Tensor& real) { return l1_loss(generated, real); }
+
+Tensor wgan_critic_loss(const Tensor& real_scores, const Tensor& fake_scores) {
+  return mean(fake_scores) - mean(real_scores);
+}
+
+Tensor wgan_generator_loss(const Tensor& fake_scores) { return neg(mean(fake_scores)); }
+
+Tensor wgan_interpolate(const Tensor& real, const Tensor& fake, const Tensor& eps) {
+  PN_CHECK(real.shape() == fake.shape(), "wgan_interpolate: real {} and fake {} differ in shape", real.desc(),
+           fake.desc());
+  PN_CHECK(eps.dim() == real.dim() && eps.size(0) == real.size(0) && eps.numel() == eps.size(0),
+           "wgan_interpolate: eps {} must hold one weight per sample of {} ([N, 1, 1, ...])", eps.desc(), real.desc());
+  return (eps * real + rsub_scalar(1.0, eps) * fake).detach();
+}
+
+Tensor gradient_penalty(const Critic& critic, const Tensor& xhat) {
+  PN_CHECK(xhat.dim() >= 2, "gradient_penalty: x̂ {} needs a batch axis and at least one more", xhat.desc());
+  Tensor x = xhat.detach().requires_grad_();
+  Tensor g = grad({sum(critic(x))}, {x}, {}, /*create_graph=*/true)[0];
+  std::vector<int> per_sample(static_cast<size_t>(x.dim() - 1));
+  std::iota(per_sample.begin(), per_sample.end(), 1);
+  Tensor norm = sqrt(add_scalar(sum(square(g), per_sample), 1e-12));
+  return mean(square(add_scalar(norm, -1.0)));
+}
+
+WganGpCriticLoss wgan_gp_critic_loss(const Critic& critic, const Tensor& real, const Tensor& fake, const Tensor& eps,
+                                     double gp_weight) {
+  WganGpCriticLoss out;
+  out.penalty = gradient_penalty(critic, wgan_interpolate(real, fake, eps));
+  Tensor critic_loss = wgan_critic_loss(critic(real), critic(fake));
+  out.loss = critic_loss + mul_scalar(out.penalty, gp_weight);
+  out.wasserstein = neg(critic_loss.detach());
+  return out;
+}
+
+TranslationGeneratorLoss translation_generator_loss(const Tensor& fake_scores, const Tensor& generated,
+                                                    const Tensor& real, double l1_weight) {
+  TranslationGeneratorLoss out;
+  out.gan = lsgan_generator_loss(fake_scores);
+  out.l1 = l1_reconstruction_loss(generated, real);
+  out.loss = out.gan + mul_scalar(out.l1, l1_weight);
+  return out;
+}
+
+}  // namespace pn::models

@@ -1,0 +1,57 @@
+// The GAN losses of the study, each one named function with its formula, used by the
+// trainers (experiments/), the PyTorch golden test, the benchmarks and the GPU checks, so
+// that there is one definition of each. D is the conditional PatchGAN (pix2pix, SPADE),
+// C the lesion WGAN's critic, G a generator; a "scores" tensor is D's or C's output for a
+// batch, of any shape (PatchGAN: one score per patch). Every loss is a mean over all of
+// its elements and returns a 0-dim tensor on the scores' device; all are written with
+// differentiable ops, so they have second derivatives.
+#pragma once
+#include <functional>
+
+#include "autograd/tensor.h"
+
+namespace pn::models {
+
+// Least-squares GAN (Mao et al. 2017), discriminator: real pairs towards 1, generated ones
+// towards 0:  L_D = ½ [ mean((D(x, y) − 1)²) + mean(D(G(x), y)²) ].
+Tensor lsgan_discriminator_loss(const Tensor& real_scores, const Tensor& fake_scores);
+// Least-squares GAN, generator: L_G = mean((D(G(x), y) − 1)²).
+Tensor lsgan_generator_loss(const Tensor& fake_scores);
+// L1 reconstruction (pix2pix): mean |G(x) − y| over every voxel of the batch.
+Tensor l1_reconstruction_loss(const Tensor& generated, const Tensor& real);
+
+// WGAN critic (Arjovsky et al. 2017): L_C = mean(C(G(z))) − mean(C(x)) = −W, where
+// W = mean(C(x)) − mean(C(G(z))) estimates the Wasserstein distance.
+Tensor wgan_critic_loss(const Tensor& real_scores, const Tensor& fake_scores);
+// WGAN generator: L_G = −mean(C(G(z))).
+Tensor wgan_generator_loss(const Tensor& fake_scores);
+
+// The points the gradient penalty is taken at: x̂ = ε·x + (1 − ε)·G(z), ε of shape
+// [N, 1, 1, ...] (one weight per sample, broadcast over the voxels); detached.
+Tensor wgan_interpolate(const Tensor& real, const Tensor& fake, const Tensor& eps);
+// Gradient penalty (Gulrajani et al. 2017): GP = mean_n ( ‖∇_x̂ C(x̂)_n‖₂ − 1 )², the norm over
+// all of sample n's voxels, as sqrt(Σ g² + 1e-12) (the 1e-12 keeps the derivative of the
+// square root finite at g = 0). The gradient is taken with create_graph, so GP itself is
+// differentiable with respect to C's weights (a double backward through C).
+using Critic = std::function<Tensor(const Tensor&)>;
+Tensor gradient_penalty(const Critic& critic, const Tensor& xhat);
+
+// One critic objective of WGAN-GP: loss = L_C + λ·GP at x̂ = wgan_interpolate(real, fake, eps).
+struct WganGpCriticLoss {
+  Tensor loss;         // what the critic minimises
+  Tensor wasserstein;  // W = −L_C (for logging)
+  Tensor penalty;      // GP, unweighted
+};
+WganGpCriticLoss wgan_gp_critic_loss(const Critic& critic, const Tensor& real, const Tensor& fake, const Tensor& eps,
+                                     double gp_weight);
+
+// The translators' generator objective (pix2pix, SPADE): loss = L_G(LSGAN) + λ·L1.
+struct TranslationGeneratorLoss {
+  Tensor loss;  // what the generator minimises
+  Tensor gan;   // L_G, unweighted
+  Tensor l1;    // L1, unweighted
+};
+TranslationGeneratorLoss translation_generator_loss(const Tensor& fake_scores, const Tensor& generated,
+                                                    const Tensor& real, double l1_weight);
+
+}  // namespace pn::models

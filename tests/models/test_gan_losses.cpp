@@ -1,0 +1,62 @@
+// The GAN losses (models/gan_losses.h) against their formulas on hand-computed values, and
+// the gradient penalty's double backward against its closed form for a linear critic.
+#include <doctest/doctest.h>
+
+#include <cmath>
+
+#include "autograd/ops/elementwise.h"
+#include "autograd/ops/reduce.h"
+#include "models/gan_losses.h"
+
+using namespace pn;
+using namespace pn::models;
+
+namespace {
+Tensor vec(const std::vector<double>& v, const Shape& s) { return Tensor::from_vector(v, s, DType::Float64); }
+}  // namespace
+
+TEST_CASE("least-squares GAN losses and L1: the formulas") {
+  Tensor real = vec({1.5, 0.5, 1.0, 0.0}, {2, 1, 2}), fake = vec({0.25, -0.5}, {2, 1});
+  // ½ [mean((r − 1)²) + mean(f²)] = ½ [(0.25 + 0.25 + 0 + 1) / 4 + (0.0625 + 0.25) / 2]
+  CHECK(lsgan_discriminator_loss(real, fake).item() == doctest::Approx(0.5 * (1.5 / 4 + 0.3125 / 2)));
+  // mean((f − 1)²) = (0.5625 + 2.25) / 2
+  CHECK(lsgan_generator_loss(fake).item() == doctest::Approx(1.40625));
+  CHECK(l1_reconstruction_loss(vec({1, -2, 3}, {3}), vec({0, 0, 1}, {3})).item() == doctest::Approx(5.0 / 3));
+  TranslationGeneratorLoss t = translation_generator_loss(fake, vec({1, -2, 3}, {3}), vec({0, 0, 1}, {3}), 10.0);
+  CHECK(t.gan.item() == doctest::Approx(1.40625));
+  CHECK(t.l1.item() == doctest::Approx(5.0 / 3));
+  CHECK(t.loss.item() == doctest::Approx(1.40625 + 50.0 / 3));
+}
+
+TEST_CASE("WGAN losses and the interpolation: the formulas") {
+  Tensor real = vec({2, 4}, {2, 1}), fake = vec({-1, 0, 1}, {3, 1});
+  CHECK(wgan_critic_loss(real, fake).item() == doctest::Approx(0.0 - 3.0));  // mean(fake) − mean(real)
+  CHECK(wgan_generator_loss(fake).item() == doctest::Approx(0.0));
+  CHECK(wgan_generator_loss(vec({1, 2}, {2})).item() == doctest::Approx(-1.5));
+  Tensor x = vec({1, 1, 2, 2}, {2, 2}), g = vec({3, 3, 0, 0}, {2, 2}), eps = vec({0.25, 1}, {2, 1});
+  CHECK(wgan_interpolate(x, g, eps).to_vector() == std::vector<double>{2.5, 2.5, 2, 2});
+  const Tensor per_voxel = vec({0.5, 0.5, 0.5, 0.5}, {2, 2});
+  CHECK_THROWS_WITH_AS(wgan_interpolate(x, g, per_voxel), doctest::Contains("one weight per sample"), Error);
+}
+
+TEST_CASE("gradient penalty of a linear critic: (‖w‖ − 1)², and its gradient in w by double backward") {
+  // C(x)_n = Σ_v w_v x_nv: ∇_x C = w for every sample, so GP = (‖w‖ − 1)² and
+  // dGP/dw = 2 (‖w‖ − 1) w / ‖w‖, which only a backward through the gradient gives.
+  Tensor w = vec({0.6, -1.2, 2.0, 0.4}, {1, 1, 2, 2}).requires_grad_();
+  Critic critic = [&w](const Tensor& x) { return sum(x * w, {1, 2, 3}); };
+  Tensor xhat = vec({1, 2, 3, 4, -1, 0, 5, 2, 0, 0, 1, 1}, {3, 1, 2, 2});
+  Tensor gp = gradient_penalty(critic, xhat);
+  const double norm = std::sqrt(0.36 + 1.44 + 4.0 + 0.16);
+  CHECK(gp.item() == doctest::Approx((norm - 1) * (norm - 1)).epsilon(1e-9));
+  gp.backward();
+  const auto dw = w.grad().to_vector(), wv = w.to_vector();
+  for (size_t i = 0; i < wv.size(); ++i) CHECK(dw[i] == doctest::Approx(2 * (norm - 1) * wv[i] / norm).epsilon(1e-9));
+
+  // The WGAN-GP critic objective: L_C + λ GP, with W = −L_C reported.
+  Tensor real = vec({1, 0, 0, 0, 0, 1, 0, 0}, {2, 1, 2, 2}), fake = vec({0, 0, 1, 0, 0, 0, 0, 1}, {2, 1, 2, 2});
+  WganGpCriticLoss c = wgan_gp_critic_loss(critic, real, fake, vec({0.5, 0.25}, {2, 1, 1, 1}), 10.0);
+  const double c_real = (0.6 - 1.2) / 2, c_fake = (2.0 + 0.4) / 2;
+  CHECK(c.wasserstein.item() == doctest::Approx(c_real - c_fake));
+  CHECK(c.penalty.item() == doctest::Approx((norm - 1) * (norm - 1)).epsilon(1e-9));
+  CHECK(c.loss.item() == doctest::Approx(c_fake - c_real + 10 * (norm - 1) * (norm - 1)));
+}
