@@ -16,23 +16,22 @@ namespace {
 
 using kernels::ConvGeom;
 
-ConvImpl impl_from_env() {
-  const char* v = std::getenv("PENUMBRA_CPU_CONV");
-  if (!v || !*v) return dnnl_available() ? ConvImpl::Dnnl : ConvImpl::Reference;
-  if (!std::strcmp(v, "reference")) return ConvImpl::Reference;
-  if (!std::strcmp(v, "dnnl") && dnnl_available()) return ConvImpl::Dnnl;
-  throw std::invalid_argument(std::string("PENUMBRA_CPU_CONV=") + v + ": expected 'reference'" +
-                              (dnnl_available() ? " or 'dnnl'" : " (this build has no oneDNN)"));
-}
-
 std::atomic<int>& chosen() {
-  static std::atomic<int> c{static_cast<int>(impl_from_env())};
+  static std::atomic<int> c{static_cast<int>(parse_conv_impl(std::getenv("PENUMBRA_CPU_CONV")))};
   return c;
 }
 
 bool use_dnnl(const ConvGeom& g) { return conv_impl() == ConvImpl::Dnnl && dnnl_conv_supported(g); }
 
 }  // namespace
+
+ConvImpl parse_conv_impl(const char* v) {
+  if (!v || !*v) return dnnl_available() ? ConvImpl::Dnnl : ConvImpl::Reference;
+  if (!std::strcmp(v, "reference")) return ConvImpl::Reference;
+  if (!std::strcmp(v, "dnnl") && dnnl_available()) return ConvImpl::Dnnl;
+  throw std::invalid_argument(std::string("PENUMBRA_CPU_CONV=") + v + ": expected 'reference'" +
+                              (dnnl_available() ? " or 'dnnl'" : " ('dnnl' needs a build with oneDNN: tools/install-deps.sh)"));
+}
 
 ConvImpl conv_impl() { return static_cast<ConvImpl>(chosen().load()); }
 

@@ -16,6 +16,10 @@ enum class ConvImpl { Reference, Dnnl };
 // The implementation float32 convolutions take: Dnnl when built in, unless the environment
 // variable PENUMBRA_CPU_CONV=reference (read at first use) or set_conv_impl chose otherwise.
 ConvImpl conv_impl();
+// The implementation a PENUMBRA_CPU_CONV value names: null or "" the default (Dnnl when
+// built in), "reference", or "dnnl" (where built in); anything else throws
+// std::invalid_argument naming the variable and the accepted values.
+ConvImpl parse_conv_impl(const char* value);
 // requires: impl != Dnnl or dnnl_available(); throws std::invalid_argument otherwise.
 void set_conv_impl(ConvImpl impl);
 const char* conv_impl_name(ConvImpl impl);

@@ -2,8 +2,12 @@
 // float32) against the handwritten reference computed in float64: forward, backward-input
 // and backward-weight on odd sizes (strides, padding, kernels that are not cubes, channel
 // counts that are not multiples of the 16-wide blocks, batch > 1, 2-D and 3-D, a stride
-// that drops trailing input, and the transposed-conv shapes of the U-Net and pix2pix).
+// that drops trailing input, and the transposed-conv shapes of the U-Net and pix2pix), and
+// the choice between the two (PENUMBRA_CPU_CONV; CTest also runs these cases with
+// PENUMBRA_CPU_CONV=reference, as test_ops_conv_reference_env).
 #include <cmath>
+#include <cstdlib>
+#include <string>
 #include <random>
 #include <vector>
 
@@ -63,17 +67,33 @@ const Case kCases[] = {
     {"3-D critic: k 5 stride 2 pad 2", 3, 1, 8, 16, {7, 9, 8}, {5, 5, 5}, {2, 2, 2}, {2, 2, 2}},
     {"2-D pix2pix down: k 4 stride 2 pad 1, 29 -> 16, batch 3", 2, 3, 29, 16, {1, 11, 10}, {1, 4, 4}, {1, 2, 2}, {0, 1, 1}},
     {"2-D k 3 pad 1, 20 -> 33", 2, 2, 20, 33, {1, 9, 7}, {1, 3, 3}, {1, 1, 1}, {0, 1, 1}},
+    {"3-D 32 -> 32 (16-channel blocks), k 3 pad 1, odd volume", 3, 1, 32, 32, {5, 9, 11}, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}},
 };
+
+pn::cpu::ConvImpl env_impl() { return pn::cpu::parse_conv_impl(std::getenv("PENUMBRA_CPU_CONV")); }
 
 }  // namespace
 
-TEST_CASE("conv fast path: float32 implementation is oneDNN where built in") {
+TEST_CASE("conv fast path: PENUMBRA_CPU_CONV names the implementation, and nothing else") {
+  using pn::cpu::ConvImpl;
+  const ConvImpl fallback = pn::cpu::dnnl_available() ? ConvImpl::Dnnl : ConvImpl::Reference;
+  CHECK(pn::cpu::parse_conv_impl(nullptr) == fallback);
+  CHECK(pn::cpu::parse_conv_impl("") == fallback);
+  CHECK(pn::cpu::parse_conv_impl("reference") == ConvImpl::Reference);
+  if (pn::cpu::dnnl_available()) CHECK(pn::cpu::parse_conv_impl("dnnl") == ConvImpl::Dnnl);
+  else CHECK_THROWS_WITH_AS(pn::cpu::parse_conv_impl("dnnl"), doctest::Contains("needs a build with oneDNN"),
+                            std::invalid_argument);
+  CHECK_THROWS_WITH_AS(pn::cpu::parse_conv_impl("fast"), doctest::Contains("PENUMBRA_CPU_CONV=fast: expected 'reference'"),
+                       std::invalid_argument);
+}
+
+TEST_CASE("conv fast path: float32 implementation is the environment's choice, oneDNN by default where built in") {
+  CHECK(pn::cpu::conv_impl() == env_impl());
   if (!pn::cpu::dnnl_available()) {
     CHECK(pn::cpu::conv_impl() == pn::cpu::ConvImpl::Reference);
     CHECK_THROWS(pn::cpu::set_conv_impl(pn::cpu::ConvImpl::Dnnl));
     return;
   }
-  CHECK(pn::cpu::conv_impl() == pn::cpu::ConvImpl::Dnnl);
   for (const Case& c : kCases) {
     CAPTURE(c.name);
     CHECK(pn::cpu::dnnl_conv_supported(geom(c)));
@@ -106,27 +126,34 @@ TEST_CASE("conv fast path: forward and both backwards match the float64 referenc
   }
 }
 
-TEST_CASE("conv fast path: the dispatcher's float32 result is the fast one, float64 the reference") {
+TEST_CASE("conv fast path: the dispatcher's float32 result is the chosen implementation's, float64 the reference's") {
   if (!pn::cpu::dnnl_available()) return;
   std::mt19937 rng(17);
   const ConvGeom g = geom(kCases[1]);
   const size_t nx = g.N * g.C_in * g.in_volume(), nw = g.C_out * g.col_rows(), ny = g.N * g.C_out * g.out_volume();
   const auto xf = to_float(random_vector(nx, rng)), wf = to_float(random_vector(nw, rng));
   std::vector<float> via_dispatch(ny), via_dnnl(ny), via_reference(ny);
-  pn::cpu::conv_forward(g, xf.data(), wf.data(), via_dispatch.data());
   pn::cpu::dnnl_conv_forward(g, xf.data(), wf.data(), via_dnnl.data());
   pn::cpu::reference::conv_forward(g, xf.data(), wf.data(), via_reference.data());
-  CHECK(via_dispatch == via_dnnl);
+  REQUIRE(via_dnnl != via_reference);  // else the checks below could not tell them apart
+  pn::cpu::conv_forward(g, xf.data(), wf.data(), via_dispatch.data());
+  CHECK(via_dispatch == (env_impl() == pn::cpu::ConvImpl::Dnnl ? via_dnnl : via_reference));
+  const pn::cpu::ConvImpl before = pn::cpu::conv_impl();
   pn::cpu::set_conv_impl(pn::cpu::ConvImpl::Reference);
   pn::cpu::conv_forward(g, xf.data(), wf.data(), via_dispatch.data());
-  pn::cpu::set_conv_impl(pn::cpu::ConvImpl::Dnnl);
   CHECK(via_dispatch == via_reference);
+  pn::cpu::set_conv_impl(pn::cpu::ConvImpl::Dnnl);
+  pn::cpu::conv_forward(g, xf.data(), wf.data(), via_dispatch.data());
+  CHECK(via_dispatch == via_dnnl);
+  pn::cpu::set_conv_impl(before);
+  const std::vector<double> xd(xf.begin(), xf.end()), wd(wf.begin(), wf.end());
+  std::vector<double> yd(ny), yd_dispatch(ny);
+  pn::cpu::reference::conv_forward(g, xd.data(), wd.data(), yd.data());
+  pn::cpu::conv_forward(g, xd.data(), wd.data(), yd_dispatch.data());
+  CHECK(yd_dispatch == yd);
   // A planted bug: a wrong weight must be caught by the comparison the test above makes.
   auto wrong = wf;
   wrong[3] += 0.5f;
-  std::vector<double> ref(ny);
-  const std::vector<double> xd(xf.begin(), xf.end()), wd(wf.begin(), wf.end());
-  pn::cpu::reference::conv_forward(g, xd.data(), wd.data(), ref.data());
   pn::cpu::dnnl_conv_forward(g, xf.data(), wrong.data(), via_dnnl.data());
-  CHECK(rel_error(via_dnnl, ref) > 1e-3);
+  CHECK(rel_error(via_dnnl, yd) > 1e-3);
 }
