@@ -15,6 +15,8 @@
 #include <string>
 #include <oneapi/dnnl/dnnl.hpp>
 #include <unordered_map>
+
+#include <omp.h>
 #endif
 
 namespace pn::cpu {
@@ -170,10 +172,12 @@ class WorkBuffers {
   std::array<Slot, 4> slots_;
 };
 
-using Key = std::array<int64_t, 17>;
+// A primitive fixes its OpenMP thread count when it is built, so the count is part of the
+// key: a later omp_set_num_threads (run.threads) gets primitives built for it.
+using Key = std::array<int64_t, 18>;
 Key key_of(Pass pass, const ConvGeom& g) {
   return {static_cast<int64_t>(pass), is_2d(g) ? 2 : 3, g.N, g.C_in, g.C_out, g.in[0], g.in[1], g.in[2], g.k[0],
-          g.k[1], g.k[2], g.stride[0], g.stride[1], g.stride[2], g.pad[0], g.pad[1], g.pad[2]};
+          g.k[1], g.k[2], g.stride[0], g.stride[1], g.stride[2], g.pad[0], g.pad[1], g.pad[2], omp_get_max_threads()};
 }
 
 // Everything shared between calls, behind one mutex.
