@@ -1,5 +1,6 @@
 #include "autograd/cpu_block_cache.h"
 
+#include <atomic>
 #include <cstdlib>
 #include <mutex>
 #include <new>
@@ -43,10 +44,21 @@ Cache& cache() {
 
 bool cacheable(size_t bytes) { return !kSanitized && bytes >= kMinCached; }
 
+// Live bytes and their peak, cached or not (atomics: small blocks take no lock).
+std::atomic<size_t> g_live{0}, g_peak{0};
+
+void count_allocation(size_t n) {
+  const size_t now = g_live.fetch_add(n, std::memory_order_relaxed) + n;
+  size_t peak = g_peak.load(std::memory_order_relaxed);
+  while (now > peak && !g_peak.compare_exchange_weak(peak, now, std::memory_order_relaxed)) {
+  }
+}
+
 }  // namespace
 
 void* cpu_block_allocate(size_t bytes) {
   const size_t n = rounded(bytes);
+  count_allocation(n);
   if (cacheable(n)) {
     Cache& c = cache();
     std::lock_guard<std::mutex> lock(c.mutex);
@@ -61,13 +73,17 @@ void* cpu_block_allocate(size_t bytes) {
     ++c.stats.misses;
   }
   void* p = std::aligned_alloc(64, n);
-  if (!p) throw std::bad_alloc();
+  if (!p) {
+    g_live.fetch_sub(n, std::memory_order_relaxed);
+    throw std::bad_alloc();
+  }
   return p;
 }
 
 void cpu_block_free(void* p, size_t bytes) {
   if (!p) return;
   const size_t n = rounded(bytes);
+  g_live.fetch_sub(n, std::memory_order_relaxed);
   if (cacheable(n)) {
     Cache& c = cache();
     std::lock_guard<std::mutex> lock(c.mutex);
@@ -91,7 +107,12 @@ void cpu_block_cache_release() {
 CpuCacheStats cpu_block_cache_stats() {
   Cache& c = cache();
   std::lock_guard<std::mutex> lock(c.mutex);
-  return c.stats;
+  CpuCacheStats s = c.stats;
+  s.live_bytes = g_live.load(std::memory_order_relaxed);
+  s.peak_live_bytes = g_peak.load(std::memory_order_relaxed);
+  return s;
 }
+
+void cpu_block_reset_peak() { g_peak.store(g_live.load(std::memory_order_relaxed), std::memory_order_relaxed); }
 
 }  // namespace pn

@@ -4,6 +4,8 @@
 // a third of a paper-size U-Net step on the CPU. Freed blocks of 1 MiB or more are kept,
 // keyed by exact size, up to a limit (PENUMBRA_CPU_CACHE_MB, default 4096; 0 disables).
 // Sanitizer builds bypass the cache so that use-after-free is still caught.
+// Every CPU tensor's storage comes through here, so the live and peak byte counts are the
+// memory tensors hold (what a training step's activations cost: docs/04-unet.md).
 #pragma once
 #include <cstddef>
 
@@ -12,6 +14,8 @@ namespace pn {
 struct CpuCacheStats {
   size_t cached_bytes = 0;  // held for reuse now
   size_t hits = 0, misses = 0;
+  size_t live_bytes = 0;       // handed out and not yet freed (sizes rounded up to 64 bytes)
+  size_t peak_live_bytes = 0;  // the most live_bytes has been since start or the last reset
 };
 
 // 64-byte aligned; never null (throws std::bad_alloc).
@@ -20,5 +24,7 @@ void cpu_block_free(void* p, size_t bytes);
 // Frees every cached block back to the system.
 void cpu_block_cache_release();
 CpuCacheStats cpu_block_cache_stats();
+// Starts a new peak: peak_live_bytes = live_bytes.
+void cpu_block_reset_peak();
 
 }  // namespace pn

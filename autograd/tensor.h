@@ -55,13 +55,11 @@ class Tensor {
   Tensor to(DType dtype) const;          // differentiable cast
   Tensor to(Device device) const;        // differentiable copy to another device
   Tensor clone() const;                  // differentiable deep copy
-  Tensor contiguous_copy() const { return clone(); }
   Tensor reshape(const Shape& shape) const;  // differentiable; shares storage
   Tensor flatten(int start_axis = 1) const;
 
   // --- in place (never recorded; for optimisers, initialisers and buffers) ----------
   Tensor& fill_(double value);
-  Tensor& zero_() { return fill_(0.0); }
   Tensor& copy_(const Tensor& src);  // same shape; dtype and device may differ
 
   // --- autograd ---------------------------------------------------------------------

@@ -25,14 +25,15 @@ static constexpr size_t kChunk = 1 << 16;
 ByteSource ByteSource::open_file(const std::string& path) {
   std::error_code ec;
   auto st = fs::status(path, ec);
-  PN_CHECK(!ec && fs::exists(st), "{}: file not found", path);
-  PN_CHECK(fs::is_regular_file(st), "{}: not a regular file", path);
+  PN_CHECK(!ec && fs::exists(st), "{}: file not found; check the path",
+           path);
+  PN_CHECK(fs::is_regular_file(st), "{}: not a regular file; give a NIfTI file", path);
   ByteSource b;
   b.name_ = path;
   b.stored_size_ = fs::file_size(path, ec);
   PN_CHECK(!ec, "{}: cannot get the file size: {}", path, ec.message());
   b.file_ = std::fopen(path.c_str(), "rb");
-  PN_CHECK(b.file_ != nullptr, "{}: cannot open for reading: {}", path, std::strerror(errno));
+  PN_CHECK(b.file_ != nullptr, "{}: cannot open for reading: {}; check its permissions", path, std::strerror(errno));
   uint8_t magic[2] = {0, 0};
   const size_t got = b.read_raw(magic, 2);
   b.gzipped_ = got == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
@@ -122,7 +123,8 @@ bool ByteSource::inflate_more(size_t want) {
       const size_t got = raw_eof_ ? 0 : read_raw(zin_.data(), kChunk);
       if (got == 0) {
         if (member_done_) { stream_end_ = true; break; }
-        PN_FAIL("{}: gzip stream ends early after {} decompressed bytes (the file is truncated)", name_, buf_.size());
+        PN_FAIL("{}: gzip stream ends early after {} decompressed bytes ({} bytes compressed): the file is truncated (an "
+                "interrupted copy or download?); copy it again", name_, buf_.size(), stored_size_);
       }
       s.next_in = zin_.data();
       s.avail_in = static_cast<uInt>(got);
@@ -145,8 +147,8 @@ bool ByteSource::inflate_more(size_t want) {
       stream_end_ = true;  // bytes after a complete member that are no gzip: ignored, as gzip does
       break;
     }
-    PN_CHECK(rc == Z_OK || rc == Z_BUF_ERROR, "{}: corrupt gzip data ({}) after {} decompressed bytes", name_,
-             s.msg ? s.msg : zError(rc), buf_.size());
+    PN_CHECK(rc == Z_OK || rc == Z_BUF_ERROR, "{}: corrupt gzip data ({}) after {} decompressed bytes; the file is "
+             "damaged: copy it again, or re-export it", name_, s.msg ? s.msg : zError(rc), buf_.size());
     if (rc == Z_OK) member_done_ = false;
   }
   return buf_.size() >= want;

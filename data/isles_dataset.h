@@ -1,12 +1,17 @@
-// The ISLES 2022 layout as distributed (BIDS):
-//   <root>/rawdata/sub-strokecaseNNNN/ses-0001/dwi/sub-strokecaseNNNN_ses-0001_dwi.nii.gz
-//                                          .../dwi/..._adc.nii.gz
-//                                         .../anat/..._FLAIR.nii.gz
-//   <root>/derivatives/sub-strokecaseNNNN/ses-0001/sub-strokecaseNNNN_ses-0001_msk.nii.gz
-// Scanning gives the same case list as a folder of pairs (CaseFiles), for the chosen
-// modality, and lists every subject whose image or mask is missing as a problem. The
-// masks lie on the DWI/ADC grid; FLAIR in ISLES 2022 is not resampled onto it, so
-// loading FLAIR with a mask reports the grid mismatch.
+// The ISLES 2022 layout (BIDS), in the forms it is distributed:
+//   official:  <root>/[rawdata/]sub-strokecaseNNNN/ses-0001/dwi/sub-..._ses-0001_dwi.nii.gz
+//                                                   .../dwi/..._adc.nii.gz
+//                                                  .../anat/..._FLAIR.nii.gz
+//   flat (the challenge's example data): the same files directly in ses-0001/
+//   masks:     <root>/derivatives/sub-strokecaseNNNN/ses-0001/..._msk.nii.gz
+//   optional anatomy label maps (not part of ISLES; for the translation models), on the
+//   DWI grid in the study's classes: <root>/derivatives/.../..._labels.nii.gz
+// Subjects lie under rawdata/ or directly in the root (the Zenodo archive); modality names
+// match case-insensitively (FLAIR, flair), .nii or .nii.gz. A case is one session
+// ("sub-strokecase0001_ses-0001"); its grid is the DWI's, on which the masks lie, so ADC
+// and FLAIR (on their own grid in ISLES 2022) are resampled onto it when loaded
+// (folder_dataset.h). Every subject whose images or mask are missing is a problem, masks
+// only where the spec requires them (prediction needs none).
 #pragma once
 #include <string>
 
@@ -15,10 +20,14 @@
 namespace pn::data {
 
 enum class IslesModality { DWI, ADC, FLAIR };
-IslesModality parse_isles_modality(const std::string& name);  // "dwi", "adc", "flair"
+IslesModality parse_isles_modality(const std::string& name);  // "dwi", "adc", "flair" (any case)
+const char* isles_modality_name(IslesModality m);             // "dwi", "adc", "flair"
 
-// True when `root` holds rawdata/ and derivatives/ folders.
+// True when `root` holds rawdata/ or derivatives/ beside sub-* folders, or sub-* folders
+// with ses-* folders in them.
 bool looks_like_isles(const std::string& root);
+// spec.channels: modality names (empty: dwi); spec.suffixes are not used.
+FolderScan scan_isles(const DatasetSpec& spec);
 FolderScan scan_isles(const std::string& root, IslesModality modality = IslesModality::DWI);
 
 }  // namespace pn::data

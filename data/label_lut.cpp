@@ -65,7 +65,8 @@ LabelVolume apply_lut(const LabelVolume& v, const LabelLut& lut, const std::stri
   if (!unmapped.empty()) {
     std::string list;
     for (const auto& [l, n] : unmapped) list += fmt::format("{}{} ({} voxels)", list.empty() ? "" : ", ", l, n);
-    PN_FAIL("{}: labels not in the lookup table: {}", name, list);
+    PN_FAIL("{}: labels not in the lookup table: {}; map them in a table file (one 'source target' line each, "
+            "target a study class 0..28) and use that file as the table (data.labels_lut)", name, list);
   }
   return out;
 }

@@ -20,6 +20,18 @@ namespace {
 // Upper bound on the voxel bytes one file may declare (a lying header must not allocate).
 constexpr uint64_t kMaxVoxelBytes = uint64_t{4} << 30;
 
+// The next step after a damaged header.
+constexpr const char* kDamaged = "; the file is damaged or was not written as NIfTI: re-export it, or copy it again";
+// The next step after a file that ends too early.
+constexpr const char* kIncomplete = "; the file is incomplete (an interrupted copy or download?): copy it again";
+
+// How many bytes the file holds, for messages: a plain file's size on disk; for a gzip
+// file, what decompressing it gave so far and its size on disk.
+std::string bytes_held(const ByteSource& src) {
+  return src.gzipped() ? fmt::format("it decompresses to {} bytes ({} bytes compressed)", src.size(), src.stored_size())
+                       : fmt::format("the file holds {} bytes", src.stored_size());
+}
+
 // The header fields the reader uses, whichever NIfTI version held them.
 struct Header {
   int version = 1;
@@ -63,7 +75,7 @@ void copy_common(const H& h, Header& out) {
 // Reads and validates the header; returns it and whether the data needs byte swapping.
 Header parse_header(ByteSource& src, bool& swap) {
   const std::string& name = src.name();
-  PN_CHECK(src.fill_to(4), "{}: not a NIfTI file: only {} bytes", name, src.size());
+  PN_CHECK(src.fill_to(4), "{}: not a NIfTI file: {}{}", name, bytes_held(src), kIncomplete);
   int32_t sz;
   std::memcpy(&sz, src.data(), 4);
   const int32_t sz_swapped = static_cast<int32_t>(__builtin_bswap32(static_cast<uint32_t>(sz)));
@@ -72,11 +84,13 @@ Header parse_header(ByteSource& src, bool& swap) {
   if (sz == 348 || sz_swapped == 348) version = 1;
   else if (sz == 540 || sz_swapped == 540) version = 2;
   PN_CHECK(version != 0, "{}: not a NIfTI file: header size field is {} (NIfTI-1 has 348, NIfTI-2 540){}", name, sz,
-           src.gzipped() ? "" : " (a plain file; .nii.gz files must be gzip-compressed)");
+           !src.gzipped() && name.ends_with(".gz")
+               ? "; the name ends in .gz but the file is not gzip-compressed: compress it with gzip, or rename it to .nii"
+               : "; convert the image to NIfTI first (DICOM series: e.g. with dcm2niix)");
   swap = sz != 348 && sz != 540;
   const size_t hsize = version == 1 ? 348 : 540;
-  PN_CHECK(src.fill_to(hsize), "{}: truncated: the NIfTI-{} header needs {} bytes, the file holds {}", name, version,
-           hsize, src.size());
+  PN_CHECK(src.fill_to(hsize), "{}: truncated: the NIfTI-{} header needs {} bytes, {}{}", name, version, hsize,
+           bytes_held(src), kIncomplete);
   Header h;
   h.version = version;
   std::string magic;
@@ -86,53 +100,54 @@ Header parse_header(ByteSource& src, bool& swap) {
     if (swap) nifti_swap_as_nifti1(&n1);
     magic.assign(n1.magic, strnlen(n1.magic, 4));
     PN_CHECK(magic != "ni1", "{}: a two-file NIfTI-1 header (.hdr/.img pair) is not supported; convert it to .nii", name);
-    PN_CHECK(magic == "n+1", "{}: not a NIfTI-1 file: magic is not \"n+1\" (an ANALYZE 7.5 file?)", name);
+    PN_CHECK(magic == "n+1", "{}: not a NIfTI-1 file: magic is not \"n+1\" (an ANALYZE 7.5 file? convert it to NIfTI){}", name, kDamaged);
     copy_common(n1, h);
-    PN_CHECK(std::isfinite(n1.vox_offset) && n1.vox_offset >= 0 && n1.vox_offset < 1e12, "{}: corrupt header: vox_offset {}",
-             name, n1.vox_offset);
+    PN_CHECK(std::isfinite(n1.vox_offset) && n1.vox_offset >= 0 && n1.vox_offset < 1e12, "{}: corrupt header: vox_offset {}{}",
+             name, n1.vox_offset, kDamaged);
     h.vox_offset = static_cast<int64_t>(n1.vox_offset);
   } else {
     nifti_2_header n2;
     std::memcpy(&n2, src.data(), sizeof n2);
     if (swap) nifti_swap_as_nifti2(&n2);
     PN_CHECK(std::memcmp(n2.magic, "n+2\0\r\n\032\n", 8) == 0,
-             "{}: not a single-file NIfTI-2 file: magic is not \"n+2\" with its line-ending guard", name);
+             "{}: not a single-file NIfTI-2 file: magic is not \"n+2\" with its line-ending guard{}", name, kDamaged);
     copy_common(n2, h);
     h.vox_offset = n2.vox_offset;
   }
   // Dimensions: 1..7, a 3-D volume (trailing dimensions of 1 allowed).
-  PN_CHECK(h.dim[0] >= 1 && h.dim[0] <= 7, "{}: corrupt header: dim[0] = {} (must be 1..7)", name, h.dim[0]);
+  PN_CHECK(h.dim[0] >= 1 && h.dim[0] <= 7, "{}: corrupt header: dim[0] = {} (must be 1..7){}", name, h.dim[0], kDamaged);
   for (int i = 1; i <= 7; ++i) {
     if (i > h.dim[0]) { h.dim[i] = 1; continue; }
-    PN_CHECK(h.dim[i] >= 1 && h.dim[i] <= (int64_t{1} << 24), "{}: corrupt header: dim[{}] = {}", name, i, h.dim[i]);
+    PN_CHECK(h.dim[i] >= 1 && h.dim[i] <= (int64_t{1} << 24), "{}: corrupt header: dim[{}] = {}{}", name, i, h.dim[i], kDamaged);
     if (i >= 4)
-      PN_CHECK(h.dim[i] == 1, "{}: expected a 3-D volume, the file is {}-D with dim[{}] = {}", name, h.dim[0], i, h.dim[i]);
+      PN_CHECK(h.dim[i] == 1, "{}: expected a 3-D volume, the file is {}-D with dim[{}] = {}; extract the one volume you need "
+               "(e.g. `fslroi {} out.nii.gz 0 1`; for DWI the b=1000 trace)", name, h.dim[0], i, h.dim[i], name);
   }
   const int eb = element_bytes(h.datatype);
-  PN_CHECK(eb > 0, "{}: unsupported NIfTI datatype {} (supported: uint8, int8, int16, uint16, int32, uint32, float32, float64)",
-           name, h.datatype);
-  PN_CHECK(h.vox_offset <= static_cast<int64_t>(kMaxVoxelBytes), "{}: corrupt header: vox_offset {} is beyond any real file",
-           name, h.vox_offset);
-  PN_CHECK(h.vox_offset >= static_cast<int64_t>(hsize), "{}: corrupt header: vox_offset {} lies inside the {}-byte header",
-           name, h.vox_offset, hsize);
+  PN_CHECK(eb > 0, "{}: unsupported NIfTI datatype {} (supported: uint8, int8, int16, uint16, int32, uint32, float32, "
+           "float64); convert it to float32 (e.g. `fslmaths {} out.nii.gz -odt float`)", name, h.datatype, name);
+  PN_CHECK(h.vox_offset <= static_cast<int64_t>(kMaxVoxelBytes), "{}: corrupt header: vox_offset {} is beyond any real file{}",
+           name, h.vox_offset, kDamaged);
+  PN_CHECK(h.vox_offset >= static_cast<int64_t>(hsize), "{}: corrupt header: vox_offset {} lies inside the {}-byte header{}",
+           name, h.vox_offset, hsize, kDamaged);
   // In double: three dimensions of up to 2^24 would overflow 64-bit integers.
   const double bytes = static_cast<double>(h.dim[1]) * static_cast<double>(h.dim[2]) * static_cast<double>(h.dim[3]) * eb;
-  PN_CHECK(bytes <= static_cast<double>(kMaxVoxelBytes), "{}: corrupt header: {}x{}x{} voxels of {} bytes exceed the {} GiB limit", name,
-           h.dim[1], h.dim[2], h.dim[3], eb, kMaxVoxelBytes >> 30);
+  PN_CHECK(bytes <= static_cast<double>(kMaxVoxelBytes), "{}: corrupt header: {}x{}x{} voxels of {} bytes exceed the {} GiB limit{}", name,
+           h.dim[1], h.dim[2], h.dim[3], eb, kMaxVoxelBytes >> 30, kDamaged);
   for (int a = 1; a <= 3; ++a)
-    PN_CHECK(std::isfinite(h.pixdim[a]) && std::abs(h.pixdim[a]) > 0, "{}: corrupt header: voxel size pixdim[{}] = {}",
-             name, a, h.pixdim[a]);
+    PN_CHECK(std::isfinite(h.pixdim[a]) && std::abs(h.pixdim[a]) > 0, "{}: corrupt header: voxel size pixdim[{}] = {}{}",
+             name, a, h.pixdim[a], kDamaged);
   if (std::isfinite(h.scl_slope) && h.scl_slope != 0)
-    PN_CHECK(std::isfinite(h.scl_inter), "{}: corrupt header: scl_inter {}", name, h.scl_inter);
+    PN_CHECK(std::isfinite(h.scl_inter), "{}: corrupt header: scl_inter {}{}", name, h.scl_inter, kDamaged);
   PN_CHECK(h.qform_code >= 0 && h.qform_code <= 5 && h.sform_code >= 0 && h.sform_code <= 5,
-           "{}: corrupt header: qform_code {}, sform_code {} (must be 0..5)", name, h.qform_code, h.sform_code);
+           "{}: corrupt header: qform_code {}, sform_code {} (must be 0..5){}", name, h.qform_code, h.sform_code, kDamaged);
   auto finite = [](double x) { return std::isfinite(x); };
   if (h.qform_code > 0)
     PN_CHECK(finite(h.qb) && finite(h.qc) && finite(h.qd) && finite(h.qx) && finite(h.qy) && finite(h.qz),
-             "{}: corrupt header: non-finite qform parameters", name);
+             "{}: corrupt header: non-finite qform parameters{}", name, kDamaged);
   if (h.sform_code > 0)
     for (auto& r : h.srow)
-      for (double x : r) PN_CHECK(finite(x), "{}: corrupt header: non-finite sform row", name);
+      for (double x : r) PN_CHECK(finite(x), "{}: corrupt header: non-finite sform row{}", name, kDamaged);
   return h;
 }
 
@@ -168,8 +183,9 @@ Volume read_from(ByteSource& src) {
   const int eb = element_bytes(h.datatype);
   const size_t n = static_cast<size_t>(h.dim[1] * h.dim[2] * h.dim[3]);
   const size_t need = static_cast<size_t>(h.vox_offset) + n * eb;
-  PN_CHECK(src.fill_to(need), "{}: truncated: the header declares {}x{}x{} {} voxels ({} bytes from offset {}), the file holds {} bytes",
-           name, h.dim[1], h.dim[2], h.dim[3], nifti_datatype_name(h.datatype), n * eb, h.vox_offset, src.size());
+  PN_CHECK(src.fill_to(need), "{}: truncated: the header declares {}x{}x{} {} voxels ({} bytes from offset {}), {}{}",
+           name, h.dim[1], h.dim[2], h.dim[3], nifti_datatype_name(h.datatype), n * eb, h.vox_offset, bytes_held(src),
+           kIncomplete);
 
   Volume v;
   v.dims = {h.dim[1], h.dim[2], h.dim[3]};
@@ -227,7 +243,8 @@ Volume read_from(ByteSource& src) {
   }
   size_t bad = 0;
   for (float x : v.data) bad += !std::isfinite(x);
-  PN_CHECK(bad == 0, "{}: {} of {} voxels are not finite (NaN or Inf)", name, bad, n);
+  PN_CHECK(bad == 0, "{}: {} of {} voxels are not finite (NaN or Inf); replace them before use (e.g. NaN outside the "
+           "brain by 0: `fslmaths in -nan out`)", name, bad, n);
   return v;
 }
 

@@ -13,22 +13,58 @@
 
 namespace pn::data {
 
+namespace {
+
+// The slice range [begin, end) of a volume that has `slices` after resampling.
+void check_slices(const Sample& s, const PipelineOptions& opt) {
+  PN_CHECK(opt.slice_end <= s.image.dims[2],
+           "{}: after resampling to {:.2f} x {:.2f} x {:.2f} mm the volume has {} slices, but the slice range keeps "
+           "slices {} to {} (data.slices): lower the range's end, or check the image's slice spacing ({})",
+           s.id, s.image.spacing[0], s.image.spacing[1], s.image.spacing[2], s.image.dims[2], opt.slice_begin,
+           opt.slice_end - 1, grid_string(s.image));
+}
+
+}  // namespace
+
 Sample preprocess(const Case& c, const PipelineOptions& opt, uint64_t augment_seed) {
   PN_CHECK(!opt.labels_target || c.labels, "{}: the pipeline needs a label map and the case has none", c.id);
-  Sample s{c.id, c.image, opt.labels_target ? *c.labels : c.mask};
+  Sample s{c.id, c.image, c.more_channels, opt.labels_target ? *c.labels : c.mask};
+  auto each_image = [&](auto&& f) {
+    f(s.image);
+    for (Volume& v : s.more_channels) f(v);
+  };
   if (opt.spacing) {
-    s.image = resample_to_spacing(s.image, *opt.spacing);
+    each_image([&](Volume& v) { v = resample_to_spacing(v, *opt.spacing); });
     s.target = resample_to_spacing(s.target, *opt.spacing);
   }
   if (opt.slice_end > opt.slice_begin) {
-    s.image = slice_range(s.image, opt.slice_begin, opt.slice_end);
+    check_slices(s, opt);
+    each_image([&](Volume& v) { v = slice_range(v, opt.slice_begin, opt.slice_end); });
     s.target = slice_range(s.target, opt.slice_begin, opt.slice_end);
   }
-  s.image = crop_or_pad(s.image, opt.size);
+  each_image([&](Volume& v) { v = crop_or_pad(v, opt.size); });
   s.target = crop_or_pad(s.target, opt.size);
-  normalise(s.image, opt.normalisation);
-  if (opt.augment) apply_augmentation(draw_augmentation(opt.augmentation, s.image, augment_seed), &s.image, &s.target, nullptr);
+  each_image([&](Volume& v) { normalise(v, opt.normalisation, opt.clip_percentile); });
+  if (opt.augment) {
+    const AugmentDraw draw = draw_augmentation(opt.augmentation, s.image, augment_seed);
+    apply_augmentation(draw, &s.image, &s.target, nullptr);
+    for (Volume& v : s.more_channels) apply_augmentation(draw, &v, nullptr, nullptr);
+  }
   return s;
+}
+
+Tensor sample_tensor(const Sample& s) {
+  if (s.more_channels.empty()) return to_tensor(s.image);
+  const int64_t n = s.image.numel(), c = 1 + static_cast<int64_t>(s.more_channels.size());
+  Tensor t = Tensor::empty({c, s.image.dims[2], s.image.dims[1], s.image.dims[0]});
+  float* p = t.data<float>();
+  std::copy(s.image.data.begin(), s.image.data.end(), p);
+  for (size_t k = 0; k < s.more_channels.size(); ++k) {
+    PN_CHECK(s.more_channels[k].numel() == n, "{}: input channel {} has {} voxels, the first {}", s.id, k + 2,
+             s.more_channels[k].numel(), n);
+    std::copy(s.more_channels[k].data.begin(), s.more_channels[k].data.end(), p + static_cast<int64_t>(k + 1) * n);
+  }
+  return t;
 }
 
 BatchLoader::BatchLoader(const FolderDataset& dataset, PipelineOptions pipeline, Options options, CaseOrder order)
@@ -94,13 +130,15 @@ Batch BatchLoader::make_batch(const std::vector<std::pair<size_t, int64_t>>& ite
       cached_case = ci;
     }
     if (!opt_.slices_2d) {
-      imgs.push_back(to_tensor(cached->image));
+      imgs.push_back(sample_tensor(*cached));
       tgts.push_back(one_hot(cached->target, classes));
       b.ids.push_back(cached->id);
     } else {
-      const Volume im = slice_range(cached->image, slice, slice + 1);
+      Sample one{cached->id, slice_range(cached->image, slice, slice + 1), {}, {}};
+      for (const Volume& v : cached->more_channels) one.more_channels.push_back(slice_range(v, slice, slice + 1));
       const LabelVolume tg = slice_range(cached->target, slice, slice + 1);
-      imgs.push_back(to_tensor(im).reshape({1, im.dims[1], im.dims[0]}));
+      const int64_t channels = 1 + static_cast<int64_t>(one.more_channels.size());
+      imgs.push_back(sample_tensor(one).reshape({channels, tg.dims[1], tg.dims[0]}));
       tgts.push_back(one_hot(tg, classes).reshape({classes, tg.dims[1], tg.dims[0]}));
       b.ids.push_back(fmt::format("{}:{}", cached->id, slice));
     }

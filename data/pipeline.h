@@ -1,8 +1,10 @@
 // The preprocessing pipeline from a loaded case to a training sample on the study's grid,
 // and the batch loader that hands samples to the engine as tensors.
 // Pipeline order: resample to a spacing (optional; linear / nearest), slice range
-// (optional), crop or pad to the size, intensity normalisation, augmentation (optional,
-// seeded per sample). Targets are the lesion mask (2 classes) or the 29-class label map.
+// (optional), crop or pad to the size, intensity normalisation (each input channel on its
+// own), augmentation (optional, seeded per sample; one geometry for every channel and the
+// target). Targets are the lesion mask (2 classes) or the 29-class label map. A batch's
+// image has one tensor channel per input channel.
 #pragma once
 #include <condition_variable>
 #include <functional>
@@ -26,6 +28,7 @@ struct PipelineOptions {
   std::optional<Vec3> spacing;          // resample first when set
   int64_t slice_begin = 0, slice_end = 0;  // keep [begin, end) when end > begin
   Normalisation normalisation = Normalisation::Paper;
+  double clip_percentile = 99.5;        // the paper's upper clip (Normalisation::Paper)
   bool labels_target = false;           // false: mask (2 classes); true: label map (29)
   bool augment = false;
   AugmentOptions augmentation;
@@ -33,14 +36,18 @@ struct PipelineOptions {
 
 struct Sample {
   std::string id;
-  Volume image;
+  Volume image;                       // the first input channel
+  std::vector<Volume> more_channels;  // the others, on the same grid
   LabelVolume target;
 };
+
+// The sample's input channels as one tensor [C, D, H, W].
+Tensor sample_tensor(const Sample& s);
 
 Sample preprocess(const Case& c, const PipelineOptions& opt, uint64_t augment_seed);
 
 struct Batch {
-  Tensor image;   // [N, 1, D, H, W] (3-D) or [N, 1, H, W] (2-D slices)
+  Tensor image;   // [N, C, D, H, W] (3-D) or [N, C, H, W] (2-D slices)
   Tensor target;  // one-hot [N, C, D, H, W] or [N, C, H, W]
   std::vector<std::string> ids;  // "case" or "case:slice"
 };

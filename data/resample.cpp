@@ -122,6 +122,36 @@ LabelVolume slice_range(const LabelVolume& v, int64_t k0, int64_t k1) {
   return sample_nearest(v, translation(0, 0, static_cast<double>(k0)), {v.dims[0], v.dims[1], k1 - k0});
 }
 
+namespace {
+template <class T, class F>
+BasicVolume<T> onto(const BasicVolume<T>& v, const Grid& target, F&& sample_fn) {
+  BasicVolume<T> out = sample_fn(v, mat4_mul(mat4_inverse(v.affine), target.affine), target.dims);
+  static_cast<Grid&>(out) = target;
+  return out;
+}
+}  // namespace
+
+Volume resample_onto(const Volume& v, const Grid& target, float fill) {
+  return onto(v, target, [&](const Volume& s, const Mat4& m, const Dims3& d) { return sample_linear(s, m, d, fill); });
+}
+LabelVolume resample_onto(const LabelVolume& v, const Grid& target, int32_t fill) {
+  return onto(v, target, [&](const LabelVolume& s, const Mat4& m, const Dims3& d) { return sample_nearest(s, m, d, fill); });
+}
+
+double field_of_view_overlap(const Grid& source, const Grid& target) {
+  const Mat4 m = mat4_mul(mat4_inverse(source.affine), target.affine);
+  int64_t inside = 0;
+  for (int64_t k = 0; k < target.dims[2]; ++k)
+    for (int64_t j = 0; j < target.dims[1]; ++j)
+      for (int64_t i = 0; i < target.dims[0]; ++i) {
+        const auto p = mat4_apply(m, {static_cast<double>(i), static_cast<double>(j), static_cast<double>(k)});
+        bool in = true;
+        for (int a = 0; a < 3; ++a) in = in && p[a] >= -0.5 && p[a] <= source.dims[a] - 0.5;
+        inside += in;
+      }
+  return target.numel() > 0 ? static_cast<double>(inside) / static_cast<double>(target.numel()) : 0.0;
+}
+
 Volume resample_to_spacing(const Volume& v, const Vec3& spacing) {
   Dims3 dims;
   const Mat4 m = to_spacing(v, spacing, dims);

@@ -1,6 +1,6 @@
 // Resampling on index grids: the one sampling primitive (new voxel v reads old voxel
 // T * v, trilinear for images, nearest for label maps), and what is built on it: crop or
-// pad to a size, a slice range, and resampling to a voxel spacing. Every operation moves
+// pad to a size, a slice range, resampling to a voxel spacing and onto another grid. Every operation moves
 // the grid's affine (and qform/sform) so that each voxel keeps its world position.
 #pragma once
 #include <functional>
@@ -29,6 +29,15 @@ LabelVolume crop_or_pad(const LabelVolume& v, const Dims3& dims, int32_t fill = 
 // Keeps slices k0 <= k < k1 along the third axis.
 Volume slice_range(const Volume& v, int64_t k0, int64_t k1);
 LabelVolume slice_range(const LabelVolume& v, int64_t k0, int64_t k1);
+
+// `v` on another grid through both affines (world position of each target voxel): linear
+// for images, nearest for masks; `fill` outside v's field of view. The result's grid is
+// `target` (dims, spacing, affine, header).
+Volume resample_onto(const Volume& v, const Grid& target, float fill = 0);
+LabelVolume resample_onto(const LabelVolume& v, const Grid& target, int32_t fill = 0);
+// The share of target's voxel centres that lie inside `source`'s field of view, in [0, 1]
+// (0 when two headers place the volumes in different parts of the world).
+double field_of_view_overlap(const Grid& source, const Grid& target);
 
 // Resamples to `spacing` (mm) over the same field of view: n' = max(1, round(n s / s')),
 // voxel edges of the first and last voxels kept in place.

@@ -7,8 +7,8 @@
 
 #include "autograd/error.h"
 #include "data/dataset_check.h"
+#include "data/dataset_layout.h"
 #include "data/folder_dataset.h"
-#include "data/isles_dataset.h"
 #include "data/lesion_check.h"
 #include "data/montage.h"
 #include "data/nifti_io.h"
@@ -69,6 +69,7 @@ struct CheckCmd {
   std::string path;
   data::PairSuffixes suffixes;
   std::string modality = "dwi";
+  std::string layout = "auto";
   bool lesions = false;
   std::string lesion_suffix;
 };
@@ -103,10 +104,14 @@ int run_lesion_check(const CheckCmd& o) {
 // Checks `path`; a folder holding no NIfTI files but sub-folders (a phantom's healthy/ and
 // stroke/) checks each sub-folder. Returns 1 when any problem was found.
 int run_check(const CheckCmd& o) {
-  if (o.lesions || looks_like_lesion_folder(o.path, o.suffixes.image)) return run_lesion_check(o);
-  if (data::looks_like_isles(o.path)) {
-    const auto r = data::check_scan(data::scan_isles(o.path, data::parse_isles_modality(o.modality)));
-    std::printf("ISLES 2022 layout, modality %s\n%s", o.modality.c_str(), r.text().c_str());
+  const data::Layout layout = data::parse_layout(o.layout);
+  if (o.lesions || (layout == data::Layout::Auto && looks_like_lesion_folder(o.path, o.suffixes.image)))
+    return run_lesion_check(o);
+  if (data::resolve_layout(o.path, layout) == data::Layout::Isles2022) {
+    data::DatasetSpec spec{o.path, layout, o.suffixes, {o.modality}};
+    const auto r = data::check_scan(data::scan_dataset(spec));
+    std::printf("modality %s\n%s%s\n", o.modality.c_str(), r.text().c_str(),
+                r.problems.empty() ? "OK: no problems" : fmt::format("{} problem(s) in all", r.problems.size()).c_str());
     return r.problems.empty() ? 0 : 1;
   }
   std::vector<std::string> dirs;
@@ -122,7 +127,7 @@ int run_check(const CheckCmd& o) {
   if (has_nifti || dirs.empty()) dirs = {o.path};
   size_t problems = 0;
   for (const auto& d : dirs) {
-    const auto r = data::check_folder(d, o.suffixes);
+    const auto r = data::check_scan(data::scan_dataset({.dir = d, .layout = layout, .suffixes = o.suffixes}));
     std::printf("%s", r.text().c_str());
     problems += r.problems.size();
   }
@@ -133,12 +138,14 @@ int run_check(const CheckCmd& o) {
 struct MontageCmd {
   std::string path, out = "montage.png";
   int cases = 4, slices = 8;
+  std::string layout = "auto";
   data::PairSuffixes suffixes;
 };
 
-// A PNG of the first cases of a folder of pairs: image with lesion outline, label map.
+// A PNG of the first cases of a dataset (any layout): image with lesion outline, label map.
 int run_montage(const MontageCmd& o) {
-  data::FolderDataset ds(o.path, o.suffixes);
+  const data::FolderDataset ds = data::open_dataset({.dir = o.path, .layout = data::parse_layout(o.layout), .suffixes = o.suffixes});
+  std::printf("%s: %s, %zu case(s)\n", o.path.c_str(), ds.scan().layout_description.c_str(), ds.size());
   std::vector<data::Case> loaded;
   for (size_t i = 0; i < ds.size() && static_cast<int>(i) < o.cases; ++i) loaded.push_back(ds.load(i));
   std::vector<data::MontageCase> cases;
@@ -177,7 +184,11 @@ void add_data(CLI::App& app) {
   ck->add_option("--image-suffix", c->suffixes.image, "image file suffix")->capture_default_str();
   ck->add_option("--mask-suffix", c->suffixes.mask, "mask file suffix")->capture_default_str();
   ck->add_option("--labels-suffix", c->suffixes.labels, "label map file suffix")->capture_default_str();
-  ck->add_option("--modality", c->modality, "ISLES 2022 layout: dwi, adc or flair")->capture_default_str();
+  ck->add_option("--modality", c->modality, "ISLES 2022 layout: dwi, adc or flair (resampled onto the DWI grid)")
+      ->capture_default_str();
+  ck->add_option("--layout", c->layout, "auto (detected and named), pairs or isles2022")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"auto", "pairs", "isles2022"}));
   ck->add_flag("--lesions", c->lesions,
                "treat the folder as lesion masks only (automatic when it holds NIfTI files, no sub-folder and no "
                "<case>_<image-suffix> file, e.g. shared/data/soop/lesions)");
@@ -186,9 +197,12 @@ void add_data(CLI::App& app) {
     if (int rc = run_check(*c)) throw CLI::RuntimeError(rc);
   });
 
-  auto* mo = data->add_subcommand("montage", "PNG of a folder of pairs: axial slices, lesion outline, label colours");
+  auto* mo = data->add_subcommand("montage", "PNG of a dataset's first cases: axial slices, lesion outline, label colours");
   auto m = std::make_shared<MontageCmd>();
-  mo->add_option("path", m->path, "dataset folder (folder of pairs)")->required();
+  mo->add_option("path", m->path, "dataset folder (folder of pairs or ISLES 2022)")->required();
+  mo->add_option("--layout", m->layout, "auto (detected), pairs or isles2022")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"auto", "pairs", "isles2022"}));
   mo->add_option("--out", m->out, "PNG file")->capture_default_str();
   mo->add_option("--cases", m->cases, "cases to show")->capture_default_str()->check(CLI::PositiveNumber);
   mo->add_option("--slices", m->slices, "slices per row")->capture_default_str()->check(CLI::PositiveNumber);

@@ -1,5 +1,6 @@
 // `penumbra report`: result tables from finished (or running) run folders.
-//   report dice --run NAME=DIR ... [--last K] [--volumes] [--write FILE]
+//   report dice --run NAME=DIR ... [--last K] [--volumes] [--write FILE]   (--volumes: also intervals and
+//     paired comparisons of the held-out volumes with the first run)
 //   report curves --run NAME=DIR ... [--column test_soft_dice] --write FILE.svg
 //   report boxplot --run NAME=DIR ... [--column hard_dice] --write FILE.svg
 //   report study [--preset/--config/--set] [--runs DIR] [--out DIR]
@@ -9,6 +10,7 @@
 #include "experiments/command.h"
 #include "experiments/config_cli.h"
 #include "experiments/dice_table.h"
+#include "experiments/heldout_comparison.h"
 #include "experiments/report_figures.h"
 #include "experiments/run_dir.h"
 #include "experiments/study_report.h"
@@ -61,7 +63,15 @@ void run_report(const ReportOptions& o) {
   std::string md = experiments::dice_table_markdown(results, o.last_k);
   if (o.volumes) {
     auto per_volume = tables(o.runs, experiments::run_files::kHeldoutMetrics);
-    if (!per_volume.empty()) md += "\n" + experiments::volume_metrics_markdown(per_volume);
+    if (!per_volume.empty()) {
+      md += "\n";
+      md += experiments::volume_metrics_markdown(per_volume);
+      // Intervals and paired comparisons with the first run (experiments/heldout_comparison.h).
+      std::vector<experiments::HeldoutValues> values;
+      for (const auto& [name, t] : per_volume) values.push_back(experiments::heldout_values(name, t));
+      md += "\n";
+      md += experiments::heldout_comparison_markdown(values, per_volume.front().first, experiments::BootstrapOptions{});
+    }
   }
   emit(md, o.write);
 }
@@ -90,7 +100,8 @@ void add_report(CLI::App& app) {
       ->required();
   dice->add_option("--last", o->last_k, "K of 'mean ± sd over the last K epochs'")->capture_default_str()->check(
       CLI::PositiveNumber);
-  dice->add_flag("--volumes", o->volumes, "add a table of every per-volume metric on the held-out set");
+  dice->add_flag("--volumes", o->volumes, "add a table of every per-volume metric on the held-out set, bootstrap "
+                                          "intervals, and paired comparisons with the first run");
   dice->add_option("--write", o->write, "write the Markdown to this file instead of stdout");
   dice->callback([o] { run_report(*o); });
 

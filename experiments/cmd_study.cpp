@@ -18,8 +18,8 @@ void add_study(CLI::App& app) {
   auto no_phantom = std::make_shared<bool>(false);
   experiments::add_config_options(cmd, *req);
   cmd->add_flag("--no-phantom", *no_phantom, "fail instead of writing phantom data when data.train_dir is missing");
-  cmd->add_option("--phantom-stroke", opt->phantom_stroke, "phantom stroke subjects")->capture_default_str();
-  cmd->add_option("--phantom-healthy", opt->phantom_healthy, "phantom healthy subjects")->capture_default_str();
+  cmd->add_option("--phantom-stroke", opt->phantom_stroke, "phantom stroke subjects for training and test (4:1); held-out ones: study.phantom_holdout")->capture_default_str();
+  cmd->add_option("--phantom-healthy", opt->phantom_healthy, "phantom healthy subjects for synthesis; held-out lesion-free ones: study.phantom_holdout_free")->capture_default_str();
   cmd->callback([req, opt, no_phantom] {
     opt->phantom = !*no_phantom;
     experiments::run_study(experiments::resolve_config(*req), *opt);

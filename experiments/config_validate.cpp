@@ -57,7 +57,12 @@ void validate_config(const Config& c) {
   k.positive_int("run.checkpoint_every");
   k.positive_int("run.keep_checkpoints");
 
-  k.one_of("data.layout", {"pairs", "isles2022"});
+  k.one_of("data.layout", {"auto", "pairs", "isles2022"});
+  {
+    const auto ch = c.strings("data.channels");
+    if (ch.empty() || ch[0] != "image")
+      k.fail("data.channels", "the first channel is \"image\" (the layout's own image: pairs data.image_suffix, ISLES dwi)");
+  }
   k.positive_ints("data.grid", 3);
   auto sp = c.numbers("data.spacing");
   if (sp.size() != 3 || std::any_of(sp.begin(), sp.end(), [](double s) { return !(s > 0); }))
@@ -65,8 +70,6 @@ void validate_config(const Config& c) {
   auto sl = c.integers("data.slices");
   if (sl.size() != 2 || sl[0] < 0 || sl[1] < sl[0]) k.fail("data.slices", "needs [first, last] with 0 <= first <= last");
   k.positive_int("data.classes", 2);
-  if (c.integer("data.lesion_class") < 0 || c.integer("data.lesion_class") >= c.integer("data.classes"))
-    k.fail("data.lesion_class", fmt::format("must lie in [0, data.classes = {})", c.integer("data.classes")));
   k.range("data.clip_percentile", 0, 100);
   k.one_of("data.phantom_anatomy", {"auto", "icbm152", "procedural"});
   const auto grid = c.integers("data.grid");
@@ -114,7 +117,6 @@ void validate_config(const Config& c) {
   k.positive_int("translate.pix2pix.depth_2d");
   k.positive_int("translate.pix2pix.depth_3d");
   k.positive_int("translate.spade.latent_dim");
-  k.positive_ints("translate.spade.base_shape", 2);
   k.positive_ints("translate.spade.filters");
   k.positive_int("translate.spade.out_kernel");
   k.positive_ints("translate.discriminator.filters");
@@ -122,7 +124,6 @@ void validate_config(const Config& c) {
   k.range("translate.discriminator.leaky_slope", 0, 1);
 
   k.positive_int("synthesize.count");
-  k.positive_int("synthesize.lesions_per_brain");
   k.one_of("synthesize.placement", {"tissue", "keep"});
 
   k.positive_int("segment.base_filters");
@@ -136,6 +137,7 @@ void validate_config(const Config& c) {
   }
   k.positive_int("segment.batch");
   k.positive_float("segment.lr");
+  k.one_of("segment.loss", {"soft_dice", "dice_ce", "batch_dice"});  // models/seg_losses.h
   k.positive_int("segment.epochs");
   k.positive_int("segment.epochs_synthetic");
   k.positive_int("segment.epochs_small");
@@ -146,6 +148,12 @@ void validate_config(const Config& c) {
   k.positive_ints("segment.finetune_cases");
   k.range("segment.threshold", 0, 1, true);
   k.positive_int("segment.report_last_epochs");
+  k.positive_int("study.seeds");
+  for (const auto& loss : c.strings("study.loss_comparison"))
+    if (loss != "soft_dice" && loss != "dice_ce" && loss != "batch_dice")
+      k.fail("study.loss_comparison", fmt::format("'{}' is not a loss; the losses are: soft_dice, dice_ce, batch_dice", loss));
+  k.positive_int("study.phantom_holdout");
+  k.positive_int("study.phantom_holdout_free", 0);
   // Model names (translate.*) must agree with segment.finetune_models: building the grid checks it.
   (void)segmentation_grid(c);
 }

@@ -16,6 +16,7 @@
 #include "kernels/cuda/check.h"
 #include "kernels/cuda/device_guard.h"
 #include "kernels/cuda/library_options.h"
+#include "kernels/cuda/workbench/workbench.h"
 #if !defined(PN_CUDA_EMU)
 #include "kernels/cuda/build_info.h"
 #endif
@@ -163,6 +164,9 @@ const bool registered = [] {
   s.report = report;
   s.synchronize = synchronize;
   s.peak_memory = peak_memory;
+  s.bench_kernels = [](const std::string& family, int version) {
+    return cuda::workbench::format(cuda::workbench::run(family, version));
+  };
   set_gpu_support(std::move(s));
 #if defined(PN_LINK_NCCL)
   nn::install_nccl_communicator();  // device collectives for multi-rank GPU runs

@@ -34,6 +34,11 @@ struct GpuSupport {
   std::function<void(int device)> synchronize;
   // Peak bytes held by the device's tensor allocator since the last reset (reset: true).
   std::function<size_t(int device, bool reset)> peak_memory;
+  // `penumbra bench kernels`: the kernel workbench (kernels/cuda/WORKBENCH.md) on the current
+  // device: each version of `family` ("" = all) numbered `version` (0 = all) checked against
+  // the CPU, then timed (GPU) or profiled (emulator); the report as text. Throws
+  // std::invalid_argument for an unknown family or version.
+  std::function<std::string(const std::string& family, int version)> bench_kernels;
 };
 
 // Called once by the program, before any command runs.

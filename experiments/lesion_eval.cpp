@@ -9,6 +9,7 @@
 #include "data/folder_dataset.h"
 #include "data/montage.h"
 #include "data/pipeline.h"
+#include "experiments/dataset_config.h"
 #include "experiments/lesion_sources.h"
 #include "experiments/maskgan_training.h"
 #include "experiments/progress.h"
@@ -46,7 +47,7 @@ std::vector<data::LabelVolume> real_masks(const Config& cfg, std::string& source
   std::vector<std::string> dirs;
   for (const char* key : {"data.test_dir", "data.holdout_dir"})
     if (fs::is_directory(cfg.string(key))) {
-      data::FolderDataset ds(cfg.string(key), seg_suffixes(cfg));
+      const data::FolderDataset ds = open_dataset(cfg, cfg.string(key), key);
       for (size_t i = 0; i < ds.size(); ++i) {
         data::Sample s = data::preprocess(ds.load(i), pipe, 0);
         if (std::any_of(s.target.data.begin(), s.target.data.end(), [](int32_t v) { return v != 0; }))

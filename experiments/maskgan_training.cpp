@@ -13,6 +13,7 @@
 #include "data/tensor_bridge.h"
 #include "experiments/checkpoint_dir.h"
 #include "experiments/config_presets.h"
+#include "experiments/dataset_config.h"
 #include "experiments/lesion_sources.h"
 #include "experiments/progress.h"
 #include "experiments/seg_training.h"
@@ -67,8 +68,8 @@ TrainingMasks load_masks(const Config& cfg) {
     tm.source = fmt::format("{}: {} of {} masks with >= {} voxels on the grid, {} of them held out for evaluation",
                             spec.description, set.masks.size(), tm.considered, min_voxels, set.held_out().size());
   } else {
-    data::FolderDataset ds(cfg.string("data.train_dir"), seg_suffixes(cfg));
     const auto pipe = seg_pipeline(cfg, false);
+    const data::FolderDataset ds = open_checked_dataset(cfg, cfg.string("data.train_dir"), "data.train_dir", {}, &pipe);
     tm.considered = ds.size();
     for (size_t i = 0; i < ds.size(); ++i) {
       const data::Sample s = data::preprocess(ds.load(i), pipe, 0);

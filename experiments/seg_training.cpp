@@ -11,18 +11,23 @@
 #include "autograd/ops/softmax.h"
 #include "data/montage.h"
 #include "data/nifti_io.h"
+#include "data/dataset_layout.h"
+#include "data/lesion_stats.h"
 #include "data/resample.h"
 #include "data/tensor_bridge.h"
 #include "experiments/case_metrics_csv.h"
 #include "experiments/checkpoint_dir.h"
 #include "experiments/config_presets.h"
+#include "experiments/dataset_config.h"
 #include "experiments/mixed_order.h"
 #include "experiments/progress.h"
 #include "experiments/seg_metrics.h"
 #include "experiments/training_loop.h"
+#include "models/seg_losses.h"
 #include "models/unet.h"
 #include "nn/data_parallel.h"
 #include "nn/optim.h"
+#include "nn/safetensors.h"
 
 namespace pn::experiments {
 
@@ -31,22 +36,15 @@ using cli::Progress;
 
 namespace {
 
-// "_dwi.nii.gz" -> "dwi".
-std::string bare_suffix(std::string s) {
-  for (const char* ext : {".nii.gz", ".nii"})
-    if (s.size() > std::string(ext).size() && s.ends_with(ext)) s.resize(s.size() - std::string(ext).size());
-  if (!s.empty() && s[0] == '_') s.erase(0, 1);
-  return s;
-}
-
 models::UNetConfig unet_config(const Config& cfg) {
-  return {3, 1, 2, cfg.integer("segment.base_filters"), static_cast<int>(cfg.integer("segment.depth"))};
+  return {3, input_channels(cfg), 2, cfg.integer("segment.base_filters"), static_cast<int>(cfg.integer("segment.depth"))};
 }
 
 // Probabilities of the lesion class [D, H, W] (float) for one preprocessed sample.
 std::vector<float> lesion_probabilities(models::SegmentationUNet& net, const data::Sample& s) {
   NoGrad ng;
-  Tensor x = data::to_tensor(s.image).reshape({1, 1, s.image.dims[2], s.image.dims[1], s.image.dims[0]}).to(net.device());
+  const int64_t channels = 1 + static_cast<int64_t>(s.more_channels.size());
+  Tensor x = data::sample_tensor(s).reshape({1, channels, s.image.dims[2], s.image.dims[1], s.image.dims[0]}).to(net.device());
   Tensor p = narrow(softmax(net.forward(x), 1), 1, 1, 1);
   auto v = p.to_vector();
   return {v.begin(), v.end()};
@@ -88,10 +86,7 @@ TestScores score_dataset(models::SegmentationUNet& net, const data::FolderDatase
 
 }  // namespace
 
-data::PairSuffixes seg_suffixes(const Config& cfg) {
-  return {bare_suffix(cfg.string("data.image_suffix")), bare_suffix(cfg.string("data.mask_suffix")),
-          bare_suffix(cfg.string("data.labels_suffix"))};
-}
+data::PairSuffixes seg_suffixes(const Config& cfg) { return dataset_spec(cfg, "").suffixes; }
 
 data::PipelineOptions seg_pipeline(const Config& cfg, bool augment) {
   data::PipelineOptions p;
@@ -102,6 +97,7 @@ data::PipelineOptions seg_pipeline(const Config& cfg, bool augment) {
   p.spacing = data::Vec3{spacing[2], spacing[1], spacing[0]};
   p.slice_begin = slices[0];
   p.slice_end = slices[1] + 1;
+  p.clip_percentile = cfg.number("data.clip_percentile");
   p.augment = augment;
   return p;
 }
@@ -110,29 +106,32 @@ namespace {
 
 // The training volumes of an experiment (clinical, synthetic or pooled) and the test set.
 struct SegData {
-  std::optional<data::FolderDataset> clinical, synthetic, train, test;
+  std::optional<data::FolderDataset> clinical, synthetic, train, test, holdout;
   std::string description;  // for the log
   int64_t n_clinical = 0, n_synthetic = 0;
 };
 
 SegData load_seg_data(const Config& cfg, const SegExperiment& exp) {
   PN_CHECK(exp.clinical || !exp.synthetic_dir.empty(), "segment train: no training data (neither clinical nor synthetic)");
-  const auto suffixes = seg_suffixes(cfg);
+  // Every case read and checked before the first step (data.skip_bad_cases).
+  const data::PipelineOptions pipe = seg_pipeline(cfg, false);
   SegData d;
   std::vector<std::pair<const data::FolderDataset*, size_t>> parts;
   if (exp.clinical) {
-    d.clinical.emplace(cfg.string("data.train_dir"), suffixes);
+    d.clinical.emplace(open_checked_dataset(cfg, cfg.string("data.train_dir"), "data.train_dir", {}, &pipe));
     PN_CHECK(exp.clinical_cases <= static_cast<int64_t>(d.clinical->size()),
              "segment train: {} clinical cases asked for, {} has {}", exp.clinical_cases, cfg.string("data.train_dir"),
              d.clinical->size());
     parts.emplace_back(&*d.clinical, static_cast<size_t>(exp.clinical_cases));
   }
   if (!exp.synthetic_dir.empty()) {
-    d.synthetic.emplace(exp.synthetic_dir, suffixes);
+    d.synthetic.emplace(open_checked_dataset(cfg, exp.synthetic_dir, "synthetic database", {}, &pipe));
     parts.emplace_back(&*d.synthetic, 0);
   }
   d.train.emplace(data::FolderDataset::pooled(parts));
-  d.test.emplace(cfg.string("data.test_dir"), suffixes);
+  d.test.emplace(open_checked_dataset(cfg, cfg.string("data.test_dir"), "data.test_dir", {}, &pipe));
+  if (fs::is_directory(cfg.string("data.holdout_dir")))
+    d.holdout.emplace(open_checked_dataset(cfg, cfg.string("data.holdout_dir"), "data.holdout_dir", {}, &pipe));
   d.n_synthetic = d.synthetic ? static_cast<int64_t>(d.synthetic->size()) : 0;
   d.n_clinical = static_cast<int64_t>(d.train->size()) - d.n_synthetic;
   const double mix_ratio = cfg.number("segment.mix_ratio");
@@ -162,8 +161,8 @@ std::unique_ptr<data::BatchLoader> seg_loader(const Config& cfg, const SegData& 
 
 // The conventional protocol: the final model, once, on volumes it never saw. Rank 0;
 // heldout_metrics.csv is written afresh (a resumed evaluation does not add rows twice).
-double heldout_evaluation(TrainingLoop& loop, models::SegmentationUNet& net, const Config& cfg) {
-  data::FolderDataset ds(cfg.string("data.holdout_dir"), seg_suffixes(cfg));
+double heldout_evaluation(TrainingLoop& loop, models::SegmentationUNet& net, const Config& cfg,
+                          const data::FolderDataset& ds) {
   const auto pipe = seg_pipeline(cfg, false);
   const double threshold = cfg.number("segment.threshold");
   const fs::path csv_path = loop.training_run().dir().heldout_metrics_path();
@@ -224,6 +223,7 @@ SegTrainResult train_segmentation(TrainingLoop& loop, const Config& cfg, const S
                 d.description.c_str(), d.test->size(), (long long)net.num_parameters());
   loop.resume();
   const auto test_pipe = seg_pipeline(cfg, false);
+  const models::SegLoss loss_kind = models::parse_seg_loss(cfg.string("segment.loss"));  // models/seg_losses.h
   net.train();
   TrainerHooks hooks;
   hooks.start_epoch = [&](int64_t e, int64_t first) { loader->start_epoch(static_cast<int>(e), first); };
@@ -233,7 +233,7 @@ SegTrainResult train_segmentation(TrainingLoop& loop, const Config& cfg, const S
     Tensor x = loop.to_device(nn::rank_slice(b->image, loop.rank(), loop.ranks()));
     Tensor t = loop.to_device(nn::rank_slice(b->target, loop.rank(), loop.ranks()));
     opt.zero_grad();
-    Tensor loss = soft_dice_loss(softmax(net.forward(x), 1), t, 1);
+    Tensor loss = models::segmentation_loss(loss_kind, net.forward(x), t);
     loss.backward();
     dp.average_gradients();
     opt.step();
@@ -249,8 +249,7 @@ SegTrainResult train_segmentation(TrainingLoop& loop, const Config& cfg, const S
   if (!loop.root()) return result;
   const std::vector<double> last = loop.last_metrics();  // train loss, test soft Dice, test hard Dice
   if (last.size() == 3) result.final_test_soft_dice = last[1];
-  if (!loop.done() && fs::is_directory(cfg.string("data.holdout_dir")))
-    result.heldout_hard_dice = heldout_evaluation(loop, net, cfg);
+  if (!loop.done() && d.holdout) result.heldout_hard_dice = heldout_evaluation(loop, net, cfg, *d.holdout);
   loop.finish(fmt::format("test soft Dice {:.4f}, held-out hard Dice {:.4f}", result.final_test_soft_dice,
                           result.heldout_hard_dice));
   return result;
@@ -265,8 +264,26 @@ SegTrainResult segment_train(const Config& cfg, const RunDirOptions& run_opt, co
   return loop.guard([&] { return train_segmentation(loop, cfg, exp); });
 }
 
-void segment_predict(const std::string& run_dir, const std::string& input_dir, const std::string& out_dir,
-                     Device device) {
+namespace {
+
+// The hard mask of one case on its own grid (the case's image grid), from the model.
+data::LabelVolume predict_case(models::SegmentationUNet& net, const data::Case& in, const data::PipelineOptions& pipe,
+                               double threshold) {
+  const data::Sample s = data::preprocess(in, pipe, 0);
+  const auto prob = lesion_probabilities(net, s);
+  data::LabelVolume pred = data::LabelVolume::zeros_on(s.image);
+  for (size_t i = 0; i < prob.size(); ++i) pred.data[i] = prob[i] >= threshold;
+  // Back onto the input's grid: input voxel -> world -> study-grid voxel, nearest.
+  const data::Mat4 to_study = data::mat4_mul(data::mat4_inverse(s.image.affine), in.image.affine);
+  data::LabelVolume out = data::sample_nearest(pred, to_study, in.image.dims, 0);
+  static_cast<data::Grid&>(out) = in.image.grid();
+  return out;
+}
+
+}  // namespace
+
+int segment_predict(const std::string& run_dir, const std::string& input_dir, const std::string& out_dir,
+                    Device device) {
   const Config cfg = run_config(run_dir);
   Generator gen(1);
   models::SegmentationUNet net(unet_config(cfg), gen);
@@ -274,57 +291,110 @@ void segment_predict(const std::string& run_dir, const std::string& input_dir, c
   load_newest_checkpoint(run_dir, "segment predict", {{{"unet", &net}}, {{"adam", &opt}}, {}});
   net.to(device);
   net.eval();  // batch norm with the running statistics, as in the run's own held-out evaluation
-  const auto suffixes = seg_suffixes(cfg);
-  const auto scan = data::scan_folder(input_dir, suffixes);
-  PN_CHECK(!scan.cases.empty(), "segment predict: no `<case>_{}.nii(.gz)` images in {}", suffixes.image, input_dir);
+  // Images alone are cases: masks beside them are neither needed nor read.
+  const data::FolderScan scan = data::scan_dataset(dataset_spec(cfg, input_dir, {.masks = false}));
+  PN_CHECK(!scan.cases.empty(), "segment predict: {}",
+           data::problems_text(fmt::format("{} ({})", input_dir, scan.layout_description),
+                               scan.problems.empty() ? std::vector<std::string>{"no case found"} : scan.problems));
+  std::printf("segment predict: %s: %s, %zu case(s)\n", input_dir.c_str(), scan.layout_description.c_str(),
+              scan.cases.size());
+  if (!scan.ignored.empty())  // e.g. images named without the run's suffix: said, not silently passed over
+    std::fprintf(stderr, "segment predict: %zu NIfTI file(s) of %s are no case's image and are not predicted (e.g. "
+                 "%s); images are <case>_%s.nii(.gz) (the run's data.image_suffix)\n", scan.ignored.size(),
+                 input_dir.c_str(), scan.ignored[0].c_str(), scan.channels[0].c_str());
+  std::vector<std::string> failed = scan.problems;  // cases the scan could not complete
   fs::create_directories(out_dir);
   const auto pipe = seg_pipeline(cfg, false);
   const double threshold = cfg.number("segment.threshold");
+  std::string table = csv_line({"case", "status", "predicted_ml", "components", "input", "output", "problem"});
   Progress prog("predict", static_cast<int64_t>(scan.cases.size()), "volume");
-  for (const auto& c : scan.cases) {
-    data::Case in;
-    in.id = c.id;
-    in.image = data::read_nifti(c.image);
-    in.mask = data::LabelVolume();
-    static_cast<data::Grid&>(in.mask) = in.image.grid();
-    in.mask.data.assign(static_cast<size_t>(in.image.numel()), 0);
-    data::Sample s = data::preprocess(in, pipe, 0);
-    auto prob = lesion_probabilities(net, s);
-    data::LabelVolume pred;
-    static_cast<data::Grid&>(pred) = s.image.grid();
-    pred.data.resize(prob.size());
-    for (size_t i = 0; i < prob.size(); ++i) pred.data[i] = prob[i] >= threshold;
-    // Back onto the input's grid: input voxel -> world -> study-grid voxel, nearest.
-    const data::Mat4 to_study = data::mat4_mul(data::mat4_inverse(s.image.affine), in.image.affine);
-    data::LabelVolume out = data::sample_nearest(pred, to_study, in.image.dims, 0);
-    static_cast<data::Grid&>(out) = in.image.grid();
-    data::write_labels(out, (fs::path(out_dir) / (c.id + "_pred.nii.gz")).string());
+  for (data::CaseFiles c : scan.cases) {
+    c.mask.clear();
+    const std::string out = (fs::path(out_dir) / (c.id + "_pred.nii.gz")).string();
+    try {
+      const data::LabelVolume pred = predict_case(net, data::load_case(c), pipe, threshold);
+      data::write_labels(pred, out);
+      const data::LesionStats st = data::lesion_stats(pred);
+      table += csv_line({c.id, "ok", csv_number(st.volume_ml), std::to_string(st.components), c.image(), out, ""});
+    } catch (const pn::Error& e) {
+      // One unreadable case does not stop the others; the exit status reports it.
+      failed.push_back(e.what());
+      table += csv_line({c.id, "failed", "", "", c.image(), "", e.what()});
+    }
     prog.advance(1, c.id);
   }
   prog.finish();
-  std::printf("wrote %zu masks to %s\n", scan.cases.size(), out_dir.c_str());
+  const std::string csv_path = (fs::path(out_dir) / "predictions.csv").string();
+  nn::write_file_atomic(csv_path, table);
+  std::printf("wrote %zu of %zu masks to %s; predicted volumes and components per case: %s\n",
+              scan.cases.size() - (failed.size() - scan.problems.size()), scan.cases.size(), out_dir.c_str(),
+              csv_path.c_str());
+  if (!failed.empty())
+    std::fprintf(stderr, "%s\n", data::problems_text("segment predict: not predicted", failed).c_str());
+  return static_cast<int>(failed.size());
 }
 
-void segment_eval(const std::string& pred_dir, const std::string& truth_dir, const data::PairSuffixes& suffixes,
-                  const std::string& csv_path) {
-  const auto scan = data::scan_folder(truth_dir, suffixes);
-  PN_CHECK(!scan.cases.empty(), "segment eval: no cases in {}", truth_dir);
-  CsvAppender csv(csv_path, case_metrics_columns());
+namespace {
+
+// A prediction and its truth must lie on one world grid; a prediction on another grid is
+// resampled onto the truth's (nearest) when allowed, else it is a problem.
+constexpr double kGridToleranceMm = 0.01;
+
+std::optional<data::LabelVolume> on_truth_grid(data::LabelVolume pred, const std::string& pred_file,
+                                               const data::LabelVolume& truth, const std::string& truth_file,
+                                               bool resample, std::vector<std::string>& problems) {
+  const double diff = pred.dims == truth.dims ? data::mat4_max_diff(pred.affine, truth.affine) : -1;
+  if (diff >= 0 && diff <= kGridToleranceMm) return pred;
+  const std::string where = fmt::format("{} lies on {}, its truth {} on {}{}", pred_file, data::grid_string(pred),
+                                        truth_file, data::grid_string(truth),
+                                        diff >= 0 ? fmt::format(" (affines differ by up to {:.3g} mm)", diff) : "");
+  const double overlap = data::field_of_view_overlap(pred, truth);
+  if (!resample || overlap < 0.5) {
+    problems.push_back(where + (resample ? fmt::format(": they overlap in only {:.0f} % of the truth's field of view; "
+                                                       "check that the prediction belongs to this case", 100 * overlap)
+                                         : ": predict on the truth's own images (segment predict writes masks on "
+                                           "the input's grid), or pass --resample to resample predictions onto the "
+                                           "truth's grid (nearest neighbour)"));
+    return std::nullopt;
+  }
+  std::printf("%s: resampled onto the truth's grid\n", where.c_str());
+  return data::resample_onto(pred, truth);
+}
+
+}  // namespace
+
+void segment_eval(const std::string& pred_dir, const data::DatasetSpec& truth_spec, const std::string& csv_path,
+                  bool resample) {
+  data::DatasetSpec spec = truth_spec;
+  spec.masks_required = true;
+  const data::FolderScan scan = data::scan_dataset(spec);
+  const std::string what = fmt::format("segment eval: truth {} ({})", spec.dir, scan.layout_description);
+  PN_CHECK(!scan.cases.empty() && scan.problems.empty(), "{}",
+           data::problems_text(what, scan.problems.empty() ? std::vector<std::string>{"no case found"} : scan.problems));
+  std::printf("%s, %zu case(s)\n", what.c_str(), scan.cases.size());
+  std::vector<std::string> problems;
+  std::string table = csv_line(case_metrics_columns());
   double dice = 0, fp = 0;
   int positive = 0, negative = 0;
   for (const auto& c : scan.cases) {
     const std::string p = (fs::path(pred_dir) / (c.id + "_pred.nii.gz")).string();
-    PN_CHECK(fs::exists(p), "segment eval: no prediction {} for case {} of {}", p, c.id, truth_dir);
-    data::LabelVolume truth = data::read_labels(c.mask, 2), pred = data::read_labels(p, 2);
-    PN_CHECK(truth.dims == pred.dims, "segment eval: {} has dims {}x{}x{}, its truth {} has {}x{}x{}", p, pred.dims[0],
-             pred.dims[1], pred.dims[2], c.mask, truth.dims[0], truth.dims[1], truth.dims[2]);
-    std::vector<float> prob(pred.data.begin(), pred.data.end());
-    auto t = mask_bytes(truth);
-    CaseMetrics m = evaluate_case(prob.data(), t.data(), grid3_of(truth), 0.5);
-    csv.append(case_metrics_row(c.id, m));
-    if (m.lesion_positive) dice += m.hard_dice, ++positive;
-    else fp += m.fp_volume_ml, ++negative;
+    try {
+      PN_CHECK(fs::exists(p), "{}: no prediction for case {} (segment predict writes <case>_pred.nii.gz)", p, c.id);
+      const data::LabelVolume truth = data::read_mask(c.mask);
+      const auto pred = on_truth_grid(data::read_mask(p), p, truth, c.mask, resample, problems);
+      if (!pred) continue;
+      std::vector<float> prob(pred->data.begin(), pred->data.end());
+      const auto t = mask_bytes(truth);
+      const CaseMetrics m = evaluate_case(prob.data(), t.data(), grid3_of(truth), 0.5);
+      table += csv_line(case_metrics_row(c.id, m));
+      if (m.lesion_positive) dice += m.hard_dice, ++positive;
+      else fp += m.fp_volume_ml, ++negative;
+    } catch (const pn::Error& e) {
+      problems.push_back(e.what());
+    }
   }
+  PN_CHECK(problems.empty(), "{}\n  nothing written to {}", data::problems_text(what, problems), csv_path);
+  nn::write_file_atomic(csv_path, table);  // a new file each time: never rows added to an old one
   std::printf("%zu cases: mean hard Dice %.4f over %d lesion-positive, mean false-positive volume %.3f ml over %d "
               "lesion-free; per case: %s\n", scan.cases.size(), positive ? dice / positive : 0.0, positive,
               negative ? fp / negative : 0.0, negative, csv_path.c_str());

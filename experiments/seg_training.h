@@ -1,6 +1,6 @@
 // The segmentation experiment (PAPER.md, "segmentation U-Net"): training the 3-D U-Net
-// with the soft Dice loss on a folder of image/mask pairs, measuring the test set every
-// epoch (the paper's protocol), evaluating the final model once on a held-out set (the
+// with segment.loss (the paper's soft Dice, or dice_ce / batch_dice: models/seg_losses.h)
+// on a folder of image/mask pairs, measuring the test set every epoch (the paper's protocol), evaluating the final model once on a held-out set (the
 // conventional protocol), predicting masks for new images on their own grid, and scoring
 // prediction folders. Data parallel over the ranks of an MPI launch (nn/data_parallel.h).
 #pragma once
@@ -40,14 +40,22 @@ struct SegExperiment {
 SegTrainResult segment_train(const Config& cfg, const RunDirOptions& run_opt, const SegExperiment& exp = {});
 
 // Writes `<case>_pred.nii.gz` (hard mask, on the input image's grid) for every case of
-// `input_dir` with the model of `run_dir` (its config and newest checkpoint).
+// `input_dir` (any layout, data.layout of the run; images alone are cases, masks are not
+// read) with the model of `run_dir` (its config and newest checkpoint), in eval mode, and
+// `predictions.csv` (case, status, predicted lesion volume in ml, components, files,
+// problem). A case that cannot be read is reported and the others still run; returns the
+// number of cases not predicted (0: all written).
 // The model runs on `device` (the command resolves it from --device or the run's run.device).
-void segment_predict(const std::string& run_dir, const std::string& input_dir, const std::string& out_dir,
-                     Device device = Device::cpu());
+int segment_predict(const std::string& run_dir, const std::string& input_dir, const std::string& out_dir,
+                    Device device = Device::cpu());
 
-// Scores `<case>_pred.nii.gz` masks against the truth folder's masks: one row per case in
-// `csv_path` (experiments/case_metrics_csv.h) and a printed summary.
-void segment_eval(const std::string& pred_dir, const std::string& truth_dir, const data::PairSuffixes& suffixes,
-                  const std::string& csv_path);
+// Scores `<case>_pred.nii.gz` masks against the truth dataset's masks (any layout): one
+// row per case in `csv_path` (experiments/case_metrics_csv.h, written anew and atomically)
+// and a printed summary. A prediction must lie on its truth's world grid (dims equal,
+// affines within 0.01 mm); `resample` resamples one on another overlapping grid onto the
+// truth's (nearest). Every problem (missing or unreadable prediction, grid mismatch) is
+// listed at once and nothing is written.
+void segment_eval(const std::string& pred_dir, const data::DatasetSpec& truth, const std::string& csv_path,
+                  bool resample = false);
 
 }  // namespace pn::experiments

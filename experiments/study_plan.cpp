@@ -29,12 +29,12 @@ std::vector<SegmentExperiment> segmentation_grid(const Config& c) {
   const auto models = translation_models(c);
   const auto cases = c.integers("segment.finetune_cases");
   std::vector<SegmentExperiment> g;
-  g.push_back({"seg-clinical", "clinical only", true, 0, "", "", "segment.epochs"});
+  g.push_back({"seg-clinical", "clinical only", true, 0, "", "", "segment.epochs", ""});
   for (const auto& m : models)
     g.push_back({"seg-clinical+" + m.name, "clinical + synthetic (" + model_title(m) + ")", true, 0, m.name, "",
-                 "segment.epochs_synthetic"});
+                 "segment.epochs_synthetic", ""});
   for (const auto& m : models)
-    g.push_back({"seg-" + m.name, "synthetic only (" + model_title(m) + ")", false, 0, m.name, "", "segment.epochs_synthetic"});
+    g.push_back({"seg-" + m.name, "synthetic only (" + model_title(m) + ")", false, 0, m.name, "", "segment.epochs_synthetic", ""});
   for (const auto& f : c.strings("segment.finetune_models")) {
     auto it = std::find_if(models.begin(), models.end(), [&](const TranslationModel& m) { return m.name == f; });
     std::vector<std::string> names;
@@ -43,11 +43,18 @@ std::vector<SegmentExperiment> segmentation_grid(const Config& c) {
              fmt::join(names, ", "));
     for (int64_t n : cases)
       g.push_back({fmt::format("seg-{}-ft{}", f, n), fmt::format("synthetic ({}) + fine-tuning on {} clinical", model_title(*it), n),
-                   true, n, "", "seg-" + f, "segment.epochs_small"});
+                   true, n, "", "seg-" + f, "segment.epochs_small", ""});
   }
   for (int64_t n : cases)
     g.push_back({fmt::format("seg-clinical-{}", n), fmt::format("clinical only, {} cases", n), true, n, "", "",
-                 "segment.epochs_small"});
+                 "segment.epochs_small", ""});
+  // The paper's loss against alternatives, on the same clinical data (lesion-free volumes above all).
+  for (const auto& loss : c.strings("study.loss_comparison")) {
+    PN_CHECK(loss != c.string("segment.loss"), "config: study.loss_comparison lists '{}', which is segment.loss itself "
+             "(clinical only already trains with it)", loss);
+    g.push_back({"seg-clinical-loss-" + loss, fmt::format("clinical only, loss {}", loss), true, 0, "", "",
+                 "segment.epochs", loss});
+  }
   return g;
 }
 

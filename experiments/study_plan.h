@@ -10,6 +10,8 @@
 //   seg-M-ft<N>               seg-M fine-tuned on N clinical  segment.epochs_small
 //                             (M in segment.finetune_models)
 //   seg-clinical-<N>          clinical only, N cases          segment.epochs_small
+//   seg-clinical-loss-<L>     clinical only, trained with     segment.epochs
+//                             loss L (study.loss_comparison)
 #pragma once
 #include <cstdint>
 #include <string>
@@ -34,6 +36,7 @@ struct SegmentExperiment {
   std::string synthetic;      // translation model whose synthetic database it trains on; "" for none
   std::string finetune_from;  // experiment whose final weights it starts from; "" for none
   std::string epochs_key;     // config key holding its epochs
+  std::string loss;           // segment.loss for this experiment; "" = the config's
 };
 std::vector<SegmentExperiment> segmentation_grid(const Config& c);
 

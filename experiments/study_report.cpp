@@ -7,6 +7,7 @@
 
 #include "autograd/error.h"
 #include "experiments/dice_table.h"
+#include "experiments/heldout_comparison.h"
 #include "experiments/report_figures.h"
 #include "experiments/run_dir.h"
 #include "experiments/study_plan.h"
@@ -46,6 +47,12 @@ std::string link(const fs::path& target, const fs::path& from_dir) {
 
 }  // namespace
 
+BootstrapOptions report_bootstrap(const Config& c) {
+  BootstrapOptions o;
+  o.seed = static_cast<uint64_t>(c.integer("run.seed"));
+  return o;
+}
+
 fs::path write_study_report(const Config& c, const fs::path& run_root, const fs::path& out_dir,
                             const std::vector<ReportImage>& images) {
   const auto grid = segmentation_grid(c);
@@ -71,8 +78,12 @@ fs::path write_study_report(const Config& c, const fs::path& run_root, const fs:
   std::string md = fmt::format("# Penumbra study report\n\nPreset `{}`, seed {}, grid {}, written {}.\n\n",
                                c.preset().empty() ? "custom" : c.preset(), c.integer("run.seed"),
                                format_config_value(c.value("data.grid")), when);
-  if (fs::exists(run_root / "phantom" / "about.txt"))
-    md += fmt::format("Phantom data: {}\n", read_text(run_root / "phantom" / "about.txt"));
+  // The phantom's description: beside the runs, or copied there by a study of several seeds.
+  for (const fs::path& about : {run_root / "phantom" / "about.txt", run_root / "phantom_about.txt"})
+    if (fs::exists(about)) {
+      md += fmt::format("Phantom data: {}\n", read_text(about));
+      break;
+    }
   if (fs::exists(run_root / "devices.txt"))  // run.device, resolved per rank by the study
     md += fmt::format("Computed on: {}\n", read_text(run_root / "devices.txt"));
   md += "## Dice\n\n";
@@ -82,7 +93,13 @@ fs::path write_study_report(const Config& c, const fs::path& run_root, const fs:
   auto held_all = tables_of(grid, run_root, run_files::kHeldoutMetrics, false);
   auto held_small = tables_of(grid, run_root, run_files::kHeldoutMetrics, true);
   held_all.insert(held_all.end(), held_small.begin(), held_small.end());
-  if (!held_all.empty()) md += "\n## Held-out set, per volume\n\n" + volume_metrics_markdown(held_all);
+  if (!held_all.empty()) {
+    md += "\n## Held-out set, per volume\n\n" + volume_metrics_markdown(held_all);
+    std::vector<HeldoutValues> values;
+    for (const auto& [title, t] : held_all) values.push_back(heldout_values(title, t));
+    md += "\n## Held-out set: confidence intervals and paired comparisons\n\n" +
+          heldout_comparison_markdown(values, grid.front().title, report_bootstrap(c));
+  }
 
   // The mask GAN against held-out real lesions (experiments/lesion_eval.h), its links
   // re-rooted at the report.

@@ -1,6 +1,7 @@
 // The study's report: a Markdown page with the Dice table in both protocols (one row per
 // segmentation experiment of the study plan, in plan order), the per-volume metrics of
-// the held-out set, training curves and Dice box plots (PNG, with SVG copies, in a
+// the held-out set, their confidence intervals and paired comparisons with clinical only
+// (experiments/heldout_comparison.h), training curves and Dice box plots (PNG, with SVG copies, in a
 // figures/ folder next to it), and any further images (montages) given by the caller. Experiments whose run
 // folder is missing or unfinished still get their row, marked as such.
 #pragma once
@@ -9,6 +10,7 @@
 #include <vector>
 
 #include "experiments/config.h"
+#include "experiments/paired_stats.h"
 
 namespace pn::experiments {
 
@@ -16,6 +18,9 @@ struct ReportImage {
   std::string caption;
   std::filesystem::path path;  // linked relative to the report when it lies below it
 };
+
+// The report's bootstrap settings: 95 %, 10000 resamples, seeded with run.seed.
+BootstrapOptions report_bootstrap(const Config& c);
 
 // Reads the runs under `run_root` (<run_root>/<experiment name>), writes
 // <out_dir>/report.md and <out_dir>/figures/*.png (+ .svg), and returns the report's path.

@@ -16,6 +16,7 @@
 #include "data/tensor_bridge.h"
 #include "experiments/checkpoint_dir.h"
 #include "experiments/config_presets.h"
+#include "experiments/dataset_config.h"
 #include "experiments/progress.h"
 #include "experiments/seg_training.h"
 #include "experiments/training_loop.h"
@@ -148,9 +149,10 @@ TranslateResult train_translation(TrainingLoop& loop, const Config& cfg, const s
                {"latent", &gan.latent}}});
   for (Generator* g : {&gan.dropout, &gan.instance_noise, &gan.latent}) loop.add_noise(*g);
 
-  data::FolderDataset train(cfg.string("data.train_dir"), seg_suffixes(cfg), /*require_labels=*/true);
   data::PipelineOptions pipe = seg_pipeline(cfg, cfg.boolean("translate.augment"));
   pipe.labels_target = true;
+  const data::FolderDataset train =
+      open_checked_dataset(cfg, cfg.string("data.train_dir"), "data.train_dir", {.labels = true}, &pipe);
   data::BatchLoader::Options lo;
   lo.batch = static_cast<int>(cfg.integer("translate.batch") * loop.ranks());
   lo.slices_2d = gan.t.dims == 2;
@@ -250,10 +252,9 @@ data::Volume TrainedTranslator::generate(const data::LabelVolume& labels) {
 }
 
 data::LabelVolume labels_on_study_grid(const Config& cfg, const std::string& path) {
-  const int classes = static_cast<int>(cfg.integer("data.classes"));
   data::Case c;
   c.id = fs::path(path).filename().string();
-  c.labels = data::read_labels(path, classes);
+  c.labels = data::read_label_map(path, load_options(cfg));
   static_cast<data::Grid&>(c.image) = c.labels->grid();
   c.image.data.assign(static_cast<size_t>(c.labels->numel()), 0.f);
   static_cast<data::Grid&>(c.mask) = c.labels->grid();

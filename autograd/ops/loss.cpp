@@ -68,8 +68,11 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target_probs, int axis)
   return mul_scalar(sum(mul(target_probs, log_softmax(logits, a))), -1.0 / positions);
 }
 
-Tensor soft_dice(const Tensor& probs, const Tensor& target, int cls, double eps) {
-  const char* op = "soft_dice";
+namespace {
+
+// (2 sum(p t) + eps) / (sum(p) + sum(t) + eps) of class cls, the sums over the spatial dims
+// (per volume, [N]) or over the batch too (a scalar).
+Tensor dice_ratio(const char* op, const Tensor& probs, const Tensor& target, int cls, double eps, bool over_batch) {
   detail::check_same(probs, target, op);
   PN_CHECK(probs.dim() >= 3, "{}: expected probabilities [N, C, spatial...], got {}", op, probs.desc());
   PN_CHECK(cls >= 0 && cls < probs.shape()[1], "{}: class {} out of range for {} channels ({})", op, cls,
@@ -83,11 +86,21 @@ Tensor soft_dice(const Tensor& probs, const Tensor& target, int cls, double eps)
   PN_CHECK(eps >= 0, "{}: need eps >= 0, got {}", op, eps);
   Tensor p = select_channel(probs, cls);
   Tensor t = onehot ? select_channel(target, cls) : target;
-  std::vector<int> spatial;
-  for (int i = 1; i < probs.dim(); ++i) spatial.push_back(i);
-  Tensor inter = sum(mul(p, t), spatial);
-  Tensor denom = add_scalar(add(sum(p, spatial), sum(t, spatial)), eps);
+  std::vector<int> axes;
+  for (int i = over_batch ? 0 : 1; i < probs.dim(); ++i) axes.push_back(i);
+  Tensor inter = sum(mul(p, t), axes);
+  Tensor denom = add_scalar(add(sum(p, axes), sum(t, axes)), eps);
   return div(add_scalar(mul_scalar(inter, 2.0), eps), denom);
+}
+
+}  // namespace
+
+Tensor soft_dice(const Tensor& probs, const Tensor& target, int cls, double eps) {
+  return dice_ratio("soft_dice", probs, target, cls, eps, false);
+}
+
+Tensor batch_soft_dice_loss(const Tensor& probs, const Tensor& target, int cls, double eps) {
+  return rsub_scalar(1.0, dice_ratio("batch_soft_dice_loss", probs, target, cls, eps, true));
 }
 
 Tensor soft_dice_loss(const Tensor& probs, const Tensor& target, int cls, double eps) {

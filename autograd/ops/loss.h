@@ -29,5 +29,10 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target_probs, int axis 
 // metrics); soft_dice_loss = 1 - mean_n(dice_n) (the segmentation loss of the paper).
 Tensor soft_dice(const Tensor& probs, const Tensor& target, int cls, double eps = 1e-5);
 Tensor soft_dice_loss(const Tensor& probs, const Tensor& target, int cls, double eps = 1e-5);
+// Batch Dice (nnU-Net's "batch dice"): the batch counts as one volume,
+//   loss = 1 - (2 sum_{n,x} p t + eps) / (sum_{n,x} p + sum_{n,x} t + eps),
+// so a lesion-free volume's predictions still enter the denominator, and are penalised,
+// whenever the batch holds a lesion. Same arguments as soft_dice; returns a 0-dim tensor.
+Tensor batch_soft_dice_loss(const Tensor& probs, const Tensor& target, int cls, double eps = 1e-5);
 
 }  // namespace pn

@@ -53,12 +53,17 @@ inline double median_cpu_seconds(const std::function<void()>& fn, int reps, int 
   return t[t.size() / 2];
 }
 
-// `--name` flags and `--name N` integer options; anything else prints the usage and exits 2.
+// `--name` flags, `--name N` integer options and `--name WORD` options from a fixed choice;
+// anything else prints the usage and exits 2.
 class Args {
  public:
   Args(std::string program) : program_(std::move(program)) {}
   Args& flag(const char* name, bool* out) { flags_.push_back({name, out}); return *this; }
   Args& option(const char* name, int* out, int min = 1) { ints_.push_back({name, out, min}); return *this; }
+  Args& choice(const char* name, std::string* out, std::vector<std::string> allowed) {
+    words_.push_back({name, out, std::move(allowed)});
+    return *this;
+  }
   void parse(int argc, char** argv) const {
     for (int i = 1; i < argc; ++i) {
       bool known = false;
@@ -66,6 +71,11 @@ class Args {
         if (!std::strcmp(argv[i], f.name)) *f.out = known = true;
       for (const auto& o : ints_)
         if (!known && !std::strcmp(argv[i], o.name) && i + 1 < argc) *o.out = std::max(o.min, std::atoi(argv[++i])), known = true;
+      for (const auto& w : words_)
+        if (!known && !std::strcmp(argv[i], w.name) && i + 1 < argc) {
+          *w.out = argv[++i];
+          known = std::find(w.allowed.begin(), w.allowed.end(), *w.out) != w.allowed.end();
+        }
       if (!known) usage();
     }
   }
@@ -75,14 +85,21 @@ class Args {
     std::string u = "usage: " + program_;
     for (const auto& f : flags_) u += std::string(" [") + f.name + "]";
     for (const auto& o : ints_) u += std::string(" [") + o.name + " N]";
+    for (const auto& w : words_) {
+      u += std::string(" [") + w.name + " ";
+      for (size_t k = 0; k < w.allowed.size(); ++k) u += (k ? "|" : "") + w.allowed[k];
+      u += "]";
+    }
     std::fprintf(stderr, "%s\n", u.c_str());
     std::exit(2);
   }
   struct Flag { const char* name; bool* out; };
   struct Int { const char* name; int* out; int min; };
+  struct Word { const char* name; std::string* out; std::vector<std::string> allowed; };
   std::string program_;
   std::vector<Flag> flags_;
   std::vector<Int> ints_;
+  std::vector<Word> words_;
 };
 
 }  // namespace pn::bench

@@ -58,8 +58,8 @@ bool dispatch_op(E op, F&& f, std::integer_sequence<int, I...>) {
   return ((static_cast<int>(op) == I ? (f.template operator()<static_cast<E>(I)>(), true) : false) || ...);
 }
 
-constexpr int kUnaryOps = static_cast<int>(math::Unary::GreaterScalar) + 1;
-constexpr int kBinaryOps = static_cast<int>(math::Binary::Pow) + 1;
+constexpr int kUnaryOps = static_cast<int>(math::Unary::Count);
+constexpr int kBinaryOps = static_cast<int>(math::Binary::Count);
 
 }  // namespace
 

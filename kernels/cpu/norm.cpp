@@ -31,11 +31,11 @@ void norm_forward(const T* x, const math::NormGeom& g, const T* mean, const T* v
 #pragma omp parallel for schedule(static) if (worth_threads(g))
   for (int64_t grp = 0; grp < groups; ++grp) {
     const int64_t c = math::norm_channel(g, grp);
-    const double m = mean[grp], is = math::norm_inv_std(var[grp], eps);
-    const double ga = gamma ? static_cast<double>(gamma[c]) : 1.0, be = beta ? static_cast<double>(beta[c]) : 0.0;
+    const double group_mean = mean[grp], inv_std = math::norm_inv_std(var[grp], eps);
+    const double scale = gamma ? static_cast<double>(gamma[c]) : 1.0, shift = beta ? static_cast<double>(beta[c]) : 0.0;
     for (int64_t r = 0; r < rows; ++r) {
       const int64_t off = math::norm_row_offset(g, grp, r);
-      for (int64_t i = 0; i < g.s; ++i) y[off + i] = math::norm_apply(x[off + i], m, is, ga, be);
+      for (int64_t i = 0; i < g.s; ++i) y[off + i] = math::norm_apply(x[off + i], group_mean, inv_std, scale, shift);
     }
   }
 }
@@ -54,35 +54,35 @@ void norm_backward(const T* x, const T* gy, const math::NormGeom& g, const T* me
                    double eps, const T* gamma, bool batch_stats, T* dx, T* dgamma, T* dbeta) {
   const int64_t groups = math::norm_groups(g), rows = math::norm_group_rows(g);
   const double inv_m = 1.0 / static_cast<double>(math::norm_group_size(g));
-  // Per group: sum(g) and sum(g * xhat), in double.
-  std::vector<double> sg(groups, 0.0), sgx(groups, 0.0);
+  // Per group: sum(gy) and sum(gy * xhat), in double.
+  std::vector<double> sum_gy(groups, 0.0), sum_gy_xhat(groups, 0.0);
 #pragma omp parallel for schedule(static) if (worth_threads(g))
   for (int64_t grp = 0; grp < groups; ++grp) {
-    const double m = mean[grp], is = math::norm_inv_std(var[grp], eps);
-    double a = 0, b = 0;
+    const double group_mean = mean[grp], inv_std = math::norm_inv_std(var[grp], eps);
+    double s_gy = 0, s_gy_xhat = 0;
     for (int64_t r = 0; r < rows; ++r) {
       const int64_t off = math::norm_row_offset(g, grp, r);
       for (int64_t i = 0; i < g.s; ++i) {
-        const double gi = gy[off + i];
-        a += gi;
-        b += gi * (static_cast<double>(x[off + i]) - m) * is;
+        const double gy_i = gy[off + i];
+        s_gy += gy_i;
+        s_gy_xhat += gy_i * (static_cast<double>(x[off + i]) - group_mean) * inv_std;
       }
     }
-    sg[grp] = a;
-    sgx[grp] = b;
+    sum_gy[grp] = s_gy;
+    sum_gy_xhat[grp] = s_gy_xhat;
   }
   if (dx) {
 #pragma omp parallel for schedule(static) if (worth_threads(g))
     for (int64_t grp = 0; grp < groups; ++grp) {
       const int64_t c = math::norm_channel(g, grp);
-      const double m = mean[grp], is = math::norm_inv_std(var[grp], eps);
-      const double ga = gamma ? static_cast<double>(gamma[c]) : 1.0;
-      const double mg = sg[grp] * inv_m, mgx = sgx[grp] * inv_m;
+      const double group_mean = mean[grp], inv_std = math::norm_inv_std(var[grp], eps);
+      const double scale = gamma ? static_cast<double>(gamma[c]) : 1.0;
+      const double mean_gy = sum_gy[grp] * inv_m, mean_gy_xhat = sum_gy_xhat[grp] * inv_m;
       for (int64_t r = 0; r < rows; ++r) {
         const int64_t off = math::norm_row_offset(g, grp, r);
         for (int64_t i = 0; i < g.s; ++i) {
-          const double xhat = (static_cast<double>(x[off + i]) - m) * is;
-          dx[off + i] = math::norm_backward_dx(gy[off + i], xhat, is, ga, mg, mgx, batch_stats);
+          const double xhat = (static_cast<double>(x[off + i]) - group_mean) * inv_std;
+          dx[off + i] = math::norm_backward_dx(gy[off + i], xhat, inv_std, scale, mean_gy, mean_gy_xhat, batch_stats);
         }
       }
     }
@@ -91,14 +91,14 @@ void norm_backward(const T* x, const T* gy, const math::NormGeom& g, const T* me
   // instance norm, the single group in batch norm.
   const int64_t per_channel = groups / g.c;
   for (int64_t c = 0; c < g.c; ++c) {
-    double a = 0, b = 0;
+    double s_gy = 0, s_gy_xhat = 0;
     for (int64_t k = 0; k < per_channel; ++k) {
       const int64_t grp = g.per_instance ? k * g.c + c : c;
-      a += sg[grp];
-      b += sgx[grp];
+      s_gy += sum_gy[grp];
+      s_gy_xhat += sum_gy_xhat[grp];
     }
-    if (dbeta) dbeta[c] = static_cast<T>(a);
-    if (dgamma) dgamma[c] = static_cast<T>(b);
+    if (dbeta) dbeta[c] = static_cast<T>(s_gy);
+    if (dgamma) dgamma[c] = static_cast<T>(s_gy_xhat);
   }
 }
 

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "kernels/math/pool_math.h"
+
 namespace pn::cpu {
 
 namespace {
@@ -18,13 +20,7 @@ void max_pool_forward(const PoolGeom& g, const T* x, T* y, int64_t* idx) {
     const int64_t oh = r % g.out[1], od = (r / g.out[1]) % g.out[0], p = r / (g.out[0] * g.out[1]);
     const T* xp = x + p * iv;
     for (int64_t ow = 0; ow < g.out[2]; ++ow) {
-      int64_t best = -1;
-      for (int64_t a = 0; a < g.k[0]; ++a)
-        for (int64_t b = 0; b < g.k[1]; ++b) {
-          const int64_t base = ((od * g.stride[0] + a) * g.in[1] + oh * g.stride[1] + b) * g.in[2] + ow * g.stride[2];
-          for (int64_t c = 0; c < g.k[2]; ++c)
-            if (best < 0 || xp[base + c] > xp[best]) best = base + c;
-        }
+      const int64_t best = math::max_window_argmax(g, xp, od, oh, ow);
       y[r * g.out[2] + ow] = xp[best];
       idx[r * g.out[2] + ow] = best;
     }

@@ -1,7 +1,7 @@
 #include "kernels/cuda/check.h"
 
 namespace pn::cuda {
-inline namespace PN_CUDA_ABI {
+inline namespace PN_CUDA_HOST_ABI {
 
 namespace {
 thread_local ErrorScope* t_innermost = nullptr;
@@ -39,5 +39,5 @@ void throw_error(const char* lib, int code, const char* name, const char* text, 
   throw CudaError(msg, code);
 }
 
-}  // namespace PN_CUDA_ABI
+}  // namespace PN_CUDA_HOST_ABI
 }  // namespace pn::cuda

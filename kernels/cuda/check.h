@@ -11,7 +11,7 @@
 #include "kernels/cuda/runtime.h"
 
 namespace pn::cuda {
-inline namespace PN_CUDA_ABI {
+inline namespace PN_CUDA_HOST_ABI {
 
 class CudaError : public std::runtime_error {
  public:
@@ -57,7 +57,7 @@ inline void check(cudaError_t e, const char* call, const char* file, int line) {
   throw_error("CUDA", static_cast<int>(e), cudaGetErrorName(e), cudaGetErrorString(e), call, file, line);
 }
 
-}  // namespace PN_CUDA_ABI
+}  // namespace PN_CUDA_HOST_ABI
 }  // namespace pn::cuda
 
 #define PN_CUDA_CHECK(call) ::pn::cuda::check((call), #call, __FILE__, __LINE__)

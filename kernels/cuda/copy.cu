@@ -25,6 +25,7 @@ __global__ void copy_box_kernel(const T* src, T* dst, kernels::BoxCopy b, int64_
 
 template <class T>
 void copy_box(const T* src, T* dst, const kernels::BoxCopy& b, cudaStream_t stream) {
+  PN_PROFILE_DISPATCH("copy_box", copy_box<T>, src, dst, b, stream);
   const int64_t n = b.numel();
   if (n <= 0) return;
   ErrorScope scope("copy_box", b.extent, 4);
@@ -34,5 +35,11 @@ void copy_box(const T* src, T* dst, const kernels::BoxCopy& b, cudaStream_t stre
 template void copy_box<float>(const float*, float*, const kernels::BoxCopy&, cudaStream_t);
 template void copy_box<double>(const double*, double*, const kernels::BoxCopy&, cudaStream_t);
 
+// The profile twins of the entry points (launch.h).
+PN_PROFILE_TWIN("copy_box", copy_box<float>)
+PN_PROFILE_TWIN("copy_box", copy_box<double>)
+
 }  // namespace PN_CUDA_ABI
 }  // namespace pn::cuda
+
+PN_PROFILE_TWIN_UNIT(copy)

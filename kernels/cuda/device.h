@@ -42,8 +42,6 @@ __device__ __forceinline__ double atomic_extremum(double* addr, double v) {
 }
 template <class T>
 __device__ __forceinline__ T atomic_max(T* addr, T v) { return atomic_extremum<true>(addr, v); }
-template <class T>
-__device__ __forceinline__ T atomic_min(T* addr, T v) { return atomic_extremum<false>(addr, v); }
 
 }  // namespace PN_CUDA_ABI
 }  // namespace pn::cuda

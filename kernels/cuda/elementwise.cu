@@ -41,6 +41,7 @@ __global__ void where_kernel(const T* cond, const T* a, const T* b, T* y, int64_
 
 template <class T>
 void unary(math::Unary op, const T* x, T* y, int64_t n, T p0, T p1, cudaStream_t stream) {
+  PN_PROFILE_DISPATCH("unary", unary<T>, op, x, y, n, p0, p1, stream);
   if (n <= 0) return;
   ErrorScope scope(math::unary_name(op), n);
   launch(unary_kernel<T>, grid_for(n, kBlock), kBlock, 0, stream, op, x, y, n, p0, p1);
@@ -48,6 +49,7 @@ void unary(math::Unary op, const T* x, T* y, int64_t n, T p0, T p1, cudaStream_t
 
 template <class T>
 void binary(math::Binary op, const T* a, const T* b, T* out, const kernels::BroadcastGeom& g, cudaStream_t stream) {
+  PN_PROFILE_DISPATCH("binary", binary<T>, op, a, b, out, g, stream);
   const int64_t n = g.numel();
   if (n <= 0) return;
   ErrorScope scope(math::binary_name(op), g.shape, g.ndim);
@@ -56,6 +58,7 @@ void binary(math::Binary op, const T* a, const T* b, T* out, const kernels::Broa
 
 template <class T>
 void where(const T* cond, const T* a, const T* b, T* y, int64_t n, cudaStream_t stream) {
+  PN_PROFILE_DISPATCH("where", where<T>, cond, a, b, y, n, stream);
   if (n <= 0) return;
   ErrorScope scope("where", n);
   launch(where_kernel<T>, grid_for(n, kBlock), kBlock, 0, stream, cond, a, b, y, n);
@@ -64,10 +67,15 @@ void where(const T* cond, const T* a, const T* b, T* y, int64_t n, cudaStream_t 
 #define PN_INSTANTIATE(T)                                                                                    \
   template void unary<T>(math::Unary, const T*, T*, int64_t, T, T, cudaStream_t);                             \
   template void binary<T>(math::Binary, const T*, const T*, T*, const kernels::BroadcastGeom&, cudaStream_t); \
-  template void where<T>(const T*, const T*, const T*, T*, int64_t, cudaStream_t);
+  template void where<T>(const T*, const T*, const T*, T*, int64_t, cudaStream_t);                            \
+  PN_PROFILE_TWIN("unary", unary<T>)                                                                          \
+  PN_PROFILE_TWIN("binary", binary<T>)                                                                        \
+  PN_PROFILE_TWIN("where", where<T>)
 PN_INSTANTIATE(float)
 PN_INSTANTIATE(double)
 #undef PN_INSTANTIATE
 
 }  // namespace PN_CUDA_ABI
 }  // namespace pn::cuda
+
+PN_PROFILE_TWIN_UNIT(elementwise)

@@ -24,6 +24,7 @@ __global__ void cast_kernel(const Src* x, Dst* y, int64_t n) {
 
 template <class T>
 void fill(T* x, int64_t n, T value, cudaStream_t stream) {
+  PN_PROFILE_DISPATCH("fill", fill<T>, x, n, value, stream);
   if (n <= 0) return;
   ErrorScope scope("fill", n);
   launch(fill_kernel<T>, grid_for(n, kBlock), kBlock, 0, stream, x, n, value);
@@ -31,6 +32,7 @@ void fill(T* x, int64_t n, T value, cudaStream_t stream) {
 
 template <class Src, class Dst>
 void cast(const Src* x, Dst* y, int64_t n, cudaStream_t stream) {
+  PN_PROFILE_DISPATCH("cast", (cast<Src, Dst>), x, y, n, stream);
   if (n <= 0) return;
   ErrorScope scope("cast", n);
   launch(cast_kernel<Src, Dst>, grid_for(n, kBlock), kBlock, 0, stream, x, y, n);
@@ -43,5 +45,15 @@ template void cast<double, float>(const double*, float*, int64_t, cudaStream_t);
 template void cast<float, float>(const float*, float*, int64_t, cudaStream_t);
 template void cast<double, double>(const double*, double*, int64_t, cudaStream_t);
 
+// The profile twins of the entry points (launch.h).
+PN_PROFILE_TWIN("fill", fill<float>)
+PN_PROFILE_TWIN("fill", fill<double>)
+PN_PROFILE_TWIN("cast", (cast<float, double>))
+PN_PROFILE_TWIN("cast", (cast<double, float>))
+PN_PROFILE_TWIN("cast", (cast<float, float>))
+PN_PROFILE_TWIN("cast", (cast<double, double>))
+
 }  // namespace PN_CUDA_ABI
 }  // namespace pn::cuda
+
+PN_PROFILE_TWIN_UNIT(fill_cast)

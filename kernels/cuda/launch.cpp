@@ -5,7 +5,7 @@
 #include <string>
 
 namespace pn::cuda {
-inline namespace PN_CUDA_ABI {
+inline namespace PN_CUDA_HOST_ABI {
 
 namespace {
 
@@ -67,5 +67,5 @@ unsigned grid_for(int64_t n, unsigned per_block) {
   return static_cast<unsigned>(need < 1 ? 1 : (need < cap ? need : cap));
 }
 
-}  // namespace PN_CUDA_ABI
+}  // namespace PN_CUDA_HOST_ABI
 }  // namespace pn::cuda

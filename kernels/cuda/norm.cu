@@ -57,8 +57,8 @@ __global__ void forward_kernel(const T* x, NormGeom g, const T* mean, const T* v
                                const T* beta, T* y, int64_t n) {
   for (int64_t e = global_index(); e < n; e += grid_stride()) {
     const int64_t grp = group_of(g, e), c = e / g.s % g.c;
-    const double ga = gamma ? static_cast<double>(gamma[c]) : 1.0, be = beta ? static_cast<double>(beta[c]) : 0.0;
-    y[e] = math::norm_apply(x[e], static_cast<double>(mean[grp]), math::norm_inv_std(var[grp], eps), ga, be);
+    const double scale = gamma ? static_cast<double>(gamma[c]) : 1.0, shift = beta ? static_cast<double>(beta[c]) : 0.0;
+    y[e] = math::norm_apply(x[e], static_cast<double>(mean[grp]), math::norm_inv_std(var[grp], eps), scale, shift);
   }
 }
 
@@ -75,32 +75,32 @@ __global__ void running_kernel(T* running_mean, T* running_var, const T* mean, c
 template <class T>
 __global__ void backward_sums_kernel(const T* x, const T* gy, NormGeom g, const T* mean, const T* var, double eps,
                                      double* sums) {
-  PN_SHARED(double[kThreads], sa);
-  PN_SHARED(double[kThreads], sb);
+  PN_SHARED(double[kThreads], part_gy);       // each thread's share of sum(gy)
+  PN_SHARED(double[kThreads], part_gy_xhat);  // and of sum(gy * xhat)
   const unsigned t = threadIdx.x;
   const int64_t groups = math::norm_groups(g), size = math::norm_group_size(g);
   for (int64_t grp = blockIdx.x; grp < groups; grp += gridDim.x) {
-    const double m = mean[grp], is = math::norm_inv_std(var[grp], eps);
-    double a = 0, b = 0;
+    const double group_mean = mean[grp], inv_std = math::norm_inv_std(var[grp], eps);
+    double s_gy = 0, s_gy_xhat = 0;
     for (int64_t j = t; j < size; j += blockDim.x) {
       const int64_t e = group_element(g, grp, j);
-      const double gi = gy[e];
-      a += gi;
-      b += gi * (static_cast<double>(x[e]) - m) * is;
+      const double gy_e = gy[e];
+      s_gy += gy_e;
+      s_gy_xhat += gy_e * (static_cast<double>(x[e]) - group_mean) * inv_std;
     }
-    sa[t] = a;
-    sb[t] = b;
+    part_gy[t] = s_gy;
+    part_gy_xhat[t] = s_gy_xhat;
     __syncthreads();
     for (unsigned s = blockDim.x / 2; s > 0; s >>= 1) {
       if (t < s) {
-        sa[t] += sa[t + s];
-        sb[t] += sb[t + s];
+        part_gy[t] += part_gy[t + s];
+        part_gy_xhat[t] += part_gy_xhat[t + s];
       }
       __syncthreads();
     }
     if (t == 0) {
-      sums[2 * grp] = sa[0];
-      sums[2 * grp + 1] = sb[0];
+      sums[2 * grp] = part_gy[0];
+      sums[2 * grp + 1] = part_gy_xhat[0];
     }
     __syncthreads();
   }
@@ -112,10 +112,11 @@ __global__ void backward_dx_kernel(const T* x, const T* gy, NormGeom g, const T*
   const double inv_m = 1.0 / static_cast<double>(math::norm_group_size(g));
   for (int64_t e = global_index(); e < n; e += grid_stride()) {
     const int64_t grp = group_of(g, e), c = e / g.s % g.c;
-    const double m = mean[grp], is = math::norm_inv_std(var[grp], eps);
-    const double ga = gamma ? static_cast<double>(gamma[c]) : 1.0;
-    const double xhat = (static_cast<double>(x[e]) - m) * is;
-    dx[e] = math::norm_backward_dx(gy[e], xhat, is, ga, sums[2 * grp] * inv_m, sums[2 * grp + 1] * inv_m, batch_stats);
+    const double group_mean = mean[grp], inv_std = math::norm_inv_std(var[grp], eps);
+    const double scale = gamma ? static_cast<double>(gamma[c]) : 1.0;
+    const double xhat = (static_cast<double>(x[e]) - group_mean) * inv_std;
+    dx[e] = math::norm_backward_dx(gy[e], xhat, inv_std, scale, sums[2 * grp] * inv_m, sums[2 * grp + 1] * inv_m,
+                                   batch_stats);
   }
 }
 
@@ -124,14 +125,14 @@ template <class T>
 __global__ void backward_affine_kernel(NormGeom g, const double* sums, T* dgamma, T* dbeta) {
   const int64_t per_channel = math::norm_groups(g) / g.c;
   for (int64_t c = global_index(); c < g.c; c += grid_stride()) {
-    double a = 0, b = 0;
+    double s_gy = 0, s_gy_xhat = 0;
     for (int64_t k = 0; k < per_channel; ++k) {
       const int64_t grp = g.per_instance ? k * g.c + c : c;
-      a += sums[2 * grp];
-      b += sums[2 * grp + 1];
+      s_gy += sums[2 * grp];
+      s_gy_xhat += sums[2 * grp + 1];
     }
-    if (dbeta) dbeta[c] = static_cast<T>(a);
-    if (dgamma) dgamma[c] = static_cast<T>(b);
+    if (dbeta) dbeta[c] = static_cast<T>(s_gy);
+    if (dgamma) dgamma[c] = static_cast<T>(s_gy_xhat);
   }
 }
 
@@ -141,6 +142,7 @@ unsigned group_blocks(const NormGeom& g) { return grid_for(math::norm_groups(g),
 
 template <class T>
 void norm_stats(const T* x, const NormGeom& g, T* mean, T* var, cudaStream_t stream) {
+  PN_PROFILE_DISPATCH("norm_stats", norm_stats<T>, x, g, mean, var, stream);
   if (math::norm_groups(g) <= 0) return;
   const int64_t shape[3] = {g.n, g.c, g.s};
   ErrorScope scope(g.per_instance ? "instance_norm_stats" : "batch_norm_stats", shape, 3);
@@ -150,6 +152,7 @@ void norm_stats(const T* x, const NormGeom& g, T* mean, T* var, cudaStream_t str
 template <class T>
 void norm_forward(const T* x, const NormGeom& g, const T* mean, const T* var, double eps, const T* gamma,
                   const T* beta, T* y, cudaStream_t stream) {
+  PN_PROFILE_DISPATCH("norm_forward", norm_forward<T>, x, g, mean, var, eps, gamma, beta, y, stream);
   const int64_t n = g.n * g.c * g.s;
   if (n <= 0) return;
   const int64_t shape[3] = {g.n, g.c, g.s};
@@ -160,6 +163,8 @@ void norm_forward(const T* x, const NormGeom& g, const T* mean, const T* var, do
 template <class T>
 void norm_running_update(T* running_mean, T* running_var, const T* mean, const T* var, int64_t c, double momentum,
                          int64_t count, cudaStream_t stream) {
+  PN_PROFILE_DISPATCH("norm_running_update", norm_running_update<T>,
+                      running_mean, running_var, mean, var, c, momentum, count, stream);
   if (c <= 0) return;
   ErrorScope scope("norm_running_update", c);
   launch(running_kernel<T>, grid_for(c, kBlock), kBlock, 0, stream, running_mean, running_var, mean, var, c,
@@ -169,6 +174,8 @@ void norm_running_update(T* running_mean, T* running_var, const T* mean, const T
 template <class T>
 void norm_backward(const T* x, const T* gy, const NormGeom& g, const T* mean, const T* var, double eps,
                    const T* gamma, bool batch_stats, T* dx, T* dgamma, T* dbeta, cudaStream_t stream) {
+  PN_PROFILE_DISPATCH("norm_backward", norm_backward<T>,
+                      x, gy, g, mean, var, eps, gamma, batch_stats, dx, dgamma, dbeta, stream);
   const int64_t groups = math::norm_groups(g), n = g.n * g.c * g.s;
   if (groups <= 0) return;
   const int64_t shape[3] = {g.n, g.c, g.s};
@@ -197,5 +204,17 @@ PN_INSTANTIATE(float)
 PN_INSTANTIATE(double)
 #undef PN_INSTANTIATE
 
+// The profile twins of the entry points (launch.h).
+PN_PROFILE_TWIN("norm_stats", norm_stats<float>)
+PN_PROFILE_TWIN("norm_stats", norm_stats<double>)
+PN_PROFILE_TWIN("norm_forward", norm_forward<float>)
+PN_PROFILE_TWIN("norm_forward", norm_forward<double>)
+PN_PROFILE_TWIN("norm_running_update", norm_running_update<float>)
+PN_PROFILE_TWIN("norm_running_update", norm_running_update<double>)
+PN_PROFILE_TWIN("norm_backward", norm_backward<float>)
+PN_PROFILE_TWIN("norm_backward", norm_backward<double>)
+
 }  // namespace PN_CUDA_ABI
 }  // namespace pn::cuda
+
+PN_PROFILE_TWIN_UNIT(norm)

@@ -4,6 +4,7 @@
 #include "kernels/cuda/elementwise.h"
 #include "kernels/cuda/launch.h"
 #include "kernels/cuda/pool.h"
+#include "kernels/math/pool_math.h"
 
 namespace pn::cuda {
 inline namespace PN_CUDA_ABI {
@@ -19,13 +20,7 @@ __global__ void max_pool_kernel(PoolGeom g, const T* x, T* y, int64_t* idx, int6
     const int64_t ow = i % g.out[2], oh = i / g.out[2] % g.out[1], od = i / (g.out[2] * g.out[1]) % g.out[0];
     const int64_t p = i / (g.out[2] * g.out[1] * g.out[0]);
     const T* xp = x + p * g.in[0] * g.in[1] * g.in[2];
-    int64_t best = -1;
-    for (int64_t a = 0; a < g.k[0]; ++a)
-      for (int64_t b = 0; b < g.k[1]; ++b) {
-        const int64_t base = ((od * g.stride[0] + a) * g.in[1] + oh * g.stride[1] + b) * g.in[2] + ow * g.stride[2];
-        for (int64_t c = 0; c < g.k[2]; ++c)
-          if (best < 0 || xp[base + c] > xp[best]) best = base + c;
-      }
+    const int64_t best = math::max_window_argmax(g, xp, od, oh, ow);
     y[i] = xp[best];
     idx[i] = best;
   }
@@ -69,6 +64,7 @@ __global__ void block_sum_kernel(PoolGeom g, const T* y, T* x, int64_t n) {
 
 template <class T>
 void max_pool_forward(const PoolGeom& g, const T* x, T* y, int64_t* idx, cudaStream_t stream) {
+  PN_PROFILE_DISPATCH("max_pool_forward", max_pool_forward<T>, g, x, y, idx, stream);
   const int64_t n = g.planes * g.out_volume();
   if (n <= 0) return;
   const int64_t shape[4] = {g.planes, g.in[0], g.in[1], g.in[2]};
@@ -79,6 +75,7 @@ void max_pool_forward(const PoolGeom& g, const T* x, T* y, int64_t* idx, cudaStr
 template <class T>
 void index_gather(const T* x, const int64_t* idx, T* y, int64_t planes, int64_t in_vol, int64_t out_vol,
                   cudaStream_t stream) {
+  PN_PROFILE_DISPATCH("index_gather", index_gather<T>, x, idx, y, planes, in_vol, out_vol, stream);
   const int64_t n = planes * out_vol;
   if (n <= 0) return;
   const int64_t shape[3] = {planes, in_vol, out_vol};
@@ -89,6 +86,7 @@ void index_gather(const T* x, const int64_t* idx, T* y, int64_t planes, int64_t 
 template <class T>
 void index_scatter_add(const T* y, const int64_t* idx, T* x, int64_t planes, int64_t in_vol, int64_t out_vol,
                        cudaStream_t stream) {
+  PN_PROFILE_DISPATCH("index_scatter_add", index_scatter_add<T>, y, idx, x, planes, in_vol, out_vol, stream);
   const int64_t shape[3] = {planes, in_vol, out_vol};
   ErrorScope scope("index_scatter_add", shape, 3);
   fill(x, planes * in_vol, T(0), stream);
@@ -99,6 +97,7 @@ void index_scatter_add(const T* y, const int64_t* idx, T* x, int64_t planes, int
 
 template <class T>
 void upsample_nearest(const PoolGeom& g, const T* x, T* y, cudaStream_t stream) {
+  PN_PROFILE_DISPATCH("upsample_nearest", upsample_nearest<T>, g, x, y, stream);
   const int64_t n = g.planes * g.out_volume();
   if (n <= 0) return;
   const int64_t shape[4] = {g.planes, g.in[0], g.in[1], g.in[2]};
@@ -108,6 +107,7 @@ void upsample_nearest(const PoolGeom& g, const T* x, T* y, cudaStream_t stream) 
 
 template <class T>
 void block_sum(const PoolGeom& g, const T* y, T* x, cudaStream_t stream) {
+  PN_PROFILE_DISPATCH("block_sum", block_sum<T>, g, y, x, stream);
   const int64_t n = g.planes * g.in_volume();
   if (n <= 0) return;
   const int64_t shape[4] = {g.planes, g.out[0], g.out[1], g.out[2]};
@@ -125,5 +125,19 @@ PN_INSTANTIATE(float)
 PN_INSTANTIATE(double)
 #undef PN_INSTANTIATE
 
+// The profile twins of the entry points (launch.h).
+PN_PROFILE_TWIN("max_pool_forward", max_pool_forward<float>)
+PN_PROFILE_TWIN("max_pool_forward", max_pool_forward<double>)
+PN_PROFILE_TWIN("index_gather", index_gather<float>)
+PN_PROFILE_TWIN("index_gather", index_gather<double>)
+PN_PROFILE_TWIN("index_scatter_add", index_scatter_add<float>)
+PN_PROFILE_TWIN("index_scatter_add", index_scatter_add<double>)
+PN_PROFILE_TWIN("upsample_nearest", upsample_nearest<float>)
+PN_PROFILE_TWIN("upsample_nearest", upsample_nearest<double>)
+PN_PROFILE_TWIN("block_sum", block_sum<float>)
+PN_PROFILE_TWIN("block_sum", block_sum<double>)
+
 }  // namespace PN_CUDA_ABI
 }  // namespace pn::cuda
+
+PN_PROFILE_TWIN_UNIT(pool)

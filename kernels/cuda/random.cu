@@ -40,17 +40,20 @@ void fill_random(const char* name, T* x, int64_t n, uint64_t seed, uint64_t offs
 
 template <class T>
 void fill_normal(T* x, int64_t n, uint64_t seed, uint64_t offset, double mean, double std, cudaStream_t stream) {
+  PN_PROFILE_DISPATCH("fill_normal", fill_normal<T>, x, n, seed, offset, mean, std, stream);
   fill_random<T, Dist::Normal>("fill_normal", x, n, seed, offset, mean, std, stream);
 }
 
 template <class T>
 void fill_uniform(T* x, int64_t n, uint64_t seed, uint64_t offset, double lo, double hi, cudaStream_t stream) {
+  PN_PROFILE_DISPATCH("fill_uniform", fill_uniform<T>, x, n, seed, offset, lo, hi, stream);
   fill_random<T, Dist::Uniform>("fill_uniform", x, n, seed, offset, lo, hi, stream);
 }
 
 template <class T>
 void fill_bernoulli(T* x, int64_t n, uint64_t seed, uint64_t offset, double keep, double scale,
                     cudaStream_t stream) {
+  PN_PROFILE_DISPATCH("fill_bernoulli", fill_bernoulli<T>, x, n, seed, offset, keep, scale, stream);
   fill_random<T, Dist::Bernoulli>("fill_bernoulli", x, n, seed, offset, keep, scale, stream);
 }
 
@@ -62,5 +65,15 @@ PN_INSTANTIATE(float)
 PN_INSTANTIATE(double)
 #undef PN_INSTANTIATE
 
+// The profile twins of the entry points (launch.h).
+PN_PROFILE_TWIN("fill_normal", fill_normal<float>)
+PN_PROFILE_TWIN("fill_normal", fill_normal<double>)
+PN_PROFILE_TWIN("fill_uniform", fill_uniform<float>)
+PN_PROFILE_TWIN("fill_uniform", fill_uniform<double>)
+PN_PROFILE_TWIN("fill_bernoulli", fill_bernoulli<float>)
+PN_PROFILE_TWIN("fill_bernoulli", fill_bernoulli<double>)
+
 }  // namespace PN_CUDA_ABI
 }  // namespace pn::cuda
+
+PN_PROFILE_TWIN_UNIT(random)

@@ -103,6 +103,7 @@ ReducePlan make_plan(const kernels::ReduceGeom& g) {
 
 template <class T>
 void sum_reduce(const T* x, T* out, const kernels::ReduceGeom& g, cudaStream_t stream) {
+  PN_PROFILE_DISPATCH("sum_reduce", sum_reduce<T>, x, out, g, stream);
   ErrorScope scope("sum", g.shape, g.ndim);
   const ReducePlan p = make_plan(g);
   if (p.rows * p.cols == 0) return;
@@ -117,5 +118,11 @@ void sum_reduce(const T* x, T* out, const kernels::ReduceGeom& g, cudaStream_t s
 template void sum_reduce<float>(const float*, float*, const kernels::ReduceGeom&, cudaStream_t);
 template void sum_reduce<double>(const double*, double*, const kernels::ReduceGeom&, cudaStream_t);
 
+// The profile twins of the entry points (launch.h).
+PN_PROFILE_TWIN("sum_reduce", sum_reduce<float>)
+PN_PROFILE_TWIN("sum_reduce", sum_reduce<double>)
+
 }  // namespace PN_CUDA_ABI
 }  // namespace pn::cuda
+
+PN_PROFILE_TWIN_UNIT(reduce)

@@ -13,10 +13,20 @@
 // Everything in pn::cuda lives in an inline namespace named after the build, so that a
 // program that links both penumbra_cuda and penumbra_cuda_emu fails to link instead of
 // silently calling one where it meant the other.
-#if defined(PN_CUDA_EMU)
+// The emulated build's instrumented copies of the kernels (the profile twins, launch.h) live
+// in a namespace of their own beside the plain ones; the host services they share with the
+// plain kernels (check.h, launch.cpp: errors, scopes, launch checks) are in PN_CUDA_HOST_ABI,
+// which is the plain build's namespace in both, so that a twin throws the CudaError callers
+// catch and sees the ErrorScopes they opened.
+#if defined(PN_CUDA_EMU) && defined(PN_CUDA_EMU_PROFILE_TWIN)
+#define PN_CUDA_ABI abi_emu_twin
+#define PN_CUDA_HOST_ABI abi_emu
+#elif defined(PN_CUDA_EMU)
 #define PN_CUDA_ABI abi_emu
+#define PN_CUDA_HOST_ABI abi_emu
 #else
 #define PN_CUDA_ABI abi_device
+#define PN_CUDA_HOST_ABI abi_device
 #endif
 
 namespace pn::cuda {

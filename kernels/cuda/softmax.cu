@@ -35,6 +35,7 @@ __global__ void softmax_kernel(const T* x, T* y, int64_t outer, int64_t axis, in
 
 template <class T>
 void softmax_forward(const T* x, T* y, int64_t outer, int64_t axis, int64_t inner, bool log, cudaStream_t stream) {
+  PN_PROFILE_DISPATCH("softmax_forward", softmax_forward<T>, x, y, outer, axis, inner, log, stream);
   const int64_t cols = outer * inner;
   if (cols <= 0 || axis <= 0) return;
   const int64_t shape[3] = {outer, axis, inner};
@@ -45,5 +46,11 @@ void softmax_forward(const T* x, T* y, int64_t outer, int64_t axis, int64_t inne
 template void softmax_forward<float>(const float*, float*, int64_t, int64_t, int64_t, bool, cudaStream_t);
 template void softmax_forward<double>(const double*, double*, int64_t, int64_t, int64_t, bool, cudaStream_t);
 
+// The profile twins of the entry points (launch.h).
+PN_PROFILE_TWIN("softmax_forward", softmax_forward<float>)
+PN_PROFILE_TWIN("softmax_forward", softmax_forward<double>)
+
 }  // namespace PN_CUDA_ABI
 }  // namespace pn::cuda
+
+PN_PROFILE_TWIN_UNIT(softmax)

@@ -22,10 +22,12 @@ enum class Unary : int {
   Square,
   Reciprocal,
   Log1pExpNeg,  // log(1 + exp(-|x|)), the stable tail of BCE-with-logits
-  GreaterScalar // 1 if x > p0 else 0
+  GreaterScalar, // 1 if x > p0 else 0
+  Count          // not an op: the number of ops (new ops go above it; the name table in
+                 // elementwise_names.cpp and the CPU dispatch are sized by it)
 };
 
-enum class Binary : int { Add, Sub, Mul, Div, Max, Min, Pow };
+enum class Binary : int { Add, Sub, Mul, Div, Max, Min, Pow, Count /* not an op: the number of ops */ };
 
 template <class T>
 PN_HD T sigmoid(T x) {
@@ -59,6 +61,7 @@ PN_HD T apply_unary(Unary op, T x, T p0, T p1) {
     case Unary::Reciprocal: return T(1) / x;
     case Unary::Log1pExpNeg: return log1p(exp(-(x < T(0) ? -x : x)));
     case Unary::GreaterScalar: return x > p0 ? T(1) : T(0);
+    case Unary::Count: break;
   }
   return x;
 }
@@ -73,6 +76,7 @@ PN_HD T apply_binary(Binary op, T a, T b) {
     case Binary::Max: return a > b ? a : b;
     case Binary::Min: return a < b ? a : b;
     case Binary::Pow: return pow(a, b);
+    case Binary::Count: break;
   }
   return a;
 }

@@ -84,15 +84,16 @@ PN_HD double unbiased_var(double biased, int64_t m) {
   return m > 1 ? biased * static_cast<double>(m) / static_cast<double>(m - 1) : biased;
 }
 
-// dx of one element. With batch statistics (training):
-//   dx = gamma * inv_std * (g - sum(g)/M - xhat * sum(g xhat)/M),
-// i.e. (1/M) inv_std (M dxhat - sum(dxhat) - xhat sum(dxhat xhat)) with dxhat = g gamma;
-// with fixed statistics (eval) the mean terms vanish: dx = gamma * inv_std * g.
+// dx of one element, from its output gradient gy. With batch statistics (training):
+//   dx = gamma * inv_std * (gy - sum(gy)/M - xhat * sum(gy xhat)/M),
+// i.e. (1/M) inv_std (M dxhat - sum(dxhat) - xhat sum(dxhat xhat)) with dxhat = gy gamma;
+// with fixed statistics (eval) the mean terms vanish: dx = gamma * inv_std * gy.
+// The derivation: docs/03-normalisation.md.
 template <class T>
-PN_HD T norm_backward_dx(T g, double xhat, double inv_std, double gamma, double mean_g, double mean_gx,
+PN_HD T norm_backward_dx(T gy, double xhat, double inv_std, double gamma, double mean_gy, double mean_gy_xhat,
                          bool batch_stats) {
-  const double gd = static_cast<double>(g);
-  const double inner = batch_stats ? gd - mean_g - xhat * mean_gx : gd;
+  const double gy_d = static_cast<double>(gy);
+  const double inner = batch_stats ? gy_d - mean_gy - xhat * mean_gy_xhat : gy_d;
   return static_cast<T>(gamma * inv_std * inner);
 }
 

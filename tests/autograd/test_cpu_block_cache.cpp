@@ -47,3 +47,18 @@ TEST_CASE("a tensor on a reused block holds exactly what it was created with") {
   for (double x : v) m = std::max(m, std::abs(x));
   CHECK(m == 0.0);
 }
+
+TEST_CASE("live and peak bytes count what tensors hold, cached or not") {
+  const size_t before = cpu_block_cache_stats().live_bytes;
+  cpu_block_reset_peak();
+  {
+    Tensor big = Tensor::empty({1, 1, 64, 64, 64});  // 1 MiB: a cacheable block
+    Tensor small = Tensor::empty({10});              // 40 bytes, rounded up to 64
+    CHECK(cpu_block_cache_stats().live_bytes == before + (size_t{1} << 20) + 64);
+  }
+  const CpuCacheStats s = cpu_block_cache_stats();
+  CHECK(s.live_bytes == before);  // freed: the cached block no longer counts as live
+  CHECK(s.peak_live_bytes == before + (size_t{1} << 20) + 64);
+  cpu_block_reset_peak();
+  CHECK(cpu_block_cache_stats().peak_live_bytes == before);
+}

@@ -187,12 +187,29 @@ TEST_CASE("NIfTI bad input: each failure names the file and the problem") {
   expect(tmp.file("missing.nii.gz"), "file not found");
   expect(tmp.path.string(), "not a regular file");
 
+  // A plain file: its size on disk (not the bytes buffered so far), and what to do.
   spit(tmp.file("trunc.nii"), std::vector<uint8_t>(good.begin(), good.end() - 40));
   expect(tmp.file("trunc.nii"), "truncated");
+  expect(tmp.file("trunc.nii"), fmt::format("the file holds {} bytes; the file is incomplete", good.size() - 40));
+  expect(tmp.file("trunc.nii"), "copy it again");
   spit(tmp.file("trunc_hdr.nii"), std::vector<uint8_t>(good.begin(), good.begin() + 200));
-  expect(tmp.file("trunc_hdr.nii"), "truncated");
+  expect(tmp.file("trunc_hdr.nii"), "header needs 348 bytes, the file holds 200 bytes");
   spit(tmp.file("trunc.nii.gz"), std::vector<uint8_t>(goodgz.begin(), goodgz.begin() + goodgz.size() / 2));
   expect(tmp.file("trunc.nii.gz"), "truncated");
+  expect(tmp.file("trunc.nii.gz"), "copy it again");
+  // A complete gzip stream holding too few voxel bytes: decompressed and compressed sizes.
+  {
+    std::vector<uint8_t> cut(good.begin(), good.end() - 40);
+    gzFile f = gzopen(tmp.file("short.nii.gz").c_str(), "wb");
+    gzwrite(f, cut.data(), static_cast<unsigned>(cut.size()));
+    gzclose(f);
+    expect(tmp.file("short.nii.gz"), fmt::format("it decompresses to {} bytes (", cut.size()));
+  }
+  // No gzip hint for a plain .nii; one for a plain file named .nii.gz.
+  spit(tmp.file("plain.nii"), std::vector<uint8_t>(400, 'a'));
+  CHECK(error_of([&] { read_nifti(tmp.file("plain.nii")); }).find("gzip") == std::string::npos);
+  spit(tmp.file("plain.nii.gz"), std::vector<uint8_t>(400, 'a'));
+  expect(tmp.file("plain.nii.gz"), "the name ends in .gz but the file is not gzip-compressed");
 
   auto corrupt = good;
   int16_t bad_dim0 = 12;

@@ -149,7 +149,8 @@ fi
 
 if part 5; then
 echo "== 5. a tiny study on the emulated device: 1 process, then 2 ranks"
-study=(study --preset small --phantom-stroke 12 --phantom-healthy 6 --set "data.train_dir=$work/none"
+study=(study --preset small --phantom-stroke 10 --phantom-healthy 2
+  --set study.phantom_holdout=2 --set study.phantom_holdout_free=4 --set "study.loss_comparison=[]" --set "data.train_dir=$work/none"
   --set data.grid=8,16,16 --set data.spacing=14.4,16,16 --set data.slices=0,7 --set run.device=cuda
   --set maskgan.masks=train_dir --set data.phantom_anatomy=procedural --set data.phantom_lesions=procedural
   --set maskgan.eval_samples=4 --set run.threads=1 --set maskgan.latent_dim=8 --set maskgan.base_shape=2,4,4

@@ -4,6 +4,7 @@
 // rows, masks predicted on the input's grid, and scores of a perfect prediction.
 #include <doctest/doctest.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -26,16 +27,19 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// Phantom subjects (32 x 32 x 8 voxels of 8 x 8 x 14.4 mm) in the folder-of-pairs layout.
-void write_subjects(const fs::path& dir, int first, int n, bool stroke) {
+// Phantom subjects (32 x 32 x 8 voxels of 8 x 8 x 14.4 mm, or `size`) in the
+// folder-of-pairs layout.
+void write_subjects(const fs::path& dir, int first, int n, bool stroke, data::Dims3 size = {32, 32, 8}) {
   fs::create_directories(dir);
   data::PhantomOptions opt;
-  opt.size = {32, 32, 8};
+  opt.size = size;
   for (int i = first; i < first + n; ++i) {
     auto s = data::make_phantom_subject(opt, data::phantom_subject_seed(5, i, stroke), stroke);
     const std::string base = (dir / fmt::format("{}{}", stroke ? "s" : "h", i)).string();
     data::write_nifti(s.image, base + "_dwi.nii.gz");
     data::write_labels(s.mask, base + "_msk.nii.gz");
+    for (float& v : s.image.data) v = 3000 - v;  // an ADC-like second channel
+    data::write_nifti(s.image, base + "_adc.nii.gz");
   }
 }
 
@@ -61,8 +65,9 @@ TEST_CASE("segment train, resume, predict and eval on tiny phantom data") {
   fs::remove_all(root);
   write_subjects(root / "train", 0, 4, true);
   write_subjects(root / "test", 4, 2, true);
-  write_subjects(root / "holdout", 6, 1, true);
-  write_subjects(root / "holdout", 0, 1, false);
+  // The held-out volumes on the study grid (16 x 16 x 8 voxels of 16 x 16 x 14.4 mm).
+  write_subjects(root / "holdout", 6, 1, true, {16, 16, 8});
+  write_subjects(root / "holdout", 0, 1, false, {16, 16, 8});
 
   // Straight through 2 epochs.
   RunDirOptions a;
@@ -108,12 +113,63 @@ TEST_CASE("segment train, resume, predict and eval on tiny phantom data") {
   }
   CHECK(err.find("segment.epochs") != std::string::npos);
 
-  // Predict on the held-out images: masks on each input's own grid.
-  segment_predict((root / "run_a").string(), (root / "holdout").string(), (root / "pred").string());
+  // Predicting the held-out folder (on the study grid) and scoring it reproduces the
+  // run's own held-out metrics: predict runs the model in eval mode.
+  CHECK(segment_predict((root / "run_a").string(), (root / "holdout").string(), (root / "pred").string()) == 0);
+  segment_eval((root / "pred").string(), {.dir = (root / "holdout").string()}, (root / "pred_eval.csv").string());
+  {
+    const CsvTable mine = read_csv((root / "pred_eval.csv").string());
+    REQUIRE(mine.rows.size() == ha.rows.size());
+    for (const char* col : {"case", "hard_dice", "precision", "recall", "fp_volume_ml", "truth_ml", "pred_ml"})
+      for (size_t r = 0; r < ha.rows.size(); ++r) CHECK(mine.rows[r][mine.index(col)] == ha.rows[r][ha.index(col)]);
+  }
+
+  // Images without masks: one output per input on its own (oblique) grid, a per-case
+  // CSV of volumes and components, and a corrupt file reported while the others run.
+  fs::create_directories(root / "new");
   auto in = data::read_nifti((root / "holdout" / "s6_dwi.nii.gz").string());
-  auto pred = data::read_labels((root / "pred" / "s6_pred.nii.gz").string(), 2);
+  {  // oblique (15 degrees about z) and shifted
+    data::Mat4 r = data::mat4_identity();
+    r[0][0] = r[1][1] = std::cos(0.26), r[0][1] = -std::sin(0.26), r[1][0] = std::sin(0.26), r[0][3] = 7;
+    in.affine = data::mat4_mul(r, in.affine);
+  }
+  data::write_nifti(in, (root / "new" / "p1_dwi.nii.gz").string());
+  fs::copy_file(root / "holdout" / "h0_dwi.nii.gz", root / "new" / "p2_dwi.nii.gz");
+  fs::copy_file(root / "holdout" / "h0_dwi.nii.gz", root / "new" / "p0_dwi.nii.gz");
+  fs::resize_file(root / "new" / "p0_dwi.nii.gz", 200);  // an interrupted copy
+  CHECK(segment_predict((root / "run_a").string(), (root / "new").string(), (root / "new_pred").string()) == 1);
+  auto pred = data::read_labels((root / "new_pred" / "p1_pred.nii.gz").string(), 2);
   CHECK(pred.dims == in.dims);
-  CHECK(data::mat4_max_diff(pred.affine, in.affine) < 1e-6);
+  CHECK(data::mat4_max_diff(pred.affine, in.affine) < 1e-5);
+  CHECK(fs::exists(root / "new_pred" / "p2_pred.nii.gz"));
+  CHECK_FALSE(fs::exists(root / "new_pred" / "p0_pred.nii.gz"));
+  {
+    const CsvTable t = read_csv((root / "new_pred" / "predictions.csv").string());
+    REQUIRE(t.rows.size() == 3);
+    CHECK(t.rows[0][t.index("status")] == "failed");
+    CHECK(t.rows[0][t.index("problem")].find("p0_dwi.nii.gz") != std::string::npos);
+    CHECK(t.rows[1][t.index("status")] == "ok");
+    int64_t n = 0;
+    for (int32_t v : pred.data) n += v;
+    CHECK(std::stod(t.rows[1][t.index("predicted_ml")]) == doctest::Approx(n * pred.voxel_volume_ml()));
+    CHECK(std::stoi(t.rows[1][t.index("components")]) >= (n > 0 ? 1 : 0));
+  }
+
+  // A prediction shifted 50 mm in world space is refused, not scored; with --resample
+  // it is resampled onto the truth's grid. The CSV is written anew, never appended to.
+  fs::create_directories(root / "shifted");
+  for (const char* id : {"s6", "h0"}) {
+    auto m = data::read_labels((root / "holdout" / fmt::format("{}_msk.nii.gz", id)).string(), 2);
+    m.affine[0][3] += 50;
+    data::write_labels(m, (root / "shifted" / fmt::format("{}_pred.nii.gz", id)).string());
+  }
+  CHECK_THROWS_WITH_AS(segment_eval((root / "shifted").string(), {.dir = (root / "holdout").string()},
+                                    (root / "shifted.csv").string()),
+                       doctest::Contains("affines differ by up to 50 mm"), Error);
+  CHECK_FALSE(fs::exists(root / "shifted.csv"));
+  for (int twice = 0; twice < 2; ++twice)
+    segment_eval((root / "shifted").string(), {.dir = (root / "holdout").string()}, (root / "shifted.csv").string(), true);
+  CHECK(read_csv((root / "shifted.csv").string()).rows.size() == 2);
 
   // A checkpoint holding NaN (a diverged run) is refused, naming the tensor, instead of
   // predicting empty masks.
@@ -132,7 +188,7 @@ TEST_CASE("segment train, resume, predict and eval on tiny phantom data") {
   fs::create_directories(root / "perfect");
   for (const char* id : {"s6", "h0"})
     fs::copy_file(root / "holdout" / fmt::format("{}_msk.nii.gz", id), root / "perfect" / fmt::format("{}_pred.nii.gz", id));
-  segment_eval((root / "perfect").string(), (root / "holdout").string(), {}, (root / "eval.csv").string());
+  segment_eval((root / "perfect").string(), {.dir = (root / "holdout").string()}, (root / "eval.csv").string());
   const CsvTable ev = read_csv((root / "eval.csv").string());
   REQUIRE(ev.rows.size() == 2);
   const size_t dice = ev.index("hard_dice"), fp = ev.index("fp_volume_ml");
@@ -149,7 +205,32 @@ TEST_CASE("segment train pools clinical and synthetic volumes, takes N clinical 
   write_subjects(root / "train", 0, 4, true);
   write_subjects(root / "test", 4, 1, true);
   write_subjects(root / "synthetic", 10, 2, true);
-  const Config cfg = tiny_config(root, 1);
+  // A bad case (a mask holding 2) and a truncated image are found before the first step,
+  // both at once; data.skip_bad_cases leaves them out instead.
+  write_subjects(root / "train", 20, 2, true);
+  {
+    auto m = data::read_labels((root / "train" / "s20_msk.nii.gz").string(), 2);
+    m.data[7] = 2;
+    data::write_labels(m, (root / "train" / "s20_msk.nii.gz").string());
+    fs::resize_file(root / "train" / "s21_dwi.nii.gz", 1000);
+  }
+  {
+    RunDirOptions strict;
+    strict.out = (root / "strict").string();
+    std::string err;
+    try {
+      segment_train(tiny_config(root, 1), strict);
+    } catch (const Error& e) {
+      err = e.what();
+    }
+    CHECK(err.find("2 of 6 case(s) cannot be used") != std::string::npos);
+    CHECK(err.find("s20_msk.nii.gz: voxel") != std::string::npos);
+    CHECK(err.find("s21_dwi.nii.gz") != std::string::npos);
+    CHECK(err.find("data.skip_bad_cases") != std::string::npos);
+    CHECK_FALSE(fs::exists(root / "strict" / "checkpoints"));
+  }
+  Config cfg = tiny_config(root, 1);
+  cfg.set("data.skip_bad_cases=true");
   RunDirOptions a, b, c;
   a.out = (root / "mixed").string();
   b.out = (root / "synthetic_only").string();
@@ -190,5 +271,14 @@ TEST_CASE("segment train pools clinical and synthetic volumes, takes N clinical 
   RunDirOptions e;
   e.out = (root / "too_many").string();
   CHECK_THROWS_WITH_AS(segment_train(cfg, e, too_many), doctest::Contains("9 clinical cases asked for"), Error);
+  // Two input channels (data.channels): trained, then predicted with both.
+  Config two = cfg;
+  two.set(R"(data.channels=["image", "adc"])");
+  RunDirOptions t;
+  t.out = (root / "two_channels").string();
+  segment_train(two, t);
+  CHECK(read_file(root / "two_channels" / "log.txt").find("<case>_dwi, <case>_adc") != std::string::npos);
+  CHECK(segment_predict(t.out, (root / "test").string(), (root / "two_pred").string()) == 0);
+  CHECK(fs::exists(root / "two_pred" / "s4_pred.nii.gz"));
   fs::remove_all(root);
 }

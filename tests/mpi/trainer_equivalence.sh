@@ -114,7 +114,8 @@ grep -q "error on rank 1: PENUMBRA_FAULT: planted error after step 2 on rank 1" 
   fail "rank 1's error is not in the run's log"
 
 echo "== the whole study (tiny) on 2 ranks"
-study=("${launcher[@]}" "$pn" study --preset small --phantom-stroke 12 --phantom-healthy 6 --set "run.root=$work/study"
+study=("${launcher[@]}" "$pn" study --preset small --phantom-stroke 10 --phantom-healthy 2
+  --set study.phantom_holdout=2 --set study.phantom_holdout_free=4 --set "study.loss_comparison=[]" --set "run.root=$work/study"
   --set "data.train_dir=$work/none" --set data.grid=8,16,16 --set data.spacing=14.4,16,16 --set data.slices=0,7
   --set maskgan.masks=train_dir --set data.phantom_anatomy=procedural --set data.phantom_lesions=procedural
   --set maskgan.eval_samples=4 --set run.threads=1 --set maskgan.latent_dim=8 --set maskgan.base_shape=2,4,4

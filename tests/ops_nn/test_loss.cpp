@@ -168,5 +168,7 @@ TEST_CASE("loss errors name the op and the shapes") {
   CHECK_THROWS_WITH_AS(soft_dice_loss(p, Tensor::ones({2, 2, 4, 4}), 1),
                        doctest::Contains("soft_dice: target float32[2, 2, 4, 4] cpu must be one-hot"), pn::Error);
   CHECK_THROWS_WITH_AS(soft_dice(p, p, 3), doctest::Contains("soft_dice: class 3 out of range for 3 channels"), pn::Error);
+  CHECK_THROWS_WITH_AS(batch_soft_dice_loss(p, Tensor::ones({2, 2, 4, 4}), 1),
+                       doctest::Contains("batch_soft_dice_loss: target float32[2, 2, 4, 4] cpu must be one-hot"), pn::Error);
   CHECK_THROWS_WITH_AS(soft_dice(a, a, 0), doctest::Contains("soft_dice: expected probabilities"), pn::Error);
 }

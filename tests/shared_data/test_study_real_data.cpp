@@ -41,11 +41,12 @@ TEST_CASE("study on ICBM152 anatomy with real SOOP lesions reports generated vs 
               "translate.augment=false", "translate.pix2pix.base_filters=4", "translate.pix2pix.depth_2d=3",
               "translate.discriminator.filters=4,4,4", "synthesize.count=4", "synthesize.placement=keep",
               "segment.base_filters=4", "segment.epochs=1", "segment.epochs_synthetic=1", "segment.epochs_small=1",
-              "segment.finetune_cases=[2]", "segment.batch=2", "segment.augment=false", "segment.report_last_epochs=1"};
+              "segment.finetune_cases=[2]", "segment.batch=2", "segment.augment=false", "segment.report_last_epochs=1",
+              "study.phantom_holdout=2", "study.phantom_holdout_free=4", "study.loss_comparison=[]"};
   const Config cfg = resolve_config(req);
   StudyOptions opt;
-  opt.phantom_stroke = 9;
-  opt.phantom_healthy = 6;
+  opt.phantom_stroke = 8;  // 6 training and 2 test subjects; 2 + 4 held out (study.phantom_holdout*)
+  opt.phantom_healthy = 2;
   const fs::path report = run_study(cfg, opt);
   REQUIRE(fs::exists(report));
   std::ifstream f(report);

@@ -273,11 +273,19 @@ struct PointerArg {
   int index;
 };
 using ThreadBody = void (*)(void* ctx);
+// Where a launch is written (kernels/cuda/launch.h fills it from the call): the host function,
+// file and line, for the memory-traffic profile's labels (profile.h). Any part may be null / 0.
+struct LaunchSite {
+  const char* function = nullptr;
+  const char* file = nullptr;
+  int line = 0;
+};
 // Queues a launch of body(ctx) over the grid on `stream` as device work (device_work.h);
 // `ctx` is kept alive until it has run. Configuration, stream and pointer errors are
 // returned at once; errors of the kernel itself are asynchronous.
 cudaError_t submit_grid(std::string what, dim3 grid, dim3 block, size_t shared_bytes, cudaStream_t stream,
-                        ThreadBody body, std::shared_ptr<void> ctx, std::vector<PointerArg> pointers);
+                        ThreadBody body, std::shared_ptr<void> ctx, std::vector<PointerArg> pointers,
+                        LaunchSite site = {});
 
 template <class T>
 void note_pointer(std::vector<PointerArg>& out, int index, const T& v) {
@@ -295,10 +303,10 @@ std::vector<PointerArg> pointer_args(const Tuple& t, std::index_sequence<I...>) 
 
 // Launches a kernel: converts the arguments to the kernel's parameter types once, and each
 // emulated thread calls the kernel with its own copies (CUDA passes parameters by value).
-// `what` names the launch in messages.
+// `what` names the launch in messages, `site` where it is written (for the profile).
 template <class... P, class... A>
-cudaError_t launch(std::string what, void (*kernel)(P...), dim3 grid, dim3 block, size_t shared_bytes,
-                   cudaStream_t stream, A&&... args) {
+cudaError_t launch(std::string what, LaunchSite site, void (*kernel)(P...), dim3 grid, dim3 block,
+                   size_t shared_bytes, cudaStream_t stream, A&&... args) {
   static_assert(sizeof...(P) == sizeof...(A), "kernel launched with the wrong number of arguments");
   struct Ctx {
     void (*kernel)(P...);
@@ -310,7 +318,8 @@ cudaError_t launch(std::string what, void (*kernel)(P...), dim3 grid, dim3 block
     auto* x = static_cast<Ctx*>(c);
     std::apply(x->kernel, x->params);
   };
-  return submit_grid(std::move(what), grid, block, shared_bytes, stream, body, std::move(ctx), std::move(pointers));
+  return submit_grid(std::move(what), grid, block, shared_bytes, stream, body, std::move(ctx), std::move(pointers),
+                     site);
 }
 
 // Device-side services (scheduler.cpp), callable only from a running kernel.
@@ -350,6 +359,8 @@ template <class T, class... U>
 inline constexpr bool one_of_v = (std::is_same_v<T, U> || ...);
 
 }  // namespace pn::cuda::emu
+
+#include "kernels/cuda/emu/profile.h"
 
 // ---- Device intrinsics --------------------------------------------------------------------
 inline void __syncthreads() { pn::cuda::emu::sync_block(); }

@@ -9,6 +9,7 @@
 #pragma once
 #include <cstddef>
 #include <string>
+#include <vector>
 
 #include "kernels/cuda/emu/cuda_emu.h"
 
@@ -41,6 +42,8 @@ struct AllocationInfo {
 };
 // The live allocation containing p (false: none).
 bool find_allocation(const void* p, AllocationInfo* out);
+// Every live allocation (all devices), ordered by base address.
+std::vector<AllocationInfo> live_allocations();
 // "" while every device allocation's guard bytes are intact; otherwise a description of
 // the first damaged one (whose guards are then re-armed, so it is reported once).
 std::string check_guard_bytes();

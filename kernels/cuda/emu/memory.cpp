@@ -119,6 +119,14 @@ bool find_allocation(const void* p, AllocationInfo* out) {
   return true;
 }
 
+std::vector<AllocationInfo> live_allocations() {
+  std::lock_guard<std::mutex> lock(memory().mutex);
+  std::vector<AllocationInfo> out;
+  out.reserve(memory().allocations.size());
+  for (const auto& [user, a] : memory().allocations) out.push_back(AllocationInfo{user, a.bytes, a.device});
+  return out;
+}
+
 std::string check_accesses(int device, const std::vector<Access>& accesses) {
   std::lock_guard<std::mutex> lock(memory().mutex);
   for (const Access& a : accesses) {

@@ -26,6 +26,7 @@
 #include "kernels/cuda/emu/device_work.h"
 #include "kernels/cuda/emu/emu_internal.h"
 #include "kernels/cuda/emu/fiber.h"
+#include "kernels/cuda/emu/profile_internal.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #include <sanitizer/common_interface_defs.h>
@@ -382,6 +383,7 @@ void run_block(Launch& L, uint3 block_index, uint64_t block_linear) {
     }
     for (Thread& t : L.threads)
       if (t.state == State::AtBarrier) t.state = State::Runnable;
+    detail::profile_barrier();
   }
 }
 
@@ -438,9 +440,17 @@ const char* schedule_name(Schedule s) {
 
 namespace {
 
+// What the memory-traffic profile needs of a launch (profile.h): set at submission when the
+// profile was on then, so that a launch is profiled iff it was launched while profiling().
+struct ProfileRequest {
+  bool on = false;
+  std::string what;
+  LaunchSite site;
+};
+
 // Runs a launch's blocks now (the op's body; the stream machinery decided it is time).
-cudaError_t execute_grid(dim3 grid, dim3 block, size_t shared_bytes, ThreadBody body, void* ctx,
-                         std::string& detail_out) {
+cudaError_t execute_grid(const ProfileRequest& profile, dim3 grid, dim3 block, size_t shared_bytes, ThreadBody body,
+                         void* ctx, std::string& detail_out) {
   std::lock_guard<std::mutex> lock(g_launch_mutex);
   Launch L;
   L.grid = grid;
@@ -463,16 +473,21 @@ cudaError_t execute_grid(dim3 grid, dim3 block, size_t shared_bytes, ThreadBody 
   const uint64_t nblocks = uint64_t{grid.x} * grid.y * grid.z;
   std::vector<int> border;
   make_order(border, static_cast<int>(std::min<uint64_t>(nblocks, 0x7fffffff)), ~0ull, 0);
+  const bool profiled = profile.on;
+  if (profiled) detail::profile_launch_begin(profile.what, profile.site, grid, block, L.dynamic, shared_bytes);
   for (int b : border) {
     const uint64_t lin = static_cast<uint64_t>(b);
+    if (profiled) detail::profile_block_begin();
     run_block(L, uint3{static_cast<unsigned>(lin % grid.x), static_cast<unsigned>(lin / grid.x % grid.y),
                        static_cast<unsigned>(lin / (uint64_t{grid.x} * grid.y))},
               lin);
+    if (profiled) detail::profile_block_end();
     if (L.error != cudaSuccess) {
       abandon(L);
       break;
     }
   }
+  if (profiled) detail::profile_launch_end();
   g_launch = nullptr;
   threadIdx = blockIdx = uint3{0, 0, 0};
   for (SharedVar& v : L.shared) std::free(v.ptr);
@@ -491,7 +506,7 @@ cudaError_t execute_grid(dim3 grid, dim3 block, size_t shared_bytes, ThreadBody 
 }  // namespace
 
 cudaError_t submit_grid(std::string what, dim3 grid, dim3 block, size_t shared_bytes, cudaStream_t stream,
-                        ThreadBody body, std::shared_ptr<void> ctx, std::vector<PointerArg> pointers) {
+                        ThreadBody body, std::shared_ptr<void> ctx, std::vector<PointerArg> pointers, LaunchSite site) {
   if (cudaError_t e = check_config(grid, block, shared_bytes); e != cudaSuccess) return e;
   if (g_launch) return detail::record_error(cudaErrorLaunchFailure, what + ": kernel launched from inside a kernel");
   const int dev = detail::stream_device(stream);
@@ -506,9 +521,12 @@ cudaError_t submit_grid(std::string what, dim3 grid, dim3 block, size_t shared_b
     accesses.push_back(detail::Access{p.ptr, 0, p.write, "kernel argument " + std::to_string(p.index)});
   std::string bad = detail::check_accesses(dev, accesses);
   if (!bad.empty()) return detail::record_error(cudaErrorIllegalAddress, what + ": " + bad);
+  ProfileRequest profile;
+  if (profiling()) profile = ProfileRequest{true, what, site};
   return detail::enqueue(stream, std::move(what), std::move(accesses),
-                         [grid, block, shared_bytes, body, ctx = std::move(ctx)](std::string& detail) {
-                           return execute_grid(grid, block, shared_bytes, body, ctx.get(), detail);
+                         [profile = std::move(profile), grid, block, shared_bytes, body,
+                          ctx = std::move(ctx)](std::string& detail) {
+                           return execute_grid(profile, grid, block, shared_bytes, body, ctx.get(), detail);
                          });
 }
 
@@ -525,6 +543,7 @@ void* shared_alloc(const void* key, size_t bytes, size_t align, const char* name
   if (posix_memalign(&p, std::max(align, sizeof(void*)), bytes) != 0) fail("out of host memory for shared memory");
   std::memset(p, kPoison, bytes);  // first block: poisoned here; later blocks: in run_block
   L.shared.push_back(SharedVar{key, p, bytes});
+  detail::profile_shared(p, bytes);
   L.shared_bytes += bytes;
   return p;
 }
