@@ -20,6 +20,25 @@ add_library(penumbra::blas INTERFACE IMPORTED)
 target_include_directories(penumbra::blas INTERFACE ${CBLAS_INCLUDE_DIR})
 target_link_libraries(penumbra::blas INTERFACE ${OPENBLAS_LIBRARY})
 
+# oneDNN (libdnnl-dev, 2.6 in Debian 12): the fast float32 CPU convolutions (kernels/cpu/
+# conv_dnnl.cpp). Optional: without it (not installed, or -DPENUMBRA_DNNL=OFF) every
+# convolution takes the handwritten reference. Its OpenMP build shares libgomp's thread
+# pool with our loops and OpenBLAS.
+if(PENUMBRA_DNNL)
+  find_path(DNNL_INCLUDE_DIR oneapi/dnnl/dnnl.hpp)
+  find_library(DNNL_LIBRARY dnnl)
+endif()
+if(PENUMBRA_DNNL AND DNNL_INCLUDE_DIR AND DNNL_LIBRARY)
+  add_library(penumbra::dnnl INTERFACE IMPORTED)
+  target_include_directories(penumbra::dnnl INTERFACE ${DNNL_INCLUDE_DIR})
+  target_link_libraries(penumbra::dnnl INTERFACE ${DNNL_LIBRARY})
+  message(STATUS "Penumbra: oneDNN found (${DNNL_LIBRARY}): fast float32 CPU convolutions")
+elseif(PENUMBRA_DNNL)
+  message(STATUS "Penumbra: oneDNN not found: CPU convolutions use the reference (tools/install-deps.sh installs libdnnl-dev)")
+else()
+  message(STATUS "Penumbra: PENUMBRA_DNNL=OFF: CPU convolutions use the reference")
+endif()
+
 # nifti_clib: Debian's NIFTIConfig.cmake points at a missing library path, so find it by hand.
 find_path(NIFTI_INCLUDE_DIR nifti2_io.h PATH_SUFFIXES nifti)
 find_library(NIFTI2_LIBRARY nifti2)

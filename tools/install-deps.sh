@@ -2,7 +2,7 @@
 # Installs the Debian packages Penumbra builds against, if any is missing.
 # Safe to run repeatedly; needs root (or sudo) only when something is missing.
 set -euo pipefail
-pkgs=(cmake ninja-build g++ doctest-dev libnifti2-dev libopenblas-openmp-dev
+pkgs=(cmake ninja-build g++ doctest-dev libnifti2-dev libopenblas-openmp-dev libdnnl-dev
       libomp-dev openmpi-bin libopenmpi-dev libtomlplusplus-dev libcli11-dev
       nlohmann-json3-dev libfmt-dev libpng-dev zlib1g-dev)
 missing=()

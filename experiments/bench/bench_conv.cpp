@@ -1,14 +1,16 @@
-// bench_conv: time of the CPU reference 3-D convolution kernels (forward, backward-input,
-// backward-weight; float32) on the conv3x3x3 (padding 1) layers of the segmentation U-Net
+// bench_conv: time of the CPU 3-D convolution kernels (forward, backward-input,
+// backward-weight; float32; oneDNN by default, the vol2col + sgemm reference with
+// --reference) on the conv3x3x3 (padding 1) layers of the segmentation U-Net
 // encoder and bottleneck: the paper's size (1 input channel, 32x128x128, filters 32, 64,
 // 128, 256, bottleneck 512) and a small one (16x32x32, filters 8..64, bottleneck 128).
 // Each level has two convs (C_in -> f, f -> f); spatial size halves per level; batch 1.
 // Reported: median wall time over --reps runs after one warm-up, and GFLOP/s with
 // FLOPs = 2 * N * C_out * C_in * k^3 * output voxels per pass. The reference, timed in the
 // same run, is one plain sgemm of the forward pass's shape (C_out x voxels x C_in k^3): the
-// ratio fwd / sgemm shows what the vol2col scheme costs on top of the matrix product.
+// ratio fwd / sgemm shows what the convolution costs next to the bare matrix product. The
+// machine's sgemm rate (a square 2048^3 product, the best case for BLAS) heads the output.
 //
-//   bench_conv [--small-only] [--reps N]
+//   bench_conv [--small-only] [--reference] [--reps N]
 #include <omp.h>
 
 #include <algorithm>
@@ -24,6 +26,7 @@
 #include "kernels/conv_geom.h"
 #include "kernels/cpu/conv.h"
 #include "kernels/cpu/gemm.h"
+#include "kernels/cpu/thread_env.h"
 
 namespace {
 
@@ -113,12 +116,28 @@ void run(const Net& net, int reps) {
               total_flop / total_gemm * 1e-9, total_t[0] / total_gemm);
 }
 
+// The machine's sgemm rate in GFLOP/s: a square product, BLAS's best case.
+double square_sgemm_rate(int reps) {
+  const int64_t n = 2048;
+  std::vector<float> a(n * n), b(n * n), c(n * n);
+  fill_random(a, 5);
+  fill_random(b, 6);
+  const double t = median_seconds([&] { pn::cpu::gemm<float>(false, false, n, n, n, 1.f, a.data(), n, b.data(), n, 0.f, c.data(), n); }, reps);
+  return 2.0 * n * n * n / t * 1e-9;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  bool small_only = false;
+  bool small_only = false, reference = false;
   int reps = 3;
-  pn::bench::Args("bench_conv").flag("--small-only", &small_only).option("--reps", &reps).parse(argc, argv);
+  pn::bench::Args("bench_conv").flag("--small-only", &small_only).flag("--reference", &reference)
+      .option("--reps", &reps).parse(argc, argv);
+  if (reference) pn::cpu::set_conv_impl(pn::cpu::ConvImpl::Reference);
+  const auto env = pn::cpu::thread_env();
+  std::printf("convolutions: %s | OMP_WAIT_POLICY=%s OPENBLAS_CORETYPE=%s | sgemm 2048^3: %.1f GFLOP/s\n",
+              pn::cpu::conv_impl_name(pn::cpu::conv_impl()), env.wait_policy.c_str(), env.blas_coretype.c_str(),
+              square_sgemm_rate(reps));
   run({"small U-Net", 16, 32, 32, {8, 16, 32, 64}}, reps);
   if (!small_only) run({"paper U-Net", 32, 128, 128, {32, 64, 128, 256}}, reps);
   return 0;

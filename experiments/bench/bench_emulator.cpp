@@ -169,6 +169,8 @@ void bench_conv_shape(cudnnHandle_t h, const char* name, const ConvGeom& g, int 
 }
 
 void bench_convs(bool small_only, int reps) {
+  // The yardstick is the handwritten reference (vol2col + sgemm), not oneDNN's fast path.
+  pn::cpu::set_conv_impl(pn::cpu::ConvImpl::Reference);
   cudnnHandle_t h = nullptr;
   BENCH_CUDNN(cudnnCreate(&h));
   std::printf("Emulated cuDNN vs the CPU reference (1 OpenMP thread), ms per call, median of %d, batch 2, float32\n",

@@ -1,23 +1,33 @@
-// CPU reference convolution (2-D and 3-D through one 3-D code path), without bias:
-// vol2col + one GEMM per sample and chunk of output rows. The column buffer holds at most
-// one chunk of one sample, so memory stays bounded at any volume size.
-//   forward:          y[n]  = W  @ col(x[n])                 W viewed as [C_out, C_in*k^3]
-//   backward_input:   dx[n] = col2vol(W^T @ dy[n])
-//   backward_weight:  dW    = sum_n dy[n] @ col(x[n])^T
+// CPU convolutions as the CPU backend calls them (2-D and 3-D, no bias): float32 runs
+// through oneDNN (conv_dnnl.h) where the build has it and the geometry suits it, and
+// everything else (float64, builds without oneDNN, PENUMBRA_CPU_CONV=reference) through the
+// handwritten reference (conv_reference.h), which is the definition the fast path is
+// tested against (tests/ops_conv/test_conv_fast_path.cpp).
+//   forward:          y  = conv(x, w)                 x [N, C_in, in...], w [C_out, C_in, k...]
+//   backward_input:   dx = conv^T(dy, w)              overwritten, not accumulated
+//   backward_weight:  dw = sum_n dy[n] (x) x[n]        overwritten, not accumulated
 #pragma once
 #include "kernels/conv_geom.h"
 
 namespace pn::cpu {
 
-// x [N, C_in, in...], w [C_out, C_in, k...], y [N, C_out, out...] (all contiguous).
+enum class ConvImpl { Reference, Dnnl };
+
+// The implementation float32 convolutions take: Dnnl when built in, unless the environment
+// variable PENUMBRA_CPU_CONV=reference (read at first use) or set_conv_impl chose otherwise.
+ConvImpl conv_impl();
+// The implementation a PENUMBRA_CPU_CONV value names: null or "" the default (Dnnl when
+// built in), "reference", or "dnnl" (where built in); anything else throws
+// std::invalid_argument naming the variable and the accepted values.
+ConvImpl parse_conv_impl(const char* value);
+// requires: impl != Dnnl or dnnl_available(); throws std::invalid_argument otherwise.
+void set_conv_impl(ConvImpl impl);
+const char* conv_impl_name(ConvImpl impl);
+
 template <class T>
 void conv_forward(const kernels::ConvGeom& g, const T* x, const T* w, T* y);
-
-// dx [N, C_in, in...] from dy [N, C_out, out...]: overwritten, not accumulated.
 template <class T>
 void conv_backward_input(const kernels::ConvGeom& g, const T* dy, const T* w, T* dx);
-
-// dw [C_out, C_in, k...] from x and dy: overwritten, not accumulated.
 template <class T>
 void conv_backward_weight(const kernels::ConvGeom& g, const T* x, const T* dy, T* dw);
 

@@ -22,4 +22,6 @@ void gemm<double>(bool ta, bool tb, int64_t m, int64_t n, int64_t k, double alph
               (blasint)ldc);
 }
 
+const char* blas_core_name() { return openblas_get_corename(); }
+
 }  // namespace pn::cpu

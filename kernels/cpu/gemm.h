@@ -8,4 +8,7 @@ template <class T>
 void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha, const T* a,
           int64_t lda, const T* b, int64_t ldb, T beta, T* c, int64_t ldc);
 
+// The kernel family OpenBLAS chose for this CPU (e.g. "SkylakeX"; see thread_env.h).
+const char* blas_core_name();
+
 }  // namespace pn::cpu

@@ -1,5 +1,5 @@
 // The cuDNN wrapper (kernels/cuda/dnn.h) on the emulated cuDNN: parity of forward,
-// backward-input and backward-weight with the CPU reference (kernels/cpu/conv.h), 2-D and
+// backward-input and backward-weight with the CPU reference (kernels/cpu/conv_reference.h), 2-D and
 // 3-D, stride 1 and 2, padding, odd sizes, N > 1, float (rtol 1e-5) and double (1e-12),
 // with the default and the deterministic algorithms; the options (TF32, determinism); the
 // fallback from a failing algorithm to the next and its caching; sizes past int; the
@@ -14,7 +14,7 @@
 
 #include "cudnn_test_util.h"
 #include "emu_util.h"
-#include "kernels/cpu/conv.h"
+#include "kernels/cpu/conv_reference.h"
 #include "kernels/cuda/dnn.h"
 #include "kernels/cuda/library_options.h"
 
@@ -52,9 +52,9 @@ void check_parity(const ConvGeom& g, uint64_t seed, const std::string& label) {
   const auto x = pn::test::random_vector<T>(s.x, seed), w = pn::test::random_vector<T>(s.w, seed + 1);
   const auto dy = pn::test::random_vector<T>(s.y, seed + 2);
   std::vector<T> y(s.y), dx(s.x), dw(s.w);
-  pn::cpu::conv_forward(g, x.data(), w.data(), y.data());
-  pn::cpu::conv_backward_input(g, dy.data(), w.data(), dx.data());
-  pn::cpu::conv_backward_weight(g, x.data(), dy.data(), dw.data());
+  pn::cpu::reference::conv_forward(g, x.data(), w.data(), y.data());
+  pn::cpu::reference::conv_backward_input(g, dy.data(), w.data(), dx.data());
+  pn::cpu::reference::conv_backward_weight(g, x.data(), dy.data(), dw.data());
   DeviceArray<T> d_x(x), d_w(w), d_dy(dy), d_y(s.y), d_dx(s.x), d_dw(s.w);
   pn::cuda::conv_forward(g, d_x.get(), d_w.get(), d_y.get(), nullptr);
   pn::cuda::conv_backward_input(g, d_dy.get(), d_w.get(), d_dx.get(), nullptr);
@@ -162,7 +162,7 @@ TEST_CASE("a failing algorithm falls back to the next candidate, which is cached
   const Sizes s = sizes(g);
   const auto x = pn::test::random_vector<float>(s.x, 61), dy = pn::test::random_vector<float>(s.y, 62);
   std::vector<float> want(s.w);
-  pn::cpu::conv_backward_weight(g, x.data(), dy.data(), want.data());
+  pn::cpu::reference::conv_backward_weight(g, x.data(), dy.data(), want.data());
   DeviceArray<float> d_x(x), d_dy(dy), d_dw(s.w);
   const auto F = ConvDirection::BackwardFilter;
   const int64_t q0 = pn::cuda::emu::cudnn_heuristic_queries(F), a0 = launches(F, 0), a1 = launches(F, 1);

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "emu_util.h"
-#include "kernels/cpu/conv.h"
+#include "kernels/cpu/conv_reference.h"
 #include "kernels/cuda/dnn.h"
 
 using pn::test::DeviceArray;
@@ -45,9 +45,9 @@ void check_conv() {
     const auto x = pn::test::random_vector<T>(nx, seed++), w = pn::test::random_vector<T>(nw, seed++);
     const auto dy = pn::test::random_vector<T>(ny, seed++);
     std::vector<T> y(ny), dx(nx), dw(nw);
-    pn::cpu::conv_forward(g, x.data(), w.data(), y.data());
-    pn::cpu::conv_backward_input(g, dy.data(), w.data(), dx.data());
-    pn::cpu::conv_backward_weight(g, x.data(), dy.data(), dw.data());
+    pn::cpu::reference::conv_forward(g, x.data(), w.data(), y.data());
+    pn::cpu::reference::conv_backward_input(g, dy.data(), w.data(), dx.data());
+    pn::cpu::reference::conv_backward_weight(g, x.data(), dy.data(), dw.data());
     DeviceArray<T> d_x(x), d_w(w), d_dy(dy), d_y(ny), d_dx(nx), d_dw(nw);
     pn::cuda::conv_forward(g, d_x.get(), d_w.get(), d_y.get(), nullptr);
     pn::cuda::conv_backward_input(g, d_dy.get(), d_w.get(), d_dx.get(), nullptr);

@@ -4,7 +4,7 @@
 #include <vector>
 
 #include "kernels/conv_geom.h"
-#include "kernels/cpu/conv.h"
+#include "kernels/cpu/conv_reference.h"
 #include "test_util.h"
 
 using pn::kernels::ConvGeom;
@@ -40,18 +40,18 @@ TEST_CASE("conv kernels: chunked column buffers give the same result as one chun
   const size_t nx = g.N * g.C_in * g.in_volume(), nw = g.C_out * g.col_rows(), ny = g.N * g.C_out * g.out_volume();
   auto x = random_vector(nx, rng), w = random_vector(nw, rng), dy = random_vector(ny, rng);
   std::vector<double> y0(ny), dx0(nx), dw0(nw);
-  pn::cpu::conv_forward(g, x.data(), w.data(), y0.data());
-  pn::cpu::conv_backward_input(g, dy.data(), w.data(), dx0.data());
-  pn::cpu::conv_backward_weight(g, x.data(), dy.data(), dw0.data());
+  pn::cpu::reference::conv_forward(g, x.data(), w.data(), y0.data());
+  pn::cpu::reference::conv_backward_input(g, dy.data(), w.data(), dx0.data());
+  pn::cpu::reference::conv_backward_weight(g, x.data(), dy.data(), dw0.data());
   const int64_t per_row = g.col_rows() * g.out[2];
   for (int64_t rows : {1, 2, 5}) {
     CAPTURE(rows);
     ConvGeom c = g;
     c.col_budget = rows * per_row;
     std::vector<double> y(ny), dx(nx, 7.0), dw(nw, 7.0);  // stale values must be overwritten
-    pn::cpu::conv_forward(c, x.data(), w.data(), y.data());
-    pn::cpu::conv_backward_input(c, dy.data(), w.data(), dx.data());
-    pn::cpu::conv_backward_weight(c, x.data(), dy.data(), dw.data());
+    pn::cpu::reference::conv_forward(c, x.data(), w.data(), y.data());
+    pn::cpu::reference::conv_backward_input(c, dy.data(), w.data(), dx.data());
+    pn::cpu::reference::conv_backward_weight(c, x.data(), dy.data(), dw.data());
     CHECK(max_diff(y, y0) < 1e-12);
     CHECK(max_diff(dx, dx0) < 1e-12);
     CHECK(max_diff(dw, dw0) < 1e-12);
