@@ -146,7 +146,7 @@ size_t edit_distance(std::string_view a, std::string_view b) {
   return row[b.size()];
 }
 
-Config Config::from_toml(std::string_view text, const std::string& source) {
+Config Config::from_toml(std::string_view text, const std::string& source, const Config* schema) {
   Config c;
   toml::table t = parse_toml(text, source);
   // toml++ tables iterate in key order; keep the file's order instead (it groups and
@@ -154,7 +154,8 @@ Config Config::from_toml(std::string_view text, const std::string& source) {
   std::vector<std::pair<std::pair<uint32_t, uint32_t>, std::string>> pos;
   for_each_leaf(t, "", [&](const std::string& key, const toml::node& n) {
     if (key == "preset") return;
-    ConfigValue v = to_value(n, key, nullptr, where_of(source, n));
+    const ConfigValue* expected = schema && schema->has(key) ? &schema->value(key) : nullptr;
+    ConfigValue v = to_value(n, key, expected, where_of(source, n));
     pos.push_back({{n.source().begin.line, n.source().begin.column}, key});
     c.values_.emplace(key, std::move(v));
   });

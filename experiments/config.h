@@ -27,10 +27,11 @@ size_t edit_distance(std::string_view a, std::string_view b);
 class Config {
  public:
   Config() = default;
-  // Every leaf of the TOML text becomes a key of the new config; arrays must be non-empty
-  // and of one scalar type (their element type is the key's type). `source` names the
-  // text in error messages.
-  static Config from_toml(std::string_view text, const std::string& source);
+  // Every leaf of the TOML text becomes a key of the new config; arrays must be of one
+  // scalar type (their element type is the key's type) and non-empty, except for a key that
+  // `schema` has, whose type an empty array takes (a run's saved config.toml read back
+  // against the current config). `source` names the text in error messages.
+  static Config from_toml(std::string_view text, const std::string& source, const Config* schema = nullptr);
 
   // Layers TOML text (or a file) over this config. A top-level `preset = "..."` is
   // accepted and ignored here (config_presets.h reads it to choose the base).

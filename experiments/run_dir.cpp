@@ -35,7 +35,7 @@ RunDir RunDir::open(const Config& cfg, const std::string& default_name, const Ru
     std::ifstream in(r.config_path());
     std::stringstream ss;
     ss << in.rdbuf();
-    Config saved = Config::from_toml(ss.str(), r.config_path().string());
+    Config saved = Config::from_toml(ss.str(), r.config_path().string(), &cfg);
     std::string diffs;
     for (const auto& k : cfg.diff(saved)) {
       if (key_may_change_on_resume(k)) continue;

@@ -1,7 +1,8 @@
 // Chapter 8: the steps `penumbra study --preset paper` runs, in order, with the run folder
 // each writes and the steps it waits for, as experiments/study_plan.h computes them from the
-// config (nothing is trained here). Checks the paper's plan: 3 translation models, 11
-// segmentation experiments, every step after the ones it needs.
+// config (nothing is trained here). Checks the paper's plan: 3 translation models, the
+// paper's 11 segmentation experiments plus one clinical-only run per loss of
+// study.loss_comparison, every step after the ones it needs.
 #include <algorithm>
 #include <cstdio>
 #include <string>
@@ -51,9 +52,11 @@ int main() {
     std::printf("%-3zu %-24s %-13s %-32s %s\n", i + 1, s.name.c_str(), kind_name(s.kind), epochs.c_str(), after.c_str());
   }
 
-  check(plan.size() == 1 + 3 + 3 + 11 && grid.size() == 11,
-        fmt::format("paper preset: mask GAN, 3 translators, 3 synthetic databases, 11 segmentation runs ({} steps)",
-                    plan.size()));
+  const size_t losses = cfg.strings("study.loss_comparison").size();
+  check(plan.size() == 1 + 3 + 3 + 11 + losses && grid.size() == 11 + losses,
+        fmt::format("paper preset: mask GAN, 3 translators, 3 synthetic databases, 11 segmentation runs and {} "
+                    "with another loss ({} steps)",
+                    losses, plan.size()));
   check(plan.front().name == "maskgan", "the mask GAN comes first");
   bool ordered = true;
   for (const char* m : {"pix2pix10", "pix2pix100", "spade"}) {

@@ -71,6 +71,16 @@ TEST_CASE("run folder: resumes with the same config, refuses a different one, re
   CHECK(Config::from_toml(file_text(fresh.config_path()), "saved").integer("segment.epochs") == 99);
 }
 
+TEST_CASE("run folder: a run whose config holds an empty array resumes (the saved file is read against the config)") {
+  auto root = scratch_dir("rundir-empty-array");
+  Config c = load_preset("small");
+  c.set("run.root=" + root.string());
+  c.set("study.loss_comparison=[]");
+  RunDir::open(c, "r");
+  CHECK(RunDir::open(c, "r").resuming());
+  CHECK(Config::from_toml(file_text(RunDir::open(c, "r").config_path()), "saved", &c) == c);
+}
+
 TEST_CASE("run folder: a non-empty folder without a run is never used") {
   auto root = scratch_dir("rundir-foreign");
   std::ofstream(root / "precious.txt") << "keep me";
