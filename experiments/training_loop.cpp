@@ -62,7 +62,7 @@ TrainingLoop::TrainingLoop(const Config& cfg, LoopSpec spec, const RunDirOptions
       device_(Device::cpu()), fault_(fault_plan_from_env()) {
   PN_CHECK(spec_.epochs >= 1 && spec_.batch >= 1, "{}: epochs ({}) and batch ({}) must be >= 1", spec_.command,
            spec_.epochs, spec_.batch);
-  apply_thread_setting(cfg);
+  const int threads = apply_thread_setting(cfg);
   nn::check_same_on_all_ranks(*host_, "the resolved configuration",
                               spec_.command + "\n" + spec_.default_name + "\n" + cfg.to_toml());
   // run.device: this rank's device (made current before anything is allocated); tensors
@@ -76,7 +76,9 @@ TrainingLoop::TrainingLoop(const Config& cfg, LoopSpec spec, const RunDirOptions
     run_ = std::make_unique<TrainingRun>(cfg, spec_.default_name, opt_, columns);
     done_ = run_->done();
   }
-  if (root()) std::printf("%s: computing on %s\n", spec_.command.c_str(), where.summary.c_str());
+  if (root())
+    std::printf("%s: computing on %s; %d CPU thread%s per rank (run.threads)\n", spec_.command.c_str(),
+                where.summary.c_str(), threads, threads == 1 ? "" : "s");
   run_dir_ = broadcast_string(*host_, root() ? run_->dir().path().string() : "");
   int64_t done = done_;
   host_->broadcast(&done, sizeof done, 0);
