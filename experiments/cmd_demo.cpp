@@ -106,7 +106,8 @@ int run_demo(const DemoOptions& o) {
               (unsigned long long)o.seed, o.noise);
   BlobSet train = make_set(o, gen, o.train), test = make_set(o, gen, o.test);
   const Device device = experiments::select_device(o.device, *nn::world_communicator()).device;
-  models::SegmentationUNet net({3, 1, 2, o.base, o.depth}, gen);
+  models::SegmentationUNet net({.dims = 3, .in_channels = 1, .classes = 2, .base_filters = o.base, .depth = o.depth},
+                               gen);
   net.to(device);  // before the optimiser: it keeps the parameters' handles
   std::printf("model: %lld parameters, on %s\n", (long long)net.num_parameters(), device.str().c_str());
   nn::Adam opt(net.named_parameters(), nn::AdamOptions{o.lr});

@@ -18,16 +18,23 @@ LesionGenerator::LesionGenerator(const LesionGanConfig& cfg, Generator& gen) : c
   int64_t in = cfg.gen_filters[0];
   for (size_t i = 0; i < cfg.gen_filters.size(); ++i) {
     auto s = register_module("block" + std::to_string(i), std::make_shared<nn::Sequential>());
-    s->add(std::make_shared<nn::Conv>(in, cfg.gen_filters[i], nn::ConvOptions{3, 3, 1, 1, false, nn::Init::normal002()},
-                                      gen));
+    s->add(std::make_shared<nn::Conv>(
+        in, cfg.gen_filters[i],
+        nn::ConvOptions{
+            .dims = 3, .kernel = 3, .stride = 1, .padding = 1, .bias = false, .init = nn::Init::normal002()},
+        gen));
     s->add(std::make_shared<nn::InstanceNorm>(cfg.gen_filters[i]));
     s->add(std::make_shared<nn::Upsample>(2));
     s->add(std::make_shared<nn::LeakyReLU>(cfg.slope));
     blocks_.push_back(s);
     in = cfg.gen_filters[i];
   }
-  out_ = register_module("out", std::make_shared<nn::Conv>(in, 1, nn::ConvOptions{3, 7, 1, 3, true, nn::Init::normal002()},
-                                                           gen));
+  out_ = register_module(
+      "out", std::make_shared<nn::Conv>(
+                 in, 1,
+                 nn::ConvOptions{
+                     .dims = 3, .kernel = 7, .stride = 1, .padding = 3, .bias = true, .init = nn::Init::normal002()},
+                 gen));
 }
 
 Tensor LesionGenerator::forward(const Tensor& z) {
@@ -51,7 +58,14 @@ LesionCritic::LesionCritic(const LesionGanConfig& cfg, Generator& gen) : cfg_(cf
   for (size_t i = 0; i < cfg.critic_filters.size(); ++i) {
     auto s = register_module("block" + std::to_string(i), std::make_shared<nn::Sequential>());
     s->add(std::make_shared<nn::Conv>(in, cfg.critic_filters[i],
-                                      nn::ConvOptions{3, 5, 2, 0, true, nn::Init::normal002(), /*same=*/true}, gen));
+                                      nn::ConvOptions{.dims = 3,
+                                                      .kernel = 5,
+                                                      .stride = 2,
+                                                      .padding = 0,
+                                                      .bias = true,
+                                                      .init = nn::Init::normal002(),
+                                                      .same = true},
+                                      gen));
     s->add(std::make_shared<nn::LeakyReLU>(cfg.slope));
     blocks_.push_back(s);
     in = cfg.critic_filters[i];

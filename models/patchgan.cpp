@@ -16,8 +16,14 @@ PatchGan::PatchGan(const PatchGanConfig& cfg, Generator& gen, Generator& noise_g
     const int64_t f = last ? 1 : cfg.filters[l];
     auto s = register_module(std::to_string(l), std::make_shared<nn::Sequential>());
     const bool norm = !last && l > 0;  // no bias in front of a norm: it would cancel it
-    s->add(std::make_shared<nn::Conv>(in, f, nn::ConvOptions{cfg.dims, cfg.kernel, stride, 1, !norm,
-                                                             nn::Init::normal002()}, gen));
+    s->add(std::make_shared<nn::Conv>(in, f,
+                                      nn::ConvOptions{.dims = cfg.dims,
+                                                      .kernel = cfg.kernel,
+                                                      .stride = stride,
+                                                      .padding = 1,
+                                                      .bias = !norm,
+                                                      .init = nn::Init::normal002()},
+                                      gen));
     if (norm) s->add(std::make_shared<nn::InstanceNorm>(f));
     if (!last) s->add(std::make_shared<nn::LeakyReLU>(cfg.slope));
     layers_.push_back(s);

@@ -20,8 +20,13 @@ SpadeResBlock::SpadeResBlock(int64_t in, int64_t out, const SpadeConfig& cfg, Ge
   conv1_ = register_module("conv1", std::make_shared<nn::Conv>(mid, out, c3, gen));
   if (in != out) {
     norm_s_ = register_module("norm_s", std::make_shared<nn::SpadeNorm>(in, cfg.label_channels, so, gen));
-    conv_s_ = register_module("conv_s", std::make_shared<nn::Conv>(
-                                            in, out, nn::ConvOptions{cfg.dims, 1, 1, 0, false, nn::Init::normal002()}, gen));
+    conv_s_ = register_module(
+        "conv_s",
+        std::make_shared<nn::Conv>(
+            in, out,
+            nn::ConvOptions{
+                .dims = cfg.dims, .kernel = 1, .stride = 1, .padding = 0, .bias = false, .init = nn::Init::normal002()},
+            gen));
   }
 }
 
@@ -58,8 +63,13 @@ SpadeGenerator::SpadeGenerator(const SpadeConfig& cfg, Generator& gen) : cfg_(cf
     in = cfg.filters[i];
   }
   out_ = register_module("out", std::make_shared<nn::Conv>(in, cfg.out_channels,
-                                                           nn::ConvOptions{cfg.dims, cfg.out_kernel, 1, cfg.out_kernel / 2,
-                                                                           true, nn::Init::normal002()}, gen));
+                                                           nn::ConvOptions{.dims = cfg.dims,
+                                                                           .kernel = cfg.out_kernel,
+                                                                           .stride = 1,
+                                                                           .padding = cfg.out_kernel / 2,
+                                                                           .bias = true,
+                                                                           .init = nn::Init::normal002()},
+                                                           gen));
 }
 
 Tensor SpadeGenerator::forward(const Tensor& z, const Tensor& labels) {

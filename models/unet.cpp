@@ -16,7 +16,11 @@ DoubleConv::DoubleConv(int dims, int64_t in, int64_t out, Generator& gen) {
 }
 
 UpConv::UpConv(int dims, int64_t in, int64_t out, Generator& gen) {
-  add(std::make_shared<nn::ConvTranspose>(in, out, nn::ConvOptions{dims, 2, 2, 0, false, nn::Init::he_normal()}, gen));
+  add(std::make_shared<nn::ConvTranspose>(
+      in, out,
+      nn::ConvOptions{
+          .dims = dims, .kernel = 2, .stride = 2, .padding = 0, .bias = false, .init = nn::Init::he_normal()},
+      gen));
   add(std::make_shared<nn::BatchNorm>(out));
   add(std::make_shared<nn::ReLU>());
 }
@@ -41,8 +45,13 @@ SegmentationUNet::SegmentationUNet(const UNetConfig& cfg, Generator& gen) : cfg_
                                        std::make_shared<DoubleConv>(cfg.dims, 2 * filters[l], filters[l], gen)));
     in = filters[l];
   }
-  head_ = register_module("head", std::make_shared<nn::Conv>(in, cfg.classes,
-                                                             nn::ConvOptions{cfg.dims, 1, 1, 0, true, nn::Init::he_normal()}, gen));
+  head_ = register_module(
+      "head",
+      std::make_shared<nn::Conv>(
+          in, cfg.classes,
+          nn::ConvOptions{
+              .dims = cfg.dims, .kernel = 1, .stride = 1, .padding = 0, .bias = true, .init = nn::Init::he_normal()},
+          gen));
 }
 
 Tensor SegmentationUNet::forward(const Tensor& x) {

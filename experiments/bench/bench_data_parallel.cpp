@@ -28,7 +28,7 @@ int main(int argc, char** argv) {
       .parse(argc, argv);
   auto comm = nn::world_communicator();
   Generator gen(1);
-  models::SegmentationUNet net({3, 1, 2, 8, 2}, gen);
+  models::SegmentationUNet net({.dims = 3, .in_channels = 1, .classes = 2, .base_filters = 8, .depth = 2}, gen);
   if (sync_bn) nn::enable_sync_batch_norm(net, comm);
   nn::DataParallel dp(comm, {&net});
   dp.broadcast_state();

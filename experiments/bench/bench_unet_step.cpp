@@ -72,11 +72,17 @@ int main(int argc, char** argv) {
   return bench::guarded_main("bench_unet_step", [&] {
     const Device device = bench::bench_device(setting);
     std::printf("U-Net training step (float32, %s, median of %d after one warm-up)\n", device.str().c_str(), reps);
-    time_step("small: 16x32x32, base 8, depth 2", {3, 1, 2, 8, 2}, {4, 1, 16, 32, 32}, reps, device);
+    time_step("small: 16x32x32, base 8, depth 2",
+              {.dims = 3, .in_channels = 1, .classes = 2, .base_filters = 8, .depth = 2}, {4, 1, 16, 32, 32}, reps,
+              device);
     if (small_only) return 0;
-    time_step("medium: 32x64x64, base 16, depth 3", {3, 1, 2, 16, 3}, {1, 1, 32, 64, 64}, reps, device);
+    time_step("medium: 32x64x64, base 16, depth 3",
+              {.dims = 3, .in_channels = 1, .classes = 2, .base_filters = 16, .depth = 3}, {1, 1, 32, 64, 64}, reps,
+              device);
     if (paper)
-      time_step("paper: 32x128x128, base 32, depth 4", {3, 1, 2, 32, 4}, {1, 1, 32, 128, 128}, std::max(1, reps / 2), device);
+      time_step("paper: 32x128x128, base 32, depth 4",
+                {.dims = 3, .in_channels = 1, .classes = 2, .base_filters = 32, .depth = 4}, {1, 1, 32, 128, 128},
+                std::max(1, reps / 2), device);
     return 0;
   });
 }

@@ -51,14 +51,34 @@ void check_unary(const std::string& name, std::shared_ptr<L> layer, bool train =
 
 TEST_CASE("convolutions, transposed convolutions and linear layers match PyTorch") {
   Generator gen(1);
-  check_unary("layer_conv2d", std::make_shared<Conv>(3, 4, ConvOptions{2, 3, 1, 1, true}, gen));
-  check_unary("layer_conv3d_s2", std::make_shared<Conv>(2, 3, ConvOptions{3, 3, 2, 1, true}, gen));
-  check_unary("layer_conv2d_same_k4",
-              std::make_shared<Conv>(2, 3, ConvOptions{2, 4, 1, 0, false, Init::he_normal(), true}, gen));
-  check_unary("layer_conv3d_same_k5_s2",
-              std::make_shared<Conv>(1, 2, ConvOptions{3, 5, 2, 0, true, Init::he_normal(), true}, gen));
-  check_unary("layer_convT2d_k2", std::make_shared<ConvTranspose>(3, 2, ConvOptions{2, 2, 2, 0, false}, gen));
-  check_unary("layer_convT3d_k2", std::make_shared<ConvTranspose>(2, 3, ConvOptions{3, 2, 2, 0, false}, gen));
+  check_unary(
+      "layer_conv2d",
+      std::make_shared<Conv>(3, 4, ConvOptions{.dims = 2, .kernel = 3, .stride = 1, .padding = 1, .bias = true}, gen));
+  check_unary(
+      "layer_conv3d_s2",
+      std::make_shared<Conv>(2, 3, ConvOptions{.dims = 3, .kernel = 3, .stride = 2, .padding = 1, .bias = true}, gen));
+  check_unary("layer_conv2d_same_k4", std::make_shared<Conv>(2, 3,
+                                                             ConvOptions{.dims = 2,
+                                                                         .kernel = 4,
+                                                                         .stride = 1,
+                                                                         .padding = 0,
+                                                                         .bias = false,
+                                                                         .init = Init::he_normal(),
+                                                                         .same = true},
+                                                             gen));
+  check_unary(
+      "layer_conv3d_same_k5_s2",
+      std::make_shared<Conv>(
+          1, 2,
+          ConvOptions{
+              .dims = 3, .kernel = 5, .stride = 2, .padding = 0, .bias = true, .init = Init::he_normal(), .same = true},
+          gen));
+  check_unary("layer_convT2d_k2",
+              std::make_shared<ConvTranspose>(
+                  3, 2, ConvOptions{.dims = 2, .kernel = 2, .stride = 2, .padding = 0, .bias = false}, gen));
+  check_unary("layer_convT3d_k2",
+              std::make_shared<ConvTranspose>(
+                  2, 3, ConvOptions{.dims = 3, .kernel = 2, .stride = 2, .padding = 0, .bias = false}, gen));
   check_unary("layer_linear", std::make_shared<Linear>(7, 5, gen));
 }
 

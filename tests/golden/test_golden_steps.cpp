@@ -23,7 +23,7 @@ using namespace pn::golden;
 TEST_CASE("U-Net: two Adam steps on the soft Dice loss match PyTorch") {
   auto f = load_fixture("unet_adam_step");
   Generator gen(1);
-  SegmentationUNet net({3, 1, 2, 4, 2}, gen);
+  SegmentationUNet net({.dims = 3, .in_channels = 1, .classes = 2, .base_filters = 4, .depth = 2}, gen);
   load_weights(net, f, "before.");
   nn::Adam opt(net.named_parameters(), nn::AdamOptions{1e-3});
   Tensor x = get32(f, "x"), target = get32(f, "target");

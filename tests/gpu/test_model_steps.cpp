@@ -88,7 +88,11 @@ Tensor data(const Shape& s, uint64_t seed, Device d) {
 
 TEST_CASE("segmentation U-Net: soft Dice gradients, GPU vs CPU") {
   compare_step<SegmentationUNet>(
-      "unet", [](Generator& g) { return std::make_shared<SegmentationUNet>(UNetConfig{3, 1, 2, 4, 2}, g); },
+      "unet",
+      [](Generator& g) {
+        return std::make_shared<SegmentationUNet>(
+            UNetConfig{.dims = 3, .in_channels = 1, .classes = 2, .base_filters = 4, .depth = 2}, g);
+      },
       [](SegmentationUNet& m, Device d) {
         Tensor loss = soft_dice_loss(softmax(m.forward(data({2, 1, 8, 16, 16}, 1, d)), 1), data({2, 2, 8, 16, 16}, 2, d), 1);
         loss.backward();

@@ -40,9 +40,11 @@ std::shared_ptr<Communicator> world() { return world_communicator(); }
 std::shared_ptr<Sequential> small_net(uint64_t seed) {
   Generator gen(seed);
   auto net = std::make_shared<Sequential>();
-  net->add(std::make_shared<Conv>(1, 4, ConvOptions{2, 3, 1, 1, true}, gen));
+  net->add(
+      std::make_shared<Conv>(1, 4, ConvOptions{.dims = 2, .kernel = 3, .stride = 1, .padding = 1, .bias = true}, gen));
   net->add(std::make_shared<LeakyReLU>(0.2));
-  net->add(std::make_shared<Conv>(4, 2, ConvOptions{2, 3, 2, 1, true}, gen));
+  net->add(
+      std::make_shared<Conv>(4, 2, ConvOptions{.dims = 2, .kernel = 3, .stride = 2, .padding = 1, .bias = true}, gen));
   return net;
 }
 
@@ -148,7 +150,7 @@ TEST_CASE("2 ranks x batch 1 = 1 process x batch 2: U-Net with synchronised batc
       t[(i * 2 + 1) * 512 + v] = lesion ? 1 : 0;
     }
   Tensor target = Tensor::from_vector(t, {n, 2, 8, 8, 8});
-  models::UNetConfig cfg{3, 1, 2, 4, 2};
+  models::UNetConfig cfg{.dims = 3, .in_channels = 1, .classes = 2, .base_filters = 4, .depth = 2};
   Generator g_net(200 + w->rank()), g_ref(200);
   Generator g_local(200 + w->rank());
   models::SegmentationUNet net(cfg, g_net), ref(cfg, g_ref), unsynced(cfg, g_local);

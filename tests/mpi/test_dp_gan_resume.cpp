@@ -35,7 +35,8 @@ struct Critic : Module {
   std::shared_ptr<Linear> head;
   explicit Critic(Generator& gen) {
     body = register_module("body", std::make_shared<Sequential>());
-    body->add(std::make_shared<Conv>(1, 3, ConvOptions{3, 3, 2, 1, true}, gen));
+    body->add(std::make_shared<Conv>(1, 3, ConvOptions{.dims = 3, .kernel = 3, .stride = 2, .padding = 1, .bias = true},
+                                     gen));
     body->add(std::make_shared<LeakyReLU>(0.2));
     head = register_module("head", std::make_shared<Linear>(3 * 8, 1, gen));
   }

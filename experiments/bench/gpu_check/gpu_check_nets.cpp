@@ -76,7 +76,11 @@ class UNetCheck final : public NetCheck {
  public:
   explicit UNetCheck(const std::string& scale) : size_(unet_size(scale)) {
     adam_.lr = paper().number("segment.lr");
-    const models::UNetConfig c{3, size_.in_channels, size_.classes, size_.base_filters, size_.depth};
+    const models::UNetConfig c{.dims = 3,
+                               .in_channels = size_.in_channels,
+                               .classes = size_.classes,
+                               .base_filters = size_.base_filters,
+                               .depth = size_.depth};
     net_ = std::make_shared<models::SegmentationUNet>(c, gen_);
     const Shape sp = spatial_of(size_.grid, 3);
     x_ = Tensor::randn({size_.batch, size_.in_channels, sp[0], sp[1], sp[2]}, gen_);
