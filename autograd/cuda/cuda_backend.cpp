@@ -30,42 +30,18 @@ struct CudaKernels {
   int device = 0;
   cudaStream_t stream = nullptr;
 
-#define PN_CUDA_FORWARD(name)                         \
-  template <class T, class... A>                      \
-  void name(A... a) const {                           \
-    DeviceGuard guard(device);                        \
-    cuda::name<T>(a..., stream);                      \
+#define PN_CUDA_FORWARD(name, params, args) \
+  template <class T, class... A>            \
+  void name(A... a) const {                 \
+    DeviceGuard guard(device);              \
+    cuda::name<T>(a..., stream);            \
   }
-  PN_CUDA_FORWARD(unary)
-  PN_CUDA_FORWARD(binary)
-  PN_CUDA_FORWARD(where)
-  PN_CUDA_FORWARD(fill)
-  PN_CUDA_FORWARD(sum_reduce)
-  PN_CUDA_FORWARD(fill_normal)
-  PN_CUDA_FORWARD(fill_uniform)
-  PN_CUDA_FORWARD(fill_bernoulli)
-  PN_CUDA_FORWARD(softmax_forward)
-  PN_CUDA_FORWARD(adam_update)
-  PN_CUDA_FORWARD(sgd_update)
-  PN_CUDA_FORWARD(norm_stats)
-  PN_CUDA_FORWARD(norm_forward)
-  PN_CUDA_FORWARD(norm_running_update)
-  PN_CUDA_FORWARD(norm_backward)
-  PN_CUDA_FORWARD(max_pool_forward)
-  PN_CUDA_FORWARD(index_gather)
-  PN_CUDA_FORWARD(index_scatter_add)
-  PN_CUDA_FORWARD(upsample_nearest)
-  PN_CUDA_FORWARD(block_sum)
-  PN_CUDA_FORWARD(copy_box)
+  PN_BACKEND_OPS(PN_CUDA_FORWARD)
   template <class S, class D, class... A>
   void cast(A... a) const {
     DeviceGuard guard(device);
     cuda::cast<S, D>(a..., stream);
   }
-  PN_CUDA_FORWARD(conv_forward)
-  PN_CUDA_FORWARD(conv_backward_input)
-  PN_CUDA_FORWARD(conv_backward_weight)
-  PN_CUDA_FORWARD(gemm)
 #undef PN_CUDA_FORWARD
 };
 

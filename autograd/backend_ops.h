@@ -1,0 +1,87 @@
+// The one list of backend ops: the Backend interface (backend.h), its dtype dispatch
+// (BackendImpl, backend_impl.h) and the kernel forwarders of the CPU (backend.cpp) and CUDA
+// (autograd/cuda/cuda_backend.cpp) backends are all generated from PN_BACKEND_OPS below.
+//
+// Each entry is OP(name, (parameters), (kernel arguments)):
+//   * parameters: the Backend virtual's parameters after the leading `DType t`, written as
+//     C++ parameters; tensor data is `const void*` (read) or `void*` (written).
+//   * kernel arguments: how BackendImpl calls `K::name<scalar_t>(...)` (kernels/cpu/<family>.h
+//     and kernels/cuda/<family>.h take the same arguments) once `t` has picked scalar_t:
+//       IN_T(p)  const void* p  -> const scalar_t*
+//       OUT_T(p) void* p         -> scalar_t*
+//       TO_T(v)  double v        -> scalar_t (a value the kernel takes as T)
+//     Anything else is passed as written (sizes, geometry structs, doubles the kernel takes
+//     as double, int64 index pointers, fields of an argument struct, constants).
+// `cast` is not in the list: it dispatches on two dtypes (from, to) and is written by hand in
+// backend.h, backend_impl.h and both forwarders.
+#pragma once
+
+#define PN_BACKEND_OPS(OP)                                                                                     \
+  /* Elementwise (kernels/cpu/elementwise.h). */                                                                \
+  OP(unary, (math::Unary op, const void* x, void* y, int64_t n, double p0, double p1),                          \
+     (op, IN_T(x), OUT_T(y), n, TO_T(p0), TO_T(p1)))                                                            \
+  OP(binary, (math::Binary op, const void* a, const void* b, void* y, const kernels::BroadcastGeom& g),        \
+     (op, IN_T(a), IN_T(b), OUT_T(y), g))                                                                       \
+  OP(where, (const void* cond, const void* a, const void* b, void* y, int64_t n),                              \
+     (IN_T(cond), IN_T(a), IN_T(b), OUT_T(y), n))                                                               \
+  OP(fill, (void* x, int64_t n, double value), (OUT_T(x), n, TO_T(value)))                                      \
+  /* Reductions (kernels/cpu/reduce.h). */                                                                      \
+  OP(sum_reduce, (const void* x, void* y, const kernels::ReduceGeom& g), (IN_T(x), OUT_T(y), g))               \
+  /* Counter-based random fills (kernels/cpu/random.h). */                                                      \
+  OP(fill_normal, (void* x, int64_t n, uint64_t seed, uint64_t offset, double mean, double std),               \
+     (OUT_T(x), n, seed, offset, mean, std))                                                                    \
+  OP(fill_uniform, (void* x, int64_t n, uint64_t seed, uint64_t offset, double lo, double hi),                 \
+     (OUT_T(x), n, seed, offset, lo, hi))                                                                       \
+  OP(fill_bernoulli, (void* x, int64_t n, uint64_t seed, uint64_t offset, double keep, double scale),          \
+     (OUT_T(x), n, seed, offset, keep, scale))                                                                  \
+  /* Softmax (kernels/cpu/softmax.h). */                                                                        \
+  OP(softmax_forward, (const void* x, void* y, int64_t outer, int64_t axis, int64_t inner, bool log),          \
+     (IN_T(x), OUT_T(y), outer, axis, inner, log))                                                              \
+  /* Optimiser steps (kernels/cpu/optim.h). */                                                                  \
+  OP(adam_update, (void* p, const void* g, void* m, void* v, int64_t n, const AdamArgs& a),                    \
+     (OUT_T(p), IN_T(g), OUT_T(m), OUT_T(v), n, a.lr, a.beta1, a.beta2, a.eps, a.weight_decay,                  \
+      a.bias_correction1, a.bias_correction2, a.decoupled))                                                     \
+  OP(sgd_update, (void* p, const void* g, void* buf, int64_t n, const SgdArgs& a),                             \
+     (OUT_T(p), IN_T(g), OUT_T(buf), n, a.lr, a.momentum, a.dampening, a.weight_decay, a.nesterov, a.first))   \
+  /* Norms (kernels/cpu/norm.h); gamma, beta, dx, dgamma, dbeta may be null. */                                 \
+  OP(norm_stats, (const void* x, const math::NormGeom& g, void* mean, void* var),                              \
+     (IN_T(x), g, OUT_T(mean), OUT_T(var)))                                                                     \
+  OP(norm_forward,                                                                                              \
+     (const void* x, const math::NormGeom& g, const void* mean, const void* var, double eps, const void* gamma,  \
+      const void* beta, void* y),                                                                               \
+     (IN_T(x), g, IN_T(mean), IN_T(var), eps, IN_T(gamma), IN_T(beta), OUT_T(y)))                               \
+  OP(norm_running_update,                                                                                       \
+     (void* rmean, void* rvar, const void* mean, const void* var, int64_t c, double momentum, int64_t count),   \
+     (OUT_T(rmean), OUT_T(rvar), IN_T(mean), IN_T(var), c, momentum, count))                                    \
+  OP(norm_backward,                                                                                             \
+     (const void* x, const void* gy, const math::NormGeom& g, const void* mean, const void* var, double eps,     \
+      const void* gamma, bool batch_stats, void* dx, void* dgamma, void* dbeta),                                \
+     (IN_T(x), IN_T(gy), g, IN_T(mean), IN_T(var), eps, IN_T(gamma), batch_stats, OUT_T(dx), OUT_T(dgamma),     \
+      OUT_T(dbeta)))                                                                                            \
+  /* Pooling and upsampling (kernels/cpu/pool.h); idx is int64 on the device. */                               \
+  OP(max_pool_forward, (const kernels::PoolGeom& g, const void* x, void* y, int64_t* idx),                     \
+     (g, IN_T(x), OUT_T(y), idx))                                                                               \
+  OP(index_gather,                                                                                              \
+     (const void* x, const int64_t* idx, void* y, int64_t planes, int64_t in_vol, int64_t out_vol),             \
+     (IN_T(x), idx, OUT_T(y), planes, in_vol, out_vol))                                                         \
+  OP(index_scatter_add,                                                                                         \
+     (const void* y, const int64_t* idx, void* x, int64_t planes, int64_t in_vol, int64_t out_vol),             \
+     (IN_T(y), idx, OUT_T(x), planes, in_vol, out_vol))                                                         \
+  OP(upsample_nearest, (const kernels::PoolGeom& g, const void* x, void* y), (g, IN_T(x), OUT_T(y)))           \
+  OP(block_sum, (const kernels::PoolGeom& g, const void* y, void* x), (g, IN_T(y), OUT_T(x)))                  \
+  /* Box copies (concat, narrow, crop, pad); src and dst point at the boxes' first elements. */                \
+  OP(copy_box, (const void* src, void* dst, const kernels::BoxCopy& b), (IN_T(src), OUT_T(dst), b))            \
+  /* Convolutions (kernels/cpu/conv.h) and matrix products (kernels/cpu/gemm.h: C = op(A) op(B)). */                   \
+  OP(conv_forward, (const kernels::ConvGeom& g, const void* x, const void* w, void* y),                        \
+     (g, IN_T(x), IN_T(w), OUT_T(y)))                                                                           \
+  OP(conv_backward_input, (const kernels::ConvGeom& g, const void* dy, const void* w, void* dx),               \
+     (g, IN_T(dy), IN_T(w), OUT_T(dx)))                                                                         \
+  OP(conv_backward_weight, (const kernels::ConvGeom& g, const void* x, const void* dy, void* dw),              \
+     (g, IN_T(x), IN_T(dy), OUT_T(dw)))                                                                         \
+  OP(gemm,                                                                                                      \
+     (bool ta, bool tb, int64_t m, int64_t n, int64_t k, const void* a, int64_t lda, const void* b, int64_t ldb, \
+      void* c, int64_t ldc),                                                                                    \
+     (ta, tb, m, n, k, scalar_t(1), IN_T(a), lda, IN_T(b), ldb, scalar_t(0), OUT_T(c), ldc))
+
+// Removes the parentheses around an entry's parameter or argument list.
+#define PN_BACKEND_UNPAREN(...) __VA_ARGS__
