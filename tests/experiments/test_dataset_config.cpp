@@ -16,6 +16,7 @@
 #include "data/phantom.h"
 #include "experiments/config_presets.h"
 #include "experiments/dataset_config.h"
+#include "tests/experiments/error_text.h"
 
 using namespace pn;
 using namespace pn::experiments;
@@ -34,15 +35,6 @@ data::PhantomSubject subject(uint64_t seed) {
   data::PhantomOptions o;
   o.size = {16, 16, 4};
   return data::make_phantom_subject(o, seed, true);
-}
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
 }
 
 }  // namespace
@@ -80,7 +72,7 @@ TEST_CASE("dataset config: layout, channels, label lookup table, bad cases") {
     REQUIRE(c.labels->data[v] == (s0.mask.data[v] ? data::cls::kLesion : data::freesurfer_aseg_lut().at(2)));
   // Without the table the aseg map is read as study classes (2 is a valid class, but the
   // lesion class disagrees with the mask): the check says so.
-  CHECK(error_of([&] { open_checked_dataset(config_with({}), dir, "data.train_dir"); })
+  CHECK(pn::test::error_text([&] { open_checked_dataset(config_with({}), dir, "data.train_dir"); })
             .find("the label map's lesion class differs from the mask") != std::string::npos);
 
   // An ISLES 2022 folder (flat example layout) under the same config: detected, cases
@@ -95,7 +87,7 @@ TEST_CASE("dataset config: layout, channels, label lookup table, bad cases") {
     if (n == 1) data::write_labels(s.mask, (der / (sub + "_ses-0001_msk.nii.gz")).string());
   }
   const std::string isles = (root / "isles").string();
-  const std::string no_mask = error_of([&] { open_checked_dataset(cfg, isles, "data.train_dir"); });
+  const std::string no_mask = pn::test::error_text([&] { open_checked_dataset(cfg, isles, "data.train_dir"); });
   CHECK(no_mask.find("ISLES 2022 (sub-*/ses-*/, flat; masks in") != std::string::npos);
   CHECK(no_mask.find("sub-strokecase0002_ses-0001_msk.nii.gz: missing") != std::string::npos);
   const data::FolderDataset images = open_dataset(cfg, isles, "--input", {.masks = false});
@@ -104,7 +96,7 @@ TEST_CASE("dataset config: layout, channels, label lookup table, bad cases") {
   CHECK(images.scan().layout_description.find("detected") != std::string::npos);
 
   // Forcing the ISLES layout on a folder of pairs is a clear error.
-  CHECK(error_of([&] { open_dataset(config_with({"data.layout=isles2022"}), dir, "data.test_dir"); })
+  CHECK(pn::test::error_text([&] { open_dataset(config_with({"data.layout=isles2022"}), dir, "data.test_dir"); })
             .find("not an ISLES 2022 folder") != std::string::npos);
 
   // A second channel: <case>_adc, one more U-Net input.
@@ -119,7 +111,7 @@ TEST_CASE("dataset config: layout, channels, label lookup table, bad cases") {
   data::Volume nan = s0.image;
   nan.data[3] = NAN;
   data::write_nifti(nan, (root / "pairs" / "c2_dwi.nii.gz").string());
-  const std::string err = error_of([&] { open_checked_dataset(cfg, dir, "data.train_dir"); });
+  const std::string err = pn::test::error_text([&] { open_checked_dataset(cfg, dir, "data.train_dir"); });
   CHECK(err.find("2 of 3 case(s) cannot be used") != std::string::npos);
   CHECK(err.find("c1_dwi.nii.gz") != std::string::npos);
   CHECK(err.find("c2_dwi.nii.gz: 1 of 1024 voxels are not finite") != std::string::npos);
