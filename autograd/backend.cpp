@@ -26,6 +26,11 @@ struct CpuKernels {
   PN_BACKEND_OPS(PN_CPU_FORWARD)
 #undef PN_CPU_FORWARD
   template <class S, class D, class... A> static void cast(A... a) { cpu::cast<S, D>(a...); }
+  // The ops with bfloat16 / float16 kernels (backend_impl.h).
+  static constexpr bool low_precision(std::string_view op) {
+    return op == "cast" || op == "fill" || op == "copy_box" || op == "conv_forward" || op == "conv_backward_input" ||
+           op == "conv_backward_weight" || op == "gemm";
+  }
 };
 
 Backend* g_cuda_backends[kMaxBackendDevices] = {};  // indexed by device index

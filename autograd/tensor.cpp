@@ -48,7 +48,7 @@ Tensor Tensor::from_vector(const std::vector<double>& values, const Shape& shape
   PN_CHECK(static_cast<int64_t>(values.size()) == shape_numel(shape),
            "from_vector: {} values for shape {}", values.size(), shape_str(shape));
   Tensor t = empty(shape, dtype);
-  PN_DISPATCH_FLOAT(dtype, cpu::cast<double, scalar_t>(values.data(), t.data<scalar_t>(), t.numel()));
+  PN_DISPATCH_ALL(dtype, cpu::cast<double, scalar_t>(values.data(), t.data<scalar_t>(), t.numel()));
   return t;
 }
 
@@ -77,6 +77,13 @@ Tensor Tensor::rand(const Shape& shape, Generator& gen, DType dtype, Device devi
 
 // --- metadata ------------------------------------------------------------------------
 
+void throw_unsupported_dtype(const char* op, DType t) {
+  PN_FAIL("{}: no {} kernel; {} is a storage type (mixed precision) that casts, fills, copies, "
+          "convolutions and matrix products take. Cast to float32 first (Tensor::to(DType::Float32)), or run "
+          "the model under an autocast scope (autograd/autocast.h), which does the casts",
+          op, dtype_name(t), dtype_name(t));
+}
+
 void Tensor::check_defined(const char* what) const {
   PN_CHECK(impl_ != nullptr, "{}: the tensor is undefined", what);
 }
@@ -96,7 +103,7 @@ const void* Tensor::raw() const { check_defined("raw"); return impl_->storage->d
 std::vector<double> Tensor::to_vector() const {
   Tensor h = device().is_cpu() ? *this : detach().to(Device::cpu());
   std::vector<double> out(static_cast<size_t>(h.numel()));
-  PN_DISPATCH_FLOAT(dtype(), cpu::cast<scalar_t, double>(h.data<scalar_t>(), out.data(), h.numel()));
+  PN_DISPATCH_ALL(dtype(), cpu::cast<scalar_t, double>(h.data<scalar_t>(), out.data(), h.numel()));
   return out;
 }
 

@@ -2,12 +2,16 @@
 // through oneDNN (conv_dnnl.h) where the build has it and the geometry suits it, and
 // everything else (float64, builds without oneDNN, PENUMBRA_CPU_CONV=reference) through the
 // handwritten reference (conv_reference.h), which is the definition the fast path is
-// tested against (tests/ops_conv/test_conv_fast_path.cpp).
+// tested against (tests/ops_conv/test_conv_fast_path.cpp). The 16-bit storage types
+// (mixed precision) accumulate in float32 and round each result once: bfloat16 through
+// oneDNN's bf16 primitives where the CPU has AVX512-BF16/AMX, float16 (and bfloat16
+// elsewhere) by widening the operands to float32 and running the float32 path.
 //   forward:          y  = conv(x, w)                 x [N, C_in, in...], w [C_out, C_in, k...]
 //   backward_input:   dx = conv^T(dy, w)              overwritten, not accumulated
 //   backward_weight:  dw = sum_n dy[n] (x) x[n]        overwritten, not accumulated
 #pragma once
 #include "kernels/conv_geom.h"
+#include "kernels/math/low_precision.h"
 
 namespace pn::cpu {
 

@@ -1,4 +1,4 @@
-// oneDNN float32 convolution: plans (primitive + reorders) per geometry and pass, work
+// oneDNN float32 and bfloat16 convolution: plans (primitive + reorders) per geometry and pass, work
 // buffers reused across calls. See conv_dnnl.h.
 #include "kernels/cpu/conv_dnnl.h"
 
@@ -33,6 +33,14 @@ bool dnnl_conv_supported(const ConvGeom&) { return false; }
 void dnnl_conv_forward(const ConvGeom&, const float*, const float*, float*) { no_dnnl(); }
 void dnnl_conv_backward_input(const ConvGeom&, const float*, const float*, float*) { no_dnnl(); }
 void dnnl_conv_backward_weight(const ConvGeom&, const float*, const float*, float*) { no_dnnl(); }
+bool dnnl_bf16_native() { return false; }
+void dnnl_conv_forward(const ConvGeom&, const math::bfloat16*, const math::bfloat16*, math::bfloat16*) { no_dnnl(); }
+void dnnl_conv_backward_input(const ConvGeom&, const math::bfloat16*, const math::bfloat16*, math::bfloat16*) {
+  no_dnnl();
+}
+void dnnl_conv_backward_weight(const ConvGeom&, const math::bfloat16*, const math::bfloat16*, math::bfloat16*) {
+  no_dnnl();
+}
 void dnnl_conv_release() {}
 
 #else
@@ -65,13 +73,14 @@ memory::dims with_spatial(const ConvGeom& g, int64_t a, int64_t b, const int64_t
   for (int64_t s : spatial(g, sp)) d.push_back(s);
   return d;
 }
-memory::desc plain_act(const ConvGeom& g, int64_t c, const int64_t* sp) {
-  return {with_spatial(g, g.N, c, sp), memory::data_type::f32, is_2d(g) ? Tag::nchw : Tag::ncdhw};
+using DataType = memory::data_type;
+memory::desc plain_act(const ConvGeom& g, int64_t c, const int64_t* sp, DataType dt) {
+  return {with_spatial(g, g.N, c, sp), dt, is_2d(g) ? Tag::nchw : Tag::ncdhw};
 }
-memory::desc plain_weights(const ConvGeom& g) {
-  return {with_spatial(g, g.C_out, g.C_in, g.k), memory::data_type::f32, is_2d(g) ? Tag::oihw : Tag::oidhw};
+memory::desc plain_weights(const ConvGeom& g, DataType dt) {
+  return {with_spatial(g, g.C_out, g.C_in, g.k), dt, is_2d(g) ? Tag::oihw : Tag::oidhw};
 }
-memory::desc any_like(const memory::desc& d) { return {d.dims(), memory::data_type::f32, Tag::any}; }
+memory::desc any_like(const memory::desc& d) { return {d.dims(), d.data_type(), Tag::any}; }
 
 // One operand of a plan: its plain layout (ours), the one the primitive chose, the oneDNN
 // argument it binds to, and the reorder between the two when they differ.
@@ -98,8 +107,8 @@ Operand operand(int arg, bool output, const memory::desc& plain, const memory::d
   return o;
 }
 
-dnnl::convolution_forward::primitive_desc forward_pd(const ConvGeom& g, const dnnl::primitive_attr& attr) {
-  const memory::desc x = plain_act(g, g.C_in, g.in), w = plain_weights(g), y = plain_act(g, g.C_out, g.out);
+dnnl::convolution_forward::primitive_desc forward_pd(const ConvGeom& g, DataType dt, const dnnl::primitive_attr& attr) {
+  const memory::desc x = plain_act(g, g.C_in, g.in, dt), w = plain_weights(g, dt), y = plain_act(g, g.C_out, g.out, dt);
   memory::dims pr;
   for (int j = is_2d(g) ? 1 : 0; j < 3; ++j) pr.push_back(right_pad(g, j));
   dnnl::convolution_forward::desc d(dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct,
@@ -108,11 +117,12 @@ dnnl::convolution_forward::primitive_desc forward_pd(const ConvGeom& g, const dn
   return {d, attr, engine()};
 }
 
-std::unique_ptr<Plan> build_plan(Pass pass, const ConvGeom& g) {
+// dt is the data type of every operand (bf16 primitives accumulate in float32).
+std::unique_ptr<Plan> build_plan(Pass pass, const ConvGeom& g, DataType dt) {
   dnnl::primitive_attr attr;
   attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
-  const memory::desc x = plain_act(g, g.C_in, g.in), w = plain_weights(g), y = plain_act(g, g.C_out, g.out);
-  auto fwd = forward_pd(g, attr);
+  const memory::desc x = plain_act(g, g.C_in, g.in, dt), w = plain_weights(g, dt), y = plain_act(g, g.C_out, g.out, dt);
+  auto fwd = forward_pd(g, dt, attr);
   auto plan = std::make_unique<Plan>();
   if (pass == Pass::Forward) {
     plan->prim = dnnl::convolution_forward(fwd);
@@ -174,9 +184,9 @@ class WorkBuffers {
 
 // A primitive fixes its OpenMP thread count when it is built, so the count is part of the
 // key: a later omp_set_num_threads (run.threads) gets primitives built for it.
-using Key = std::array<int64_t, 18>;
-Key key_of(Pass pass, const ConvGeom& g) {
-  return {static_cast<int64_t>(pass), is_2d(g) ? 2 : 3, g.N, g.C_in, g.C_out, g.in[0], g.in[1], g.in[2], g.k[0],
+using Key = std::array<int64_t, 19>;
+Key key_of(Pass pass, const ConvGeom& g, DataType dt) {
+  return {static_cast<int64_t>(pass), static_cast<int64_t>(dt), is_2d(g) ? 2 : 3, g.N, g.C_in, g.C_out, g.in[0], g.in[1], g.in[2], g.k[0],
           g.k[1], g.k[2], g.stride[0], g.stride[1], g.stride[2], g.pad[0], g.pad[1], g.pad[2], omp_get_max_threads()};
 }
 
@@ -200,17 +210,17 @@ std::string geom_str(const ConvGeom& g) {
          three(g.in) + ", k " + three(g.k) + ", stride " + three(g.stride) + ", pad " + three(g.pad);
 }
 
-const Plan& plan_for(State& st, Pass pass, const ConvGeom& g) {
-  auto& slot = st.plans[key_of(pass, g)];
+const Plan& plan_for(State& st, Pass pass, const ConvGeom& g, DataType dt) {
+  auto& slot = st.plans[key_of(pass, g, dt)];
   if (!slot) {
     if (st.plans.size() > kMaxPlans) {
       st.plans.clear();
-      return plan_for(st, pass, g);
+      return plan_for(st, pass, g, dt);
     }
     try {
-      slot = build_plan(pass, g);
+      slot = build_plan(pass, g, dt);
     } catch (const dnnl::error& e) {
-      st.plans.erase(key_of(pass, g));
+      st.plans.erase(key_of(pass, g, dt));
       throw std::runtime_error(std::string("conv (oneDNN): cannot build the primitive for ") + geom_str(g) + ": " +
                                e.what() + "; PENUMBRA_CPU_CONV=reference selects the reference kernels");
     }
@@ -219,13 +229,13 @@ const Plan& plan_for(State& st, Pass pass, const ConvGeom& g) {
 }
 
 // Runs one pass: in0, in1 and out are our plain arrays, in the plan's operand order.
-void run(Pass pass, const ConvGeom& g, const float* in0, const float* in1, float* out) {
+void run(Pass pass, const ConvGeom& g, DataType dt, const void* in0, const void* in1, void* out) {
   State& st = state();
   std::lock_guard<std::mutex> lock(st.mutex);
-  const Plan& p = plan_for(st, pass, g);
+  const Plan& p = plan_for(st, pass, g, dt);
   dnnl::engine& eng = engine();
   dnnl::stream s(eng);
-  void* user[3] = {const_cast<float*>(in0), const_cast<float*>(in1), out};
+  void* user[3] = {const_cast<void*>(in0), const_cast<void*>(in1), out};
   std::unordered_map<int, memory> args;
   memory blocked_out;
   // Work buffer per operand by size rank: every pass has two activation-sized operands and
@@ -268,14 +278,30 @@ bool dnnl_conv_supported(const ConvGeom& g) {
   return true;
 }
 
+bool dnnl_bf16_native() {
+  const unsigned isa = static_cast<unsigned>(dnnl_get_effective_cpu_isa());
+  return (isa & dnnl_cpu_isa_avx512_core_bf16) == dnnl_cpu_isa_avx512_core_bf16;
+}
+
 void dnnl_conv_forward(const ConvGeom& g, const float* x, const float* w, float* y) {
-  run(Pass::Forward, g, x, w, y);
+  run(Pass::Forward, g, DataType::f32, x, w, y);
 }
 void dnnl_conv_backward_input(const ConvGeom& g, const float* dy, const float* w, float* dx) {
-  run(Pass::BackwardData, g, dy, w, dx);
+  run(Pass::BackwardData, g, DataType::f32, dy, w, dx);
 }
 void dnnl_conv_backward_weight(const ConvGeom& g, const float* x, const float* dy, float* dw) {
-  run(Pass::BackwardWeights, g, x, dy, dw);
+  run(Pass::BackwardWeights, g, DataType::f32, x, dy, dw);
+}
+void dnnl_conv_forward(const ConvGeom& g, const math::bfloat16* x, const math::bfloat16* w, math::bfloat16* y) {
+  run(Pass::Forward, g, DataType::bf16, x, w, y);
+}
+void dnnl_conv_backward_input(const ConvGeom& g, const math::bfloat16* dy, const math::bfloat16* w,
+                              math::bfloat16* dx) {
+  run(Pass::BackwardData, g, DataType::bf16, dy, w, dx);
+}
+void dnnl_conv_backward_weight(const ConvGeom& g, const math::bfloat16* x, const math::bfloat16* dy,
+                               math::bfloat16* dw) {
+  run(Pass::BackwardWeights, g, DataType::bf16, x, dy, dw);
 }
 
 void dnnl_conv_release() {

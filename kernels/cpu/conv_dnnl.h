@@ -14,6 +14,7 @@
 // requires: dnnl_conv_supported(g) (else the caller takes the reference).
 #pragma once
 #include "kernels/conv_geom.h"
+#include "kernels/math/low_precision.h"
 
 namespace pn::cpu {
 
@@ -27,6 +28,18 @@ bool dnnl_conv_supported(const kernels::ConvGeom& g);
 void dnnl_conv_forward(const kernels::ConvGeom& g, const float* x, const float* w, float* y);
 void dnnl_conv_backward_input(const kernels::ConvGeom& g, const float* dy, const float* w, float* dx);
 void dnnl_conv_backward_weight(const kernels::ConvGeom& g, const float* x, const float* dy, float* dw);
+
+// Whether this CPU runs oneDNN's bfloat16 convolutions natively (AVX512-BF16 or AMX);
+// elsewhere oneDNN emulates them slowly and callers widen to float32 instead.
+bool dnnl_bf16_native();
+// The three passes on bfloat16 operands: products accumulate in float32, each result is
+// rounded once to bfloat16. requires: dnnl_bf16_native().
+void dnnl_conv_forward(const kernels::ConvGeom& g, const math::bfloat16* x, const math::bfloat16* w,
+                       math::bfloat16* y);
+void dnnl_conv_backward_input(const kernels::ConvGeom& g, const math::bfloat16* dy, const math::bfloat16* w,
+                              math::bfloat16* dx);
+void dnnl_conv_backward_weight(const kernels::ConvGeom& g, const math::bfloat16* x, const math::bfloat16* dy,
+                               math::bfloat16* dw);
 
 // Frees the cached primitives and work buffers (they are rebuilt on the next call).
 void dnnl_conv_release();

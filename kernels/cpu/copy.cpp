@@ -19,5 +19,7 @@ void copy_box(const T* src, T* dst, const kernels::BoxCopy& b) {
 
 template void copy_box<float>(const float*, float*, const kernels::BoxCopy&);
 template void copy_box<double>(const double*, double*, const kernels::BoxCopy&);
+template void copy_box<math::bfloat16>(const math::bfloat16*, math::bfloat16*, const kernels::BoxCopy&);
+template void copy_box<math::float16>(const math::float16*, math::float16*, const kernels::BoxCopy&);
 
 }  // namespace pn::cpu

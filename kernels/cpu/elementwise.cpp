@@ -94,6 +94,7 @@ void fill(T* x, int64_t n, T value) {
 
 template <class Src, class Dst>
 void cast(const Src* x, Dst* y, int64_t n) {
+#pragma omp parallel for schedule(static) if (n > 65536)
   for (int64_t i = 0; i < n; ++i) y[i] = static_cast<Dst>(x[i]);
 }
 
@@ -105,9 +106,18 @@ void cast(const Src* x, Dst* y, int64_t n) {
 PN_INSTANTIATE(float)
 PN_INSTANTIATE(double)
 #undef PN_INSTANTIATE
-template void cast<float, double>(const float*, double*, int64_t);
-template void cast<double, float>(const double*, float*, int64_t);
-template void cast<float, float>(const float*, float*, int64_t);
-template void cast<double, double>(const double*, double*, int64_t);
+template void fill<math::bfloat16>(math::bfloat16*, int64_t, math::bfloat16);
+template void fill<math::float16>(math::float16*, int64_t, math::float16);
+// Casts between every pair of the four element types (storage types through float).
+#define PN_INSTANTIATE_CAST_TO(S)                                                  \
+  template void cast<S, float>(const S*, float*, int64_t);                         \
+  template void cast<S, double>(const S*, double*, int64_t);                       \
+  template void cast<S, math::bfloat16>(const S*, math::bfloat16*, int64_t);       \
+  template void cast<S, math::float16>(const S*, math::float16*, int64_t);
+PN_INSTANTIATE_CAST_TO(float)
+PN_INSTANTIATE_CAST_TO(double)
+PN_INSTANTIATE_CAST_TO(math::bfloat16)
+PN_INSTANTIATE_CAST_TO(math::float16)
+#undef PN_INSTANTIATE_CAST_TO
 
 }  // namespace pn::cpu

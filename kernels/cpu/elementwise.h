@@ -1,6 +1,7 @@
 // CPU reference for elementwise ops: unary maps and broadcasting binary ops, in the
 // float and double instantiations the autograd layer dispatches to.
 #pragma once
+#include "kernels/math/low_precision.h"
 #include <cstdint>
 #include "kernels/layout.h"
 #include "kernels/math/elementwise_math.h"

@@ -1,6 +1,10 @@
 // CPU matrix products through OpenBLAS (row-major): C = alpha * op(A) op(B) + beta * C.
+// float and double: sgemm / dgemm. bfloat16 and float16: the operands widened to float32
+// (exact), sgemm (float32 accumulation), C rounded once to the 16-bit type.
 #pragma once
 #include <cstdint>
+
+#include "kernels/math/low_precision.h"
 
 namespace pn::cpu {
 
