@@ -61,7 +61,8 @@ std::string gather_summary(int index, nn::Communicator& host) {
   return s;
 }
 
-ComputeDevice select(const std::string& setting, const GpuMathOptions& math, nn::Communicator& host) {
+ComputeDevice select(const std::string& setting, const GpuMathOptions& math, nn::Communicator& host,
+                     Precision precision = Precision::FP32) {
   const int index = choose(setting, host);
   if (index >= 0) {
     gpu_support()->activate(index);
@@ -69,7 +70,10 @@ ComputeDevice select(const std::string& setting, const GpuMathOptions& math, nn:
   }
   ComputeDevice d;
   d.device = index < 0 ? Device::cpu() : Device::cuda(index);
+  d.precision = precision;
   d.summary = gather_summary(index, host);
+  if (precision != Precision::FP32 && precision != Precision::TF32)
+    d.summary += std::string("; mixed precision ") + precision_name(precision) + " (float32 master weights)";
   if (index >= 0)
     d.summary += std::string("; cuDNN: ") + (math.deterministic ? "deterministic algorithms only" : "fastest algorithms") +
                  ", TF32 " + (math.allow_tf32 ? "on" : "off");
@@ -86,11 +90,22 @@ void set_gpu_support(GpuSupport s) {
 
 const GpuSupport* gpu_support() { return registered(); }
 
+Precision training_precision(const Config& cfg) {
+  const Precision p = parse_precision(cfg.string("run.precision"), "run.precision");
+  if (!cfg.boolean("run.tf32")) return p;
+  PN_CHECK(p == Precision::FP32 || p == Precision::TF32,
+           "run.tf32 = true and run.precision = \"{}\" conflict: in {} every convolution and matmul runs in 16 bits, "
+           "so TF32 would change nothing. Drop run.tf32, or set run.precision = \"tf32\" for TF32 float32 training",
+           precision_name(p), precision_name(p));
+  return Precision::TF32;
+}
+
 ComputeDevice select_device(const Config& cfg, nn::Communicator& host) {
   GpuMathOptions math;
   math.deterministic = cfg.boolean("run.deterministic");
-  math.allow_tf32 = cfg.boolean("run.tf32");
-  return select(cfg.string("run.device"), math, host);
+  const Precision p = training_precision(cfg);
+  math.allow_tf32 = p == Precision::TF32;
+  return select(cfg.string("run.device"), math, host, p);
 }
 
 ComputeDevice select_device(const std::string& setting, nn::Communicator& host) {
@@ -101,7 +116,7 @@ Device select_device_for_run(const std::string& run_dir, const std::string& sett
   const Config cfg = run_config(run_dir);
   GpuMathOptions math;
   math.deterministic = cfg.boolean("run.deterministic");
-  math.allow_tf32 = cfg.boolean("run.tf32");
+  math.allow_tf32 = training_precision(cfg) == Precision::TF32;  // inference runs in float32 (or TF32)
   const ComputeDevice d = select(setting.empty() ? cfg.string("run.device") : setting, math, *nn::world_communicator());
   std::printf("%s: computing on %s\n", command, d.summary.c_str());
   return d.device;

@@ -5,11 +5,13 @@
 // Under mpirun each rank takes the device numbered by its local rank (rank on its node), so
 // a node runs at most as many ranks as it has devices: more is an error that says how to
 // start the job. The device is made current before anything is allocated, and the vendor
-// libraries get run.deterministic and run.tf32. Every rank's choice is gathered to rank 0 for
-// the run's log and the study's report.
+// libraries get run.deterministic and TF32 (run.precision = "tf32", or its older spelling
+// run.tf32 = true). Every rank's choice is gathered to rank 0 for the run's log and the
+// study's report, with the training precision.
 #pragma once
 #include <string>
 
+#include "autograd/autocast.h"
 #include "autograd/dtype.h"
 #include "experiments/config.h"
 #include "nn/communicator.h"
@@ -18,9 +20,15 @@ namespace pn::experiments {
 
 struct ComputeDevice {
   Device device;           // this rank's
+  Precision precision = Precision::FP32;  // training_precision (trainers; inference ignores bf16/fp16)
   std::string summary;     // every rank's device, one line ("2 ranks: rank 0 cuda:0, rank 1 cuda:1 (...)")
   bool gpu() const { return device.is_cuda(); }
 };
+
+// The training precision from run.precision and run.tf32: run.tf32 = true turns "fp32" into
+// "tf32" (the two spell the same thing) and is an error beside "bf16" / "fp16" (every
+// convolution and matmul then runs in 16 bits, so TF32 would change nothing).
+Precision training_precision(const Config& cfg);
 
 // Resolves run.device for this rank (a collective over `host`: every rank must call it).
 ComputeDevice select_device(const Config& cfg, nn::Communicator& host);

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "autograd/error.h"
+#include "experiments/compute_device.h"
 #include "experiments/study_plan.h"
 
 namespace pn::experiments {
@@ -54,6 +55,7 @@ void validate_config(const Config& c) {
   k.one_of("run.device", {"auto", "cpu", "cuda"});
   (void)c.boolean("run.deterministic");  // type-checked by the schema; read by select_device
   (void)c.boolean("run.tf32");
+  (void)training_precision(c);  // run.precision and run.tf32 together: select_device reads them
   k.positive_int("run.checkpoint_every");
   k.positive_int("run.keep_checkpoints");
 

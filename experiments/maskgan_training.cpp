@@ -176,6 +176,7 @@ struct MaskGanStep {
   MaskGan& m;
   nn::Adam &og, &ok;
   nn::DataParallel &dp_g, &dp_k;
+  nn::GradScaler &sg, &sk;  // fp16 loss scaling of the generator's and the critic's steps
   int64_t critic_steps;
   double gp_weight;
   Tensor latents(int64_t n) { return Tensor::randn({n, m.config.z_dim}, m.noise, DType::Float32, loop.device()); }
@@ -185,19 +186,29 @@ struct MaskGanStep {
     double sums[3] = {0, 0, 0};  // critic loss, Wasserstein estimate, gradient penalty
     for (int64_t s = 0; s < critic_steps; ++s) {
       ok.zero_grad();
-      Tensor fake = m.g.forward(latents(batch)).detach();
-      Tensor eps = Tensor::rand({batch, 1, 1, 1, 1}, m.noise, DType::Float32, loop.device());
-      models::WganGpCriticLoss lc = models::wgan_gp_critic_loss(critic, real, fake, eps, gp_weight);
-      lc.loss.backward();
+      models::WganGpCriticLoss lc;
+      {
+        // run.precision: the networks' convolutions in bf16/fp16, the penalty in float32
+        // (its input gradient comes back float32 through the recorded casts).
+        const AutocastScope mixed = loop.autocast();
+        Tensor fake = m.g.forward(latents(batch)).detach();
+        Tensor eps = Tensor::rand({batch, 1, 1, 1, 1}, m.noise, DType::Float32, loop.device());
+        lc = models::wgan_gp_critic_loss(critic, real, fake, eps, gp_weight);
+      }
+      sk.scale(lc.loss).backward();
       dp_k.average_gradients();
-      ok.step();
+      sk.step(ok);
       sums[0] += lc.loss.item(), sums[1] += lc.wasserstein.item(), sums[2] += lc.penalty.item();
     }
     og.zero_grad();
-    Tensor loss_g = models::wgan_generator_loss(m.k.forward(m.g.forward(latents(batch))));
-    loss_g.backward();
+    Tensor loss_g;
+    {
+      const AutocastScope mixed = loop.autocast();
+      loss_g = models::wgan_generator_loss(m.k.forward(m.g.forward(latents(batch))));
+    }
+    sg.scale(loss_g).backward();
     dp_g.average_gradients();
-    og.step();
+    sg.step(og);
     const double cs = static_cast<double>(critic_steps);
     return {sums[0] / cs, loss_g.item(), sums[1] / cs, sums[2] / cs};
   }
@@ -217,8 +228,9 @@ MaskGanResult train_mask_gan(TrainingLoop& loop, const Config& cfg) {
   loop.place(m.k);
   nn::Adam og(m.g.named_parameters(), gan_adam(cfg)), ok(m.k.named_parameters(), gan_adam(cfg));
   nn::DataParallel dp_g(loop.tensors(), {&m.g}), dp_k(loop.tensors(), {&m.k});
+  nn::GradScaler sg(loop.scaler_options()), sk(loop.scaler_options());
   loop.track({{{"generator", &m.g}, {"critic", &m.k}}, {{"opt_g", &og}, {"opt_c", &ok}},
-              {{"init", &m.init}, {"noise", &m.noise}}});
+              {{"init", &m.init}, {"noise", &m.noise}}, {{"opt_g", &sg}, {"opt_c", &sk}}});
   loop.add_noise(m.noise);
   const int64_t n = static_cast<int64_t>(masks.voxels.size());
   loop.plan(n, cfg.integer("maskgan.steps_per_epoch"), "masks");
@@ -227,7 +239,7 @@ MaskGanResult train_mask_gan(TrainingLoop& loop, const Config& cfg) {
                 masks.source.c_str(), shape_str(m.config.mask_size).c_str(), (long long)m.g.num_parameters(),
                 (long long)m.k.num_parameters());
   loop.resume();
-  MaskGanStep step{loop, m, og, ok, dp_g, dp_k, critic_steps, gp_weight};
+  MaskGanStep step{loop, m, og, ok, dp_g, dp_k, sg, sk, critic_steps, gp_weight};
   MaskStream stream(n, seed);
   const auto grid = cfg.integers("data.grid");
   TrainerHooks hooks;

@@ -212,7 +212,8 @@ SegTrainResult train_segmentation(TrainingLoop& loop, const Config& cfg, const S
   nn::DataParallel dp(loop.tensors(), {&net});
   if (cfg.boolean("segment.sync_batch_norm")) nn::enable_sync_batch_norm(net, loop.tensors());
   if (loop.root() && !loop.done() && !exp.init_from.empty()) init_from_run(net, cfg, exp.init_from);
-  loop.track({{{"unet", &net}}, {{"adam", &opt}}, {{"init", &gen}}});
+  nn::GradScaler scaler(loop.scaler_options());  // fp16 loss scaling (run.precision)
+  loop.track({{{"unet", &net}}, {{"adam", &opt}}, {{"init", &gen}}, {{"adam", &scaler}}});
   const int64_t steps = loop.plan(static_cast<int64_t>(d.train->size()), cfg.integer("segment.steps_per_epoch"),
                                   "volumes");
   auto loader = seg_loader(cfg, d, cfg.integer("segment.batch") * loop.ranks());
@@ -233,10 +234,14 @@ SegTrainResult train_segmentation(TrainingLoop& loop, const Config& cfg, const S
     Tensor x = loop.to_device(nn::rank_slice(b->image, loop.rank(), loop.ranks()));
     Tensor t = loop.to_device(nn::rank_slice(b->target, loop.rank(), loop.ranks()));
     opt.zero_grad();
-    Tensor loss = models::segmentation_loss(loss_kind, net.forward(x), t);
-    loss.backward();
+    Tensor loss;
+    {
+      const AutocastScope mixed = loop.autocast();  // run.precision: autograd/autocast.h
+      loss = models::segmentation_loss(loss_kind, net.forward(x), t);
+    }
+    scaler.scale(loss).backward();
     dp.average_gradients();
-    opt.step();
+    scaler.step(opt);
     return std::vector<double>{loss.item()};
   };
   hooks.evaluate = [&](int64_t) {

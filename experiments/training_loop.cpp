@@ -69,6 +69,7 @@ TrainingLoop::TrainingLoop(const Config& cfg, LoopSpec spec, const RunDirOptions
   // then go through NCCL on GPUs with several ranks, through the host communicator otherwise.
   const ComputeDevice where = select_device(cfg, *host_);
   device_ = where.device;
+  precision_ = where.precision;
   if (device_.is_cuda() && ranks() > 1) tensors_.device = nn::device_communicator(host_, device_);
   if (root()) {
     std::vector<std::string> columns = spec_.step_metrics;
@@ -116,6 +117,7 @@ void TrainingLoop::track(const nn::CheckpointParts& parts) {
   parts_.modules.insert(parts_.modules.end(), parts.modules.begin(), parts.modules.end());
   parts_.optimizers.insert(parts_.optimizers.end(), parts.optimizers.begin(), parts.optimizers.end());
   parts_.generators.insert(parts_.generators.end(), parts.generators.begin(), parts.generators.end());
+  parts_.scalers.insert(parts_.scalers.end(), parts.scalers.begin(), parts.scalers.end());
 }
 
 void TrainingLoop::check_resumed(const nn::CheckpointState& st) const {
@@ -247,8 +249,12 @@ void TrainingLoop::end_epoch(const TrainerHooks& hooks, int64_t epoch, const cli
   }
   std::vector<std::string> names = spec_.step_metrics;
   names.insert(names.end(), spec_.epoch_metrics.begin(), spec_.epoch_metrics.end());
-  std::printf("epoch %lld/%lld: %s | run %d%%, %s elapsed, ETA %s\n", (long long)epoch, (long long)spec_.epochs,
-              named_values(names, row).c_str(),
+  std::string scaling;  // fp16 loss scalers: the scale now and the steps skipped so far
+  for (const auto& [name, sc] : parts_.scalers)
+    if (sc->enabled())
+      scaling += fmt::format(" | {} loss scale {:g}, {} step(s) skipped", name, sc->scale(), sc->skipped());
+  std::printf("epoch %lld/%lld: %s%s | run %d%%, %s elapsed, ETA %s\n", (long long)epoch, (long long)spec_.epochs,
+              named_values(names, row).c_str(), scaling.c_str(),
               static_cast<int>(100 * global_step_ / std::max<int64_t>(1, spec_.epochs * steps_per_epoch_)),
               cli::format_duration(prog.elapsed_seconds()).c_str(), cli::format_duration(prog.eta_seconds()).c_str());
   run_->end_epoch(epoch, spec_.epochs, row, parts_, state_now());

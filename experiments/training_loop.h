@@ -4,6 +4,9 @@
 // hands the loop one function per step; the loop owns the rest:
 //  - the run folder on rank 0 (TrainingRun: config, log.txt, metrics.csv, checkpoints, DONE),
 //    known to every rank, and fatal errors written to its log (guard);
+//  - the training precision (run.precision): trainers run their forward passes and losses
+//    in autocast() and step each optimiser through a GradScaler made from
+//    scaler_options() (fp16 loss scaling; a pass-through otherwise), tracked for checkpoints;
 //  - where a rank trains: the device run.device gives it (experiments/compute_device.h; the
 //    log's first lines name every rank's), the host communicator (counts, losses, flags,
 //    fingerprints), the collectives for tensors of that device (NCCL on GPUs with several
@@ -42,11 +45,13 @@
 #include <string>
 #include <vector>
 
+#include "autograd/autocast.h"
 #include "experiments/progress.h"
 #include "experiments/stop_signals.h"
 #include "experiments/training_run.h"
 #include "nn/checkpoint.h"
 #include "nn/communicator.h"
+#include "nn/grad_scaler.h"
 
 namespace pn::experiments {
 
@@ -90,6 +95,11 @@ class TrainingLoop {
   nn::Communicator& host() const { return *host_; }
   const nn::Collectives& tensors() const { return tensors_; }
   Device device() const { return device_; }
+  // run.precision (with run.tf32: compute_device.h); autocast() scopes a forward pass in it.
+  Precision precision() const { return precision_; }
+  AutocastScope autocast() const { return AutocastScope(precision_); }
+  // A loss scaler for it: enabled for fp16 (nn/grad_scaler.h).
+  nn::GradScalerOptions scaler_options() const { return {.enabled = precision_ == Precision::FP16}; }
   // Moves a module to the training device (before its optimiser is built).
   void place(nn::Module& module) const;
   // A tensor built on the host (a batch), on the training device.
@@ -156,6 +166,7 @@ class TrainingLoop {
   std::shared_ptr<nn::Communicator> host_;
   nn::Collectives tensors_;
   Device device_;
+  Precision precision_ = Precision::FP32;
   StopSignals signals_;
   std::optional<FaultPlan> fault_;
   std::unique_ptr<TrainingRun> run_;

@@ -120,20 +120,29 @@ struct TranslationStep {
   TranslationGan& gan;
   nn::Adam &og, &od;
   nn::DataParallel &dp_g, &dp_d;
+  nn::GradScaler &sg, &sd;  // fp16 loss scaling of each network's step
+  Precision precision;      // run.precision: the forward passes and losses under autocast
   std::vector<double> operator()(const Tensor& labels, const Tensor& real) {
     od.zero_grad();
-    Tensor fake = gan.t.generate(labels, gan.latent).detach();
-    Tensor loss_d = models::lsgan_discriminator_loss(gan.d->forward(real, labels), gan.d->forward(fake, labels));
-    loss_d.backward();
+    Tensor loss_d;
+    {
+      const AutocastScope mixed(precision);
+      Tensor fake = gan.t.generate(labels, gan.latent).detach();
+      loss_d = models::lsgan_discriminator_loss(gan.d->forward(real, labels), gan.d->forward(fake, labels));
+    }
+    sd.scale(loss_d).backward();
     dp_d.average_gradients();
-    od.step();
+    sd.step(od);
     og.zero_grad();
-    fake = gan.t.generate(labels, gan.latent);
-    models::TranslationGeneratorLoss lg =
-        models::translation_generator_loss(gan.d->forward(fake, labels), fake, real, gan.t.l1);
-    lg.loss.backward();
+    models::TranslationGeneratorLoss lg;
+    {
+      const AutocastScope mixed(precision);
+      Tensor fake = gan.t.generate(labels, gan.latent);
+      lg = models::translation_generator_loss(gan.d->forward(fake, labels), fake, real, gan.t.l1);
+    }
+    sg.scale(lg.loss).backward();
     dp_g.average_gradients();
-    og.step();
+    sg.step(og);
     return {loss_d.item(), lg.gan.item(), lg.l1.item()};
   }
 };
@@ -144,9 +153,11 @@ TranslateResult train_translation(TrainingLoop& loop, const Config& cfg, const s
   loop.place(*gan.d);
   nn::Adam og(gan.t.module->named_parameters(), adam(cfg)), od(gan.d->named_parameters(), adam(cfg));
   nn::DataParallel dp_g(loop.tensors(), {gan.t.module.get()}), dp_d(loop.tensors(), {gan.d.get()});
+  nn::GradScaler sg(loop.scaler_options()), sd(loop.scaler_options());
   loop.track({{{"generator", gan.t.module.get()}, {"discriminator", gan.d.get()}}, {{"opt_g", &og}, {"opt_d", &od}},
               {{"init", &gan.init}, {"dropout", &gan.dropout}, {"instance_noise", &gan.instance_noise},
-               {"latent", &gan.latent}}});
+               {"latent", &gan.latent}},
+              {{"opt_g", &sg}, {"opt_d", &sd}}});
   for (Generator* g : {&gan.dropout, &gan.instance_noise, &gan.latent}) loop.add_noise(*g);
 
   data::PipelineOptions pipe = seg_pipeline(cfg, cfg.boolean("translate.augment"));
@@ -171,7 +182,7 @@ TranslateResult train_translation(TrainingLoop& loop, const Config& cfg, const s
                 (long long)gan.t.module->num_parameters(), (long long)gan.d->num_parameters());
   }
   loop.resume();
-  TranslationStep step{gan, og, od, dp_g, dp_d};
+  TranslationStep step{gan, og, od, dp_g, dp_d, sg, sd, loop.precision()};
   TrainerHooks hooks;
   hooks.start_epoch = [&](int64_t e, int64_t first) { loader.start_epoch(static_cast<int>(e), first); };
   hooks.step = [&](const StepContext& c) {

@@ -121,6 +121,7 @@ void save_checkpoint(const std::string& path, const CheckpointParts& parts, cons
     meta[prefix + ".base_lr"] = fmt::format("{:.17g}", o->base_lr());
   }
   for (const auto& [name, g] : parts.generators) meta["rng." + name] = fmt::format("{} {}", g->seed(), g->offset());
+  for (const auto& [name, sc] : parts.scalers) meta["scaler." + name] = sc->state();
   meta[kChecksumKey] = checksum(host);
   save_safetensors(path, host, meta);
 }
@@ -156,6 +157,12 @@ CheckpointState restore_checkpoint(const SafetensorsFile& file, const std::strin
              "'<seed> <offset>'", path, name, v);
     rng.push_back({g, {seed, offset}});
   }
+  std::vector<std::string> scaler_states;
+  for (const auto& [name, sc] : parts.scalers) {
+    scaler_states.push_back(get("scaler." + name));
+    GradScaler probe;
+    probe.set_state(scaler_states.back(), path + ": metadata scaler." + name);  // checks before anything is copied
+  }
   std::vector<std::pair<int64_t, double>> opt;
   for (const auto& [prefix, o] : parts.optimizers)
     opt.emplace_back(std::stoll(get(prefix + ".steps")), std::stod(get(prefix + ".base_lr")));
@@ -172,6 +179,8 @@ CheckpointState restore_checkpoint(const SafetensorsFile& file, const std::strin
     parts.optimizers[i].second->set_base_lr(opt[i].second);
   }
   for (auto& [g, state] : rng) g->set_state(state.first, state.second);
+  for (size_t i = 0; i < parts.scalers.size(); ++i)
+    parts.scalers[i].second->set_state(scaler_states[i], path + ": metadata scaler." + parts.scalers[i].first);
   for (const auto& [k, v] : file.metadata) st.extra[k] = v;
   return st;
 }

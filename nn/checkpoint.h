@@ -16,6 +16,7 @@
 
 #include "autograd/generator.h"
 #include "nn/module.h"
+#include "nn/grad_scaler.h"
 #include "nn/optim.h"
 #include "nn/safetensors.h"
 
@@ -31,6 +32,7 @@ struct CheckpointParts {
   std::vector<std::pair<std::string, Module*>> modules;
   std::vector<std::pair<std::string, Optimizer*>> optimizers;
   std::vector<std::pair<std::string, Generator*>> generators;  // metadata "rng.<name>" = "<seed> <offset>"
+  std::vector<std::pair<std::string, GradScaler*>> scalers = {};  // metadata "scaler.<name>" (grad_scaler.h)
 };
 
 void save_checkpoint(const std::string& path, const CheckpointParts& parts, const CheckpointState& state);

@@ -1,5 +1,6 @@
 #include "nn/data_parallel.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <numeric>
@@ -96,6 +97,13 @@ void broadcast_training_state(const Collectives& comm, const CheckpointParts& pa
   for (const auto& [name, g] : parts.generators) {
     g->set_state(scalars[i], scalars[i + 1]);
     i += 2;
+  }
+  for (const auto& [name, sc] : parts.scalers) {  // loss scalers: their state as text, fixed width
+    char text[96] = {};
+    const std::string mine = sc->state();
+    std::copy(mine.begin(), mine.begin() + std::min<size_t>(mine.size(), sizeof text - 1), text);
+    host.broadcast(text, sizeof text, 0);
+    sc->set_state(text, "broadcast_training_state: scaler." + name);
   }
 }
 

@@ -33,6 +33,8 @@ class Optimizer {
   void set_base_lr(double lr) { base_lr_ = lr; }
   // State tensors (moments, momentum buffers), named "<param>.<slot>".
   virtual NamedTensors named_state() const = 0;
+  // The parameters it updates (a loss scaler unscales their gradients: grad_scaler.h).
+  const NamedTensors& params() const { return params_; }
 
  protected:
   virtual void update(size_t i, Tensor& param, const Tensor& grad) = 0;

@@ -1,5 +1,6 @@
 #include "autograd/ops/conv.h"
 
+#include "autograd/autocast.h"
 #include "autograd/backend.h"
 #include "autograd/node.h"
 #include "autograd/ops/elementwise.h"
@@ -147,7 +148,8 @@ Tensor conv(const Tensor& x, const Tensor& w, const Tensor& bias, std::vector<in
              "conv: kernel {} does not fit input {} with padding [{}] (spatial dim {})", shape_str(w.shape()),
              x.desc(), fmt::join(p, ", "), i);
   ConvGeom g = make_geom(x.shape(), w.shape(), s, p);
-  return add_bias("conv", conv_fwd(x, w, g), bias);
+  const Tensor xa = autocast_operand(x), wa = autocast_operand(w);  // mixed precision: autocast.h
+  return add_bias("conv", autocast_result(conv_fwd(xa, wa, g), !xa.same(x)), bias);
 }
 
 Tensor conv_transpose(const Tensor& x, const Tensor& w, const Tensor& bias, std::vector<int> stride,
@@ -168,7 +170,8 @@ Tensor conv_transpose(const Tensor& x, const Tensor& w, const Tensor& bias, std:
     y_shape.push_back(o);
   }
   ConvGeom g = make_geom(y_shape, w.shape(), s, p);
-  return add_bias("conv_transpose", conv_bwd_input(x, w, g), bias);
+  const Tensor xa = autocast_operand(x), wa = autocast_operand(w);  // mixed precision: autocast.h
+  return add_bias("conv_transpose", autocast_result(conv_bwd_input(xa, wa, g), !xa.same(x)), bias);
 }
 
 }  // namespace pn

@@ -1,7 +1,8 @@
 // Convolutions, 2-D (N, C, H, W) and 3-D (N, C, D, H, W), plain and transposed, in
 // PyTorch's weight layouts. Twice differentiable: the forward pass and its two backward
 // passes (w.r.t. input and weight) are three recorded ops whose derivatives are each
-// other, so gradient penalties (WGAN-GP) work through them.
+// other, so gradient penalties (WGAN-GP) work through them. Inside an AutocastScope,
+// float32 operands run in bfloat16 / float16 (the rules: autograd/autocast.h).
 //
 // This header also brings in the rest of the spatial family that networks use alongside
 // convolutions: pooling and upsampling (pool.h), concatenation and cropping (concat.h).

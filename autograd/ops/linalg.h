@@ -1,4 +1,5 @@
 // Matrix products: matmul of 2-D tensors (with optional transposes) and linear layers.
+// Inside an AutocastScope, float32 operands run in bfloat16 / float16 (autograd/autocast.h).
 #pragma once
 #include "autograd/tensor.h"
 

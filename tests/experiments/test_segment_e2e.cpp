@@ -15,6 +15,7 @@
 #include "data/nifti_io.h"
 #include "data/phantom.h"
 #include "experiments/checkpoint_dir.h"
+#include "experiments/compute_device.h"
 #include "experiments/config_presets.h"
 #include "experiments/csv_table.h"
 #include "experiments/seg_training.h"
@@ -43,13 +44,14 @@ void write_subjects(const fs::path& dir, int first, int n, bool stroke, data::Di
   }
 }
 
-Config tiny_config(const fs::path& root, int epochs) {
+Config tiny_config(const fs::path& root, int epochs, const std::vector<std::string>& more = {}) {
   ConfigRequest req;
   req.preset = "small";
-  req.sets = {"data.train_dir=" + (root / "train").string(), "data.test_dir=" + (root / "test").string(),
+  req.sets = more;
+  req.sets.insert(req.sets.end(), {"data.train_dir=" + (root / "train").string(), "data.test_dir=" + (root / "test").string(),
               "data.holdout_dir=" + (root / "holdout").string(), "data.grid=8,16,16", "data.spacing=14.4,16,16",
               "data.slices=0,7", "segment.base_filters=4", "segment.depth=2", "segment.batch=2",
-              fmt::format("segment.epochs={}", epochs), "segment.augment=false", "run.threads=1"};
+              fmt::format("segment.epochs={}", epochs), "segment.augment=false", "run.threads=1"});
   return resolve_config(req);
 }
 
@@ -325,5 +327,49 @@ TEST_CASE("segment train, predict and eval on an ISLES 2022 root (official layou
   CHECK(fs::exists(root / "pred" / "sub-strokecase0003_ses-0001_pred.nii.gz"));
   segment_eval((root / "pred").string(), {.dir = isles}, (root / "eval.csv").string());
   CHECK(read_csv((root / "eval.csv").string()).rows.size() == 4);
+  fs::remove_all(root);
+}
+
+TEST_CASE("segment train in mixed precision: bf16, and fp16 with its loss scaler checkpointed and resumed exactly") {
+  const fs::path root = fs::temp_directory_path() / fmt::format("pn_segment_mixed_{}", ::getpid());
+  fs::remove_all(root);
+  write_subjects(root / "train", 0, 4, true);
+  write_subjects(root / "test", 4, 1, true);
+  write_subjects(root / "holdout", 6, 1, true, {16, 16, 8});
+
+  // run.precision and run.tf32 together (compute_device.h).
+  CHECK(training_precision(tiny_config(root, 1)) == Precision::FP32);
+  CHECK(training_precision(tiny_config(root, 1, {"run.tf32=true"})) == Precision::TF32);
+  CHECK(training_precision(tiny_config(root, 1, {"run.precision=tf32"})) == Precision::TF32);
+  CHECK_THROWS_WITH_AS(tiny_config(root, 1, {"run.precision=bf16", "run.tf32=true"}),
+                       doctest::Contains("run.tf32 = true and run.precision = \"bf16\" conflict"), Error);
+  CHECK_THROWS_WITH_AS(tiny_config(root, 1, {"run.precision=fp8"}), doctest::Contains("\"bf16\" or \"fp16\""),
+                       Error);
+
+  // bf16: trains, says so in its log, keeps float32 master weights in the checkpoint.
+  RunDirOptions a;
+  a.out = (root / "bf16").string();
+  const auto ra = segment_train(tiny_config(root, 1, {"run.precision=bf16"}), a);
+  CHECK(fs::exists(root / "bf16" / "DONE"));
+  CHECK(ra.final_test_soft_dice >= 0.0);
+  CHECK(read_file(root / "bf16" / "log.txt").find("mixed precision bf16") != std::string::npos);
+  const auto newest = experiments::CheckpointDir(root / "bf16" / "checkpoints").latest();
+  REQUIRE(newest.has_value());
+  for (const auto& [name, t] : nn::load_safetensors(newest->string()).tensors) CHECK(t.dtype() == DType::Float32);
+
+  // fp16: the loss scale in the log line, and a stopped and crashed run resumes to the same
+  // checkpoint (its scaler state included) as the straight one (8 steps: 2 epochs of 4).
+  auto train = [&](const fs::path& dir, pn::test::AfterStep after) {
+    RunDirOptions o;
+    o.out = dir.string();
+    o.after_step = std::move(after);
+    segment_train(tiny_config(root, 2, {"run.precision=fp16", "segment.steps_per_epoch=4"}), o);
+  };
+  train(root / "fp16_a", {});
+  CHECK(read_file(root / "fp16_a" / "log.txt").find("adam loss scale 65536, 0 step(s) skipped") != std::string::npos);
+  const auto fp16_ckpt = experiments::CheckpointDir(root / "fp16_a" / "checkpoints").latest();
+  REQUIRE(fp16_ckpt.has_value());
+  CHECK(nn::load_safetensors(fp16_ckpt->string()).metadata.count("scaler.adam") == 1);
+  pn::test::check_interrupted_run_matches(train, root / "fp16_a", root / "fp16_b", 8);
   fs::remove_all(root);
 }

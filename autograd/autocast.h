@@ -1,0 +1,71 @@
+// Mixed precision: the training precisions and THE casting rules (this comment is the one
+// place they are written down; the README's run.precision and docs point here).
+//
+// Precisions (run.precision):
+//   fp32  everything in float32.
+//   tf32  float32 tensors; on CUDA devices cuBLAS/cuDNN may use TF32 tensor-core math
+//         (library_options().allow_tf32). On the CPU it is fp32.
+//   bf16  autocast to bfloat16 (below); no loss scaling (bf16 has float32's range).
+//   fp16  autocast to float16, with dynamic loss scaling (nn/grad_scaler.h).
+//
+// Casting rules inside an AutocastScope(dtype) (PyTorch's autocast, for the ops we have):
+//   1. conv, conv_transpose and matmul (so linear) given float32 operands cast them to the
+//      scope's dtype (a recorded, differentiable Tensor::to), multiply with float32
+//      accumulation, round the result once to that dtype, and hand the next op the result
+//      cast back to float32. Biases are added after, in float32.
+//   2. Every other op runs in float32: elementwise maps, batch/instance norms (their
+//      statistics and running buffers included), pooling, concatenation, reductions,
+//      softmax, losses, the WGAN-GP penalty, metrics.
+//   3. float64 operands are never cast (gradchecks are unchanged), nor are operands that
+//      already have a 16-bit dtype.
+//   4. Parameters (master weights) and optimiser state stay float32 and are what
+//      checkpoints hold; the gradients that reach them are float32 (the backward of a cast
+//      is the opposite cast), and the optimiser updates in float32.
+//   5. Backward passes need no scope: the recorded casts replay the forward's choices
+//      (the 16-bit convolutions' backward passes run in 16 bits, like PyTorch's), and so
+//      does a create_graph pass (double backward).
+// Where the 16-bit kernels run: on the CPU, bfloat16 convolutions use oneDNN's bf16
+// primitives where the processor has AVX512-BF16/AMX; float16 (and bf16 elsewhere) widen
+// the operands to float32 and run the float32 kernels (kernels/cpu/conv.h, gemm.h).
+#pragma once
+#include <string>
+
+#include "autograd/dtype.h"
+#include "autograd/tensor.h"
+
+namespace pn {
+
+enum class Precision { FP32, TF32, BF16, FP16 };
+
+// "fp32", "tf32", "bf16", "fp16"; parse throws pn::Error naming `what` (a config key) and
+// the accepted values.
+Precision parse_precision(const std::string& s, const char* what);
+const char* precision_name(Precision p);
+// The dtype conv / matmul compute in under precision p (Float32 for fp32 and tf32).
+DType autocast_dtype(Precision p);
+
+// Inside the scope, the rules above apply with `dtype` (Float32: no casting). Scopes nest;
+// the state is per thread.
+class AutocastScope {
+ public:
+  explicit AutocastScope(DType dtype);
+  explicit AutocastScope(Precision p) : AutocastScope(autocast_dtype(p)) {}
+  ~AutocastScope();
+  AutocastScope(const AutocastScope&) = delete;
+  AutocastScope& operator=(const AutocastScope&) = delete;
+
+ private:
+  DType prev_;
+};
+
+// The dtype of the innermost scope (Float32 outside any).
+DType autocast_dtype();
+
+// Rule 1's operand cast: x cast to the scope's dtype when a 16-bit scope is active and x
+// is float32, else x itself.
+Tensor autocast_operand(const Tensor& x);
+// Rule 1's result cast: y back to float32 when autocast_operand cast the operands (when
+// `cast` is true), else y itself.
+Tensor autocast_result(const Tensor& y, bool cast);
+
+}  // namespace pn
