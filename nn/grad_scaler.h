@@ -12,7 +12,10 @@
 //   scaler.step(opt);                // unscale, check, step or skip, update the scale
 //
 // Its state (scale, clean steps since the last change, steps skipped) is checkpointed
-// (CheckpointParts::scalers) so that a resumed run continues exactly.
+// (CheckpointParts::scalers) so that a resumed run continues exactly. Not covered: the
+// inner gradient of a WGAN-GP penalty (grad with create_graph inside the forward pass) is
+// computed unscaled, so in fp16 its smallest values can flush to zero; bf16 has no such
+// issue and is the precision to train WGAN-GP in.
 #pragma once
 #include <cstdint>
 #include <string>

@@ -1,8 +1,8 @@
 // CPU strided block copy: the one kernel behind concatenation, narrowing, cropping and
 // zero padding (each copies a box between a tensor and a region of a larger one).
 #pragma once
+#include "kernels/op_geometry.h"
 #include "kernels/math/low_precision.h"
-#include "kernels/conv_geom.h"
 
 namespace pn::cpu {
 

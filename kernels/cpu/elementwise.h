@@ -3,7 +3,7 @@
 #pragma once
 #include "kernels/math/low_precision.h"
 #include <cstdint>
-#include "kernels/layout.h"
+#include "kernels/op_geometry.h"
 #include "kernels/math/elementwise_math.h"
 
 namespace pn::cpu {

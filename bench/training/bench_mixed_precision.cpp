@@ -1,0 +1,156 @@
+// Benchmark: float32 against mixed precision (autograd/autocast.h) on the CPU, in one run
+// with the precisions' repeats interleaved (so that load from other programs falls on all
+// of them alike), printing the median time and the peak tensor memory a call adds (the
+// most live bytes of tensor storage during it above those live before it:
+// autograd/cpu_block_cache.h; oneDNN's and the widening paths' work buffers are not
+// tensors and not counted) of:
+//   * a U-Net training step (forward and Dice + cross-entropy loss under autocast,
+//     backward, Adam), medium size by default, the paper's with --paper;
+//   * the paper's first-level 3-D convolution, 32 -> 32 channels, 3x3x3, at 32x128x128:
+//     forward, and forward + both backward passes, on float32 tensors and on bfloat16 ones.
+// --fp16 adds float16 (computed by widening to float32 on this CPU: slower, by design).
+#include <algorithm>
+#include <cstdio>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "autograd/autocast.h"
+#include "autograd/cpu_block_cache.h"
+#include "autograd/ops/conv.h"
+#include "autograd/ops/reduce.h"
+#include "bench/bench_util.h"
+#include "kernels/cpu/conv.h"
+#include "kernels/cpu/conv_dnnl.h"
+#include "models/seg_losses.h"
+#include "models/unet.h"
+#include "nn/optim.h"
+
+using namespace pn;
+
+namespace {
+
+struct Measured {
+  std::vector<double> seconds;
+  size_t peak_bytes = 0;
+};
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+// Runs every case once as a warm-up, then `reps` rounds of every case in turn.
+std::vector<Measured> interleaved(const std::vector<std::function<void()>>& cases, int reps) {
+  std::vector<Measured> m(cases.size());
+  for (const auto& c : cases) c();
+  for (int r = 0; r < reps; ++r)
+    for (size_t i = 0; i < cases.size(); ++i) {
+      cpu_block_reset_peak();
+      const size_t before = cpu_block_cache_stats().live_bytes;
+      const auto t0 = bench::Clock::now();
+      cases[i]();
+      m[i].seconds.push_back(bench::seconds_since(t0));
+      m[i].peak_bytes = std::max(m[i].peak_bytes, cpu_block_cache_stats().peak_live_bytes - before);
+    }
+  return m;
+}
+
+void report(const std::string& what, const std::vector<std::string>& names, const std::vector<Measured>& m) {
+  const double base = median(m[0].seconds);
+  for (size_t i = 0; i < m.size(); ++i)
+    std::printf("%-44s %-5s %9.3f s  (x%5.2f vs fp32)  peak added %8.1f MiB\n", i == 0 ? what.c_str() : "",
+                names[i].c_str(), median(m[i].seconds), base / median(m[i].seconds),
+                static_cast<double>(m[i].peak_bytes) / (1024.0 * 1024.0));
+  std::fflush(stdout);
+}
+
+// One U-Net (same weights for every precision) and its optimiser; step(p) trains once.
+struct UNetBench {
+  Generator gen{1};
+  models::SegmentationUNet net;
+  nn::Adam opt;
+  Tensor x, mask;
+  UNetBench(const models::UNetConfig& cfg, const Shape& input)
+      : net(cfg, gen), opt(net.named_parameters(), nn::AdamOptions{1e-6}) {
+    x = Tensor::randn(input, gen);
+    Shape ms = input;
+    ms[1] = 1;
+    mask = Tensor::zeros(ms);
+    net.train();
+  }
+  void step(Precision p) {
+    opt.zero_grad();
+    Tensor loss;
+    {
+      AutocastScope mixed(p);
+      loss = models::segmentation_loss(models::SegLoss::DiceCe, net.forward(x), mask);
+    }
+    loss.backward();
+    opt.step();
+  }
+};
+
+void unet_step(const char* what, const models::UNetConfig& cfg, const Shape& input, const std::vector<Precision>& ps,
+               int reps) {
+  UNetBench b(cfg, input);
+  std::vector<std::function<void()>> cases;
+  std::vector<std::string> names;
+  for (Precision p : ps) {
+    cases.push_back([&b, p] { b.step(p); });
+    names.push_back(precision_name(p));
+  }
+  report(what, names, interleaved(cases, reps));
+}
+
+// The first-level convolution: fwd only, or fwd + backward (input and weight gradients).
+void conv_level(const std::vector<Precision>& ps, int reps) {
+  Generator gen(2);
+  const Tensor x32 = Tensor::randn({1, 32, 32, 128, 128}, gen), w32 = Tensor::randn({32, 32, 3, 3, 3}, gen);
+  for (bool with_backward : {false, true}) {
+    std::vector<std::function<void()>> cases;
+    std::vector<std::string> names;
+    for (Precision p : ps) {
+      const DType t = autocast_dtype(p);
+      Tensor x = x32.to(t).detach().requires_grad_(with_backward), w = w32.to(t).detach().requires_grad_(with_backward);
+      cases.push_back([x, w, with_backward] {
+        Tensor y = conv(x, w, {}, {1}, {1});
+        if (!with_backward) return;
+        Tensor xx = x, ww = w;
+        xx.zero_grad(), ww.zero_grad();
+        y.backward(Tensor::ones(y.shape(), y.dtype()));
+      });
+      names.push_back(dtype_name(t));
+    }
+    report(with_backward ? "conv3d 32->32 k3 at 32x128x128, fwd+bwd" : "conv3d 32->32 k3 at 32x128x128, forward",
+           names, interleaved(cases, reps));
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  bool paper = false, fp16 = false, conv_only = false;
+  int reps = 5;
+  bench::Args("bench_mixed_precision")
+      .flag("--paper", &paper)
+      .flag("--fp16", &fp16)
+      .flag("--conv-only", &conv_only)
+      .option("--reps", &reps)
+      .parse(argc, argv);
+  std::vector<Precision> ps{Precision::FP32, Precision::BF16};
+  if (fp16) ps.push_back(Precision::FP16);
+  std::printf("mixed precision on the CPU: conv %s, oneDNN bf16 %s; median of %d interleaved repeats after a warm-up\n",
+              cpu::conv_impl_name(cpu::conv_impl()),
+              cpu::dnnl_bf16_native() ? "native (AVX512-BF16/AMX)" : "not native (bf16 widened to fp32)", reps);
+  conv_level(ps, reps);
+  if (conv_only) return 0;
+  unet_step("U-Net step 32x64x64, base 16, depth 3", {.dims = 3, .in_channels = 1, .classes = 2, .base_filters = 16,
+                                                      .depth = 3},
+            {1, 1, 32, 64, 64}, ps, reps);
+  if (paper)
+    unet_step("U-Net step 32x128x128, base 32, depth 4 (paper)",
+              {.dims = 3, .in_channels = 1, .classes = 2, .base_filters = 32, .depth = 4}, {1, 1, 32, 128, 128}, ps,
+              reps);
+  return 0;
+}
