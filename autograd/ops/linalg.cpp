@@ -9,10 +9,8 @@ namespace pn {
 
 Tensor matmul(const Tensor& a, const Tensor& b, bool ta, bool tb) {
   detail::check_same(a, b, "matmul");
-  if (autocast_dtype() != DType::Float32 && a.dtype() == DType::Float32) {  // mixed precision: autocast.h
-    const Tensor aa = autocast_operand(a), ba = autocast_operand(b);
-    return autocast_result(matmul(aa, ba, ta, tb), true);
-  }
+  if (const DType low = autocast_dtype(); low != DType::Float32 && a.dtype() == DType::Float32)  // autocast.h
+    return matmul(a.to(low), b.to(low), ta, tb).to(DType::Float32);
   PN_CHECK(a.dim() == 2 && b.dim() == 2, "matmul: needs 2-D operands, got {} and {}", a.desc(), b.desc());
   const int64_t m = ta ? a.size(1) : a.size(0), k = ta ? a.size(0) : a.size(1);
   const int64_t kb = tb ? b.size(1) : b.size(0), n = tb ? b.size(0) : b.size(1);
