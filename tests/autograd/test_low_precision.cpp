@@ -115,7 +115,7 @@ TEST_CASE("float16 conversion agrees with the compiler's _Float16, both ways") {
     if (!(std::isnan(want) ? std::isnan(got) : std::memcmp(&want, &got, 4) == 0)) ++bad;
   }
   for (uint32_t hi = 0; hi < 0x80000; ++hi)  // floats: every top-19-bit prefix, several tails
-    for (uint32_t lo : {0x0000u, 0x0FFFu, 0x1000u, 0x1001u, 0x1FFFu, 0x0ABCu}) {
+    for (uint32_t lo : {0x0FFFu, 0x1000u, 0x1001u, 0x0ABCu}) {  // around the rounding midpoint, and inside
       const float f = from_bits((hi << 13) | lo);
       if (std::isnan(f)) continue;
       const _Float16 c = static_cast<_Float16>(f);
