@@ -71,6 +71,22 @@ TEST_CASE("maskgan train and sample on tiny phantom masks") {
   CHECK(fs::exists(root / "samples" / "montage.png"));
   auto mask = data::read_labels((root / "samples" / "mask_0002.nii.gz").string(), 2);
   CHECK(mask.dims == data::Dims3{16, 16, 8});
+  // Mixed precision (run.precision): the critic's gradient penalty differentiates through
+  // its bf16 convolutions (double backward) and is itself computed in float32; fp16 steps
+  // through loss scalers.
+  for (const char* precision : {"bf16", "fp16"}) {
+    INFO(precision);
+    ConfigRequest mixed = req;
+    mixed.sets.push_back(std::string("run.precision=") + precision);
+    mixed.sets.push_back("maskgan.epochs=1");
+    RunDirOptions mo;
+    mo.out = (root / precision).string();
+    auto rm = maskgan_train(resolve_config(mixed), mo);
+    CHECK(std::isfinite(rm.last_wasserstein));
+    const CsvTable mm = read_csv((root / precision / "metrics.csv").string());
+    CHECK(std::isfinite(mm.numbers("gradient_penalty").back()));
+    CHECK(mm.numbers("gradient_penalty").back() > 0);
+  }
   fs::remove_all(root);
 }
 

@@ -59,6 +59,12 @@ TEST_CASE("translate train and sample, pix2pix and SPADE, on tiny phantom pairs"
     auto img = data::read_nifti((root / model / "images" / "c1_dwi.nii.gz").string());
     CHECK(img.dims == data::Dims3{16, 16, 8});
     for (float v : img.data) CHECK((v >= -1.0f && v <= 1.0f));
+    // In bf16 (run.precision): both networks' convolutions in bfloat16, losses in float32.
+    ConfigRequest mixed = req;
+    mixed.sets.push_back("run.precision=bf16");
+    RunDirOptions mo;
+    mo.out = (root / (std::string(model) + "-bf16")).string();
+    CHECK(std::isfinite(translate_train(resolve_config(mixed), model, mo).last_l1));
   }
   fs::remove_all(root);
 }
