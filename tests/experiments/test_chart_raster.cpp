@@ -9,6 +9,7 @@
 #include <cmath>
 #include <regex>
 #include <set>
+#include <variant>
 
 #include "experiments/chart.h"
 #include "experiments/report_figures.h"
@@ -178,6 +179,29 @@ TEST_CASE("png: text draws inside its box and nowhere else, horizontal and verti
         REQUIRE(ends.size() == 8);
         for (size_t k : {0, 1, 2, 3, 4, 5, 7}) CHECK_MESSAGE(inked_chars.count(k) == 1, "character " << k);
       }
+}
+
+TEST_CASE("png: every label of the report's figures has ink where the layout puts it") {
+  const CsvTable a = parse_csv("epoch,test_soft_dice\n1,0.2\n2,0.5\n3,0.6\n", "a");
+  const CsvTable v = parse_csv("case,lesion_positive,hard_dice\nx,1,0.5\ny,1,0.7\nw,1,0.9\n", "v");
+  const std::vector<Chart> charts{training_curves({{"clinical", a}, {"synthetic", a}}, "test_soft_dice"),
+                                  volume_box_plot({{"clinical", v}, {"a much longer experiment name", v}}, "hard_dice"),
+                                  histogram_chart({{"real", {1, 2, 2, 3}}, {"generated", {2, 3, 5}}}, "Lesions", "voxels")};
+  for (const Chart& chart : charts) {
+    const RgbImage im = chart.raster(1);
+    size_t labels = 0;
+    for (const Primitive& p : chart.elements()) {
+      const auto* t = std::get_if<TextPrim>(&p);
+      if (!t || t->text.empty()) continue;
+      ++labels;
+      const PixelBox b = text_box(*t, 1);
+      size_t dark = 0;  // the text colour (#222) where glyphs cover whole pixels
+      for (int y = std::max(b.y0, 0); y < std::min(b.y1, im.height); ++y)
+        for (int x = std::max(b.x0, 0); x < std::min(b.x1, im.width); ++x) dark += im.at(x, y)[0] < 100;
+      CHECK_MESSAGE(dark > 0, "label '" << t->text << "'");
+    }
+    CHECK(labels >= 8);  // title, axis labels, ticks, legend
+  }
 }
 
 TEST_CASE("font: every printable ASCII character and the report's symbols draw a glyph of their own") {
