@@ -7,7 +7,7 @@ find_package(PNG REQUIRED)
 find_package(fmt REQUIRED)
 find_package(nlohmann_json REQUIRED)
 
-# Cairo (libcairo2-dev) draws the report's charts (experiments/chart_render.cpp); its text
+# Cairo (libcairo2-dev) draws the report's charts (experiments/report/chart_render.cpp); its text
 # goes through fontconfig, which finds DejaVu Sans (fonts-dejavu-core).
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(CAIRO IMPORTED_TARGET cairo)

@@ -11,8 +11,8 @@
 #include <set>
 #include <variant>
 
-#include "experiments/chart.h"
-#include "experiments/report_figures.h"
+#include "experiments/report/chart.h"
+#include "experiments/report/report_figures.h"
 #include "tests/experiments/error_text.h"
 
 using namespace pn::experiments;
