@@ -25,6 +25,9 @@ void where(const T* cond, const T* a, const T* b, T* y, int64_t n, cudaStream_t 
 template <class T>
 void fill(T* x, int64_t n, T value, cudaStream_t stream);
 
+// Instantiated for float and double (each pair), and float <-> __nv_bfloat16 / __half
+// (kernels/cuda/storage_types.h: to a 16-bit type rounds to nearest even, as __float2bfloat16 /
+// __float2half do; to float is exact). fill also for __nv_bfloat16 and __half.
 template <class Src, class Dst>
 void cast(const Src* x, Dst* y, int64_t n, cudaStream_t stream);
 
