@@ -77,7 +77,10 @@ void gemm_mixed(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, flo
   ErrorScope scope("gemm_mixed", shape, 3);
   cublasHandle_t h = cublas_handle();
   PN_CUBLAS_CHECK(cublasSetStream(h, stream));
-  PN_CUBLAS_CHECK(cublasSetMathMode(h, CUBLAS_DEFAULT_MATH));  // 16-bit inputs use tensor cores by default
+  // 16-bit inputs use tensor cores under the default math; the flag keeps split-K partial sums
+  // in fp32 (by default cuBLAS may reduce them in the 16-bit output type).
+  PN_CUBLAS_CHECK(cublasSetMathMode(
+      h, static_cast<cublasMath_t>(CUBLAS_DEFAULT_MATH | CUBLAS_MATH_DISALLOW_REDUCED_PRECISION_REDUCTION)));
   const cublasOperation_t op_a = trans_a ? CUBLAS_OP_T : CUBLAS_OP_N, op_b = trans_b ? CUBLAS_OP_T : CUBLAS_OP_N;
   PN_CUBLAS_CHECK(cublasGemmEx_64(h, op_b, op_a, n, m, k, &alpha, b, data_type<In>(), ldb, a, data_type<In>(), lda,
                                   &beta, c, data_type<Out>(), ldc, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));

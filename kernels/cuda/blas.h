@@ -19,7 +19,9 @@
 //   ensures   C = alpha op(A) op(B) + beta C through cublasGemmEx with Atype = Btype = In's
 //             CUDA_R_16BF / CUDA_R_16F, Ctype Out's, CUBLAS_COMPUTE_32F and scale type float:
 //             products accumulated in fp32 (tensor cores on a GPU), the result rounded once
-//             to Out (nearest even). The inputs are used as stored (no TF32 question arises).
+//             to Out (nearest even), with CUBLAS_MATH_DISALLOW_REDUCED_PRECISION_REDUCTION so
+//             that split-K partial sums stay fp32 too. The inputs are used as stored (no TF32
+//             question arises).
 //             Emulated: every product and sum in float in the order l = 0..k-1, so a GPU agrees
 //             within fp32 summation-order error (relative ~k * 2^-24 of sum |a||b|) before the
 //             final rounding to Out (one 16-bit ulp: 2^-8 bf16, 2^-11 fp16, relative).

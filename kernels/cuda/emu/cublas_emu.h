@@ -162,7 +162,9 @@ cublasStatus_t cublasSgemm_v2_64(cublasHandle_t handle, cublasOperation_t transa
 // rounded to TF32 under _FAST_TF32, or under CUBLAS_COMPUTE_32F with the handle's math mode
 // CUBLAS_TF32_TENSOR_OP_MATH; to bfloat16 under _FAST_16BF; to half under _FAST_16F), the
 // products summed in float in the order l = 0..k-1, alpha acc + beta C in float, and the
-// result rounded once to Ctype (nearest even). C is not read when beta == 0.
+// result rounded once to Ctype (nearest even): always as if the math mode carried
+// CUBLAS_MATH_DISALLOW_REDUCED_PRECISION_REDUCTION (without it a GPU may reduce split-K
+// partial sums in a 16-bit Ctype). C is not read when beta == 0.
 cublasStatus_t cublasGemmEx_64(cublasHandle_t handle, cublasOperation_t transa, cublasOperation_t transb, int64_t m,
                                int64_t n, int64_t k, const void* alpha, const void* A, cudaDataType Atype, int64_t lda,
                                const void* B, cudaDataType Btype, int64_t ldb, const void* beta, void* C,
