@@ -66,6 +66,10 @@ struct StorageType<__half> {
   __host__ __device__ static __half from_compute(Compute x) { return __float2half_rn(x); }
 };
 
+// The type arithmetic on storage type T runs in.
+template <class T>
+using ComputeOf = typename StorageType<T>::Compute;
+
 static_assert(sizeof(__nv_bfloat16) == StorageType<__nv_bfloat16>::bytes);
 static_assert(sizeof(__half) == StorageType<__half>::bytes);
 
