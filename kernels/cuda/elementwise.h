@@ -7,7 +7,7 @@
 
 #include "kernels/cuda/runtime.h"
 #include "kernels/cuda/storage_types.h"
-#include "kernels/layout.h"
+#include "kernels/op_geometry.h"
 #include "kernels/math/elementwise_math.h"
 
 namespace pn::cuda {
