@@ -57,3 +57,12 @@ TEST_CASE("the gradient of to(device) flows back to the host tensor") {
   CHECK(x.grad().device() == Device::cpu());
   for (double g : x.grad().to_vector()) CHECK(g == 1.0);
 }
+
+TEST_CASE("device tensors: 16-bit dtypes are refused with the op named until the CUDA backend dispatches them") {
+  REQUIRE(pn::cuda::install_cuda_backend());
+  const Tensor d = Tensor::ones({4}, pn::DType::Float32, Device::cuda());
+  CHECK_THROWS_WITH_AS((void)d.to(pn::DType::BFloat16), doctest::Contains("cast: this device's backend has no bfloat16"),
+                       pn::Error);
+  CHECK_THROWS_WITH_AS((void)Tensor::zeros({4}, pn::DType::Float16, Device::cuda()),
+                       doctest::Contains("fill: no float16 kernel"), pn::Error);
+}
