@@ -1,7 +1,11 @@
-// Normalisation on the GPU. Group reductions (statistics; the two sums of the backward)
-// run one block per group: each thread walks a strided share of the group's elements
-// (row r = j / S, position j % S), then the block combines its shares in shared memory by
-// a tree with a barrier after every level. Per-element passes are one thread per element.
+// Normalisation on the GPU. Statistics are split across blocks: each group's elements are cut
+// into chunks of kStatsChunk, one block per (chunk, group) merges its threads' moments by warp
+// shuffles, and a second stage merges a group's chunks in order (one launch when a group fits
+// one chunk). Chosen on the kernel workbench (workbench/norm_stats.cu, WORKBENCH.md). The two
+// sums of the backward run one block per group: each thread walks a strided share of the
+// group's elements (row r = j / S, position j % S), then the block combines its shares in
+// shared memory by a tree with a barrier after every level. Per-element passes are one thread
+// per element.
 #include "kernels/cuda/check.h"
 #include "kernels/cuda/device.h"
 #include "kernels/cuda/launch.h"
@@ -15,6 +19,9 @@ namespace {
 using math::NormGeom;
 constexpr unsigned kThreads = 256;  // a power of two: the trees halve evenly
 constexpr unsigned kBlock = 256;
+constexpr int64_t kStatsChunk = 4096;  // elements of a group per statistics block (16 per thread)
+constexpr int64_t kMaxSplits = 1024;   // blocks per group at most
+constexpr int64_t kMaxGridY = 65535;
 
 __device__ __forceinline__ int64_t group_element(const NormGeom& g, int64_t grp, int64_t j) {
   return math::norm_row_offset(g, grp, j / g.s) + j % g.s;
@@ -26,29 +33,69 @@ __device__ __forceinline__ int64_t group_of(const NormGeom& g, int64_t e) {
   return g.per_instance ? e / (g.s * g.c) * g.c + c : c;
 }
 
+// A group's moments in a split reduction: count, mean and m2 (sum of squared deviations).
+struct Moments {
+  double count, mean, m2;
+};
+
+// The merge of v over the warp (Chan et al., math::merge_moments): valid in lane 0.
+__device__ __forceinline__ Moments warp_merge(Moments v) {
+  for (unsigned delta = 16; delta > 0; delta >>= 1) {
+    const double n = __shfl_down_sync(0xffffffffu, v.count, delta);
+    const double mu = __shfl_down_sync(0xffffffffu, v.mean, delta);
+    const double m2 = __shfl_down_sync(0xffffffffu, v.m2, delta);
+    math::merge_moments(v.count, v.mean, v.m2, n, mu, m2);
+  }
+  return v;
+}
+
+// Statistics, stage 1: block (split, grp) takes elements [split * chunk, (split + 1) * chunk)
+// of group grp (rows of S contiguous elements; the row and position are carried along, no
+// division per element); each thread keeps shifted moments, the block merges them (warp
+// shuffles, one shared slot per warp, one barrier). With one split the block writes the
+// group's mean and variance, else its moments to partials[grp * splits + split].
 template <class T>
-__global__ void stats_kernel(const T* x, NormGeom g, T* mean, T* var) {
-  PN_SHARED(double[kThreads], cnt);
-  PN_SHARED(double[kThreads], mu);
-  PN_SHARED(double[kThreads], m2);
-  const unsigned t = threadIdx.x;
+__global__ void stats_split_kernel(const T* x, NormGeom g, int64_t chunk, T* mean, T* var, Moments* partials) {
+  PN_SHARED(Moments[kThreads / 32], warp_moments);
+  const unsigned t = threadIdx.x, splits = gridDim.x;
   const int64_t groups = math::norm_groups(g), size = math::norm_group_size(g);
-  for (int64_t grp = blockIdx.x; grp < groups; grp += gridDim.x) {
+  const int64_t first = static_cast<int64_t>(blockIdx.x) * chunk, end = first + chunk < size ? first + chunk : size;
+  for (int64_t grp = blockIdx.y; grp < groups; grp += gridDim.y) {
     math::MomentAcc acc;
-    for (int64_t j = t; j < size; j += blockDim.x) acc.add(static_cast<double>(x[group_element(g, grp, j)]));
-    cnt[t] = static_cast<double>(acc.count);
-    mu[t] = acc.mean();
-    m2[t] = math::moments_m2(acc);
+    int64_t r = 0, pos = 0;
+    if (first + t < end) r = (first + t) / g.s, pos = (first + t) % g.s;
+    for (int64_t j = first + t; j < end; j += blockDim.x) {
+      acc.add(static_cast<double>(x[math::norm_row_offset(g, grp, r) + pos]));
+      for (pos += blockDim.x; pos >= g.s; pos -= g.s) ++r;
+    }
+    Moments m = warp_merge({static_cast<double>(acc.count), acc.mean(), math::moments_m2(acc)});
+    if (t % 32 == 0) warp_moments[t / 32] = m;
     __syncthreads();
-    for (unsigned s = blockDim.x / 2; s > 0; s >>= 1) {
-      if (t < s) math::merge_moments(cnt[t], mu[t], m2[t], cnt[t + s], mu[t + s], m2[t + s]);
-      __syncthreads();
+    if (t < 32) {
+      m = t < blockDim.x / 32 ? warp_moments[t] : Moments{0, 0, 0};
+      m = warp_merge(m);
+      if (t == 0 && splits == 1) {
+        mean[grp] = static_cast<T>(m.mean);
+        var[grp] = static_cast<T>(math::moments_var(m.count, m.m2));
+      } else if (t == 0) {
+        partials[grp * splits + blockIdx.x] = m;
+      }
     }
-    if (t == 0) {
-      mean[grp] = static_cast<T>(mu[0]);
-      var[grp] = static_cast<T>(math::moments_var(cnt[0], m2[0]));
+    __syncthreads();  // the next group overwrites the slots
+  }
+}
+
+// Statistics, stage 2: one thread per group merges its splits' moments in order.
+template <class T>
+__global__ void stats_merge_kernel(const Moments* partials, int64_t groups, unsigned splits, T* mean, T* var) {
+  for (int64_t grp = global_index(); grp < groups; grp += grid_stride()) {
+    Moments m{0, 0, 0};
+    for (unsigned k = 0; k < splits; ++k) {
+      const Moments& p = partials[grp * splits + k];
+      math::merge_moments(m.count, m.mean, m.m2, p.count, p.mean, p.m2);
     }
-    __syncthreads();  // the next group overwrites the shares
+    mean[grp] = static_cast<T>(m.mean);
+    var[grp] = static_cast<T>(math::moments_var(m.count, m.m2));
   }
 }
 
@@ -138,15 +185,36 @@ __global__ void backward_affine_kernel(NormGeom g, const double* sums, T* dgamma
 
 unsigned group_blocks(const NormGeom& g) { return grid_for(math::norm_groups(g), 1); }
 
+// Blocks per group for the statistics: one per kStatsChunk elements, at most kMaxSplits.
+unsigned stats_splits(int64_t group_size) {
+  const int64_t splits = (group_size + kStatsChunk - 1) / kStatsChunk;
+  return static_cast<unsigned>(splits < 1 ? 1 : splits > kMaxSplits ? kMaxSplits : splits);
+}
+
 }  // namespace
 
 template <class T>
 void norm_stats(const T* x, const NormGeom& g, T* mean, T* var, cudaStream_t stream) {
   PN_PROFILE_DISPATCH("norm_stats", norm_stats<T>, x, g, mean, var, stream);
-  if (math::norm_groups(g) <= 0) return;
+  const int64_t groups = math::norm_groups(g), size = math::norm_group_size(g);
+  if (groups <= 0) return;
   const int64_t shape[3] = {g.n, g.c, g.s};
   ErrorScope scope(g.per_instance ? "instance_norm_stats" : "batch_norm_stats", shape, 3);
-  launch(stats_kernel<T>, group_blocks(g), kThreads, 0, stream, x, g, mean, var);
+  const unsigned splits = stats_splits(size);
+  const int64_t chunk = (size + splits - 1) / splits;
+  const dim3 grid(splits, static_cast<unsigned>(groups < kMaxGridY ? groups : kMaxGridY));
+  if (splits == 1) {
+    launch(stats_split_kernel<T>, grid, dim3(kThreads), 0, stream, x, g, chunk, mean, var,
+           static_cast<Moments*>(nullptr));
+    return;
+  }
+  Moments* partials = nullptr;
+  PN_CUDA_CHECK(cudaMallocAsync(reinterpret_cast<void**>(&partials),
+                                sizeof(Moments) * splits * static_cast<size_t>(groups), stream));
+  launch(stats_split_kernel<T>, grid, dim3(kThreads), 0, stream, x, g, chunk, mean, var, partials);
+  launch(stats_merge_kernel<T>, grid_for(groups, kBlock), kBlock, 0, stream, static_cast<const Moments*>(partials),
+         groups, splits, mean, var);
+  PN_CUDA_CHECK(cudaFreeAsync(partials, stream));
 }
 
 template <class T>

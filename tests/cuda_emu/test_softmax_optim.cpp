@@ -1,6 +1,8 @@
 // Parity of the CUDA softmax / log-softmax and optimiser-update kernels with the CPU
 // reference, under the emulator. Tolerance: check_same_math (exact emulated; 8 ulp on a
-// GPU): both sides run the same kernels/math functions in the same order.
+// GPU): both sides run the same kernels/math functions in the same order; except float
+// softmax, whose kernel does its math in float where the reference accumulates in double:
+// within 1e-6 + 4e-6 |y| (a few float ulp; sums of up to 1037 exponentials).
 #include <doctest/doctest.h>
 
 #include <string>
@@ -29,9 +31,12 @@ void check_softmax() {
       pn::cpu::softmax_forward(x.data(), want.data(), s.outer, s.axis, s.inner, log);
       DeviceArray<T> d_x(x), d_y(n);
       pn::cuda::softmax_forward(d_x.get(), d_y.get(), s.outer, s.axis, s.inner, log, nullptr);
-      pn::test::check_same_math(d_y.to_host(), want,
-                                std::string(log ? "log_softmax" : "softmax") + " [" + std::to_string(s.outer) + ", " +
-                                    std::to_string(s.axis) + ", " + std::to_string(s.inner) + "]");
+      const std::string what = std::string(log ? "log_softmax" : "softmax") + " [" + std::to_string(s.outer) + ", " +
+                               std::to_string(s.axis) + ", " + std::to_string(s.inner) + "]";
+      if (sizeof(T) == 4)
+        pn::test::check_close(d_y.to_host(), want, 4e-6, 1e-6, what);
+      else
+        pn::test::check_same_math(d_y.to_host(), want, what);
     }
   }
 }

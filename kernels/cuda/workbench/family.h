@@ -42,6 +42,9 @@ struct Family {
 // The families (workbench.cpp lists them).
 const Family& elementwise_family();
 const Family& reduce_family();
+const Family& softmax_family();
+const Family& norm_stats_family();
+const Family& adam_family();
 
 // The elementwise family's check on any launcher of y = relu(x) over n floats (for planted bugs).
 using UnaryLauncher = void (*)(const float* x, float* y, int64_t n, cudaStream_t stream);

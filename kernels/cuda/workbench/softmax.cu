@@ -1,0 +1,124 @@
+// Workbench family "softmax": softmax and log-softmax over the channel axis of a float32
+// tensor viewed as [outer, axis, inner], in numbered versions.
+//   1  production (kernels/cuda/softmax.cu): float math; an axis of at most 16 values is read
+//      once into registers (one read, one write per element), a longer one walked three times
+//   2  the production kernel before issue 17: three passes over the axis (max, sum, outputs),
+//      exp and sums in double
+//   3  three passes in float (expf, float sums): version 2 without double arithmetic
+// The check runs every version on channel shapes (inner > 1, around warp and block sizes), a
+// last-axis softmax (inner = 1) and a long axis (> 16, the three-pass path) against the CPU
+// reference (double math): version 2 bit for bit, the float versions within 1e-6 + 4e-6 |y|.
+#include <math.h>
+
+#include "kernels/cuda/device.h"
+#include "kernels/cuda/launch.h"
+#include "kernels/cuda/softmax.h"
+#include "kernels/cpu/softmax.h"
+#include "kernels/cuda/workbench/buffers.h"
+#include "kernels/cuda/workbench/family.h"
+#include "kernels/math/softmax_math.h"
+
+namespace pn::cuda {
+inline namespace PN_CUDA_ABI {
+namespace workbench {
+
+namespace {
+
+constexpr unsigned kBlock = 256;
+
+// Three passes over each column's axis, the math in A.
+template <class A>
+__global__ void softmax_three_pass_kernel(const float* x, float* y, int64_t outer, int64_t axis, int64_t inner,
+                                          bool log) {
+  for (int64_t c = global_index(); c < outer * inner; c += grid_stride()) {
+    const int64_t o = c / inner, i = c % inner;
+    const float* xc = x + o * axis * inner + i;
+    float* yc = y + o * axis * inner + i;
+    A mx = -INFINITY, s = 0;
+    for (int64_t a = 0; a < axis; ++a) mx = fmax(mx, static_cast<A>(xc[a * inner]));
+    for (int64_t a = 0; a < axis; ++a) s += exp(static_cast<A>(xc[a * inner]) - mx);
+    if (log) s = math::log_sum_exp(mx, s);
+    for (int64_t a = 0; a < axis; ++a) yc[a * inner] = math::softmax_value(xc[a * inner], mx, s, log);
+  }
+}
+
+using SoftmaxLauncher = void (*)(const float* x, float* y, int64_t outer, int64_t axis, int64_t inner, bool log,
+                                 cudaStream_t stream);
+
+void launch_v1(const float* x, float* y, int64_t outer, int64_t axis, int64_t inner, bool log, cudaStream_t stream) {
+  softmax_forward(x, y, outer, axis, inner, log, stream);
+}
+
+template <class A>
+void launch_three_pass(const float* x, float* y, int64_t outer, int64_t axis, int64_t inner, bool log,
+                       cudaStream_t stream) {
+  if (outer * inner <= 0 || axis <= 0) return;
+  ErrorScope scope("workbench softmax (three passes)", outer * axis * inner);
+  launch(softmax_three_pass_kernel<A>, grid_for(outer * inner, kBlock), kBlock, 0, stream, x, y, outer, axis, inner,
+         log);
+}
+
+constexpr SoftmaxLauncher kLaunchers[] = {launch_v1, launch_three_pass<double>, launch_three_pass<float>};
+
+std::string check_version(int version) {
+  struct Shape { int64_t outer, axis, inner; };
+  const Shape shapes[] = {{3, 5, 1001}, {2, 16, 33}, {1, 2, 257}, {4, 1, 31}, {257, 10, 1}, {2, 37, 3}};
+  const bool exact = version == 2;  // double math as the CPU reference: bit for bit
+  unsigned seed = 53;
+  for (const Shape& s : shapes) {
+    const int64_t n = s.outer * s.axis * s.inner;
+    const std::vector<float> x = random_values<float>(n, seed++, -8.0, 8.0);
+    DeviceBuffer<float> dx(x);
+    for (bool log : {false, true}) {
+      std::vector<float> want(static_cast<size_t>(n));
+      cpu::softmax_forward(x.data(), want.data(), s.outer, s.axis, s.inner, log);
+      DeviceBuffer<float> dy(n);
+      kLaunchers[version - 1](dx.get(), dy.get(), s.outer, s.axis, s.inner, log, nullptr);
+      const std::string what = std::string(log ? "log_softmax" : "softmax") + " [" + std::to_string(s.outer) + ", " +
+                               std::to_string(s.axis) + ", " + std::to_string(s.inner) + "]";
+      const std::string failure = compare(dy.download(), want, exact ? 0 : 4e-6, exact ? 0 : 1e-6, what);
+      if (!failure.empty()) return failure;
+    }
+  }
+  return "";
+}
+
+// Channel softmax of [2, 8, n / 16].
+class SoftmaxCase : public BenchCase {
+ public:
+  SoftmaxCase(SoftmaxLauncher f, int64_t n) : f_(f), inner_(n / 16), x_(random_values<float>(16 * inner_, 7, -4, 4)),
+                                              y_(16 * inner_) {}
+  void launch(cudaStream_t stream) override { f_(x_.get(), y_.get(), 2, 8, inner_, false, stream); }
+  double compulsory_bytes() const override { return 2.0 * 16 * static_cast<double>(inner_) * sizeof(float); }
+  std::string problem() const override {
+    return "softmax over 8 channels of [2, 8, " + std::to_string(inner_) + "] float32";
+  }
+
+ private:
+  SoftmaxLauncher f_;
+  int64_t inner_;
+  DeviceBuffer<float> x_, y_;
+};
+
+std::unique_ptr<BenchCase> bench_version(int version, int64_t n) {
+  return std::make_unique<SoftmaxCase>(kLaunchers[version - 1], n);
+}
+
+}  // namespace
+
+const Family& softmax_family() {
+  static const Family f{"softmax",
+                        "softmax over the channels of [outer, axis, inner], float32 (kernels/cuda/softmax.cu)",
+                        {{1, "production: float math, an axis of <= 16 held in registers (1 read + 1 write)"},
+                         {2, "before issue 17: three passes over the axis, exp and sums in double"},
+                         {3, "three passes in float (expf, float sums)"}},
+                        check_version,
+                        bench_version,
+                        int64_t{1} << 26,
+                        int64_t{1} << 16};
+  return f;
+}
+
+}  // namespace workbench
+}  // namespace PN_CUDA_ABI
+}  // namespace pn::cuda
