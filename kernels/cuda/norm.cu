@@ -53,9 +53,10 @@ __device__ __forceinline__ Moments warp_merge(Moments v) {
 // of group grp (rows of S contiguous elements; the row and position are carried along, no
 // division per element); each thread keeps shifted moments, the block merges them (warp
 // shuffles, one shared slot per warp, one barrier). With one split the block writes the
-// group's mean and variance, else its moments to partials[grp * splits + split].
+// group's mean and variance, else its moments to the partials: counts, then means, then m2s,
+// each [split][group] (so the merge stage reads them coalesced).
 template <class T>
-__global__ void stats_split_kernel(const T* x, NormGeom g, int64_t chunk, T* mean, T* var, Moments* partials) {
+__global__ void stats_split_kernel(const T* x, NormGeom g, int64_t chunk, T* mean, T* var, double* partials) {
   PN_SHARED(Moments[kThreads / 32], warp_moments);
   const unsigned t = threadIdx.x, splits = gridDim.x;
   const int64_t groups = math::norm_groups(g), size = math::norm_group_size(g);
@@ -78,7 +79,10 @@ __global__ void stats_split_kernel(const T* x, NormGeom g, int64_t chunk, T* mea
         mean[grp] = static_cast<T>(m.mean);
         var[grp] = static_cast<T>(math::moments_var(m.count, m.m2));
       } else if (t == 0) {
-        partials[grp * splits + blockIdx.x] = m;
+        const int64_t at = static_cast<int64_t>(blockIdx.x) * groups + grp, plane = splits * groups;
+        partials[at] = m.count;
+        partials[plane + at] = m.mean;
+        partials[2 * plane + at] = m.m2;
       }
     }
     __syncthreads();  // the next group overwrites the slots
@@ -87,12 +91,13 @@ __global__ void stats_split_kernel(const T* x, NormGeom g, int64_t chunk, T* mea
 
 // Statistics, stage 2: one thread per group merges its splits' moments in order.
 template <class T>
-__global__ void stats_merge_kernel(const Moments* partials, int64_t groups, unsigned splits, T* mean, T* var) {
+__global__ void stats_merge_kernel(const double* partials, int64_t groups, unsigned splits, T* mean, T* var) {
+  const int64_t plane = splits * groups;
   for (int64_t grp = global_index(); grp < groups; grp += grid_stride()) {
     Moments m{0, 0, 0};
     for (unsigned k = 0; k < splits; ++k) {
-      const Moments& p = partials[grp * splits + k];
-      math::merge_moments(m.count, m.mean, m.m2, p.count, p.mean, p.m2);
+      const int64_t at = k * groups + grp;
+      math::merge_moments(m.count, m.mean, m.m2, partials[at], partials[plane + at], partials[2 * plane + at]);
     }
     mean[grp] = static_cast<T>(m.mean);
     var[grp] = static_cast<T>(math::moments_var(m.count, m.m2));
@@ -205,14 +210,14 @@ void norm_stats(const T* x, const NormGeom& g, T* mean, T* var, cudaStream_t str
   const dim3 grid(splits, static_cast<unsigned>(groups < kMaxGridY ? groups : kMaxGridY));
   if (splits == 1) {
     launch(stats_split_kernel<T>, grid, dim3(kThreads), 0, stream, x, g, chunk, mean, var,
-           static_cast<Moments*>(nullptr));
+           static_cast<double*>(nullptr));
     return;
   }
-  Moments* partials = nullptr;
+  double* partials = nullptr;
   PN_CUDA_CHECK(cudaMallocAsync(reinterpret_cast<void**>(&partials),
-                                sizeof(Moments) * splits * static_cast<size_t>(groups), stream));
+                                3 * sizeof(double) * splits * static_cast<size_t>(groups), stream));
   launch(stats_split_kernel<T>, grid, dim3(kThreads), 0, stream, x, g, chunk, mean, var, partials);
-  launch(stats_merge_kernel<T>, grid_for(groups, kBlock), kBlock, 0, stream, static_cast<const Moments*>(partials),
+  launch(stats_merge_kernel<T>, grid_for(groups, kBlock), kBlock, 0, stream, static_cast<const double*>(partials),
          groups, splits, mean, var);
   PN_CUDA_CHECK(cudaFreeAsync(partials, stream));
 }

@@ -84,14 +84,13 @@ void check_upsample() {
   pn::test::check_close(d_gx.to_host(), gx, 0, 0, "block_sum");
 }
 
+// Copies box `ext` of a contiguous array shaped S, starting at element src_off, into a zeroed
+// contiguous array shaped D at element dst_off.
 template <class T>
-void check_copy_box() {
-  // Crop a [2, 5, 9, 13] box out of a [3, 7, 11, 17] array at offset (1, 2, 1, 3), then
-  // paste it into a zeroed [2, 6, 10, 15] array at (0, 1, 0, 2): a concat/pad-style write.
-  const int64_t S[4] = {3, 7, 11, 17}, D[4] = {2, 6, 10, 15};
+void check_copy_box(const int64_t (&S)[4], const int64_t (&D)[4], const int64_t (&ext)[4], int64_t src_coord[4],
+                    int64_t dst_coord[4], const std::string& what) {
   const auto src = pn::test::random_vector<T>(S[0] * S[1] * S[2] * S[3], 71);
   pn::kernels::BoxCopy crop;
-  const int64_t ext[4] = {2, 5, 9, 13};
   for (int d = 0; d < 4; ++d) crop.extent[d] = ext[d];
   crop.src_stride[0] = S[1] * S[2] * S[3];
   crop.src_stride[1] = S[2] * S[3];
@@ -99,13 +98,27 @@ void check_copy_box() {
   crop.dst_stride[0] = D[1] * D[2] * D[3];
   crop.dst_stride[1] = D[2] * D[3];
   crop.dst_stride[2] = D[3];
-  const int64_t src_off = 1 * crop.src_stride[0] + 2 * crop.src_stride[1] + 1 * crop.src_stride[2] + 3;
-  const int64_t dst_off = 1 * crop.dst_stride[1] + 2;
+  int64_t src_off = src_coord[3], dst_off = dst_coord[3];
+  for (int d = 0; d < 3; ++d) {
+    src_off += src_coord[d] * crop.src_stride[d];
+    dst_off += dst_coord[d] * crop.dst_stride[d];
+  }
   std::vector<T> want(D[0] * D[1] * D[2] * D[3], T(0));
   pn::cpu::copy_box(src.data() + src_off, want.data() + dst_off, crop);
   DeviceArray<T> d_src(src), d_dst(std::vector<T>(want.size(), T(0)));
   pn::cuda::copy_box(d_src.get() + src_off, d_dst.get() + dst_off, crop, nullptr);
-  pn::test::check_close(d_dst.to_host(), want, 0, 0, "copy_box");
+  pn::test::check_close(d_dst.to_host(), want, 0, 0, what);
+}
+
+template <class T>
+void check_copy_box() {
+  // Crop a [2, 5, 9, 13] box out of a [3, 7, 11, 17] array at offset (1, 2, 1, 3), then
+  // paste it into a zeroed [2, 6, 10, 15] array at (0, 1, 0, 2): a concat/pad-style write.
+  int64_t src_at[4] = {1, 2, 1, 3}, dst_at[4] = {0, 1, 0, 2};
+  check_copy_box<T>({3, 7, 11, 17}, {2, 6, 10, 15}, {2, 5, 9, 13}, src_at, dst_at, "copy_box crop");
+  // Rows, strides and offsets in whole 16 bytes: the kernel's 16-byte path.
+  int64_t src_all[4] = {0, 0, 0, 0}, dst_mid[4] = {0, 2, 1, 8};
+  check_copy_box<T>({2, 3, 7, 16}, {2, 6, 9, 24}, {2, 3, 7, 16}, src_all, dst_mid, "copy_box 16-byte rows");
 }
 
 }  // namespace

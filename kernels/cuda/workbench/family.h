@@ -45,6 +45,7 @@ const Family& reduce_family();
 const Family& softmax_family();
 const Family& norm_stats_family();
 const Family& adam_family();
+const Family& copy_box_family();
 
 // The elementwise family's check on any launcher of y = relu(x) over n floats (for planted bugs).
 using UnaryLauncher = void (*)(const float* x, float* y, int64_t n, cudaStream_t stream);
