@@ -33,7 +33,9 @@ PoolGeom pool_geom(int64_t planes, std::vector<int64_t> in, std::vector<int64_t>
 template <class T>
 void check_pool() {
   // 3-D 2x2x2 pooling of odd sizes (the last row is dropped), 2-D 3x3 stride 2 (overlapping).
-  const PoolGeom geoms[] = {pool_geom(6, {7, 9, 11}, {2, 2, 2}, {2, 2, 2}), pool_geom(5, {1, 17, 13}, {1, 3, 3}, {1, 2, 2})};
+  // The third: rows of a multiple of 4 floats, the float kernel's 16-byte path.
+  const PoolGeom geoms[] = {pool_geom(6, {7, 9, 11}, {2, 2, 2}, {2, 2, 2}), pool_geom(5, {1, 17, 13}, {1, 3, 3}, {1, 2, 2}),
+                            pool_geom(3, {4, 6, 16}, {2, 2, 2}, {2, 2, 2})};
   for (const PoolGeom& g : geoms) {
     const bool overlap = g.stride[1] < g.k[1];
     const int64_t iv = g.in_volume(), ov = g.out_volume();
