@@ -4,8 +4,9 @@
 // one chunk). Chosen on the kernel workbench (workbench/norm_stats.cu, WORKBENCH.md). The two
 // sums of the backward run one block per group: each thread walks a strided share of the
 // group's elements (row r = j / S, position j % S), then the block combines its shares in
-// shared memory by a tree with a barrier after every level. Per-element passes are one thread
-// per element.
+// shared memory by a tree with a barrier after every level. The forward maps rows of S elements
+// (statistics and affine parameters read once per row); the backward's dx is one thread per
+// element.
 #include "kernels/cuda/check.h"
 #include "kernels/cuda/device.h"
 #include "kernels/cuda/launch.h"
@@ -22,6 +23,7 @@ constexpr unsigned kBlock = 256;
 constexpr int64_t kStatsChunk = 4096;  // elements of a group per statistics block (16 per thread)
 constexpr int64_t kMaxSplits = 1024;   // blocks per group at most
 constexpr int64_t kMaxGridY = 65535;
+constexpr int64_t kRowElementsPerThread = 8;  // the forward's rows
 
 __device__ __forceinline__ int64_t group_element(const NormGeom& g, int64_t grp, int64_t j) {
   return math::norm_row_offset(g, grp, j / g.s) + j % g.s;
@@ -104,13 +106,21 @@ __global__ void stats_merge_kernel(const double* partials, int64_t groups, unsig
   }
 }
 
+// One block row per row (n, c) of S contiguous elements (blockIdx.y, striding by gridDim.y):
+// the row's statistics, inv_std and affine parameters are read and computed once, then its
+// elements are mapped with norm_apply (the same double arithmetic as the CPU reference).
 template <class T>
-__global__ void forward_kernel(const T* x, NormGeom g, const T* mean, const T* var, double eps, const T* gamma,
-                               const T* beta, T* y, int64_t n) {
-  for (int64_t e = global_index(); e < n; e += grid_stride()) {
-    const int64_t grp = group_of(g, e), c = e / g.s % g.c;
+__global__ void forward_rows_kernel(const T* x, NormGeom g, const T* mean, const T* var, double eps, const T* gamma,
+                                    const T* beta, T* y) {
+  const int64_t rows = g.n * g.c;
+  for (int64_t r = blockIdx.y; r < rows; r += gridDim.y) {
+    const int64_t c = r % g.c, grp = g.per_instance ? r : c;
+    const double group_mean = mean[grp], inv_std = math::norm_inv_std(var[grp], eps);
     const double scale = gamma ? static_cast<double>(gamma[c]) : 1.0, shift = beta ? static_cast<double>(beta[c]) : 0.0;
-    y[e] = math::norm_apply(x[e], static_cast<double>(mean[grp]), math::norm_inv_std(var[grp], eps), scale, shift);
+    const T* xr = x + r * g.s;
+    T* yr = y + r * g.s;
+    for (int64_t i = global_index(); i < g.s; i += grid_stride())
+      yr[i] = math::norm_apply(xr[i], group_mean, inv_std, scale, shift);
   }
 }
 
@@ -230,7 +240,11 @@ void norm_forward(const T* x, const NormGeom& g, const T* mean, const T* var, do
   if (n <= 0) return;
   const int64_t shape[3] = {g.n, g.c, g.s};
   ErrorScope scope(g.per_instance ? "instance_norm" : "batch_norm", shape, 3);
-  launch(forward_kernel<T>, grid_for(n, kBlock), kBlock, 0, stream, x, g, mean, var, eps, gamma, beta, y, n);
+  const int64_t rows = g.n * g.c;
+  // kRowElementsPerThread elements of a row per thread: the row's four parameter loads amortised.
+  const dim3 grid(grid_for((g.s + kRowElementsPerThread - 1) / kRowElementsPerThread, kBlock),
+                  static_cast<unsigned>(rows < kMaxGridY ? rows : kMaxGridY));
+  launch(forward_rows_kernel<T>, grid, dim3(kBlock), 0, stream, x, g, mean, var, eps, gamma, beta, y);
 }
 
 template <class T>

@@ -47,6 +47,7 @@ const Family& norm_stats_family();
 const Family& adam_family();
 const Family& copy_box_family();
 const Family& max_pool_family();
+const Family& norm_apply_family();
 
 // The elementwise family's check on any launcher of y = relu(x) over n floats (for planted bugs).
 using UnaryLauncher = void (*)(const float* x, float* y, int64_t n, cudaStream_t stream);
