@@ -1,12 +1,9 @@
 // Normalisation on the GPU. Statistics are split across blocks: each group's elements are cut
 // into chunks of kStatsChunk, one block per (chunk, group) merges its threads' moments by warp
 // shuffles, and a second stage merges a group's chunks in order (one launch when a group fits
-// one chunk). Chosen on the kernel workbench (workbench/norm_stats.cu, WORKBENCH.md). The two
-// sums of the backward run one block per group: each thread walks a strided share of the
-// group's elements (row r = j / S, position j % S), then the block combines its shares in
-// shared memory by a tree with a barrier after every level. The forward maps rows of S elements
-// (statistics and affine parameters read once per row); the backward's dx is one thread per
-// element.
+// one chunk); the backward's two group sums are split the same way. The forward and the
+// backward's dx map rows of S elements (statistics and affine parameters read once per row).
+// Chosen on the kernel workbench (workbench/norm_*.cu, WORKBENCH.md).
 #include "kernels/cuda/check.h"
 #include "kernels/cuda/device.h"
 #include "kernels/cuda/launch.h"
@@ -18,22 +15,12 @@ inline namespace PN_CUDA_ABI {
 namespace {
 
 using math::NormGeom;
-constexpr unsigned kThreads = 256;  // a power of two: the trees halve evenly
+constexpr unsigned kThreads = 256;  // per block of a split reduction: a multiple of 32, at most 1024
 constexpr unsigned kBlock = 256;
-constexpr int64_t kStatsChunk = 4096;  // elements of a group per statistics block (16 per thread)
+constexpr int64_t kStatsChunk = 4096;  // elements of a group per block of a split reduction (16 per thread)
 constexpr int64_t kMaxSplits = 1024;   // blocks per group at most
 constexpr int64_t kMaxGridY = 65535;
-constexpr int64_t kRowElementsPerThread = 8;  // the forward's rows
-
-__device__ __forceinline__ int64_t group_element(const NormGeom& g, int64_t grp, int64_t j) {
-  return math::norm_row_offset(g, grp, j / g.s) + j % g.s;
-}
-
-// The group of element e of [N, C, S].
-__device__ __forceinline__ int64_t group_of(const NormGeom& g, int64_t e) {
-  const int64_t c = e / g.s % g.c;
-  return g.per_instance ? e / (g.s * g.c) * g.c + c : c;
-}
+constexpr int64_t kRowElementsPerThread = 8;  // elements of a row per thread (forward, dx)
 
 // A group's moments in a split reduction: count, mean and m2 (sum of squared deviations).
 struct Moments {
@@ -133,52 +120,91 @@ __global__ void running_kernel(T* running_mean, T* running_var, const T* mean, c
   }
 }
 
-// sums[2 grp] = sum(gy), sums[2 grp + 1] = sum(gy * xhat) over the group.
+// The backward's group sums, stage 1: block (split, grp) sums gy and gy * xhat over elements
+// [split * chunk, (split + 1) * chunk) of group grp, walking rows as stats_split_kernel does,
+// and merges its threads' sums by warp shuffles (one barrier). With one split it writes
+// sums[2 grp] = sum(gy), sums[2 grp + 1] = sum(gy * xhat); else its two sums to partials
+// (sum(gy) then sum(gy xhat), each [split][group]).
 template <class T>
-__global__ void backward_sums_kernel(const T* x, const T* gy, NormGeom g, const T* mean, const T* var, double eps,
-                                     double* sums) {
-  PN_SHARED(double[kThreads], part_gy);       // each thread's share of sum(gy)
-  PN_SHARED(double[kThreads], part_gy_xhat);  // and of sum(gy * xhat)
-  const unsigned t = threadIdx.x;
+__global__ void backward_sums_split_kernel(const T* x, const T* gy, NormGeom g, const T* mean, const T* var,
+                                           double eps, int64_t chunk, double* sums, double* partials) {
+  PN_SHARED(double[2 * (kThreads / 32)], warp_sums);
+  const unsigned t = threadIdx.x, splits = gridDim.x;
   const int64_t groups = math::norm_groups(g), size = math::norm_group_size(g);
-  for (int64_t grp = blockIdx.x; grp < groups; grp += gridDim.x) {
+  const int64_t first = static_cast<int64_t>(blockIdx.x) * chunk, end = first + chunk < size ? first + chunk : size;
+  for (int64_t grp = blockIdx.y; grp < groups; grp += gridDim.y) {
     const double group_mean = mean[grp], inv_std = math::norm_inv_std(var[grp], eps);
     double s_gy = 0, s_gy_xhat = 0;
-    for (int64_t j = t; j < size; j += blockDim.x) {
-      const int64_t e = group_element(g, grp, j);
+    int64_t r = 0, pos = 0;
+    if (first + t < end) r = (first + t) / g.s, pos = (first + t) % g.s;
+    for (int64_t j = first + t; j < end; j += blockDim.x) {
+      const int64_t e = math::norm_row_offset(g, grp, r) + pos;
       const double gy_e = gy[e];
       s_gy += gy_e;
       s_gy_xhat += gy_e * (static_cast<double>(x[e]) - group_mean) * inv_std;
+      for (pos += blockDim.x; pos >= g.s; pos -= g.s) ++r;
     }
-    part_gy[t] = s_gy;
-    part_gy_xhat[t] = s_gy_xhat;
+    for (unsigned delta = 16; delta > 0; delta >>= 1) {
+      s_gy += __shfl_down_sync(0xffffffffu, s_gy, delta);
+      s_gy_xhat += __shfl_down_sync(0xffffffffu, s_gy_xhat, delta);
+    }
+    if (t % 32 == 0) {
+      warp_sums[2 * (t / 32)] = s_gy;
+      warp_sums[2 * (t / 32) + 1] = s_gy_xhat;
+    }
     __syncthreads();
-    for (unsigned s = blockDim.x / 2; s > 0; s >>= 1) {
-      if (t < s) {
-        part_gy[t] += part_gy[t + s];
-        part_gy_xhat[t] += part_gy_xhat[t + s];
+    if (t < 32) {
+      s_gy = t < blockDim.x / 32 ? warp_sums[2 * t] : 0.0;
+      s_gy_xhat = t < blockDim.x / 32 ? warp_sums[2 * t + 1] : 0.0;
+      for (unsigned delta = 16; delta > 0; delta >>= 1) {
+        s_gy += __shfl_down_sync(0xffffffffu, s_gy, delta);
+        s_gy_xhat += __shfl_down_sync(0xffffffffu, s_gy_xhat, delta);
       }
-      __syncthreads();
+      if (t == 0 && splits == 1) {
+        sums[2 * grp] = s_gy;
+        sums[2 * grp + 1] = s_gy_xhat;
+      } else if (t == 0) {
+        const int64_t at = static_cast<int64_t>(blockIdx.x) * groups + grp;
+        partials[at] = s_gy;
+        partials[splits * groups + at] = s_gy_xhat;
+      }
     }
-    if (t == 0) {
-      sums[2 * grp] = part_gy[0];
-      sums[2 * grp + 1] = part_gy_xhat[0];
-    }
-    __syncthreads();
+    __syncthreads();  // the next group overwrites the slots
   }
 }
 
+// The backward's group sums, stage 2: one thread per group adds its splits' sums in order.
+__global__ void backward_sums_merge_kernel(const double* partials, int64_t groups, unsigned splits, double* sums) {
+  for (int64_t grp = global_index(); grp < groups; grp += grid_stride()) {
+    double s_gy = 0, s_gy_xhat = 0;
+    for (unsigned k = 0; k < splits; ++k) {
+      s_gy += partials[k * groups + grp];
+      s_gy_xhat += partials[(splits + k) * groups + grp];
+    }
+    sums[2 * grp] = s_gy;
+    sums[2 * grp + 1] = s_gy_xhat;
+  }
+}
+
+// dx by rows of S elements, as forward_rows_kernel: the row's statistics, gamma and group sums
+// once per row, then norm_backward_dx per element (the same double math as the CPU reference).
 template <class T>
-__global__ void backward_dx_kernel(const T* x, const T* gy, NormGeom g, const T* mean, const T* var, double eps,
-                                   const T* gamma, bool batch_stats, const double* sums, T* dx, int64_t n) {
+__global__ void backward_dx_rows_kernel(const T* x, const T* gy, NormGeom g, const T* mean, const T* var, double eps,
+                                        const T* gamma, bool batch_stats, const double* sums, T* dx) {
   const double inv_m = 1.0 / static_cast<double>(math::norm_group_size(g));
-  for (int64_t e = global_index(); e < n; e += grid_stride()) {
-    const int64_t grp = group_of(g, e), c = e / g.s % g.c;
+  const int64_t rows = g.n * g.c;
+  for (int64_t r = blockIdx.y; r < rows; r += gridDim.y) {
+    const int64_t c = r % g.c, grp = g.per_instance ? r : c;
     const double group_mean = mean[grp], inv_std = math::norm_inv_std(var[grp], eps);
     const double scale = gamma ? static_cast<double>(gamma[c]) : 1.0;
-    const double xhat = (static_cast<double>(x[e]) - group_mean) * inv_std;
-    dx[e] = math::norm_backward_dx(gy[e], xhat, inv_std, scale, sums[2 * grp] * inv_m, sums[2 * grp + 1] * inv_m,
-                                   batch_stats);
+    const double mean_gy = sums[2 * grp] * inv_m, mean_gy_xhat = sums[2 * grp + 1] * inv_m;
+    const T* xr = x + r * g.s;
+    const T* gyr = gy + r * g.s;
+    T* dxr = dx + r * g.s;
+    for (int64_t i = global_index(); i < g.s; i += grid_stride()) {
+      const double xhat = (static_cast<double>(xr[i]) - group_mean) * inv_std;
+      dxr[i] = math::norm_backward_dx(gyr[i], xhat, inv_std, scale, mean_gy, mean_gy_xhat, batch_stats);
+    }
   }
 }
 
@@ -198,9 +224,9 @@ __global__ void backward_affine_kernel(NormGeom g, const double* sums, T* dgamma
   }
 }
 
-unsigned group_blocks(const NormGeom& g) { return grid_for(math::norm_groups(g), 1); }
 
-// Blocks per group for the statistics: one per kStatsChunk elements, at most kMaxSplits.
+
+// Blocks per group of a split reduction: one per kStatsChunk elements, at most kMaxSplits.
 unsigned stats_splits(int64_t group_size) {
   const int64_t splits = (group_size + kStatsChunk - 1) / kStatsChunk;
   return static_cast<unsigned>(splits < 1 ? 1 : splits > kMaxSplits ? kMaxSplits : splits);
@@ -267,13 +293,26 @@ void norm_backward(const T* x, const T* gy, const NormGeom& g, const T* mean, co
   if (groups <= 0) return;
   const int64_t shape[3] = {g.n, g.c, g.s};
   ErrorScope scope(g.per_instance ? "instance_norm_backward" : "batch_norm_backward", shape, 3);
+  // One scratch: the group sums, then (with several splits) the splits' partial sums.
+  const unsigned splits = stats_splits(math::norm_group_size(g));
+  const int64_t chunk = (math::norm_group_size(g) + splits - 1) / splits;
+  const size_t scratch = 2 * static_cast<size_t>(groups) * (splits > 1 ? 1 + splits : 1);
   double* sums = nullptr;
-  PN_CUDA_CHECK(cudaMallocAsync(reinterpret_cast<void**>(&sums), sizeof(double) * 2 * static_cast<size_t>(groups),
-                                stream));
-  launch(backward_sums_kernel<T>, group_blocks(g), kThreads, 0, stream, x, gy, g, mean, var, eps, sums);
-  if (dx && n > 0)
-    launch(backward_dx_kernel<T>, grid_for(n, kBlock), kBlock, 0, stream, x, gy, g, mean, var, eps, gamma,
-           batch_stats, static_cast<const double*>(sums), dx, n);
+  PN_CUDA_CHECK(cudaMallocAsync(reinterpret_cast<void**>(&sums), sizeof(double) * scratch, stream));
+  double* partials = splits > 1 ? sums + 2 * groups : nullptr;
+  const dim3 split_grid(splits, static_cast<unsigned>(groups < kMaxGridY ? groups : kMaxGridY));
+  launch(backward_sums_split_kernel<T>, split_grid, dim3(kThreads), 0, stream, x, gy, g, mean, var, eps, chunk, sums,
+         partials);
+  if (splits > 1)
+    launch(backward_sums_merge_kernel, grid_for(groups, kBlock), kBlock, 0, stream,
+           static_cast<const double*>(partials), groups, splits, sums);
+  const int64_t rows = g.n * g.c;
+  if (dx && n > 0) {
+    const dim3 row_grid(grid_for((g.s + kRowElementsPerThread - 1) / kRowElementsPerThread, kBlock),
+                        static_cast<unsigned>(rows < kMaxGridY ? rows : kMaxGridY));
+    launch(backward_dx_rows_kernel<T>, row_grid, dim3(kBlock), 0, stream, x, gy, g, mean, var, eps, gamma,
+           batch_stats, static_cast<const double*>(sums), dx);
+  }
   if (dgamma || dbeta)
     launch(backward_affine_kernel<T>, grid_for(g.c, kBlock), kBlock, 0, stream, g, static_cast<const double*>(sums),
            dgamma, dbeta);

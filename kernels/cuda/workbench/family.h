@@ -48,6 +48,7 @@ const Family& adam_family();
 const Family& copy_box_family();
 const Family& max_pool_family();
 const Family& norm_apply_family();
+const Family& norm_backward_family();
 
 // The elementwise family's check on any launcher of y = relu(x) over n floats (for planted bugs).
 using UnaryLauncher = void (*)(const float* x, float* y, int64_t n, cudaStream_t stream);
