@@ -1,9 +1,9 @@
 // Workbench family "norm_apply": batch norm's forward from given statistics followed by the
 // activation, y = leaky_relu((x - mean) inv_std gamma + beta, 0.2), float32 [N, C, S], in
 // numbered versions.
-//   1  production: two passes, norm_forward (kernels/cuda/norm.cu: per element the group by 64-bit
-//      division, inv_std = 1 / sqrt(var + eps) and the affine map in double) then the unary
-//      leaky_relu (kernels/cuda/elementwise.cu): x read, an intermediate written and read, y written
+//   1  production: two passes, norm_forward (kernels/cuda/norm.cu: by rows of S, the row's
+//      statistics once, the affine map in double per element) then the unary leaky_relu
+//      (kernels/cuda/elementwise.cu): x read, an intermediate written and read, y written
 //   2  fused, in float: a small kernel turns each group's statistics into fp32 scale and shift
 //      (math::norm_affine), then one pass per row of S elements (the row's scale and shift loaded
 //      once, no division per element, 16-byte accesses when S % 4 == 0 and aligned) computes
@@ -158,7 +158,7 @@ std::unique_ptr<BenchCase> bench_version(int version, int64_t n) {
 const Family& norm_apply_family() {
   static const Family f{"norm_apply",
                         "batch/instance norm from given statistics, then leaky_relu, float32 (norm.cu, elementwise.cu)",
-                        {{1, "production: norm_forward (double math, 64-bit division per element), then unary"},
+                        {{1, "production: norm_forward (rows, double math), then the unary leaky_relu: two passes"},
                          {2, "fused in float: per-group fp32 scale/shift, one pass per row, 16-byte accesses"}},
                         check_version,
                         bench_version,
