@@ -60,6 +60,41 @@ TEST_CASE("workbench: the runner profiles each version under the emulator") {
   CHECK(text.find("Times need a GPU") != std::string::npos);
 }
 
+// The moved/compulsory ratio of one version's launches taken together.
+double moved_ratio(const wb::VersionReport& r) {
+  uint64_t moved = 0, compulsory = 0;
+  for (const pn::cuda::emu::LaunchProfile& p : r.profile) {
+    moved += p.bytes_moved();
+    compulsory += p.compulsory_bytes();
+  }
+  return static_cast<double>(moved) / static_cast<double>(compulsory);
+}
+
+TEST_CASE("workbench: the versions promoted in issue 17 beat the kernels they replaced on the profile") {
+  // softmax: the register version reads x once (v1), the three-pass one three times (v2).
+  const std::vector<wb::VersionReport> softmax = wb::run("softmax", 0);
+  REQUIRE(softmax.size() == 4);
+  CHECK(moved_ratio(softmax[0]) == doctest::Approx(1.0));
+  CHECK(moved_ratio(softmax[1]) == doctest::Approx(2.0));
+  // max_pool k = 2: 16-byte loads of whole window rows (v1) against lanes 8 bytes apart (v2).
+  const std::vector<wb::VersionReport> pool = wb::run("max_pool", 0);
+  REQUIRE(pool.size() == 3);
+  CHECK(pool[0].profile.at(0).global_load.units == pool[0].profile.at(0).global_load.min_units);
+  CHECK(moved_ratio(pool[0]) < 1.2);
+  CHECK(moved_ratio(pool[1]) > 4.0);
+  // norm statistics: split across blocks (4 chunks x 4 groups) against one block per group.
+  const std::vector<wb::VersionReport> stats = wb::run("norm_stats", 0);
+  REQUIRE(stats.size() == 2);
+  CHECK(stats[0].profile.at(0).grid[0] * stats[0].profile.at(0).grid[1] == 16);
+  CHECK(stats[1].profile.at(0).grid[0] == 4);
+  // adam: one launch for 28 tensors against 28.
+  const std::vector<wb::VersionReport> adam = wb::run("adam", 0);
+  CHECK(adam.at(0).profile.size() == 28);
+  CHECK(adam.at(1).profile.size() == 1);
+  for (const auto* family : {&softmax, &pool, &stats, &adam})
+    for (const wb::VersionReport& r : *family) CHECK(r.check_failure == "");
+}
+
 TEST_CASE("workbench: unknown families and versions are refused by name") {
   CHECK_THROWS_WITH_AS(wb::run("softmaxx", 0), doctest::Contains("no kernel family 'softmaxx'"), std::invalid_argument);
   CHECK_THROWS_WITH_AS(wb::run("elementwise", 7), doctest::Contains("has versions 1..2; there is no version 7"),
