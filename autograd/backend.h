@@ -22,9 +22,8 @@
 
 #include "autograd/backend_ops.h"
 #include "autograd/dtype.h"
-#include "kernels/conv_geom.h"
+#include "kernels/op_geometry.h"
 #include "kernels/cpu/copy.h"
-#include "kernels/layout.h"
 #include "kernels/math/elementwise_math.h"
 #include "kernels/math/norm_math.h"
 

@@ -3,7 +3,7 @@
 #include "autograd/backend.h"
 #include "autograd/node.h"
 #include "autograd/ops/elementwise.h"
-#include "kernels/conv_geom.h"
+#include "kernels/op_geometry.h"
 
 namespace pn {
 

@@ -1,5 +1,5 @@
 // Chapter 8: the steps `penumbra study --preset paper` runs, in order, with the run folder
-// each writes and the steps it waits for, as experiments/study_plan.h computes them from the
+// each writes and the steps it waits for, as experiments/config/study_plan.h computes them from the
 // config (nothing is trained here). Checks the paper's plan: 3 translation models, the
 // paper's 11 segmentation experiments plus one clinical-only run per loss of
 // study.loss_comparison, every step after the ones it needs.
@@ -8,8 +8,8 @@
 #include <string>
 
 #include "examples/example_check.h"
-#include "experiments/config_presets.h"
-#include "experiments/study_plan.h"
+#include "experiments/config/config_presets.h"
+#include "experiments/config/study_plan.h"
 
 using namespace pn;
 using namespace pn::experiments;

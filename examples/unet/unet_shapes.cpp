@@ -16,7 +16,7 @@
 #include "autograd/engine.h"
 #include "autograd/grad_mode.h"
 #include "examples/example_check.h"
-#include "experiments/chart.h"
+#include "experiments/report/chart.h"
 #include "models/unet.h"
 
 using namespace pn;

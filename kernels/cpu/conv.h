@@ -7,7 +7,7 @@
 //   backward_input:   dx = conv^T(dy, w)              overwritten, not accumulated
 //   backward_weight:  dw = sum_n dy[n] (x) x[n]        overwritten, not accumulated
 #pragma once
-#include "kernels/conv_geom.h"
+#include "kernels/op_geometry.h"
 
 namespace pn::cpu {
 

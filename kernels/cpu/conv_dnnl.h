@@ -13,7 +13,7 @@
 //
 // requires: dnnl_conv_supported(g) (else the caller takes the reference).
 #pragma once
-#include "kernels/conv_geom.h"
+#include "kernels/op_geometry.h"
 
 namespace pn::cpu {
 

@@ -7,7 +7,7 @@
 //   backward_input:   dx[n] = col2vol(W^T @ dy[n])
 //   backward_weight:  dW    = sum_n dy[n] @ col(x[n])^T
 #pragma once
-#include "kernels/conv_geom.h"
+#include "kernels/op_geometry.h"
 
 namespace pn::cpu::reference {
 

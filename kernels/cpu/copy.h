@@ -1,7 +1,7 @@
 // CPU strided block copy: the one kernel behind concatenation, narrowing, cropping and
 // zero padding (each copies a box between a tensor and a region of a larger one).
 #pragma once
-#include "kernels/conv_geom.h"
+#include "kernels/op_geometry.h"
 
 namespace pn::cpu {
 

@@ -2,7 +2,7 @@
 // float and double instantiations the autograd layer dispatches to.
 #pragma once
 #include <cstdint>
-#include "kernels/layout.h"
+#include "kernels/op_geometry.h"
 #include "kernels/math/elementwise_math.h"
 
 namespace pn::cpu {

@@ -3,7 +3,7 @@
 // depend on the number of threads.
 #pragma once
 #include <cstdint>
-#include "kernels/layout.h"
+#include "kernels/op_geometry.h"
 
 namespace pn::cpu {
 

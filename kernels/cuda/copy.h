@@ -1,7 +1,7 @@
 // CUDA strided box copy (concatenation, narrowing, cropping, padding); mirrors
 // pn::cpu::copy_box (kernels/cpu/copy.h). Elements of dst outside the box are untouched.
 #pragma once
-#include "kernels/conv_geom.h"
+#include "kernels/op_geometry.h"
 #include "kernels/cuda/runtime.h"
 
 namespace pn::cuda {

@@ -30,7 +30,7 @@
 #pragma once
 #include <optional>
 
-#include "kernels/conv_geom.h"
+#include "kernels/op_geometry.h"
 #include "kernels/cuda/check.h"
 #include "kernels/cuda/cudnn_api.h"
 

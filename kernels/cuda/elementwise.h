@@ -6,7 +6,7 @@
 #include <cstdint>
 
 #include "kernels/cuda/runtime.h"
-#include "kernels/layout.h"
+#include "kernels/op_geometry.h"
 #include "kernels/math/elementwise_math.h"
 
 namespace pn::cuda {

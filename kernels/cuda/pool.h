@@ -4,7 +4,7 @@
 #pragma once
 #include <cstdint>
 
-#include "kernels/conv_geom.h"
+#include "kernels/op_geometry.h"
 #include "kernels/cuda/runtime.h"
 
 namespace pn::cuda {

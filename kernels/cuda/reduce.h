@@ -4,7 +4,7 @@
 // differ from the reference only by rounding of the double partial sums.
 #pragma once
 #include "kernels/cuda/runtime.h"
-#include "kernels/layout.h"
+#include "kernels/op_geometry.h"
 
 namespace pn::cuda {
 inline namespace PN_CUDA_ABI {

@@ -6,16 +6,14 @@
 #include <cmath>
 #include <cstdint>
 #include "kernels/math/hd.h"
+#include "kernels/op_geometry.h"
 
 namespace pn::math {
 
 using std::sqrt;
 
-// The geometry of a normalisation: sizes and whether groups are (n, c) or c.
-struct NormGeom {
-  int64_t n = 0, c = 0, s = 0;
-  bool per_instance = false;  // instance norm: one group per (n, c)
-};
+// The geometry of a normalisation (kernels/op_geometry.h): sizes and whether groups are (n, c) or c.
+using kernels::NormGeom;
 
 PN_HD int64_t norm_groups(const NormGeom& g) { return g.per_instance ? g.n * g.c : g.c; }
 // Elements per group, M in the formulas below.

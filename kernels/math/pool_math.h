@@ -5,7 +5,7 @@
 #pragma once
 #include <cstdint>
 
-#include "kernels/conv_geom.h"
+#include "kernels/op_geometry.h"
 #include "kernels/math/hd.h"
 
 namespace pn::math {

@@ -16,7 +16,7 @@
 
 #include "cudnn_test_util.h"
 #include "emu_util.h"
-#include "kernels/conv_geom.h"
+#include "kernels/op_geometry.h"
 #include "kernels/cpu/conv.h"
 
 using namespace pn::test;

@@ -149,18 +149,8 @@ fi
 
 if part 5; then
 echo "== 5. a tiny study on the emulated device: 1 process, then 2 ranks"
-study=(study --preset small --phantom-stroke 10 --phantom-healthy 2
-  --set study.phantom_holdout=2 --set study.phantom_holdout_free=4 --set "study.loss_comparison=[]" --set "data.train_dir=$work/none"
-  --set data.grid=8,16,16 --set data.spacing=14.4,16,16 --set data.slices=0,7 --set run.device=cuda
-  --set maskgan.masks=train_dir --set data.phantom_anatomy=procedural --set data.phantom_lesions=procedural
-  --set maskgan.eval_samples=4 --set run.threads=1 --set maskgan.latent_dim=8 --set maskgan.base_shape=2,4,4
-  --set maskgan.gen_filters=4,4 --set maskgan.critic_filters=4,8 --set maskgan.critic_dense=8 --set maskgan.epochs=1
-  --set maskgan.min_lesion_voxels=1 --set maskgan.threshold=-0.5 --set "translate.l1_weights=[10.0]"
-  --set translate.with_spade=true --set translate.epochs=1 --set translate.pix2pix.base_filters=4
-  --set translate.pix2pix.depth_2d=3 --set translate.spade.filters=4,4 --set translate.spade.latent_dim=4
-  --set translate.discriminator.filters=4,4,4 --set synthesize.count=4 --set segment.base_filters=4
-  --set segment.batch=2 --set segment.epochs=1 --set segment.epochs_synthetic=1 --set segment.epochs_small=1
-  "--set=segment.finetune_cases=[4]" --set segment.report_last_epochs=1)
+study=(study --preset small --config "$(dirname "$0")/../configs/tiny_study.toml" --phantom-stroke 10
+  --phantom-healthy 2 --set "data.train_dir=$work/none" --set run.device=cuda)
 "$emu" "${study[@]}" --set "run.root=$work/study1" >"$work/study1.log" || { tail -n 20 "$work/study1.log"; fail "study on 1 emulated device"; }
 grep -q "Computed on: cuda:0 (Penumbra CUDA emulator" "$work/study1/report/report.md" || fail "the report does not name the device"
 "${launcher[@]}" "$emu" "${study[@]}" --set "run.root=$work/study2" >"$work/study2.log" ||

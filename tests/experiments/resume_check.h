@@ -14,8 +14,8 @@
 #include <sstream>
 #include <string>
 
-#include "experiments/checkpoint_dir.h"
-#include "experiments/stop_signals.h"
+#include "experiments/run/checkpoint_dir.h"
+#include "experiments/run/stop_signals.h"
 #include "nn/safetensors.h"
 
 namespace pn::test {

@@ -8,9 +8,9 @@
 #include <regex>
 #include <set>
 
-#include "experiments/bitmap_font.h"
-#include "experiments/chart.h"
-#include "experiments/report_figures.h"
+#include "experiments/report/bitmap_font.h"
+#include "experiments/report/chart.h"
+#include "experiments/report/report_figures.h"
 #include "tests/experiments/error_text.h"
 
 using namespace pn::experiments;

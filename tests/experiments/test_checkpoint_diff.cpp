@@ -6,7 +6,7 @@
 #include <filesystem>
 #include <unistd.h>
 
-#include "experiments/checkpoint_diff.h"
+#include "experiments/run/checkpoint_diff.h"
 #include "nn/safetensors.h"
 
 using namespace pn;

@@ -8,8 +8,8 @@
 #include <fstream>
 #include <sstream>
 
-#include "experiments/config_presets.h"
-#include "experiments/config_validate.h"
+#include "experiments/config/config_presets.h"
+#include "experiments/config/config_validate.h"
 #include "tests/experiments/error_text.h"
 
 using namespace pn::experiments;

@@ -1,4 +1,4 @@
-// The config's data.* keys as every command reads them (experiments/dataset_config.h):
+// The config's data.* keys as every command reads them (experiments/config/dataset_config.h):
 // data.layout (auto-detection named in the output, a forced layout), data.channels (more
 // input channels, and the U-Net's input width), data.labels_lut (FreeSurfer aseg values
 // mapped, the lesion painted in), data.skip_bad_cases (every problem listed at once, or
@@ -14,8 +14,8 @@
 #include "data/label_scheme.h"
 #include "data/nifti_io.h"
 #include "data/phantom.h"
-#include "experiments/config_presets.h"
-#include "experiments/dataset_config.h"
+#include "experiments/config/config_presets.h"
+#include "experiments/config/dataset_config.h"
 #include "tests/experiments/error_text.h"
 
 using namespace pn;

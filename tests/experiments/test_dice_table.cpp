@@ -5,9 +5,9 @@
 #include <fstream>
 #include <limits>
 
-#include "experiments/case_metrics_csv.h"
-#include "experiments/dice_table.h"
-#include "experiments/run_dir.h"
+#include "experiments/metrics/case_metrics_csv.h"
+#include "experiments/report/dice_table.h"
+#include "experiments/run/run_dir.h"
 #include "tests/experiments/error_text.h"
 
 using namespace pn::experiments;

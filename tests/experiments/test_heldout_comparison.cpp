@@ -4,8 +4,8 @@
 #include <doctest/doctest.h>
 
 #include "autograd/error.h"
-#include "experiments/case_metrics_csv.h"
-#include "experiments/heldout_comparison.h"
+#include "experiments/metrics/case_metrics_csv.h"
+#include "experiments/metrics/heldout_comparison.h"
 
 using namespace pn::experiments;
 

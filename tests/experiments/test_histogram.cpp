@@ -7,7 +7,7 @@
 #include <limits>
 #include <random>
 
-#include "experiments/report_figures.h"
+#include "experiments/report/report_figures.h"
 #include "tests/experiments/error_text.h"
 
 using namespace pn::experiments;

@@ -6,7 +6,7 @@
 #include <map>
 
 #include "autograd/error.h"
-#include "experiments/mixed_order.h"
+#include "experiments/train/mixed_order.h"
 
 using pn::experiments::mixed_epoch_order;
 

@@ -10,7 +10,7 @@
 #include <fmt/format.h>
 
 #include "autograd/error.h"
-#include "experiments/paired_stats.h"
+#include "experiments/metrics/paired_stats.h"
 
 using namespace pn::experiments;
 

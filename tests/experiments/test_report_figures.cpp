@@ -5,8 +5,8 @@
 #include <cmath>
 #include <limits>
 
-#include "experiments/report_figures.h"
-#include "experiments/chart.h"
+#include "experiments/report/report_figures.h"
+#include "experiments/report/chart.h"
 #include "tests/experiments/error_text.h"
 
 using namespace pn::experiments;

@@ -8,12 +8,12 @@
 #include <iostream>
 #include <sstream>
 
-#include "experiments/checkpoint_dir.h"
-#include "experiments/config_presets.h"
-#include "experiments/csv_table.h"
-#include "experiments/run_dir.h"
-#include "experiments/run_threads.h"
-#include "experiments/stdout_tee.h"
+#include "experiments/run/checkpoint_dir.h"
+#include "experiments/config/config_presets.h"
+#include "experiments/run/csv_table.h"
+#include "experiments/run/run_dir.h"
+#include "experiments/run/run_threads.h"
+#include "experiments/run/stdout_tee.h"
 #include "nn/layers.h"
 #include "tests/experiments/error_text.h"
 #include "tests/experiments/resume_check.h"

@@ -1,4 +1,4 @@
-// run.threads (experiments/run_threads.h): N sets N threads; 0 gives back the process's own
+// run.threads (experiments/run/run_threads.h): N sets N threads; 0 gives back the process's own
 // share of the machine, even after an earlier run in the same process set another count.
 #include <doctest/doctest.h>
 
@@ -6,8 +6,8 @@
 
 #include <omp.h>
 
-#include "experiments/config_presets.h"
-#include "experiments/run_threads.h"
+#include "experiments/config/config_presets.h"
+#include "experiments/run/run_threads.h"
 
 using namespace pn::experiments;
 

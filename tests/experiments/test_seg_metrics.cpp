@@ -7,7 +7,7 @@
 #include <limits>
 #include <random>
 
-#include "experiments/seg_metrics.h"
+#include "experiments/metrics/seg_metrics.h"
 #include "tests/experiments/error_text.h"
 
 using namespace pn::experiments;

@@ -14,10 +14,10 @@
 
 #include "data/nifti_io.h"
 #include "data/phantom.h"
-#include "experiments/checkpoint_dir.h"
-#include "experiments/config_presets.h"
-#include "experiments/csv_table.h"
-#include "experiments/seg_training.h"
+#include "experiments/run/checkpoint_dir.h"
+#include "experiments/config/config_presets.h"
+#include "experiments/run/csv_table.h"
+#include "experiments/train/seg_training.h"
 #include "nn/safetensors.h"
 #include "tests/experiments/resume_check.h"
 

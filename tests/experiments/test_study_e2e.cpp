@@ -10,11 +10,11 @@
 #include <fmt/format.h>
 
 #include "autograd/error.h"
-#include "experiments/config_presets.h"
-#include "experiments/csv_table.h"
-#include "experiments/heldout_comparison.h"
-#include "experiments/study.h"
-#include "experiments/study_report.h"
+#include "experiments/config/config_presets.h"
+#include "experiments/run/csv_table.h"
+#include "experiments/metrics/heldout_comparison.h"
+#include "experiments/train/study.h"
+#include "experiments/report/study_report.h"
 
 using namespace pn;
 using namespace pn::experiments;

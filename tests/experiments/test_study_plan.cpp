@@ -5,8 +5,8 @@
 #include <map>
 #include <set>
 
-#include "experiments/config_presets.h"
-#include "experiments/study_plan.h"
+#include "experiments/config/config_presets.h"
+#include "experiments/config/study_plan.h"
 #include "tests/experiments/error_text.h"
 
 using namespace pn::experiments;

@@ -4,12 +4,12 @@
 #include <fstream>
 #include <sstream>
 
-#include "experiments/case_metrics_csv.h"
-#include "experiments/config_presets.h"
-#include "experiments/csv_table.h"
-#include "experiments/run_dir.h"
-#include "experiments/study_plan.h"
-#include "experiments/study_report.h"
+#include "experiments/metrics/case_metrics_csv.h"
+#include "experiments/config/config_presets.h"
+#include "experiments/run/csv_table.h"
+#include "experiments/run/run_dir.h"
+#include "experiments/config/study_plan.h"
+#include "experiments/report/study_report.h"
 #include "tests/experiments/error_text.h"
 
 using namespace pn::experiments;

@@ -10,12 +10,12 @@
 
 #include "data/nifti_io.h"
 #include "data/phantom.h"
-#include "experiments/config_presets.h"
+#include "experiments/config/config_presets.h"
 #include "tests/experiments/error_text.h"
-#include "experiments/csv_table.h"
-#include "experiments/maskgan_training.h"
-#include "experiments/synthesis.h"
-#include "experiments/translate_training.h"
+#include "experiments/run/csv_table.h"
+#include "experiments/train/maskgan_training.h"
+#include "experiments/train/synthesis.h"
+#include "experiments/train/translate_training.h"
 
 using namespace pn;
 using namespace pn::experiments;

@@ -1,4 +1,4 @@
-// The training loop (experiments/training_loop.h) with a toy trainer (noisy linear
+// The training loop (experiments/train/training_loop.h) with a toy trainer (noisy linear
 // regression): a stop signal at a random step saves the state there and the resumed run
 // ends bit for bit like an uninterrupted one; so does a crash (the state of its last
 // checkpoint); a corrupt newest checkpoint is passed over, saying so; and every guard stops
@@ -14,8 +14,8 @@
 
 #include "autograd/ops/elementwise.h"
 #include "autograd/ops/reduce.h"
-#include "experiments/config_presets.h"
-#include "experiments/training_loop.h"
+#include "experiments/config/config_presets.h"
+#include "experiments/train/training_loop.h"
 #include "nn/data_parallel.h"
 #include "nn/layers.h"
 #include "nn/optim.h"

@@ -7,8 +7,8 @@
 
 #include "autograd/ops/elementwise.h"
 #include "autograd/ops/reduce.h"
-#include "experiments/config_presets.h"
-#include "experiments/training_run.h"
+#include "experiments/config/config_presets.h"
+#include "experiments/run/training_run.h"
 #include "nn/layers.h"
 #include "nn/optim.h"
 #include "tests/experiments/error_text.h"

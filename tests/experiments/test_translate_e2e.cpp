@@ -11,9 +11,9 @@
 
 #include "data/nifti_io.h"
 #include "data/phantom.h"
-#include "experiments/config_presets.h"
-#include "experiments/csv_table.h"
-#include "experiments/translate_training.h"
+#include "experiments/config/config_presets.h"
+#include "experiments/run/csv_table.h"
+#include "experiments/train/translate_training.h"
 #include "tests/experiments/resume_check.h"
 
 using namespace pn;

@@ -1,4 +1,4 @@
-// gpu_check's C++ half (experiments/bench/gpu_check) on the emulated device: the input
+// gpu_check's C++ half (bench/gpu_check) on the emulated device: the input
 // values agree with the PyTorch side's formula, the convolution cases are exactly the
 // U-Net's, and the big-array check passes on a correct fill and fails on a lost element.
 #include <doctest/doctest.h>
@@ -6,8 +6,8 @@
 #include <set>
 #include <string>
 
-#include "experiments/bench/gpu_check/gpu_check.h"
-#include "experiments/bench/gpu_check/gpu_check_util.h"
+#include "bench/gpu_check/gpu_check.h"
+#include "bench/gpu_check/gpu_check_util.h"
 
 using namespace pn::gpu_check;
 

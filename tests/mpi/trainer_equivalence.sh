@@ -114,18 +114,8 @@ grep -q "error on rank 1: PENUMBRA_FAULT: planted error after step 2 on rank 1" 
   fail "rank 1's error is not in the run's log"
 
 echo "== the whole study (tiny) on 2 ranks"
-study=("${launcher[@]}" "$pn" study --preset small --phantom-stroke 10 --phantom-healthy 2
-  --set study.phantom_holdout=2 --set study.phantom_holdout_free=4 --set "study.loss_comparison=[]" --set "run.root=$work/study"
-  --set "data.train_dir=$work/none" --set data.grid=8,16,16 --set data.spacing=14.4,16,16 --set data.slices=0,7
-  --set maskgan.masks=train_dir --set data.phantom_anatomy=procedural --set data.phantom_lesions=procedural
-  --set maskgan.eval_samples=4 --set run.threads=1 --set maskgan.latent_dim=8 --set maskgan.base_shape=2,4,4
-  --set maskgan.gen_filters=4,4 --set maskgan.critic_filters=4,8 --set maskgan.critic_dense=8 --set maskgan.epochs=1
-  --set maskgan.min_lesion_voxels=1 --set maskgan.threshold=-0.5 --set "translate.l1_weights=[10.0]"
-  --set translate.with_spade=true --set translate.epochs=1 --set translate.pix2pix.base_filters=4
-  --set translate.pix2pix.depth_2d=3 --set translate.spade.filters=4,4 --set translate.spade.latent_dim=4
-  --set translate.discriminator.filters=4,4,4 --set synthesize.count=4 --set segment.base_filters=4
-  --set segment.batch=2 --set segment.epochs=1 --set segment.epochs_synthetic=1 --set segment.epochs_small=1
-  "--set=segment.finetune_cases=[4]" --set segment.report_last_epochs=1)
+study=("${launcher[@]}" "$pn" study --preset small --config "$(dirname "$0")/../configs/tiny_study.toml"
+  --phantom-stroke 10 --phantom-healthy 2 --set "run.root=$work/study" --set "data.train_dir=$work/none")
 "${study[@]}" >"$work/study.log"
 grep -q "study finished" "$work/study.log" || fail "the study did not finish"
 test -f "$work/study/report/report.md" || fail "the study wrote no report"

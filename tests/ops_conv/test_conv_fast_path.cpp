@@ -14,7 +14,7 @@
 #include <random>
 #include <vector>
 
-#include "kernels/conv_geom.h"
+#include "kernels/op_geometry.h"
 #include "kernels/cpu/conv.h"
 #include "kernels/cpu/conv_dnnl.h"
 #include "kernels/cpu/conv_reference.h"

@@ -3,7 +3,7 @@
 #include <random>
 #include <vector>
 
-#include "kernels/conv_geom.h"
+#include "kernels/op_geometry.h"
 #include "kernels/cpu/conv_reference.h"
 #include "test_util.h"
 

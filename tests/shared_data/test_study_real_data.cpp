@@ -13,8 +13,8 @@
 
 #include "data/lesion_set.h"
 #include "data/shared_data.h"
-#include "experiments/config_presets.h"
-#include "experiments/study.h"
+#include "experiments/config/config_presets.h"
+#include "experiments/train/study.h"
 
 using namespace pn;
 using namespace pn::experiments;

@@ -1,5 +1,5 @@
 """The PyTorch half of the CPU comparison (tools/bench/compare_torch.py): the workloads of
-experiments/bench/bench_vs_torch.cpp, built from the PyTorch definitions of our networks in
+bench/training/bench_vs_torch.cpp, built from the PyTorch definitions of our networks in
 tools/golden/make_fixtures.py, in float32 on the CPU, with the thread count given. Prints
 the same lines as the C++ program:
     BENCH row=<name> ms=<t1>,<t2>,...   (each repetition after one warm-up)

@@ -1,5 +1,5 @@
 """What the PyTorch halves of tools/gpu_check.sh share: reading gpu_check's result lines,
-the seeded input values gpu_check computes (experiments/bench/gpu_check/gpu_check_util.h,
+the seeded input values gpu_check computes (bench/gpu_check/gpu_check_util.h,
 hash_uniform: the same integer hash, here in int64 arithmetic whose products stay below
 2^63), timing (CUDA events on a GPU, the host clock on the CPU of a dry run), the
 norm-relative difference the report uses, and printing result lines.

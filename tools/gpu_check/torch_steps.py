@@ -1,5 +1,5 @@
 """PyTorch side of `gpu_check steps` (tools/gpu_check.sh): the same training iteration as
-ours (experiments/bench/gpu_check/gpu_check_nets.h), built from the PyTorch definitions of
+ours (bench/gpu_check/gpu_check_nets.h), built from the PyTorch definitions of
 our networks in tools/golden/make_fixtures.py, from our initial weights, buffers and inputs
 (<net>_init.safetensors). Compares the first iteration with ours (<net>_step.safetensors):
 every loss (relative, with a floor of 1e-3 times the iteration's largest loss), every

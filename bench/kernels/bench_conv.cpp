@@ -1,0 +1,144 @@
+// bench_conv: time of the CPU 3-D convolution kernels (forward, backward-input,
+// backward-weight; float32; oneDNN by default, the vol2col + sgemm reference with
+// --reference) on the conv3x3x3 (padding 1) layers of the segmentation U-Net
+// encoder and bottleneck: the paper's size (1 input channel, 32x128x128, filters 32, 64,
+// 128, 256, bottleneck 512) and a small one (16x32x32, filters 8..64, bottleneck 128).
+// Each level has two convs (C_in -> f, f -> f); spatial size halves per level; batch 1.
+// Reported: median wall time over --reps runs after one warm-up, and GFLOP/s with
+// FLOPs = 2 * N * C_out * C_in * k^3 * output voxels per pass. The reference, timed in the
+// same run, is one plain sgemm of the forward pass's shape (C_out x voxels x C_in k^3): the
+// ratio fwd / sgemm shows what the convolution costs next to the bare matrix product. The
+// machine's sgemm rate (a square 2048^3 product, the best case for BLAS) heads the output.
+//
+//   bench_conv [--small-only] [--reference] [--reps N]
+#include <omp.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "bench/bench_util.h"
+#include "kernels/op_geometry.h"
+#include "kernels/cpu/conv.h"
+#include "kernels/cpu/gemm.h"
+#include "kernels/cpu/thread_env.h"
+
+namespace {
+
+using pn::kernels::ConvGeom;
+
+struct Net {
+  const char* name;
+  int64_t d, h, w;
+  std::vector<int64_t> filters;  // per level; the bottleneck doubles the last
+};
+
+ConvGeom conv3(int64_t c_in, int64_t c_out, int64_t d, int64_t h, int64_t w) {
+  ConvGeom g;
+  g.N = 1;
+  g.C_in = c_in;
+  g.C_out = c_out;
+  const int64_t sp[3] = {d, h, w};
+  for (int j = 0; j < 3; ++j) {
+    g.in[j] = sp[j];
+    g.k[j] = 3;
+    g.pad[j] = 1;
+    g.out[j] = ConvGeom::out_size(sp[j], 3, 1, 1);
+  }
+  return g;
+}
+
+using pn::bench::median_seconds;
+
+void fill_random(std::vector<float>& v, unsigned seed) {
+  for (auto& x : v) {
+    seed = seed * 1664525u + 1013904223u;
+    x = static_cast<float>(seed >> 8) / 16777216.0f - 0.5f;
+  }
+}
+
+void run(const Net& net, int reps) {
+  std::printf("\n%s: input 1x%lldx%lldx%lld (D x H x W), conv 3x3x3 pad 1, batch 1, float32, %d threads, median of %d\n",
+              net.name, (long long)net.d, (long long)net.h, (long long)net.w, omp_get_max_threads(), reps);
+  std::printf("%-13s %-10s %-13s %8s | %9s %7s | %9s %7s | %9s %7s\n", "layer", "channels", "D x H x W", "GFLOP",
+              "fwd ms", "GF/s", "bwd-in ms", "GF/s", "bwd-w ms", "GF/s");
+  std::printf("%-13s %-10s %-13s %8s | %9s %7s | %s\n", "", "", "", "", "sgemm ms", "GF/s", "fwd / sgemm");
+  std::vector<int64_t> levels = net.filters;
+  levels.push_back(net.filters.back() * 2);
+  int64_t c_in = 1, d = net.d, h = net.h, w = net.w;
+  double total_flop = 0, total_t[3] = {0, 0, 0}, total_gemm = 0;
+  for (size_t l = 0; l < levels.size(); ++l) {
+    const int64_t f = levels[l];
+    for (int c = 0; c < 2; ++c) {
+      ConvGeom g = conv3(c == 0 ? c_in : f, f, d, h, w);
+      std::vector<float> x(g.N * g.C_in * g.in_volume()), wt(g.C_out * g.col_rows()), y(g.N * g.C_out * g.out_volume());
+      std::vector<float> dx(x.size()), dw(wt.size());
+      fill_random(x, 1);
+      fill_random(wt, 2);
+      fill_random(y, 3);
+      const double flop = 2.0 * g.macs();
+      const double t[3] = {
+          median_seconds([&] { pn::cpu::conv_forward(g, x.data(), wt.data(), y.data()); }, reps),
+          median_seconds([&] { pn::cpu::conv_backward_input(g, y.data(), wt.data(), dx.data()); }, reps),
+          median_seconds([&] { pn::cpu::conv_backward_weight(g, x.data(), y.data(), dw.data()); }, reps)};
+      // Reference: the forward pass's matrix product alone, on a ready column matrix.
+      const int64_t M = g.C_out, Nn = g.out_volume(), K = g.col_rows();
+      std::vector<float> col(K * Nn), out(M * Nn);
+      fill_random(col, 4);
+      const double t_gemm = median_seconds(
+          [&] { pn::cpu::gemm<float>(false, false, M, Nn, K, 1.f, wt.data(), K, col.data(), Nn, 0.f, out.data(), Nn); },
+          reps);
+      total_gemm += t_gemm;
+      std::string layer = (l + 1 == levels.size() ? std::string("bottleneck") : "level " + std::to_string(l)) +
+                          "." + std::to_string(c + 1);
+      std::string ch = std::to_string(g.C_in) + "->" + std::to_string(g.C_out);
+      std::string sz = std::to_string(d) + "x" + std::to_string(h) + "x" + std::to_string(w);
+      std::printf("%-13s %-10s %-13s %8.3f | %9.1f %7.1f | %9.1f %7.1f | %9.1f %7.1f\n", layer.c_str(), ch.c_str(),
+                  sz.c_str(), flop * 1e-9, t[0] * 1e3, flop / t[0] * 1e-9, t[1] * 1e3, flop / t[1] * 1e-9,
+                  t[2] * 1e3, flop / t[2] * 1e-9);
+      std::printf("%-13s %-10s %-13s %8s | %9.1f %7.1f | %.2f\n", "", "", "", "", t_gemm * 1e3,
+                  flop / t_gemm * 1e-9, t[0] / t_gemm);
+      total_flop += flop;
+      for (int k = 0; k < 3; ++k) total_t[k] += t[k];
+    }
+    c_in = f;
+    d /= 2, h /= 2, w /= 2;
+  }
+  std::printf("%-13s %-10s %-13s %8.3f | %9.1f %7.1f | %9.1f %7.1f | %9.1f %7.1f\n", "total", "", "", total_flop * 1e-9,
+              total_t[0] * 1e3, total_flop / total_t[0] * 1e-9, total_t[1] * 1e3, total_flop / total_t[1] * 1e-9,
+              total_t[2] * 1e3, total_flop / total_t[2] * 1e-9);
+  std::printf("%-13s %-10s %-13s %8s | %9.1f %7.1f | %.2f\n", "", "", "", "", total_gemm * 1e3,
+              total_flop / total_gemm * 1e-9, total_t[0] / total_gemm);
+}
+
+// The machine's sgemm rate in GFLOP/s: a square product, BLAS's best case.
+double square_sgemm_rate(int reps) {
+  const int64_t n = 2048;
+  std::vector<float> a(n * n), b(n * n), c(n * n);
+  fill_random(a, 5);
+  fill_random(b, 6);
+  const double t = median_seconds([&] { pn::cpu::gemm<float>(false, false, n, n, n, 1.f, a.data(), n, b.data(), n, 0.f, c.data(), n); }, reps);
+  return 2.0 * n * n * n / t * 1e-9;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  bool small_only = false, reference = false;
+  int reps = 3;
+  pn::bench::Args("bench_conv").flag("--small-only", &small_only).flag("--reference", &reference)
+      .option("--reps", &reps).parse(argc, argv);
+  if (reference) pn::cpu::set_conv_impl(pn::cpu::ConvImpl::Reference);
+  const auto env = pn::cpu::thread_env();
+  std::printf("convolutions: %s | OMP_WAIT_POLICY=%s OPENBLAS_CORETYPE=%s | sgemm 2048^3: %.1f GFLOP/s\n",
+              pn::cpu::conv_impl_name(pn::cpu::conv_impl()), env.wait_policy.c_str(), env.blas_coretype.c_str(),
+              square_sgemm_rate(reps));
+  run({"small U-Net", 16, 32, 32, {8, 16, 32, 64}}, reps);
+  if (!small_only) run({"paper U-Net", 32, 128, 128, {32, 64, 128, 256}}, reps);
+  return 0;
+}

@@ -1,0 +1,88 @@
+// Benchmark: one training step (forward, soft Dice loss, backward, Adam) of the study's
+// segmentation U-Net, on the CPU or a CUDA device (`--device`, as run.device), at a small
+// size, a medium one and (optionally) the paper's, printing time per step, the share spent in
+// forward vs backward + update, and on a GPU the allocator's peak memory.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "bench/bench_device.h"
+#include "bench/bench_util.h"
+#include "autograd/ops/loss.h"
+#include "autograd/ops/softmax.h"
+#include "models/unet.h"
+#include "nn/optim.h"
+
+using namespace pn;
+using pn::bench::Clock;
+
+namespace {
+
+using bench::seconds_since;
+
+void time_step(const char* name, models::UNetConfig cfg, Shape input, int reps, Device device) {
+  Generator gen(1);
+  models::SegmentationUNet net(cfg, gen);
+  net.to(device);  // before the optimiser: it keeps the parameters' handles
+  nn::Adam opt(net.named_parameters(), nn::AdamOptions{1e-4});
+  Tensor x = Tensor::randn(input, gen).to(device);
+  Shape ts = input;
+  ts[1] = cfg.classes;
+  Tensor target = Tensor::zeros(ts).to(device);
+  std::vector<double> fwd, rest;
+  bench::peak_device_mib(device);  // resets the peak
+  for (int r = 0; r < reps + 1; ++r) {  // the first step warms up caches and the allocator
+    auto t0 = Clock::now();
+    Tensor loss = soft_dice_loss(softmax(net.forward(x), 1), target, 1);
+    bench::sync_device(device);
+    double f = seconds_since(t0);
+    auto t1 = Clock::now();
+    opt.zero_grad();
+    loss.backward();
+    opt.step();
+    bench::sync_device(device);
+    double b = seconds_since(t1);
+    if (r > 0) { fwd.push_back(f); rest.push_back(b); }
+  }
+  std::sort(fwd.begin(), fwd.end());
+  std::sort(rest.begin(), rest.end());
+  double mf = fwd[fwd.size() / 2], mb = rest[rest.size() / 2];
+  std::printf("%-34s %10lld params | step %8.3f s | forward %8.3f s | backward+Adam %8.3f s | %6.2f samples/s",
+              name, (long long)net.num_parameters(), mf + mb, mf, mb, static_cast<double>(input[0]) / (mf + mb));
+  if (device.is_cuda()) std::printf(" | peak %.1f MiB", bench::peak_device_mib(device));
+  std::printf("\n");
+  std::fflush(stdout);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  bool paper = false, small_only = false;
+  int reps = 3;
+  std::string setting = "cpu";
+  pn::bench::Args("bench_unet_step")
+      .flag("--paper", &paper)
+      .flag("--small-only", &small_only)
+      .option("--reps", &reps)
+      .choice("--device", &setting, {"auto", "cpu", "cuda"})
+      .parse(argc, argv);
+  return bench::guarded_main("bench_unet_step", [&] {
+    const Device device = bench::bench_device(setting);
+    std::printf("U-Net training step (float32, %s, median of %d after one warm-up)\n", device.str().c_str(), reps);
+    time_step("small: 16x32x32, base 8, depth 2",
+              {.dims = 3, .in_channels = 1, .classes = 2, .base_filters = 8, .depth = 2}, {4, 1, 16, 32, 32}, reps,
+              device);
+    if (small_only) return 0;
+    time_step("medium: 32x64x64, base 16, depth 3",
+              {.dims = 3, .in_channels = 1, .classes = 2, .base_filters = 16, .depth = 3}, {1, 1, 32, 64, 64}, reps,
+              device);
+    if (paper)
+      time_step("paper: 32x128x128, base 32, depth 4",
+                {.dims = 3, .in_channels = 1, .classes = 2, .base_filters = 32, .depth = 4}, {1, 1, 32, 128, 128},
+                std::max(1, reps / 2), device);
+    return 0;
+  });
+}

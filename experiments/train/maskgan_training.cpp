@@ -1,0 +1,320 @@
+#include "experiments/train/maskgan_training.h"
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <optional>
+
+#include "autograd/grad_mode.h"
+#include "data/folder_dataset.h"
+#include "data/montage.h"
+#include "data/nifti_io.h"
+#include "data/pipeline.h"
+#include "data/tensor_bridge.h"
+#include "experiments/run/checkpoint_dir.h"
+#include "experiments/config/config_presets.h"
+#include "experiments/config/dataset_config.h"
+#include "experiments/train/lesion_sources.h"
+#include "experiments/run/progress.h"
+#include "experiments/train/seg_training.h"
+#include "experiments/train/training_loop.h"
+#include "models/gan_losses.h"
+#include "models/lesion_wgan.h"
+#include "nn/data_parallel.h"
+#include "nn/optim.h"
+
+namespace pn::experiments {
+
+namespace fs = std::filesystem;
+using cli::Progress;
+
+namespace {
+
+models::LesionGanConfig gan_config(const Config& cfg) {
+  models::LesionGanConfig c;
+  const auto grid = cfg.integers("data.grid");
+  const auto base = cfg.integers("maskgan.base_shape");
+  c.z_dim = cfg.integer("maskgan.latent_dim");
+  c.start = {base[0], base[1], base[2]};
+  c.gen_filters = cfg.integers("maskgan.gen_filters");
+  c.mask_size = {grid[0], grid[1], grid[2]};
+  c.critic_filters = cfg.integers("maskgan.critic_filters");
+  c.critic_dense = cfg.integer("maskgan.critic_dense");
+  c.slope = cfg.number("maskgan.leaky_slope");
+  return c;
+}
+
+nn::AdamOptions gan_adam(const Config& cfg) {
+  return nn::AdamOptions{cfg.number("maskgan.lr"), cfg.number("maskgan.beta1"), cfg.number("maskgan.beta2")};
+}
+
+// The training masks, sparse (a dense SOOP set on the paper's grid would take 3 GB): the
+// lesion voxels' linear indices on the study grid (x fastest: the generator's [D, H, W]
+// layout), masks with >= maskgan.min_lesion_voxels voxels only.
+struct TrainingMasks {
+  std::vector<std::vector<int64_t>> voxels;
+  size_t considered = 0;  // masks read, before the size filter
+  std::string source;     // for the log
+};
+
+TrainingMasks load_masks(const Config& cfg) {
+  TrainingMasks tm;
+  const int64_t min_voxels = cfg.integer("maskgan.min_lesion_voxels");
+  const LesionSourceSpec spec = maskgan_mask_source(cfg);
+  if (spec.real()) {
+    const data::LesionSet set = load_lesion_source(spec, study_mni_grid(cfg), lesion_set_options(cfg, min_voxels));
+    for (size_t i : set.train()) tm.voxels.push_back(set.masks[i].voxels);
+    tm.considered = set.masks.size() + set.dropped.size();
+    tm.source = fmt::format("{}: {} of {} masks with >= {} voxels on the grid, {} of them held out for evaluation",
+                            spec.description, set.masks.size(), tm.considered, min_voxels, set.held_out().size());
+  } else {
+    const auto pipe = seg_pipeline(cfg, false);
+    const data::FolderDataset ds = open_checked_dataset(cfg, cfg.string("data.train_dir"), "data.train_dir", {}, &pipe);
+    tm.considered = ds.size();
+    for (size_t i = 0; i < ds.size(); ++i) {
+      const data::Sample s = data::preprocess(ds.load(i), pipe, 0);
+      std::vector<int64_t> v;
+      for (size_t x = 0; x < s.target.data.size(); ++x)
+        if (s.target.data[x] != 0) v.push_back(static_cast<int64_t>(x));
+      if (static_cast<int64_t>(v.size()) >= min_voxels) tm.voxels.push_back(std::move(v));
+    }
+    tm.source = fmt::format("the masks of data.train_dir ({}): {} of {} with >= {} lesion voxels",
+                            cfg.string("data.train_dir"), tm.voxels.size(), tm.considered, min_voxels);
+  }
+  PN_CHECK(!tm.voxels.empty(), "maskgan train: no training mask has >= {} lesion voxels on the {} grid "
+           "(maskgan.min_lesion_voxels; masks from {})", min_voxels, shape_str(cfg.integers("data.grid")), tm.source);
+  return tm;
+}
+
+// Masks idx as [batch, 1, D, H, W] in {-1, 1} (the generator's tanh range).
+Tensor mask_batch(const TrainingMasks& tm, const std::vector<int64_t>& idx, const std::vector<int64_t>& grid) {
+  const int64_t per = grid[0] * grid[1] * grid[2];
+  std::vector<float> v(idx.size() * static_cast<size_t>(per), -1.f);
+  for (size_t b = 0; b < idx.size(); ++b)
+    for (int64_t x : tm.voxels[static_cast<size_t>(idx[b])]) v[b * static_cast<size_t>(per) + static_cast<size_t>(x)] = 1.f;
+  return Tensor::from_vector(v, {static_cast<int64_t>(idx.size()), 1, grid[0], grid[1], grid[2]});
+}
+
+// Position p of an endless stream of seeded permutations of 0..n-1 (permutation k =
+// epoch_order(n, seed, k + 1)): every mask once per n draws, whatever the epoch length.
+class MaskStream {
+ public:
+  MaskStream(int64_t n, uint64_t seed) : n_(n), seed_(seed) {}
+  int64_t at(int64_t p) {
+    if (p / n_ != cached_) cached_ = p / n_, order_ = nn::epoch_order(n_, seed_, cached_ + 1);
+    return order_[static_cast<size_t>(p % n_)];
+  }
+
+ private:
+  int64_t n_;
+  uint64_t seed_;
+  int64_t cached_ = -1;
+  std::vector<int64_t> order_;
+};
+
+}  // namespace
+
+LesionSourceSpec maskgan_mask_source(const Config& cfg) {
+  return resolve_lesion_source("maskgan.masks", cfg.string("maskgan.masks"), "train_dir");
+}
+
+data::Grid maskgan_mask_grid(const Config& cfg) {
+  if (maskgan_mask_source(cfg).real()) return study_mni_grid(cfg);
+  const auto grid = cfg.integers("data.grid");
+  const auto spacing = cfg.numbers("data.spacing");
+  return data::Grid::centred({grid[2], grid[1], grid[0]}, {spacing[2], spacing[1], spacing[0]});
+}
+
+int remove_small_components(data::LabelVolume& mask, int64_t min_voxels) {
+  const auto& d = mask.dims;
+  std::vector<int32_t> label(mask.data.size(), 0);
+  std::vector<int64_t> stack, members;
+  int kept = 0, next = 0;
+  for (int64_t start = 0; start < static_cast<int64_t>(mask.data.size()); ++start) {
+    if (!mask.data[start] || label[start]) continue;
+    label[start] = ++next;
+    stack = {start};
+    members.clear();
+    while (!stack.empty()) {
+      const int64_t v = stack.back();
+      stack.pop_back();
+      members.push_back(v);
+      const int64_t i = v % d[0], j = (v / d[0]) % d[1], k = v / (d[0] * d[1]);
+      const int64_t nb[6][3] = {{i - 1, j, k}, {i + 1, j, k}, {i, j - 1, k}, {i, j + 1, k}, {i, j, k - 1}, {i, j, k + 1}};
+      for (const auto& n : nb) {
+        if (!mask.inside(n[0], n[1], n[2])) continue;
+        const int64_t u = mask.index(n[0], n[1], n[2]);
+        if (mask.data[u] && !label[u]) label[u] = next, stack.push_back(u);
+      }
+    }
+    if (static_cast<int64_t>(members.size()) < min_voxels)
+      for (int64_t v : members) mask.data[v] = 0;
+    else
+      ++kept;
+  }
+  return kept;
+}
+
+namespace {
+
+// The generator, the critic, their optimisers and the random generators of a mask GAN run.
+struct MaskGan {
+  models::LesionGanConfig config;
+  Generator init, noise;  // weights; latents and interpolation weights (per sample)
+  models::LesionGenerator g;
+  models::LesionCritic k;
+  MaskGan(const Config& cfg, uint64_t seed)
+      : config(gan_config(cfg)), init(seed), noise(seed + 1), g(config, init), k(config, init) {}
+};
+
+// One WGAN-GP iteration on this rank's real masks: critic_steps critic steps (fresh fakes
+// and interpolation weights each), then one generator step. Returns the step metrics: the
+// critic loss, the generator loss, the Wasserstein estimate and the gradient penalty
+// (critic values averaged over its steps).
+struct MaskGanStep {
+  TrainingLoop& loop;
+  MaskGan& m;
+  nn::Adam &og, &ok;
+  nn::DataParallel &dp_g, &dp_k;
+  int64_t critic_steps;
+  double gp_weight;
+  Tensor latents(int64_t n) { return Tensor::randn({n, m.config.z_dim}, m.noise, DType::Float32, loop.device()); }
+  std::vector<double> operator()(const Tensor& real) {
+    const int64_t batch = real.size(0);
+    auto critic = [this](const Tensor& x) { return m.k.forward(x); };
+    double sums[3] = {0, 0, 0};  // critic loss, Wasserstein estimate, gradient penalty
+    for (int64_t s = 0; s < critic_steps; ++s) {
+      ok.zero_grad();
+      Tensor fake = m.g.forward(latents(batch)).detach();
+      Tensor eps = Tensor::rand({batch, 1, 1, 1, 1}, m.noise, DType::Float32, loop.device());
+      models::WganGpCriticLoss lc = models::wgan_gp_critic_loss(critic, real, fake, eps, gp_weight);
+      lc.loss.backward();
+      dp_k.average_gradients();
+      ok.step();
+      sums[0] += lc.loss.item(), sums[1] += lc.wasserstein.item(), sums[2] += lc.penalty.item();
+    }
+    og.zero_grad();
+    Tensor loss_g = models::wgan_generator_loss(m.k.forward(m.g.forward(latents(batch))));
+    loss_g.backward();
+    dp_g.average_gradients();
+    og.step();
+    const double cs = static_cast<double>(critic_steps);
+    return {sums[0] / cs, loss_g.item(), sums[1] / cs, sums[2] / cs};
+  }
+};
+
+MaskGanResult train_mask_gan(TrainingLoop& loop, const Config& cfg) {
+  // Rank 0 first: a cold load of a real set fills the cache the other ranks then read.
+  TrainingMasks masks;
+  if (loop.root()) masks = load_masks(cfg);
+  loop.host().barrier();
+  if (!loop.root()) masks = load_masks(cfg);
+  const int64_t batch = cfg.integer("maskgan.batch"), critic_steps = cfg.integer("maskgan.critic_steps");
+  const double gp_weight = cfg.number("maskgan.gp_weight");
+  const uint64_t seed = static_cast<uint64_t>(cfg.integer("run.seed"));
+  MaskGan m(cfg, seed);
+  loop.place(m.g);
+  loop.place(m.k);
+  nn::Adam og(m.g.named_parameters(), gan_adam(cfg)), ok(m.k.named_parameters(), gan_adam(cfg));
+  nn::DataParallel dp_g(loop.tensors(), {&m.g}), dp_k(loop.tensors(), {&m.k});
+  loop.track({{{"generator", &m.g}, {"critic", &m.k}}, {{"opt_g", &og}, {"opt_c", &ok}},
+              {{"init", &m.init}, {"noise", &m.noise}}});
+  loop.add_noise(m.noise);
+  const int64_t n = static_cast<int64_t>(masks.voxels.size());
+  loop.plan(n, cfg.integer("maskgan.steps_per_epoch"), "masks");
+  if (loop.root() && !loop.done())
+    std::printf("maskgan train: %s\nmaskgan train: grid %s; generator %lld, critic %lld parameters\n",
+                masks.source.c_str(), shape_str(m.config.mask_size).c_str(), (long long)m.g.num_parameters(),
+                (long long)m.k.num_parameters());
+  loop.resume();
+  MaskGanStep step{loop, m, og, ok, dp_g, dp_k, critic_steps, gp_weight};
+  MaskStream stream(n, seed);
+  const auto grid = cfg.integers("data.grid");
+  TrainerHooks hooks;
+  hooks.step = [&](const StepContext& c) {
+    // This rank's slice of the global batch, drawn from the stream of permutations.
+    const int64_t base = (c.global_step * loop.ranks() + loop.rank()) * batch;
+    std::vector<int64_t> idx;
+    for (int64_t b = 0; b < batch; ++b) idx.push_back(stream.at(base + b));
+    return step(loop.to_device(mask_batch(masks, idx, grid)));
+  };
+  loop.run(hooks);
+  MaskGanResult result;
+  result.run_dir = loop.run_dir().string();
+  result.training_masks = n;
+  const std::vector<double> last = loop.last_metrics();
+  if (last.size() == 4) result.last_wasserstein = last[2];
+  loop.finish(fmt::format("Wasserstein estimate {:.4f} in the last epoch", result.last_wasserstein));
+  return result;
+}
+
+}  // namespace
+
+MaskGanResult maskgan_train(const Config& cfg, const RunDirOptions& run_opt) {
+  LoopSpec spec{"maskgan train", "maskgan", {"critic_loss", "generator_loss", "wasserstein", "gradient_penalty"}, {},
+                cfg.integer("maskgan.epochs"), cfg.integer("maskgan.batch"), "maskgan.batch"};
+  TrainingLoop loop(cfg, spec, run_opt);
+  return loop.guard([&] { return train_mask_gan(loop, cfg); });
+}
+
+std::vector<data::LabelVolume> maskgan_generate(const std::string& run_dir, int64_t count, uint64_t seed,
+                                                std::vector<data::Volume>* soft, size_t soft_max, Device device) {
+  const Config cfg = run_config(run_dir);
+  PN_CHECK(count > 0, "maskgan: the number of masks must be positive, got {}", count);
+  Generator gen(seed);
+  const auto gc = gan_config(cfg);
+  models::LesionGenerator g(gc, gen);
+  models::LesionCritic k(gc, gen);
+  nn::Adam og(g.named_parameters(), gan_adam(cfg)), ok(k.named_parameters(), gan_adam(cfg));
+  load_newest_checkpoint(run_dir, "maskgan", {{{"generator", &g}, {"critic", &k}}, {{"opt_g", &og}, {"opt_c", &ok}}, {}});
+  g.to(device);
+  g.eval();
+  const data::Grid mask_grid = maskgan_mask_grid(cfg);
+  const double threshold = cfg.number("maskgan.threshold");
+  const int64_t min_component = cfg.integer("maskgan.min_component_voxels");
+  std::vector<data::LabelVolume> masks;
+  for (int64_t i = 0; i < count; ++i) {
+    std::vector<double> v;
+    {
+      NoGrad ng;
+      v = g.forward(Tensor::randn({1, gc.z_dim}, gen).to(device)).to_vector();
+    }
+    data::LabelVolume m;
+    static_cast<data::Grid&>(m) = mask_grid;
+    m.data.resize(v.size());
+    for (size_t j = 0; j < v.size(); ++j) m.data[j] = v[j] > threshold;
+    remove_small_components(m, min_component);
+    if (soft && soft->size() < soft_max) {
+      data::Volume img;
+      static_cast<data::Grid&>(img) = m.grid();
+      img.data.assign(v.begin(), v.end());
+      soft->push_back(std::move(img));
+    }
+    masks.push_back(std::move(m));
+  }
+  return masks;
+}
+
+std::vector<int64_t> maskgan_sample(const std::string& run_dir, const std::string& out_dir, int64_t count,
+                                    uint64_t seed, Device device) {
+  std::vector<data::Volume> soft;
+  auto masks = maskgan_generate(run_dir, count, seed, &soft, 6, device);
+  fs::create_directories(out_dir);
+  std::vector<int64_t> volumes;
+  Progress prog("sample", count, "mask");
+  for (size_t i = 0; i < masks.size(); ++i) {
+    int64_t vox = 0;
+    for (int32_t x : masks[i].data) vox += x;
+    volumes.push_back(vox);
+    data::write_labels(masks[i], (fs::path(out_dir) / fmt::format("mask_{:04d}.nii.gz", i)).string());
+    prog.advance(1, fmt::format("{} voxels", vox));
+  }
+  prog.finish();
+  std::vector<data::MontageCase> cases;
+  for (size_t i = 0; i < soft.size(); ++i) cases.push_back({&soft[i], nullptr, &masks[i]});
+  data::write_montage_png((fs::path(out_dir) / "montage.png").string(), cases);
+  std::printf("wrote %lld masks and montage.png to %s\n", (long long)count, out_dir.c_str());
+  return volumes;
+}
+
+}  // namespace pn::experiments

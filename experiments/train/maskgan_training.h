@@ -1,0 +1,54 @@
+// The lesion-mask GAN experiment (PAPER.md, "lesion-mask GAN"): a 3-D WGAN-GP trained on
+// real lesion masks brought to the study's grid (maskgan.masks: by default the SOOP set of
+// shared/data when at hand, else the masks of data.train_dir's image/mask pairs), and
+// sampling of new binary masks (thresholded, small specks removed) as NIfTI plus a PNG
+// montage. Data parallel over the ranks of an MPI launch.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "autograd/dtype.h"
+#include "data/volume.h"
+#include "experiments/config/config.h"
+#include "experiments/train/lesion_sources.h"
+#include "experiments/run/run_dir.h"
+
+namespace pn::experiments {
+
+struct MaskGanResult {
+  std::string run_dir;
+  int64_t training_masks = 0;
+  double last_wasserstein = 0;  // mean of D(real) - D(fake) over the last epoch
+};
+
+// Where the training masks come from (maskgan.masks resolved; empty dirs = data.train_dir).
+LesionSourceSpec maskgan_mask_source(const Config& cfg);
+// The grid generated masks lie on: the study grid in MNI space for a real set, else the
+// study grid centred on the origin (the pipeline's grid for data.train_dir's masks).
+data::Grid maskgan_mask_grid(const Config& cfg);
+
+// Trains (or resumes) on the training split of maskgan.masks, masks with >=
+// maskgan.min_lesion_voxels lesion voxels; maskgan.steps_per_epoch steps per epoch (0 = one
+// pass over the masks). metrics.csv: critic loss, generator loss, Wasserstein estimate, gradient
+// penalty per epoch.
+MaskGanResult maskgan_train(const Config& cfg, const RunDirOptions& run_opt);
+
+// `count` binary masks from run_dir's newest generator checkpoint, on the study's grid
+// (thresholded at maskgan.threshold, components under maskgan.min_component_voxels
+// removed); `soft`, when given, receives the generator's raw outputs of the first few. The
+// generator runs on `device`.
+std::vector<data::LabelVolume> maskgan_generate(const std::string& run_dir, int64_t count, uint64_t seed,
+                                                std::vector<data::Volume>* soft = nullptr, size_t soft_max = 6,
+                                                Device device = Device::cpu());
+
+// Writes `count` sampled masks (`mask_NNNN.nii.gz`) and `montage.png` to out_dir with the
+// generator of run_dir's newest checkpoint; returns the lesion volume (voxels) of each.
+std::vector<int64_t> maskgan_sample(const std::string& run_dir, const std::string& out_dir, int64_t count,
+                                    uint64_t seed, Device device = Device::cpu());
+
+// Removes 6-connected components smaller than min_voxels from a binary mask (in place);
+// returns the number of components kept.
+int remove_small_components(data::LabelVolume& mask, int64_t min_voxels);
+
+}  // namespace pn::experiments
