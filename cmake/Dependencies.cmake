@@ -7,6 +7,14 @@ find_package(PNG REQUIRED)
 find_package(fmt REQUIRED)
 find_package(nlohmann_json REQUIRED)
 
+# Cairo (libcairo2-dev) draws the report's charts (experiments/report/chart_render.cpp); its text
+# goes through fontconfig, which finds DejaVu Sans (fonts-dejavu-core).
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(CAIRO IMPORTED_TARGET cairo)
+if(NOT CAIRO_FOUND)
+  message(FATAL_ERROR "Cairo not found: run tools/install-deps.sh (libcairo2-dev, fonts-dejavu-core)")
+endif()
+
 # OpenBLAS: prefer the OpenMP build so that BLAS threads and our OpenMP loops share one pool.
 find_path(CBLAS_INCLUDE_DIR cblas.h
   PATHS /usr/include/x86_64-linux-gnu/openblas-openmp /usr/include/x86_64-linux-gnu/openblas-pthread

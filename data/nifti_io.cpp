@@ -72,14 +72,14 @@ void copy_common(const H& h, Header& out) {
   out.descrip.assign(h.descrip, strnlen(h.descrip, sizeof(h.descrip)));
 }
 
-// Reads and validates the header; returns it and whether the data needs byte swapping.
-Header parse_header(ByteSource& src, bool& swap) {
+// The NIfTI version (1 or 2) from the header-size field, and whether the file's byte order
+// is the opposite of ours.
+int detect_version(ByteSource& src, bool& swap) {
   const std::string& name = src.name();
   PN_CHECK(src.fill_to(4), "{}: not a NIfTI file: {}{}", name, bytes_held(src), kIncomplete);
   int32_t sz;
   std::memcpy(&sz, src.data(), 4);
   const int32_t sz_swapped = static_cast<int32_t>(__builtin_bswap32(static_cast<uint32_t>(sz)));
-  swap = false;
   int version = 0;
   if (sz == 348 || sz_swapped == 348) version = 1;
   else if (sz == 540 || sz_swapped == 540) version = 2;
@@ -88,17 +88,22 @@ Header parse_header(ByteSource& src, bool& swap) {
                ? "; the name ends in .gz but the file is not gzip-compressed: compress it with gzip, or rename it to .nii"
                : "; convert the image to NIfTI first (DICOM series: e.g. with dcm2niix)");
   swap = sz != 348 && sz != 540;
+  return version;
+}
+
+// The raw header of either version in our byte order, magic checked (not yet validated).
+Header read_raw_header(ByteSource& src, int version, bool swap) {
+  const std::string& name = src.name();
   const size_t hsize = version == 1 ? 348 : 540;
   PN_CHECK(src.fill_to(hsize), "{}: truncated: the NIfTI-{} header needs {} bytes, {}{}", name, version, hsize,
            bytes_held(src), kIncomplete);
   Header h;
   h.version = version;
-  std::string magic;
   if (version == 1) {
     nifti_1_header n1;
     std::memcpy(&n1, src.data(), sizeof n1);
     if (swap) nifti_swap_as_nifti1(&n1);
-    magic.assign(n1.magic, strnlen(n1.magic, 4));
+    const std::string magic(n1.magic, strnlen(n1.magic, 4));
     PN_CHECK(magic != "ni1", "{}: a two-file NIfTI-1 header (.hdr/.img pair) is not supported; convert it to .nii", name);
     PN_CHECK(magic == "n+1", "{}: not a NIfTI-1 file: magic is not \"n+1\" (an ANALYZE 7.5 file? convert it to NIfTI){}", name, kDamaged);
     copy_common(n1, h);
@@ -114,7 +119,12 @@ Header parse_header(ByteSource& src, bool& swap) {
     copy_common(n2, h);
     h.vox_offset = n2.vox_offset;
   }
-  // Dimensions: 1..7, a 3-D volume (trailing dimensions of 1 allowed).
+  return h;
+}
+
+// Dimensions: 1..7, a 3-D volume (trailing dimensions of 1 allowed); the datatype, the voxel
+// offset and the data size within limits.
+void validate_extent(Header& h, const std::string& name) {
   PN_CHECK(h.dim[0] >= 1 && h.dim[0] <= 7, "{}: corrupt header: dim[0] = {} (must be 1..7){}", name, h.dim[0], kDamaged);
   for (int i = 1; i <= 7; ++i) {
     if (i > h.dim[0]) { h.dim[i] = 1; continue; }
@@ -126,14 +136,19 @@ Header parse_header(ByteSource& src, bool& swap) {
   const int eb = element_bytes(h.datatype);
   PN_CHECK(eb > 0, "{}: unsupported NIfTI datatype {} (supported: uint8, int8, int16, uint16, int32, uint32, float32, "
            "float64); convert it to float32 (e.g. `fslmaths {} out.nii.gz -odt float`)", name, h.datatype, name);
+  const int64_t hsize = h.version == 1 ? 348 : 540;
   PN_CHECK(h.vox_offset <= static_cast<int64_t>(kMaxVoxelBytes), "{}: corrupt header: vox_offset {} is beyond any real file{}",
            name, h.vox_offset, kDamaged);
-  PN_CHECK(h.vox_offset >= static_cast<int64_t>(hsize), "{}: corrupt header: vox_offset {} lies inside the {}-byte header{}",
+  PN_CHECK(h.vox_offset >= hsize, "{}: corrupt header: vox_offset {} lies inside the {}-byte header{}",
            name, h.vox_offset, hsize, kDamaged);
   // In double: three dimensions of up to 2^24 would overflow 64-bit integers.
   const double bytes = static_cast<double>(h.dim[1]) * static_cast<double>(h.dim[2]) * static_cast<double>(h.dim[3]) * eb;
   PN_CHECK(bytes <= static_cast<double>(kMaxVoxelBytes), "{}: corrupt header: {}x{}x{} voxels of {} bytes exceed the {} GiB limit{}", name,
            h.dim[1], h.dim[2], h.dim[3], eb, kMaxVoxelBytes >> 30, kDamaged);
+}
+
+// Voxel sizes, scaling and the two transforms: finite and in range.
+void validate_geometry(const Header& h, const std::string& name) {
   for (int a = 1; a <= 3; ++a)
     PN_CHECK(std::isfinite(h.pixdim[a]) && std::abs(h.pixdim[a]) > 0, "{}: corrupt header: voxel size pixdim[{}] = {}{}",
              name, a, h.pixdim[a], kDamaged);
@@ -148,6 +163,14 @@ Header parse_header(ByteSource& src, bool& swap) {
   if (h.sform_code > 0)
     for (auto& r : h.srow)
       for (double x : r) PN_CHECK(finite(x), "{}: corrupt header: non-finite sform row{}", name, kDamaged);
+}
+
+// Reads and validates the header; returns it and whether the data needs byte swapping.
+Header parse_header(ByteSource& src, bool& swap) {
+  const int version = detect_version(src, swap);
+  Header h = read_raw_header(src, version, swap);
+  validate_extent(h, src.name());
+  validate_geometry(h, src.name());
   return h;
 }
 
@@ -176,18 +199,9 @@ void convert(const uint8_t* src, size_t n, bool swap, double slope, double inter
   }
 }
 
-Volume read_from(ByteSource& src) {
-  const std::string& name = src.name();
-  bool swap = false;
-  Header h = parse_header(src, swap);
-  const int eb = element_bytes(h.datatype);
-  const size_t n = static_cast<size_t>(h.dim[1] * h.dim[2] * h.dim[3]);
-  const size_t need = static_cast<size_t>(h.vox_offset) + n * eb;
-  PN_CHECK(src.fill_to(need), "{}: truncated: the header declares {}x{}x{} {} voxels ({} bytes from offset {}), {}{}",
-           name, h.dim[1], h.dim[2], h.dim[3], nifti_datatype_name(h.datatype), n * eb, h.vox_offset, bytes_held(src),
-           kIncomplete);
-
-  Volume v;
+// The volume's grid from a validated header: dims, spacing, the header fields kept for
+// writing back, both transforms and the affine, all in millimetres.
+void grid_from_header(const Header& h, Volume& v) {
   v.dims = {h.dim[1], h.dim[2], h.dim[3]};
   v.spacing = {std::abs(h.pixdim[1]), std::abs(h.pixdim[2]), std::abs(h.pixdim[3])};
   NiftiInfo& info = v.header;
@@ -226,21 +240,39 @@ Volume read_from(ByteSource& src) {
   v.affine = h.sform_code > 0 ? info.sform
              : h.qform_code > 0 ? info.qform
                                 : mat4_scale_translate(v.spacing[0], v.spacing[1], v.spacing[2]);
+}
 
-  v.data.resize(n);
-  const uint8_t* p = src.data() + h.vox_offset;
+// The n stored voxels at p as floats, scaled by the header's slope and intercept.
+void read_voxels(const Header& h, const uint8_t* p, size_t n, bool swap, const std::string& name, float* out) {
+  const bool scaled = std::isfinite(h.scl_slope) && h.scl_slope != 0;
   const double slope = scaled ? h.scl_slope : 1.0, inter = scaled ? h.scl_inter : 0.0;
   switch (h.datatype) {
-    case DT_UINT8: convert<uint8_t>(p, n, swap, slope, inter, v.data.data()); break;
-    case DT_INT8: convert<int8_t>(p, n, swap, slope, inter, v.data.data()); break;
-    case DT_INT16: convert<int16_t>(p, n, swap, slope, inter, v.data.data()); break;
-    case DT_UINT16: convert<uint16_t>(p, n, swap, slope, inter, v.data.data()); break;
-    case DT_INT32: convert<int32_t>(p, n, swap, slope, inter, v.data.data()); break;
-    case DT_UINT32: convert<uint32_t>(p, n, swap, slope, inter, v.data.data()); break;
-    case DT_FLOAT32: convert<float>(p, n, swap, slope, inter, v.data.data()); break;
-    case DT_FLOAT64: convert<double>(p, n, swap, slope, inter, v.data.data()); break;
+    case DT_UINT8: convert<uint8_t>(p, n, swap, slope, inter, out); break;
+    case DT_INT8: convert<int8_t>(p, n, swap, slope, inter, out); break;
+    case DT_INT16: convert<int16_t>(p, n, swap, slope, inter, out); break;
+    case DT_UINT16: convert<uint16_t>(p, n, swap, slope, inter, out); break;
+    case DT_INT32: convert<int32_t>(p, n, swap, slope, inter, out); break;
+    case DT_UINT32: convert<uint32_t>(p, n, swap, slope, inter, out); break;
+    case DT_FLOAT32: convert<float>(p, n, swap, slope, inter, out); break;
+    case DT_FLOAT64: convert<double>(p, n, swap, slope, inter, out); break;
     default: PN_FAIL("{}: unsupported datatype {}", name, h.datatype);
   }
+}
+
+Volume read_from(ByteSource& src) {
+  const std::string& name = src.name();
+  bool swap = false;
+  Header h = parse_header(src, swap);
+  const int eb = element_bytes(h.datatype);
+  const size_t n = static_cast<size_t>(h.dim[1] * h.dim[2] * h.dim[3]);
+  const size_t need = static_cast<size_t>(h.vox_offset) + n * eb;
+  PN_CHECK(src.fill_to(need), "{}: truncated: the header declares {}x{}x{} {} voxels ({} bytes from offset {}), {}{}",
+           name, h.dim[1], h.dim[2], h.dim[3], nifti_datatype_name(h.datatype), n * eb, h.vox_offset, bytes_held(src),
+           kIncomplete);
+  Volume v;
+  grid_from_header(h, v);
+  v.data.resize(n);
+  read_voxels(h, src.data() + h.vox_offset, n, swap, name, v.data.data());
   size_t bad = 0;
   for (float x : v.data) bad += !std::isfinite(x);
   PN_CHECK(bad == 0, "{}: {} of {} voxels are not finite (NaN or Inf); replace them before use (e.g. NaN outside the "
@@ -265,6 +297,105 @@ void store(const std::vector<float>& src, double slope, double inter, void* dst,
   }
 }
 
+// The voxels in datatype dt, stored as round((x - inter) / slope) in integer types.
+void write_voxels(const std::vector<float>& data, int dt, double slope, double inter, void* out, const std::string& path) {
+  switch (dt) {
+    case DT_UINT8: store<uint8_t>(data, slope, inter, out, path); break;
+    case DT_INT8: store<int8_t>(data, slope, inter, out, path); break;
+    case DT_INT16: store<int16_t>(data, slope, inter, out, path); break;
+    case DT_UINT16: store<uint16_t>(data, slope, inter, out, path); break;
+    case DT_INT32: store<int32_t>(data, slope, inter, out, path); break;
+    case DT_UINT32: store<uint32_t>(data, slope, inter, out, path); break;
+    case DT_FLOAT32: store<float>(data, slope, inter, out, path); break;
+    case DT_FLOAT64: store<double>(data, slope, inter, out, path); break;
+    default: PN_FAIL("{}: unsupported datatype {}", path, dt);
+  }
+}
+
+// Spacing, units and both transforms of the image to write.
+// A volume made in memory (or one whose header kept neither transform) stores its affine
+// as both: qform (the rigid part, for old viewers) and sform (exact).
+// `affine` is authoritative: when it no longer matches the transform the header would
+// give (someone set it directly), it is written as the sform.
+void set_geometry(const Grid& g, nifti_image* nim) {
+  const NiftiInfo& info = g.header;
+  nim->dx = nim->pixdim[1] = g.spacing[0];
+  nim->dy = nim->pixdim[2] = g.spacing[1];
+  nim->dz = nim->pixdim[3] = g.spacing[2];
+  nim->xyz_units = info.xyz_units ? info.xyz_units : NIFTI_UNITS_MM;
+  const bool keep = info.from_file && (info.qform_code > 0 || info.sform_code > 0);
+  nim->qform_code = keep ? info.qform_code : NIFTI_XFORM_SCANNER_ANAT;
+  nim->sform_code = keep ? info.sform_code : NIFTI_XFORM_SCANNER_ANAT;
+  const Mat4 q = keep && info.qform_code > 0 ? info.qform : g.affine;
+  Mat4 s = keep && info.sform_code > 0 ? info.sform : g.affine;
+  if (keep && mat4_max_diff(nim->sform_code > 0 ? s : q, g.affine) > 1e-6) {
+    s = g.affine;
+    if (nim->sform_code == 0) nim->sform_code = nim->qform_code;
+  }
+  if (nim->qform_code > 0) {
+    nim->qto_xyz = to_dmat44(q);
+    double dx, dy, dz, qfac;
+    nifti_dmat44_to_quatern(nim->qto_xyz, &nim->quatern_b, &nim->quatern_c, &nim->quatern_d, &nim->qoffset_x,
+                            &nim->qoffset_y, &nim->qoffset_z, &dx, &dy, &dz, &qfac);
+    nim->qfac = qfac;
+    nim->pixdim[0] = qfac;
+  }
+  if (nim->sform_code > 0) nim->sto_xyz = to_dmat44(s);
+}
+
+// The header bytes of a single-file NIfTI-1 (352 with the extension flag) or NIfTI-2 (544).
+// nifti_clib builds the header; the bytes are written by write_file, because Debian's
+// nifti_clib (nifti_image_write) treats a single-file NIfTI-2 as a header/image pair and
+// overwrites the header with the voxels. The 4 bytes after the header (the extension flag)
+// stay 0: no extensions.
+std::vector<uint8_t> header_bytes(nifti_image* nim, int version, const std::string& path) {
+  std::vector<uint8_t> head;
+  if (version == 1) {
+    nifti_1_header h1;
+    PN_CHECK(nifti_convert_nim2n1hdr(nim, &h1) == 0, "{}: nifti_clib could not build a NIfTI-1 header", path);
+    h1.vox_offset = 352;
+    std::memcpy(h1.magic, "n+1", 4);
+    head.resize(352, 0);
+    std::memcpy(head.data(), &h1, sizeof h1);
+  } else {
+    nifti_2_header h2;
+    PN_CHECK(nifti_convert_nim2n2hdr(nim, &h2) == 0, "{}: nifti_clib could not build a NIfTI-2 header", path);
+    h2.vox_offset = 544;
+    std::memcpy(h2.magic, "n+2\0\r\n\032\n", 8);
+    head.resize(544, 0);
+    std::memcpy(head.data(), &h2, sizeof h2);
+  }
+  return head;
+}
+
+// Header then voxels into path + ".part" (gzip-compressed for .gz), then renamed into place:
+// a reader never sees a half-written file.
+void write_file(const std::string& path, const std::vector<uint8_t>& head, const void* voxels, size_t nbytes) {
+  const std::string tmp = path + ".part";
+  bool ok = true;
+  if (path.ends_with(".gz")) {
+    gzFile f = gzopen(tmp.c_str(), "wb6");
+    PN_CHECK(f != nullptr, "{}: cannot open for writing: {}", tmp, std::strerror(errno));
+    ok = gzwrite(f, head.data(), static_cast<unsigned>(head.size())) == static_cast<int>(head.size());
+    // gzwrite takes unsigned counts: write in chunks.
+    for (size_t off = 0; ok && off < nbytes; off += size_t{1} << 30) {
+      const unsigned n = static_cast<unsigned>(std::min(nbytes - off, size_t{1} << 30));
+      ok = gzwrite(f, static_cast<const uint8_t*>(voxels) + off, n) == static_cast<int>(n);
+    }
+    ok = gzclose(f) == Z_OK && ok;
+  } else {
+    std::FILE* f = std::fopen(tmp.c_str(), "wb");
+    PN_CHECK(f != nullptr, "{}: cannot open for writing: {}", tmp, std::strerror(errno));
+    ok = std::fwrite(head.data(), 1, head.size(), f) == head.size() && std::fwrite(voxels, 1, nbytes, f) == nbytes;
+    ok = std::fclose(f) == 0 && ok;
+  }
+  std::error_code ec;
+  if (!ok) fs::remove(tmp, ec);
+  PN_CHECK(ok, "{}: writing failed (disk full?)", path);
+  fs::rename(tmp, path, ec);
+  PN_CHECK(!ec, "{}: cannot move the written file into place: {}", path, ec.message());
+}
+
 void write_image(const Grid& g, const std::vector<float>& data, const std::string& path, const NiftiWriteOptions& opt) {
   const NiftiInfo& info = g.header;
   const int version = opt.version ? opt.version : (info.from_file ? info.version : 1);
@@ -286,93 +417,14 @@ void write_image(const Grid& g, const std::vector<float>& data, const std::strin
   nifti_image* nim = nifti_make_new_nim(dims, dt, 1);
   PN_CHECK(nim != nullptr, "{}: nifti_clib could not allocate the image", path);
   struct Free { nifti_image* p; ~Free() { nifti_image_free(p); } } guard{nim};
-  switch (dt) {
-    case DT_UINT8: store<uint8_t>(data, slope, inter, nim->data, path); break;
-    case DT_INT8: store<int8_t>(data, slope, inter, nim->data, path); break;
-    case DT_INT16: store<int16_t>(data, slope, inter, nim->data, path); break;
-    case DT_UINT16: store<uint16_t>(data, slope, inter, nim->data, path); break;
-    case DT_INT32: store<int32_t>(data, slope, inter, nim->data, path); break;
-    case DT_UINT32: store<uint32_t>(data, slope, inter, nim->data, path); break;
-    case DT_FLOAT32: store<float>(data, slope, inter, nim->data, path); break;
-    case DT_FLOAT64: store<double>(data, slope, inter, nim->data, path); break;
-    default: PN_FAIL("{}: unsupported datatype {}", path, dt);
-  }
+  write_voxels(data, dt, slope, inter, nim->data, path);
   nim->scl_slope = scaled ? slope : 0;
   nim->scl_inter = scaled ? inter : 0;
-  nim->dx = nim->pixdim[1] = g.spacing[0];
-  nim->dy = nim->pixdim[2] = g.spacing[1];
-  nim->dz = nim->pixdim[3] = g.spacing[2];
-  nim->xyz_units = info.xyz_units ? info.xyz_units : NIFTI_UNITS_MM;
-  // A volume made in memory (or one whose header kept neither transform) stores its affine
-  // as both: qform (the rigid part, for old viewers) and sform (exact).
-  // `affine` is authoritative: when it no longer matches the transform the header would
-  // give (someone set it directly), it is written as the sform.
-  const bool keep = info.from_file && (info.qform_code > 0 || info.sform_code > 0);
-  nim->qform_code = keep ? info.qform_code : NIFTI_XFORM_SCANNER_ANAT;
-  nim->sform_code = keep ? info.sform_code : NIFTI_XFORM_SCANNER_ANAT;
-  const Mat4 q = keep && info.qform_code > 0 ? info.qform : g.affine;
-  Mat4 s = keep && info.sform_code > 0 ? info.sform : g.affine;
-  if (keep && mat4_max_diff(nim->sform_code > 0 ? s : q, g.affine) > 1e-6) {
-    s = g.affine;
-    if (nim->sform_code == 0) nim->sform_code = nim->qform_code;
-  }
-  if (nim->qform_code > 0) {
-    nim->qto_xyz = to_dmat44(q);
-    double dx, dy, dz, qfac;
-    nifti_dmat44_to_quatern(nim->qto_xyz, &nim->quatern_b, &nim->quatern_c, &nim->quatern_d, &nim->qoffset_x,
-                            &nim->qoffset_y, &nim->qoffset_z, &dx, &dy, &dz, &qfac);
-    nim->qfac = qfac;
-    nim->pixdim[0] = qfac;
-  }
-  if (nim->sform_code > 0) nim->sto_xyz = to_dmat44(s);
+  set_geometry(g, nim);
   std::snprintf(nim->descrip, sizeof nim->descrip, "%s", info.descrip.empty() ? "penumbra" : info.descrip.c_str());
   nim->nifti_type = version == 1 ? NIFTI_FTYPE_NIFTI1_1 : NIFTI_FTYPE_NIFTI2_1;
-
-  // nifti_clib builds the header; the bytes are written here, because Debian's nifti_clib
-  // (nifti_image_write) treats a single-file NIfTI-2 as a header/image pair and
-  // overwrites the header with the voxels.
-  std::vector<uint8_t> head;
-  if (version == 1) {
-    nifti_1_header h1;
-    PN_CHECK(nifti_convert_nim2n1hdr(nim, &h1) == 0, "{}: nifti_clib could not build a NIfTI-1 header", path);
-    h1.vox_offset = 352;
-    std::memcpy(h1.magic, "n+1", 4);
-    head.resize(352, 0);
-    std::memcpy(head.data(), &h1, sizeof h1);
-  } else {
-    nifti_2_header h2;
-    PN_CHECK(nifti_convert_nim2n2hdr(nim, &h2) == 0, "{}: nifti_clib could not build a NIfTI-2 header", path);
-    h2.vox_offset = 544;
-    std::memcpy(h2.magic, "n+2\0\r\n\032\n", 8);
-    head.resize(544, 0);
-    std::memcpy(head.data(), &h2, sizeof h2);
-  }
-  // The 4 bytes after the header (the extension flag) stay 0: no extensions.
   const size_t nbytes = static_cast<size_t>(nim->nvox) * static_cast<size_t>(nim->nbyper);
-  const std::string tmp = path + ".part";
-  const bool gz = path.ends_with(".gz");
-  bool ok = true;
-  if (gz) {
-    gzFile f = gzopen(tmp.c_str(), "wb6");
-    PN_CHECK(f != nullptr, "{}: cannot open for writing: {}", tmp, std::strerror(errno));
-    ok = gzwrite(f, head.data(), static_cast<unsigned>(head.size())) == static_cast<int>(head.size());
-    // gzwrite takes unsigned counts: write in chunks.
-    for (size_t off = 0; ok && off < nbytes; off += size_t{1} << 30) {
-      const unsigned n = static_cast<unsigned>(std::min(nbytes - off, size_t{1} << 30));
-      ok = gzwrite(f, static_cast<const uint8_t*>(nim->data) + off, n) == static_cast<int>(n);
-    }
-    ok = gzclose(f) == Z_OK && ok;
-  } else {
-    std::FILE* f = std::fopen(tmp.c_str(), "wb");
-    PN_CHECK(f != nullptr, "{}: cannot open for writing: {}", tmp, std::strerror(errno));
-    ok = std::fwrite(head.data(), 1, head.size(), f) == head.size() && std::fwrite(nim->data, 1, nbytes, f) == nbytes;
-    ok = std::fclose(f) == 0 && ok;
-  }
-  std::error_code ec;
-  if (!ok) fs::remove(tmp, ec);
-  PN_CHECK(ok, "{}: writing failed (disk full?)", path);
-  fs::rename(tmp, path, ec);
-  PN_CHECK(!ec, "{}: cannot move the written file into place: {}", path, ec.message());
+  write_file(path, header_bytes(nim, version, path), nim->data, nbytes);
 }
 
 }  // namespace

@@ -10,7 +10,8 @@
 #   memcheck   compute-sanitizer memcheck and racecheck on test_gpu_kernels (our kernels),
 #   racecheck  where compute-sanitizer is installed
 #   bigsum     fill and sums past 2^31 float32 elements against exact values
-#   conv(_torch)         the U-Net's 3x3x3 convolutions, ours vs PyTorch, TF32 off and on
+#   conv(_torch)         the U-Net's 3x3x3 convolutions, ours vs PyTorch, float32 with TF32 off
+#                        and on, and bf16 and fp16 storage (fp32 accumulation)
 #   steps_<net>(_torch)  one training iteration of each network, ours vs PyTorch
 # then the Markdown report (tools/gpu_check/report.py) and its verdict as the exit status:
 # 0 when every check passed, 1 otherwise, 2 for bad arguments.
@@ -172,7 +173,9 @@ step_bigsum() {
   ours "$GC_BIN" bigsum "${args[@]}"
 }
 
-step_conv() { ours "$GC_BIN" conv --out "$GC_WORK/data" --size "$GC_SIZE" --tf32 off,on --reps "$GC_REPS"; }
+step_conv() {
+  ours "$GC_BIN" conv --out "$GC_WORK/data" --size "$GC_SIZE" --tf32 off,on --half bf16,fp16 --reps "$GC_REPS"
+}
 
 step_conv_torch() {
   "$GC_PY" tools/gpu_check/torch_conv.py --ours "$GC_WORK/logs/conv.log" --dir "$GC_WORK/data" \

@@ -4,7 +4,8 @@
 set -euo pipefail
 pkgs=(cmake ninja-build g++ doctest-dev libnifti2-dev libopenblas-openmp-dev libdnnl-dev
       libomp-dev openmpi-bin libopenmpi-dev libtomlplusplus-dev libcli11-dev
-      nlohmann-json3-dev libfmt-dev libpng-dev zlib1g-dev)
+      nlohmann-json3-dev libfmt-dev libpng-dev zlib1g-dev libcairo2-dev pkg-config
+      fonts-dejavu-core)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

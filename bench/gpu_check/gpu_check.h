@@ -35,6 +35,7 @@ std::vector<ConvCase> unet_conv_cases(const UNetSize& s);
 struct ConvOptions {
   std::string out_dir;
   std::vector<bool> tf32_modes{false, true};
+  std::vector<std::string> half_modes;  // "bf16", "fp16": the 16-bit storage rows
   int reps = 5;
 };
 int run_conv(const UNetSize& size, const ConvOptions& opt);

@@ -1,12 +1,15 @@
 // gpu_check conv: every distinct 3x3x3 convolution of the segmentation U-Net (encoder,
 // bottleneck and decoder; padding 1, no bias) through our cuDNN wrappers
-// (kernels/cuda/dnn.h), forward, backward-data and backward-filter, with TF32 off and/or
-// on: median time over --reps runs after a warm-up (CUDA events), TFLOP/s, the algorithm
+// (kernels/cuda/dnn.h), forward, backward-data and backward-filter, in float with TF32 off
+// and/or on, and in bf16 and/or fp16 storage (the float inputs cast once to 16 bits, nearest
+// even; fp32 accumulation; the output cast back to float for the file; the line's tf32 field
+// says the mode: off, on, bf16, fp16): median time over --reps runs after a warm-up (CUDA events), TFLOP/s, the algorithm
 // and workspace the wrapper chose, whether a later run gave bitwise the same output, and
 // the output written to <out>/conv<i>_<direction>_<tf32>.f32 for
 // tools/gpu_check/torch_conv.py, which recomputes the same inputs (hash_uniform) with
 // PyTorch and compares. Inputs: x seed 100 i + 1, w seed 100 i + 2, dy seed 100 i + 3.
 #include <cstring>
+#include <functional>
 #include <map>
 #include <set>
 #include <string>
@@ -17,7 +20,9 @@
 #include "kernels/op_geometry.h"
 
 #include "kernels/cuda/dnn.h"
+#include "kernels/cuda/elementwise.h"
 #include "kernels/cuda/library_options.h"
+#include "kernels/cuda/storage_types.h"
 
 namespace pn::gpu_check {
 
@@ -92,32 +97,62 @@ struct ConvBuffers {
         dw(g.C_out * g.col_rows()) {}
 };
 
-// One direction of one case at the current TF32 setting: result line and output file.
+// A device array of n 16-bit values; from a float one: cast on stream() (nearest even).
+template <class H>
+class Device16 {
+ public:
+  explicit Device16(int64_t n) : n_(n) { PN_CUDA_CHECK(cudaMalloc(reinterpret_cast<void**>(&p_), n * sizeof(H))); }
+  explicit Device16(const DeviceFloats& f) : Device16(f.size()) { cuda::cast(f.get(), p_, n_, stream()); }
+  ~Device16() { (void)cudaFree(p_); }
+  Device16(const Device16&) = delete;
+  Device16& operator=(const Device16&) = delete;
+  H* get() const { return p_; }
+  int64_t size() const { return n_; }
+
+ private:
+  H* p_ = nullptr;
+  int64_t n_;
+};
+
+// The operands of one direction in storage type T: float uses the buffers themselves,
+// 16-bit types casts of them (the output cast back into the float buffer by `publish`).
+template <class T>
+struct Operands {
+  const T *a, *b;
+  T* out;
+};
+
+// One direction of one case in storage type T under `mode` (off / on: float with TF32 off or
+// on; bf16 / fp16): result line and output file.
+template <class T>
 bool run_direction(const ConvCase& c, size_t index, ConvDirection dir, ConvBuffers& b, const ConvOptions& opt,
-                   DeviceTimer& timer) {
+                   DeviceTimer& timer, const std::string& mode, Operands<T> o, const std::function<void()>& publish) {
   const kernels::ConvGeom& g = c.geom;
   DeviceFloats& out = dir == ConvDirection::forward ? b.y : dir == ConvDirection::backward_input ? b.dx : b.dw;
   auto run = [&] {
-    if (dir == ConvDirection::forward) conv_forward<float>(g, b.x.get(), b.w.get(), b.y.get(), stream());
-    else if (dir == ConvDirection::backward_input) conv_backward_input<float>(g, b.dy.get(), b.w.get(), b.dx.get(), stream());
-    else conv_backward_weight<float>(g, b.x.get(), b.dy.get(), b.dw.get(), stream());
+    if (dir == ConvDirection::forward) conv_forward<T>(g, o.a, o.b, o.out, stream());
+    else if (dir == ConvDirection::backward_input) conv_backward_input<T>(g, o.a, o.b, o.out, stream());
+    else conv_backward_weight<T>(g, o.a, o.b, o.out, stream());
   };
   // Poison the output (NaN bytes) so that an element the library leaves unwritten shows.
   out.poison();
+  if (static_cast<void*>(o.out) != static_cast<void*>(out.get()))
+    PN_CUDA_CHECK(cudaMemsetAsync(o.out, 0xFF, out.size() * sizeof(T), stream()));
   run();
+  publish();
   const std::vector<float> first = out.to_host();
-  const auto algo = conv_algorithm<float>(dir, g);
+  const auto algo = conv_algorithm<T>(dir, g);
   const double ms = timer.median_ms(run, opt.reps, 1);
+  publish();
   const std::vector<float> last = out.to_host();
   const bool same = std::memcmp(first.data(), last.data(), first.size() * sizeof(float)) == 0;
-  const std::string tf32 = cuda::library_options().allow_tf32 ? "on" : "off";
-  const std::string file = "conv" + std::to_string(index) + "_" + direction_name(dir) + "_" + tf32 + ".f32";
+  const std::string file = "conv" + std::to_string(index) + "_" + direction_name(dir) + "_" + mode + ".f32";
   write_raw(opt.out_dir + "/" + file, first);
   Line("conv")
       .add("case", static_cast<int64_t>(index))
       .add("layers", c.layers)
       .add("dir", direction_name(dir))
-      .add("tf32", tf32)
+      .add("tf32", mode)
       .add("N", g.N).add("Cin", g.C_in).add("Cout", g.C_out)
       .add("D", g.in[0]).add("H", g.in[1]).add("W", g.in[2])
       .add("seed", static_cast<int64_t>(100 * index))
@@ -132,6 +167,32 @@ bool run_direction(const ConvCase& c, size_t index, ConvDirection dir, ConvBuffe
   return static_cast<bool>(algo);
 }
 
+// The three directions of one case in float at the current TF32 setting.
+bool run_float(const ConvCase& c, size_t index, ConvBuffers& b, const ConvOptions& opt, DeviceTimer& timer) {
+  const std::string mode = cuda::library_options().allow_tf32 ? "on" : "off";
+  bool ok = run_direction<float>(c, index, ConvDirection::forward, b, opt, timer, mode, {b.x.get(), b.w.get(), b.y.get()}, [] {});
+  ok = run_direction<float>(c, index, ConvDirection::backward_input, b, opt, timer, mode,
+                            {b.dy.get(), b.w.get(), b.dx.get()}, [] {}) && ok;
+  return run_direction<float>(c, index, ConvDirection::backward_weight, b, opt, timer, mode,
+                              {b.x.get(), b.dy.get(), b.dw.get()}, [] {}) && ok;
+}
+
+// The three directions of one case in 16-bit storage H (mode "bf16" or "fp16").
+template <class H>
+bool run_16bit(const ConvCase& c, size_t index, ConvBuffers& b, const ConvOptions& opt, DeviceTimer& timer,
+               const std::string& mode) {
+  Device16<H> x(b.x), w(b.w), dy(b.dy), y(b.y.size()), dx(b.dx.size()), dw(b.dw.size());
+  auto back = [](const Device16<H>& h, DeviceFloats& f) {
+    return [&h, &f] { cuda::cast(h.get(), f.get(), f.size(), stream()); };
+  };
+  bool ok = run_direction<H>(c, index, ConvDirection::forward, b, opt, timer, mode, {x.get(), w.get(), y.get()},
+                             back(y, b.y));
+  ok = run_direction<H>(c, index, ConvDirection::backward_input, b, opt, timer, mode, {dy.get(), w.get(), dx.get()},
+                        back(dx, b.dx)) && ok;
+  return run_direction<H>(c, index, ConvDirection::backward_weight, b, opt, timer, mode, {x.get(), dy.get(), dw.get()},
+                          back(dw, b.dw)) && ok;
+}
+
 }  // namespace
 
 int run_conv(const UNetSize& size, const ConvOptions& opt) {
@@ -144,9 +205,11 @@ int run_conv(const UNetSize& size, const ConvOptions& opt) {
       cuda::LibraryOptions lib = cuda::library_options();
       lib.allow_tf32 = tf32;
       cuda::ScopedLibraryOptions scope(lib);
-      for (ConvDirection dir : {ConvDirection::forward, ConvDirection::backward_input, ConvDirection::backward_weight})
-        ok = run_direction(cases[i], i, dir, b, opt, timer) && ok;
+      ok = run_float(cases[i], i, b, opt, timer) && ok;
     }
+    for (const std::string& mode : opt.half_modes)
+      ok = (mode == "bf16" ? run_16bit<__nv_bfloat16>(cases[i], i, b, opt, timer, mode)
+                           : run_16bit<__half>(cases[i], i, b, opt, timer, mode)) && ok;
   }
   if (!ok) std::fprintf(stderr, "gpu_check conv: an algorithm choice was not found in the wrapper's cache\n");
   return ok ? 0 : 1;

@@ -14,7 +14,7 @@ using pn::gpu_check::Options;
 
 constexpr const char* kUsage =
     "gpu_check bigsum [--elements N] [--reps N]\n"
-    "       gpu_check conv --out DIR [--size paper|small|tiny] [--tf32 off,on] [--reps N]\n"
+    "       gpu_check conv --out DIR [--size paper|small|tiny] [--tf32 off,on] [--half none|bf16,fp16] [--reps N]\n"
     "       gpu_check steps --net unet|pix2pix|spade|wgan --out DIR [--size paper|small|tiny] [--reps N]";
 
 std::vector<bool> tf32_modes(const Options& o) {
@@ -23,6 +23,14 @@ std::vector<bool> tf32_modes(const Options& o) {
   if (s == "on") return {true};
   if (s == "off,on") return {false, true};
   o.usage("--tf32 must be off, on or off,on");
+}
+
+std::vector<std::string> half_modes(const Options& o) {
+  const std::string& s = o.str("half");
+  if (s == "none") return {};
+  if (s == "bf16" || s == "fp16") return {s};
+  if (s == "bf16,fp16") return {"bf16", "fp16"};
+  o.usage("--half must be none, bf16, fp16 or bf16,fp16");
 }
 
 int run(int argc, char** argv) {
@@ -38,11 +46,11 @@ int run(int argc, char** argv) {
     return pn::gpu_check::run_bigsum({o.integer("elements", 8), static_cast<int>(o.integer("reps", 1)), false});
   }
   if (cmd == "conv") {
-    Options o(kUsage, {{"out", ""}, {"size", "paper"}, {"tf32", "off,on"}, {"reps", "5"}});
+    Options o(kUsage, {{"out", ""}, {"size", "paper"}, {"tf32", "off,on"}, {"half", "none"}, {"reps", "5"}});
     o.parse(argc, argv, 2);
     if (o.str("out").empty()) o.usage("--out DIR is required");
     return pn::gpu_check::run_conv(pn::gpu_check::unet_size(o.str("size")),
-                                   {o.str("out"), tf32_modes(o), static_cast<int>(o.integer("reps", 1))});
+                                   {o.str("out"), tf32_modes(o), half_modes(o), static_cast<int>(o.integer("reps", 1))});
   }
   Options o(kUsage, {{"out", ""}, {"size", "paper"}, {"net", ""}, {"reps", "5"}});
   o.parse(argc, argv, 2);

@@ -15,10 +15,7 @@
 namespace pn::cli {
 namespace {
 
-void add_segment(CLI::App& app) {
-  auto* grp = app.add_subcommand("segment", "The 3-D U-Net: train, predict masks, evaluate predictions");
-  grp->require_subcommand(1);
-
+void add_segment_train(CLI::App* grp) {
   auto* train = grp->add_subcommand("train", "Train (or resume) the U-Net with segment.loss (soft Dice by default) on data.train_dir; test Dice "
                                              "every epoch on data.test_dir; final held-out scores on data.holdout_dir");
   auto req = std::make_shared<experiments::ConfigRequest>();
@@ -42,7 +39,9 @@ void add_segment(CLI::App& app) {
     auto r = experiments::segment_train(experiments::resolve_config(*req), *run, *exp);
     if (!r.run_dir.empty()) std::printf("run folder: %s\n", r.run_dir.c_str());
   });
+}
 
+void add_segment_predict(CLI::App* grp) {
   auto* predict = grp->add_subcommand("predict", "Write <case>_pred.nii.gz masks, on each input image's grid, with a "
                                                  "trained run's newest checkpoint, and predictions.csv (lesion volume "
                                                  "and components per case); images need no masks");
@@ -56,7 +55,9 @@ void add_segment(CLI::App& app) {
     const Device device = experiments::select_device_for_run((*p)[0], (*p)[3], "segment predict");
     if (experiments::segment_predict((*p)[0], (*p)[1], (*p)[2], device) > 0) throw CLI::RuntimeError(1);
   });
+}
 
+void add_segment_eval(CLI::App* grp) {
   auto* eval = grp->add_subcommand("eval", "Score <case>_pred.nii.gz masks against a folder of truth masks: soft and hard "
                                            "Dice, precision, recall, volume difference, HD95 (mm), false-positive volume");
   auto e = std::make_shared<std::array<std::string, 3>>();
@@ -81,6 +82,14 @@ void add_segment(CLI::App& app) {
     truth.suffixes = *sfx;
     experiments::segment_eval((*e)[0], truth, (*e)[2], *resample);
   });
+}
+
+void add_segment(CLI::App& app) {
+  auto* grp = app.add_subcommand("segment", "The 3-D U-Net: train, predict masks, evaluate predictions");
+  grp->require_subcommand(1);
+  add_segment_train(grp);
+  add_segment_predict(grp);
+  add_segment_eval(grp);
 }
 
 }  // namespace

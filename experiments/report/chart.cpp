@@ -5,7 +5,7 @@
 #include <variant>
 
 #include "autograd/error.h"
-#include "experiments/report/bitmap_font.h"
+#include "data/montage.h"
 
 namespace pn::experiments {
 
@@ -48,9 +48,9 @@ Chart::Chart(std::string title, std::string xlabel, std::string ylabel, int widt
 // Legend: a 20-pixel sample at +10, the label from +36, and 8 pixels to spare.
 int Chart::right_margin() const {
   if (!legend_on_) return kNoLegendRight;
-  int cols = 0;
-  for (const auto& e : legend_) cols = std::max(cols, font::text_columns(e.label));
-  return std::max(kLegendRight, 36 + cols + 8);
+  double label = 0;
+  for (const auto& e : legend_) label = std::max(label, text_width(e.label));
+  return std::max(kLegendRight, 36 + static_cast<int>(std::ceil(label)) + 8);
 }
 
 // The plot keeps its width; a long legend widens the chart.
@@ -140,6 +140,13 @@ std::vector<Primitive> Chart::elements() const {
     out.emplace_back(TextPrim{fx1 + 36.0, y, e.label, Anchor::start});
   }
   return out;
+}
+
+RgbImage Chart::raster(int scale) const { return render_primitives(elements(), width(), height(), scale); }
+
+void Chart::write_png(const std::string& path, int scale) const {
+  const RgbImage im = raster(scale);
+  data::write_png_rgb(path, im.width, im.height, im.rgb);
 }
 
 }  // namespace pn::experiments

@@ -2,15 +2,15 @@
 // grid lines, tick labels, axis labels, a title and a legend on the right. Data elements
 // are recorded in data coordinates; elements() lays the whole chart out once into pixel
 // primitives (chart_primitives.h), which svg() writes as a standalone SVG document and
-// raster()/write_png() draw into a PNG (optionally at an integer supersampling scale),
-// so both outputs show the same elements at the same places.
+// raster()/write_png() draw with Cairo (chart_render.h) into a PNG at an integer scale,
+// so both outputs show the same elements at the same places, in the same font.
 #pragma once
 #include <string>
 #include <vector>
 
 #include "experiments/report/chart_axis.h"
 #include "experiments/report/chart_primitives.h"
-#include "experiments/report/raster_canvas.h"
+#include "experiments/report/chart_render.h"
 
 namespace pn::experiments {
 
@@ -51,7 +51,7 @@ class Chart {
   std::vector<Primitive> elements() const;
   std::string svg() const;
   // Drawn at `scale` x the chart's size (lines, text and all), anti-aliased.
-  RasterCanvas raster(int scale = 1) const;
+  RgbImage raster(int scale = 1) const;
   void write_png(const std::string& path, int scale = 2) const;
 
  private:

@@ -37,7 +37,7 @@ struct SvgElement {
   std::string operator()(const TextPrim& t) const {
     const char* anchor = t.anchor == Anchor::start ? "start" : t.anchor == Anchor::middle ? "middle" : "end";
     std::string s = fmt::format(R"(<text x="{:.1f}" y="{:.1f}" text-anchor="{}" dominant-baseline="middle")", t.x, t.y, anchor);
-    if (t.size != 1) s += R"( font-size="15")";
+    if (t.size != 1) s += fmt::format(R"( font-size="{}")", chart_font_px(t.size));
     if (t.vertical) s += fmt::format(R"svg( transform="rotate(-90 {:.1f} {:.1f})")svg", t.x, t.y);
     return s + paint("fill", t.colour) + ">" + svg_escape(t.text) + "</text>";
   }
@@ -48,10 +48,10 @@ struct SvgElement {
 std::string Chart::svg() const {
   // Round caps and joins, as the raster draws them.
   std::string s = fmt::format(
-      R"(<svg xmlns="http://www.w3.org/2000/svg" width="{0}" height="{1}" viewBox="0 0 {0} {1}" font-family="sans-serif" )"
-      R"(font-size="12" stroke-linecap="round" stroke-linejoin="round">)"
+      R"(<svg xmlns="http://www.w3.org/2000/svg" width="{0}" height="{1}" viewBox="0 0 {0} {1}" font-family="{2}, sans-serif" )"
+      R"(font-size="{3}" stroke-linecap="round" stroke-linejoin="round">)"
       "\n",
-      width(), height());
+      width(), height(), kChartFont, chart_font_px(1));
   for (const Primitive& p : elements()) s += std::visit(SvgElement{}, p) + "\n";
   return s + "</svg>\n";
 }

@@ -5,7 +5,6 @@
 #include <limits>
 
 #include "autograd/error.h"
-#include "experiments/report/bitmap_font.h"
 #include "experiments/metrics/seg_metrics.h"
 
 namespace pn::experiments {
@@ -80,7 +79,7 @@ Chart box_plot(const NamedValues& groups, const std::string& title, const std::s
   // name them in a legend.
   const double slot = p.px(1.5) - p.px(0.5);
   bool fits = true;
-  for (const auto& n : names) fits &= font::text_columns(n) + 8 <= slot;
+  for (const auto& n : names) fits &= text_width(n) + 8 <= slot;
   if (!fits) {
     p = Chart(title, "", ylabel, 720, 420, /*legend=*/true);
     std::vector<std::string> numbers;

@@ -53,14 +53,12 @@ BootstrapOptions report_bootstrap(const Config& c) {
   return o;
 }
 
-fs::path write_study_report(const Config& c, const fs::path& run_root, const fs::path& out_dir,
-                            const std::vector<ReportImage>& images) {
-  const auto grid = segmentation_grid(c);
-  const int64_t last_k = c.integer("segment.report_last_epochs");
-  fs::create_directories(out_dir / "figures");
+namespace {
 
+// Each experiment's results, and a status line for each not run or unfinished.
+std::vector<ExperimentResult> load_results(const std::vector<SegmentExperiment>& grid, const fs::path& run_root,
+                                           int64_t last_k, std::vector<std::string>& status) {
   std::vector<ExperimentResult> results;
-  std::vector<std::string> status;
   for (const auto& e : grid) {
     const fs::path dir = run_root / e.name;
     if (!fs::is_directory(dir)) {
@@ -71,7 +69,11 @@ fs::path write_study_report(const Config& c, const fs::path& run_root, const fs:
     results.push_back(load_experiment(e.title, dir.string(), last_k));
     if (!fs::exists(dir / run_files::kDone)) status.push_back(fmt::format("- {}: unfinished (`{}`)", e.title, dir.string()));
   }
+  return results;
+}
 
+// The title block: preset, seed, grid, date, the phantom's description and the devices.
+std::string report_heading(const Config& c, const fs::path& run_root) {
   std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
   char when[32];
   std::strftime(when, sizeof when, "%Y-%m-%d %H:%M UTC", std::gmtime(&now));
@@ -86,35 +88,28 @@ fs::path write_study_report(const Config& c, const fs::path& run_root, const fs:
     }
   if (fs::exists(run_root / "devices.txt"))  // run.device, resolved per rank by the study
     md += fmt::format("Computed on: {}\n", read_text(run_root / "devices.txt"));
-  md += "## Dice\n\n";
-  md += dice_table_markdown(results, last_k);
-  if (!status.empty()) md += "\nNot complete:\n" + fmt::format("{}", fmt::join(status, "\n")) + "\n";
+  return md;
+}
 
-  auto held_all = tables_of(grid, run_root, run_files::kHeldoutMetrics, false);
-  auto held_small = tables_of(grid, run_root, run_files::kHeldoutMetrics, true);
-  held_all.insert(held_all.end(), held_small.begin(), held_small.end());
-  if (!held_all.empty()) {
-    md += "\n## Held-out set, per volume\n\n" + volume_metrics_markdown(held_all);
-    std::vector<HeldoutValues> values;
-    for (const auto& [title, t] : held_all) values.push_back(heldout_values(title, t));
-    md += "\n## Held-out set: confidence intervals and paired comparisons\n\n" +
-          heldout_comparison_markdown(values, grid.front().title, report_bootstrap(c));
-  }
-
-  // The mask GAN against held-out real lesions (experiments/train/lesion_eval.h), its links
-  // re-rooted at the report.
+// The mask GAN against held-out real lesions (experiments/train/lesion_eval.h), its links
+// re-rooted at the report; empty when the study has no such evaluation.
+std::string lesion_section(const fs::path& run_root, const fs::path& out_dir) {
   const fs::path eval_dir = run_root / "maskgan" / "evaluation";
-  if (fs::exists(eval_dir / "lesion_comparison.md")) {
-    std::string text = read_text(eval_dir / "lesion_comparison.md");
-    const std::string rel = link(eval_dir, out_dir);
-    for (const std::string target : {"figures/", "montage.png"})
-      for (size_t p = 0; (p = text.find("](" + target, p)) != std::string::npos; p += rel.size() + 3)
-        text.insert(p + 2, rel + "/");
-    md += "\n## Generated vs real lesions\n\n" + text;
-  }
+  if (!fs::exists(eval_dir / "lesion_comparison.md")) return "";
+  std::string text = read_text(eval_dir / "lesion_comparison.md");
+  const std::string rel = link(eval_dir, out_dir);
+  for (const std::string target : {"figures/", "montage.png"})
+    for (size_t p = 0; (p = text.find("](" + target, p)) != std::string::npos; p += rel.size() + 3)
+      text.insert(p + 2, rel + "/");
+  return "\n## Generated vs real lesions\n\n" + text;
+}
 
-  md += "\n## Figures\n\n";
-  // figures/<stem>.png, linked from the report, and the same chart as <stem>.svg beside it.
+// The figures: training curves (all cases, few cases), the held-out box plot, then the
+// images the study made; figures/<stem>.png linked from the report, <stem>.svg beside it.
+std::string figures_section(const std::vector<SegmentExperiment>& grid, const fs::path& run_root, const fs::path& out_dir,
+                            const std::vector<std::pair<std::string, CsvTable>>& held_all,
+                            const std::vector<ReportImage>& images) {
+  std::string md = "\n## Figures\n\n";
   auto figure = [&](const std::string& stem, const Chart& chart, const std::string& caption) {
     const fs::path p = out_dir / "figures" / (stem + ".png");
     chart.write_png(p.string());
@@ -132,7 +127,35 @@ fs::path write_study_report(const Config& c, const fs::path& run_root, const fs:
     figure("dice_boxplot", volume_box_plot(held_all, "hard_dice"),
            "Hard Dice per lesion-positive held-out volume, final models");
   for (const auto& im : images) md += fmt::format("![{}]({})\n\n*{}*\n\n", im.caption, link(im.path, out_dir), im.caption);
+  return md;
+}
 
+}  // namespace
+
+fs::path write_study_report(const Config& c, const fs::path& run_root, const fs::path& out_dir,
+                            const std::vector<ReportImage>& images) {
+  const auto grid = segmentation_grid(c);
+  const int64_t last_k = c.integer("segment.report_last_epochs");
+  fs::create_directories(out_dir / "figures");
+  std::vector<std::string> status;
+  const std::vector<ExperimentResult> results = load_results(grid, run_root, last_k, status);
+  std::string md = report_heading(c, run_root);
+  md += "## Dice\n\n";
+  md += dice_table_markdown(results, last_k);
+  if (!status.empty()) md += "\nNot complete:\n" + fmt::format("{}", fmt::join(status, "\n")) + "\n";
+
+  auto held_all = tables_of(grid, run_root, run_files::kHeldoutMetrics, false);
+  auto held_small = tables_of(grid, run_root, run_files::kHeldoutMetrics, true);
+  held_all.insert(held_all.end(), held_small.begin(), held_small.end());
+  if (!held_all.empty()) {
+    md += "\n## Held-out set, per volume\n\n" + volume_metrics_markdown(held_all);
+    std::vector<HeldoutValues> values;
+    for (const auto& [title, t] : held_all) values.push_back(heldout_values(title, t));
+    md += "\n## Held-out set: confidence intervals and paired comparisons\n\n" +
+          heldout_comparison_markdown(values, grid.front().title, report_bootstrap(c));
+  }
+  md += lesion_section(run_root, out_dir);
+  md += figures_section(grid, run_root, out_dir, held_all, images);
   const fs::path report = out_dir / "report.md";
   nn::write_file_atomic(report.string(), md);
   return report;

@@ -132,70 +132,80 @@ LesionComparison compare_generated_lesions(const std::string& maskgan_run, int64
   return c;
 }
 
-std::string write_lesion_comparison(const LesionComparison& c, const fs::path& out_dir) {
-  fs::create_directories(out_dir);
+namespace {
+
+// The measures compared between real and generated masks, with their table precision.
+struct MeasureRow {
+  const char* name;
+  double (*f)(const MaskMeasures&);
+  int decimals;
+};
+double largest_extent(const MaskMeasures& m) {
+  return std::max({m.stats.extent_mm[0], m.stats.extent_mm[1], m.stats.extent_mm[2]});
+}
+const MeasureRow kMeasureRows[] = {
+    {"volume (ml)", [](const MaskMeasures& m) { return m.stats.volume_ml; }, 2},
+    {"components (26-connected)", [](const MaskMeasures& m) { return double(m.stats.components); }, 0},
+    {"surface / volume (1/mm)", [](const MaskMeasures& m) { return m.stats.surface_to_volume; }, 3},
+    {"largest extent (mm)", largest_extent, 1},
+};
+
+template <class Pred>
+size_t count_where(const std::vector<MaskMeasures>& v, Pred pred) {
+  return static_cast<size_t>(std::count_if(v.begin(), v.end(), pred));
+}
+
+// The markdown table: each measure's median [quartiles] in both sets with their KS distance,
+// then the fractions with several components, in the left hemisphere and per territory.
+std::string measures_table(const LesionComparison& c) {
   const auto& R = c.real;
   const auto& G = c.generated;
-  std::string md = fmt::format("Real: {}.\n\nGenerated: {}; {} came out empty after thresholding and speck removal "
-                               "and are left out below.\n\n",
-                               c.real_source, c.generated_source, c.generated_empty);
-  md += fmt::format("| measure | real (n = {}) | generated (n = {}) | KS distance |\n|---|---|---|---|\n", R.size(), G.size());
-  struct Row {
-    const char* name;
-    double (*f)(const MaskMeasures&);
-    int decimals;
-  };
-  const Row rows[] = {
-      {"volume (ml)", [](const MaskMeasures& m) { return m.stats.volume_ml; }, 2},
-      {"components (26-connected)", [](const MaskMeasures& m) { return double(m.stats.components); }, 0},
-      {"surface / volume (1/mm)", [](const MaskMeasures& m) { return m.stats.surface_to_volume; }, 3},
-      {"largest extent (mm)",
-       [](const MaskMeasures& m) { return std::max({m.stats.extent_mm[0], m.stats.extent_mm[1], m.stats.extent_mm[2]}); }, 1},
-  };
+  std::string md = fmt::format("| measure | real (n = {}) | generated (n = {}) | KS distance |\n|---|---|---|---|\n",
+                               R.size(), G.size());
   auto cell = [](const std::vector<double>& v, int d) {
     const BoxStats b = box_stats(v);
     return fmt::format("{:.{}f} [{:.{}f}, {:.{}f}]", b.median, d, b.q1, d, b.q3, d);
   };
-  for (const Row& r : rows) {
+  for (const MeasureRow& r : kMeasureRows) {
     const auto a = field(R, r.f), b = field(G, r.f);
     md += fmt::format("| {}: median [quartiles] | {} | {} | {:.2f} |\n", r.name, cell(a, r.decimals), cell(b, r.decimals),
                       ks_distance(a, b));
   }
-  auto count_if = [](const std::vector<MaskMeasures>& v, auto pred) {
-    return static_cast<size_t>(std::count_if(v.begin(), v.end(), pred));
+  auto fraction_row = [&](const std::string& name, auto pred) {
+    md += fmt::format("| {} | {:.1f} % | {:.1f} % | |\n", name, percent(count_where(R, pred), R.size()),
+                      percent(count_where(G, pred), G.size()));
   };
-  const auto multi = [](const MaskMeasures& m) { return m.stats.components > 1; };
-  md += fmt::format("| more than one component | {:.1f} % | {:.1f} % | |\n", percent(count_if(R, multi), R.size()),
-                    percent(count_if(G, multi), G.size()));
-  const auto left = [](const MaskMeasures& m) { return m.stats.hemisphere == data::Hemisphere::Left; };
-  md += fmt::format("| left hemisphere (centre of mass) | {:.1f} % | {:.1f} % | |\n", percent(count_if(R, left), R.size()),
-                    percent(count_if(G, left), G.size()));
-  if (c.territories) {
-    std::vector<std::string> names;
-    for (int g = 1; g <= data::ArterialAtlas::kGroups; ++g) names.push_back(data::ArterialAtlas::group_name(g));
-    names.push_back("none");
-    for (const auto& n : names) {
-      const auto in = [&](const MaskMeasures& m) { return m.territory == n; };
-      const size_t a = count_if(R, in), b = count_if(G, in);
-      if (a + b == 0) continue;
-      md += fmt::format("| territory {} (most voxels) | {:.1f} % | {:.1f} % | |\n", n, percent(a, R.size()), percent(b, G.size()));
-    }
-  } else {
-    md += "\nNo vascular territories: the masks are not in MNI space or the arterial atlas (shared/data/soop) is not at hand.\n";
+  fraction_row("more than one component", [](const MaskMeasures& m) { return m.stats.components > 1; });
+  fraction_row("left hemisphere (centre of mass)",
+               [](const MaskMeasures& m) { return m.stats.hemisphere == data::Hemisphere::Left; });
+  if (!c.territories)
+    return md + "\nNo vascular territories: the masks are not in MNI space or the arterial atlas (shared/data/soop) is not "
+                "at hand.\n";
+  std::vector<std::string> names;
+  for (int g = 1; g <= data::ArterialAtlas::kGroups; ++g) names.push_back(data::ArterialAtlas::group_name(g));
+  names.push_back("none");
+  for (const auto& n : names) {
+    const auto in = [&](const MaskMeasures& m) { return m.territory == n; };
+    if (count_where(R, in) + count_where(G, in) > 0) fraction_row(fmt::format("territory {} (most voxels)", n), in);
   }
+  return md;
+}
 
-  // One row per mask (written whole and atomically: re-running replaces it).
-  {
-    std::string csv = "set,voxels,volume_ml,components,surface_to_volume,extent_max_mm,hemisphere,territory\n";
-    for (const auto* set : {&R, &G})
-      for (const auto& m : *set)
-        csv += fmt::format("{},{},{:.4f},{},{:.4f},{:.2f},{},{}\n", set == &R ? "real" : "generated", m.stats.voxels,
-                           m.stats.volume_ml, m.stats.components, m.stats.surface_to_volume,
-                           std::max({m.stats.extent_mm[0], m.stats.extent_mm[1], m.stats.extent_mm[2]}),
-                           data::hemisphere_name(m.stats.hemisphere), m.territory);
-    nn::write_file_atomic((out_dir / "lesion_stats.csv").string(), csv);
-  }
-  // Histograms.
+// One row per mask (written whole and atomically: re-running replaces it).
+void write_lesion_csv(const LesionComparison& c, const fs::path& out_dir) {
+  std::string csv = "set,voxels,volume_ml,components,surface_to_volume,extent_max_mm,hemisphere,territory\n";
+  for (const auto* set : {&c.real, &c.generated})
+    for (const auto& m : *set)
+      csv += fmt::format("{},{},{:.4f},{},{:.4f},{:.2f},{},{}\n", set == &c.real ? "real" : "generated", m.stats.voxels,
+                         m.stats.volume_ml, m.stats.components, m.stats.surface_to_volume, largest_extent(m),
+                         data::hemisphere_name(m.stats.hemisphere), m.territory);
+  nn::write_file_atomic((out_dir / "lesion_stats.csv").string(), csv);
+}
+
+// The histograms of volume, components and surface-to-volume (PNG and SVG), linked in md.
+void write_lesion_histograms(const LesionComparison& c, const fs::path& out_dir, std::string& md) {
+  const auto& R = c.real;
+  const auto& G = c.generated;
   fs::create_directories(out_dir / "figures");
   md += "\n";
   auto figure = [&](const std::string& stem, const Chart& chart, const std::string& caption) {
@@ -203,25 +213,29 @@ std::string write_lesion_comparison(const LesionComparison& c, const fs::path& o
     nn::write_file_atomic((out_dir / "figures" / (stem + ".svg")).string(), chart.svg());
     md += fmt::format("![{}](figures/{}.png)\n\n*{}*\n\n", caption, stem, caption);
   };
+  auto sets = [&](const MeasureRow& r) {
+    return NamedValues{{"real", field(R, r.f)}, {"generated", field(G, r.f)}};
+  };
   HistogramOptions vol_opt;
   vol_opt.log10_x = true;
   vol_opt.bins = 16;
-  figure("lesion_volume", histogram_chart({{"real", field(R, rows[0].f)}, {"generated", field(G, rows[0].f)}},
-                                          "Lesion volume, real vs generated", "volume (ml, log scale)", vol_opt),
+  figure("lesion_volume", histogram_chart(sets(kMeasureRows[0]), "Lesion volume, real vs generated", "volume (ml, log scale)",
+                                          vol_opt),
          "Lesion volume: held-out real masks vs generated ones (fractions of each set)");
   HistogramOptions comp_opt;
   int max_comp = 1;
   for (const auto* set : {&R, &G})
     for (const auto& m : *set) max_comp = std::max(max_comp, m.stats.components);
   for (double e = 0.5; e <= std::min(max_comp, 15) + 1.5; e += 1) comp_opt.edges.push_back(e);
-  figure("lesion_components", histogram_chart({{"real", field(R, rows[1].f)}, {"generated", field(G, rows[1].f)}},
-                                              "Connected components per mask", "components", comp_opt),
+  figure("lesion_components", histogram_chart(sets(kMeasureRows[1]), "Connected components per mask", "components", comp_opt),
          "Connected components per mask (26-connected); more than 15 counted outside the bins");
   figure("lesion_surface_to_volume",
-         histogram_chart({{"real", field(R, rows[2].f)}, {"generated", field(G, rows[2].f)}}, "Surface to volume",
-                         "surface / volume (1/mm)", HistogramOptions{}),
+         histogram_chart(sets(kMeasureRows[2]), "Surface to volume", "surface / volume (1/mm)", HistogramOptions{}),
          "Surface-to-volume ratio: compact blobs are low, thin or speckled masks high");
-  // Montage: real masks above generated ones, each mask as its own image with its outline.
+}
+
+// Montage: real masks above generated ones, each mask as its own image with its outline.
+void write_lesion_montage(const LesionComparison& c, const fs::path& out_dir, std::string& md) {
   std::vector<data::Volume> images;
   std::vector<const data::LabelVolume*> masks;
   for (const auto* set : {&c.real_shown, &c.generated_shown})
@@ -234,12 +248,24 @@ std::string write_lesion_comparison(const LesionComparison& c, const fs::path& o
     }
   std::vector<data::MontageCase> cases;
   for (size_t i = 0; i < images.size(); ++i) cases.push_back({&images[i], nullptr, masks[i]});
-  if (!cases.empty()) {
-    data::write_montage_png((out_dir / "montage.png").string(), cases);
-    md += fmt::format("![Real and generated masks](montage.png)\n\n*The first {} rows: held-out real masks; the next {}: "
-                      "generated masks (axial slices, subject's left on the right)*\n\n",
-                      c.real_shown.size(), c.generated_shown.size());
-  }
+  if (cases.empty()) return;
+  data::write_montage_png((out_dir / "montage.png").string(), cases);
+  md += fmt::format("![Real and generated masks](montage.png)\n\n*The first {} rows: held-out real masks; the next {}: "
+                    "generated masks (axial slices, subject's left on the right)*\n\n",
+                    c.real_shown.size(), c.generated_shown.size());
+}
+
+}  // namespace
+
+std::string write_lesion_comparison(const LesionComparison& c, const fs::path& out_dir) {
+  fs::create_directories(out_dir);
+  std::string md = fmt::format("Real: {}.\n\nGenerated: {}; {} came out empty after thresholding and speck removal "
+                               "and are left out below.\n\n",
+                               c.real_source, c.generated_source, c.generated_empty);
+  md += measures_table(c);
+  write_lesion_csv(c, out_dir);
+  write_lesion_histograms(c, out_dir, md);
+  write_lesion_montage(c, out_dir, md);
   nn::write_file_atomic((out_dir / "lesion_comparison.md").string(), md);
   return md;
 }

@@ -54,63 +54,60 @@ PhantomCounts phantom_counts(const Config& cfg, const StudyOptions& opt) {
   return n;
 }
 
-// Phantom subjects written directly on the study's grid (no resampling when loading), in
-// the splits of PhantomCounts; the counts are kept in DONE, and data written with other
-// counts are refused rather than silently reused. Anatomy and lesions per
-// data.phantom_anatomy and data.phantom_lesions: with the provided data, ICBM152 label maps
-// and real SOOP lesions (training subjects draw from the masks the mask GAN trains on,
-// test and held-out subjects from the masks held out from it); else procedural.
-void write_phantom_data(const Config& cfg, const fs::path& root, const StudyOptions& opt) {
-  const PhantomCounts counts = phantom_counts(cfg, opt);
-  if (fs::exists(root / "DONE")) {
-    std::ifstream in(root / "DONE");
-    const std::string done{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-    PN_CHECK(done.find("subjects:") == std::string::npos || done.find(counts.line()) != std::string::npos,
-             "study: the phantom data in {} were written with other subject counts ({}); now {}. Restore the settings "
-             "(--phantom-stroke, --phantom-healthy, study.phantom_holdout, study.phantom_holdout_free) or remove that "
-             "folder and the runs trained on it", root.string(), done.substr(0, done.find('\n')), counts.line());
-    return;
-  }
+// True when root already holds phantom data; refuses data written with other counts.
+bool phantom_data_done(const fs::path& root, const PhantomCounts& counts) {
+  if (!fs::exists(root / "DONE")) return false;
+  std::ifstream in(root / "DONE");
+  const std::string done{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  PN_CHECK(done.find("subjects:") == std::string::npos || done.find(counts.line()) != std::string::npos,
+           "study: the phantom data in {} were written with other subject counts ({}); now {}. Restore the settings "
+           "(--phantom-stroke, --phantom-healthy, study.phantom_holdout, study.phantom_holdout_free) or remove that "
+           "folder and the runs trained on it", root.string(), done.substr(0, done.find('\n')), counts.line());
+  return true;
+}
+
+// The phantom database on the study's grid, with ICBM152 anatomy per data.phantom_anatomy.
+data::PhantomDatabaseOptions phantom_database(const Config& cfg) {
   const auto grid = cfg.integers("data.grid");
   const auto spacing = cfg.numbers("data.spacing");
-  const uint64_t seed = static_cast<uint64_t>(cfg.integer("run.seed"));
   data::PhantomDatabaseOptions db;
-  db.seed = seed;
+  db.seed = static_cast<uint64_t>(cfg.integer("run.seed"));
   db.phantom.size = {grid[2], grid[1], grid[0]};
   db.phantom.fov_mm = {grid[2] * spacing[2], grid[1] * spacing[1], grid[0] * spacing[0]};
   const std::string& anatomy = cfg.string("data.phantom_anatomy");
   if (anatomy != "procedural") db.atlas = data::shared_icbm152_anatomy();
   PN_CHECK(db.atlas || anatomy != "icbm152", "config: data.phantom_anatomy = icbm152: the provided data "
            "(shared/data/icbm152) is not at hand; set PENUMBRA_SHARED_DATA, or use auto or procedural");
-  const int n_train = counts.train, n_test = counts.test;
+  return db;
+}
 
-  const LesionSourceSpec spec = resolve_lesion_source("data.phantom_lesions", cfg.string("data.phantom_lesions"), "procedural");
+// Real lesions for the phantom's subjects: training subjects draw from the masks the mask
+// GAN trains on (pools[0]), test and held-out subjects from those held out from it (pools[1]).
+struct PhantomLesions {
   data::LesionSet set;
-  std::vector<size_t> pools[2];  // [0] for training subjects, [1] for test and held-out ones
-  if (spec.real()) {
-    set = load_lesion_source(spec, study_mni_grid(cfg), lesion_set_options(cfg, cfg.integer("maskgan.min_lesion_voxels")));
-    pools[0] = set.train();
-    pools[1] = set.held_out().empty() ? pools[0] : set.held_out();
-    PN_CHECK(!pools[0].empty(), "study: {} holds no mask for the phantom's training subjects", spec.description);
-    db.lesion_source = [&](int64_t index, uint64_t, const data::Grid& g) {
-      const bool train = index < n_train;
-      const auto& pool = pools[train ? 0 : 1];
-      const int64_t k = train ? index : index - n_train;
-      // A seeded permutation of the pool: distinct subjects get distinct lesions.
-      const auto order = nn::epoch_order(static_cast<int64_t>(pool.size()), seed, 1 + k / static_cast<int64_t>(pool.size()));
-      const auto& m = set.masks[pool[static_cast<size_t>(order[static_cast<size_t>(k) % pool.size()])]];
-      PN_CHECK(g.dims == set.grid.dims, "study: phantom grid and lesion grid differ");
-      return data::mask_from_voxels(g, m.voxels);
-    };
-  }
-  const std::string about = fmt::format("anatomy: {}; lesions: {}",
-                                        db.atlas ? fmt::format("ICBM152 template label maps ({}) with random smooth "
-                                                               "deformations, on the study grid in MNI space", db.atlas->source)
-                                                 : std::string("procedural phantom (no shared/data/icbm152)"),
-                                        spec.real() ? spec.description : std::string("procedural blobs"));
-  std::printf("phantom data: %s\n", about.c_str());
+  std::vector<size_t> pools[2];
+};
 
+// Makes db draw its lesions from `lesions` (which must outlive db's use).
+void use_real_lesions(data::PhantomDatabaseOptions& db, const PhantomLesions& lesions, int n_train) {
+  const uint64_t seed = db.seed;
+  db.lesion_source = [&lesions, n_train, seed](int64_t index, uint64_t, const data::Grid& g) {
+    const bool train = index < n_train;
+    const auto& pool = lesions.pools[train ? 0 : 1];
+    const int64_t k = train ? index : index - n_train;
+    // A seeded permutation of the pool: distinct subjects get distinct lesions.
+    const auto order = nn::epoch_order(static_cast<int64_t>(pool.size()), seed, 1 + k / static_cast<int64_t>(pool.size()));
+    const auto& m = lesions.set.masks[pool[static_cast<size_t>(order[static_cast<size_t>(k) % pool.size()])]];
+    PN_CHECK(g.dims == lesions.set.grid.dims, "study: phantom grid and lesion grid differ");
+    return data::mask_from_voxels(g, m.voxels);
+  };
+}
+
+// Every subject's image, mask and label map into its split's folder.
+void write_phantom_subjects(const Config& cfg, const data::PhantomDatabaseOptions& db, const fs::path& root,
+                            const PhantomCounts& counts) {
   const auto sfx = seg_suffixes(cfg);
+  const int n_train = counts.train, n_test = counts.test;
   const int n_stroke = n_train + n_test + counts.holdout, n_healthy = counts.holdout_free + counts.healthy;
   cli::Progress prog("phantom data", n_stroke + n_healthy, "subject");
   for (int kind = 0; kind < 2; ++kind) {
@@ -129,9 +126,36 @@ void write_phantom_data(const Config& cfg, const fs::path& root, const StudyOpti
     }
   }
   prog.finish();
+}
+
+// Phantom subjects written directly on the study's grid (no resampling when loading), in
+// the splits of PhantomCounts; the counts are kept in DONE, and data written with other
+// counts are refused rather than silently reused. Anatomy and lesions per
+// data.phantom_anatomy and data.phantom_lesions: with the provided data, ICBM152 label maps
+// and real SOOP lesions; else procedural.
+void write_phantom_data(const Config& cfg, const fs::path& root, const StudyOptions& opt) {
+  const PhantomCounts counts = phantom_counts(cfg, opt);
+  if (phantom_data_done(root, counts)) return;
+  data::PhantomDatabaseOptions db = phantom_database(cfg);
+  const LesionSourceSpec spec = resolve_lesion_source("data.phantom_lesions", cfg.string("data.phantom_lesions"), "procedural");
+  PhantomLesions lesions;
+  if (spec.real()) {
+    lesions.set = load_lesion_source(spec, study_mni_grid(cfg), lesion_set_options(cfg, cfg.integer("maskgan.min_lesion_voxels")));
+    lesions.pools[0] = lesions.set.train();
+    lesions.pools[1] = lesions.set.held_out().empty() ? lesions.pools[0] : lesions.set.held_out();
+    PN_CHECK(!lesions.pools[0].empty(), "study: {} holds no mask for the phantom's training subjects", spec.description);
+    use_real_lesions(db, lesions, counts.train);
+  }
+  const std::string about = fmt::format("anatomy: {}; lesions: {}",
+                                        db.atlas ? fmt::format("ICBM152 template label maps ({}) with random smooth "
+                                                               "deformations, on the study grid in MNI space", db.atlas->source)
+                                                 : std::string("procedural phantom (no shared/data/icbm152)"),
+                                        spec.real() ? spec.description : std::string("procedural blobs"));
+  std::printf("phantom data: %s\n", about.c_str());
+  write_phantom_subjects(cfg, db, root, counts);
   // Three training subjects for the report: image with lesion outline, label map.
   std::vector<data::PhantomSubject> shown;
-  for (int i = 0; i < 3 && i < n_train; ++i) shown.push_back(data::make_database_subject(db, i, true));
+  for (int i = 0; i < 3 && i < counts.train; ++i) shown.push_back(data::make_database_subject(db, i, true));
   std::vector<data::MontageCase> cases;
   for (const auto& s : shown) cases.push_back({&s.image, &s.labels, &s.mask});
   data::write_montage_png((root / "montage.png").string(), cases);

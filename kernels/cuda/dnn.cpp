@@ -28,7 +28,26 @@ struct HandleDeleter {
 
 template <class T>
 cudnnDataType_t dtype() {
+  if constexpr (std::is_same_v<T, __nv_bfloat16>) return CUDNN_DATA_BFLOAT16;
+  if constexpr (std::is_same_v<T, __half>) return CUDNN_DATA_HALF;
   return std::is_same_v<T, float> ? CUDNN_DATA_FLOAT : CUDNN_DATA_DOUBLE;
+}
+
+// The convolution descriptor's compute type: DOUBLE for double data, FLOAT otherwise (16-bit
+// data is PSEUDO_HALF_CONFIG / PSEUDO_BFLOAT16_CONFIG: fp32 accumulation).
+cudnnDataType_t compute_type(cudnnDataType_t t) { return t == CUDNN_DATA_DOUBLE ? CUDNN_DATA_DOUBLE : CUDNN_DATA_FLOAT; }
+
+const char* dtype_name(cudnnDataType_t t) {
+  switch (t) {
+    case CUDNN_DATA_DOUBLE:
+      return "double";
+    case CUDNN_DATA_BFLOAT16:
+      return "bfloat16";
+    case CUDNN_DATA_HALF:
+      return "float16";
+    default:
+      return "float";
+  }
 }
 
 enum class Direction { Forward = 0, BackwardData = 1, BackwardFilter = 2 };
@@ -92,12 +111,14 @@ void check_int_sizes(Direction d, const kernels::ConvGeom& g) {
 
 // The descriptors of one convolution, destroyed with it. A geometry with D = 1 (2-D) gets
 // 4-D descriptors (NCHW, 2 spatial dims), any other 5-D ones (NCDHW, 3 spatial dims).
+// Channels-last: the same dims with NHWC / NDHWC strides, and the filter in format
+// CUDNN_TENSOR_NHWC (KRSC; its dims are given in KCRS order all the same).
 struct ConvDescs {
   cudnnTensorDescriptor_t x = nullptr, y = nullptr;
   cudnnFilterDescriptor_t w = nullptr;
   cudnnConvolutionDescriptor_t conv = nullptr;
 
-  ConvDescs(const kernels::ConvGeom& g, cudnnDataType_t t, cudnnMathType_t math) {
+  ConvDescs(const kernels::ConvGeom& g, cudnnDataType_t t, cudnnMathType_t math, ConvLayout layout) {
     PN_CUDNN_CHECK(cudnnCreateTensorDescriptor(&x));
     PN_CUDNN_CHECK(cudnnCreateTensorDescriptor(&y));
     PN_CUDNN_CHECK(cudnnCreateFilterDescriptor(&w));
@@ -109,8 +130,19 @@ struct ConvDescs {
       for (int i = 0; i < spatial; ++i) d[2 + i] = static_cast<int>(s[first + i]);
       return d;
     };
+    const bool last = layout == ConvLayout::channels_last;
     auto packed = [&](const std::array<int, 5>& d) {
       std::array<int, 5> s{};
+      if (last) {  // C innermost, then the spatial dims last to first, then N
+        s[1] = 1;
+        int run = d[1];
+        for (int i = nb - 1; i >= 2; --i) {
+          s[i] = run;
+          run *= d[i];
+        }
+        s[0] = run;
+        return s;
+      }
       s[nb - 1] = 1;
       for (int i = nb - 2; i >= 0; --i) s[i] = s[i + 1] * d[i + 1];
       return s;
@@ -119,13 +151,14 @@ struct ConvDescs {
     const auto xs = packed(xd), ys = packed(yd);
     PN_CUDNN_CHECK(cudnnSetTensorNdDescriptor(x, t, nb, xd.data(), xs.data()));
     PN_CUDNN_CHECK(cudnnSetTensorNdDescriptor(y, t, nb, yd.data(), ys.data()));
-    PN_CUDNN_CHECK(cudnnSetFilterNdDescriptor(w, t, CUDNN_TENSOR_NCHW, nb, wd.data()));
+    PN_CUDNN_CHECK(cudnnSetFilterNdDescriptor(w, t, last ? CUDNN_TENSOR_NHWC : CUDNN_TENSOR_NCHW, nb, wd.data()));
     int pad[3], stride[3], dilation[3] = {1, 1, 1};
     for (int i = 0; i < spatial; ++i) {
       pad[i] = static_cast<int>(g.pad[first + i]);
       stride[i] = static_cast<int>(g.stride[first + i]);
     }
-    PN_CUDNN_CHECK(cudnnSetConvolutionNdDescriptor(conv, spatial, pad, stride, dilation, CUDNN_CROSS_CORRELATION, t));
+    PN_CUDNN_CHECK(cudnnSetConvolutionNdDescriptor(conv, spatial, pad, stride, dilation, CUDNN_CROSS_CORRELATION,
+                                                   compute_type(t)));
     PN_CUDNN_CHECK(cudnnSetConvolutionMathType(conv, math));
   }
   ~ConvDescs() {
@@ -267,8 +300,8 @@ std::string last_cudnn_error() {
 }
 
 // ---- Algorithm choice ----------------------------------------------------------------------
-// Cache key: direction, dtype, device, every size of the geometry and the options.
-using AlgoKey = std::array<int64_t, 20>;
+// Cache key: direction, dtype, device, every size of the geometry, the options and the layout.
+using AlgoKey = std::array<int64_t, 21>;
 
 std::mutex g_algo_mutex;
 std::map<AlgoKey, int>& algo_cache() {
@@ -276,7 +309,8 @@ std::map<AlgoKey, int>& algo_cache() {
   return cache;
 }
 
-AlgoKey algo_key(Direction dir, cudnnDataType_t t, int dev, const kernels::ConvGeom& g, const LibraryOptions& o) {
+AlgoKey algo_key(Direction dir, cudnnDataType_t t, int dev, const kernels::ConvGeom& g, const LibraryOptions& o,
+                 ConvLayout layout) {
   return {static_cast<int>(dir),
           t,
           dev,
@@ -296,10 +330,14 @@ AlgoKey algo_key(Direction dir, cudnnDataType_t t, int dev, const kernels::ConvG
           g.pad[1],
           g.pad[2],
           o.deterministic,
-          o.allow_tf32};
+          o.allow_tf32,
+          static_cast<int>(layout)};
 }
 
+// Float: FMA (plain FP32) unless TF32 is allowed; double: FMA; 16-bit data: tensor cores
+// (CUDNN_TENSOR_OP_MATH: the data is already 16-bit, nothing is converted).
 cudnnMathType_t math_type(const LibraryOptions& opts, cudnnDataType_t t) {
+  if (t == CUDNN_DATA_HALF || t == CUDNN_DATA_BFLOAT16) return CUDNN_TENSOR_OP_MATH;
   return opts.allow_tf32 && t == CUDNN_DATA_FLOAT ? CUDNN_DEFAULT_MATH : CUDNN_FMA_MATH;
 }
 
@@ -388,16 +426,17 @@ namespace {
 
 // Runs one convolution: the cached algorithm if there is one, else (or if it fails) the
 // usable heuristic candidates in order; caches the first that runs.
-void convolve(Direction dir, const kernels::ConvGeom& g, cudnnDataType_t t, Operands o, cudaStream_t stream) {
+void convolve(Direction dir, const kernels::ConvGeom& g, cudnnDataType_t t, ConvLayout layout, Operands o,
+              cudaStream_t stream) {
   check_int_sizes(dir, g);
   const LibraryOptions opts = library_options();
-  ConvDescs d(g, t, math_type(opts, t));
+  ConvDescs d(g, t, math_type(opts, t), layout);
   int dev = 0;
   PN_CUDA_CHECK(cudaGetDevice(&dev));
   keep_pool_memory(dev);
   cudnnHandle_t h = cudnn_handle();
   PN_CUDNN_CHECK(cudnnSetStream(h, stream));
-  const AlgoKey key = algo_key(dir, t, dev, g, opts);
+  const AlgoKey key = algo_key(dir, t, dev, g, opts, layout);
   Attempts tries{dir, h, d, o, stream, {}};
   {
     std::unique_lock<std::mutex> lock(g_algo_mutex);
@@ -418,7 +457,8 @@ void convolve(Direction dir, const kernels::ConvGeom& g, cudnnDataType_t t, Oper
     return;
   }
   std::string msg = std::string("cuDNN: no algorithm could run ") + op_name(dir) + " for " + geometry_str(g) +
-                    (t == CUDNN_DATA_FLOAT ? " (float" : " (double") + (opts.deterministic ? ", deterministic" : "") +
+                    " (" + dtype_name(t) + (layout == ConvLayout::channels_last ? ", channels-last" : "") +
+                    (opts.deterministic ? ", deterministic" : "") +
                     (opts.allow_tf32 ? ", TF32 allowed)" : ")") + describe_scopes() + ".";
   for (const std::string& f : tries.failures) msg += " Failed: " + f + ".";
   for (const std::string& s : skipped) msg += " Skipped: " + s + ".";
@@ -428,32 +468,41 @@ void convolve(Direction dir, const kernels::ConvGeom& g, cudnnDataType_t t, Oper
 
 }  // namespace
 
+// alpha = 1 and beta = 0 in the scale type cuDNN reads: double for double data, else float.
 template <class T>
-void conv_forward(const kernels::ConvGeom& g, const T* x, const T* w, T* y, cudaStream_t stream) {
+struct Scales {
+  using Scale = std::conditional_t<std::is_same_v<T, double>, double, float>;
+  Scale one = 1, zero = 0;
+};
+
+template <class T>
+void conv_forward(const kernels::ConvGeom& g, const T* x, const T* w, T* y, cudaStream_t stream, ConvLayout layout) {
   const int64_t shape[5] = {g.N, g.C_in, g.in[0], g.in[1], g.in[2]};
   ErrorScope scope("conv_forward", shape, 5);
-  const T one = 1, zero = 0;
-  convolve(Direction::Forward, g, dtype<T>(), {x, w, y, &one, &zero}, stream);
+  const Scales<T> s;
+  convolve(Direction::Forward, g, dtype<T>(), layout, {x, w, y, &s.one, &s.zero}, stream);
 }
 
 template <class T>
-void conv_backward_input(const kernels::ConvGeom& g, const T* dy, const T* w, T* dx, cudaStream_t stream) {
+void conv_backward_input(const kernels::ConvGeom& g, const T* dy, const T* w, T* dx, cudaStream_t stream,
+                         ConvLayout layout) {
   const int64_t shape[5] = {g.N, g.C_in, g.in[0], g.in[1], g.in[2]};
   ErrorScope scope("conv_backward_input", shape, 5);
-  const T one = 1, zero = 0;
-  convolve(Direction::BackwardData, g, dtype<T>(), {w, dy, dx, &one, &zero}, stream);
+  const Scales<T> s;
+  convolve(Direction::BackwardData, g, dtype<T>(), layout, {w, dy, dx, &s.one, &s.zero}, stream);
 }
 
 template <class T>
-void conv_backward_weight(const kernels::ConvGeom& g, const T* x, const T* dy, T* dw, cudaStream_t stream) {
+void conv_backward_weight(const kernels::ConvGeom& g, const T* x, const T* dy, T* dw, cudaStream_t stream,
+                          ConvLayout layout) {
   const int64_t shape[5] = {g.C_out, g.C_in, g.k[0], g.k[1], g.k[2]};
   ErrorScope scope("conv_backward_weight", shape, 5);
-  const T one = 1, zero = 0;
-  convolve(Direction::BackwardFilter, g, dtype<T>(), {x, dy, dw, &one, &zero}, stream);
+  const Scales<T> s;
+  convolve(Direction::BackwardFilter, g, dtype<T>(), layout, {x, dy, dw, &s.one, &s.zero}, stream);
 }
 
 template <class T>
-std::optional<ConvAlgorithm> conv_algorithm(ConvDirection direction, const kernels::ConvGeom& g) {
+std::optional<ConvAlgorithm> conv_algorithm(ConvDirection direction, const kernels::ConvGeom& g, ConvLayout layout) {
   const Direction dir = static_cast<Direction>(static_cast<int>(direction));
   const LibraryOptions opts = library_options();
   int dev = 0;
@@ -461,23 +510,25 @@ std::optional<ConvAlgorithm> conv_algorithm(ConvDirection direction, const kerne
   int algo = -1;
   {
     std::lock_guard<std::mutex> lock(g_algo_mutex);
-    auto it = algo_cache().find(algo_key(dir, dtype<T>(), dev, g, opts));
+    auto it = algo_cache().find(algo_key(dir, dtype<T>(), dev, g, opts, layout));
     if (it == algo_cache().end()) return std::nullopt;
     algo = it->second;
   }
-  ConvDescs d(g, dtype<T>(), math_type(opts, dtype<T>()));
+  ConvDescs d(g, dtype<T>(), math_type(opts, dtype<T>()), layout);
   size_t bytes = 0;
   PN_CUDNN_CHECK(workspace_size(dir, cudnn_handle(), d, algo, &bytes));
   return ConvAlgorithm{algo, bytes};
 }
 
-#define PN_INSTANTIATE(T)                                                                               \
-  template void conv_forward<T>(const kernels::ConvGeom&, const T*, const T*, T*, cudaStream_t);        \
-  template void conv_backward_input<T>(const kernels::ConvGeom&, const T*, const T*, T*, cudaStream_t); \
-  template void conv_backward_weight<T>(const kernels::ConvGeom&, const T*, const T*, T*, cudaStream_t); \
-  template std::optional<ConvAlgorithm> conv_algorithm<T>(ConvDirection, const kernels::ConvGeom&);
+#define PN_INSTANTIATE(T)                                                                                           \
+  template void conv_forward<T>(const kernels::ConvGeom&, const T*, const T*, T*, cudaStream_t, ConvLayout);        \
+  template void conv_backward_input<T>(const kernels::ConvGeom&, const T*, const T*, T*, cudaStream_t, ConvLayout); \
+  template void conv_backward_weight<T>(const kernels::ConvGeom&, const T*, const T*, T*, cudaStream_t, ConvLayout); \
+  template std::optional<ConvAlgorithm> conv_algorithm<T>(ConvDirection, const kernels::ConvGeom&, ConvLayout);
 PN_INSTANTIATE(float)
 PN_INSTANTIATE(double)
+PN_INSTANTIATE(__nv_bfloat16)
+PN_INSTANTIATE(__half)
 #undef PN_INSTANTIATE
 
 }  // namespace PN_CUDA_ABI

@@ -5,15 +5,21 @@
 // kernels/cuda/cudnn_api.h.
 //
 // Contract of conv_forward / conv_backward_input / conv_backward_weight:
-//   requires  g a valid geometry (sizes >= 1, out[] as ConvGeom::out_size gives); the
-//             pointers device memory of the current device holding contiguous NC[D]HW
-//             tensors of g's shapes (weights [C_out, C_in, k...]); stream on that device.
+//   requires  T float, double, __nv_bfloat16 or __half (kernels/cuda/storage_types.h); g a
+//             valid geometry (sizes >= 1, out[] as ConvGeom::out_size gives); the pointers
+//             device memory of the current device holding contiguous tensors of g's shapes
+//             in `layout`: channels_first (the default) NC[D]HW with weights [C_out, C_in,
+//             k...]; channels_last N[D]HWC with weights [C_out, k..., C_in]; stream on that
+//             device. The layout is the caller's storage choice: nothing is converted here.
 //   ensures   the result overwrites y / dx / dw (never read, so NaN there does not leak),
 //             enqueued on `stream`. Float math is FP32 (CUDNN_FMA_MATH) unless
 //             library_options().allow_tf32 (then CUDNN_DEFAULT_MATH, which permits TF32);
-//             with library_options().deterministic only algorithms cuDNN reports
-//             deterministic are run. Geometries with D = 1 (2-D convolutions) use 4-D
-//             descriptors, others 5-D.
+//             double is FP64; bfloat16 / float16 data run with compute type FLOAT
+//             (PSEUDO_BFLOAT16_CONFIG / PSEUDO_HALF_CONFIG: fp32 accumulation, one rounding
+//             of each result to T) and CUDNN_TENSOR_OP_MATH (tensor cores). With
+//             library_options().deterministic only algorithms cuDNN reports deterministic
+//             are run. Geometries with D = 1 (2-D convolutions) use 4-D descriptors, others
+//             5-D; channels_last is CUDNN_TENSOR_NHWC for both (NDHWC strides for 5-D).
 //   throws    CudaError, before any cuDNN call, when a size cuDNN takes as int (a tensor's
 //             element count, a dim, a stride, a pad) exceeds INT_MAX, naming the op, the
 //             geometry and the limit; CudaError when no algorithm can run, listing each
@@ -25,7 +31,7 @@
 // is set to UINT64_MAX once per device, so workspaces are not returned to the OS at every
 // synchronisation); a launch failing with CUDNN_STATUS_BAD_PARAM, NOT_SUPPORTED or
 // EXECUTION_FAILED (any sub-code) or a failed workspace allocation moves on to the next. The
-// first that runs is cached per (direction, geometry, dtype, device, options). One cuDNN
+// first that runs is cached per (direction, geometry, dtype, device, options, layout). One cuDNN
 // handle per device and host thread.
 #pragma once
 #include <optional>
@@ -33,18 +39,25 @@
 #include "kernels/op_geometry.h"
 #include "kernels/cuda/check.h"
 #include "kernels/cuda/cudnn_api.h"
+#include "kernels/cuda/storage_types.h"
 
 namespace pn::cuda {
 inline namespace PN_CUDA_ABI {
 
 cudnnHandle_t cudnn_handle();
 
+// Where the channel dimension is stored: NC[D]HW (channels_first) or N[D]HWC (channels_last).
+enum class ConvLayout { channels_first = 0, channels_last = 1 };
+
 template <class T>
-void conv_forward(const kernels::ConvGeom& g, const T* x, const T* w, T* y, cudaStream_t stream);
+void conv_forward(const kernels::ConvGeom& g, const T* x, const T* w, T* y, cudaStream_t stream,
+                  ConvLayout layout = ConvLayout::channels_first);
 template <class T>
-void conv_backward_input(const kernels::ConvGeom& g, const T* dy, const T* w, T* dx, cudaStream_t stream);
+void conv_backward_input(const kernels::ConvGeom& g, const T* dy, const T* w, T* dx, cudaStream_t stream,
+                         ConvLayout layout = ConvLayout::channels_first);
 template <class T>
-void conv_backward_weight(const kernels::ConvGeom& g, const T* x, const T* dy, T* dw, cudaStream_t stream);
+void conv_backward_weight(const kernels::ConvGeom& g, const T* x, const T* dy, T* dw, cudaStream_t stream,
+                          ConvLayout layout = ConvLayout::channels_first);
 
 // The algorithm and workspace size the calls above chose for one direction of geometry g
 // (dtype T, current device, current library_options()), from the cache they fill: nullopt
@@ -56,7 +69,8 @@ struct ConvAlgorithm {
   size_t workspace_bytes = 0;
 };
 template <class T>
-std::optional<ConvAlgorithm> conv_algorithm(ConvDirection direction, const kernels::ConvGeom& g);
+std::optional<ConvAlgorithm> conv_algorithm(ConvDirection direction, const kernels::ConvGeom& g,
+                                            ConvLayout layout = ConvLayout::channels_first);
 
 // Throws CudaError for a failed cuDNN call: the call, its file:line, the status name and
 // cuDNN's explanation (cudnnGetLastErrorString; emulated: last_error_detail()).

@@ -1,8 +1,10 @@
 // Elementwise maps on the GPU: unary, broadcasting binary, where. One thread per output
-// element in a grid-stride loop; the per-element math is kernels/math's.
+// element in a grid-stride loop; the per-element math is kernels/math's, in the storage
+// type's compute type (storage_types.h: float for bf16 / fp16, one rounding per result).
 #include "kernels/cuda/device.h"
 #include "kernels/cuda/elementwise.h"
 #include "kernels/cuda/launch.h"
+#include "kernels/cuda/storage_types.h"
 
 namespace pn::cuda {
 inline namespace PN_CUDA_ABI {
@@ -12,8 +14,10 @@ namespace {
 constexpr unsigned kBlock = 256;
 
 template <class T>
-__global__ void unary_kernel(math::Unary op, const T* x, T* y, int64_t n, T p0, T p1) {
-  for (int64_t i = global_index(); i < n; i += grid_stride()) y[i] = math::apply_unary(op, x[i], p0, p1);
+__global__ void unary_kernel(math::Unary op, const T* x, T* y, int64_t n, ComputeOf<T> p0, ComputeOf<T> p1) {
+  using S = StorageType<T>;
+  for (int64_t i = global_index(); i < n; i += grid_stride())
+    y[i] = S::from_compute(math::apply_unary(op, S::to_compute(x[i]), p0, p1));
 }
 
 // Output element i is the row-major multi-index over g.shape; each operand's offset is
@@ -28,19 +32,22 @@ __global__ void binary_kernel(math::Binary op, const T* a, const T* b, T* out, k
       oa += idx * g.stride_a[d];
       ob += idx * g.stride_b[d];
     }
-    out[i] = math::apply_binary(op, a[oa], b[ob]);
+    using S = StorageType<T>;
+    out[i] = S::from_compute(math::apply_binary(op, S::to_compute(a[oa]), S::to_compute(b[ob])));
   }
 }
 
 template <class T>
 __global__ void where_kernel(const T* cond, const T* a, const T* b, T* y, int64_t n) {
-  for (int64_t i = global_index(); i < n; i += grid_stride()) y[i] = cond[i] != T(0) ? a[i] : b[i];
+  using C = ComputeOf<T>;
+  for (int64_t i = global_index(); i < n; i += grid_stride())
+    y[i] = StorageType<T>::to_compute(cond[i]) != C(0) ? a[i] : b[i];
 }
 
 }  // namespace
 
 template <class T>
-void unary(math::Unary op, const T* x, T* y, int64_t n, T p0, T p1, cudaStream_t stream) {
+void unary(math::Unary op, const T* x, T* y, int64_t n, ComputeOf<T> p0, ComputeOf<T> p1, cudaStream_t stream) {
   PN_PROFILE_DISPATCH("unary", unary<T>, op, x, y, n, p0, p1, stream);
   if (n <= 0) return;
   ErrorScope scope(math::unary_name(op), n);
@@ -65,7 +72,7 @@ void where(const T* cond, const T* a, const T* b, T* y, int64_t n, cudaStream_t 
 }
 
 #define PN_INSTANTIATE(T)                                                                                    \
-  template void unary<T>(math::Unary, const T*, T*, int64_t, T, T, cudaStream_t);                             \
+  template void unary<T>(math::Unary, const T*, T*, int64_t, ComputeOf<T>, ComputeOf<T>, cudaStream_t);       \
   template void binary<T>(math::Binary, const T*, const T*, T*, const kernels::BroadcastGeom&, cudaStream_t); \
   template void where<T>(const T*, const T*, const T*, T*, int64_t, cudaStream_t);                            \
   PN_PROFILE_TWIN("unary", unary<T>)                                                                          \
@@ -73,6 +80,8 @@ void where(const T* cond, const T* a, const T* b, T* y, int64_t n, cudaStream_t 
   PN_PROFILE_TWIN("where", where<T>)
 PN_INSTANTIATE(float)
 PN_INSTANTIATE(double)
+PN_INSTANTIATE(__nv_bfloat16)
+PN_INSTANTIATE(__half)
 #undef PN_INSTANTIATE
 
 }  // namespace PN_CUDA_ABI

@@ -12,7 +12,9 @@ Pass criteria (the thresholds below):
 - compute-sanitizer memcheck and racecheck found no error (where installed);
 - the four big-array checks (fill, three sums) matched their exact values;
 - every convolution of ours is within CONV_TOL of PyTorch's float64 reference (no NaN),
-  and PyTorch compared every one; timings and algorithm choices are reported, not judged;
+  and PyTorch compared every one, in each mode it ran: float32 with TF32 off / on, bf16 and
+  fp16 storage (the reference then from the same 16-bit inputs); timings and algorithm
+  choices are reported, not judged;
 - every network's first iteration: losses within LOSS_TOL of PyTorch's, every
   parameter gradient within GRAD_TOL.
 
@@ -24,7 +26,12 @@ import datetime
 import os
 import xml.etree.ElementTree as ET
 
-CONV_TOL = {"off": 1e-4, "on": 1e-2}  # max |ours - ref| / max |ref|; TF32 keeps 10 mantissa bits
+# max |ours - ref| / max |ref|. TF32 keeps 10 mantissa bits; a 16-bit output is one rounding
+# away from the fp32-accumulated value: half an ulp, 2^-9 (bf16) / 2^-12 (fp16) of the largest
+# element, with room for fp32 summation; measured on the emulator at tiny sizes: bf16 at most
+# 3.5e-3, fp16 4.7e-4, the same as PyTorch's own on the CPU.
+CONV_TOL = {"off": 1e-4, "on": 1e-2, "bf16": 1.5e-2, "fp16": 2e-3}
+CONV_MODES = ("off", "on", "bf16", "fp16")
 LOSS_TOL = 1e-3
 GRAD_TOL = 1e-2
 NETS = ["unet", "pix2pix", "spade", "wgan"]
@@ -171,6 +178,10 @@ def bigsum_section(results, v):
             table(["check", "elements", "outputs", "wrong", "expected", "got", "ms", "GB/s", "exact"], rows))
 
 
+def mode_label(mode):
+    return f"TF32 {mode}" if mode in ("off", "on") else mode
+
+
 def conv_section(results, v):
     ours = [r for r in results if r.get("kind") == "conv"]
     theirs = {(r["case"], r["dir"], r["tf32"]): r for r in results if r.get("kind") == "torch_conv"}
@@ -183,7 +194,7 @@ def conv_section(results, v):
         v.fail("convolutions", "no results of ours")
         return "\n".join(out + ["\nNo results."])
     totals = collections.defaultdict(lambda: [0.0, 0.0])
-    for mode in ("off", "on"):
+    for mode in CONV_MODES:
         rows = []
         for r in (r for r in ours if r["tf32"] == mode):
             t = theirs.get((r["case"], r["dir"], mode), {})
@@ -192,9 +203,9 @@ def conv_section(results, v):
             totals[key][1] += num(t, "ms", 0.0)
             err = num(t, "err_ours")
             if not t:
-                v.fail("convolutions", f"case {r['case']} {r['dir']} TF32 {mode}: no PyTorch comparison")
+                v.fail("convolutions", f"case {r['case']} {r['dir']} {mode_label(mode)}: no PyTorch comparison")
             elif not (err <= CONV_TOL[mode]) or num(t, "nan_ours", 0) > 0:
-                v.fail("convolutions", f"case {r['case']} ({r['layers']}) {r['dir']} TF32 {mode}: error {err:.3g} "
+                v.fail("convolutions", f"case {r['case']} ({r['layers']}) {r['dir']} {mode_label(mode)}: error {err:.3g} "
                                        f"> {CONV_TOL[mode]:g} (PyTorch's own: {num(t, 'err_torch'):.3g})")
             shape = f"{r['N']}x{r['Cin']}→{r['Cout']} {r['D']}x{r['H']}x{r['W']}"
             rows.append([r["case"], r["layers"].replace(",", ", "), shape, r["dir"], fmt(num(r, "ms"), ".3f"),
@@ -203,11 +214,11 @@ def conv_section(results, v):
                          fmt(num(t, "tflops"), ".3g"), "yes" if t.get("deterministic") == "1" else ("no" if t else "—"),
                          fmt(err, ".2e"), fmt(num(t, "err_torch"), ".2e"), fmt(num(t, "diff_ours_torch"), ".2e")])
         if rows:
-            out.append(f"\n### TF32 {mode}\n")
+            out.append(f"\n### {mode_label(mode) if mode in ('off', 'on') else mode + ' storage, fp32 accumulation'}\n")
             out.append(table(["#", "layers", "N x Cin→Cout, D x H x W", "direction", "ours ms", "TFLOP/s", "algorithm",
                               "workspace MiB", "det", "PyTorch ms", "TFLOP/s", "det", "err ours", "err PyTorch",
                               "ours vs PyTorch"], rows))
-    rows = [[f"TF32 {m}", d, fmt(a, ".2f"), fmt(b, ".2f"), fmt(a / b if b else float("nan"), ".2f")]
+    rows = [[mode_label(m), d, fmt(a, ".2f"), fmt(b, ".2f"), fmt(a / b if b else float("nan"), ".2f")]
             for (m, d), (a, b) in totals.items()]
     out.append("\nTotals over the distinct shapes (each once):\n\n" +
                table(["math", "direction", "ours ms", "PyTorch ms", "ours / PyTorch"], rows))

@@ -18,7 +18,7 @@ def passing_results():
     for check, outputs in (("fill", 9), ("sum_all", 1), ("sum_rows", 3), ("sum_cols", 3)):
         lines.append(f"kind=bigsum check={check} n=9 outputs={outputs} wrong=0 first_bad=-1 expected=1 got=1 ms=1 "
                      "gbps=1 ok=1")
-    for tf32 in ("off", "on"):
+    for tf32 in ("off", "on", "bf16", "fp16"):
         for d in ("fwd", "bwd_data", "bwd_filter"):
             lines.append(f"kind=conv case=0 layers=down0.0 dir={d} tf32={tf32} N=2 Cin=1 Cout=2 D=4 H=8 W=8 seed=0 "
                          "ms=1 tflops=1 algo=ALGO_1 algo_id=1 workspace=0 deterministic=1 file=x.f32")
@@ -122,6 +122,20 @@ class ReportVerdict(unittest.TestCase):
         self.assertEqual(self.verdict(), 0, self.report)
         self.drop("kind=torch_conv case=0 dir=fwd tf32=on")
         self.assertEqual(self.verdict(), 1)
+
+    def test_a_16bit_convolution_is_judged_by_its_own_tolerance(self):
+        self.replace("dir=fwd tf32=bf16 ms=1 tflops=1 deterministic=1 err_ours=1e-7",
+                     "dir=fwd tf32=bf16 ms=1 tflops=1 deterministic=1 err_ours=4e-3")  # a bf16 rounding
+        self.assertEqual(self.verdict(), 0, self.report)
+        self.assertIn("### bf16 storage, fp32 accumulation", self.report)
+        self.replace("dir=bwd_data tf32=fp16 ms=1 tflops=1 deterministic=1 err_ours=1e-7",
+                     "dir=bwd_data tf32=fp16 ms=1 tflops=1 deterministic=1 err_ours=4e-3")  # too much for fp16
+        self.assertEqual(self.verdict(), 1)
+        self.assertIn("bwd_data fp16: error 0.004", self.report)
+        self.reset()
+        self.drop("kind=torch_conv case=0 dir=bwd_filter tf32=bf16")
+        self.assertEqual(self.verdict(), 1)
+        self.assertIn("case 0 bwd_filter bf16: no PyTorch comparison", self.report)
 
     def test_nan_in_our_convolution_fails(self):
         self.replace("dir=fwd tf32=off ms=1 tflops=1 deterministic=1 err_ours=1e-7 err_torch=1e-7 diff_ours_torch=1e-7 "

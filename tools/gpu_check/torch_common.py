@@ -91,7 +91,9 @@ def rel_error(a, ref, floor=1e-30):
 
 
 def bitwise_equal(a, b):
-    return a.shape == b.shape and torch.equal(a.contiguous().view(torch.int32), b.contiguous().view(torch.int32))
+    bits = {2: torch.int16, 4: torch.int32, 8: torch.int64}[a.element_size()]
+    return (a.shape == b.shape and a.dtype == b.dtype and
+            torch.equal(a.contiguous().view(bits), b.contiguous().view(bits)))
 
 
 def set_tf32(on):

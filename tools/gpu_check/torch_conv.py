@@ -1,9 +1,11 @@
 """PyTorch side of `gpu_check conv` (tools/gpu_check.sh): for every line of ours, the same
 convolution (same inputs from the shared hash, same geometry: 3x3x3, padding 1, no bias)
 through torch.nn.functional.conv3d and its autograd's convolution_backward (one direction
-at a time), at the same TF32 setting: median time with CUDA events after a warm-up,
-TFLOP/s, whether two runs gave bitwise the same output; then ours, PyTorch's and their
-difference against a float64 reference computed by PyTorch on the same float32 inputs.
+at a time), in the line's mode (its tf32 field): float32 with TF32 off or on, or the inputs
+cast to bfloat16 / float16 (bf16, fp16; round to nearest even, as ours) and convolved in that
+dtype: median time with CUDA events after a warm-up, TFLOP/s, whether two runs gave bitwise
+the same output; then ours, PyTorch's and their difference against a float64 reference
+computed by PyTorch on the same inputs (for the 16-bit modes: the 16-bit values).
 
 usage: torch_conv.py --ours conv_ours.txt --dir DIR [--device cuda|cpu] [--reps N]
 Prints one 'GPU_CHECK kind=torch_conv ...' line per line of ours.
@@ -18,6 +20,7 @@ import torch.nn.functional as F
 from torch_common import bitwise_equal, emit, hash_uniform, median_ms, parse_lines, pick_device, rel_error, set_tf32
 
 ONES, ZEROS = [1, 1, 1], [0, 0, 0]
+HALF = {"bf16": torch.bfloat16, "fp16": torch.float16}  # the 16-bit modes
 
 
 def direction_fn(direction, x, w, dy):
@@ -40,13 +43,16 @@ def run_case(lines, args, device):
     flop = 2.0 * n * cout * cin * 27 * d * h * w_
     refs = {}
     for line in lines:
-        direction, tf32 = line["dir"], line["tf32"] == "on"
-        if direction not in refs:
+        direction, mode = line["dir"], line["tf32"]
+        dtype = HALF.get(mode)
+        xs, ws, dys = (x, w, dy) if dtype is None else (x.to(dtype), w.to(dtype), dy.to(dtype))
+        key = (direction, mode if dtype is not None else "float32")
+        if key not in refs:
             set_tf32(False)
             with torch.no_grad():
-                refs[direction] = direction_fn(direction, x.double(), w.double(), dy.double())()
-        set_tf32(tf32)
-        fn = direction_fn(direction, x, w, dy)
+                refs[key] = direction_fn(direction, xs.double(), ws.double(), dys.double())()
+        set_tf32(mode == "on")
+        fn = direction_fn(direction, xs, ws, dys)
         with torch.no_grad():
             out = fn()
             if device.type == "cuda":
@@ -55,8 +61,8 @@ def run_case(lines, args, device):
             again = fn()
         ours = torch.from_numpy(np.fromfile(os.path.join(args.dir, line["file"]), dtype=np.float32))
         ours = ours.to(device).reshape(out.shape)
-        ref = refs[direction]
-        emit("torch_conv", case=line["case"], dir=direction, tf32=line["tf32"], ms=ms, tflops=flop / (ms * 1e-3) / 1e12,
+        ref = refs[key]
+        emit("torch_conv", case=line["case"], dir=direction, tf32=mode, ms=ms, tflops=flop / (ms * 1e-3) / 1e12,
              deterministic=bitwise_equal(out, again), err_ours=rel_error(ours, ref), err_torch=rel_error(out, ref),
              diff_ours_torch=rel_error(ours, out), nan_ours=int(torch.isnan(ours).sum().item()))
         del out, again, ours

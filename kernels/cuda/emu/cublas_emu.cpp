@@ -3,12 +3,14 @@
 #include "kernels/cuda/emu/cublas_emu.h"
 
 #include <algorithm>
+#include <functional>
 #include <mutex>
 #include <set>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "kernels/cuda/emu/cublas_emu_gemm_ex.h"
 #include "kernels/cuda/emu/library_op.h"
 #include "kernels/math/tf32.h"
 
@@ -101,6 +103,59 @@ void gemm_math(cublasOperation_t ta, cublasOperation_t tb, int64_t m, int64_t n,
   }
 }
 
+// One operand's device span for the access declaration: `elements` of `bytes` each.
+struct Span {
+  const void* ptr;
+  size_t elements, bytes;
+  bool write;
+  const char* role;
+};
+
+// The handle's stream and math mode, as a call sees them.
+std::pair<cudaStream_t, cublasMath_t> handle_state(cublasHandle_t h) {
+  std::lock_guard<std::mutex> lock(g_mutex);
+  return {h->stream, h->math};
+}
+
+// Checks each span (not NULL, aligned to its elements), then enqueues `math` on `stream` as a
+// device op declaring the spans (emu/device_work.h). A refused op is the library's
+// CUBLAS_STATUS_EXECUTION_FAILED.
+cublasStatus_t enqueue_gemm(const char* call, cudaStream_t stream, const std::vector<Span>& spans,
+                            std::function<void()> math) {
+  std::vector<detail::Access> acc;
+  for (const Span& x : spans) {
+    if (!x.ptr)
+      return fail(CUBLAS_STATUS_EXECUTION_FAILED, std::string(call) + ": " + x.role + " is NULL but must hold " +
+                                                      std::to_string(x.elements * x.bytes) + " bytes");
+    if (reinterpret_cast<uintptr_t>(x.ptr) % x.bytes != 0)
+      return fail(CUBLAS_STATUS_EXECUTION_FAILED, std::string(call) + ": " + x.role + " is not aligned to its " +
+                                                      std::to_string(x.bytes) + "-byte elements");
+    acc.push_back({x.ptr, x.elements * x.bytes, x.write, x.role});
+  }
+  const std::string refused = detail::enqueue_library_op(stream, call, std::move(acc), [math](std::string&) {
+    math();
+    return cudaSuccess;
+  });
+  if (!refused.empty()) return fail(CUBLAS_STATUS_EXECUTION_FAILED, refused);
+  return CUBLAS_STATUS_SUCCESS;
+}
+
+// The spans of A, B (when read) and C for a gemm of these arguments.
+std::vector<Span> gemm_spans(cublasOperation_t ta, cublasOperation_t tb, int64_t m, int64_t n, int64_t k,
+                             int64_t lda, int64_t ldb, int64_t ldc, bool reads_ab, const void* A, size_t a_bytes,
+                             const void* B, size_t b_bytes, const void* C, size_t c_bytes) {
+  const Operand opa{ta == CUBLAS_OP_N ? m : k, ta == CUBLAS_OP_N ? k : m, lda};
+  const Operand opb{tb == CUBLAS_OP_N ? k : n, tb == CUBLAS_OP_N ? n : k, ldb};
+  const Operand opc{m, n, ldc};
+  std::vector<Span> spans;
+  if (reads_ab) {
+    spans.push_back({A, opa.elements(), a_bytes, false, "A"});
+    spans.push_back({B, opb.elements(), b_bytes, false, "B"});
+  }
+  spans.push_back({C, opc.elements(), c_bytes, true, "C"});
+  return spans;
+}
+
 template <class T>
 cublasStatus_t gemm(const char* call, cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb, int64_t m,
                     int64_t n, int64_t k, const T* alpha, const T* A, int64_t lda, const T* B, int64_t ldb,
@@ -110,39 +165,46 @@ cublasStatus_t gemm(const char* call, cublasHandle_t h, cublasOperation_t ta, cu
   if (!bad.empty()) return fail(CUBLAS_STATUS_INVALID_VALUE, std::string(call) + ": " + bad);
   if (m == 0 || n == 0) return CUBLAS_STATUS_SUCCESS;
   const T a = *alpha, b = *beta;  // host pointer mode: read at the call
-  const bool reads_ab = k > 0 && a != T(0);
-  const Operand opa{ta == CUBLAS_OP_N ? m : k, ta == CUBLAS_OP_N ? k : m, lda};
-  const Operand opb{tb == CUBLAS_OP_N ? k : n, tb == CUBLAS_OP_N ? n : k, ldb};
-  const Operand opc{m, n, ldc};
-  std::vector<detail::Access> acc;
-  if (reads_ab) {
-    acc.push_back({A, opa.elements() * sizeof(T), false, "A"});
-    acc.push_back({B, opb.elements() * sizeof(T), false, "B"});
-  }
-  acc.push_back({C, opc.elements() * sizeof(T), true, "C"});
-  for (const detail::Access& x : acc) {
-    if (!x.ptr)
-      return fail(CUBLAS_STATUS_EXECUTION_FAILED,
-                  std::string(call) + ": " + x.role + " is NULL but must hold " + std::to_string(x.bytes) + " bytes");
-    if (reinterpret_cast<uintptr_t>(x.ptr) % sizeof(T) != 0)
-      return fail(CUBLAS_STATUS_EXECUTION_FAILED, std::string(call) + ": " + x.role + " is not aligned to its " +
-                                                      std::to_string(sizeof(T)) + "-byte elements");
-  }
-  cudaStream_t stream;
-  cublasMath_t math;
-  {
-    std::lock_guard<std::mutex> lock(g_mutex);
-    stream = h->stream;
-    math = h->math;
-  }
+  const auto [stream, math] = handle_state(h);
   const bool tf32 =
       sizeof(T) == 4 && (math & ~CUBLAS_MATH_DISALLOW_REDUCED_PRECISION_REDUCTION) == CUBLAS_TF32_TENSOR_OP_MATH;
-  const std::string refused = detail::enqueue_library_op(stream, call, std::move(acc), [=](std::string&) {
-    gemm_math<T>(ta, tb, m, n, k, a, A, lda, B, ldb, b, C, ldc, tf32);
-    return cudaSuccess;
-  });
-  if (!refused.empty()) return fail(CUBLAS_STATUS_EXECUTION_FAILED, refused);
-  return CUBLAS_STATUS_SUCCESS;
+  const auto spans = gemm_spans(ta, tb, m, n, k, lda, ldb, ldc, k > 0 && a != T(0), A, sizeof(T), B, sizeof(T), C,
+                                sizeof(T));
+  return enqueue_gemm(call, stream, spans, [=] { gemm_math<T>(ta, tb, m, n, k, a, A, lda, B, ldb, b, C, ldc, tf32); });
+}
+
+// cublasGemmEx_64's checks in the documented order: handle, arguments (INVALID_VALUE), types
+// and algo (NOT_SUPPORTED), then what the emulator computes.
+cublasStatus_t gemm_ex(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb, int64_t m, int64_t n, int64_t k,
+                       const void* alpha, const void* A, cudaDataType at, int64_t lda, const void* B, cudaDataType bt,
+                       int64_t ldb, const void* beta, void* C, cudaDataType ct, int64_t ldc,
+                       cublasComputeType_t compute, cublasGemmAlgo_t algo) {
+  namespace ex = pn::cuda::emu::cublas_ex;
+  const char* call = "cublasGemmEx_64";
+  if (!live(h)) return not_initialized(call, h);
+  const std::string bad = gemm_argument_error(ta, tb, m, n, k, lda, ldb, ldc, alpha, beta);
+  if (!bad.empty()) return fail(CUBLAS_STATUS_INVALID_VALUE, std::string(call) + ": " + bad);
+  for (const std::string& why : {ex::combination_error(at, bt, ct, compute), ex::algo_error(algo),
+                                 ex::not_emulated(at, ct, compute)})
+    if (!why.empty()) return fail(CUBLAS_STATUS_NOT_SUPPORTED, std::string(call) + ": " + why);
+  if (m == 0 || n == 0) return CUBLAS_STATUS_SUCCESS;
+  const auto [stream, math] = handle_state(h);
+  if (at == CUDA_R_64F) {  // scale type CUDA_R_64F
+    const double a = *static_cast<const double*>(alpha), b = *static_cast<const double*>(beta);
+    const auto spans = gemm_spans(ta, tb, m, n, k, lda, ldb, ldc, k > 0 && a != 0.0, A, 8, B, 8, C, 8);
+    const auto* dA = static_cast<const double*>(A);
+    const auto* dB = static_cast<const double*>(B);
+    auto* dC = static_cast<double*>(C);
+    return enqueue_gemm(call, stream, spans,
+                        [=] { gemm_math<double>(ta, tb, m, n, k, a, dA, lda, dB, ldb, b, dC, ldc, false); });
+  }
+  const float a = *static_cast<const float*>(alpha), b = *static_cast<const float*>(beta);  // scale type CUDA_R_32F
+  const size_t ab_bytes = ex::element_bytes(at), c_bytes = ex::element_bytes(ct);
+  const auto spans = gemm_spans(ta, tb, m, n, k, lda, ldb, ldc, k > 0 && a != 0.0f, A, ab_bytes, B, ab_bytes, C,
+                                c_bytes);
+  const ex::InputRounding rounding = ex::input_rounding(at, compute, math);
+  return enqueue_gemm(call, stream, spans,
+                      [=] { ex::gemm_mixed(ta, tb, m, n, k, a, A, lda, B, ldb, at, b, C, ldc, ct, rounding); });
 }
 
 }  // namespace
@@ -275,4 +337,13 @@ cublasStatus_t cublasDgemm_v2_64(cublasHandle_t handle, cublasOperation_t transa
                                  int64_t n, int64_t k, const double* alpha, const double* A, int64_t lda,
                                  const double* B, int64_t ldb, const double* beta, double* C, int64_t ldc) {
   return gemm("cublasDgemm_64", handle, transa, transb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+cublasStatus_t cublasGemmEx_64(cublasHandle_t handle, cublasOperation_t transa, cublasOperation_t transb, int64_t m,
+                               int64_t n, int64_t k, const void* alpha, const void* A, cudaDataType Atype, int64_t lda,
+                               const void* B, cudaDataType Btype, int64_t ldb, const void* beta, void* C,
+                               cudaDataType Ctype, int64_t ldc, cublasComputeType_t computeType,
+                               cublasGemmAlgo_t algo) {
+  return gemm_ex(handle, transa, transb, m, n, k, alpha, A, Atype, lda, B, Btype, ldb, beta, C, Ctype, ldc,
+                 computeType, algo);
 }

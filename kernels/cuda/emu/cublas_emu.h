@@ -67,6 +67,49 @@ enum cublasMath_t : int {
   CUBLAS_MATH_DISALLOW_REDUCED_PRECISION_REDUCTION = 16,
 };
 
+// CUDA's data types (library_types.h), the ones cublasGemmEx is documented with.
+typedef enum cudaDataType_t : int {
+  CUDA_R_16F = 2,
+  CUDA_C_16F = 6,
+  CUDA_R_16BF = 14,
+  CUDA_C_16BF = 15,
+  CUDA_R_32F = 0,
+  CUDA_C_32F = 4,
+  CUDA_R_64F = 1,
+  CUDA_C_64F = 5,
+  CUDA_R_8I = 3,
+  CUDA_C_8I = 7,
+  CUDA_R_32I = 10,
+  CUDA_C_32I = 11,
+} cudaDataType;
+
+typedef enum : int {
+  CUBLAS_COMPUTE_16F = 64,
+  CUBLAS_COMPUTE_16F_PEDANTIC = 65,
+  CUBLAS_COMPUTE_32F = 68,
+  CUBLAS_COMPUTE_32F_PEDANTIC = 69,
+  CUBLAS_COMPUTE_32F_FAST_16F = 74,
+  CUBLAS_COMPUTE_32F_FAST_16BF = 75,
+  CUBLAS_COMPUTE_32F_FAST_TF32 = 77,
+  CUBLAS_COMPUTE_32F_EMULATED_16BFX9 = 78,
+  CUBLAS_COMPUTE_64F = 70,
+  CUBLAS_COMPUTE_64F_PEDANTIC = 71,
+  CUBLAS_COMPUTE_64F_EMULATED_FIXEDPOINT = 79,
+  CUBLAS_COMPUTE_32I = 72,
+  CUBLAS_COMPUTE_32I_PEDANTIC = 73,
+} cublasComputeType_t;
+
+// The algorithm choices; since CUDA 11 the numbered ones are hints the library may ignore.
+typedef enum : int {
+  CUBLAS_GEMM_DEFAULT = -1,
+  CUBLAS_GEMM_ALGO0 = 0,
+  CUBLAS_GEMM_ALGO23 = 23,
+  CUBLAS_GEMM_DEFAULT_TENSOR_OP = 99,
+  CUBLAS_GEMM_ALGO0_TENSOR_OP = 100,
+  CUBLAS_GEMM_ALGO15_TENSOR_OP = 115,
+  CUBLAS_GEMM_AUTOTUNE = 999,
+} cublasGemmAlgo_t;
+
 struct cublasContext;
 using cublasHandle_t = cublasContext*;
 
@@ -96,6 +139,38 @@ const char* cublasGetStatusString(cublasStatus_t status);
 cublasStatus_t cublasSgemm_v2_64(cublasHandle_t handle, cublasOperation_t transa, cublasOperation_t transb, int64_t m,
                                  int64_t n, int64_t k, const float* alpha, const float* A, int64_t lda, const float* B,
                                  int64_t ldb, const float* beta, float* C, int64_t ldc);
+// cublasGemmEx_64: C = alpha op(A) op(B) + beta C with A, B, C of the given cudaDataTypes.
+// The documented type table (cuBLAS "cublasGemmEx()"), with alpha and beta of the scale type:
+//   computeType                     scale  Atype = Btype          Ctype
+//   CUBLAS_COMPUTE_16F[_PEDANTIC]   16F    16F                    16F
+//   CUBLAS_COMPUTE_32I[_PEDANTIC]   32I    8I                     32I
+//   CUBLAS_COMPUTE_32F[_PEDANTIC]   32F    16BF / 16F             the same, or 32F
+//                                          8I / 32F               32F
+//                                   C_32F  C_8I / C_32F           C_32F
+//   CUBLAS_COMPUTE_32F_FAST_16F,    32F    32F                    32F
+//   _FAST_16BF, _FAST_TF32          C_32F  C_32F                  C_32F
+//   CUBLAS_COMPUTE_64F[_PEDANTIC]   64F    64F                    64F
+//                                   C_64F  C_64F                  C_64F
+// Anything else, Atype != Btype, or an algo that is not CUBLAS_GEMM_DEFAULT[_TENSOR_OP],
+// CUBLAS_GEMM_ALGO0..23 or CUBLAS_GEMM_ALGO0..15_TENSOR_OP: CUBLAS_STATUS_NOT_SUPPORTED ("the
+// combination of the parameters Atype, Btype and Ctype or the algorithm, algo is not
+// supported"). The argument checks of cublas<t>gemm give CUBLAS_STATUS_INVALID_VALUE first.
+// Emulated (the rest of the table is legal but refused with CUBLAS_STATUS_NOT_SUPPORTED and a
+// last_error_detail saying it is not emulated): real types 16BF, 16F, 32F with
+// CUBLAS_COMPUTE_32F[_PEDANTIC] or the three FAST types, and 64F with CUBLAS_COMPUTE_64F
+// [_PEDANTIC]. The math: every A and B element converted to float (exact for 16BF / 16F;
+// rounded to TF32 under _FAST_TF32, or under CUBLAS_COMPUTE_32F with the handle's math mode
+// CUBLAS_TF32_TENSOR_OP_MATH; to bfloat16 under _FAST_16BF; to half under _FAST_16F), the
+// products summed in float in the order l = 0..k-1, alpha acc + beta C in float, and the
+// result rounded once to Ctype (nearest even): always as if the math mode carried
+// CUBLAS_MATH_DISALLOW_REDUCED_PRECISION_REDUCTION (without it a GPU may reduce split-K
+// partial sums in a 16-bit Ctype). C is not read when beta == 0.
+cublasStatus_t cublasGemmEx_64(cublasHandle_t handle, cublasOperation_t transa, cublasOperation_t transb, int64_t m,
+                               int64_t n, int64_t k, const void* alpha, const void* A, cudaDataType Atype, int64_t lda,
+                               const void* B, cudaDataType Btype, int64_t ldb, const void* beta, void* C,
+                               cudaDataType Ctype, int64_t ldc, cublasComputeType_t computeType,
+                               cublasGemmAlgo_t algo);
+
 cublasStatus_t cublasDgemm_v2_64(cublasHandle_t handle, cublasOperation_t transa, cublasOperation_t transb, int64_t m,
                                  int64_t n, int64_t k, const double* alpha, const double* A, int64_t lda,
                                  const double* B, int64_t ldb, const double* beta, double* C, int64_t ldc);

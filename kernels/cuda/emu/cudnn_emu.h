@@ -7,17 +7,26 @@
 //
 // What is emulated:
 //  - handles (bound to the device current at cudnnCreate, with a stream), tensor Nd
-//    descriptors (4 or 5 dims, any non-negative strides), filter Nd descriptors (NCHW),
+//    descriptors (4 or 5 dims, any non-negative strides: NCHW, NHWC, NCDHW, NDHWC are all
+//    strides), filter Nd descriptors (format NCHW = KCRS or NHWC = KRSC, dims in KCRS order),
 //    convolution Nd descriptors (pads, strides, dilations, CUDNN_CONVOLUTION or
 //    CUDNN_CROSS_CORRELATION, compute type, math type, group count);
 //  - the three v7 heuristics, the three workspace-size queries and the three convolutions,
-//    computed from the descriptors (dims, strides, pads, dilations, mode), for float data
-//    with float compute and double with double;
+//    computed from the descriptors (dims, strides, pads, dilations, mode), for the data-type
+//    configurations FLOAT_CONFIG (float data, float compute), DOUBLE_CONFIG,
+//    PSEUDO_HALF_CONFIG (HALF data, FLOAT compute) and PSEUDO_BFLOAT16_CONFIG (BFLOAT16
+//    data, FLOAT compute): 16-bit inputs are used as given (widened exactly), summed in float
+//    like float data, and each result is rounded once to the 16-bit type (nearest even).
+//    HALF_CONFIG (HALF compute) is legal in cuDNN but refused here with NOT_SUPPORTED and a
+//    reason saying so; BFLOAT16 with a BFLOAT16 or HALF compute type, and FLOAT data with a
+//    16-bit compute type, are in no table: NOT_SUPPORTED (cudnn_emu_checks.cpp,
+//    check_config);
 //  - a small algorithm set per direction with different workspace needs and determinism
 //    (cudnn_emu_algos.cpp); the non-deterministic ones really sum in a varying order;
 //  - math types: CUDNN_FMA_MATH is plain FP32; CUDNN_DEFAULT_MATH, CUDNN_TENSOR_OP_MATH and
 //    CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION on float data round the inputs to TF32
-//    (kernels/math/tf32.h) before the FP32 accumulate, as Ampere-class tensor cores do;
+//    (kernels/math/tf32.h) before the FP32 accumulate, as Ampere-class tensor cores do (16-bit
+//    data is exact in TF32, so for it every math type gives the same numbers);
 //  - y = alpha * conv + beta * y, alpha and beta read from host memory at the call, y not
 //    read when beta == 0.
 // Every convolution is an op on the handle's stream (emu/device_work.h) declaring what it

@@ -218,7 +218,7 @@ cudnnStatus_t convolve(const std::string& call, Direction dir, cudnnHandle_t han
 }  // namespace
 
 AlgoSupport algo_support(Direction d, int algo, const Geometry& g) {
-  const size_t column = static_cast<size_t>(g.C * g.k_volume() * g.out_volume()) * g.element_size();
+  const size_t column = static_cast<size_t>(g.C * g.k_volume() * g.out_volume()) * g.compute_size();
   const AlgoSupport unsupported{CUDNN_STATUS_NOT_SUPPORTED, "not among the emulated algorithms", 0,
                                 CUDNN_DETERMINISTIC};
   switch (d) {

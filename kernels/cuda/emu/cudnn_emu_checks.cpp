@@ -34,6 +34,42 @@ std::string dims_str(const int* v, int n) {
   return s + "]";
 }
 
+// The data type configurations of the convolution references' tables (x, w, y data type;
+// convDesc compute type): FLOAT_CONFIG (FLOAT, FLOAT), DOUBLE_CONFIG (DOUBLE, DOUBLE),
+// PSEUDO_HALF_CONFIG (HALF, FLOAT), PSEUDO_BFLOAT16_CONFIG (BFLOAT16, FLOAT) are emulated;
+// HALF_CONFIG (HALF, HALF: true half arithmetic) is legal but not emulated; anything else
+// (BFLOAT16 with a BFLOAT16 or HALF compute type, FLOAT with HALF, ...) is in no table. All
+// refusals are CUDNN_STATUS_NOT_SUPPORTED ("the combination of the tensor descriptors,
+// filter descriptor and convolution descriptor is not supported").
+cudnnStatus_t check_config(const std::string& call, cudnnDataType_t data, cudnnDataType_t compute) {
+  auto name = [](cudnnDataType_t t) {
+    switch (t) {
+      case CUDNN_DATA_FLOAT:
+        return std::string("CUDNN_DATA_FLOAT");
+      case CUDNN_DATA_DOUBLE:
+        return std::string("CUDNN_DATA_DOUBLE");
+      case CUDNN_DATA_HALF:
+        return std::string("CUDNN_DATA_HALF");
+      case CUDNN_DATA_BFLOAT16:
+        return std::string("CUDNN_DATA_BFLOAT16");
+      default:
+        return "cudnnDataType_t " + std::to_string(t);
+    }
+  };
+  const bool emulated = (data == CUDNN_DATA_FLOAT && compute == CUDNN_DATA_FLOAT) ||
+                        (data == CUDNN_DATA_DOUBLE && compute == CUDNN_DATA_DOUBLE) ||
+                        ((data == CUDNN_DATA_HALF || data == CUDNN_DATA_BFLOAT16) && compute == CUDNN_DATA_FLOAT);
+  if (emulated) return CUDNN_STATUS_SUCCESS;
+  const std::string pair = "data type " + name(data) + " with compute type " + name(compute);
+  if (data == CUDNN_DATA_HALF && compute == CUDNN_DATA_HALF)
+    return fail(CUDNN_STATUS_NOT_SUPPORTED, call,
+                pair + " (HALF_CONFIG) is legal in cuDNN but not emulated; use compute type CUDNN_DATA_FLOAT "
+                       "(PSEUDO_HALF_CONFIG)");
+  return fail(CUDNN_STATUS_NOT_SUPPORTED, call,
+              pair + " is no supported configuration (FLOAT_CONFIG, DOUBLE_CONFIG, PSEUDO_HALF_CONFIG, "
+                     "PSEUDO_BFLOAT16_CONFIG: 16-bit data takes compute type CUDNN_DATA_FLOAT)");
+}
+
 // The rules on numbers of dimensions, data types and channels, shared by all directions:
 //  BAD_PARAM "xDesc and yDesc have a non-matching number of dimensions", "xDesc and wDesc
 //  have a non-matching number of dimensions", "xDesc has fewer than three number of
@@ -42,8 +78,8 @@ std::string dims_str(const int* v, int n) {
 //  non-matching number of input feature maps per image";
 //  NOT_SUPPORTED "xDesc, wDesc, or yDesc has a number of dimensions that is not 4 or 5",
 //  "xDesc or yDesc have negative tensor striding", "The chosen algo does not support the
-//  parameters provided" (here: a filter layout other than NCHW, more than one group, or a
-//  data/compute type pair other than the FLOAT_CONFIG and DOUBLE_CONFIG of the tables).
+//  parameters provided" (here: a filter layout other than NCHW or NHWC, more than one group,
+//  or a data/compute type pair that check_config refuses).
 cudnnStatus_t check_shapes(const std::string& call, Direction dir, const Descs& d) {
   const Names n = names(dir);
   const cudnnTensorStruct &x = *d.x, &y = *d.y;
@@ -68,16 +104,10 @@ cudnnStatus_t check_shapes(const std::string& call, Direction dir, const Descs& 
     if (x.stride[i] < 0 || y.stride[i] < 0)
       return fail(CUDNN_STATUS_NOT_SUPPORTED, call,
                   std::string("negative tensor striding: ") + n.x + " " + describe(x) + ", " + n.y + " " + describe(y));
-  if (w.format != CUDNN_TENSOR_NCHW)
-    return fail(CUDNN_STATUS_NOT_SUPPORTED, call, "the emulated algorithms support NCHW filters only");
+  if (w.format != CUDNN_TENSOR_NCHW && w.format != CUDNN_TENSOR_NHWC)
+    return fail(CUDNN_STATUS_NOT_SUPPORTED, call, "the emulated algorithms support NCHW and NHWC filters only");
   if (c.groups != 1) return fail(CUDNN_STATUS_NOT_SUPPORTED, call, "the emulated algorithms support 1 group only");
-  const bool float_config = x.dtype == CUDNN_DATA_FLOAT && c.compute == CUDNN_DATA_FLOAT;
-  const bool double_config = x.dtype == CUDNN_DATA_DOUBLE && c.compute == CUDNN_DATA_DOUBLE;
-  if (!float_config && !double_config)
-    return fail(CUDNN_STATUS_NOT_SUPPORTED, call,
-                "data type " + std::to_string(x.dtype) + " with compute type " + std::to_string(c.compute) +
-                    " (the emulator has FLOAT_CONFIG and DOUBLE_CONFIG)");
-  return CUDNN_STATUS_SUCCESS;
+  return check_config(call, x.dtype, c.compute);
 }
 
 // The output dims against cudnnGetConvolutionNdForwardOutputDim. Forward: BAD_PARAM "For
@@ -138,11 +168,14 @@ void fill(const Descs& d, Geometry& g) {
   }
   g.xs = strides5(x);
   g.ys = strides5(y);
-  g.ws = {g.C * g.k_volume(), g.k_volume(), g.k[1] * g.k[2], g.k[2], 1};
+  if (w.format == CUDNN_TENSOR_NHWC)  // KRSC: the channel innermost
+    g.ws = {g.C * g.k_volume(), 1, g.k[1] * g.k[2] * g.C, g.k[2] * g.C, g.C};
+  else
+    g.ws = {g.C * g.k_volume(), g.k_volume(), g.k[1] * g.k[2], g.k[2], 1};
   g.flip = c.mode == CUDNN_CONVOLUTION;
   g.dtype = x.dtype;
   g.math = c.math;
-  g.tf32 = x.dtype == CUDNN_DATA_FLOAT && c.math != CUDNN_FMA_MATH;
+  g.tf32 = x.dtype == CUDNN_DATA_FLOAT && c.math != CUDNN_FMA_MATH;  // 16-bit values are exact in TF32
 }
 
 }  // namespace

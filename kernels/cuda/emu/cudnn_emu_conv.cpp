@@ -12,7 +12,8 @@
 //   forward          y[n,K,o]   = sum_{C,r} x[n,C,i(o,r)] w[K,C,r]
 //   backward data    dx[n,C,i]  = sum_{K,r,o: i(o,r) = i} dy[n,K,o] w[K,C,r]
 //   backward filter  dw[K,C,r]  = sum_{n,o} dy[n,K,o] x[n,C,i(o,r)]
-// Taps outside the input are zero padding. Sums accumulate in the data type; under TF32 the
+// Taps outside the input are zero padding. Sums accumulate in the data type (float for HALF
+// and BFLOAT16 data: run_16bit); under TF32 the
 // multiplied inputs are first rounded to TF32 (here: both inputs are rounded once into
 // copies before the body runs, which gives the same products as rounding at every use).
 // The result is blended as out = alpha * sum + beta * out, and out is not read when
@@ -25,6 +26,7 @@
 #include <vector>
 
 #include "kernels/cuda/emu/cudnn_emu_conv_rows.h"
+#include "kernels/cuda/emu/half_types.h"
 #include "kernels/math/tf32.h"
 
 namespace pn::cuda::emu::cudnn {
@@ -208,11 +210,48 @@ void run_typed(const Launch& l) {
   }
 }
 
+// 16-bit storage (PSEUDO_HALF / PSEUDO_BFLOAT16): the float body on float copies of the
+// operands' spans (the emulator's scratch; exact widening), then the output span rounded once
+// back to the storage type (nearest even). So inputs are used as given and every sum is the
+// float body's. The output copy is taken even when beta == 0 (the body does not read it
+// then), so elements of the span outside the tensor come back as they were, except a NaN
+// there, which returns as the canonical NaN.
+template <class H>
+std::vector<float> widen(const void* p, int64_t elements) {
+  const H* h = static_cast<const H*>(p);
+  std::vector<float> f(static_cast<size_t>(elements));
+  for (int64_t i = 0; i < elements; ++i) f[i] = static_cast<float>(h[i]);
+  return f;
+}
+
+template <class H>
+void run_16bit(const Launch& l) {
+  const Geometry& g = l.g;
+  const int64_t xn = span(g.N, g.C, g.in, g.xs), wn = span(g.K, g.C, g.k, g.ws), yn = span(g.N, g.K, g.out, g.ys);
+  const int64_t an = l.direction == Direction::BackwardData ? wn : xn;
+  const int64_t bn = l.direction == Direction::Forward ? wn : yn;
+  const int64_t on = l.direction == Direction::Forward ? yn : l.direction == Direction::BackwardData ? xn : wn;
+  std::vector<float> a = widen<H>(l.a, an), b = widen<H>(l.b, bn), out = widen<H>(l.out, on);
+  Launch f = l;
+  f.g.dtype = CUDNN_DATA_FLOAT;
+  f.g.tf32 = false;
+  f.a = a.data();
+  f.b = b.data();
+  f.out = out.data();
+  run_typed<float>(f);
+  H* o = static_cast<H*>(l.out);
+  for (int64_t i = 0; i < on; ++i) o[i] = H(out[i]);
+}
+
 }  // namespace
 
 void run(const Launch& l) {
   if (l.g.dtype == CUDNN_DATA_DOUBLE)
     run_typed<double>(l);
+  else if (l.g.dtype == CUDNN_DATA_BFLOAT16)
+    run_16bit<__nv_bfloat16>(l);
+  else if (l.g.dtype == CUDNN_DATA_HALF)
+    run_16bit<__half>(l);
   else
     run_typed<float>(l);
 }

@@ -72,15 +72,21 @@ struct Geometry {
   int64_t N = 0, C = 0, K = 0;
   std::array<int64_t, 3> in{1, 1, 1}, k{1, 1, 1}, out{1, 1, 1};
   std::array<int64_t, 3> pad{0, 0, 0}, stride{1, 1, 1}, dilation{1, 1, 1};
-  std::array<int64_t, 5> xs{}, ys{}, ws{};  // element strides of N/K, C, D, H, W
+  std::array<int64_t, 5> xs{}, ys{}, ws{};  // element strides of N/K, C, D, H, W (ws: the filter
+                                            // format's, KCRS for NCHW, KRSC for NHWC)
   bool flip = false;                        // CUDNN_CONVOLUTION: the filter is mirrored
   cudnnDataType_t dtype = CUDNN_DATA_FLOAT;
   cudnnMathType_t math = CUDNN_DEFAULT_MATH;
   bool tf32 = false;  // float data under a math type that permits tensor cores
+  // Bytes of one stored element (2 for HALF / BFLOAT16), and of one element of the compute
+  // type the bodies run in (16-bit data is computed in float: PSEUDO_HALF / PSEUDO_BFLOAT16).
+  size_t element_size() const {
+    return dtype == CUDNN_DATA_DOUBLE ? 8 : (dtype == CUDNN_DATA_HALF || dtype == CUDNN_DATA_BFLOAT16) ? 2 : 4;
+  }
+  size_t compute_size() const { return dtype == CUDNN_DATA_DOUBLE ? 8 : 4; }
   int64_t k_volume() const { return k[0] * k[1] * k[2]; }
   int64_t out_volume() const { return out[0] * out[1] * out[2]; }
   int64_t in_volume() const { return in[0] * in[1] * in[2]; }
-  size_t element_size() const { return dtype == CUDNN_DATA_DOUBLE ? 8 : 4; }
 };
 
 using Direction = ConvDirection;
