@@ -6,6 +6,7 @@ nothing above it). The order, bottom to top (../shared/DESIGN.md, README "Layout
 
   kernels/math                   per-element math, written once for both backends
   kernels/cpu, kernels/cuda      the two backends' kernels (neither sees the other)
+  kernels/cuda/workbench         versions of the CUDA kernels checked against the CPU's
   autograd                       tensors, the tape, the backends
   nn, data                       layers and optimisers; NIfTI, layouts, the phantom
   models                         the networks
@@ -23,13 +24,15 @@ KERNELS = {"kernels", "kernels/math"}
 BELOW_AUTOGRAD = KERNELS | {"kernels/cpu", "kernels/cuda"}
 EXPERIMENTS = ["experiments/config", "experiments/run", "experiments/metrics", "experiments/report",
                "experiments/train", "experiments/cli"]
-BELOW_EXPERIMENTS = BELOW_AUTOGRAD | {"autograd", "nn", "data", "models"}
+WORKBENCH = "kernels/cuda/workbench"  # above both backends: its checks compare them
+BELOW_EXPERIMENTS = BELOW_AUTOGRAD | {WORKBENCH, "autograd", "nn", "data", "models"}
 
 ALLOWED = {
     "kernels": {"kernels/math"},
     "kernels/math": {"kernels"},
     "kernels/cpu": KERNELS,
     "kernels/cuda": KERNELS,
+    WORKBENCH: BELOW_AUTOGRAD,
     "autograd": BELOW_AUTOGRAD,
     "nn": BELOW_AUTOGRAD | {"autograd"},
     "data": BELOW_AUTOGRAD | {"autograd"},
@@ -46,6 +49,8 @@ INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"')
 def layer_of(path):
     """The layer a repo-relative path belongs to, or None outside the library."""
     parts = path.split("/")
+    if parts[:3] == ["kernels", "cuda", "workbench"] and len(parts) > 3:
+        return WORKBENCH
     if parts[0] == "kernels" and len(parts) > 2 and parts[1] in ("math", "cpu", "cuda"):
         return "kernels/" + parts[1]
     if parts[0] == "experiments":

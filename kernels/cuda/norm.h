@@ -1,6 +1,6 @@
 // CUDA batch and instance normalisation; mirrors kernels/cpu/norm.h argument for argument
 // (plus the stream), with the geometry and per-element math of kernels/math/norm_math.h.
-// Statistics are reduced in parallel (one block per group, moments merged pairwise), so
+// Statistics are reduced in parallel (blocks per chunk of a group, moments merged pairwise), so
 // they agree with the sequential CPU reference up to double rounding, not bit for bit.
 #pragma once
 #include <cstdint>

@@ -1,9 +1,15 @@
 // Window ops on the GPU: one thread per output element (per input element for block_sum,
-// which then sums its block in the CPU reference's order: bit-identical results).
+// which then sums its block in the CPU reference's order: bit-identical results). Max-pooling
+// indexes in 32 bits when the tensors allow, and pools 2-wide windows of float rows (the
+// study's k = stride = 2) two outputs per thread through 16-byte loads of the rows and 16-byte
+// stores of the indices. Chosen on the kernel workbench (workbench/max_pool.cu, WORKBENCH.md).
+#include <string.h>
+
 #include "kernels/cuda/device.h"
 #include "kernels/cuda/elementwise.h"
 #include "kernels/cuda/launch.h"
 #include "kernels/cuda/pool.h"
+#include "kernels/cuda/vector_types.h"
 #include "kernels/math/pool_math.h"
 
 namespace pn::cuda {
@@ -23,6 +29,58 @@ __global__ void max_pool_kernel(PoolGeom g, const T* x, T* y, int64_t* idx, int6
     const int64_t best = math::max_window_argmax(g, xp, od, oh, ow);
     y[i] = xp[best];
     idx[i] = best;
+  }
+}
+
+// The pooling's sizes in 32 bits (every offset of the tensors below 2^31).
+struct Pool32 {
+  unsigned out0, out1, out2, in_volume;
+};
+
+// Every output index below 2^31: three 32-bit divisions per output instead of seven 64-bit ones.
+template <class T>
+__global__ void max_pool32_kernel(PoolGeom g, Pool32 s, const T* x, T* y, int64_t* idx, unsigned n) {
+  for (unsigned i = blockIdx.x * blockDim.x + threadIdx.x; i < n; i += gridDim.x * blockDim.x) {
+    const unsigned q = i / s.out2, ow = i - q * s.out2, r = q / s.out1, oh = q - r * s.out1;
+    const unsigned p = r / s.out0, od = r - p * s.out0;
+    const T* xp = x + p * s.in_volume;
+    const int64_t best = math::max_window_argmax(g, xp, od, oh, ow);
+    y[i] = xp[best];
+    idx[i] = best;
+  }
+}
+
+// k = stride = 2 along the last dim, float, in[2] a multiple of 4 and out[2] = in[2] / 2, 16-byte
+// aligned: each thread makes 2 neighbouring outputs from one 16-byte load of 4 inputs per window
+// row, and stores their 2 indices with one 16-byte store (the outputs: two 4-byte stores). The
+// comparisons are those of math::max_window_argmax, in its order: the same maxima, the first
+// one on ties.
+__global__ void max_pool_k2_vec_kernel(PoolGeom g, Pool32 s, const float* x, float* y, int64_t* idx, unsigned units) {
+  const unsigned pairs = s.out2 / 2;
+  for (unsigned u = blockIdx.x * blockDim.x + threadIdx.x; u < units; u += gridDim.x * blockDim.x) {
+    const unsigned q = u / pairs, ow0 = (u - q * pairs) * 2, r = q / s.out1, oh = q - r * s.out1;
+    const unsigned p = r / s.out0, od = r - p * s.out0;
+    const float* xp = x + p * s.in_volume;
+    float best_v[2] = {0, 0};
+    int64_t best[2] = {-1, -1};
+    for (int64_t a = 0; a < g.k[0]; ++a)
+      for (int64_t b = 0; b < g.k[1]; ++b) {
+        const int64_t row = ((od * g.stride[0] + a) * g.in[1] + oh * g.stride[1] + b) * g.in[2] + 2 * ow0;
+        const float4 in = ld128(reinterpret_cast<const float4*>(xp + row));
+        const float v[4] = {in.x, in.y, in.z, in.w};
+        for (int o = 0; o < 2; ++o)
+          for (int c = 0; c < 2; ++c)
+            if (best[o] < 0 || v[2 * o + c] > best_v[o]) {
+              best[o] = row + 2 * o + c;
+              best_v[o] = v[2 * o + c];
+            }
+      }
+    const unsigned out = q * s.out2 + ow0;
+    y[out] = best_v[0];
+    y[out + 1] = best_v[1];
+    float4 bits;  // the two int64 indices, moved as 16 bytes
+    memcpy(&bits, best, sizeof bits);
+    st128(reinterpret_cast<float4*>(idx + out), bits);
   }
 }
 
@@ -62,6 +120,14 @@ __global__ void block_sum_kernel(PoolGeom g, const T* y, T* x, int64_t n) {
 
 }  // namespace
 
+// Whether max_pool_k2_vec_kernel applies (see there).
+template <class T>
+bool k2_vector_path(const PoolGeom& g, const T* x, T* y, int64_t* idx) {
+  const auto aligned = [](const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; };
+  return sizeof(T) == 4 && g.k[2] == 2 && g.stride[2] == 2 && g.in[2] % 4 == 0 && 2 * g.out[2] == g.in[2] &&
+         aligned(x) && aligned(y) && aligned(idx);
+}
+
 template <class T>
 void max_pool_forward(const PoolGeom& g, const T* x, T* y, int64_t* idx, cudaStream_t stream) {
   PN_PROFILE_DISPATCH("max_pool_forward", max_pool_forward<T>, g, x, y, idx, stream);
@@ -69,7 +135,17 @@ void max_pool_forward(const PoolGeom& g, const T* x, T* y, int64_t* idx, cudaStr
   if (n <= 0) return;
   const int64_t shape[4] = {g.planes, g.in[0], g.in[1], g.in[2]};
   ErrorScope scope("max_pool", shape, 4);
-  launch(max_pool_kernel<T>, grid_for(n, kBlock), kBlock, 0, stream, g, x, y, idx, n);
+  constexpr int64_t kLimit = int64_t{1} << 31;
+  if (n >= kLimit || g.planes * g.in_volume() >= kLimit)
+    return launch(max_pool_kernel<T>, grid_for(n, kBlock), kBlock, 0, stream, g, x, y, idx, n);
+  const Pool32 s{static_cast<unsigned>(g.out[0]), static_cast<unsigned>(g.out[1]), static_cast<unsigned>(g.out[2]),
+                 static_cast<unsigned>(g.in_volume())};
+  if constexpr (sizeof(T) == 4) {
+    if (k2_vector_path(g, x, y, idx))
+      return launch(max_pool_k2_vec_kernel, grid_for(n / 2, kBlock), kBlock, 0, stream, g, s, x, y, idx,
+                    static_cast<unsigned>(n / 2));
+  }
+  launch(max_pool32_kernel<T>, grid_for(n, kBlock), kBlock, 0, stream, g, s, x, y, idx, static_cast<unsigned>(n));
 }
 
 template <class T>

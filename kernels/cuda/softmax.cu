@@ -1,8 +1,13 @@
-// Softmax on the GPU: one thread per (outer, inner) column walks the axis three times
-// (max, sum of exponentials in double, outputs). Neighbouring threads take neighbouring
-// inner positions, so every pass reads contiguous memory when inner > 1 (channel softmax
-// of NC... volumes, the case the study's networks use); the axis is summed in order, as
-// the CPU reference does, so the two agree to the last bit on the same libm.
+// Softmax on the GPU: one thread per (outer, inner) column. Neighbouring threads take
+// neighbouring inner positions, so every access is contiguous across a warp when inner > 1
+// (channel softmax of NC... volumes, the case the study's networks use). An axis of at most
+// kHeld values (class counts) is read once into registers, then max, sum of exponentials and
+// outputs are taken from them: one read and one write per element; a longer axis is walked
+// three times (max, sum, outputs). The math is in double and the axis is summed in order, as
+// the CPU reference does, so the two agree to the last bit on the same libm. Chosen on the
+// kernel workbench (kernels/cuda/workbench/softmax.cu, WORKBENCH.md), where the float-math
+// versions are: within 4e-6 of this per call, but not promoted, since that flipped a near-tie
+// in test_emu_gpu_program's two-epoch segment run (Adam's moments 0.36 apart, tolerance 1e-3).
 #include <math.h>
 
 #include "kernels/cuda/device.h"
@@ -16,18 +21,34 @@ inline namespace PN_CUDA_ABI {
 namespace {
 
 constexpr unsigned kBlock = 256;
+constexpr int kHeld = 16;  // the longest axis held in registers
 
 template <class T>
 __global__ void softmax_kernel(const T* x, T* y, int64_t outer, int64_t axis, int64_t inner, bool log) {
+  using A = double;  // the reference's accumulation type
   for (int64_t c = global_index(); c < outer * inner; c += grid_stride()) {
     const int64_t o = c / inner, i = c % inner;
     const T* xc = x + o * axis * inner + i;
     T* yc = y + o * axis * inner + i;
-    double mx = -INFINITY, s = 0;
-    for (int64_t a = 0; a < axis; ++a) mx = fmax(mx, static_cast<double>(xc[a * inner]));
-    for (int64_t a = 0; a < axis; ++a) s += exp(static_cast<double>(xc[a * inner]) - mx);
-    if (log) s = math::log_sum_exp(mx, s);
-    for (int64_t a = 0; a < axis; ++a) yc[a * inner] = math::softmax_value(xc[a * inner], mx, s, log);
+    A mx = -INFINITY, s = 0;
+    if (axis <= kHeld) {
+      A v[kHeld] = {};  // constant trip counts: nvcc unrolls the loops and keeps v in registers
+      for (int a = 0; a < kHeld; ++a)
+        if (a < axis) {
+          v[a] = static_cast<A>(xc[a * inner]);
+          mx = fmax(mx, v[a]);
+        }
+      for (int a = 0; a < kHeld; ++a)
+        if (a < axis) s += exp(v[a] - mx);
+      if (log) s = math::log_sum_exp(mx, s);
+      for (int a = 0; a < kHeld; ++a)
+        if (a < axis) yc[a * inner] = math::softmax_value(static_cast<T>(v[a]), mx, s, log);
+    } else {
+      for (int64_t a = 0; a < axis; ++a) mx = fmax(mx, static_cast<A>(xc[a * inner]));
+      for (int64_t a = 0; a < axis; ++a) s += exp(static_cast<A>(xc[a * inner]) - mx);
+      if (log) s = math::log_sum_exp(mx, s);
+      for (int64_t a = 0; a < axis; ++a) yc[a * inner] = math::softmax_value(xc[a * inner], mx, s, log);
+    }
   }
 }
 

@@ -73,6 +73,14 @@ PN_HD T norm_apply(T x, double mean, double inv_std, double gamma, double beta) 
   return static_cast<T>((static_cast<double>(x) - mean) * inv_std * gamma + beta);
 }
 
+// norm_apply in affine form, y = x * scale + shift with scale = gamma inv_std and
+// shift = beta - mean scale: computed once per group, so that a fused kernel applies it in the
+// tensor's precision (one multiply-add per element; kernels/cuda/workbench/norm_apply.cu).
+PN_HD void norm_affine(double mean, double inv_std, double gamma, double beta, double& scale, double& shift) {
+  scale = gamma * inv_std;
+  shift = beta - mean * scale;
+}
+
 // PyTorch's running-statistics update: r = (1 - momentum) r + momentum * batch, with the
 // unbiased variance var * M / (M - 1) for running_var.
 PN_HD double running_update(double running, double batch, double momentum) {

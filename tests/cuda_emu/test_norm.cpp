@@ -21,7 +21,9 @@ void check_norm(bool per_instance) {
   const double tol = sizeof(T) == 4 ? 1e-6 : 1e-12;
   const double tol_grad = sizeof(T) == 4 ? 2e-5 : 1e-11;  // dx: differences of O(1) terms
   const NormGeom geoms[] = {NormGeom{3, 5, 7 * 11 * 13, per_instance}, NormGeom{4, 3, 37, per_instance},
-                            NormGeom{2, 7, 1000 + 37, per_instance}};
+                            NormGeom{2, 7, 1000 + 37, per_instance},
+                            // Batch groups of 5000 and instance groups of 4100: split across blocks of 4096.
+                            NormGeom{2, 3, 2500, per_instance}, NormGeom{1, 2, 4100, per_instance}};
   int seed = 80;
   for (const NormGeom& g : geoms) {
     const int64_t n = g.n * g.c * g.s, groups = pn::math::norm_groups(g);

@@ -33,7 +33,9 @@ PoolGeom pool_geom(int64_t planes, std::vector<int64_t> in, std::vector<int64_t>
 template <class T>
 void check_pool() {
   // 3-D 2x2x2 pooling of odd sizes (the last row is dropped), 2-D 3x3 stride 2 (overlapping).
-  const PoolGeom geoms[] = {pool_geom(6, {7, 9, 11}, {2, 2, 2}, {2, 2, 2}), pool_geom(5, {1, 17, 13}, {1, 3, 3}, {1, 2, 2})};
+  // The third: rows of a multiple of 4 floats, the float kernel's 16-byte path.
+  const PoolGeom geoms[] = {pool_geom(6, {7, 9, 11}, {2, 2, 2}, {2, 2, 2}), pool_geom(5, {1, 17, 13}, {1, 3, 3}, {1, 2, 2}),
+                            pool_geom(3, {4, 6, 16}, {2, 2, 2}, {2, 2, 2})};
   for (const PoolGeom& g : geoms) {
     const bool overlap = g.stride[1] < g.k[1];
     const int64_t iv = g.in_volume(), ov = g.out_volume();
@@ -84,14 +86,13 @@ void check_upsample() {
   pn::test::check_close(d_gx.to_host(), gx, 0, 0, "block_sum");
 }
 
+// Copies box `ext` of a contiguous array shaped S, starting at element src_off, into a zeroed
+// contiguous array shaped D at element dst_off.
 template <class T>
-void check_copy_box() {
-  // Crop a [2, 5, 9, 13] box out of a [3, 7, 11, 17] array at offset (1, 2, 1, 3), then
-  // paste it into a zeroed [2, 6, 10, 15] array at (0, 1, 0, 2): a concat/pad-style write.
-  const int64_t S[4] = {3, 7, 11, 17}, D[4] = {2, 6, 10, 15};
+void check_copy_box(const int64_t (&S)[4], const int64_t (&D)[4], const int64_t (&ext)[4], int64_t src_coord[4],
+                    int64_t dst_coord[4], const std::string& what) {
   const auto src = pn::test::random_vector<T>(S[0] * S[1] * S[2] * S[3], 71);
   pn::kernels::BoxCopy crop;
-  const int64_t ext[4] = {2, 5, 9, 13};
   for (int d = 0; d < 4; ++d) crop.extent[d] = ext[d];
   crop.src_stride[0] = S[1] * S[2] * S[3];
   crop.src_stride[1] = S[2] * S[3];
@@ -99,13 +100,27 @@ void check_copy_box() {
   crop.dst_stride[0] = D[1] * D[2] * D[3];
   crop.dst_stride[1] = D[2] * D[3];
   crop.dst_stride[2] = D[3];
-  const int64_t src_off = 1 * crop.src_stride[0] + 2 * crop.src_stride[1] + 1 * crop.src_stride[2] + 3;
-  const int64_t dst_off = 1 * crop.dst_stride[1] + 2;
+  int64_t src_off = src_coord[3], dst_off = dst_coord[3];
+  for (int d = 0; d < 3; ++d) {
+    src_off += src_coord[d] * crop.src_stride[d];
+    dst_off += dst_coord[d] * crop.dst_stride[d];
+  }
   std::vector<T> want(D[0] * D[1] * D[2] * D[3], T(0));
   pn::cpu::copy_box(src.data() + src_off, want.data() + dst_off, crop);
   DeviceArray<T> d_src(src), d_dst(std::vector<T>(want.size(), T(0)));
   pn::cuda::copy_box(d_src.get() + src_off, d_dst.get() + dst_off, crop, nullptr);
-  pn::test::check_close(d_dst.to_host(), want, 0, 0, "copy_box");
+  pn::test::check_close(d_dst.to_host(), want, 0, 0, what);
+}
+
+template <class T>
+void check_copy_box() {
+  // Crop a [2, 5, 9, 13] box out of a [3, 7, 11, 17] array at offset (1, 2, 1, 3), then
+  // paste it into a zeroed [2, 6, 10, 15] array at (0, 1, 0, 2): a concat/pad-style write.
+  int64_t src_at[4] = {1, 2, 1, 3}, dst_at[4] = {0, 1, 0, 2};
+  check_copy_box<T>({3, 7, 11, 17}, {2, 6, 10, 15}, {2, 5, 9, 13}, src_at, dst_at, "copy_box crop");
+  // Rows, strides and offsets in whole 16 bytes: the kernel's 16-byte path.
+  int64_t src_all[4] = {0, 0, 0, 0}, dst_mid[4] = {0, 2, 1, 8};
+  check_copy_box<T>({2, 3, 7, 16}, {2, 6, 9, 24}, {2, 3, 7, 16}, src_all, dst_mid, "copy_box 16-byte rows");
 }
 
 }  // namespace

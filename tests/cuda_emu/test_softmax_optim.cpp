@@ -29,9 +29,9 @@ void check_softmax() {
       pn::cpu::softmax_forward(x.data(), want.data(), s.outer, s.axis, s.inner, log);
       DeviceArray<T> d_x(x), d_y(n);
       pn::cuda::softmax_forward(d_x.get(), d_y.get(), s.outer, s.axis, s.inner, log, nullptr);
-      pn::test::check_same_math(d_y.to_host(), want,
-                                std::string(log ? "log_softmax" : "softmax") + " [" + std::to_string(s.outer) + ", " +
-                                    std::to_string(s.axis) + ", " + std::to_string(s.inner) + "]");
+      const std::string what = std::string(log ? "log_softmax" : "softmax") + " [" + std::to_string(s.outer) + ", " +
+                               std::to_string(s.axis) + ", " + std::to_string(s.inner) + "]";
+      pn::test::check_same_math(d_y.to_host(), want, what);
     }
   }
 }

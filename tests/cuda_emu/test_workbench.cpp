@@ -3,6 +3,7 @@
 // under the emulator (version 1 = the production kernel's twin) and says times need a GPU.
 #include <doctest/doctest.h>
 
+#include <memory>
 #include <stdexcept>
 #include <string>
 
@@ -58,6 +59,57 @@ TEST_CASE("workbench: the runner profiles each version under the emulator") {
   const std::string text = wb::format(reports);
   CHECK(text.find("elementwise v2: 4 elements per thread") != std::string::npos);
   CHECK(text.find("Times need a GPU") != std::string::npos);
+}
+
+// The profile of one launch of `version` of `family` on a problem of n elements (the runner's
+// sizes are larger than this test needs).
+std::vector<pn::cuda::emu::LaunchProfile> profile(const std::string& family, int version, int64_t n) {
+  const wb::Family* f = nullptr;
+  for (const wb::Family* candidate : wb::families())
+    if (candidate->name == family) f = candidate;
+  REQUIRE(f != nullptr);
+  std::unique_ptr<wb::BenchCase> c = f->bench(version, n);
+  pn::cuda::emu::set_profiling(true);
+  std::vector<pn::cuda::emu::LaunchProfile> out;
+  {
+    pn::cuda::emu::ProfileCapture capture;
+    c->launch(nullptr);
+    REQUIRE(cudaDeviceSynchronize() == cudaSuccess);
+    out = capture.launches();
+  }
+  pn::cuda::emu::set_profiling(false);
+  return out;
+}
+
+// The moved/compulsory ratio of launches taken together.
+double moved_ratio(const std::vector<pn::cuda::emu::LaunchProfile>& launches) {
+  uint64_t moved = 0, compulsory = 0;
+  for (const pn::cuda::emu::LaunchProfile& p : launches) {
+    moved += p.bytes_moved();
+    compulsory += p.compulsory_bytes();
+  }
+  return static_cast<double>(moved) / static_cast<double>(compulsory);
+}
+
+TEST_CASE("workbench: the versions promoted in issue 17 beat the kernels they replaced on the profile") {
+  // softmax: the register version reads x once (v1), the three-pass one three times (v2).
+  CHECK(moved_ratio(profile("softmax", 1, 1024)) == doctest::Approx(1.0));
+  CHECK(moved_ratio(profile("softmax", 2, 1024)) == doctest::Approx(2.0));
+  // max_pool k = 2: 16-byte loads of whole window rows (v1) against lanes 8 bytes apart (v2).
+  const std::vector<pn::cuda::emu::LaunchProfile> pool = profile("max_pool", 1, 16384);
+  REQUIRE(pool.size() == 1);
+  CHECK(pool[0].global_load.units == pool[0].global_load.min_units);
+  CHECK(moved_ratio(pool) < 1.2);
+  CHECK(moved_ratio(profile("max_pool", 2, 16384)) > 4.0);
+  // norm statistics of 4 groups of 4104: split across blocks (2 chunks x 4 groups) against one
+  // block per group.
+  const std::vector<pn::cuda::emu::LaunchProfile> split = profile("norm_stats", 1, 16416);
+  REQUIRE(split.size() == 2);  // the chunks, then their merge
+  CHECK(split[0].grid[0] * split[0].grid[1] == 8);
+  CHECK(profile("norm_stats", 2, 16416).at(0).grid[0] == 4);
+  // adam: one launch for 16 tensors against 16.
+  CHECK(profile("adam", 1, 2048).size() == 16);
+  CHECK(profile("adam", 2, 2048).size() == 1);
 }
 
 TEST_CASE("workbench: unknown families and versions are refused by name") {

@@ -26,6 +26,7 @@ class BenchCase {
   virtual void launch(cudaStream_t stream) = 0;
   virtual double compulsory_bytes() const = 0;  // each input read once, each output written once
   virtual std::string problem() const = 0;      // "relu over 16777216 float32"
+  virtual double flops() const { return 0; }     // floating-point operations, for compute-bound families
 };
 
 struct Family {
@@ -42,6 +43,14 @@ struct Family {
 // The families (workbench.cpp lists them).
 const Family& elementwise_family();
 const Family& reduce_family();
+const Family& softmax_family();
+const Family& norm_stats_family();
+const Family& adam_family();
+const Family& copy_box_family();
+const Family& max_pool_family();
+const Family& norm_apply_family();
+const Family& norm_backward_family();
+const Family& conv3d_family();
 
 // The elementwise family's check on any launcher of y = relu(x) over n floats (for planted bugs).
 using UnaryLauncher = void (*)(const float* x, float* y, int64_t n, cudaStream_t stream);

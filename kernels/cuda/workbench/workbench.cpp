@@ -88,13 +88,17 @@ VersionReport run_version(const Family& f, const Version& v) {
   std::unique_ptr<BenchCase> c = f.bench(v.number, n);
   r.problem = c->problem();
   r.compulsory_bytes = c->compulsory_bytes();
+  r.flops = c->flops();
   measure(*c, r);
   return r;
 }
 
 }  // namespace
 
-std::vector<const Family*> families() { return {&elementwise_family(), &reduce_family()}; }
+std::vector<const Family*> families() { return {&elementwise_family(), &reduce_family(), &softmax_family(), &norm_stats_family(),
+          &adam_family(), &copy_box_family(),
+          &max_pool_family(), &norm_apply_family(),
+          &norm_backward_family(), &conv3d_family()}; }
 
 std::vector<VersionReport> run(const std::string& family, int version) {
   std::vector<const Family*> chosen = family.empty() ? families() : std::vector<const Family*>{&find_family(family)};
@@ -130,6 +134,11 @@ std::string format(const std::vector<VersionReport>& reports) {
     std::snprintf(line, sizeof line, "  %.4f ms per launch (median of 20, L2 flushed), %.0f GB/s of %.0f GB/s peak (%.0f %%)\n",
                   r.ms, r.gbps, r.peak_gbps, 100.0 * r.gbps / r.peak_gbps);
     s += line;
+    if (r.flops > 0) {
+      std::snprintf(line, sizeof line, "  %.2f TFLOP/s (%.3g GFLOP per launch)\n", r.flops / (r.ms * 1e-3) / 1e12,
+                    r.flops / 1e9);
+      s += line;
+    }
 #endif
   }
 #if defined(PN_CUDA_EMU)

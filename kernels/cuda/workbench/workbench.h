@@ -21,6 +21,7 @@ struct VersionReport {
   std::string problem;
   std::string check_failure;  // "" when the version matches the CPU reference
   double compulsory_bytes = 0;
+  double flops = 0;       // floating-point operations of one launch (compute-bound families), else 0
   double ms = -1;         // median per launch (GPU builds)
   double gbps = -1;       // compulsory bytes / time
   double peak_gbps = -1;  // the device's DRAM peak
