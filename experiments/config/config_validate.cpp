@@ -4,6 +4,7 @@
 
 #include "autograd/error.h"
 #include "experiments/config/study_plan.h"
+#include "experiments/config/training_precision.h"
 
 namespace pn::experiments {
 
@@ -46,16 +47,6 @@ struct Checker {
 };
 
 }  // namespace
-
-Precision training_precision(const Config& cfg) {
-  const Precision p = parse_precision(cfg.string("run.precision"), "run.precision");
-  if (!cfg.boolean("run.tf32")) return p;
-  PN_CHECK(p == Precision::FP32 || p == Precision::TF32,
-           "run.tf32 = true and run.precision = \"{}\" conflict: in {} every convolution and matmul runs in 16 bits, "
-           "so TF32 would change nothing. Drop run.tf32, or set run.precision = \"tf32\" for TF32 float32 training",
-           precision_name(p), precision_name(p));
-  return Precision::TF32;
-}
 
 void validate_config(const Config& c) {
   Checker k{c};

@@ -4,7 +4,7 @@
 #include <vector>
 
 #include "autograd/error.h"
-#include "experiments/config/config_validate.h"
+#include "experiments/config/training_precision.h"
 #include "experiments/run/gpu_support.h"
 #include "experiments/run/training_run.h"
 

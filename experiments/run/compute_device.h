@@ -20,7 +20,7 @@ namespace pn::experiments {
 
 struct ComputeDevice {
   Device device;           // this rank's
-  Precision precision = Precision::FP32;  // training_precision (config_validate.h); inference ignores bf16/fp16
+  Precision precision = Precision::FP32;  // training_precision (experiments/config/training_precision.h); inference ignores bf16/fp16
   std::string summary;     // every rank's device, one line ("2 ranks: rank 0 cuda:0, rank 1 cuda:1 (...)")
   bool gpu() const { return device.is_cuda(); }
 };

@@ -16,7 +16,7 @@
 #include "data/phantom.h"
 #include "experiments/run/checkpoint_dir.h"
 #include "experiments/config/config_presets.h"
-#include "experiments/config/config_validate.h"
+#include "experiments/config/training_precision.h"
 #include "experiments/run/csv_table.h"
 #include "experiments/train/seg_training.h"
 #include "nn/safetensors.h"
