@@ -30,7 +30,8 @@
 #endif
 
 #include <cstdint>
-#include <cstring>
+
+#include "kernels/math/low_precision.h"
 
 struct __half_raw {
   unsigned short x;
@@ -41,59 +42,20 @@ struct __nv_bfloat16_raw {
 
 namespace pn::cuda::emu::half_bits {
 
-inline uint32_t float_bits(float f) {
-  uint32_t u;
-  std::memcpy(&u, &f, sizeof u);
-  return u;
-}
-inline float bits_float(uint32_t u) {
-  float f;
-  std::memcpy(&f, &u, sizeof f);
-  return f;
-}
+// The roundings are Penumbra's one definition (kernels/math/low_precision.h); CUDA's host
+// conversions differ from it only in NaNs, which they make canonical.
+inline bool is_nan(float f) { return (math::float_bits(f) & 0x7fffffffu) > 0x7f800000u; }
 
-// `kept` rounded to nearest, ties to even, given the dropped bits `rest` out of `half_unit * 2`.
-inline uint32_t round_nearest_even(uint32_t kept, uint32_t rest, uint32_t half_unit) {
-  return (rest > half_unit || (rest == half_unit && (kept & 1u))) ? kept + 1u : kept;
-}
-
-inline unsigned short from_float_half(float f) {
-  const uint32_t x = float_bits(f), sign = (x >> 16) & 0x8000u, u = x & 0x7fffffffu;
-  if (u > 0x7f800000u) return 0x7fffu;                           // NaN
-  if (u >= 0x477ff000u) return static_cast<unsigned short>(sign | 0x7c00u);  // >= 65520: infinity
-  if (u >= 0x38800000u) {                                          // normal half (>= 2^-14)
-    const uint32_t m = u - 0x38000000u;                            // exponent rebiased 127 -> 15
-    return static_cast<unsigned short>(sign | round_nearest_even(m >> 13, m & 0x1fffu, 0x1000u));
-  }
-  if (u <= 0x33000000u) return static_cast<unsigned short>(sign);  // <= 2^-25: zero (the tie too)
-  // Subnormal half: the value in units of 2^-24 is mant * 2^(e - 126).
-  const uint32_t e = u >> 23, mant = (u & 0x7fffffu) | 0x800000u, shift = 126u - e;
-  const uint32_t rest = mant & ((1u << shift) - 1u);
-  return static_cast<unsigned short>(sign | round_nearest_even(mant >> shift, rest, 1u << (shift - 1u)));
-}
+inline unsigned short from_float_half(float f) { return is_nan(f) ? 0x7fffu : math::float_to_fp16_bits(f); }
 
 inline float to_float_half(unsigned short h) {
-  const uint32_t sign = (static_cast<uint32_t>(h) & 0x8000u) << 16;
-  const uint32_t exponent = (h >> 10) & 0x1fu;
-  uint32_t mant = h & 0x3ffu;
-  if (exponent == 0x1fu) return bits_float(mant ? 0x7fffffffu : (sign | 0x7f800000u));
-  if (exponent != 0) return bits_float(sign | ((exponent + 112u) << 23) | (mant << 13));
-  if (mant == 0) return bits_float(sign);
-  uint32_t e = 113;  // subnormal: normalise mant * 2^-24
-  while (!(mant & 0x400u)) {
-    mant <<= 1;
-    --e;
-  }
-  return bits_float(sign | (e << 23) | ((mant & 0x3ffu) << 13));
+  const bool nan = (h & 0x7c00u) == 0x7c00u && (h & 0x3ffu) != 0;
+  return nan ? math::bits_float(0x7fffffffu) : math::fp16_bits_to_float(h);
 }
 
-inline unsigned short from_float_bf16(float f) {
-  const uint32_t x = float_bits(f);
-  if ((x & 0x7fffffffu) > 0x7f800000u) return 0x7fffu;  // NaN
-  return static_cast<unsigned short>(round_nearest_even(x >> 16, x & 0xffffu, 0x8000u));
-}
+inline unsigned short from_float_bf16(float f) { return is_nan(f) ? 0x7fffu : math::float_to_bf16_bits(f); }
 
-inline float to_float_bf16(unsigned short b) { return bits_float(static_cast<uint32_t>(b) << 16); }
+inline float to_float_bf16(unsigned short b) { return math::bf16_bits_to_float(b); }
 
 }  // namespace pn::cuda::emu::half_bits
 
