@@ -46,10 +46,9 @@ struct Checker {
   }
 };
 
-}  // namespace
-
-void validate_config(const Config& c) {
-  Checker k{c};
+// run.*: seed, threads, device, precision, checkpoints.
+void validate_run(const Checker& k) {
+  const Config& c = k.c;
   k.positive_int("run.seed", 0);
   k.positive_int("run.threads", 0);
   k.one_of("run.device", {"auto", "cpu", "cuda"});
@@ -58,7 +57,11 @@ void validate_config(const Config& c) {
   (void)training_precision(c);  // run.precision and run.tf32 together: select_device reads them
   k.positive_int("run.checkpoint_every");
   k.positive_int("run.keep_checkpoints");
+}
 
+// data.*: layout, channels, grid, spacing, slices, phantom.
+void validate_data(const Checker& k) {
+  const Config& c = k.c;
   k.one_of("data.layout", {"auto", "pairs", "isles2022"});
   {
     const auto ch = c.strings("data.channels");
@@ -74,8 +77,12 @@ void validate_config(const Config& c) {
   k.positive_int("data.classes", 2);
   k.range("data.clip_percentile", 0, 100);
   k.one_of("data.phantom_anatomy", {"auto", "icbm152", "procedural"});
-  const auto grid = c.integers("data.grid");
+}
 
+// maskgan.*: the WGAN-GP's sizes (its grid must cover data.grid), training and sampling.
+void validate_maskgan(const Checker& k) {
+  const Config& c = k.c;
+  const auto grid = c.integers("data.grid");
   k.positive_int("maskgan.latent_dim");
   k.positive_ints("maskgan.base_shape", 3);
   k.positive_ints("maskgan.gen_filters");
@@ -104,7 +111,11 @@ void validate_config(const Config& c) {
   k.range("maskgan.held_out_fraction", 0, 1, true);
   // maskgan.masks and data.phantom_lesions (names or folders) are checked where they are
   // resolved (experiments/train/lesion_sources.h), with the same kind of message.
+}
 
+// translate.*: pix2pix, SPADE and their discriminator.
+void validate_translate(const Checker& k) {
+  const Config& c = k.c;
   if (c.integer("translate.dims") != 2 && c.integer("translate.dims") != 3) k.fail("translate.dims", "must be 2 or 3");
   for (double w : c.numbers("translate.l1_weights"))
     if (!(w >= 0)) k.fail("translate.l1_weights", "weights must be >= 0");
@@ -124,7 +135,12 @@ void validate_config(const Config& c) {
   k.positive_ints("translate.discriminator.filters");
   k.positive_int("translate.discriminator.kernel");
   k.range("translate.discriminator.leaky_slope", 0, 1);
+}
 
+// synthesize.* and segment.*: the U-Net's depth must divide data.grid.
+void validate_segment(const Checker& k) {
+  const Config& c = k.c;
+  const auto grid = c.integers("data.grid");
   k.positive_int("synthesize.count");
   k.one_of("synthesize.placement", {"tissue", "keep"});
 
@@ -150,6 +166,17 @@ void validate_config(const Config& c) {
   k.positive_ints("segment.finetune_cases");
   k.range("segment.threshold", 0, 1, true);
   k.positive_int("segment.report_last_epochs");
+}
+
+}  // namespace
+
+void validate_config(const Config& c) {
+  const Checker k{c};
+  validate_run(k);
+  validate_data(k);
+  validate_maskgan(k);
+  validate_translate(k);
+  validate_segment(k);
   k.positive_int("study.seeds");
   for (const auto& loss : c.strings("study.loss_comparison"))
     if (loss != "soft_dice" && loss != "dice_ce" && loss != "batch_dice")
