@@ -85,30 +85,77 @@ struct Pass {
     leaf->grad = leaf->grad.defined() ? add_grads(leaf->grad, gg) : gg;
   }
 
-  void run(const std::vector<Tensor>& roots, const std::vector<Tensor>& root_grads) {
-    GradModeGuard mode(create);
-    std::unordered_map<Node*, Tensor> grads;
+  // Seeds the roots' gradients: into `grads` per root node (returned, each once), or, for a
+  // leaf root, straight to that leaf (its gradient is the seed itself).
+  std::vector<Node*> seed_roots(const std::vector<Tensor>& roots, const std::vector<Tensor>& root_grads,
+                                std::unordered_map<Node*, Tensor>& grads) {
     std::vector<Node*> root_nodes;
     for (size_t i = 0; i < roots.size(); ++i) {
       const Tensor& r = roots[i];
-      if (!r.grad_fn()) {  // a leaf root: its gradient is the seed itself
-        if (capturing) {
-          auto it = capture_leaf.find(r.impl());
-          if (it != capture_leaf.end()) captured[it->second] = accumulate(captured[it->second], root_grads[i]);
-        } else {
-          deliver_leaf(r.impl_ptr(), root_grads[i]);
-        }
+      if (!r.grad_fn()) {
+        deliver_leaf(r.impl_ptr(), root_grads[i]);
         continue;
       }
       Node* n = r.grad_fn().get();
       grads[n] = accumulate(grads[n], root_grads[i]);
       if (std::find(root_nodes.begin(), root_nodes.end(), n) == root_nodes.end()) root_nodes.push_back(n);
     }
+    return root_nodes;
+  }
+
+  // Which of n's inputs need a gradient (none without an incoming gradient g): active edges,
+  // and when capturing only those that lead to a captured tensor. `any` says if one does.
+  NeedMask needed_inputs(Node* n, const Tensor& g, bool& any) {
+    NeedMask need(n->edges.size(), false);
+    any = false;
+    if (!g.defined() || !is_needed(n)) return need;
+    for (size_t i = 0; i < n->edges.size(); ++i) {
+      const Edge& e = n->edges[i];
+      need[i] = e.active() && (!capturing || (e.leaf && capture_leaf.count(e.leaf.get())) ||
+                               (e.fn && is_needed(e.fn.get())));
+      any = any || need[i];
+    }
+    return need;
+  }
+
+  // n's backward on g, checked: the graph not yet freed, one gradient per input.
+  Grads call_backward(Node* n, const Tensor& g, const NeedMask& need) {
+    PN_CHECK(!n->released,
+             "backward: the graph through {} was already freed by an earlier backward; pass "
+             "retain_graph=true to the first backward to go through it twice", n->where());
+    Grads gin = n->backward(g, need);
+    PN_CHECK(gin.size() == n->edges.size(), "backward of {} returned {} gradients for {} inputs",
+             n->where(), gin.size(), n->edges.size());
+    return gin;
+  }
+
+  // Hands n's input gradients on (to the producing node, or to the leaf) and queues every
+  // producer whose consumers have all run.
+  void propagate(Node* n, const Grads& gin, const NeedMask& need, bool any, std::unordered_map<Node*, Tensor>& grads,
+                 std::deque<Node*>& ready) {
+    for (size_t i = 0; i < n->edges.size(); ++i) {
+      const Edge& e = n->edges[i];
+      if (any && need[i] && gin[i].defined()) {
+        PN_CHECK(gin[i].shape() == n->input_shapes[i],
+                 "backward of {}: gradient {} of input {} has shape {}, expected {}", n->where(), i,
+                 i, shape_str(gin[i].shape()), shape_str(n->input_shapes[i]));
+        if (e.fn) grads[e.fn.get()] = accumulate(grads[e.fn.get()], gin[i]);
+        else if (e.leaf) deliver_leaf(e.leaf, gin[i]);
+      }
+      if (e.fn && --deps[e.fn.get()] == 0) ready.push_back(e.fn.get());
+    }
+  }
+
+  // Reverse-mode sweep from the roots in dependency order: each node runs once, after every
+  // node that consumes its output, with the sum of the gradients they handed it.
+  void run(const std::vector<Tensor>& roots, const std::vector<Tensor>& root_grads) {
+    GradModeGuard mode(create);
+    std::unordered_map<Node*, Tensor> grads;
+    const std::vector<Node*> root_nodes = seed_roots(roots, root_grads, grads);
     collect(root_nodes);
     std::deque<Node*> ready;
     for (Node* n : root_nodes)
       if (deps[n] == 0) ready.push_back(n);
-
     while (!ready.empty()) {
       Node* n = ready.front();
       ready.pop_front();
@@ -119,36 +166,10 @@ struct Pass {
         auto it = capture_node.find(n);
         if (it != capture_node.end()) captured[it->second] = accumulate(captured[it->second], g);
       }
-      NeedMask need(n->edges.size(), false);
       bool any = false;
-      if (g.defined() && is_needed(n)) {
-        for (size_t i = 0; i < n->edges.size(); ++i) {
-          const Edge& e = n->edges[i];
-          need[i] = e.active() && (!capturing || (e.leaf && capture_leaf.count(e.leaf.get())) ||
-                                   (e.fn && is_needed(e.fn.get())));
-          any = any || need[i];
-        }
-      }
-      Grads gin;
-      if (any) {
-        PN_CHECK(!n->released,
-                 "backward: the graph through {} was already freed by an earlier backward; pass "
-                 "retain_graph=true to the first backward to go through it twice", n->where());
-        gin = n->backward(g, need);
-        PN_CHECK(gin.size() == n->edges.size(), "backward of {} returned {} gradients for {} inputs",
-                 n->where(), gin.size(), n->edges.size());
-      }
-      for (size_t i = 0; i < n->edges.size(); ++i) {
-        const Edge& e = n->edges[i];
-        if (any && need[i] && gin[i].defined()) {
-          PN_CHECK(gin[i].shape() == n->input_shapes[i],
-                   "backward of {}: gradient {} of input {} has shape {}, expected {}", n->where(), i,
-                   i, shape_str(gin[i].shape()), shape_str(n->input_shapes[i]));
-          if (e.fn) grads[e.fn.get()] = accumulate(grads[e.fn.get()], gin[i]);
-          else if (e.leaf) deliver_leaf(e.leaf, gin[i]);
-        }
-        if (e.fn && --deps[e.fn.get()] == 0) ready.push_back(e.fn.get());
-      }
+      const NeedMask need = needed_inputs(n, g, any);
+      const Grads gin = any ? call_backward(n, g, need) : Grads{};
+      propagate(n, gin, need, any, grads, ready);
     }
     if (!retain)
       for (Node* n : order) {
