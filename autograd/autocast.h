@@ -26,7 +26,9 @@
 //      does a create_graph pass (double backward).
 // Where the 16-bit kernels run: on the CPU, bfloat16 convolutions use oneDNN's bf16
 // primitives where the processor has AVX512-BF16/AMX; float16 (and bf16 elsewhere) widen
-// the operands to float32 and run the float32 kernels (kernels/cpu/conv.h, gemm.h).
+// the operands to float32 and run the float32 kernels (kernels/cpu/conv.h, gemm.h). On CUDA
+// devices the convolutions are cuDNN's with 16-bit tensors and float32 compute, matmuls
+// cuBLAS's gemm_mixed (kernels/cuda/dnn.h, blas.h; autograd/cuda/cuda_backend.cpp).
 #pragma once
 #include <string>
 

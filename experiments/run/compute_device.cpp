@@ -65,11 +65,6 @@ std::string gather_summary(int index, nn::Communicator& host) {
 ComputeDevice select(const std::string& setting, const GpuMathOptions& math, nn::Communicator& host,
                      Precision precision = Precision::FP32) {
   const int index = choose(setting, host);
-  PN_CHECK(index < 0 || precision == Precision::FP32 || precision == Precision::TF32,
-           "run.precision = \"{}\" on cuda:{}: the CUDA kernels have 16-bit versions, but autograd's CUDA backend "
-           "does not dispatch bfloat16 / float16 tensors to them yet (mixed precision runs on the CPU backend). Use "
-           "run.precision = \"tf32\" (tensor cores for float32) on GPUs, or run.device = \"cpu\"",
-           precision_name(precision), index);
   if (index >= 0) {
     gpu_support()->activate(index);
     gpu_support()->configure(math);

@@ -1,12 +1,13 @@
 // Box copy on the GPU: consecutive threads take consecutive elements of the contiguous last
 // dim, so reads and writes coalesce. When the box's offsets and element count fit 32 bits (all
 // tensors of the study) the index arithmetic is 32-bit, and when the rows, strides and pointers
-// allow, each thread moves 16 bytes at once (4 floats or 2 doubles, one LDG.128 / STG.128);
+// allow, each thread moves 16 bytes at once (4 floats, 2 doubles or 8 16-bit values, one LDG.128 / STG.128);
 // otherwise one element per thread with 64-bit indices. Chosen on the kernel workbench
 // (workbench/copy_box.cu, WORKBENCH.md).
 #include "kernels/cuda/copy.h"
 #include "kernels/cuda/device.h"
 #include "kernels/cuda/launch.h"
+#include "kernels/cuda/storage_types.h"
 #include "kernels/cuda/vector_types.h"
 
 namespace pn::cuda {
@@ -99,10 +100,14 @@ void copy_box(const T* src, T* dst, const kernels::BoxCopy& b, cudaStream_t stre
 
 template void copy_box<float>(const float*, float*, const kernels::BoxCopy&, cudaStream_t);
 template void copy_box<double>(const double*, double*, const kernels::BoxCopy&, cudaStream_t);
+template void copy_box<__nv_bfloat16>(const __nv_bfloat16*, __nv_bfloat16*, const kernels::BoxCopy&, cudaStream_t);
+template void copy_box<__half>(const __half*, __half*, const kernels::BoxCopy&, cudaStream_t);
 
 // The profile twins of the entry points (launch.h).
 PN_PROFILE_TWIN("copy_box", copy_box<float>)
 PN_PROFILE_TWIN("copy_box", copy_box<double>)
+PN_PROFILE_TWIN("copy_box", copy_box<__nv_bfloat16>)
+PN_PROFILE_TWIN("copy_box", copy_box<__half>)
 
 }  // namespace PN_CUDA_ABI
 }  // namespace pn::cuda

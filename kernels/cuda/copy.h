@@ -1,5 +1,6 @@
 // CUDA strided box copy (concatenation, narrowing, cropping, padding); mirrors
 // pn::cpu::copy_box (kernels/cpu/copy.h). Elements of dst outside the box are untouched.
+// Instantiated for float, double, __nv_bfloat16 and __half (kernels/cuda/storage_types.h).
 #pragma once
 #include "kernels/op_geometry.h"
 #include "kernels/cuda/runtime.h"

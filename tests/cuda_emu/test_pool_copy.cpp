@@ -1,10 +1,11 @@
 // Parity of the CUDA window ops (max-pool, gather/scatter-add, nearest upsampling, block
-// sum) and the box copy with the CPU reference, under the emulator. All are exact: they
+// sum) and the box copy (also in bfloat16 / float16) with the CPU reference, under the emulator. All are exact: they
 // only select, copy or add in the reference's order (scatter-add with non-overlapping
 // windows adds one term per element; with overlapping ones, rtol 1e-6 / 1e-14 on the sums).
 #include <doctest/doctest.h>
 
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "emu_util.h"
@@ -12,6 +13,8 @@
 #include "kernels/cpu/pool.h"
 #include "kernels/cuda/copy.h"
 #include "kernels/cuda/pool.h"
+#include "kernels/cuda/storage_types.h"
+#include "kernels/math/low_precision.h"
 
 using pn::test::DeviceArray;
 using pn::kernels::PoolGeom;
@@ -86,6 +89,15 @@ void check_upsample() {
   pn::test::check_close(d_gx.to_host(), gx, 0, 0, "block_sum");
 }
 
+// The device storage type's view of host elements: math::bfloat16 / math::float16 are
+// __nv_bfloat16 / __half on the device (the same bits); float and double are themselves.
+template <class T>
+auto device_ptr(T* p) {
+  if constexpr (std::is_same_v<T, pn::math::bfloat16>) return reinterpret_cast<__nv_bfloat16*>(p);
+  else if constexpr (std::is_same_v<T, pn::math::float16>) return reinterpret_cast<__half*>(p);
+  else return p;
+}
+
 // Copies box `ext` of a contiguous array shaped S, starting at element src_off, into a zeroed
 // contiguous array shaped D at element dst_off.
 template <class T>
@@ -108,7 +120,7 @@ void check_copy_box(const int64_t (&S)[4], const int64_t (&D)[4], const int64_t 
   std::vector<T> want(D[0] * D[1] * D[2] * D[3], T(0));
   pn::cpu::copy_box(src.data() + src_off, want.data() + dst_off, crop);
   DeviceArray<T> d_src(src), d_dst(std::vector<T>(want.size(), T(0)));
-  pn::cuda::copy_box(d_src.get() + src_off, d_dst.get() + dst_off, crop, nullptr);
+  pn::cuda::copy_box(device_ptr(d_src.get() + src_off), device_ptr(d_dst.get() + dst_off), crop, nullptr);
   pn::test::check_close(d_dst.to_host(), want, 0, 0, what);
 }
 
@@ -138,4 +150,6 @@ TEST_CASE("upsample_nearest and block_sum match the CPU reference exactly") {
 TEST_CASE("copy_box (crop, concat, pad) matches the CPU reference exactly") {
   check_copy_box<float>();
   check_copy_box<double>();
+  check_copy_box<pn::math::bfloat16>();  // 8 values per 16 bytes on the wide path
+  check_copy_box<pn::math::float16>();
 }
