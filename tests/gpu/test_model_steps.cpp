@@ -13,6 +13,7 @@
 
 #include "autograd/autocast.h"
 #include "autograd/cuda/cuda_backend.h"
+#include "autograd/ops/concat.h"
 #include "autograd/ops/elementwise.h"
 #include "autograd/ops/linalg.h"
 #include "autograd/ops/reduce.h"
@@ -197,13 +198,25 @@ TEST_CASE("matmul in bf16 and fp16 (autocast): values and gradients, GPU vs CPU"
   }
 }
 
-// The casts round as the CPU's do; a 16-bit tensor reaching a CUDA op without a 16-bit kernel
+// The casts round as the CPU's do, fills and concatenation (box copies) in 16 bits match the
+// CPU's; a 16-bit tensor reaching a CUDA op without a 16-bit kernel
 // is an error naming the op and the dtype, as on the CPU (autograd/backend_impl.h).
 TEST_CASE("CUDA backend: a bfloat16 tensor in an op without a 16-bit kernel is a clear error") {
   REQUIRE(cuda::install_cuda_backend());
   Tensor x = data({4, 4}, 24, Device::cuda()).to(DType::BFloat16);
   CHECK(x.device() == Device::cuda());
   CHECK(x.to(DType::Float32).to_vector() == data({4, 4}, 24, Device::cpu()).to(DType::BFloat16).to(DType::Float32).to_vector());
+  for (const DType t : {DType::BFloat16, DType::Float16}) {  // fill, cast and box copy (concat) in 16 bits
+    INFO(dtype_name(t));
+    CHECK(Tensor::full({3}, 1.5, t, Device::cuda()).to(DType::Float32).to_vector() == std::vector<double>{1.5, 1.5, 1.5});
+    auto joined = [t](Device d) {
+      Tensor a = data({2, 3}, 25, d).to(t), b = data({2, 5}, 26, d).to(t);
+      Tensor y = concat({a, b}, 1);
+      CHECK(y.dtype() == t);
+      return y.to(DType::Float32).to_vector();
+    };
+    CHECK(joined(Device::cuda()) == joined(Device::cpu()));
+  }
   CHECK_THROWS_WITH_AS(relu(x), doctest::Contains("unary: no bfloat16 kernel"), Error);
   CHECK_THROWS_WITH_AS(x.to(DType::Float64), doctest::Contains("not bfloat16 to float64: cast through float32"), Error);
 }
