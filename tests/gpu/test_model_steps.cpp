@@ -145,7 +145,16 @@ TEST_CASE("segmentation U-Net in bf16 and fp16 (autocast): gradients, GPU vs CPU
     double scale;
     Tolerance tol;
   };
-  for (const Case c : {Case{Precision::BF16, 1.0, {1e-5, 1e-3, 1e-4}}, Case{Precision::FP16, 65536.0, {1e-5, 1e-2, 4e-3}}}) {
+#if defined(PN_CUDA_EMU)
+  const Case cases[] = {{Precision::BF16, 1.0, {1e-5, 1e-3, 1e-4}}, {Precision::FP16, 65536.0, {1e-5, 1e-2, 4e-3}}};
+#else
+  // A real GPU's cuDNN sums in other orders (tensor-core tiles, Winograd): not measured yet
+  // (no GPU in CI); twice the CPU's oneDNN-vs-reference spread of this step, 2.3e-3 / 4.5e-2
+  // over all and 1.5e-2 / 0.12 in the worst tensor. Only bf16 still tells a GPU step that
+  // ran in fp32 apart (0.23 over all); for fp16 that needs the emulated run.
+  const Case cases[] = {{Precision::BF16, 1.0, {2e-3, 3e-2, 5e-3}}, {Precision::FP16, 65536.0, {2e-3, 0.25, 0.1}}};
+#endif
+  for (const Case& c : cases) {
     const std::string name = std::string("unet ") + precision_name(c.p);
     compare_step_with<SegmentationUNet>(
         name.c_str(),
