@@ -1,8 +1,10 @@
 // Tensors on a CUDA device, their memory from autograd/cuda's allocator, run on the
 // emulated device: host <-> device round trips, zeros, clones, the differentiable
 // to(device) copy (its gradient flows back to the host), memory statistics, and the error
-// for a CUDA tensor when no backend is registered.
+// for a CUDA tensor when no backend is registered; 16-bit tensors (casts, fills, refusals).
 #include <doctest/doctest.h>
+
+#include <vector>
 
 #include "autograd/backend.h"
 #include "autograd/cuda/cuda_backend.h"
@@ -58,11 +60,15 @@ TEST_CASE("the gradient of to(device) flows back to the host tensor") {
   for (double g : x.grad().to_vector()) CHECK(g == 1.0);
 }
 
-TEST_CASE("device tensors: 16-bit dtypes are refused with the op named until the CUDA backend dispatches them") {
+TEST_CASE("device tensors: 16-bit dtypes cast to and from float32 and fill; other casts and ops are refused, named") {
   REQUIRE(pn::cuda::install_cuda_backend());
-  const Tensor d = Tensor::ones({4}, pn::DType::Float32, Device::cuda());
-  CHECK_THROWS_WITH_AS((void)d.to(pn::DType::BFloat16), doctest::Contains("cast: this device's backend has no bfloat16"),
+  const Tensor d = Tensor::full({4}, 1.25, pn::DType::Float32, Device::cuda());
+  const Tensor h = d.to(pn::DType::BFloat16);
+  CHECK(h.dtype() == pn::DType::BFloat16);
+  CHECK(h.to(pn::DType::Float32).to_vector() == std::vector<double>(4, 1.25));
+  CHECK(Tensor::zeros({4}, pn::DType::Float16, Device::cuda()).to(pn::DType::Float32).to_vector() ==
+        std::vector<double>(4, 0.0));
+  CHECK_THROWS_WITH_AS((void)h.to(pn::DType::Float64), doctest::Contains("cast: autograd's CUDA backend casts 16-bit"),
                        pn::Error);
-  CHECK_THROWS_WITH_AS((void)Tensor::zeros({4}, pn::DType::Float16, Device::cuda()),
-                       doctest::Contains("fill: no float16 kernel"), pn::Error);
+  CHECK_THROWS_WITH_AS((void)pn::sum(h), doctest::Contains("sum_reduce: no bfloat16 kernel"), pn::Error);
 }
