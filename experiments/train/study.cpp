@@ -277,7 +277,11 @@ fs::path run_study(const Config& cfg_in, const StudyOptions& opt) {
   const auto start = std::chrono::steady_clock::now();
   const bool root_rank = nn::world_communicator()->is_root();
   fs::path phantom;
-  if (!fs::is_directory(cfg.string("data.train_dir"))) {
+  // Phantom data when data.train_dir does not exist, or when it is this study's own phantom
+  // (a resumed study whose run.root is written another way, e.g. /abs/path/runs for runs).
+  std::error_code ec;
+  const bool own_phantom = fs::equivalent(cfg.string("data.train_dir"), root / "phantom" / "clinical/train", ec);
+  if (!fs::is_directory(cfg.string("data.train_dir")) || own_phantom) {
     PN_CHECK(opt.phantom, "study: data.train_dir {} does not exist (and phantom data is off)",
              cfg.string("data.train_dir"));
     phantom = root / "phantom";

@@ -104,6 +104,11 @@ TEST_CASE("study runs every step on tiny phantom data and writes the report") {
   CHECK(text.find("| clinical only, loss soft_dice | 4 | ") != std::string::npos);  // its lesion-free row
   // Everything is done: a second call only rewrites the report.
   CHECK(run_study(cfg, opt) == report);
+  // ... also when data.train_dir names the study's own phantom in another spelling (as the
+  // preset's relative runs/phantom/... does under an absolute run.root equal to ./runs).
+  Config respelled = cfg;
+  respelled.set("data.train_dir=" + (root / "." / "phantom" / "clinical" / "train").string());
+  CHECK(run_study(respelled, opt) == report);
   // The held-out set's size is a setting: phantom data written with other counts are refused.
   Config bigger = cfg;
   bigger.set("study.phantom_holdout=3");

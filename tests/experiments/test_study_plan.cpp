@@ -74,6 +74,7 @@ TEST_CASE("the grid follows the config") {
   for (const auto& e : grid) names.push_back(e.name);
   CHECK(names == std::vector<std::string>{"seg-clinical", "seg-clinical+pix2pix2.5", "seg-pix2pix2.5",
                                           "seg-pix2pix2.5-ft4", "seg-clinical-4", "seg-clinical-loss-batch_dice"});
+  c.set("segment.loss=soft_dice");
   c.set("study.loss_comparison=[\"soft_dice\"]");  // segment.loss itself
   CHECK_ERROR_HAS(segmentation_grid(c), "study.loss_comparison lists 'soft_dice', which is segment.loss itself");
   c.set("study.loss_comparison=[]");
