@@ -24,6 +24,7 @@
 #include "models/gan_losses.h"
 #include "models/lesion_wgan.h"
 #include "models/patchgan.h"
+#include "models/seg_losses.h"
 #include "models/pix2pix.h"
 #include "models/spade_generator.h"
 #include "models/unet.h"
@@ -121,6 +122,31 @@ TEST_CASE("segmentation U-Net: soft Dice gradients, GPU vs CPU") {
         loss.backward();
         return loss;
       });
+}
+
+// The other two segment.loss choices (models/seg_losses.h): dice_ce (the small preset's; its
+// cross-entropy goes through log-softmax paths soft Dice does not use) and batch_dice, on a
+// binary mask with one lesion-free volume in the batch.
+TEST_CASE("segmentation U-Net: dice_ce and batch_dice gradients, GPU vs CPU") {
+  for (SegLoss loss : {SegLoss::DiceCe, SegLoss::BatchDice}) {
+    CAPTURE(seg_loss_name(loss));
+    compare_step<SegmentationUNet>(
+        seg_loss_name(loss),
+        [](Generator& g) {
+          return std::make_shared<SegmentationUNet>(
+              UNetConfig{.dims = 3, .in_channels = 1, .classes = 2, .base_filters = 4, .depth = 2}, g);
+        },
+        [loss](SegmentationUNet& m, Device d) {
+          // 0/1 where the uniform draw is above 0.7; volume 2 lesion-free.
+          Tensor mask = clamp(mul_scalar(add_scalar(data({2, 1, 8, 16, 16}, 2, d), -0.7), 1e7), 0, 1);
+          const Tensor keep = concat({Tensor::full({1, 1, 1, 1, 1}, 1.0, DType::Float32, d),
+                                      Tensor::zeros({1, 1, 1, 1, 1}, DType::Float32, d)}, 0);
+          mask = mul(mask, keep);
+          Tensor l = segmentation_loss(loss, m.forward(data({2, 1, 8, 16, 16}, 1, d)), mask);
+          l.backward();
+          return l;
+        });
+  }
 }
 
 // Mixed precision (autograd/autocast.h): the same U-Net step under bf16 and fp16 autocast on
