@@ -6,7 +6,6 @@
 #include <doctest/doctest.h>
 
 #include <string>
-#include <tuple>
 #include <vector>
 
 #include "emu_util.h"
@@ -61,6 +60,61 @@ void make_unary(const Desc& op, const Desc& pw, cudnnPointwiseMode_t mode, const
   REQUIRE(cudnnBackendFinalize(op.d) == CUDNN_STATUS_SUCCESS);
 }
 
+// The scale/shift graph: x [1, 2, 4, 4] * scale [1, 2, 1, 1] -> (virtual t1) + shift -> y, and
+// with `tail` an activation of that mode after the ADD (t2 virtual). uids: x 1, y 2, t1 3,
+// scale 4, shift 5, t2 6. The operations are listed in reverse order (any order is valid).
+struct ScaleShiftGraph {
+  Desc x{CUDNN_BACKEND_TENSOR_DESCRIPTOR}, y{CUDNN_BACKEND_TENSOR_DESCRIPTOR}, t1{CUDNN_BACKEND_TENSOR_DESCRIPTOR};
+  Desc t2{CUDNN_BACKEND_TENSOR_DESCRIPTOR}, scale{CUDNN_BACKEND_TENSOR_DESCRIPTOR}, shift{CUDNN_BACKEND_TENSOR_DESCRIPTOR};
+  Desc pw_mul{CUDNN_BACKEND_POINTWISE_DESCRIPTOR}, pw_add{CUDNN_BACKEND_POINTWISE_DESCRIPTOR};
+  Desc pw_tail{CUDNN_BACKEND_POINTWISE_DESCRIPTOR}, mul{CUDNN_BACKEND_OPERATION_POINTWISE_DESCRIPTOR};
+  Desc add{CUDNN_BACKEND_OPERATION_POINTWISE_DESCRIPTOR}, tail_op{CUDNN_BACKEND_OPERATION_POINTWISE_DESCRIPTOR};
+  Desc graph{CUDNN_BACKEND_OPERATIONGRAPH_DESCRIPTOR};
+
+  explicit ScaleShiftGraph(const cudnnPointwiseMode_t* tail) {
+    make_tensor(x, 1, 2, false);
+    make_tensor(y, 2, 2, false);
+    make_tensor(t1, 3, 2, true);
+    make_tensor(t2, 6, 2, true);
+    for (auto* c : {&scale, &shift}) {
+      const int64_t uid = c == &scale ? 4 : 5;
+      REQUIRE(set(*c, CUDNN_ATTR_TENSOR_DATA_TYPE, CUDNN_TYPE_DATA_TYPE, std::vector<cudnnDataType_t>{CUDNN_DATA_FLOAT}) == 0);
+      REQUIRE(set(*c, CUDNN_ATTR_TENSOR_DIMENSIONS, CUDNN_TYPE_INT64, std::vector<int64_t>{1, 2, 1, 1}) == 0);
+      REQUIRE(set(*c, CUDNN_ATTR_TENSOR_STRIDES, CUDNN_TYPE_INT64, std::vector<int64_t>{2, 1, 1, 1}) == 0);
+      REQUIRE(set(*c, CUDNN_ATTR_TENSOR_UNIQUE_ID, CUDNN_TYPE_INT64, std::vector<int64_t>{uid}) == 0);
+      REQUIRE(set(*c, CUDNN_ATTR_TENSOR_BYTE_ALIGNMENT, CUDNN_TYPE_INT64, std::vector<int64_t>{4}) == 0);
+      REQUIRE(cudnnBackendFinalize(c->d) == 0);
+    }
+    binary(mul, pw_mul, CUDNN_POINTWISE_MUL, x, scale, t1);
+    binary(add, pw_add, CUDNN_POINTWISE_ADD, t1, shift, tail ? t2 : y);
+    std::vector<cudnnBackendDescriptor_t> ops{add.d, mul.d};
+    if (tail) {
+      make_unary(tail_op, pw_tail, *tail, t2, y);
+      ops.insert(ops.begin(), tail_op.d);
+    }
+    REQUIRE(set(graph, CUDNN_ATTR_OPERATIONGRAPH_OPS, CUDNN_TYPE_BACKEND_DESCRIPTOR, ops) == 0);
+    REQUIRE(cudnnBackendFinalize(graph.d) == CUDNN_STATUS_SUCCESS);
+  }
+  static void binary(const Desc& op, const Desc& pw, cudnnPointwiseMode_t mode, const Desc& in, const Desc& b,
+                     const Desc& out) {
+    REQUIRE(set(pw, CUDNN_ATTR_POINTWISE_MODE, CUDNN_TYPE_POINTWISE_MODE, std::vector<cudnnPointwiseMode_t>{mode}) == 0);
+    REQUIRE(set(pw, CUDNN_ATTR_POINTWISE_MATH_PREC, CUDNN_TYPE_DATA_TYPE, std::vector<cudnnDataType_t>{CUDNN_DATA_FLOAT}) == 0);
+    REQUIRE(cudnnBackendFinalize(pw.d) == 0);
+    REQUIRE(set_ref(op, CUDNN_ATTR_OPERATION_POINTWISE_PW_DESCRIPTOR, pw) == 0);
+    REQUIRE(set_ref(op, CUDNN_ATTR_OPERATION_POINTWISE_XDESC, in) == 0);
+    REQUIRE(set_ref(op, CUDNN_ATTR_OPERATION_POINTWISE_BDESC, b) == 0);
+    REQUIRE(set_ref(op, CUDNN_ATTR_OPERATION_POINTWISE_YDESC, out) == 0);
+    REQUIRE(cudnnBackendFinalize(op.d) == 0);
+  }
+};
+
+// Finalizes `engine` (global index 0) on graph; returns its status.
+cudnnStatus_t finalize_engine(const Desc& engine, const Desc& graph) {
+  REQUIRE(set_ref(engine, CUDNN_ATTR_ENGINE_OPERATION_GRAPH, graph) == 0);
+  REQUIRE(set(engine, CUDNN_ATTR_ENGINE_GLOBAL_INDEX, CUDNN_TYPE_INT64, std::vector<int64_t>{0}) == 0);
+  return cudnnBackendFinalize(engine.d);
+}
+
 }  // namespace
 
 TEST_CASE("emulated cuDNN backend: attribute types and counts are checked when set") {
@@ -112,67 +166,33 @@ TEST_CASE("emulated cuDNN backend: finalization checks required attributes and s
 }
 
 TEST_CASE("emulated cuDNN backend: a graph no engine runs gets no configuration and NOT_SUPPORTED") {
-  // x -> TANH -> y: neither fused pattern.
-  Desc x(CUDNN_BACKEND_TENSOR_DESCRIPTOR), y(CUDNN_BACKEND_TENSOR_DESCRIPTOR), pw(CUDNN_BACKEND_POINTWISE_DESCRIPTOR);
-  Desc op(CUDNN_BACKEND_OPERATION_POINTWISE_DESCRIPTOR), graph(CUDNN_BACKEND_OPERATIONGRAPH_DESCRIPTOR);
-  make_tensor(x, 1, 2, false);
-  make_tensor(y, 2, 2, false);
-  make_unary(op, pw, CUDNN_POINTWISE_TANH_FWD, x, y);
-  REQUIRE(set_ref(graph, CUDNN_ATTR_OPERATIONGRAPH_OPS, op) == 0);
-  REQUIRE(cudnnBackendFinalize(graph.d) == CUDNN_STATUS_SUCCESS);
+  // scale/shift followed by TANH: the engine fuses only RELU_FWD there.
+  const cudnnPointwiseMode_t tanh = CUDNN_POINTWISE_TANH_FWD;
+  ScaleShiftGraph g(&tanh);
   Desc heur(CUDNN_BACKEND_ENGINEHEUR_DESCRIPTOR);
-  REQUIRE(set_ref(heur, CUDNN_ATTR_ENGINEHEUR_OPERATION_GRAPH, graph) == 0);
+  REQUIRE(set_ref(heur, CUDNN_ATTR_ENGINEHEUR_OPERATION_GRAPH, g.graph) == 0);
   REQUIRE(set(heur, CUDNN_ATTR_ENGINEHEUR_MODE, CUDNN_TYPE_HEUR_MODE, std::vector<cudnnBackendHeurMode_t>{CUDNN_HEUR_MODE_A}) == 0);
   REQUIRE(cudnnBackendFinalize(heur.d) == CUDNN_STATUS_SUCCESS);
   int64_t count = -1;
   REQUIRE(cudnnBackendGetAttribute(heur.d, CUDNN_ATTR_ENGINEHEUR_RESULTS, CUDNN_TYPE_BACKEND_DESCRIPTOR, 0, &count, nullptr) == 0);
   CHECK(count == 0);
   Desc engine(CUDNN_BACKEND_ENGINE_DESCRIPTOR);
-  REQUIRE(set_ref(engine, CUDNN_ATTR_ENGINE_OPERATION_GRAPH, graph) == 0);
-  REQUIRE(set(engine, CUDNN_ATTR_ENGINE_GLOBAL_INDEX, CUDNN_TYPE_INT64, std::vector<int64_t>{0}) == 0);
-  const cudnnStatus_t s = cudnnBackendFinalize(engine.d);
+  const cudnnStatus_t s = finalize_engine(engine, g.graph);
   CHECK(s == CUDNN_STATUS_NOT_SUPPORTED_GRAPH_PATTERN);
   CHECK(category(s) == CUDNN_STATUS_NOT_SUPPORTED);
-  CHECK(last_error().find("engine 0 does not support the operation graph") != std::string::npos);
+  CHECK(last_error().find("engine 0 does not support the operation graph: pointwise step 2 has mode 101") != std::string::npos);
+  // With RELU_FWD instead, the same graph is offered one configuration.
+  const cudnnPointwiseMode_t relu = CUDNN_POINTWISE_RELU_FWD;
+  ScaleShiftGraph ok(&relu);
+  Desc engine_ok(CUDNN_BACKEND_ENGINE_DESCRIPTOR);
+  CHECK(finalize_engine(engine_ok, ok.graph) == CUDNN_STATUS_SUCCESS);
 }
 
 TEST_CASE("emulated cuDNN backend: execution needs every tensor's pointer in the variant pack") {
-  // x * scale -> (virtual) + shift -> y, with the pack missing the shift.
-  Desc x(CUDNN_BACKEND_TENSOR_DESCRIPTOR), y(CUDNN_BACKEND_TENSOR_DESCRIPTOR), t1(CUDNN_BACKEND_TENSOR_DESCRIPTOR);
-  Desc scale(CUDNN_BACKEND_TENSOR_DESCRIPTOR), shift(CUDNN_BACKEND_TENSOR_DESCRIPTOR);
-  make_tensor(x, 1, 2, false);
-  make_tensor(y, 2, 2, false);
-  make_tensor(t1, 3, 2, true);
-  for (auto* c : {&scale, &shift}) {
-    const int64_t uid = c == &scale ? 4 : 5;
-    REQUIRE(set(*c, CUDNN_ATTR_TENSOR_DATA_TYPE, CUDNN_TYPE_DATA_TYPE, std::vector<cudnnDataType_t>{CUDNN_DATA_FLOAT}) == 0);
-    REQUIRE(set(*c, CUDNN_ATTR_TENSOR_DIMENSIONS, CUDNN_TYPE_INT64, std::vector<int64_t>{1, 2, 1, 1}) == 0);
-    REQUIRE(set(*c, CUDNN_ATTR_TENSOR_STRIDES, CUDNN_TYPE_INT64, std::vector<int64_t>{2, 1, 1, 1}) == 0);
-    REQUIRE(set(*c, CUDNN_ATTR_TENSOR_UNIQUE_ID, CUDNN_TYPE_INT64, std::vector<int64_t>{uid}) == 0);
-    REQUIRE(set(*c, CUDNN_ATTR_TENSOR_BYTE_ALIGNMENT, CUDNN_TYPE_INT64, std::vector<int64_t>{4}) == 0);
-    REQUIRE(cudnnBackendFinalize(c->d) == 0);
-  }
-  Desc pw_mul(CUDNN_BACKEND_POINTWISE_DESCRIPTOR), pw_add(CUDNN_BACKEND_POINTWISE_DESCRIPTOR);
-  Desc mul(CUDNN_BACKEND_OPERATION_POINTWISE_DESCRIPTOR), add(CUDNN_BACKEND_OPERATION_POINTWISE_DESCRIPTOR);
-  for (auto [op, pw, mode, in, b, out] : {std::tuple{&mul, &pw_mul, CUDNN_POINTWISE_MUL, &x, &scale, &t1},
-                                          std::tuple{&add, &pw_add, CUDNN_POINTWISE_ADD, &t1, &shift, &y}}) {
-    REQUIRE(set(*pw, CUDNN_ATTR_POINTWISE_MODE, CUDNN_TYPE_POINTWISE_MODE, std::vector<cudnnPointwiseMode_t>{mode}) == 0);
-    REQUIRE(set(*pw, CUDNN_ATTR_POINTWISE_MATH_PREC, CUDNN_TYPE_DATA_TYPE, std::vector<cudnnDataType_t>{CUDNN_DATA_FLOAT}) == 0);
-    REQUIRE(cudnnBackendFinalize(pw->d) == 0);
-    REQUIRE(set_ref(*op, CUDNN_ATTR_OPERATION_POINTWISE_PW_DESCRIPTOR, *pw) == 0);
-    REQUIRE(set_ref(*op, CUDNN_ATTR_OPERATION_POINTWISE_XDESC, *in) == 0);
-    REQUIRE(set_ref(*op, CUDNN_ATTR_OPERATION_POINTWISE_BDESC, *b) == 0);
-    REQUIRE(set_ref(*op, CUDNN_ATTR_OPERATION_POINTWISE_YDESC, *out) == 0);
-    REQUIRE(cudnnBackendFinalize(op->d) == 0);
-  }
-  Desc graph(CUDNN_BACKEND_OPERATIONGRAPH_DESCRIPTOR), engine(CUDNN_BACKEND_ENGINE_DESCRIPTOR);
-  Desc cfg(CUDNN_BACKEND_ENGINECFG_DESCRIPTOR), plan(CUDNN_BACKEND_EXECUTION_PLAN_DESCRIPTOR);
-  const cudnnBackendDescriptor_t ops[2] = {add.d, mul.d};  // any order
-  REQUIRE(cudnnBackendSetAttribute(graph.d, CUDNN_ATTR_OPERATIONGRAPH_OPS, CUDNN_TYPE_BACKEND_DESCRIPTOR, 2, ops) == 0);
-  REQUIRE(cudnnBackendFinalize(graph.d) == 0);
-  REQUIRE(set_ref(engine, CUDNN_ATTR_ENGINE_OPERATION_GRAPH, graph) == 0);
-  REQUIRE(set(engine, CUDNN_ATTR_ENGINE_GLOBAL_INDEX, CUDNN_TYPE_INT64, std::vector<int64_t>{0}) == 0);
-  REQUIRE(cudnnBackendFinalize(engine.d) == 0);
+  ScaleShiftGraph g(nullptr);
+  Desc engine(CUDNN_BACKEND_ENGINE_DESCRIPTOR), cfg(CUDNN_BACKEND_ENGINECFG_DESCRIPTOR);
+  Desc plan(CUDNN_BACKEND_EXECUTION_PLAN_DESCRIPTOR);
+  REQUIRE(finalize_engine(engine, g.graph) == 0);
   REQUIRE(set_ref(cfg, CUDNN_ATTR_ENGINECFG_ENGINE, engine) == 0);
   REQUIRE(cudnnBackendFinalize(cfg.d) == 0);
   REQUIRE(set_ref(plan, CUDNN_ATTR_EXECUTION_PLAN_ENGINE_CONFIG, cfg) == 0);
@@ -188,7 +208,7 @@ TEST_CASE("emulated cuDNN backend: execution needs every tensor's pointer in the
   cudnnHandle_t h = nullptr;
   REQUIRE(cudnnCreate(&h) == CUDNN_STATUS_SUCCESS);
   const int64_t runs = pn::cuda::emu::cudnn_graph_executions();
-  CHECK(cudnnBackendExecute(h, plan.d, pack.d) == CUDNN_STATUS_BAD_PARAM);
+  CHECK(cudnnBackendExecute(h, plan.d, pack.d) == CUDNN_STATUS_BAD_PARAM);  // no shift (uid 5)
   CHECK(last_error().find("no device pointer for shift, tensor uid 5") != std::string::npos);
   CHECK(pn::cuda::emu::cudnn_graph_executions() == runs);
   (void)cudnnDestroy(h);
