@@ -10,6 +10,8 @@
 #include <type_traits>
 #include <vector>
 
+#include "kernels/cuda/library_options.h"
+
 namespace pn::cuda {
 inline namespace PN_CUDA_ABI {
 namespace {
@@ -115,9 +117,24 @@ struct Plan {
 
 thread_local int64_t t_plans_built = 0;
 
+// Whether engine configuration cfg's engine reports CUDNN_NUMERICAL_NOTE_TENSOR_CORE.
+bool uses_tensor_cores(cudnnBackendDescriptor_t cfg) {
+  Backend engine(CUDNN_BACKEND_ENGINE_DESCRIPTOR);
+  cudnnBackendDescriptor_t raw = engine.get();
+  int64_t n = 0;
+  PN_BACKEND(cudnnBackendGetAttribute(cfg, CUDNN_ATTR_ENGINECFG_ENGINE, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &n, &raw));
+  cudnnBackendNumericalNote_t notes[CUDNN_NUMERICAL_NOTE_TYPE_COUNT];
+  PN_BACKEND(cudnnBackendGetAttribute(raw, CUDNN_ATTR_ENGINE_NUMERICAL_NOTE, CUDNN_TYPE_NUMERICAL_NOTE,
+                                      CUDNN_NUMERICAL_NOTE_TYPE_COUNT, &n, notes));
+  for (int64_t i = 0; i < n && i < CUDNN_NUMERICAL_NOTE_TYPE_COUNT; ++i)
+    if (notes[i] == CUDNN_NUMERICAL_NOTE_TENSOR_CORE) return true;
+  return false;
+}
+
 // The first engine configuration of the heuristics (mode A, then FALLBACK) whose execution plan
-// finalizes; throws when none does, with the last reason.
-Plan make_plan(const Backend& graph, const std::string& what) {
+// finalizes, less tensor-core engines when `fp32_only` (float data without TF32); throws when none
+// does, with each configuration's reason.
+Plan make_plan(const Backend& graph, bool fp32_only, const std::string& what) {
   std::string reasons;
   for (cudnnBackendHeurMode_t mode : {CUDNN_HEUR_MODE_A, CUDNN_HEUR_MODE_FALLBACK}) {
     Backend heur(CUDNN_BACKEND_ENGINEHEUR_DESCRIPTOR);
@@ -135,6 +152,10 @@ Plan make_plan(const Backend& graph, const std::string& what) {
     if (count > 0)
       PN_BACKEND(cudnnBackendGetAttribute(heur.get(), CUDNN_ATTR_ENGINEHEUR_RESULTS, CUDNN_TYPE_BACKEND_DESCRIPTOR, count, &count, raw.data()));
     for (int64_t i = 0; i < count; ++i) {
+      if (fp32_only && uses_tensor_cores(raw[static_cast<size_t>(i)])) {
+        reasons += " [tensor cores (TF32) while TF32 is not allowed]";
+        continue;
+      }
       auto plan = std::make_unique<Backend>(CUDNN_BACKEND_EXECUTION_PLAN_DESCRIPTOR);
       plan->set(CUDNN_ATTR_EXECUTION_PLAN_ENGINE_CONFIG, CUDNN_TYPE_BACKEND_DESCRIPTOR, raw[static_cast<size_t>(i)]);
       const cudnnStatus_t s = cudnnBackendFinalize(plan->get());
@@ -157,12 +178,12 @@ Plan make_plan(const Backend& graph, const std::string& what) {
 }
 
 // The operation graph of ops (finalized), and its plan.
-Plan plan_for(const std::vector<const Backend*>& ops, const std::string& what) {
+Plan plan_for(const std::vector<const Backend*>& ops, bool fp32_only, const std::string& what) {
   std::vector<cudnnBackendDescriptor_t> raw;
   for (const Backend* op : ops) raw.push_back(op->get());
   Backend graph(CUDNN_BACKEND_OPERATIONGRAPH_DESCRIPTOR);
   graph.set(CUDNN_ATTR_OPERATIONGRAPH_OPS, CUDNN_TYPE_BACKEND_DESCRIPTOR, raw).finalize();
-  return make_plan(graph, what);
+  return make_plan(graph, fp32_only, what);
 }
 
 std::map<std::string, Plan>& plan_cache() {
@@ -249,7 +270,8 @@ Plan conv_bias_act_plan(cudnnDataType_t t, const std::vector<int64_t>& xd, const
   add_activation(act, *t2, *y, ops);
   std::vector<const Backend*> raw;
   for (const Owned& op : ops) raw.push_back(op.get());
-  return plan_for(raw, "conv + bias + activation (x dims " + join(xd) + " w dims " + join(wd) + ")");
+  const bool fp32_only = t == CUDNN_DATA_FLOAT && !library_options().allow_tf32;
+  return plan_for(raw, fp32_only, "conv + bias + activation (x dims " + join(xd) + " w dims " + join(wd) + ")");
 }
 
 // mul scale -> add shift -> activation over x's dims.
@@ -266,7 +288,7 @@ Plan scale_shift_plan(cudnnDataType_t t, const std::vector<int64_t>& xd, FusedAc
   add_activation(act, *t2, *y, ops);
   std::vector<const Backend*> raw;
   for (const Owned& op : ops) raw.push_back(op.get());
-  return plan_for(raw, "scale/shift + activation (x dims " + join(xd) + ")");
+  return plan_for(raw, false, "scale/shift + activation (x dims " + join(xd) + ")");
 }
 
 // The cached plan for key, built by make() the first time.
@@ -292,7 +314,7 @@ void conv_bias_act_forward(const kernels::ConvGeom& g, const T* x, const T* w, c
   const cudnnDataType_t t = data_type<T>();
   const std::string key = "conv_bias_act|" + std::to_string(t) + "|" + std::to_string(static_cast<int>(layout)) + "|" +
                           join(xd) + "|" + join(wd) + "|" + join(stride) + "|" + join(pad) + "|" + act_key(act) + "|" +
-                          std::to_string(current_device());
+                          std::to_string(current_device()) + "|tf32=" + std::to_string(library_options().allow_tf32);
   const Plan& plan = cached(key, [&] { return conv_bias_act_plan(t, xd, wd, yd, stride, pad, act, layout); });
   execute(plan, {kX, kW, kA, kY},
           {const_cast<T*>(x), const_cast<T*>(w), const_cast<T*>(bias), static_cast<void*>(y)}, stream);

@@ -14,7 +14,10 @@
 //             stream on that device.
 //   ensures   y = act(conv(x, w) + bias[k]) with float accumulation and one rounding of each
 //             result to T, enqueued on `stream` (y never read). act: none, relu, or leaky_relu
-//             (slope for x < 0: cuDNN's RELU_FWD with RELU_LOWER_CLIP_SLOPE).
+//             (slope for x < 0: cuDNN's RELU_FWD with RELU_LOWER_CLIP_SLOPE). Float data runs
+//             on an engine without CUDNN_NUMERICAL_NOTE_TENSOR_CORE (FP32) unless
+//             library_options().allow_tf32, as the legacy convolutions do; 16-bit data may use
+//             tensor cores.
 // Contract of scale_shift_act:
 //   requires  x, y device tensors [N, C, spatial...] of T in `layout` (spatial = s[0..2], a
 //             volume), scale and shift device arrays of C floats.
@@ -23,7 +26,7 @@
 //   throws    CudaError naming the pattern, the geometry and cuDNN's reason when no engine of
 //             the installed cuDNN runs the graph (the caller keeps the legacy path then), and for
 //             any other failing cuDNN or CUDA call.
-// Plans are built once per (pattern, geometry, dtype, layout, activation, device) and host thread
+// Plans are built once per (pattern, geometry, dtype, layout, activation, device, TF32 option) and host thread
 // (one cuDNN handle per device and thread, dnn.h), from the heuristics' configurations in order
 // (mode A, then FALLBACK), the first whose plan finalizes kept; its workspace comes from the
 // stream-ordered pool for each call.

@@ -21,6 +21,7 @@
 
 #include "emu_util.h"
 #include "kernels/cuda/dnn_graph.h"
+#include "kernels/cuda/library_options.h"
 
 using pn::cuda::ChannelGeom;
 using pn::cuda::ConvLayout;
@@ -183,4 +184,14 @@ TEST_CASE("dnn_graph: a plan is built once per geometry and reused") {
   pn::cuda::conv_bias_act_forward(g, d_x.get(), d_w.get(), d_b.get(), d_y.get(), relu, nullptr);
   CHECK(pn::cuda::emu::cudnn_graph_executions() == runs + 1);
 #endif
+}
+
+TEST_CASE("dnn_graph: float convolutions follow library_options().allow_tf32, as the legacy path does") {
+  // The reference's legacy convolution runs under the same options: TF32 on both sides here,
+  // FP32 on both in the first test case (where a tensor-core engine would fail the comparison).
+  pn::cuda::LibraryOptions tf32;
+  tf32.allow_tf32 = true;
+  pn::cuda::ScopedLibraryOptions scope(tf32);
+  for (ConvLayout layout : {ConvLayout::channels_first, ConvLayout::channels_last})
+    check_conv_bias_act<float>(g3, layout, kActs[2], 41, "float TF32 3-D");
 }

@@ -116,6 +116,8 @@ const Spec kSpecs[] = {
     PN_S(ENGINE, ENGINE_OPERATION_GRAPH, BACKEND_DESCRIPTOR, BACKEND_DESCRIPTOR, 1, 1, true, true,
          CUDNN_BACKEND_OPERATIONGRAPH_DESCRIPTOR),
     PN_S(ENGINE, ENGINE_GLOBAL_INDEX, INT64, INT64, 1, 1, true, true, kNoRef),
+    PN_S(ENGINE, ENGINE_NUMERICAL_NOTE, NUMERICAL_NOTE, NUMERICAL_NOTE, 0, CUDNN_NUMERICAL_NOTE_TYPE_COUNT, false, false,
+         kNoRef),
     PN_S(ENGINECFG, ENGINECFG_ENGINE, BACKEND_DESCRIPTOR, BACKEND_DESCRIPTOR, 1, 1, true, true,
          CUDNN_BACKEND_ENGINE_DESCRIPTOR),
     PN_S(EXECUTION_PLAN, EXECUTION_PLAN_HANDLE, HANDLE, HANDLE, 1, 1, false, true, kNoRef),
@@ -305,40 +307,69 @@ cudnnStatus_t cudnnBackendFinalize(cudnnBackendDescriptor_t descriptor) {
 namespace pn::cuda::emu::cudnn::backend {
 namespace {
 
-// ENGINEHEUR_RESULTS: the engine configurations for the graph, written into the caller's
-// (created, not finalized) ENGINECFG descriptors, which come back finalized. The one emulated
-// engine is offered when it supports the graph; otherwise there are none (count 0).
-cudnnStatus_t heuristic_results(const std::string& call, const Descriptor& heur, int64_t requested, int64_t* count,
-                                void* elements) {
-  const Descriptor& graph = heur.ref(CUDNN_ATTR_ENGINEHEUR_OPERATION_GRAPH);
-  std::shared_ptr<const Program> program;
-  std::string why;
-  const bool supported = compile(graph, program, why) == CUDNN_STATUS_SUCCESS;
-  *count = supported ? 1 : 0;
-  if (!supported || requested < 1) return CUDNN_STATUS_SUCCESS;
-  auto* target = static_cast<cudnnBackendDescriptor_t*>(elements)[0];
-  if (!target || !alive(target) || cast(target)->type != CUDNN_BACKEND_ENGINECFG_DESCRIPTOR)
-    return fail(CUDNN_STATUS_BAD_PARAM, call,
-                "CUDNN_ATTR_ENGINEHEUR_RESULTS: element 0 of arrayOfElements is not a live "
-                "CUDNN_BACKEND_ENGINECFG_DESCRIPTOR (create the descriptors that receive the results)");
+// A finalized ENGINE descriptor: engine `index` on the graph attribute `graph`, running `program`.
+std::shared_ptr<Descriptor> make_engine(const Attribute& graph, int64_t index, std::shared_ptr<const Program> program) {
   auto engine = std::make_shared<Descriptor>();
   engine->type = CUDNN_BACKEND_ENGINE_DESCRIPTOR;
-  engine->attrs[CUDNN_ATTR_ENGINE_OPERATION_GRAPH] = heur.at(CUDNN_ATTR_ENGINEHEUR_OPERATION_GRAPH);
-  Attribute index;
-  index.type = CUDNN_TYPE_INT64;
-  index.count = 1;
-  index.bytes.assign(8, 0);
-  engine->attrs[CUDNN_ATTR_ENGINE_GLOBAL_INDEX] = index;
+  engine->attrs[CUDNN_ATTR_ENGINE_OPERATION_GRAPH] = graph;
+  Attribute i;
+  i.type = CUDNN_TYPE_INT64;
+  i.count = 1;
+  i.bytes.resize(8);
+  std::memcpy(i.bytes.data(), &index, 8);
+  engine->attrs[CUDNN_ATTR_ENGINE_GLOBAL_INDEX] = i;
   engine->finalized = true;
-  engine->program = program;
-  Descriptor& cfg = *cast(target);
-  Attribute e;
-  e.type = CUDNN_TYPE_BACKEND_DESCRIPTOR;
-  e.count = 1;
-  e.refs.push_back(engine);
-  cfg.attrs[CUDNN_ATTR_ENGINECFG_ENGINE] = e;
-  cfg.program = program;
-  cfg.finalized = true;
+  engine->program = std::move(program);
+  return engine;
+}
+
+// Whether `target` is a live descriptor of type t (an output array's element).
+bool receives(cudnnBackendDescriptor_t target, cudnnBackendDescriptorType_t t) {
+  return target && alive(target) && cast(target)->type == t;
+}
+
+// ENGINEHEUR_RESULTS: the engine configurations for the graph, in the engines' order, written into
+// the caller's (created, not finalized) ENGINECFG descriptors, which come back finalized. An engine
+// is offered when it supports the graph; the count is of those offered.
+cudnnStatus_t heuristic_results(const std::string& call, const Descriptor& heur, int64_t requested, int64_t* count,
+                                void* elements) {
+  const Attribute& graph = heur.at(CUDNN_ATTR_ENGINEHEUR_OPERATION_GRAPH);
+  std::vector<std::shared_ptr<Descriptor>> engines;
+  for (int64_t e = 0; e < kEngineCount; ++e) {
+    std::shared_ptr<const Program> program;
+    std::string why;
+    if (compile(*graph.refs.at(0), e, program, why) == CUDNN_STATUS_SUCCESS) engines.push_back(make_engine(graph, e, program));
+  }
+  *count = static_cast<int64_t>(engines.size());
+  for (int64_t i = 0; i < std::min<int64_t>(requested, *count); ++i) {
+    auto* target = static_cast<cudnnBackendDescriptor_t*>(elements)[i];
+    if (!receives(target, CUDNN_BACKEND_ENGINECFG_DESCRIPTOR))
+      return fail(CUDNN_STATUS_BAD_PARAM, call,
+                  "CUDNN_ATTR_ENGINEHEUR_RESULTS: element " + std::to_string(i) +
+                      " of arrayOfElements is not a live CUDNN_BACKEND_ENGINECFG_DESCRIPTOR (create the descriptors "
+                      "that receive the results)");
+    Descriptor& cfg = *cast(target);
+    Attribute e;
+    e.type = CUDNN_TYPE_BACKEND_DESCRIPTOR;
+    e.count = 1;
+    e.refs.push_back(engines[static_cast<size_t>(i)]);
+    cfg.attrs[CUDNN_ATTR_ENGINECFG_ENGINE] = e;
+    cfg.program = engines[static_cast<size_t>(i)]->program;
+    cfg.finalized = true;
+  }
+  return CUDNN_STATUS_SUCCESS;
+}
+
+// ENGINECFG_ENGINE read back: a copy of the configuration's engine in the caller's ENGINE descriptor.
+cudnnStatus_t config_engine(const std::string& call, const Descriptor& cfg, int64_t requested, int64_t* count,
+                            void* elements) {
+  *count = 1;
+  if (requested < 1) return CUDNN_STATUS_SUCCESS;
+  auto* target = static_cast<cudnnBackendDescriptor_t*>(elements)[0];
+  if (!receives(target, CUDNN_BACKEND_ENGINE_DESCRIPTOR))
+    return fail(CUDNN_STATUS_BAD_PARAM, call,
+                "CUDNN_ATTR_ENGINECFG_ENGINE: element 0 of arrayOfElements is not a live CUDNN_BACKEND_ENGINE_DESCRIPTOR");
+  *cast(target) = cfg.ref(CUDNN_ATTR_ENGINECFG_ENGINE);
   return CUDNN_STATUS_SUCCESS;
 }
 
@@ -369,7 +400,16 @@ cudnnStatus_t cudnnBackendGetAttribute(cudnnBackendDescriptor_t const descriptor
   if (attributeName == CUDNN_ATTR_ENGINEHEUR_RESULTS)
     return heuristic_results(call, d, requestedElementCount, elementCount, arrayOfElements);
   if (attributeName == CUDNN_ATTR_OPERATIONGRAPH_ENGINE_GLOBAL_COUNT) {
-    write_i64(1, requestedElementCount, elementCount, arrayOfElements);  // the one emulated engine
+    write_i64(kEngineCount, requestedElementCount, elementCount, arrayOfElements);
+    return CUDNN_STATUS_SUCCESS;
+  }
+  if (attributeName == CUDNN_ATTR_ENGINECFG_ENGINE)
+    return config_engine(call, d, requestedElementCount, elementCount, arrayOfElements);
+  if (attributeName == CUDNN_ATTR_ENGINE_NUMERICAL_NOTE) {  // engine 0 on a convolution: tensor cores
+    const bool tensor_core = d.program && d.program->tensor_core;
+    *elementCount = tensor_core ? 1 : 0;
+    if (tensor_core && requestedElementCount >= 1)
+      *static_cast<cudnnBackendNumericalNote_t*>(arrayOfElements) = CUDNN_NUMERICAL_NOTE_TENSOR_CORE;
     return CUDNN_STATUS_SUCCESS;
   }
   if (attributeName == CUDNN_ATTR_EXECUTION_PLAN_WORKSPACE_SIZE) {

@@ -14,9 +14,16 @@
 //    its type, element count and (descriptor-valued ones) for the referenced descriptor's type and
 //    finalized state; a referenced descriptor is copied at that moment, as cuDNN does, so it may
 //    be destroyed afterwards; cudnnBackendFinalize checks that the required attributes are present
-//    and consistent (shapes, uids), and the ENGINE / EXECUTION_PLAN finalization asks the one
-//    emulated engine (global index 0, a runtime-fusion engine) whether it supports the graph;
-//  - the engine runs exactly two patterns (anything else: CUDNN_STATUS_NOT_SUPPORTED_GRAPH_PATTERN,
+//    and consistent (shapes, uids), and the ENGINE / EXECUTION_PLAN finalization asks the
+//    emulated engine named by its global index whether it supports the graph;
+//  - two engines (CUDNN_ATTR_OPERATIONGRAPH_ENGINE_GLOBAL_COUNT 2), offered by the heuristics in
+//    this order: engine 0 stands for a tensor-core runtime-fusion engine: it runs a FLOAT
+//    convolution in TF32 (inputs rounded to TF32, kernels/math/tf32.h, then float sums) and
+//    reports CUDNN_NUMERICAL_NOTE_TENSOR_CORE for graphs with a convolution; engine 1 computes in
+//    plain FP32 and reports no note (16-bit data is exact in TF32: both give the same numbers).
+//    CUDNN_ATTR_ENGINECFG_ENGINE and CUDNN_ATTR_ENGINE_NUMERICAL_NOTE can be read back, so a
+//    caller can skip tensor-core engines when TF32 is not allowed;
+//  - the engines run exactly two patterns (anything else: CUDNN_STATUS_NOT_SUPPORTED_GRAPH_PATTERN,
 //    and the heuristics return no engine configuration for it):
 //      conv + bias + activation: CONVOLUTION_FORWARD (alpha 1, beta 0) -> POINTWISE ADD with a
 //        per-channel [1, K, 1, ...] tensor -> optionally POINTWISE RELU_FWD (lower clip, its slope
@@ -32,8 +39,7 @@
 //    tensor it reads and writes (emu/device_work.h); a missing uid, a NULL or misaligned pointer
 //    is refused with the documented status before anything is enqueued.
 // What real cuDNN does differently: it has many engines (heuristics modes return several
-// configurations, with knobs and numerical notes), float convolutions may run in TF32 on tensor
-// cores, and its runtime-fusion engines need sm_80 or newer. Every failed call explains itself
+// configurations, with knobs and more notes), and its runtime-fusion engines need sm_80 or newer. Every failed call explains itself
 // through cudnnGetLastErrorString and pn::cuda::emu::last_error_detail().
 #pragma once
 #include <cstdint>
@@ -101,6 +107,7 @@ enum cudnnBackendAttributeName_t : int {
   CUDNN_ATTR_VARIANT_PACK_WORKSPACE = 1003,
   CUDNN_ATTR_ENGINE_OPERATION_GRAPH = 1300,
   CUDNN_ATTR_ENGINE_GLOBAL_INDEX = 1301,
+  CUDNN_ATTR_ENGINE_NUMERICAL_NOTE = 1303,
 };
 
 enum cudnnBackendAttributeType_t : int {
@@ -113,6 +120,7 @@ enum cudnnBackendAttributeType_t : int {
   CUDNN_TYPE_VOID_PTR = 6,
   CUDNN_TYPE_CONVOLUTION_MODE = 7,
   CUDNN_TYPE_HEUR_MODE = 8,
+  CUDNN_TYPE_NUMERICAL_NOTE = 11,
   CUDNN_TYPE_POINTWISE_MODE = 14,
   CUDNN_TYPE_BACKEND_DESCRIPTOR = 15,
   CUDNN_TYPE_INT32 = 23,
@@ -138,6 +146,14 @@ enum cudnnBackendHeurMode_t : int {
   CUDNN_HEUR_MODE_FALLBACK = 2,
   CUDNN_HEUR_MODE_A = 3,
   CUDNN_HEUR_MODES_COUNT = 4,
+};
+
+enum cudnnBackendNumericalNote_t : int {
+  CUDNN_NUMERICAL_NOTE_TENSOR_CORE = 0,
+  CUDNN_NUMERICAL_NOTE_DOWN_CONVERT_INPUTS = 1,
+  CUDNN_NUMERICAL_NOTE_REDUCED_PRECISION_REDUCTION = 2,
+  CUDNN_NUMERICAL_NOTE_NONDETERMINISTIC = 4,
+  CUDNN_NUMERICAL_NOTE_TYPE_COUNT = 10,
 };
 
 cudnnStatus_t cudnnBackendCreateDescriptor(cudnnBackendDescriptorType_t descriptorType,

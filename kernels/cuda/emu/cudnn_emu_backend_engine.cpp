@@ -1,5 +1,6 @@
-// The emulated cuDNN backend's one engine (global index 0, standing for a runtime-fusion
-// engine): which operation graphs it runs (compile) and how (execute). Supported, intermediates
+// The emulated cuDNN backend's engines (global index 0: a tensor-core runtime-fusion engine, whose
+// float convolutions run in TF32; 1: the same in FP32): which operation graphs they run (compile)
+// and how (cudnn_emu_backend_execute.cpp). Supported, intermediates
 // virtual, per-channel operands [1, C, 1, ...] not virtual:
 //   conv + bias + act:    CONVOLUTION_FORWARD (alpha 1, beta 0, symmetric padding) -> ADD bias
 //                         -> optional RELU_FWD
@@ -10,7 +11,8 @@
 // so the heuristics offer no configuration and finalizing the engine fails, as real cuDNN
 // behaves when no engine supports a graph.
 // Arithmetic (float throughout): the convolution is the emulated legacy forward body
-// (cudnn_emu_conv.cpp, IMPLICIT_GEMM: float sums in (C, r) order) on float copies of x and w,
+// (cudnn_emu_conv.cpp, IMPLICIT_GEMM: float sums in (C, r) order; engine 0 with float data first
+// rounds x and w to TF32, as the legacy body does under a tensor-op math type) on float copies,
 // into float scratch; then per element v = sum + bias[k] (or v = x * scale[c], then
 // v = v + shift[c], each rounded to float), the activation
 //   RELU_FWD: v < lower_clip ? lower_clip + slope * (v - lower_clip) : min(v, upper_clip)
@@ -172,7 +174,8 @@ cudnnStatus_t match(const std::vector<Ref>& ops, Program& p, std::string& why) {
 
 }  // namespace
 
-cudnnStatus_t compile(const Descriptor& graph, std::shared_ptr<const Program>& program, std::string& why) {
+cudnnStatus_t compile(const Descriptor& graph, int64_t engine, std::shared_ptr<const Program>& program,
+                      std::string& why) {
   auto p = std::make_shared<Program>();
   if (cudnnStatus_t s = match(graph.at(CUDNN_ATTR_OPERATIONGRAPH_OPS).refs, *p, why); s != CUDNN_STATUS_SUCCESS) return s;
   if (p->x.dims.size() != 4 && p->x.dims.size() != 5)
@@ -180,6 +183,8 @@ cudnnStatus_t compile(const Descriptor& graph, std::shared_ptr<const Program>& p
   if (!storage_type(p->x.dtype) || p->y.dtype != p->x.dtype || (p->conv && p->w.dtype != p->x.dtype))
     return no(why, CUDNN_STATUS_NOT_SUPPORTED_DATA_TYPE,
               "x, w and y must all be FLOAT, HALF or BFLOAT16: x " + p->x.describe() + ", y " + p->y.describe());
+  p->tensor_core = engine == 0 && p->conv;
+  p->g.tf32 = p->tensor_core && p->x.dtype == CUDNN_DATA_FLOAT;
   program = p;
   return CUDNN_STATUS_SUCCESS;
 }

@@ -8,8 +8,8 @@
 // operand, whose dims are 1 or x's on each axis; in an operation graph one uid names one tensor
 // and each tensor has at most one producer. Failures are CUDNN_STATUS_BAD_PARAM (with cuDNN 9's
 // sub-codes SHAPE_MISMATCH, DUPLICATED_ENTRIES, OUT_OF_BOUND where they fit). Engines: the one
-// emulated engine has global index 0; finalizing it on a graph it does not run gives the
-// engine's NOT_SUPPORTED status (cudnn_emu_backend_engine.cpp).
+// emulated engines have global indices 0 and 1; finalizing one on a graph it does not run gives
+// the engine's NOT_SUPPORTED status (cudnn_emu_backend_engine.cpp).
 #include <map>
 #include <set>
 
@@ -153,13 +153,15 @@ cudnnStatus_t finalize_graph(const std::string& call, const Descriptor& d) {
 
 cudnnStatus_t finalize_engine(const std::string& call, Descriptor& d) {
   const int64_t index = d.i64(CUDNN_ATTR_ENGINE_GLOBAL_INDEX);
-  if (index != 0)
+  if (index < 0 || index >= kEngineCount)
     return fail(CUDNN_STATUS_BAD_PARAM_OUT_OF_BOUND, call,
                 "CUDNN_BACKEND_ENGINE_DESCRIPTOR: GLOBAL_INDEX " + std::to_string(index) +
-                    " is not below CUDNN_ATTR_OPERATIONGRAPH_ENGINE_GLOBAL_COUNT (1 emulated engine)");
+                    " is not below CUDNN_ATTR_OPERATIONGRAPH_ENGINE_GLOBAL_COUNT (" + std::to_string(kEngineCount) +
+                    " emulated engines)");
   std::string why;
-  if (cudnnStatus_t s = compile(d.ref(CUDNN_ATTR_ENGINE_OPERATION_GRAPH), d.program, why); s != CUDNN_STATUS_SUCCESS)
-    return fail(s, call, "CUDNN_BACKEND_ENGINE_DESCRIPTOR: engine 0 does not support the operation graph: " + why);
+  if (cudnnStatus_t s = compile(d.ref(CUDNN_ATTR_ENGINE_OPERATION_GRAPH), index, d.program, why); s != CUDNN_STATUS_SUCCESS)
+    return fail(s, call, "CUDNN_BACKEND_ENGINE_DESCRIPTOR: engine " + std::to_string(index) +
+                             " does not support the operation graph: " + why);
   return CUDNN_STATUS_SUCCESS;
 }
 

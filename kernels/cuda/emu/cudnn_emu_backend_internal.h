@@ -66,14 +66,18 @@ cudnnStatus_t finalize(const std::string& call, Descriptor& d);
 struct Program {
   bool conv = false;         // conv + bias + act; otherwise scale/shift + act
   TensorInfo x, w, y, a, b;  // a: bias (conv) or scale; b: shift (w, b unused where absent)
-  Geometry g;                // conv: the convolution, computed in float
+  Geometry g;                // conv: the convolution, computed in float (TF32 inputs when g.tf32)
+  bool tensor_core = false;  // the engine reports CUDNN_NUMERICAL_NOTE_TENSOR_CORE
   bool act = false;          // RELU_FWD with these clips and slope
   double lower = 0, upper = 1.7976931348623157e308, slope = 0;
 };
 
-// The one emulated engine's verdict on a finalized OPERATIONGRAPH: the program that runs it, or
+// The emulated engines: 0 (tensor cores: TF32 for float convolutions) and 1 (FP32).
+constexpr int64_t kEngineCount = 2;
+// Engine `engine`'s verdict on a finalized OPERATIONGRAPH: the program that runs it, or
 // NOT_SUPPORTED_GRAPH_PATTERN (or another NOT_SUPPORTED sub-code) with the reason in `why`.
-cudnnStatus_t compile(const Descriptor& graph, std::shared_ptr<const Program>& program, std::string& why);
+cudnnStatus_t compile(const Descriptor& graph, int64_t engine, std::shared_ptr<const Program>& program,
+                      std::string& why);
 // cudnnBackendExecute's work once the arguments are checked (cudnn_emu_backend_execute.cpp):
 // reads the variant pack against the program's tensors, refuses missing or misaligned pointers,
 // and enqueues the program on the handle's stream.
