@@ -239,8 +239,22 @@ def steps_of(results, kind, precision):
     return {r["net"]: r for r in results if r.get("kind") == kind and r.get("precision", "fp32") == precision}
 
 
+def step_pairs(results, precision, v, section, label):
+    """(net, ours, PyTorch's, losses, worst loss difference) for each network with a result;
+    a missing side fails `section` ("<net><label>: no result of ours")."""
+    ours, theirs = steps_of(results, "steps", precision), steps_of(results, "torch_steps", precision)
+    for net in NETS:
+        o, t = ours.get(net), theirs.get(net)
+        if o is None or t is None:
+            v.fail(section, f"{net}{label}: {'no result of ours' if o is None else 'no PyTorch comparison'}")
+            if o is None and t is None:
+                continue
+        o, t = o or {}, t or {}
+        losses = sorted({k[5:-4] for k in t if k.startswith("loss_") and k.endswith("_rel")})
+        yield net, o, t, losses, max((num(t, f"loss_{n}_rel") for n in losses), default=float("nan"))
+
+
 def steps_nets_section(results, v):
-    ours, theirs = steps_of(results, "steps", "fp32"), steps_of(results, "torch_steps", "fp32")
     out = ["## 5. One training iteration of each network against PyTorch",
            "\nSame initial weights, buffers and inputs (exported by ours as safetensors), float32 without TF32 on "
            "both sides. ms: median iteration after a warm-up (CUDA events); first: the first iteration (cuDNN "
@@ -250,15 +264,7 @@ def steps_nets_section(results, v):
            "gradient). Discriminator / critic weights after its Adam step are compared in units of lr, then ours "
            "are loaded into PyTorch before the generator step."]
     rows, detail = [], []
-    for net in NETS:
-        o, t = ours.get(net), theirs.get(net)
-        if o is None or t is None:
-            v.fail("training steps", f"{net}: {'no result of ours' if o is None else 'no PyTorch comparison'}")
-            if o is None and t is None:
-                continue
-        o, t = o or {}, t or {}
-        losses = sorted({k[5:-4] for k in t if k.startswith("loss_") and k.endswith("_rel")})
-        worst_loss = max((num(t, f"loss_{n}_rel") for n in losses), default=float("nan"))
+    for net, o, t, losses, worst_loss in step_pairs(results, "fp32", v, "training steps", ""):
         grads = sorted({k[5:-6] for k in t if k.startswith("grad_") and k.endswith("_worst")})
         for n in losses:
             if not num(t, f"loss_{n}_rel") <= LOSS_TOL:
@@ -297,16 +303,7 @@ def mixed_steps_section(results, v):
     rows = []
     fp32 = steps_of(results, "steps", "fp32")
     for p in MIXED_PRECISIONS:
-        ours, theirs = steps_of(results, "steps", p), steps_of(results, "torch_steps", p)
-        for net in NETS:
-            o, t = ours.get(net), theirs.get(net)
-            if o is None or t is None:
-                v.fail("mixed precision", f"{net} {p}: {'no result of ours' if o is None else 'no PyTorch comparison'}")
-                if o is None and t is None:
-                    continue
-            o, t = o or {}, t or {}
-            losses = sorted({k[5:-4] for k in t if k.startswith("loss_") and k.endswith("_rel")})
-            worst_loss = max((num(t, f"loss_{n}_rel") for n in losses), default=float("nan"))
+        for net, o, t, losses, worst_loss in step_pairs(results, p, v, "mixed precision", f" {p}"):
             if losses and not worst_loss <= MIXED_LOSS_TOL[p]:
                 v.fail("mixed precision", f"{net} {p}: a loss differs by {worst_loss:.3g} > {MIXED_LOSS_TOL[p]:g}")
             models = sorted({k[5:-3] for k in t if k.startswith("grad_") and k.endswith("_l2")})
