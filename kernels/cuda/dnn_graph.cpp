@@ -274,9 +274,13 @@ Plan conv_bias_act_plan(cudnnDataType_t t, const std::vector<int64_t>& xd, const
   return plan_for(raw, fp32_only, "conv + bias + activation (x dims " + join(xd) + " w dims " + join(wd) + ")");
 }
 
-// mul scale -> add shift -> activation over x's dims.
-Plan scale_shift_plan(cudnnDataType_t t, const std::vector<int64_t>& xd, FusedActivation act, ConvLayout layout) {
-  const auto xs = strides_of(xd, layout), cd = channel_dims(xd[1], xd.size());
+// mul scale -> add shift -> activation over x's dims; scale and shift [1, C, 1...] or, per sample,
+// [N, C, 1...].
+Plan scale_shift_plan(cudnnDataType_t t, const std::vector<int64_t>& xd, bool per_sample, FusedActivation act,
+                      ConvLayout layout) {
+  const auto xs = strides_of(xd, layout);
+  std::vector<int64_t> cd = channel_dims(xd[1], xd.size());
+  if (per_sample) cd[0] = xd[0];
   const auto cs = strides_of(cd, ConvLayout::channels_first);
   Owned x = tensor(kX, t, xd, xs, false), y = tensor(kY, t, xd, xs, false);
   Owned scale = tensor(kA, CUDNN_DATA_FLOAT, cd, cs, false), shift = tensor(kB, CUDNN_DATA_FLOAT, cd, cs, false);
@@ -327,8 +331,9 @@ void scale_shift_act(const ChannelGeom& g, const T* x, const float* scale, const
   for (int a = g.spatial[0] == 1 ? 1 : 0; a < 3; ++a) xd.push_back(g.spatial[a]);
   const cudnnDataType_t t = data_type<T>();
   const std::string key = "scale_shift_act|" + std::to_string(t) + "|" + std::to_string(static_cast<int>(layout)) +
-                          "|" + join(xd) + "|" + act_key(act) + "|" + std::to_string(current_device());
-  const Plan& plan = cached(key, [&] { return scale_shift_plan(t, xd, act, layout); });
+                          "|" + join(xd) + "|" + std::to_string(g.per_sample) + "|" + act_key(act) + "|" +
+                          std::to_string(current_device());
+  const Plan& plan = cached(key, [&] { return scale_shift_plan(t, xd, g.per_sample, act, layout); });
   execute(plan, {kX, kA, kB, kY},
           {const_cast<T*>(x), const_cast<float*>(scale), const_cast<float*>(shift), static_cast<void*>(y)}, stream);
 }

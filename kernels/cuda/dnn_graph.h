@@ -19,9 +19,11 @@
 //             library_options().allow_tf32, as the legacy convolutions do; 16-bit data may use
 //             tensor cores.
 // Contract of scale_shift_act:
-//   requires  x, y device tensors [N, C, spatial...] of T in `layout` (spatial = s[0..2], a
-//             volume), scale and shift device arrays of C floats.
-//   ensures   y = act(x * scale[c] + shift[c]) computed in float, one rounding to T; x may equal y.
+//   requires  x, y device tensors [N, C, spatial...] of T in `layout` (spatial = g.spatial, a
+//             volume), scale and shift device arrays of C floats (N * C, [N, C], when
+//             g.per_sample: instance norm's groups).
+//   ensures   y = act(x * scale[c] + shift[c]) (scale[n, c], shift[n, c] when per_sample)
+//             computed in float, one rounding to T; x may equal y.
 // Both:
 //   throws    CudaError naming the pattern, the geometry and cuDNN's reason when no engine of
 //             the installed cuDNN runs the graph (the caller keeps the legacy path then), and for
@@ -52,6 +54,7 @@ void conv_bias_act_forward(const kernels::ConvGeom& g, const T* x, const T* w, c
 struct ChannelGeom {
   int64_t N = 0, C = 0;
   int64_t spatial[3] = {1, 1, 1};
+  bool per_sample = false;  // scale and shift per (sample, channel) rather than per channel
 };
 
 template <class T>

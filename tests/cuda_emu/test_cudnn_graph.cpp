@@ -123,7 +123,8 @@ template <class T>
 void check_scale_shift_act(const ChannelGeom& g, ConvLayout layout, FusedActivation act, bool in_place, uint64_t seed) {
   const int64_t volume = g.spatial[0] * g.spatial[1] * g.spatial[2], n = g.N * g.C * volume;
   const auto x = random_values<T>(n, seed);
-  const auto scale = pn::test::random_vector<float>(g.C, seed + 1), shift = pn::test::random_vector<float>(g.C, seed + 2);
+  const int64_t groups = g.per_sample ? g.N * g.C : g.C;
+  const auto scale = pn::test::random_vector<float>(groups, seed + 1), shift = pn::test::random_vector<float>(groups, seed + 2);
   DeviceArray<T> d_x(x), d_y(n);
   DeviceArray<float> d_scale(scale), d_shift(shift);
   T* out = in_place ? d_x.get() : d_y.get();
@@ -131,7 +132,7 @@ void check_scale_shift_act(const ChannelGeom& g, ConvLayout layout, FusedActivat
   std::vector<T> want;
   std::vector<float> magnitude;
   for (int64_t i = 0; i < n; ++i) {
-    const int64_t c = channel(i, g.C, volume, layout);
+    const int64_t c = channel(i, g.C, volume, layout) + (g.per_sample ? i / (g.C * volume) * g.C : 0);
     const float scaled = float(x[i]) * scale[c];
     want.push_back(T(activate(act, scaled + shift[c])));
     magnitude.push_back(std::fabs(scaled) + std::fabs(shift[c]));
@@ -165,6 +166,10 @@ TEST_CASE("dnn_graph: scale/shift + activation (batch-norm apply) matches the pe
     }
   check_scale_shift_act<__half>(g5, ConvLayout::channels_last, kActs[1], true, 23);  // in place
   check_scale_shift_act<float>(g4, ConvLayout::channels_first, kActs[2], true, 24);
+  // Per sample and channel (instance norm's groups).
+  const ChannelGeom per_sample{3, 5, {2, 3, 4}, true};
+  for (ConvLayout layout : {ConvLayout::channels_first, ConvLayout::channels_last})
+    check_scale_shift_act<__nv_bfloat16>(per_sample, layout, kActs[2], false, 25);
 }
 
 TEST_CASE("dnn_graph: a plan is built once per geometry and reused") {

@@ -29,7 +29,8 @@
 //        per-channel [1, K, 1, ...] tensor -> optionally POINTWISE RELU_FWD (lower clip, its slope
 //        for leaky ReLU, upper clip), intermediates virtual;
 //      scale/shift + activation (batch-norm apply): POINTWISE MUL by a per-channel tensor -> ADD of
-//        a per-channel tensor -> optionally RELU_FWD;
+//        a per-channel tensor -> optionally RELU_FWD (per-channel: [1, C, 1, ...], or [N, C, 1, ...]
+//        per sample and channel, as instance norm's);
 //    data FLOAT, HALF or BFLOAT16 (x, w, y alike), per-channel operands FLOAT or the data type,
 //    computed in float: the convolution is the emulated legacy forward (cudnn_emu_conv.cpp,
 //    implicit GEMM, float sums in (C, r) order), the bias and activation are applied to the

@@ -1,7 +1,7 @@
 // The emulated cuDNN backend's engines (global index 0: a tensor-core runtime-fusion engine, whose
 // float convolutions run in TF32; 1: the same in FP32): which operation graphs they run (compile)
-// and how (cudnn_emu_backend_execute.cpp). Supported, intermediates
-// virtual, per-channel operands [1, C, 1, ...] not virtual:
+// and how (cudnn_emu_backend_execute.cpp). Supported, intermediates virtual, per-channel operands
+// [1, C, 1, ...] (or [N, C, 1, ...], per sample) not virtual:
 //   conv + bias + act:    CONVOLUTION_FORWARD (alpha 1, beta 0, symmetric padding) -> ADD bias
 //                         -> optional RELU_FWD
 //   scale/shift + act:    MUL scale -> ADD shift -> optional RELU_FWD (batch-norm apply)
@@ -52,18 +52,21 @@ int32_t mode_of(const Descriptor& op) {
 }
 
 // A binary step of the chain: the operand that is not `from`, which must be a per-channel
-// tensor of `channels` channels, not virtual.
-cudnnStatus_t channel_operand(const Descriptor& op, int64_t from, int64_t channels, cudnnDataType_t data,
-                              TensorInfo& out, std::string& why) {
+// tensor of `channels` channels ([1, C, 1, ...], or [N, C, 1, ...]: per sample and channel, as
+// instance norm's scale and shift), not virtual.
+cudnnStatus_t channel_operand(const Descriptor& op, int64_t from, int64_t samples, int64_t channels,
+                              cudnnDataType_t data, TensorInfo& out, std::string& why) {
   const TensorInfo x = tensor_info(op.ref(CUDNN_ATTR_OPERATION_POINTWISE_XDESC));
   const TensorInfo b = tensor_info(op.ref(CUDNN_ATTR_OPERATION_POINTWISE_BDESC));
   out = x.uid == from ? b : x;
   bool per_channel = out.dims.size() >= 2 && out.dims[1] == channels && !out.is_virtual;
-  for (size_t i = 0; per_channel && i < out.dims.size(); ++i) per_channel = i == 1 || out.dims[i] == 1;
+  for (size_t i = 0; per_channel && i < out.dims.size(); ++i)
+    per_channel = i == 1 || out.dims[i] == 1 || (i == 0 && out.dims[0] == samples);
   if (!per_channel)
     return no(why, CUDNN_STATUS_NOT_SUPPORTED_GRAPH_PATTERN,
               "the operand " + out.describe() + " of pointwise mode " + std::to_string(mode_of(op)) +
-                  " is not a per-channel [1, " + std::to_string(channels) + ", 1, ...] tensor in memory");
+                  " is not a per-channel [1 or " + std::to_string(samples) + ", " + std::to_string(channels) +
+                  ", 1, ...] tensor in memory");
   if (out.dtype != CUDNN_DATA_FLOAT && out.dtype != data)
     return no(why, CUDNN_STATUS_NOT_SUPPORTED_DATA_TYPE, "the per-channel operand " + out.describe() + " is neither FLOAT nor the data type");
   return CUDNN_STATUS_SUCCESS;
@@ -94,7 +97,7 @@ cudnnStatus_t read_chain(const std::vector<const Descriptor*>& chain, int64_t st
       if (pw.has(CUDNN_ATTR_POINTWISE_RELU_LOWER_CLIP_SLOPE)) p.slope = pw.real(CUDNN_ATTR_POINTWISE_RELU_LOWER_CLIP_SLOPE);
     } else {
       TensorInfo& operand = (i == 0) ? p.a : p.b;
-      if (cudnnStatus_t s = channel_operand(op, cur, channels, p.x.dtype, operand, why); s != CUDNN_STATUS_SUCCESS) return s;
+      if (cudnnStatus_t s = channel_operand(op, cur, p.x.dims[0], channels, p.x.dtype, operand, why); s != CUDNN_STATUS_SUCCESS) return s;
     }
     const TensorInfo y = tensor_info(op.ref(CUDNN_ATTR_OPERATION_POINTWISE_YDESC));
     const bool last = i + 1 == chain.size();

@@ -54,7 +54,7 @@ float activate(const Program& p, float v) {
   return v < upper ? v : upper;
 }
 
-// Calls f(offset in y, offset in x, channel) for every element of y (x has y's dims).
+// Calls f(offset in y, offset in x, sample, channel) for every element of y (x has y's dims).
 template <class F>
 void each_element(const Program& p, F f) {
   const std::vector<int64_t>& d = p.y.dims;
@@ -62,7 +62,7 @@ void each_element(const Program& p, F f) {
   for (;;) {
     int64_t yo = 0, xo = 0;
     for (size_t i = 0; i < d.size(); ++i) yo += idx[i] * p.y.strides[i], xo += idx[i] * p.x.strides[i];
-    f(yo, xo, idx[1]);
+    f(yo, xo, idx[0], idx[1]);
     size_t a = d.size();
     while (a > 0 && ++idx[a - 1] == d[a - 1]) idx[--a] = 0;
     if (a == 0) return;
@@ -75,17 +75,22 @@ struct Pointers {
 };
 
 void run_program(const Program& p, const Pointers& q) {
-  const auto channel = [](const TensorInfo& t, const void* ptr, int64_t c) { return load(t.dtype, ptr, c * t.strides[1]); };
+  // A per-channel operand's value for sample n, channel c ([1, C, ...] or [N, C, ...]).
+  const auto channel = [](const TensorInfo& t, const void* ptr, int64_t n, int64_t c) {
+    return load(t.dtype, ptr, (t.dims[0] == 1 ? 0 : n) * t.strides[0] + c * t.strides[1]);
+  };
   if (p.conv) {
     std::vector<float> x = widen(p.x, q.x), w = widen(p.w, q.w), sums(static_cast<size_t>(span(p.y)));
     const Launch l{Direction::Forward, CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM, p.g, x.data(), w.data(), sums.data(), nullptr, 1.0, 0.0, 0};
     run(l);
-    each_element(p, [&](int64_t yo, int64_t, int64_t c) { store(p.y.dtype, q.y, yo, activate(p, sums[yo] + channel(p.a, q.a, c))); });
+    each_element(p, [&](int64_t yo, int64_t, int64_t n, int64_t c) {
+      store(p.y.dtype, q.y, yo, activate(p, sums[yo] + channel(p.a, q.a, n, c)));
+    });
     return;
   }
-  each_element(p, [&](int64_t yo, int64_t xo, int64_t c) {
-    const float scaled = load(p.x.dtype, q.x, xo) * channel(p.a, q.a, c);
-    store(p.y.dtype, q.y, yo, activate(p, scaled + channel(p.b, q.b, c)));
+  each_element(p, [&](int64_t yo, int64_t xo, int64_t n, int64_t c) {
+    const float scaled = load(p.x.dtype, q.x, xo) * channel(p.a, q.a, n, c);
+    store(p.y.dtype, q.y, yo, activate(p, scaled + channel(p.b, q.b, n, c)));
   });
 }
 
