@@ -4,6 +4,8 @@
 // it with a variant pack of device pointers by tensor uid.
 #include "kernels/cuda/dnn_graph.h"
 
+#include <array>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <string>
@@ -72,17 +74,33 @@ std::vector<int64_t> strides_of(const std::vector<int64_t>& d, ConvLayout layout
   return s;
 }
 
+// A tensor descriptor; `alignment`: the bytes its pointer is aligned to (virtual tensors: 16).
 Owned tensor(int64_t uid, cudnnDataType_t t, const std::vector<int64_t>& dims, const std::vector<int64_t>& strides,
-             bool is_virtual) {
+             bool is_virtual, int64_t alignment = 16) {
   auto d = std::make_unique<Backend>(CUDNN_BACKEND_TENSOR_DESCRIPTOR);
   d->set(CUDNN_ATTR_TENSOR_DATA_TYPE, CUDNN_TYPE_DATA_TYPE, t)
       .set(CUDNN_ATTR_TENSOR_DIMENSIONS, CUDNN_TYPE_INT64, dims)
       .set(CUDNN_ATTR_TENSOR_STRIDES, CUDNN_TYPE_INT64, strides)
       .set(CUDNN_ATTR_TENSOR_UNIQUE_ID, CUDNN_TYPE_INT64, uid)
-      .set(CUDNN_ATTR_TENSOR_BYTE_ALIGNMENT, CUDNN_TYPE_INT64, int64_t{16})
+      .set(CUDNN_ATTR_TENSOR_BYTE_ALIGNMENT, CUDNN_TYPE_INT64, alignment)
       .set(CUDNN_ATTR_TENSOR_IS_VIRTUAL, CUDNN_TYPE_BOOLEAN, is_virtual);
   d->finalize();
   return d;
+}
+
+// The byte alignment of each variant-pack pointer (the largest power of two up to 16 dividing its
+// address), declared as its tensor's CUDNN_ATTR_TENSOR_BYTE_ALIGNMENT: cuDNN refuses a pointer
+// less aligned than declared, and picks faster kernels for 16.
+using Alignments = std::array<int64_t, 4>;
+Alignments alignments(const std::array<const void*, 4>& pointers) {
+  Alignments al{};
+  for (size_t i = 0; i < pointers.size(); ++i) {
+    const auto address = reinterpret_cast<uintptr_t>(pointers[i]);
+    int64_t a = 16;
+    while (a > 1 && address % static_cast<uintptr_t>(a) != 0) a /= 2;
+    al[i] = a;
+  }
+  return al;
 }
 
 // [1, C, 1, ...] of the given rank.
@@ -241,11 +259,12 @@ std::string act_key(FusedActivation act) { return std::to_string(act.kind) + ":"
 // conv -> add bias -> activation, for the dims of x, w, y and the convolution's per-axis values.
 Plan conv_bias_act_plan(cudnnDataType_t t, const std::vector<int64_t>& xd, const std::vector<int64_t>& wd,
                         const std::vector<int64_t>& yd, const std::vector<int64_t>& stride,
-                        const std::vector<int64_t>& pad, FusedActivation act, ConvLayout layout) {
+                        const std::vector<int64_t>& pad, FusedActivation act, ConvLayout layout, const Alignments& al) {
   const auto ys = strides_of(yd, layout), bd = channel_dims(wd[0], xd.size());
-  Owned x = tensor(kX, t, xd, strides_of(xd, layout), false), w = tensor(kW, t, wd, strides_of(wd, layout), false);
-  Owned bias = tensor(kA, t, bd, strides_of(bd, ConvLayout::channels_first), false);
-  Owned y = tensor(kY, t, yd, ys, false), t1 = tensor(kT1, CUDNN_DATA_FLOAT, yd, ys, true);
+  Owned x = tensor(kX, t, xd, strides_of(xd, layout), false, al[0]);
+  Owned w = tensor(kW, t, wd, strides_of(wd, layout), false, al[1]);
+  Owned bias = tensor(kA, t, bd, strides_of(bd, ConvLayout::channels_first), false, al[2]);
+  Owned y = tensor(kY, t, yd, ys, false, al[3]), t1 = tensor(kT1, CUDNN_DATA_FLOAT, yd, ys, true);
   Owned t2 = tensor(kT2, CUDNN_DATA_FLOAT, yd, ys, true);
   Backend conv(CUDNN_BACKEND_CONVOLUTION_DESCRIPTOR);
   conv.set(CUDNN_ATTR_CONVOLUTION_COMP_TYPE, CUDNN_TYPE_DATA_TYPE, CUDNN_DATA_FLOAT)
@@ -277,13 +296,13 @@ Plan conv_bias_act_plan(cudnnDataType_t t, const std::vector<int64_t>& xd, const
 // mul scale -> add shift -> activation over x's dims; scale and shift [1, C, 1...] or, per sample,
 // [N, C, 1...].
 Plan scale_shift_plan(cudnnDataType_t t, const std::vector<int64_t>& xd, bool per_sample, FusedActivation act,
-                      ConvLayout layout) {
+                      ConvLayout layout, const Alignments& al) {
   const auto xs = strides_of(xd, layout);
   std::vector<int64_t> cd = channel_dims(xd[1], xd.size());
   if (per_sample) cd[0] = xd[0];
   const auto cs = strides_of(cd, ConvLayout::channels_first);
-  Owned x = tensor(kX, t, xd, xs, false), y = tensor(kY, t, xd, xs, false);
-  Owned scale = tensor(kA, CUDNN_DATA_FLOAT, cd, cs, false), shift = tensor(kB, CUDNN_DATA_FLOAT, cd, cs, false);
+  Owned x = tensor(kX, t, xd, xs, false, al[0]), y = tensor(kY, t, xd, xs, false, al[3]);
+  Owned scale = tensor(kA, CUDNN_DATA_FLOAT, cd, cs, false, al[1]), shift = tensor(kB, CUDNN_DATA_FLOAT, cd, cs, false, al[2]);
   Owned t1 = tensor(kT1, CUDNN_DATA_FLOAT, xd, xs, true), t2 = tensor(kT2, CUDNN_DATA_FLOAT, xd, xs, true);
   const bool has_act = act.kind != FusedActivation::none;
   std::vector<Owned> ops;
@@ -319,7 +338,9 @@ void conv_bias_act_forward(const kernels::ConvGeom& g, const T* x, const T* w, c
   const std::string key = "conv_bias_act|" + std::to_string(t) + "|" + std::to_string(static_cast<int>(layout)) + "|" +
                           join(xd) + "|" + join(wd) + "|" + join(stride) + "|" + join(pad) + "|" + act_key(act) + "|" +
                           std::to_string(current_device()) + "|tf32=" + std::to_string(library_options().allow_tf32);
-  const Plan& plan = cached(key, [&] { return conv_bias_act_plan(t, xd, wd, yd, stride, pad, act, layout); });
+  const Alignments al = alignments({x, w, bias, y});
+  const Plan& plan = cached(key + "|" + join({al.begin(), al.end()}),
+                            [&] { return conv_bias_act_plan(t, xd, wd, yd, stride, pad, act, layout, al); });
   execute(plan, {kX, kW, kA, kY},
           {const_cast<T*>(x), const_cast<T*>(w), const_cast<T*>(bias), static_cast<void*>(y)}, stream);
 }
@@ -333,7 +354,9 @@ void scale_shift_act(const ChannelGeom& g, const T* x, const float* scale, const
   const std::string key = "scale_shift_act|" + std::to_string(t) + "|" + std::to_string(static_cast<int>(layout)) +
                           "|" + join(xd) + "|" + std::to_string(g.per_sample) + "|" + act_key(act) + "|" +
                           std::to_string(current_device());
-  const Plan& plan = cached(key, [&] { return scale_shift_plan(t, xd, g.per_sample, act, layout); });
+  const Alignments al = alignments({x, scale, shift, y});
+  const Plan& plan = cached(key + "|" + join({al.begin(), al.end()}),
+                            [&] { return scale_shift_plan(t, xd, g.per_sample, act, layout, al); });
   execute(plan, {kX, kA, kB, kY},
           {const_cast<T*>(x), const_cast<float*>(scale), const_cast<float*>(shift), static_cast<void*>(y)}, stream);
 }

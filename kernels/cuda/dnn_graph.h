@@ -28,7 +28,8 @@
 //   throws    CudaError naming the pattern, the geometry and cuDNN's reason when no engine of
 //             the installed cuDNN runs the graph (the caller keeps the legacy path then), and for
 //             any other failing cuDNN or CUDA call.
-// Plans are built once per (pattern, geometry, dtype, layout, activation, device, TF32 option) and host thread
+// Plans are built once per (pattern, geometry, dtype, layout, activation, device, TF32 option, the
+// pointers' byte alignment up to 16, declared in the tensors) and host thread
 // (one cuDNN handle per device and thread, dnn.h), from the heuristics' configurations in order
 // (mode A, then FALLBACK), the first whose plan finalizes kept; its workspace comes from the
 // stream-ordered pool for each call.

@@ -8,6 +8,10 @@
 //      (math::norm_affine), then one pass per row of S elements (the row's scale and shift loaded
 //      once, no division per element, 16-byte accesses when S % 4 == 0 and aligned) computes
 //      y = leaky_relu(x * scale + shift)
+//   3  cuDNN fused graph (kernels/cuda/dnn_graph.h scale_shift_act): version 2's scale/shift kernel,
+//      then one cuDNN execution plan MUL scale -> ADD shift -> RELU_FWD with lower-clip slope 0.2
+//      (a runtime-fusion engine on a GPU; the emulated backend API in CI); per-group operands
+//      [1, C, 1, 1] for batch norm, [N, C, 1, 1] for instance norm
 // Not promoted: the autograd graph records the norm and the activation as two ops; a fused op
 // would need autograd/ changes. The check compares with the CPU's norm_forward and leaky_relu on
 // geometries with and without the 16-byte path, with an offset mean (x in [3, 7]): version 1 bit
@@ -15,6 +19,7 @@
 // cancels x scale against shift in float).
 #include "kernels/cpu/norm.h"
 #include "kernels/cuda/device.h"
+#include "kernels/cuda/dnn_graph.h"
 #include "kernels/cuda/elementwise.h"
 #include "kernels/cuda/launch.h"
 #include "kernels/cuda/norm.h"
@@ -105,7 +110,22 @@ void launch_v2(const float* x, const NormGeom& g, const float* mean, const float
   PN_CUDA_CHECK(cudaFreeAsync(affine, stream));
 }
 
-constexpr ApplyLauncher kLaunchers[] = {launch_v1, launch_v2};
+void launch_v3(const float* x, const NormGeom& g, const float* mean, const float* var, const float* gamma,
+               const float* beta, float* y, cudaStream_t stream) {
+  const int64_t groups = math::norm_groups(g);
+  if (groups <= 0 || g.s <= 0) return;
+  float* affine = nullptr;  // scale, then shift
+  PN_CUDA_CHECK(cudaMallocAsync(reinterpret_cast<void**>(&affine), 2 * sizeof(float) * static_cast<size_t>(groups),
+                                stream));
+  launch(scale_shift_kernel, grid_for(groups, kBlock), kBlock, 0, stream, g, mean, var, gamma, beta, affine,
+         affine + groups);
+  ChannelGeom cg;
+  cg.N = g.n, cg.C = g.c, cg.spatial[2] = g.s, cg.per_sample = g.per_instance;
+  scale_shift_act(cg, x, affine, affine + groups, y, FusedActivation{FusedActivation::leaky_relu, kSlope}, stream);
+  PN_CUDA_CHECK(cudaFreeAsync(affine, stream));
+}
+
+constexpr ApplyLauncher kLaunchers[] = {launch_v1, launch_v2, launch_v3};
 
 std::string check_version(int version) {
   const NormGeom geoms[] = {{3, 5, 1001, false}, {2, 3, 64, false}, {2, 3, 37, true}, {1, 4, 260, true}};
@@ -159,7 +179,8 @@ const Family& norm_apply_family() {
   static const Family f{"norm_apply",
                         "batch/instance norm from given statistics, then leaky_relu, float32 (norm.cu, elementwise.cu)",
                         {{1, "production: norm_forward (rows, double math), then the unary leaky_relu: two passes"},
-                         {2, "fused in float: per-group fp32 scale/shift, one pass per row, 16-byte accesses"}},
+                         {2, "fused in float: per-group fp32 scale/shift, one pass per row, 16-byte accesses"},
+                         {3, "cuDNN fused graph: per-group fp32 scale/shift, then one execution plan mul, add, relu_fwd"}},
                         check_version,
                         bench_version,
                         int64_t{1} << 26,
