@@ -18,7 +18,7 @@ train() {  # <out name> <extra --set ...>
   shift
   "$emu" segment train --preset small --set "data.train_dir=$work/ph/stroke" --set "data.test_dir=$work/one" \
     --set "data.holdout_dir=$work/one" --set "data.healthy_dir=$work/ph/healthy" --set data.grid=8,16,16 \
-    --set data.spacing=14.4,16,16 --set data.slices=0,7 --set run.threads=1 --set segment.base_filters=4 \
+    --set data.spacing=14.4,16,16 --set data.slices=0,7 --set run.threads=1 --set segment.base_filters=2 \
     --set segment.depth=2 --set segment.epochs=1 --set segment.steps_per_epoch=1 --set segment.batch=1 \
     --set run.device=cuda "$@" --out "$work/$name" >"$work/$name.out" 2>&1
 }
