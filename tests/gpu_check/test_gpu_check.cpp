@@ -1,6 +1,7 @@
 // gpu_check's C++ half (bench/gpu_check) on the emulated device: the input
 // values agree with the PyTorch side's formula, the convolution cases are exactly the
-// U-Net's, and the big-array check passes on a correct fill and fails on a lost element.
+// U-Net's, the big-array check passes on a correct fill and fails on a lost element, and our
+// implicit-GEMM convolution agrees with (emulated) cuDNN on the comparison's two shapes.
 #include <doctest/doctest.h>
 
 #include <set>
@@ -63,4 +64,8 @@ TEST_CASE("bigsum: exact on the emulated device, and a lost tail element is caug
   CHECK(run_bigsum({4103, 1, false}) == 0);
   CHECK(run_bigsum({4103, 1, true}) == 1);
   CHECK(run_bigsum({7, 1, false}) == 2);  // no room for the tail
+}
+
+TEST_CASE("igemm: our implicit GEMM agrees with cuDNN on the first two levels' convolutions") {
+  CHECK(run_igemm(unet_size("tiny"), 1) == 0);
 }
