@@ -15,6 +15,8 @@
 #   igemm                our implicit-GEMM convolution (run.conv = "implicit_gemm") vs cuDNN, forward,
 #                        backward data and backward weight, at the U-Net's first and second level
 #   steps_<net>(_torch)  one training iteration of each network, ours vs PyTorch
+#   steps_<net>_<bf16|fp16>(_torch)  the same in mixed precision, ours (run.precision's
+#                        rules) vs PyTorch autocast: ms, peak memory, loss and gradient agreement
 # then the Markdown report (tools/gpu_check/report.py) and its verdict as the exit status:
 # 0 when every check passed, 1 otherwise, 2 for bad arguments.
 #
@@ -189,10 +191,18 @@ step_conv_torch() {
 
 step_igemm() { ours "$GC_BIN" igemm --size "$GC_SIZE" --reps "$GC_REPS"; }
 
-step_steps() { ours "$GC_BIN" steps --net "$1" --size "$GC_SIZE" --out "$GC_WORK/data" --reps "$GC_REPS"; }
+# $1: NET or NET:PRECISION (bf16, fp16; fp32 when absent).
+step_steps() {
+  local net=${1%%:*} precision=fp32
+  [[ $1 == *:* ]] && precision=${1#*:}
+  ours "$GC_BIN" steps --net "$net" --size "$GC_SIZE" --out "$GC_WORK/data" --reps "$GC_REPS" --precision "$precision"
+}
 
 step_steps_torch() {
-  "$GC_PY" tools/gpu_check/torch_steps.py --dir "$GC_WORK/data" --net "$1" --device "$GC_TORCH_DEVICE" --reps "$GC_REPS"
+  local net=${1%%:*} precision=fp32
+  [[ $1 == *:* ]] && precision=${1#*:}
+  "$GC_PY" tools/gpu_check/torch_steps.py --dir "$GC_WORK/data" --net "$net" --device "$GC_TORCH_DEVICE" \
+    --reps "$GC_REPS" --precision "$precision"
 }
 
 # ---- --bundle DIR: a sm_90 CUDA build of what the check runs, carried to a GPU machine -----------
@@ -314,6 +324,13 @@ run_all() {
   run_step igemm 90 igemm
   for net in unet pix2pix spade wgan; do
     run_step "steps_$net" 120 steps "$net" && run_step "steps_${net}_torch" 120 steps_torch "$net"
+  done
+  # Mixed precision after float32, so that a spent budget costs these rows first.
+  for precision in bf16 fp16; do
+    for net in unet pix2pix spade wgan; do
+      run_step "steps_${net}_$precision" 90 steps "$net:$precision" &&
+        run_step "steps_${net}_${precision}_torch" 90 steps_torch "$net:$precision"
+    done
   done
   rm -rf "$GC_WORK/data"
 }
