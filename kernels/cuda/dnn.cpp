@@ -468,8 +468,14 @@ void convolve(Direction dir, const kernels::ConvGeom& g, cudnnDataType_t t, Conv
 }
 
 // Whether a float32 convolution in `layout` runs our implicit GEMM (run.conv, library_options.h).
+// When it does, the device's pool keeps its memory as for cuDNN's workspaces: backward weight's
+// split workspace comes from it at every call.
 bool our_conv(ConvLayout layout) {
-  return library_options().conv == ConvImpl::implicit_gemm && layout == ConvLayout::channels_first;
+  if (library_options().conv != ConvImpl::implicit_gemm || layout != ConvLayout::channels_first) return false;
+  int dev = 0;
+  PN_CUDA_CHECK(cudaGetDevice(&dev));
+  keep_pool_memory(dev);
+  return true;
 }
 
 }  // namespace
