@@ -17,7 +17,10 @@
 #include "bench/bench_device.h"
 #include "bench/bench_util.h"
 #include "autograd/cpu_block_cache.h"
+#include "autograd/ops/elementwise.h"
 #include "autograd/ops/loss.h"
+#include "autograd/ops/norm.h"
+#include "autograd/ops/reduce.h"
 #include "autograd/ops/softmax.h"
 #include "models/unet.h"
 #include "nn/optim.h"
@@ -85,6 +88,30 @@ void fusion_step(FusionArm& arm, const Tensor& x, const Tensor& target, bool kee
   arm.peak = std::max(arm.peak, cpu_block_cache_stats().peak_live_bytes - live_before);
 }
 
+// The op alone: batch norm + ReLU forward and backward on the U-Net's top-level tensor
+// [4, 8, 16, 32, 32], fused (batch_norm_act) and unfused (relu(batch_norm)), alternating.
+void compare_fusion_op(int reps) {
+  Generator gen(3);
+  Tensor x = Tensor::randn({4, 8, 16, 32, 32}, gen).requires_grad_();
+  Tensor gamma = Tensor::ones({8}).requires_grad_(), beta = Tensor::zeros({8}).requires_grad_();
+  Tensor gy = Tensor::randn(x.shape(), gen);
+  std::vector<double> seconds[2];
+  for (int r = 0; r <= reps; ++r)
+    for (int k = 0; k < 2; ++k) {
+      const int arm = (r + k) % 2;
+      const auto t0 = Clock::now();
+      Tensor y = arm == 0 ? batch_norm_act(x, gamma, beta, {}, {}, true, 0.0) : relu(batch_norm(x, gamma, beta, {}, {}, true));
+      sum(y * gy).backward();
+      if (r > 0) seconds[arm].push_back(seconds_since(t0));
+    }
+  for (int arm = 0; arm < 2; ++arm) {
+    auto& v = seconds[arm];
+    std::sort(v.begin(), v.end());
+    std::printf("%-8s batch norm + ReLU [4, 8, 16, 32, 32], forward + backward: median %6.2f ms | min %6.2f | max %6.2f\n",
+                arm == 0 ? "fused" : "unfused", 1e3 * v[v.size() / 2], 1e3 * v.front(), 1e3 * v.back());
+  }
+}
+
 void compare_fusion(models::UNetConfig cfg, Shape input, int reps) {
   FusionArm arms[2] = {{"fused", {}, {}, {}, 0}, {"unfused", {}, {}, {}, 0}};
   for (int a = 0; a < 2; ++a) {
@@ -108,6 +135,7 @@ void compare_fusion(models::UNetConfig cfg, Shape input, int reps) {
                 1e3 * arm.seconds[arm.seconds.size() / 2], 1e3 * arm.seconds.front(), 1e3 * arm.seconds.back(),
                 static_cast<double>(arm.peak) / (1 << 20));
   }
+  compare_fusion_op(4 * reps);
   std::fflush(stdout);
 }
 

@@ -1,5 +1,6 @@
 #include "kernels/cpu/norm.h"
 
+#include <algorithm>
 #include <vector>
 
 namespace pn::cpu {
@@ -51,15 +52,20 @@ void norm_running_update(T* running_mean, T* running_var, const T* mean, const T
 
 namespace {
 
-// The gradient reaching the norm's output: gy, or with the fused activation gy * mask(y), in T
-// (as the unfused leaky_relu's backward multiplies them).
+// Rows are walked in pieces of at most kPiece elements. With the fused activation, a piece's
+// gz = gy * norm_act_mask(y) is first formed in T (as the unfused leaky_relu's backward
+// multiplies them) by a branch-free, vectorised loop into a small buffer; the double loops then
+// read gz. Without it they read gy itself.
+constexpr int64_t kPiece = 512;
+
 template <class T, bool kAct>
-inline double norm_output_grad(const T* gy, const T* y, T slope, int64_t e) {
-  if constexpr (kAct) return static_cast<double>(static_cast<T>(gy[e] * math::norm_act_mask(y[e], slope)));
-  return static_cast<double>(gy[e]);
+const T* output_grad_piece(const T* gy, const T* y, T slope, int64_t e, int64_t len, T* buf) {
+  if constexpr (!kAct) return gy + e;
+  for (int64_t i = 0; i < len; ++i) buf[i] = gy[e + i] * math::norm_act_mask(y[e + i], slope);
+  return buf;
 }
 
-// Per group: sum(gz) and sum(gz * xhat), in double, gz as norm_output_grad.
+// Per group: sum(gz) and sum(gz * xhat), in double.
 template <class T, bool kAct>
 void backward_group_sums(const T* x, const T* y, const T* gy, T slope, const math::NormGeom& g, const T* mean,
                          const T* var, double eps, double* sum_gy, double* sum_gy_xhat) {
@@ -68,12 +74,18 @@ void backward_group_sums(const T* x, const T* y, const T* gy, T slope, const mat
   for (int64_t grp = 0; grp < groups; ++grp) {
     const double group_mean = mean[grp], inv_std = math::norm_inv_std(var[grp], eps);
     double s_gy = 0, s_gy_xhat = 0;
+    T buf[kPiece];
     for (int64_t r = 0; r < rows; ++r) {
       const int64_t off = math::norm_row_offset(g, grp, r);
-      for (int64_t i = 0; i < g.s; ++i) {
-        const double gy_i = norm_output_grad<T, kAct>(gy, y, slope, off + i);
-        s_gy += gy_i;
-        s_gy_xhat += gy_i * (static_cast<double>(x[off + i]) - group_mean) * inv_std;
+      for (int64_t p = 0; p < g.s; p += kPiece) {
+        const int64_t len = std::min(kPiece, g.s - p);
+        const T* gz = output_grad_piece<T, kAct>(gy, y, slope, off + p, len, buf);
+        const T* xp = x + off + p;
+        for (int64_t i = 0; i < len; ++i) {
+          const double gy_i = gz[i];
+          s_gy += gy_i;
+          s_gy_xhat += gy_i * (static_cast<double>(xp[i]) - group_mean) * inv_std;
+        }
       }
     }
     sum_gy[grp] = s_gy;
@@ -92,13 +104,18 @@ void backward_dx(const T* x, const T* y, const T* gy, T slope, const math::NormG
     const double group_mean = mean[grp], inv_std = math::norm_inv_std(var[grp], eps);
     const double scale = gamma ? static_cast<double>(gamma[c]) : 1.0;
     const double mean_gy = sum_gy[grp] * inv_m, mean_gy_xhat = sum_gy_xhat[grp] * inv_m;
+    T buf[kPiece];
     for (int64_t r = 0; r < rows; ++r) {
       const int64_t off = math::norm_row_offset(g, grp, r);
-      for (int64_t i = 0; i < g.s; ++i) {
-        const double xhat = (static_cast<double>(x[off + i]) - group_mean) * inv_std;
-        const double gz = norm_output_grad<T, kAct>(gy, y, slope, off + i);
-        dx[off + i] = static_cast<T>(math::norm_backward_dx(gz, xhat, inv_std, scale, mean_gy, mean_gy_xhat,
-                                                            batch_stats));
+      for (int64_t p = 0; p < g.s; p += kPiece) {
+        const int64_t len = std::min(kPiece, g.s - p);
+        const T* gz = output_grad_piece<T, kAct>(gy, y, slope, off + p, len, buf);
+        const T* xp = x + off + p;
+        T* dxp = dx + off + p;
+        for (int64_t i = 0; i < len; ++i) {
+          const double xhat = (static_cast<double>(xp[i]) - group_mean) * inv_std;
+          dxp[i] = math::norm_backward_dx(gz[i], xhat, inv_std, scale, mean_gy, mean_gy_xhat, batch_stats);
+        }
       }
     }
   }
