@@ -33,7 +33,7 @@ double relative_diff(const Tensor& a, const Tensor& b) {
 // the same seed) and compares outputs, buffers and gradients.
 template <class Net, class Make, class Loss>
 void check_fused_matches_unfused(const char* what, Make make, Loss loss, double tol) {
-  INFO(what);
+  INFO(std::string(what));
   std::shared_ptr<Net> fused = make(), unfused = make();
   nn::set_norm_activation_fusion(*unfused, false);
   const Tensor yf = loss(*fused), yu = loss(*unfused);
