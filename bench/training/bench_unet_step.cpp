@@ -100,14 +100,16 @@ void compare_fusion_op(int reps) {
     for (int k = 0; k < 2; ++k) {
       const int arm = (r + k) % 2;
       const auto t0 = Clock::now();
-      Tensor y = arm == 0 ? batch_norm_act(x, gamma, beta, {}, {}, true, 0.0) : relu(batch_norm(x, gamma, beta, {}, {}, true));
+      Tensor y = arm == 0 ? batch_norm_act(x, gamma, beta, {}, {}, true, 0.0)
+                          : relu(batch_norm(x, gamma, beta, {}, {}, true));
       sum(y * gy).backward();
       if (r > 0) seconds[arm].push_back(seconds_since(t0));
     }
   for (int arm = 0; arm < 2; ++arm) {
     auto& v = seconds[arm];
     std::sort(v.begin(), v.end());
-    std::printf("%-8s batch norm + ReLU [4, 8, 16, 32, 32], forward + backward: median %6.2f ms | min %6.2f | max %6.2f\n",
+    std::printf("%-8s batch norm + ReLU [4, 8, 16, 32, 32], forward + backward: median %6.2f ms | min %6.2f | "
+                "max %6.2f\n",
                 arm == 0 ? "fused" : "unfused", 1e3 * v[v.size() / 2], 1e3 * v.front(), 1e3 * v.back());
   }
 }

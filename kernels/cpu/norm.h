@@ -1,7 +1,8 @@
 // CPU reference of batch and instance normalisation: fused statistics (one pass per
 // group, double accumulation), normalise-and-affine, the running-statistics update and
 // the fused first-order backward, and the norm fused with a following ReLU / leaky ReLU
-// (norm_act: one pass forward, the activation's mask from the saved output backward). Geometry and per-element math: kernels/math/norm_math.h.
+// (norm_act: one pass forward, the activation's mask from the saved output backward).
+// Geometry and per-element math: kernels/math/norm_math.h.
 // Work is split over groups only, so results do not depend on the number of threads.
 #pragma once
 #include <cstdint>

@@ -161,7 +161,8 @@ __global__ void act_scale_shift_kernel(NormGeom g, const T* mean, const T* var, 
 // 16-byte accesses (kVec: float rows of a multiple of 4, aligned) and 32-bit indices.
 template <class T, bool kVec>
 __global__ void act_rows_kernel(const T* x, NormGeom g, const T* scale, const T* shift, T slope, T* y) {
-  const unsigned s = static_cast<unsigned>(g.s), rows = static_cast<unsigned>(g.n * g.c), c = static_cast<unsigned>(g.c);
+  const unsigned s = static_cast<unsigned>(g.s), rows = static_cast<unsigned>(g.n * g.c);
+  const unsigned c = static_cast<unsigned>(g.c);
   for (unsigned r = blockIdx.y; r < rows; r += gridDim.y) {
     const unsigned grp = g.per_instance ? r : r % c;
     const T sc = scale[grp], sh = shift[grp];

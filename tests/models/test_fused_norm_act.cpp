@@ -30,11 +30,13 @@ double relative_diff(const Tensor& a, const Tensor& b) {
 }
 
 // Runs loss(net) forward and backward on a fused and an unfused copy of a network (built from
-// the same seed) and compares outputs, buffers and gradients.
+// the same seed; make(aux) gets a generator for dropout or instance noise that outlives the net,
+// seeded alike for both) and compares outputs, buffers and gradients.
 template <class Net, class Make, class Loss>
 void check_fused_matches_unfused(const char* what, Make make, Loss loss, double tol) {
   INFO(std::string(what));
-  std::shared_ptr<Net> fused = make(), unfused = make();
+  Generator aux_fused(4), aux_unfused(4);
+  std::shared_ptr<Net> fused = make(aux_fused), unfused = make(aux_unfused);
   nn::set_norm_activation_fusion(*unfused, false);
   const Tensor yf = loss(*fused), yu = loss(*unfused);
   yf.backward();
@@ -77,7 +79,7 @@ TEST_CASE("a Sequential fuses a norm with the activation after it, and only then
 TEST_CASE("networks with fused norm + activation match the unfused networks (U-Net, pix2pix, PatchGAN, lesion)") {
   check_fused_matches_unfused<SegmentationUNet>(
       "3-D U-Net, depth 2",
-      [] {
+      [](Generator&) {
         Generator gen(1);
         return std::make_shared<SegmentationUNet>(UNetConfig{3, 1, 2, 4, 2}, gen);
       },
@@ -88,8 +90,8 @@ TEST_CASE("networks with fused norm + activation match the unfused networks (U-N
       2e-5);
   check_fused_matches_unfused<Pix2PixGenerator>(
       "2-D pix2pix generator",
-      [] {
-        Generator gen(3), drop(4);
+      [](Generator& drop) {
+        Generator gen(3);
         Pix2PixConfig c;
         c.label_channels = 3, c.base_filters = 4, c.depth = 3;
         return std::make_shared<Pix2PixGenerator>(c, gen, drop);
@@ -101,8 +103,8 @@ TEST_CASE("networks with fused norm + activation match the unfused networks (U-N
       2e-5);
   check_fused_matches_unfused<PatchGan>(
       "2-D PatchGAN",
-      [] {
-        Generator gen(6), noise(7);
+      [](Generator& noise) {
+        Generator gen(6);
         PatchGanConfig c;
         c.label_channels = 3, c.filters = {4, 8, 8};
         return std::make_shared<PatchGan>(c, gen, noise);
@@ -114,7 +116,7 @@ TEST_CASE("networks with fused norm + activation match the unfused networks (U-N
       2e-5);
   check_fused_matches_unfused<LesionGenerator>(
       "lesion generator",
-      [] {
+      [](Generator&) {
         Generator gen(9);
         LesionGanConfig c;
         c.z_dim = 8, c.start = {2, 2, 2}, c.gen_filters = {4, 3}, c.mask_size = {6, 8, 8};
