@@ -3,7 +3,8 @@
 // host, exactly as the CPU reference casts them. adam_update_multi steps a list of tensors in
 // one launch (promoted from the workbench's adam v2, kernels/cuda/workbench/adam.cu): their
 // pointers and sizes travel in a device-side table, each block takes a tile of kTile elements
-// of one tensor, found by a binary search of the tile offsets.
+// of one tensor, found by a binary search of the tile offsets (by one thread, shared with the
+// block through shared memory).
 #include <cstring>
 #include <vector>
 
@@ -46,20 +47,36 @@ __device__ __forceinline__ int chunk_of_tile(const int64_t* first_tile, int coun
   return lo;
 }
 
+// One block's current tile: the chunk's pointers and the tile's element range.
+struct TileWork {
+  void* p;
+  const void* g;
+  void* m;
+  void* v;
+  int64_t first, end;
+};
+
+// Thread 0 finds each tile's chunk and shares it: the table is read once per tile, not once
+// per warp.
 template <class T>
 __global__ void adam_multi_kernel(const kernels::AdamChunk* chunks, const int64_t* first_tile, int count,
-                                  AdamParams<T> h) {
-  const int64_t tiles = first_tile[count];
+                                  int64_t tiles, AdamParams<T> h) {
+  PN_SHARED(TileWork[1], work);
   for (int64_t tile = blockIdx.x; tile < tiles; tile += gridDim.x) {
-    const int k = chunk_of_tile(first_tile, count, tile);
-    const kernels::AdamChunk c = chunks[k];
-    T* p = static_cast<T*>(c.p);
-    const T* g = static_cast<const T*>(c.g);
-    T* m = static_cast<T*>(c.m);
-    T* v = static_cast<T*>(c.v);
-    const int64_t first = (tile - first_tile[k]) * kTile;
-    const int64_t end = first + kTile < c.n ? first + kTile : c.n;
-    for (int64_t i = first + threadIdx.x; i < end; i += blockDim.x)
+    if (threadIdx.x == 0) {
+      const int k = chunk_of_tile(first_tile, count, tile);
+      const kernels::AdamChunk c = chunks[k];
+      const int64_t first = (tile - first_tile[k]) * kTile;
+      work[0] = TileWork{c.p, c.g, c.m, c.v, first, first + kTile < c.n ? first + kTile : c.n};
+    }
+    __syncthreads();
+    const TileWork w = work[0];
+    __syncthreads();  // the next tile overwrites work
+    T* p = static_cast<T*>(w.p);
+    const T* g = static_cast<const T*>(w.g);
+    T* m = static_cast<T*>(w.m);
+    T* v = static_cast<T*>(w.v);
+    for (int64_t i = w.first + threadIdx.x; i < w.end; i += blockDim.x)
       math::adam_step(p[i], g[i], m[i], v[i], h.lr, h.beta1, h.beta2, h.eps, h.weight_decay, h.bc1, h.bc2,
                       h.decoupled);
   }
@@ -130,7 +147,7 @@ void adam_update_multi(const kernels::AdamChunk* chunks, int64_t count, double l
                         static_cast<T>(bias_correction2), decoupled};
   launch(adam_multi_kernel<T>, static_cast<unsigned>(tiles < kMaxMultiBlocks ? tiles : kMaxMultiBlocks), kBlock, 0,
          stream, reinterpret_cast<const kernels::AdamChunk*>(table),
-         reinterpret_cast<const int64_t*>(table + table_bytes), static_cast<int>(live.size()), h);
+         reinterpret_cast<const int64_t*>(table + table_bytes), static_cast<int>(live.size()), tiles, h);
   PN_CUDA_CHECK(cudaFreeAsync(table, stream));
 }
 
