@@ -63,6 +63,14 @@ std::string gather_summary(int index, nn::Communicator& host) {
   return s;
 }
 
+// The libraries' options as one line of the run's log, read back from them after configure.
+std::string library_summary(const GpuMathOptions& held) {
+  return std::string("; cuDNN: ") + (held.deterministic ? "deterministic algorithms only" : "fastest algorithms") +
+         ", TF32 " + (held.allow_tf32 ? "on" : "off") +
+         (held.conv == "implicit_gemm" ? "; float32 convolutions: implicit GEMM (ours; 16-bit ones cuDNN)" : "") +
+         (held.cudnn_graphs ? "; norm + activation: cuDNN fused graphs" : "");
+}
+
 ComputeDevice select(const std::string& setting, const GpuMathOptions& math, nn::Communicator& host,
                      Precision precision = Precision::FP32) {
   const int index = choose(setting, host);
@@ -76,20 +84,19 @@ ComputeDevice select(const std::string& setting, const GpuMathOptions& math, nn:
   d.summary = gather_summary(index, host);
   if (precision != Precision::FP32 && precision != Precision::TF32)
     d.summary += std::string("; mixed precision ") + precision_name(precision) + " (float32 master weights)";
-  if (index >= 0)
-    d.summary += std::string("; cuDNN: ") + (math.deterministic ? "deterministic algorithms only" : "fastest algorithms") +
-                 ", TF32 " + (math.allow_tf32 ? "on" : "off") +
-                 (math.conv == "implicit_gemm" ? "; float32 convolutions: implicit GEMM (ours; 16-bit ones cuDNN)" : "");
+  if (index >= 0) d.summary += library_summary(gpu_support()->configured());
   return d;
 }
 
 // The GPU math options a run's config asks for: run.deterministic, TF32 (run.precision or
-// run.tf32), run.conv unless the environment variable PENUMBRA_CUDA_CONV overrides it.
+// run.tf32), run.conv unless the environment variable PENUMBRA_CUDA_CONV overrides it,
+// run.cudnn_graphs.
 GpuMathOptions gpu_math_options(const Config& cfg) {
   GpuMathOptions math;
   math.deterministic = cfg.boolean("run.deterministic");
   math.allow_tf32 = training_precision(cfg) == Precision::TF32;
   math.conv = gpu_conv_setting(cfg.string("run.conv"));
+  math.cudnn_graphs = cfg.boolean("run.cudnn_graphs");
   return math;
 }
 

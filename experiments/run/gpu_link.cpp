@@ -61,7 +61,18 @@ void configure(const GpuMathOptions& m) {
   o.deterministic = m.deterministic;
   o.allow_tf32 = m.allow_tf32;
   o.conv = cuda::parse_conv_impl(m.conv, "run.conv");
+  o.cudnn_graphs = m.cudnn_graphs;
   cuda::set_library_options(o);
+}
+
+GpuMathOptions configured() {
+  const cuda::LibraryOptions o = cuda::library_options();
+  GpuMathOptions m;
+  m.deterministic = o.deterministic;
+  m.allow_tf32 = o.allow_tf32;
+  m.conv = cuda::conv_impl_name(o.conv);
+  m.cudnn_graphs = o.cudnn_graphs;
+  return m;
 }
 
 void synchronize(int device) {
@@ -162,6 +173,7 @@ const bool registered = [] {
   s.activate = activate;
   s.describe = describe;
   s.configure = configure;
+  s.configured = configured;
   s.report = report;
   s.synchronize = synchronize;
   s.peak_memory = peak_memory;

@@ -17,6 +17,7 @@ struct GpuMathOptions {
   bool deterministic = false;  // run.deterministic: cuDNN algorithms flagged deterministic only
   bool allow_tf32 = false;     // run.tf32: tensor-core TF32 for float32 convolutions and matmuls
   std::string conv = "cudnn";  // run.conv: "cudnn" or "implicit_gemm" (ours) for float32 convolutions
+  bool cudnn_graphs = false;   // run.cudnn_graphs: norm + activation forward through a cuDNN fused graph
 };
 
 struct GpuSupport {
@@ -29,6 +30,8 @@ struct GpuSupport {
   // One line about a device: its name and memory.
   std::function<std::string(int device)> describe;
   std::function<void(const GpuMathOptions&)> configure;
+  // The options the libraries hold now, read back from them (what a run's log states).
+  std::function<GpuMathOptions()> configured;
   // `penumbra info`'s lines: versions, libraries, devices.
   std::function<std::string()> report;
   // Waits for every queued op of the device; raises its errors.

@@ -14,6 +14,7 @@ namespace {
 std::atomic<bool> g_deterministic{false};
 std::atomic<bool> g_allow_tf32{false};
 std::atomic<int> g_conv{static_cast<int>(ConvImpl::cudnn)};
+std::atomic<bool> g_cudnn_graphs{false};
 }  // namespace
 
 const char* conv_impl_name(ConvImpl impl) { return impl == ConvImpl::implicit_gemm ? "implicit_gemm" : "cudnn"; }
@@ -30,6 +31,7 @@ void set_library_options(const LibraryOptions& options) {
   g_deterministic.store(options.deterministic);
   g_allow_tf32.store(options.allow_tf32);
   g_conv.store(static_cast<int>(options.conv));
+  g_cudnn_graphs.store(options.cudnn_graphs);
 }
 
 LibraryOptions library_options() {
@@ -37,6 +39,7 @@ LibraryOptions library_options() {
   o.deterministic = g_deterministic.load();
   o.allow_tf32 = g_allow_tf32.load();
   o.conv = static_cast<ConvImpl>(g_conv.load());
+  o.cudnn_graphs = g_cudnn_graphs.load();
   return o;
 }
 

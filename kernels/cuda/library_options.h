@@ -33,6 +33,11 @@ struct LibraryOptions {
   // our implicit GEMM. deterministic and allow_tf32 concern cuDNN only: the implicit GEMM is
   // FP32 and sums in a fixed order.
   ConvImpl conv = ConvImpl::cudnn;
+  // run.cudnn_graphs: the float32 fused norm + activation forward (norm.h norm_act_forward)
+  // applies its per-group scale and shift through a cuDNN fused graph (dnn_graph.h
+  // scale_shift_act) instead of our kernel; where no engine of the installed cuDNN runs the
+  // graph, our kernel does, and the process says so once on stderr.
+  bool cudnn_graphs = false;
 };
 
 void set_library_options(const LibraryOptions& options);

@@ -9,10 +9,14 @@
 // Chosen on the kernel workbench (workbench/norm_*.cu, WORKBENCH.md).
 #include "kernels/cuda/check.h"
 #include "kernels/cuda/device.h"
+#include "kernels/cuda/dnn_graph.h"
 #include "kernels/cuda/launch.h"
+#include "kernels/cuda/library_options.h"
 #include "kernels/cuda/norm.h"
 #include "kernels/cuda/vector_types.h"
 
+#include <atomic>
+#include <cstdio>
 #include <type_traits>
 
 namespace pn::cuda {
@@ -406,6 +410,41 @@ void norm_scale_shift(const NormGeom& g, const T* mean, const T* var, double eps
          shift);
 }
 
+// run.cudnn_graphs (library_options.h): stage 2 as one cuDNN fused graph (dnn_graph.h
+// scale_shift_act: x * scale + shift, then RELU_FWD with the slope as lower-clip slope). False,
+// and our kernel runs, when the option is off, T is not float, or no engine of the installed
+// cuDNN runs the graph (said once on stderr; the process keeps our kernel from then on). The
+// emulator's profile twin of this file (launch.h) always uses our kernel: the profile measures
+// our kernels, and the library lives in the plain build's namespace.
+template <class T>
+bool act_through_graph(const T* x, const NormGeom& g, const T* scale, const T* shift, double slope, T* y,
+                       cudaStream_t stream) {
+#if defined(PN_CUDA_EMU_PROFILE_TWIN)
+  (void)x, (void)g, (void)scale, (void)shift, (void)slope, (void)y, (void)stream;
+  return false;
+#else
+  if constexpr (!std::is_same_v<T, float>) {
+    return false;
+  } else {
+    static std::atomic<bool> unavailable{false};
+    if (!library_options().cudnn_graphs || unavailable.load()) return false;
+    ChannelGeom cg;
+    cg.N = g.n, cg.C = g.c, cg.spatial[2] = g.s, cg.per_sample = g.per_instance;
+    const FusedActivation act{slope == 0 ? FusedActivation::relu : FusedActivation::leaky_relu,
+                              static_cast<float>(slope)};
+    try {
+      scale_shift_act(cg, x, scale, shift, y, act, stream);
+      return true;
+    } catch (const CudaError& e) {
+      if (!unavailable.exchange(true))
+        std::fprintf(stderr, "run.cudnn_graphs: no cuDNN engine runs the norm + activation graph; our fused kernel "
+                             "computes it instead (%s)\n", e.what());
+      return false;
+    }
+  }
+#endif
+}
+
 template <class T>
 void norm_act_forward(const T* x, const NormGeom& g, const T* mean, const T* var, double eps, const T* gamma,
                       const T* beta, double slope, T* y, cudaStream_t stream) {
@@ -423,6 +462,10 @@ void norm_act_forward(const T* x, const NormGeom& g, const T* mean, const T* var
   const dim3 grid(grid_for(vec ? g.s / 4 : g.s, kBlock), static_cast<unsigned>(rows < kMaxGridY ? rows : kMaxGridY));
   const T* scale = affine;
   const T* shift = affine + groups;
+  if (act_through_graph(x, g, scale, shift, slope, y, stream)) {
+    PN_CUDA_CHECK(cudaFreeAsync(affine, stream));
+    return;
+  }
   if constexpr (std::is_same_v<T, float>) {
     if (vec) {
       launch(act_rows_kernel<T, true>, grid, dim3(kBlock), 0, stream, x, g, scale, shift, static_cast<T>(slope), y);

@@ -22,6 +22,7 @@
 #include "emu_util.h"
 #include "kernels/cuda/dnn_graph.h"
 #include "kernels/cuda/library_options.h"
+#include "kernels/cuda/norm.h"
 
 using pn::cuda::ChannelGeom;
 using pn::cuda::ConvLayout;
@@ -200,3 +201,39 @@ TEST_CASE("dnn_graph: float convolutions follow library_options().allow_tf32, as
   for (ConvLayout layout : {ConvLayout::channels_first, ConvLayout::channels_last})
     check_conv_bias_act<float>(g3, layout, kActs[2], 41, "float TF32 3-D");
 }
+
+#if defined(PN_CUDA_EMU)
+// run.cudnn_graphs (library_options().cudnn_graphs): the fused norm + activation forward
+// (norm.h norm_act_forward) hands its apply stage to scale_shift_act; results equal our
+// kernel's bit for bit under the emulator (the same float formula), and the graph did run.
+TEST_CASE("norm_act_forward with cudnn_graphs: the fused graph applies the norm, as our kernel does") {
+  for (const bool per_instance : {false, true})
+    for (const double slope : {0.0, 0.2}) {
+      CAPTURE(per_instance);
+      CAPTURE(slope);
+      const pn::kernels::NormGeom g{2, 3, 37, per_instance};
+      const int64_t groups = per_instance ? g.n * g.c : g.c;
+      const auto x = random_values<float>(g.n * g.c * g.s, 41);
+      auto var = random_values<float>(groups, 42);
+      for (float& v : var) v = std::fabs(v) + 0.5f;
+      DeviceArray<float> d_x(x), d_mean(random_values<float>(groups, 43)), d_var(var);
+      DeviceArray<float> d_gamma(random_values<float>(g.c, 44)), d_beta(random_values<float>(g.c, 45));
+      DeviceArray<float> ours(x.size()), graph(x.size());
+      auto run = [&](DeviceArray<float>& y) {
+        pn::cuda::norm_act_forward(d_x.get(), g, d_mean.get(), d_var.get(), 1e-5, d_gamma.get(), d_beta.get(), slope,
+                                   y.get(), nullptr);
+      };
+      const int64_t runs = pn::cuda::emu::cudnn_graph_executions();
+      run(ours);
+      CHECK(pn::cuda::emu::cudnn_graph_executions() == runs);  // off by default
+      pn::cuda::LibraryOptions o = pn::cuda::library_options();
+      o.cudnn_graphs = true;
+      {
+        const pn::cuda::ScopedLibraryOptions scope(o);
+        run(graph);
+      }
+      CHECK(pn::cuda::emu::cudnn_graph_executions() == runs + 1);
+      CHECK(graph.to_host() == ours.to_host());
+    }
+}
+#endif

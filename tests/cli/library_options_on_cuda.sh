@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
-# run.conv on a CUDA device (kernels/cuda/conv_igemm.h): a one-step `penumbra-emu segment train`
+# The GPU library options of a run on a CUDA device (kernels/cuda/library_options.h).
+# run.conv (kernels/cuda/conv_igemm.h): a one-step `penumbra-emu segment train`
 # with run.conv = "implicit_gemm" says so in its log and ends with weights within 1e-3 (relative,
 # per tensor) of the run with cuDNN, but not bit-identical to them, where a second cuDNN run
 # (run.conv = "implicit_gemm" overridden by PENUMBRA_CUDA_CONV=cudnn) is: so the key changed who
 # computed the convolutions. Bad values of the key or the variable are refused naming it and the
 # accepted values.
-# Usage: conv_implicit_gemm_on_cuda.sh <penumbra-emu> <work dir>
+# run.cudnn_graphs (kernels/cuda/dnn_graph.h): the run's log, read back from the libraries'
+# options, says the fused norm + activation runs as cuDNN graphs; the weights equal the run
+# without them (under the emulator both compute the same float formula; that the graph ran is
+# test_cuda_emu_cudnn_graph's check); a value that is not a boolean is refused.
+# Usage: library_options_on_cuda.sh <penumbra-emu> <work dir>
 set -euo pipefail
 emu=$1 work=$2
 fail() { echo "FAIL: $*"; exit 1; }
@@ -36,6 +41,13 @@ grep -q "float32 convolutions: implicit GEMM" "$work/igemm/log.txt" || fail "the
 ! "$emu" checkpoint diff "$(ckpt cudnn)" "$(ckpt igemm)" --tol 0 >"$work/differ.diff" ||
   fail "implicit_gemm weights are bit-identical to cuDNN's: run.conv changed nothing"
 echo "implicit_gemm vs cudnn: $(tail -n 1 "$work/close.diff")"
+train graphs --set run.cudnn_graphs=true || { tail -n 20 "$work/graphs.out"; fail "run.cudnn_graphs = true run"; }
+grep -q "norm + activation: cuDNN fused graphs" "$work/graphs/log.txt" || fail "the cudnn_graphs run's log does not say so"
+! grep -q "cuDNN fused graphs" "$work/cudnn/log.txt" || fail "the default run's log names cuDNN graphs"
+"$emu" checkpoint diff "$(ckpt cudnn)" "$(ckpt graphs)" --tol 1e-6 >"$work/graphs.diff" ||
+  { cat "$work/graphs.diff"; fail "run.cudnn_graphs changed the weights by more than 1e-6"; }
+! train badgraphs --set run.cudnn_graphs=sometimes || fail "run.cudnn_graphs = sometimes was accepted"
+grep -q 'run.cudnn_graphs' "$work/badgraphs.out" || { cat "$work/badgraphs.out"; fail "no clear error for run.cudnn_graphs"; }
 # Bad values: the key (config validation) and the environment variable (select_device).
 ! train bad --set run.conv=winograd || fail "run.conv = winograd was accepted"
 grep -q 'run.conv.*cudnn, implicit_gemm' "$work/bad.out" || { cat "$work/bad.out"; fail "no clear error for run.conv"; }
