@@ -112,6 +112,33 @@ TEST_CASE("workbench: the versions promoted in issue 17 beat the kernels they re
   CHECK(profile("adam", 2, 2048).size() == 1);
 }
 
+// Warp-level global accesses (loads and stores) of launches taken together.
+uint64_t global_accesses(const std::vector<pn::cuda::emu::LaunchProfile>& launches) {
+  uint64_t n = 0;
+  for (const pn::cuda::emu::LaunchProfile& p : launches) n += p.global_load.warp_accesses + p.global_store.warp_accesses;
+  return n;
+}
+
+TEST_CASE("workbench: binary v2 and channel_sum v2 against production on the profile") {
+  // Per-channel bias add [2, 16, 512] + [1, 16, 1]: v1 loads b per element (a sector per warp
+  // access) and makes 3 accesses per 32 elements; v2 holds b per row and uses 16-byte accesses.
+  const std::vector<pn::cuda::emu::LaunchProfile> v1 = profile("binary", 1, 16384), v2 = profile("binary", 2, 16384);
+  REQUIRE(v1.size() == 1);
+  REQUIRE(v2.size() == 1);
+  CHECK(global_accesses(v1) == 3 * 16384 / 32);
+  CHECK(global_accesses(v2) * 4 == global_accesses(v1));
+  CHECK(moved_ratio(v2) < moved_ratio(v1));
+  CHECK(v2[0].sector_efficiency() == doctest::Approx(1.0));
+  // Per-channel sums of [2, 8, 4096]: v1 one block per channel; v2 two chunks per channel, then
+  // the merge, reading every byte once.
+  CHECK(profile("channel_sum", 1, 65536).at(0).grid[0] == 8);
+  const std::vector<pn::cuda::emu::LaunchProfile> split = profile("channel_sum", 2, 65536);
+  REQUIRE(split.size() == 2);
+  CHECK(split[0].grid[0] * split[0].grid[1] == 16);
+  CHECK(split[0].sector_efficiency() == doctest::Approx(1.0));
+  CHECK(moved_ratio(split) == doctest::Approx(1.0).epsilon(0.01));
+}
+
 TEST_CASE("workbench: unknown families and versions are refused by name") {
   CHECK_THROWS_WITH_AS(wb::run("softmaxx", 0), doctest::Contains("no kernel family 'softmaxx'"), std::invalid_argument);
   CHECK_THROWS_WITH_AS(wb::run("elementwise", 7), doctest::Contains("has versions 1..2; there is no version 7"),
