@@ -1,15 +1,15 @@
 // Workbench family "channel_sum": the per-channel sum of a float32 tensor [N, C, S] (S the
 // spatial volume), out[c] = sum over n, s of x[n, c, s] accumulated in double: what a batch
 // norm's or a convolution's bias gradient needs. In numbered versions:
-//   1  production (kernels/cuda/reduce.cu sum_reduce over axes {0, 2}): one output per channel,
-//      so one block of 256 threads per channel (C blocks), each element's offset rebuilt by
-//      64-bit divisions over the reduced dims
-//   2  split across blocks, two stages: block (split, c) sums chunk `split` of channel c's N S
-//      elements row by row (a row = the S contiguous elements of one n; the row's offset once
-//      per row, lanes starting at the 32-byte boundary below the chunk's part of the row so a
-//      warp's accesses cover whole sectors), merges its threads by warp shuffles (one barrier)
-//      into a double partial [split][c]; one thread per channel then adds its splits in order.
-//      One launch when a channel fits one chunk
+//   1  production (kernels/cuda/reduce.cu sum_reduce over axes {0, 2}; promoted from this
+//      workbench in issue 17): split across blocks, two stages: block (chunk, c) sums a chunk of
+//      4096 of channel c's N S elements row by row (the row's offset once per row, lanes from the
+//      32-byte boundary below the chunk's part of the row, so a warp's accesses cover whole
+//      sectors), merges its threads by warp shuffles (one barrier) into a double partial
+//      [chunk][c]; a second launch adds each channel's chunks in order (none with one chunk)
+//   2  before issue 17 (reduce.cu's column kernel on this geometry): one block of 256 threads per
+//      channel (C blocks), each element's offset by two 64-bit divisions, a shared-memory tree
+//      with a barrier per level
 // The check compares each version with the CPU's sum in long double on sizes around warp,
 // block and chunk boundaries, within 1e-6 of the sum of |x| (the orders of addition differ).
 #include <cmath>
@@ -28,63 +28,33 @@ namespace workbench {
 namespace {
 
 constexpr unsigned kThreads = 256;
-constexpr int64_t kChunk = 4096;  // elements of a channel per block (16 per thread)
-constexpr int64_t kMaxSplits = 1024;
-constexpr int64_t kMaxGridY = 65535;
 
 struct ChannelGeom {
   int64_t n = 0, c = 0, s = 0;
 };
 
-// The block's sum of v (every thread calls it); valid in thread 0.
-__device__ __forceinline__ double block_sum(double v, double* warp_sums) {
-  for (unsigned delta = 16; delta > 0; delta >>= 1) v += __shfl_down_sync(0xffffffffu, v, delta);
-  if (threadIdx.x % 32 == 0) warp_sums[threadIdx.x / 32] = v;
-  __syncthreads();
-  v = 0;
-  if (threadIdx.x < 32) {
-    v = threadIdx.x < blockDim.x / 32 ? warp_sums[threadIdx.x] : 0.0;
-    for (unsigned delta = 16; delta > 0; delta >>= 1) v += __shfl_down_sync(0xffffffffu, v, delta);
-  }
-  return v;
-}
-
-// This thread's share of elements [first, end) of channel c (index j = n S + s): for each
-// row n the chunk touches, the row's part [lo, hi) is walked from the 32-byte boundary below
-// x[row + lo] (lanes before lo idle), so a warp's loads start on a sector.
-__device__ __forceinline__ double thread_share(const float* x, const ChannelGeom& g, int64_t c, int64_t first,
-                                               int64_t end) {
-  double acc = 0;
-  if (first >= end) return acc;
-  for (int64_t n = first / g.s; n * g.s < end; ++n) {
-    const float* row = x + (n * g.c + c) * g.s;  // row n of channel c
-    const int64_t lo = first > n * g.s ? first - n * g.s : 0, hi = end < (n + 1) * g.s ? end - n * g.s : g.s;
-    const int64_t start = lo - static_cast<int64_t>((reinterpret_cast<uintptr_t>(row + lo) % 32) / sizeof(float));
-    for (int64_t s = start + threadIdx.x; s < hi; s += blockDim.x)
-      if (s >= lo) acc += row[s];
-  }
-  return acc;
-}
-
-// Stage 1: block (split, c); with one split it writes out[c], else partials[split][c].
-__global__ void channel_split_kernel(const float* x, ChannelGeom g, int64_t chunk, float* out, double* partials) {
-  PN_SHARED(double[kThreads / 32], warp_sums);
-  const int64_t size = g.n * g.s, first = static_cast<int64_t>(blockIdx.x) * chunk;
-  const int64_t end = first + chunk < size ? first + chunk : size;
-  for (int64_t c = blockIdx.y; c < g.c; c += gridDim.y) {
-    const double v = block_sum(thread_share(x, g, c, first, end), warp_sums);
-    if (threadIdx.x == 0 && gridDim.x == 1) out[c] = static_cast<float>(v);
-    else if (threadIdx.x == 0) partials[blockIdx.x * g.c + c] = v;
-    __syncthreads();  // the next channel overwrites the slots
-  }
-}
-
-// Stage 2: one thread per channel adds its splits' partials in order (reads coalesced over c).
-__global__ void channel_merge_kernel(const double* partials, int64_t channels, unsigned splits, float* out) {
-  for (int64_t c = global_index(); c < channels; c += grid_stride()) {
-    double v = 0;
-    for (unsigned k = 0; k < splits; ++k) v += partials[k * channels + c];
-    out[c] = static_cast<float>(v);
+// Before issue 17's promotion (reduce.cu's column kernel on this geometry): block c sums
+// channel c; thread t takes elements j = t, t + 256, ... of its N S, each at offset
+// (j / S) C S + c S + j % S (two 64-bit divisions per element); the block's 256 double
+// partials meet in a shared-memory tree with a barrier per level, the last warp by shuffles.
+__global__ void one_block_per_channel_kernel(const float* x, ChannelGeom g, float* out) {
+  PN_SHARED(double[kThreads], partial);
+  const unsigned t = threadIdx.x;
+  for (int64_t c = blockIdx.x; c < g.c; c += gridDim.x) {
+    double acc = 0;
+    for (int64_t j = t; j < g.n * g.s; j += blockDim.x) acc += x[(j / g.s) * g.c * g.s + c * g.s + j % g.s];
+    partial[t] = acc;
+    __syncthreads();
+    for (unsigned s = kThreads / 2; s >= 32; s >>= 1) {
+      if (t < s) partial[t] += partial[t + s];
+      __syncthreads();
+    }
+    if (t < 32) {
+      double v = partial[t];
+      for (unsigned delta = 16; delta > 0; delta >>= 1) v += __shfl_down_sync(0xffffffffu, v, delta);
+      if (t == 0) out[c] = static_cast<float>(v);
+    }
+    __syncthreads();  // the next channel overwrites partial
   }
 }
 
@@ -101,24 +71,9 @@ void launch_v1(const float* x, float* out, const ChannelGeom& g, cudaStream_t st
 }
 
 void launch_v2(const float* x, float* out, const ChannelGeom& g, cudaStream_t stream) {
-  const int64_t size = g.n * g.s;
   if (g.c <= 0) return;
   ErrorScope scope("workbench channel_sum v2", g.c);
-  int64_t splits = (size + kChunk - 1) / kChunk;
-  splits = splits < 1 ? 1 : splits > kMaxSplits ? kMaxSplits : splits;
-  const int64_t chunk = (size + splits - 1) / splits;
-  const dim3 grid(static_cast<unsigned>(splits), static_cast<unsigned>(g.c < kMaxGridY ? g.c : kMaxGridY));
-  if (splits == 1) {
-    launch(channel_split_kernel, grid, dim3(kThreads), 0, stream, x, g, chunk, out, static_cast<double*>(nullptr));
-    return;
-  }
-  double* partials = nullptr;
-  PN_CUDA_CHECK(cudaMallocAsync(reinterpret_cast<void**>(&partials),
-                                sizeof(double) * static_cast<size_t>(splits * g.c), stream));
-  launch(channel_split_kernel, grid, dim3(kThreads), 0, stream, x, g, chunk, out, partials);
-  launch(channel_merge_kernel, grid_for(g.c, kThreads), kThreads, 0, stream, static_cast<const double*>(partials), g.c,
-         static_cast<unsigned>(splits), out);
-  PN_CUDA_CHECK(cudaFreeAsync(partials, stream));
+  launch(one_block_per_channel_kernel, grid_for(g.c, 1), kThreads, 0, stream, x, g, out);
 }
 
 constexpr ChannelLauncher kLaunchers[] = {launch_v1, launch_v2};
@@ -178,8 +133,8 @@ std::unique_ptr<BenchCase> bench_version(int version, int64_t n) {
 const Family& channel_sum_family() {
   static const Family f{"channel_sum",
                         "out[c] = sum of x[n, c, s] over n and s, float32 in double (reduce.cu sum_reduce, axes {0, 2})",
-                        {{1, "production: one block of 256 threads per channel, 64-bit divisions per element"},
-                         {2, "split across blocks: chunks of 4096 walked by rows from sector boundaries, a merge stage"}},
+                        {{1, "production: split across blocks, chunks of 4096 walked by rows from sector boundaries, a merge stage"},
+                         {2, "before issue 17: one block of 256 threads per channel, 64-bit divisions per element, a tree"}},
                         check_version,
                         bench_version,
                         int64_t{1} << 26,
