@@ -119,16 +119,18 @@ uint64_t global_accesses(const std::vector<pn::cuda::emu::LaunchProfile>& launch
   return n;
 }
 
-TEST_CASE("workbench: binary v2 and channel_sum v1 (promoted) against the kernels before them on the profile") {
-  // Per-channel bias add [2, 16, 512] + [1, 16, 1]: v1 loads b per element (a sector per warp
-  // access) and makes 3 accesses per 32 elements; v2 holds b per row and uses 16-byte accesses.
-  const std::vector<pn::cuda::emu::LaunchProfile> v1 = profile("binary", 1, 16384), v2 = profile("binary", 2, 16384);
+TEST_CASE("workbench: binary and channel_sum, promoted, against the kernels before them on the profile") {
+  // Per-channel bias add [2, 16, 512] + [1, 16, 1]: before issue 17 (v2) b is loaded per
+  // element (a sector per warp access), 3 accesses per 32 elements; production (v1) holds b per
+  // row and uses 16-byte accesses.
+  const std::vector<pn::cuda::emu::LaunchProfile> v2 = profile("binary", 2, 16384), v1 = profile("binary", 1, 16384);
   REQUIRE(v1.size() == 1);
   REQUIRE(v2.size() == 1);
-  CHECK(global_accesses(v1) == 3 * 16384 / 32);
-  CHECK(global_accesses(v2) * 4 == global_accesses(v1));
-  CHECK(moved_ratio(v2) < moved_ratio(v1));
-  CHECK(v2[0].sector_efficiency() == doctest::Approx(1.0));
+  CHECK(global_accesses(v2) == 3 * 16384 / 32);
+  CHECK(global_accesses(v1) * 4 == global_accesses(v2));
+  CHECK(moved_ratio(v1) < moved_ratio(v2));
+  CHECK(v1[0].sector_efficiency() == doctest::Approx(1.0));
+  CHECK(v1[0].site.find("elementwise.cu") != std::string::npos);  // the production kernel's twin
   // Per-channel sums of [2, 8, 4096]: production (v1) two chunks per channel, then the merge,
   // reading every byte once; before issue 17 (v2) one block per channel.
   CHECK(profile("channel_sum", 2, 65536).at(0).grid[0] == 8);
