@@ -7,7 +7,9 @@
 //      the column matrix of x, never materialised: a block computes a 32 x 32 tile of y with
 //      256 threads (4 outputs each), staging 32 x 16 tiles of W and of the columns in shared
 //      memory (the columns gathered from x on the fly, zeros in the padding); float accumulation
-// Backward passes and tensor-core mma are not written yet. The check runs every version on
+//   3  implicit GEMM on tensor cores (nvcuda::wmma), bf16 x and w, float accumulation
+//      (workbench/conv3d_mma.cu, with its own check on bf16-rounded inputs and its own case)
+// Backward passes are not written yet. The check runs every version on
 // padded, strided, 2-D-like (D = 1) and pointwise geometries with ragged tiles against the CPU
 // reference convolution (kernels/cpu/conv_reference.h), within 1e-5 of the sum of |w x| terms.
 #include <cmath>
@@ -17,6 +19,7 @@
 #include "kernels/cuda/dnn.h"
 #include "kernels/cuda/launch.h"
 #include "kernels/cuda/workbench/buffers.h"
+#include "kernels/cuda/workbench/conv3d_mma.h"
 #include "kernels/cuda/workbench/family.h"
 
 namespace pn::cuda {
@@ -112,6 +115,7 @@ ConvGeom conv_geom(int64_t n, int64_t c_in, int64_t c_out, const int64_t (&in)[3
 }
 
 std::string check_version(int version) {
+  if (version == 3) return conv3d_mma_check();
   const ConvGeom geoms[] = {conv_geom(2, 3, 5, {5, 7, 9}, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}),
                             conv_geom(1, 4, 33, {6, 5, 11}, {3, 3, 3}, {2, 2, 2}, {0, 1, 1}),
                             conv_geom(2, 3, 7, {1, 9, 13}, {1, 3, 3}, {1, 1, 2}, {0, 1, 1}),
@@ -158,6 +162,7 @@ class ConvCase : public BenchCase {
 };
 
 std::unique_ptr<BenchCase> bench_version(int version, int64_t n) {
+  if (version == 3) return conv3d_mma_bench(n);
   return std::make_unique<ConvCase>(kLaunchers[version - 1], n);
 }
 
@@ -167,7 +172,8 @@ const Family& conv3d_family() {
   static const Family f{"conv3d",
                         "3-d convolution forward, float32, no bias (kernels/cuda/dnn.cpp conv_forward)",
                         {{1, "production: cuDNN's forward convolution"},
-                         {2, "implicit GEMM of our own: 32 x 32 output tiles, W and gathered columns in shared memory"}},
+                         {2, "implicit GEMM of our own: 32 x 32 output tiles, W and gathered columns in shared memory"},
+                         {3, "implicit GEMM on tensor cores (wmma 16x16x16), bf16 in, float accumulation and out"}},
                         check_version,
                         bench_version,
                         int64_t{1} << 24,
