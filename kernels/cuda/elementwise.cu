@@ -3,8 +3,9 @@
 // workbench, family "binary"): the output is [rows, inner], inner the last merged dim; a 2-D
 // grid puts threadIdx.x along the row and threadIdx.y over rows, each row's operand offsets
 // are computed once (32-bit divisions over the outer dims), a broadcast operand's value sits in
-// a register, and float rows of a multiple of 4 go through 16-byte accesses; offsets past
-// 2^31 take the 64-bit per-element kernel. The per-element math is kernels/math's, in the
+// a register, and float rows of a multiple of 4 go through 16-byte accesses; rows shorter than
+// a warp run one element per thread in 32 bits (a 32-bit division by the row length per
+// element); offsets past 2^31 take the 64-bit per-element kernel. The per-element math is kernels/math's, in the
 // storage type's compute type (storage_types.h: float for bf16 / fp16, one rounding per result).
 #include <algorithm>
 #include <climits>
@@ -84,6 +85,22 @@ __global__ void binary_rows_kernel(math::Binary op, const T* a, const T* b, T* o
   }
 }
 
+// Rows shorter than a warp (inner < 32, where a warp per row would leave lanes idle): one
+// element per thread over the whole output in 32 bits; element i is (row i / inner, column
+// i % inner), the row's offsets as above (32-bit divisions, one per outer dim).
+template <class T>
+__global__ void binary_short_rows_kernel(math::Binary op, const T* a, const T* b, T* out, RowPlan p) {
+  using S = StorageType<T>;
+  const int n = p.rows * p.inner;
+  for (int i = static_cast<int>(blockIdx.x * blockDim.x + threadIdx.x); i < n; i += gridDim.x * blockDim.x) {
+    const int row = i / p.inner, j = i - row * p.inner;
+    int oa, ob;
+    row_offsets(p, row, oa, ob);
+    out[i] = S::from_compute(
+        math::apply_binary(op, S::to_compute(a[oa + j * p.inner_a]), S::to_compute(b[ob + j * p.inner_b])));
+  }
+}
+
 // 16-byte path (inner % 4 == 0, inner strides 0 or 1, 16-byte aligned rows): lane j takes
 // elements 4j..4j+3 of the row; a broadcast operand's value is loaded once per row.
 __global__ void binary_rows_vec4_kernel(math::Binary op, const float* a, const float* b, float* out, RowPlan p) {
@@ -145,8 +162,12 @@ bool make_row_plan(const BroadcastGeom& g, const void* a, const void* b, const v
 
 // Block: threadIdx.x along the row (a power of two from 32 to 256 covering it), the rest of
 // the 256 threads over rows; grid x over the row's remaining length, grid y over rows.
+// Rows shorter than 32: the 1-D kernel above.
 template <class T>
 void launch_rows(math::Binary op, const T* a, const T* b, T* out, const RowPlan& p, cudaStream_t stream) {
+  if (p.inner < 32)
+    return launch(binary_short_rows_kernel<T>, grid_for(int64_t{p.rows} * p.inner, kThreads), kThreads, 0, stream, op,
+                  a, b, out, p);
   const int lanes_needed = p.vec4 ? p.inner / 4 : p.inner;
   unsigned bx = 32;
   while (bx < kThreads && static_cast<int>(bx) < lanes_needed) bx *= 2;
