@@ -13,6 +13,8 @@
 #   conv(_torch)         the U-Net's 3x3x3 convolutions, ours vs PyTorch, float32 with TF32 off
 #                        and on, and bf16 and fp16 storage (fp32 accumulation)
 #   steps_<net>(_torch)  one training iteration of each network, ours vs PyTorch
+#   steps_<net>_<bf16|fp16>(_torch)  the same in mixed precision, ours (run.precision's
+#                        rules) vs PyTorch autocast: ms, peak memory, loss and gradient agreement
 # then the Markdown report (tools/gpu_check/report.py) and its verdict as the exit status:
 # 0 when every check passed, 1 otherwise, 2 for bad arguments.
 #
@@ -185,10 +187,18 @@ step_conv_torch() {
   return $rc
 }
 
-step_steps() { ours "$GC_BIN" steps --net "$1" --size "$GC_SIZE" --out "$GC_WORK/data" --reps "$GC_REPS"; }
+# $1: NET or NET:PRECISION (bf16, fp16; fp32 when absent).
+step_steps() {
+  local net=${1%%:*} precision=fp32
+  [[ $1 == *:* ]] && precision=${1#*:}
+  ours "$GC_BIN" steps --net "$net" --size "$GC_SIZE" --out "$GC_WORK/data" --reps "$GC_REPS" --precision "$precision"
+}
 
 step_steps_torch() {
-  "$GC_PY" tools/gpu_check/torch_steps.py --dir "$GC_WORK/data" --net "$1" --device "$GC_TORCH_DEVICE" --reps "$GC_REPS"
+  local net=${1%%:*} precision=fp32
+  [[ $1 == *:* ]] && precision=${1#*:}
+  "$GC_PY" tools/gpu_check/torch_steps.py --dir "$GC_WORK/data" --net "$net" --device "$GC_TORCH_DEVICE" \
+    --reps "$GC_REPS" --precision "$precision"
 }
 
 # ---- --bundle DIR: a sm_90 CUDA build of what the check runs, carried to a GPU machine -----------
@@ -309,6 +319,13 @@ run_all() {
   run_step conv 150 conv && run_step conv_torch 200 conv_torch
   for net in unet pix2pix spade wgan; do
     run_step "steps_$net" 120 steps "$net" && run_step "steps_${net}_torch" 120 steps_torch "$net"
+  done
+  # Mixed precision after float32, so that a spent budget costs these rows first.
+  for precision in bf16 fp16; do
+    for net in unet pix2pix spade wgan; do
+      run_step "steps_${net}_$precision" 90 steps "$net:$precision" &&
+        run_step "steps_${net}_${precision}_torch" 90 steps_torch "$net:$precision"
+    done
   done
   rm -rf "$GC_WORK/data"
 }

@@ -52,7 +52,9 @@ struct StepsOptions {
   std::string scale;  // paper | small | tiny
   std::string out_dir;
   int reps = 5;
+  std::string precision = "fp32";  // fp32 | bf16 | fp16 (gpu_check_nets.h)
 };
+// Files <out>/<net>[_<precision>]_{init,step}.safetensors (no suffix for fp32).
 int run_steps(const StepsOptions& opt);
 
 }  // namespace pn::gpu_check

@@ -15,7 +15,8 @@ using pn::gpu_check::Options;
 constexpr const char* kUsage =
     "gpu_check bigsum [--elements N] [--reps N]\n"
     "       gpu_check conv --out DIR [--size paper|small|tiny] [--tf32 off,on] [--half none|bf16,fp16] [--reps N]\n"
-    "       gpu_check steps --net unet|pix2pix|spade|wgan --out DIR [--size paper|small|tiny] [--reps N]";
+    "       gpu_check steps --net unet|pix2pix|spade|wgan --out DIR [--size paper|small|tiny] [--reps N]\n"
+    "                      [--precision fp32|bf16|fp16]";
 
 std::vector<bool> tf32_modes(const Options& o) {
   const std::string& s = o.str("tf32");
@@ -52,10 +53,13 @@ int run(int argc, char** argv) {
     return pn::gpu_check::run_conv(pn::gpu_check::unet_size(o.str("size")),
                                    {o.str("out"), tf32_modes(o), half_modes(o), static_cast<int>(o.integer("reps", 1))});
   }
-  Options o(kUsage, {{"out", ""}, {"size", "paper"}, {"net", ""}, {"reps", "5"}});
+  Options o(kUsage, {{"out", ""}, {"size", "paper"}, {"net", ""}, {"reps", "5"}, {"precision", "fp32"}});
   o.parse(argc, argv, 2);
   if (o.str("out").empty() || o.str("net").empty()) o.usage("--net NAME and --out DIR are required");
-  return pn::gpu_check::run_steps({o.str("net"), o.str("size"), o.str("out"), static_cast<int>(o.integer("reps", 1))});
+  const std::string p = o.str("precision");
+  if (p != "fp32" && p != "bf16" && p != "fp16") o.usage("--precision must be fp32, bf16 or fp16");
+  return pn::gpu_check::run_steps(
+      {o.str("net"), o.str("size"), o.str("out"), static_cast<int>(o.integer("reps", 1)), p});
 }
 
 }  // namespace

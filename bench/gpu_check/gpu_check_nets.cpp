@@ -106,10 +106,14 @@ class UNetCheck final : public NetCheck {
   }
   void iteration(StepRecord* r) override {
     opt_->zero_grad();
-    Tensor loss = soft_dice_loss(softmax(net_->forward(x_), 1), target_, 1);
-    loss.backward();
-    if (r) r->loss("net", loss), r->grads("net.", *net_);
-    opt_->step();
+    Tensor loss;
+    {
+      const AutocastScope mixed = autocast();
+      loss = soft_dice_loss(softmax(net_->forward(x_), 1), target_, 1);
+    }
+    scaler(0).scale(loss).backward();
+    if (r) r->loss("net", loss), r->grads("net.", *net_, unscale(0));
+    scaler(0).step(*opt_);
   }
 
  private:
@@ -178,19 +182,26 @@ class TranslatorCheck final : public NetCheck {
   }
   void iteration(StepRecord* r) override {
     od_->zero_grad();
-    Tensor fake = generate(z_d_).detach();
-    Tensor loss_d = models::lsgan_discriminator_loss(d_->forward(real_, labels_), d_->forward(fake, labels_));
-    loss_d.backward();
-    if (r) r->loss("d", loss_d), r->grads("d.", *d_);
-    od_->step();
+    Tensor loss_d;
+    {
+      const AutocastScope mixed = autocast();
+      Tensor fake = generate(z_d_).detach();
+      loss_d = models::lsgan_discriminator_loss(d_->forward(real_, labels_), d_->forward(fake, labels_));
+    }
+    scaler(0).scale(loss_d).backward();
+    if (r) r->loss("d", loss_d), r->grads("d.", *d_, unscale(0));
+    scaler(0).step(*od_);
     if (r) r->weights("d.", *d_);
     og_->zero_grad();
-    fake = generate(z_g_);
-    const auto g = models::translation_generator_loss(d_->forward(fake, labels_), fake, real_, l1_weight_);
-    const Tensor &loss_g = g.loss, &gan = g.gan, &l1 = g.l1;
-    loss_g.backward();
-    if (r) r->loss("g", loss_g), r->loss("g_gan", gan), r->loss("g_l1", l1), r->grads("g.", *g_);
-    og_->step();
+    models::TranslationGeneratorLoss g;
+    {
+      const AutocastScope mixed = autocast();
+      Tensor fake = generate(z_g_);
+      g = models::translation_generator_loss(d_->forward(fake, labels_), fake, real_, l1_weight_);
+    }
+    scaler(1).scale(g.loss).backward();
+    if (r) r->loss("g", g.loss), r->loss("g_gan", g.gan), r->loss("g_l1", g.l1), r->grads("g.", *g_, unscale(1));
+    scaler(1).step(*og_);
   }
 
  private:
@@ -301,18 +312,27 @@ class WganCheck final : public NetCheck {
   }
   void iteration(StepRecord* r) override {
     oc_->zero_grad();
-    Tensor fake = g_->forward(z_d_).detach();
-    const auto c = models::wgan_gp_critic_loss([this](const Tensor& x) { return k_->forward(x); }, real_, fake, eps_,
-                                               gp_weight_);
-    c.loss.backward();
-    if (r) r->loss("c", c.loss), r->loss("c_wasserstein", c.wasserstein), r->loss("c_gp", c.penalty), r->grads("c.", *k_);
-    oc_->step();
+    models::WganGpCriticLoss c;
+    {
+      const AutocastScope mixed = autocast();
+      Tensor fake = g_->forward(z_d_).detach();
+      c = models::wgan_gp_critic_loss([this](const Tensor& x) { return k_->forward(x); }, real_, fake, eps_, gp_weight_);
+    }
+    scaler(0).scale(c.loss).backward();
+    if (r)
+      r->loss("c", c.loss), r->loss("c_wasserstein", c.wasserstein), r->loss("c_gp", c.penalty),
+          r->grads("c.", *k_, unscale(0));
+    scaler(0).step(*oc_);
     if (r) r->weights("c.", *k_);
     og_->zero_grad();
-    Tensor loss_g = models::wgan_generator_loss(k_->forward(g_->forward(z_g_)));
-    loss_g.backward();
-    if (r) r->loss("g", loss_g), r->grads("g.", *g_);
-    og_->step();
+    Tensor loss_g;
+    {
+      const AutocastScope mixed = autocast();
+      loss_g = models::wgan_generator_loss(k_->forward(g_->forward(z_g_)));
+    }
+    scaler(1).scale(loss_g).backward();
+    if (r) r->loss("g", loss_g), r->grads("g.", *g_, unscale(1));
+    scaler(1).step(*og_);
   }
 
  private:
@@ -353,11 +373,21 @@ void StepRecord::loss(const std::string& name, const Tensor& value) {
   tensors.emplace_back("loss." + name, value.detach().to(Device::cpu()).reshape({1}));
 }
 
-void StepRecord::grads(const std::string& prefix, const nn::Module& m) {
+void StepRecord::grads(const std::string& prefix, const nn::Module& m, double unscale) {
   for (auto& [name, p] : m.named_parameters()) {
     PN_CHECK(p.grad().defined(), "gpu_check steps: parameter {}{} got no gradient", prefix, name);
-    tensors.emplace_back("grad." + prefix + name, p.grad().detach().to(Device::cpu()));
+    Tensor g = p.grad().detach().to(Device::cpu());
+    tensors.emplace_back("grad." + prefix + name, unscale == 1.0 ? g : g * unscale);
   }
+}
+
+void NetCheck::set_precision(Precision p) {
+  if (p == Precision::TF32)
+    throw std::invalid_argument("gpu_check steps: --precision tf32 is not a step setting (the conv step's --tf32 "
+                                "compares TF32); use fp32, bf16 or fp16");
+  precision_ = p;
+  // PyTorch's GradScaler defaults (growth 2, backoff 0.5, interval 2000), initial scale kGradScale.
+  for (auto& s : scalers_) s = nn::GradScaler({.enabled = p == Precision::FP16, .init_scale = kGradScale});
 }
 
 void StepRecord::weights(const std::string& prefix, const nn::Module& m) {

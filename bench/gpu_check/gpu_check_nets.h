@@ -6,12 +6,20 @@
 //   spade    SPADE generator + 2-D PatchGAN, the same losses
 //   wgan     lesion WGAN-GP: critic step with gradient penalty, then generator step
 // Sizes: `paper` from experiments/config/presets/paper.toml, `small` and `tiny` reductions.
+// Precision (set_precision): fp32, or bf16 / fp16 mixed precision as the trainers run it
+// (run.precision, autograd/autocast.h): forward passes and losses inside an AutocastScope,
+// fp16 backward passes through a GradScaler (PyTorch's defaults but an initial scale of
+// 2^10, kGradScale: at 2^16 a tiny network's first fp16 gradients overflow, both sides skip
+// the step and there is nothing to compare); torch_steps.py mirrors it with torch.autocast
+// and torch.amp.GradScaler.
 #pragma once
 #include <memory>
 #include <string>
 
 #include <nlohmann/json.hpp>
 
+#include "autograd/autocast.h"
+#include "nn/grad_scaler.h"
 #include "nn/module.h"
 
 namespace pn::gpu_check {
@@ -22,12 +30,14 @@ namespace pn::gpu_check {
 struct StepRecord {
   nn::NamedTensors tensors;
   void loss(const std::string& name, const Tensor& value);
-  void grads(const std::string& prefix, const nn::Module& m);
+  // unscale: the factor the loss was scaled by, undone (1 / the fp16 loss scale).
+  void grads(const std::string& prefix, const nn::Module& m, double unscale = 1.0);
   void weights(const std::string& prefix, const nn::Module& m);
 };
 
 class NetCheck {
  public:
+  static constexpr double kGradScale = 1024.0;  // fp16's initial loss scale (torch_steps.py: GRAD_SCALE)
   virtual ~NetCheck() = default;
   // Sizes and hyper-parameters for the PyTorch side (safetensors metadata "config").
   virtual nlohmann::json config() const = 0;
@@ -37,6 +47,22 @@ class NetCheck {
   virtual void to(Device device) = 0;
   // One training iteration; with a record, exports what the PyTorch comparison needs.
   virtual void iteration(StepRecord* record) = 0;
+
+  // fp32, bf16 or fp16 (tf32 is the conv step's --tf32); before the first iteration.
+  void set_precision(Precision p);
+  Precision precision() const { return precision_; }
+
+ protected:
+  // The scope the forward passes and losses of an iteration run in.
+  AutocastScope autocast() const { return AutocastScope(precision_); }
+  // Network `which` (0: the network stepped first, 1: the second): its loss scaler, and
+  // what undoes its scale (1 when disabled).
+  nn::GradScaler& scaler(int which) { return scalers_[which]; }
+  double unscale(int which) const { return scalers_[which].enabled() ? 1.0 / scalers_[which].scale() : 1.0; }
+
+ private:
+  Precision precision_ = Precision::FP32;
+  nn::GradScaler scalers_[2] = {nn::GradScaler({.enabled = false}), nn::GradScaler({.enabled = false})};
 };
 
 // net: unet | pix2pix | spade | wgan; scale: paper | small | tiny. Throws on other names.

@@ -1,6 +1,6 @@
 // gpu_check steps: one network's training iteration on the CUDA device (gpu_check_nets.h).
-// Writes <out>/<net>_init.safetensors (initial weights, buffers and inputs; metadata
-// "config": the sizes as JSON) before the first iteration and <out>/<net>_step.safetensors
+// Writes <out>/<net>[_<precision>]_init.safetensors (initial weights, buffers and inputs; metadata
+// "config": the sizes and the precision as JSON) before the first iteration and the _step file
 // (that iteration's losses, gradients, discriminator weights after its Adam step) after it;
 // then times --reps further iterations (median, after one warm-up) and reads the caching
 // allocator's peak. tools/gpu_check/torch_steps.py runs the same iteration in PyTorch from
@@ -17,8 +17,12 @@ namespace pn::gpu_check {
 
 int run_steps(const StepsOptions& opt) {
   auto check = make_net_check(opt.net, opt.scale);
-  const std::string config = check->config().dump();
-  const std::string base = opt.out_dir + "/" + opt.net;
+  check->set_precision(parse_precision(opt.precision, "gpu_check steps --precision"));
+  auto cfg = check->config();
+  cfg["precision"] = opt.precision;
+  const std::string config = cfg.dump();
+  const std::string name = opt.net + (opt.precision == "fp32" ? "" : "_" + opt.precision);
+  const std::string base = opt.out_dir + "/" + name;
   nn::save_safetensors(base + "_init.safetensors", check->initial_state(), {{"config", config}});
   check->to(Device::cuda());
   StepRecord record;
@@ -30,13 +34,14 @@ int run_steps(const StepsOptions& opt) {
   Line("steps")
       .add("net", opt.net)
       .add("scale", opt.scale)
+      .add("precision", opt.precision)
       .add("first_ms", first_ms)
       .add("ms", ms)
       .add("reps", opt.reps)
       .add("peak_bytes", stats.peak_bytes_in_use)
       .add("device_mallocs", static_cast<int64_t>(stats.device_mallocs))
-      .add("init", opt.net + "_init.safetensors")
-      .add("step", opt.net + "_step.safetensors")
+      .add("init", name + "_init.safetensors")
+      .add("step", name + "_step.safetensors")
       .print();
   return 0;
 }

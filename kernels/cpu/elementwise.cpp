@@ -10,10 +10,19 @@ namespace {
 // with the op fixed at compile time, so the switch in apply_unary/apply_binary folds away
 // and simple ops vectorise; an op missing from the dispatch range still runs, through a
 // functor that switches at run time.
+// Each thread works on its own copy of the functor: reached through the shared one, its
+// captured parameters (a slope, a clamp bound) were reloaded after every store (y might
+// alias them), which kept the loop scalar, and x > 0 ? x : slope * x became a branch that
+// mispredicts on half of a ReLU's inputs (leaky ReLU was 9 % of a U-Net step). `simd`:
+// y[i] depends on x[i] alone, so in-place calls (y == x) vectorise safely too.
 template <class T, class F>
 void unary_loop(const T* x, T* y, int64_t n, F f) {
-#pragma omp parallel for schedule(static) if (n > 32768)
-  for (int64_t i = 0; i < n; ++i) y[i] = f(x[i]);
+#pragma omp parallel if (n > 32768)
+  {
+    const F fn = f;
+#pragma omp for simd schedule(static)
+    for (int64_t i = 0; i < n; ++i) y[i] = fn(x[i]);
+  }
 }
 
 // One row of a broadcast binary op; unit or zero strides get their own loops.

@@ -7,9 +7,9 @@ namespace pn::cpu {
 namespace {
 constexpr int64_t kChunks = 64;  // fixed split for full reductions: thread-count independent
 
+// s + x[0] + x[1] + ... in this order (in double).
 template <class T>
-double sum_range(const T* x, int64_t n) {
-  double s = 0;
+double sum_range(const T* x, int64_t n, double s = 0) {
   for (int64_t i = 0; i < n; ++i) s += x[i];
   return s;
 }
@@ -39,18 +39,24 @@ void sum_reduce(const T* x, T* out, const kernels::ReduceGeom& g) {
   int64_t stride[kernels::kMaxDims];
   int64_t acc = 1;
   for (int d = g.ndim - 1; d >= 0; --d) { stride[d] = acc; acc *= g.shape[d]; }
-  const int64_t reduced = total / kept;
+  // An output's elements are summed in memory order. The trailing reduced dimensions form
+  // contiguous runs of `run` elements (a channel's D x H x W for a bias gradient), so index
+  // arithmetic (divisions) is needed once per run, not once per element.
+  int lead = g.ndim;  // dimensions [0, lead) hold the kept ones and the leading reduced ones
+  int64_t run = 1;
+  while (lead > 0 && g.reduce[lead - 1]) run *= g.shape[--lead];
+  const int64_t runs = total / kept / run;
 #pragma omp parallel for schedule(static) if (total > 65536)
   for (int64_t o = 0; o < kept; ++o) {
     int64_t base = 0, rem = o;
     for (int d = g.ndim - 1; d >= 0; --d)
       if (!g.reduce[d]) { base += (rem % g.shape[d]) * stride[d]; rem /= g.shape[d]; }
     double s = 0;
-    for (int64_t r = 0; r < reduced; ++r) {
+    for (int64_t r = 0; r < runs; ++r) {
       int64_t off = base, rr = r;
-      for (int d = g.ndim - 1; d >= 0; --d)
+      for (int d = lead - 1; d >= 0; --d)
         if (g.reduce[d]) { off += (rr % g.shape[d]) * stride[d]; rr /= g.shape[d]; }
-      s += x[off];
+      s = sum_range(x + off, run, s);
     }
     out[o] = static_cast<T>(s);
   }

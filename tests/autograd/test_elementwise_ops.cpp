@@ -1,5 +1,6 @@
 // Finite-difference gradient checks (float64) of the elementwise, reduction and matrix ops,
 // and forward checks against direct computation.
+#include <algorithm>
 #include <cmath>
 
 #include "autograd/ops/elementwise.h"
@@ -112,6 +113,38 @@ TEST_CASE("sum and mean over axes: values and gradients") {
     CHECK_GRADCHECK(fm, std::vector<Tensor>{x});
   }
   CHECK_THROWS_WITH_AS(sum(x, {4}), doctest::Contains("sum: axis 4"), pn::Error);
+}
+
+TEST_CASE("sum over some axes: each output the double sum of its elements in memory order, exactly") {
+  // The CPU reference's contract (kernels/cpu/reduce.h): reruns and other thread counts give
+  // the same bits, and a faster loop may not reorder the additions.
+  Generator gen(15);
+  const Shape shape{2, 3, 4, 5, 6};
+  Tensor x = rand_input(shape, gen);  // float64: a reordered sum shows in its last bits
+  const auto xv = x.to_vector();
+  for (std::vector<int> axes : {std::vector<int>{0, 2, 3, 4}, {2, 3, 4}, {0}, {1, 3}, {4}, {0, 4}, {0, 1, 3, 4}}) {
+    CAPTURE(axes.size());
+    CAPTURE(axes.front());
+    std::vector<double> ref;
+    std::vector<int64_t> index(xv.size());
+    // Output index of each element: its coordinates on the kept axes.
+    int64_t outputs = 1;
+    for (int d = 0; d < 5; ++d)
+      if (std::find(axes.begin(), axes.end(), d) == axes.end()) outputs *= shape[d];
+    ref.assign(static_cast<size_t>(outputs), 0.0);
+    for (size_t i = 0; i < xv.size(); ++i) {
+      int64_t rem = static_cast<int64_t>(i), out = 0, scale = 1;
+      for (int d = 4; d >= 0; --d) {
+        const int64_t c = rem % shape[d];
+        rem /= shape[d];
+        if (std::find(axes.begin(), axes.end(), d) == axes.end()) out += c * scale, scale *= shape[d];
+      }
+      ref[static_cast<size_t>(out)] += xv[i];
+    }
+    const auto got = sum(x, axes).to_vector();
+    REQUIRE(got.size() == ref.size());
+    for (size_t o = 0; o < ref.size(); ++o) CHECK(got[o] == ref[o]);
+  }
 }
 
 TEST_CASE("expand, sum_to, reshape, where, to(dtype)") {

@@ -17,7 +17,10 @@
 #  5. a tiny study on the emulated device, as 1 process and on 2 ranks: finishes, and its
 #     report says which device each rank used.
 # usage: gpu_program.sh MPIRUN ARGS... -- PENUMBRA PENUMBRA_EMU
-# GPU_PROGRAM_PARTS (default "1 2 3 4 5") picks the parts, e.g. "1" for sanitizer builds.
+# GPU_PROGRAM_PARTS (default "1 2 3 4 5") picks the parts, e.g. "1" for sanitizer builds;
+# GPU_PROGRAM_QUICK=1 (the sanitizer builds, whose value here is memory checking of every code
+# path, which a shorter run covers as well) trains segment and mask GAN for 1 epoch instead of
+# 2, and the translators on 2 slices of each volume instead of 8 (6 steps instead of 24).
 set -euo pipefail
 launcher=()
 while [ "$1" != "--" ]; do launcher+=("$1"); shift; done
@@ -37,6 +40,8 @@ export PN_CUDA_EMU_DEVICES=2 PN_CUDA_EMU_STREAMS=shuffle PN_CUDA_EMU_HAZARDS=err
 # epoch 1 the two agreed to 2e-5) and moved Adam's moments by 2e-2 (weights 8e-4), past TOL.
 export PENUMBRA_CPU_CONV=reference
 parts=" ${GPU_PROGRAM_PARTS:-1 2 3 4 5} "
+epochs=2 tr_slices=0,7
+if [ "${GPU_PROGRAM_QUICK:-0}" = 1 ]; then epochs=1 tr_slices=3,4; fi
 part() { [[ "$parts" == *" $1 "* ]]; }
 
 last() { ls "$1"/checkpoints/*.safetensors | sort | tail -n 1; }
@@ -67,12 +72,12 @@ common=(--preset small --set "data.train_dir=$work/ph/stroke" --set "data.test_d
 # differently), but over 16 Adam steps with augmentation and sync batch norm dice_ce's larger
 # early gradients flipped a near-tie and moved Adam's moments 0.66 apart. dice_ce and
 # batch_dice are compared with the CPU step by step in test_emu_model_steps.
-seg=("${common[@]}" --set segment.base_filters=4 --set segment.depth=2 --set segment.epochs=2 --set segment.augment=true
+seg=("${common[@]}" --set segment.base_filters=4 --set segment.depth=2 --set segment.epochs=$epochs --set segment.augment=true
      --set segment.sync_batch_norm=true --set segment.loss=soft_dice --set "study.loss_comparison=[]")
-gan=("${common[@]}" --set maskgan.epochs=2 --set maskgan.latent_dim=8 --set maskgan.base_shape=2,2,2
+gan=("${common[@]}" --set maskgan.epochs=$epochs --set maskgan.latent_dim=8 --set maskgan.base_shape=2,2,2
      --set maskgan.gen_filters=8,4,4 --set maskgan.critic_filters=4,4,4,4 --set maskgan.critic_dense=8
      --set maskgan.min_lesion_voxels=1 --set maskgan.batch=2)
-tr=("${common[@]}" --set data.grid=8,32,32 --set data.spacing=14.4,8,8 --set translate.epochs=1 --set translate.batch=2
+tr=("${common[@]}" --set data.grid=8,32,32 --set data.spacing=14.4,8,8 --set data.slices=$tr_slices --set translate.epochs=1 --set translate.batch=2
     --set translate.pix2pix.base_filters=4 --set translate.pix2pix.depth_2d=3 --set translate.spade.filters=4,4
     --set translate.spade.latent_dim=4 --set translate.discriminator.filters=4,4,4)
 

@@ -22,8 +22,9 @@ expect "| sum_cols | 4103 | 11 | 0 | 628 | 628 |"
 expect "| 0 | down0.0 | 2x1→2 4x8x8 | fwd |"
 expect "| 5 | bottleneck.3 |"
 expect "training steps: unet: no PyTorch comparison"
+expect "mixed precision: spade bf16: no PyTorch comparison"
 expect "convolutions: case 0 fwd TF32 off: no PyTorch comparison"
-for step in build libs ctest bigsum conv steps_unet steps_pix2pix steps_spade steps_wgan; do
+for step in build libs ctest bigsum conv steps_unet steps_pix2pix steps_spade steps_wgan steps_unet_bf16 steps_wgan_fp16; do
   expect "| $step | ok |"
 done
 expect "| conv_torch | failed |"

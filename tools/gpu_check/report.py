@@ -16,7 +16,9 @@ Pass criteria (the thresholds below):
   fp16 storage (the reference then from the same 16-bit inputs); timings and algorithm
   choices are reported, not judged;
 - every network's first iteration: losses within LOSS_TOL of PyTorch's, every
-  parameter gradient within GRAD_TOL.
+  parameter gradient within GRAD_TOL;
+- the same iteration in bf16 and fp16 mixed precision against PyTorch autocast: losses
+  within MIXED_LOSS_TOL, each model's gradients (as one vector) within MIXED_GRAD_L2_TOL.
 
 usage: report.py --work DIR --out REPORT.md --mode real|dry-run --size NAME --budget S
 """
@@ -34,6 +36,14 @@ CONV_TOL = {"off": 1e-4, "on": 1e-2, "bf16": 1.5e-2, "fp16": 2e-3}
 CONV_MODES = ("off", "on", "bf16", "fp16")
 LOSS_TOL = 1e-3
 GRAD_TOL = 1e-2
+# Mixed precision against PyTorch autocast: both sides round to 16 bits, each in its own places
+# (ours casts conv results back to fp32, PyTorch keeps 16-bit activations). Measured in a dry
+# run (emulator against PyTorch on the CPU, tiny sizes): losses within 2.3e-3 (bf16) and
+# 6.1e-5 (fp16), gradients' relative L2 within 0.066 and 0.0017; the gradient bounds are those
+# of our own bf16 / fp16 step against fp32 (tests/nn test_mixed_precision).
+MIXED_PRECISIONS = ("bf16", "fp16")
+MIXED_LOSS_TOL = {"bf16": 1e-2, "fp16": 1e-3}
+MIXED_GRAD_L2_TOL = {"bf16": 0.2, "fp16": 0.08}
 NETS = ["unet", "pix2pix", "spade", "wgan"]
 BIGSUM_CHECKS = ["fill", "sum_all", "sum_rows", "sum_cols"]
 MIB = 1024.0 * 1024.0
@@ -225,9 +235,26 @@ def conv_section(results, v):
     return "\n".join(out)
 
 
+def steps_of(results, kind, precision):
+    return {r["net"]: r for r in results if r.get("kind") == kind and r.get("precision", "fp32") == precision}
+
+
+def step_pairs(results, precision, v, section, label):
+    """(net, ours, PyTorch's, losses, worst loss difference) for each network with a result;
+    a missing side fails `section` ("<net><label>: no result of ours")."""
+    ours, theirs = steps_of(results, "steps", precision), steps_of(results, "torch_steps", precision)
+    for net in NETS:
+        o, t = ours.get(net), theirs.get(net)
+        if o is None or t is None:
+            v.fail(section, f"{net}{label}: {'no result of ours' if o is None else 'no PyTorch comparison'}")
+            if o is None and t is None:
+                continue
+        o, t = o or {}, t or {}
+        losses = sorted({k[5:-4] for k in t if k.startswith("loss_") and k.endswith("_rel")})
+        yield net, o, t, losses, max((num(t, f"loss_{n}_rel") for n in losses), default=float("nan"))
+
+
 def steps_nets_section(results, v):
-    ours = {r["net"]: r for r in results if r.get("kind") == "steps"}
-    theirs = {r["net"]: r for r in results if r.get("kind") == "torch_steps"}
     out = ["## 5. One training iteration of each network against PyTorch",
            "\nSame initial weights, buffers and inputs (exported by ours as safetensors), float32 without TF32 on "
            "both sides. ms: median iteration after a warm-up (CUDA events); first: the first iteration (cuDNN "
@@ -237,15 +264,7 @@ def steps_nets_section(results, v):
            "gradient). Discriminator / critic weights after its Adam step are compared in units of lr, then ours "
            "are loaded into PyTorch before the generator step."]
     rows, detail = [], []
-    for net in NETS:
-        o, t = ours.get(net), theirs.get(net)
-        if o is None or t is None:
-            v.fail("training steps", f"{net}: {'no result of ours' if o is None else 'no PyTorch comparison'}")
-            if o is None and t is None:
-                continue
-        o, t = o or {}, t or {}
-        losses = sorted({k[5:-4] for k in t if k.startswith("loss_") and k.endswith("_rel")})
-        worst_loss = max((num(t, f"loss_{n}_rel") for n in losses), default=float("nan"))
+    for net, o, t, losses, worst_loss in step_pairs(results, "fp32", v, "training steps", ""):
         grads = sorted({k[5:-6] for k in t if k.startswith("grad_") and k.endswith("_worst")})
         for n in losses:
             if not num(t, f"loss_{n}_rel") <= LOSS_TOL:
@@ -273,6 +292,36 @@ def steps_nets_section(results, v):
     return "\n".join(out)
 
 
+def mixed_steps_section(results, v):
+    out = ["## 6. The same iteration in mixed precision against PyTorch autocast",
+           "\nOurs: run.precision's rules (autograd/autocast.h): conv and matmul in 16 bits with fp32 accumulation, "
+           "everything else in fp32, fp32 master weights; PyTorch: torch.autocast. fp16 with a loss scaler on each "
+           "side (initial scale 2^10), gradients compared after unscaling. Gradients: each model's as one vector, "
+           "||ours - torch|| / ||torch||. Tolerances: losses " +
+           ", ".join(f"{p} {MIXED_LOSS_TOL[p]:g}" for p in MIXED_PRECISIONS) + "; gradients " +
+           ", ".join(f"{p} {MIXED_GRAD_L2_TOL[p]:g}" for p in MIXED_PRECISIONS) + "."]
+    rows = []
+    fp32 = steps_of(results, "steps", "fp32")
+    for p in MIXED_PRECISIONS:
+        for net, o, t, losses, worst_loss in step_pairs(results, p, v, "mixed precision", f" {p}"):
+            if losses and not worst_loss <= MIXED_LOSS_TOL[p]:
+                v.fail("mixed precision", f"{net} {p}: a loss differs by {worst_loss:.3g} > {MIXED_LOSS_TOL[p]:g}")
+            models = sorted({k[5:-3] for k in t if k.startswith("grad_") and k.endswith("_l2")})
+            for m in models:
+                if not num(t, f"grad_{m}_l2") <= MIXED_GRAD_L2_TOL[p]:
+                    v.fail("mixed precision", f"{net} {p}: gradients of {m} differ by {num(t, f'grad_{m}_l2'):.3g} "
+                                              f"> {MIXED_GRAD_L2_TOL[p]:g}")
+            om, tm, f32 = num(o, "ms"), num(t, "ms"), num(fp32.get(net, {}), "ms")
+            rows.append([net, p, fmt(om, ".1f"), fmt(tm, ".1f"), fmt(om / tm if tm == tm and tm else float("nan"), ".2f"),
+                         fmt(f32 / om if om == om and om else float("nan"), ".2f"),
+                         fmt(num(o, "peak_bytes") / MIB, ".4g"), fmt(num(t, "peak_bytes") / MIB, ".4g"),
+                         fmt(worst_loss, ".2e"),
+                         "; ".join(f"{m}: {fmt(num(t, f'grad_{m}_l2'), '.2e')}" for m in models) or "—"])
+    out.append("\n" + table(["network", "precision", "ours ms", "PyTorch ms", "ours / PyTorch", "speed-up over our fp32",
+                             "ours peak MiB", "PyTorch peak MiB", "worst loss diff", "gradient diff (L2)"], rows))
+    return "\n".join(out)
+
+
 def failing_logs(work, steps):
     out = []
     for name, s in steps.items():
@@ -294,6 +343,7 @@ def main():
     steps, results, v = load_steps(a.work), load_results(a.work), Verdict()
     sections = [steps_section(steps, v), env_section(a.work), tests_section(a.work, steps, v, dry),
                 bigsum_section(results, v), conv_section(results, v), steps_nets_section(results, v),
+                mixed_steps_section(results, v),
                 failing_logs(a.work, steps)]
     total = sum(s["secs"] for s in steps.values())
     notes = read(os.path.join(a.work, "notes.txt")).strip()

@@ -10,7 +10,8 @@ import unittest
 HERE = os.path.dirname(os.path.abspath(__file__))
 NETS = ["unet", "pix2pix", "spade", "wgan"]
 STEPS = ["env", "build", "libs", "ctest", "memcheck", "racecheck", "bigsum", "conv", "conv_torch"] + \
-    [s for n in NETS for s in (f"steps_{n}", f"steps_{n}_torch")]
+    [s for n in NETS for s in (f"steps_{n}", f"steps_{n}_torch")] + \
+    [s for p in ("bf16", "fp16") for n in NETS for s in (f"steps_{n}_{p}", f"steps_{n}_{p}_torch")]
 
 
 def passing_results():
@@ -29,6 +30,12 @@ def passing_results():
         lines.append(f"kind=torch_steps net={n} first_ms=5 ms=1 reps=5 peak_bytes=1048576 loss_g_ours=0.5 "
                      "loss_g_torch=0.5 loss_g_rel=1e-7 grad_g_worst=1e-6 grad_g_worst_name=g.out.weight "
                      "grad_g_tensors=4 grad_g_mean=1e-7")
+        for p in ("bf16", "fp16"):
+            lines.append(f"kind=steps net={n} scale=tiny precision={p} first_ms=5 ms=1 reps=5 peak_bytes=1048576 "
+                         "device_mallocs=3")
+            lines.append(f"kind=torch_steps net={n} precision={p} first_ms=5 ms=1 reps=5 peak_bytes=1048576 "
+                         "loss_g_ours=0.5 loss_g_torch=0.5 loss_g_rel=1e-4 grad_g_worst=0.9 grad_g_worst_name=g.b "
+                         "grad_g_tensors=4 grad_g_mean=0.1 grad_g_l2=0.01")
     return ["GPU_CHECK " + ln for ln in lines]
 
 
@@ -157,6 +164,30 @@ class ReportVerdict(unittest.TestCase):
         self.drop("kind=torch_steps net=unet")
         self.assertEqual(self.verdict(), 1)
         self.assertIn("unet: no PyTorch comparison", self.report)
+
+    def test_mixed_precision_is_judged_by_loss_and_gradient_norm(self):
+        # A worst tensor of 0.9 (a gradient that is zero by construction, rounded) is not judged in
+        # 16 bits; the whole model's gradient and the losses are.
+        self.assertEqual(self.verdict(), 0, self.report)
+        self.assertIn("## 6. The same iteration in mixed precision against PyTorch autocast", self.report)
+        self.assertIn("| unet | bf16 | 1.0 | 1.0 | 1.00 | 1.00 |", self.report)
+        self.replace("net=pix2pix precision=bf16 first_ms=5 ms=1 reps=5 peak_bytes=1048576 loss_g_ours=0.5 "
+                     "loss_g_torch=0.5 loss_g_rel=1e-4", "net=pix2pix precision=bf16 first_ms=5 ms=1 reps=5 "
+                     "peak_bytes=1048576 loss_g_ours=0.5 loss_g_torch=0.5 loss_g_rel=2e-2")
+        self.assertEqual(self.verdict(), 1)
+        self.assertIn("pix2pix bf16: a loss differs by 0.02 > 0.01", self.report)
+        self.reset()
+        self.replace("net=wgan precision=fp16 first_ms=5 ms=1 reps=5 peak_bytes=1048576 loss_g_ours=0.5 "
+                     "loss_g_torch=0.5 loss_g_rel=1e-4 grad_g_worst=0.9 grad_g_worst_name=g.b grad_g_tensors=4 "
+                     "grad_g_mean=0.1 grad_g_l2=0.01", "net=wgan precision=fp16 first_ms=5 ms=1 reps=5 "
+                     "peak_bytes=1048576 loss_g_ours=0.5 loss_g_torch=0.5 loss_g_rel=1e-4 grad_g_worst=0.9 "
+                     "grad_g_worst_name=g.b grad_g_tensors=4 grad_g_mean=0.1 grad_g_l2=0.1")
+        self.assertEqual(self.verdict(), 1)
+        self.assertIn("wgan fp16: gradients of g differ by 0.1 > 0.08", self.report)
+        self.reset()
+        self.drop("kind=torch_steps net=spade precision=fp16")
+        self.assertEqual(self.verdict(), 1)
+        self.assertIn("spade fp16: no PyTorch comparison", self.report)
 
 
 if __name__ == "__main__":

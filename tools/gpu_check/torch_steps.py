@@ -2,16 +2,24 @@
 ours (bench/gpu_check/gpu_check_nets.h), built from the PyTorch definitions of
 our networks in tools/golden/make_fixtures.py, from our initial weights, buffers and inputs
 (<net>_init.safetensors). Compares the first iteration with ours (<net>_step.safetensors):
-every loss (relative, with a floor of 1e-3 times the iteration's largest loss), every
-parameter gradient (max |ours - torch| / max |torch| per tensor, with the golden tests'
+every loss (relative, with a floor of 1e-3 times the iteration's largest loss), each model's
+gradients as one vector (relative L2), every parameter gradient (max |ours - torch| / max |torch| per tensor, with the golden tests'
 floor of 1e-3 times the largest gradient of that model), and a
 discriminator's weights after its Adam step (in units of lr: a near-zero gradient whose
 sign differs moves a weight by about 2 lr). Our post-step discriminator weights are then
 loaded, so that the generator step is compared from identical weights. Then times --reps
 iterations (median after a warm-up) and reads the peak of PyTorch's caching allocator.
 
+--precision bf16|fp16 runs the iteration as PyTorch users train in mixed precision: forward
+passes and losses inside torch.autocast(dtype), fp16 backward passes through one
+torch.amp.GradScaler per optimiser (its defaults but an initial scale of 2^10, GRAD_SCALE, as
+ours: at 2^16 a tiny network's first fp16 gradients overflow and both sides skip the step),
+gradients recorded after unscale_; ours (gpu_check steps --precision) follows autograd/autocast.h.
+
 usage: torch_steps.py --dir DIR --net unet|pix2pix|spade|wgan [--device cuda|cpu] [--reps N]
+                      [--precision fp32|bf16|fp16]
 """
+import contextlib
 import argparse
 import json
 import os
@@ -25,6 +33,8 @@ from torch_common import emit, median_ms, milliseconds, pick_device, rel_error, 
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "golden"))
 import make_fixtures as mf  # noqa: E402  (the PyTorch definitions of our five networks)
+
+GRAD_SCALE = 1024.0  # fp16's initial loss scale, ours: NetCheck::kGradScale (gpu_check_nets.h)
 
 
 def load(path):
@@ -71,8 +81,9 @@ class Record:
 class Setup:
     """Models with our initial weights, inputs and optimisers, on the device."""
 
-    def __init__(self, cfg, init, device):
+    def __init__(self, cfg, init, device, precision="fp32"):
         self.cfg, self.net = cfg, cfg["net"]
+        self.device, self.precision = device, precision
         a = cfg["adam"]
         self.models = self.build(cfg)
         for prefix, m in self.models.items():
@@ -81,6 +92,23 @@ class Setup:
         self.inputs = {k[3:]: v.to(device) for k, v in init.items() if k.startswith("in.")}
         self.opts = {p: torch.optim.Adam(m.parameters(), lr=a["lr"], betas=(a["beta1"], a["beta2"]), eps=a["eps"])
                      for p, m in self.models.items()}
+        self.scalers = {p: torch.amp.GradScaler(device.type, init_scale=GRAD_SCALE, enabled=precision == "fp16") for p in self.models}
+
+    def autocast(self):
+        if self.precision == "fp32":
+            return contextlib.nullcontext()
+        dtype = torch.bfloat16 if self.precision == "bf16" else torch.float16
+        return torch.autocast(self.device.type, dtype=dtype)
+
+    def backward_step(self, prefix, loss, rec):
+        """Backward (scaled in fp16), the unscaled gradients recorded, then the step."""
+        sc, opt = self.scalers[prefix], self.opts[prefix]
+        sc.scale(loss).backward()
+        sc.unscale_(opt)
+        if rec:
+            rec.add_grads(prefix, self.models[prefix])
+        sc.step(opt)
+        sc.update()
 
     @staticmethod
     def build(cfg):
@@ -119,12 +147,11 @@ class Setup:
     def unet(self, rec):
         m, opt, i = self.models["net."], self.opts["net."], self.inputs
         opt.zero_grad()
-        loss = mf.soft_dice_loss(F.softmax(m(i["x"]), 1), i["target"], self.cfg["dice_class"])
-        loss.backward()
+        with self.autocast():
+            loss = mf.soft_dice_loss(F.softmax(m(i["x"]), 1).float(), i["target"], self.cfg["dice_class"])
         if rec:
             rec.losses["net"] = loss.detach()
-            rec.add_grads("net.", m)
-        opt.step()
+        self.backward_step("net.", loss, rec)
 
     def after_step(self, prefix, rec, ours):
         """The discriminator's weights after its Adam step: recorded, then replaced by ours."""
@@ -141,43 +168,39 @@ class Setup:
         og, od = self.opts["g."], self.opts["d."]
         gen = (lambda z: g(i["labels"])) if self.net == "pix2pix" else (lambda z: g(z, i["labels"]))
         od.zero_grad()
-        fake = gen(i.get("z_d")).detach()
-        loss_d = lsgan_d(d(i["real"], i["labels"]), d(fake, i["labels"]))
-        loss_d.backward()
+        with self.autocast():
+            fake = gen(i.get("z_d")).detach()
+            loss_d = lsgan_d(d(i["real"], i["labels"]).float(), d(fake, i["labels"]).float())
         if rec:
             rec.losses["d"] = loss_d.detach()
-            rec.add_grads("d.", d)
-        od.step()
+        self.backward_step("d.", loss_d, rec)
         self.after_step("d.", rec, ours)
         og.zero_grad()
-        fake = gen(i.get("z_g"))
-        gan, l1 = lsgan_g(d(fake, i["labels"])), F.l1_loss(fake, i["real"])
-        loss_g = gan + l1 * self.cfg["l1_weight"]
-        loss_g.backward()
+        with self.autocast():
+            fake = gen(i.get("z_g")).float()
+            gan, l1 = lsgan_g(d(fake, i["labels"]).float()), F.l1_loss(fake, i["real"])
+            loss_g = gan + l1 * self.cfg["l1_weight"]
         if rec:
             rec.losses.update({"g": loss_g.detach(), "g_gan": gan.detach(), "g_l1": l1.detach()})
-            rec.add_grads("g.", g)
-        og.step()
+        self.backward_step("g.", loss_g, rec)
 
     def wgan(self, rec, ours):
         g, c, i = self.models["g."], self.models["c."], self.inputs
         og, oc = self.opts["g."], self.opts["c."]
         oc.zero_grad()
-        fake = g(i["z_d"]).detach()
-        loss_c, w, gp = wgan_gp_critic(c, i["real"], fake, i["eps"], self.cfg["gp_weight"])
-        loss_c.backward()
+        with self.autocast():
+            fake = g(i["z_d"]).detach().float()
+            loss_c, w, gp = wgan_gp_critic(lambda x: c(x).float(), i["real"], fake, i["eps"], self.cfg["gp_weight"])
         if rec:
             rec.losses.update({"c": loss_c.detach(), "c_wasserstein": w.detach(), "c_gp": gp.detach()})
-            rec.add_grads("c.", c)
-        oc.step()
+        self.backward_step("c.", loss_c, rec)
         self.after_step("c.", rec, ours)
         og.zero_grad()
-        loss_g = -c(g(i["z_g"])).mean()
-        loss_g.backward()
+        with self.autocast():
+            loss_g = -c(g(i["z_g"]).float()).float().mean()
         if rec:
             rec.losses["g"] = loss_g.detach()
-            rec.add_grads("g.", g)
-        og.step()
+        self.backward_step("g.", loss_g, rec)
 
 
 def compare(rec, ours, lr):
@@ -196,8 +219,14 @@ def compare(rec, ours, lr):
         errs = {k: rel_error(ours["grad." + k], v.cpu(), 1e-3 * scale) for k, v in grads.items()}
         worst = max(errs, key=errs.get)
         p = prefix[:-1]
+        # The model's gradients as one vector: ||ours - torch|| / ||torch|| (what the mixed-precision
+        # rows are judged by: in 16 bits a gradient that is zero by construction rounds to noise
+        # far above the worst-tensor floor).
+        diff2 = sum(((ours["grad." + k].double() - v.cpu().double()) ** 2).sum().item() for k, v in grads.items())
+        norm2 = sum((v.cpu().double() ** 2).sum().item() for v in grads.values())
         out.update({f"grad_{p}_worst": errs[worst], f"grad_{p}_worst_name": worst, f"grad_{p}_tensors": len(errs),
-                    f"grad_{p}_mean": sum(errs.values()) / len(errs)})
+                    f"grad_{p}_mean": sum(errs.values()) / len(errs),
+                    f"grad_{p}_l2": (diff2 / norm2) ** 0.5 if norm2 > 0 else float("nan")})
     if rec.after:
         prefix = next(iter(rec.after)).split(".", 1)[0]
         diffs = [(ours["after." + k].double() - v.cpu().double()).abs() for k, v in rec.after.items()]
@@ -213,13 +242,17 @@ def main():
     p.add_argument("--net", required=True)
     p.add_argument("--device", default="cuda")
     p.add_argument("--reps", type=int, default=5)
+    p.add_argument("--precision", default="fp32", choices=["fp32", "bf16", "fp16"])
     args = p.parse_args()
     device = pick_device(args.device)
     set_tf32(False)  # FP32 math like ours
     torch.backends.cudnn.benchmark = False
-    cfg, init = load(os.path.join(args.dir, f"{args.net}_init.safetensors"))
-    _, ours = load(os.path.join(args.dir, f"{args.net}_step.safetensors"))
-    setup = Setup(cfg, init, device)
+    name = args.net + ("" if args.precision == "fp32" else "_" + args.precision)
+    cfg, init = load(os.path.join(args.dir, f"{name}_init.safetensors"))
+    _, ours = load(os.path.join(args.dir, f"{name}_step.safetensors"))
+    require(cfg.get("precision", "fp32") == args.precision,
+            f"{name}: ours ran in {cfg.get('precision', 'fp32')}, not {args.precision}")
+    setup = Setup(cfg, init, device, args.precision)
     del init
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats()
@@ -229,7 +262,7 @@ def main():
     del rec
     ms = median_ms(lambda: setup.iteration(), device, args.reps)
     peak = torch.cuda.max_memory_allocated() if device.type == "cuda" else 0
-    emit("torch_steps", net=args.net, first_ms=first_ms, ms=ms, reps=args.reps, peak_bytes=peak, **result)
+    emit("torch_steps", net=args.net, precision=args.precision, first_ms=first_ms, ms=ms, reps=args.reps, peak_bytes=peak, **result)
 
 
 if __name__ == "__main__":
