@@ -12,6 +12,8 @@
 #   bigsum     fill and sums past 2^31 float32 elements against exact values
 #   conv(_torch)         the U-Net's 3x3x3 convolutions, ours vs PyTorch, float32 with TF32 off
 #                        and on, and bf16 and fp16 storage (fp32 accumulation)
+#   igemm                our implicit-GEMM convolution (run.conv = "implicit_gemm") vs cuDNN, forward,
+#                        backward data and backward weight, at the U-Net's first and second level
 #   steps_<net>(_torch)  one training iteration of each network, ours vs PyTorch
 #   steps_<net>_<bf16|fp16>(_torch)  the same in mixed precision, ours (run.precision's
 #                        rules) vs PyTorch autocast: ms, peak memory, loss and gradient agreement
@@ -187,6 +189,8 @@ step_conv_torch() {
   return $rc
 }
 
+step_igemm() { ours "$GC_BIN" igemm --size "$GC_SIZE" --reps "$GC_REPS"; }
+
 # $1: NET or NET:PRECISION (bf16, fp16; fp32 when absent).
 step_steps() {
   local net=${1%%:*} precision=fp32
@@ -317,6 +321,7 @@ run_all() {
   run_step racecheck 90 sanitizer racecheck
   run_step bigsum 120 bigsum
   run_step conv 150 conv && run_step conv_torch 200 conv_torch
+  run_step igemm 90 igemm
   for net in unet pix2pix spade wgan; do
     run_step "steps_$net" 120 steps "$net" && run_step "steps_${net}_torch" 120 steps_torch "$net"
   done

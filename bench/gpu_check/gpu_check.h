@@ -1,7 +1,8 @@
 // gpu_check: the C++ half of tools/gpu_check.sh (the first run on a real GPU). One program,
-// three subcommands, each printing "GPU_CHECK kind=..." result lines (gpu_check_util.h):
+// four subcommands, each printing "GPU_CHECK kind=..." result lines (gpu_check_util.h):
 //   bigsum  fill and sum over more than 2^31 float32 elements against exact values
 //   conv    the segmentation U-Net's 3x3x3 convolutions through our cuDNN wrappers
+//   igemm   our implicit-GEMM convolution against cuDNN (run.conv), timed, compared
 //   steps   one training iteration of a network, weights and gradients exported for PyTorch
 // Built twice: gpu_check (real CUDA backend) and gpu_check_emu (the CPU emulator), so that
 // `tools/gpu_check.sh --dry-run` exercises the whole procedure at tiny sizes without a GPU.
@@ -39,6 +40,10 @@ struct ConvOptions {
   int reps = 5;
 };
 int run_conv(const UNetSize& size, const ConvOptions& opt);
+
+// Our implicit-GEMM convolution against cuDNN (gpu_check_igemm.cpp): the first two levels'
+// second convolutions, three directions, `reps` timed runs each.
+int run_igemm(const UNetSize& size, int reps);
 
 struct BigSumOptions {
   int64_t elements = (int64_t{1} << 31) + 7;

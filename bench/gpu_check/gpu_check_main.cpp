@@ -1,4 +1,4 @@
-// gpu_check <bigsum|conv|steps> [options]: see gpu_check.h and tools/gpu_check.sh.
+// gpu_check <bigsum|conv|igemm|steps> [options]: see gpu_check.h and tools/gpu_check.sh.
 #include <cstdio>
 #include <exception>
 #include <string>
@@ -15,6 +15,7 @@ using pn::gpu_check::Options;
 constexpr const char* kUsage =
     "gpu_check bigsum [--elements N] [--reps N]\n"
     "       gpu_check conv --out DIR [--size paper|small|tiny] [--tf32 off,on] [--half none|bf16,fp16] [--reps N]\n"
+    "       gpu_check igemm [--size paper|small|tiny] [--reps N]\n"
     "       gpu_check steps --net unet|pix2pix|spade|wgan --out DIR [--size paper|small|tiny] [--reps N]\n"
     "                      [--precision fp32|bf16|fp16]";
 
@@ -36,7 +37,7 @@ std::vector<std::string> half_modes(const Options& o) {
 
 int run(int argc, char** argv) {
   const std::string cmd = argc > 1 ? argv[1] : "";
-  if (cmd != "bigsum" && cmd != "conv" && cmd != "steps") Options(kUsage, {}).usage("no subcommand given");
+  if (cmd != "bigsum" && cmd != "conv" && cmd != "igemm" && cmd != "steps") Options(kUsage, {}).usage("no subcommand given");
   if (!pn::cuda::install_cuda_backend()) {
     std::fprintf(stderr, "gpu_check: no CUDA device found (driver missing, or no GPU visible)\n");
     return 3;
@@ -52,6 +53,11 @@ int run(int argc, char** argv) {
     if (o.str("out").empty()) o.usage("--out DIR is required");
     return pn::gpu_check::run_conv(pn::gpu_check::unet_size(o.str("size")),
                                    {o.str("out"), tf32_modes(o), half_modes(o), static_cast<int>(o.integer("reps", 1))});
+  }
+  if (cmd == "igemm") {
+    Options o(kUsage, {{"size", "paper"}, {"reps", "5"}});
+    o.parse(argc, argv, 2);
+    return pn::gpu_check::run_igemm(pn::gpu_check::unet_size(o.str("size")), static_cast<int>(o.integer("reps", 1)));
   }
   Options o(kUsage, {{"out", ""}, {"size", "paper"}, {"net", ""}, {"reps", "5"}, {"precision", "fp32"}});
   o.parse(argc, argv, 2);

@@ -54,6 +54,7 @@ void validate_run(const Checker& k) {
   k.one_of("run.device", {"auto", "cpu", "cuda"});
   (void)c.boolean("run.deterministic");  // type-checked by the schema; read by select_device
   (void)c.boolean("run.tf32");
+  k.one_of("run.conv", {"cudnn", "implicit_gemm"});  // read by select_device (gpu_conv_setting)
   (void)training_precision(c);  // run.precision and run.tf32 together: select_device reads them
   k.positive_int("run.checkpoint_every");
   k.positive_int("run.keep_checkpoints");

@@ -1,6 +1,7 @@
 #include "experiments/run/compute_device.h"
 
 #include <cstdio>
+#include <cstdlib>
 #include <vector>
 
 #include "autograd/error.h"
@@ -77,8 +78,19 @@ ComputeDevice select(const std::string& setting, const GpuMathOptions& math, nn:
     d.summary += std::string("; mixed precision ") + precision_name(precision) + " (float32 master weights)";
   if (index >= 0)
     d.summary += std::string("; cuDNN: ") + (math.deterministic ? "deterministic algorithms only" : "fastest algorithms") +
-                 ", TF32 " + (math.allow_tf32 ? "on" : "off");
+                 ", TF32 " + (math.allow_tf32 ? "on" : "off") +
+                 (math.conv == "implicit_gemm" ? "; float32 convolutions: implicit GEMM (ours; 16-bit ones cuDNN)" : "");
   return d;
+}
+
+// The GPU math options a run's config asks for: run.deterministic, TF32 (run.precision or
+// run.tf32), run.conv unless the environment variable PENUMBRA_CUDA_CONV overrides it.
+GpuMathOptions gpu_math_options(const Config& cfg) {
+  GpuMathOptions math;
+  math.deterministic = cfg.boolean("run.deterministic");
+  math.allow_tf32 = training_precision(cfg) == Precision::TF32;
+  math.conv = gpu_conv_setting(cfg.string("run.conv"));
+  return math;
 }
 
 }  // namespace
@@ -92,11 +104,18 @@ void set_gpu_support(GpuSupport s) {
 const GpuSupport* gpu_support() { return registered(); }
 
 ComputeDevice select_device(const Config& cfg, nn::Communicator& host) {
-  GpuMathOptions math;
-  math.deterministic = cfg.boolean("run.deterministic");
-  const Precision p = training_precision(cfg);
-  math.allow_tf32 = p == Precision::TF32;
-  return select(cfg.string("run.device"), math, host, p);
+  return select(cfg.string("run.device"), gpu_math_options(cfg), host, training_precision(cfg));
+}
+
+std::string gpu_conv_setting(const std::string& configured) {
+  const char* env = std::getenv("PENUMBRA_CUDA_CONV");
+  const bool from_env = env && *env;
+  const std::string v = from_env ? env : configured;
+  PN_CHECK(v == "cudnn" || v == "implicit_gemm",
+           "{} = \"{}\": expected \"cudnn\" (the default) or \"implicit_gemm\" (our float32 convolution, "
+           "kernels/cuda/conv_igemm.h)",
+           from_env ? "PENUMBRA_CUDA_CONV" : "run.conv", v);
+  return v;
 }
 
 ComputeDevice select_device(const std::string& setting, nn::Communicator& host) {
@@ -105,10 +124,9 @@ ComputeDevice select_device(const std::string& setting, nn::Communicator& host) 
 
 Device select_device_for_run(const std::string& run_dir, const std::string& setting, const char* command) {
   const Config cfg = run_config(run_dir);
-  GpuMathOptions math;
-  math.deterministic = cfg.boolean("run.deterministic");
-  math.allow_tf32 = training_precision(cfg) == Precision::TF32;  // inference runs in float32 (or TF32)
-  const ComputeDevice d = select(setting.empty() ? cfg.string("run.device") : setting, math, *nn::world_communicator());
+  // Inference runs in float32 (or TF32) with the run's convolution choice.
+  const ComputeDevice d = select(setting.empty() ? cfg.string("run.device") : setting, gpu_math_options(cfg),
+                                 *nn::world_communicator());
   std::printf("%s: computing on %s\n", command, d.summary.c_str());
   return d.device;
 }

@@ -6,7 +6,8 @@
 // a node runs at most as many ranks as it has devices: more is an error that says how to
 // start the job. The device is made current before anything is allocated, and the vendor
 // libraries get run.deterministic and TF32 (run.precision = "tf32", or its older spelling
-// run.tf32 = true). Every rank's choice is gathered to rank 0 for the run's log and the
+// run.tf32 = true), and float32 convolutions run through cuDNN or our implicit GEMM
+// (run.conv, overridden by the environment variable PENUMBRA_CUDA_CONV when set). Every rank's choice is gathered to rank 0 for the run's log and the
 // study's report, with the training precision.
 #pragma once
 #include <string>
@@ -36,5 +37,10 @@ ComputeDevice select_device(const std::string& setting, nn::Communicator& host);
 // sample): `setting` when not empty, else the run's own run.device; the run's GPU math
 // options (run.deterministic, run.tf32). Prints where it computes.
 Device select_device_for_run(const std::string& run_dir, const std::string& setting, const char* command);
+
+// run.conv's value (`configured`), or PENUMBRA_CUDA_CONV's when that is set and not empty;
+// throws pn::Error naming the key or variable and the accepted values ("cudnn",
+// "implicit_gemm") for anything else.
+std::string gpu_conv_setting(const std::string& configured);
 
 }  // namespace pn::experiments

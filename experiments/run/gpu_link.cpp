@@ -60,6 +60,7 @@ void configure(const GpuMathOptions& m) {
   cuda::LibraryOptions o;
   o.deterministic = m.deterministic;
   o.allow_tf32 = m.allow_tf32;
+  o.conv = cuda::parse_conv_impl(m.conv, "run.conv");
   cuda::set_library_options(o);
 }
 

@@ -16,6 +16,7 @@ namespace pn::experiments {
 struct GpuMathOptions {
   bool deterministic = false;  // run.deterministic: cuDNN algorithms flagged deterministic only
   bool allow_tf32 = false;     // run.tf32: tensor-core TF32 for float32 convolutions and matmuls
+  std::string conv = "cudnn";  // run.conv: "cudnn" or "implicit_gemm" (ours) for float32 convolutions
 };
 
 struct GpuSupport {

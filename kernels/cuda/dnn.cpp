@@ -15,6 +15,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "kernels/cuda/conv_igemm.h"
 #include "kernels/cuda/library_options.h"
 
 namespace pn::cuda {
@@ -466,6 +467,17 @@ void convolve(Direction dir, const kernels::ConvGeom& g, cudnnDataType_t t, Conv
   throw CudaError(msg, static_cast<int>(CUDNN_STATUS_NOT_SUPPORTED));
 }
 
+// Whether a float32 convolution in `layout` runs our implicit GEMM (run.conv, library_options.h).
+// When it does, the device's pool keeps its memory as for cuDNN's workspaces: backward weight's
+// split workspace comes from it at every call.
+bool our_conv(ConvLayout layout) {
+  if (library_options().conv != ConvImpl::implicit_gemm || layout != ConvLayout::channels_first) return false;
+  int dev = 0;
+  PN_CUDA_CHECK(cudaGetDevice(&dev));
+  keep_pool_memory(dev);
+  return true;
+}
+
 }  // namespace
 
 // alpha = 1 and beta = 0 in the scale type cuDNN reads: double for double data, else float.
@@ -477,6 +489,8 @@ struct Scales {
 
 template <class T>
 void conv_forward(const kernels::ConvGeom& g, const T* x, const T* w, T* y, cudaStream_t stream, ConvLayout layout) {
+  if constexpr (std::is_same_v<T, float>)
+    if (our_conv(layout)) return conv_igemm_forward(g, x, w, y, stream);
   const int64_t shape[5] = {g.N, g.C_in, g.in[0], g.in[1], g.in[2]};
   ErrorScope scope("conv_forward", shape, 5);
   const Scales<T> s;
@@ -486,6 +500,8 @@ void conv_forward(const kernels::ConvGeom& g, const T* x, const T* w, T* y, cuda
 template <class T>
 void conv_backward_input(const kernels::ConvGeom& g, const T* dy, const T* w, T* dx, cudaStream_t stream,
                          ConvLayout layout) {
+  if constexpr (std::is_same_v<T, float>)
+    if (our_conv(layout)) return conv_igemm_backward_input(g, dy, w, dx, stream);
   const int64_t shape[5] = {g.N, g.C_in, g.in[0], g.in[1], g.in[2]};
   ErrorScope scope("conv_backward_input", shape, 5);
   const Scales<T> s;
@@ -495,6 +511,8 @@ void conv_backward_input(const kernels::ConvGeom& g, const T* dy, const T* w, T*
 template <class T>
 void conv_backward_weight(const kernels::ConvGeom& g, const T* x, const T* dy, T* dw, cudaStream_t stream,
                           ConvLayout layout) {
+  if constexpr (std::is_same_v<T, float>)
+    if (our_conv(layout)) return conv_igemm_backward_weight(g, x, dy, dw, stream);
   const int64_t shape[5] = {g.C_out, g.C_in, g.k[0], g.k[1], g.k[2]};
   ErrorScope scope("conv_backward_weight", shape, 5);
   const Scales<T> s;

@@ -2,7 +2,9 @@
 // kernels/cpu/conv.h (no bias): forward, gradient w.r.t. the input (also the transposed
 // convolution's forward), gradient w.r.t. the weight. The same source runs on the real cuDNN
 // (CUDA builds) and on the emulated one (kernels/cuda/emu/cudnn_emu.h, PN_CUDA_EMU), through
-// kernels/cuda/cudnn_api.h.
+// kernels/cuda/cudnn_api.h. With library_options().conv == ConvImpl::implicit_gemm (run.conv),
+// float32 channels-first calls run our implicit GEMM instead (conv_igemm.h; nothing of cuDNN
+// is touched, conv_algorithm() stays empty); other dtypes and channels-last stay on cuDNN.
 //
 // Contract of conv_forward / conv_backward_input / conv_backward_weight:
 //   requires  T float, double, __nv_bfloat16 or __half (kernels/cuda/storage_types.h); g a

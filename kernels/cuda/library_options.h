@@ -1,12 +1,23 @@
-// Process-wide options of the vendor-library paths: cuDNN convolutions (dnn.cpp) and cuBLAS
-// matrix products (blas.cpp). Read at every call, so a change applies to the next call; the
+// Process-wide options of the vendor-library paths: convolutions (dnn.cpp: cuDNN, or our
+// implicit GEMM, conv_igemm.h) and cuBLAS matrix products (blas.cpp). Read at every call, so a change applies to the next call; the
 // convolution algorithm cache keys on them, so choices made under one setting are never
 // reused under another.
 #pragma once
+#include <string>
+
 #include "kernels/cuda/runtime.h"  // PN_CUDA_ABI
 
 namespace pn::cuda {
 inline namespace PN_CUDA_ABI {
+
+// Who computes float32 channels-first convolutions (run.conv): cuDNN, or our implicit GEMM
+// (conv_igemm.h). Other dtypes (float64, bfloat16, float16) and channels-last storage always
+// run through cuDNN, whichever is chosen.
+enum class ConvImpl { cudnn = 0, implicit_gemm = 1 };
+const char* conv_impl_name(ConvImpl impl);  // "cudnn", "implicit_gemm"
+// The implementation a run.conv value names; std::invalid_argument naming `what` (the key or
+// variable it came from) and the accepted values for anything else.
+ConvImpl parse_conv_impl(const std::string& value, const std::string& what);
 
 struct LibraryOptions {
   // Convolutions run only algorithms cuDNN reports CUDNN_DETERMINISTIC, so results are bit
@@ -18,6 +29,10 @@ struct LibraryOptions {
   // (CUDNN_FMA_MATH, CUBLAS_DEFAULT_MATH), comparable with the CPU reference to ~1e-5.
   // Double precision never uses TF32.
   bool allow_tf32 = false;
+  // Float32 channels-first convolutions (forward and both backwards) through cuDNN or through
+  // our implicit GEMM. deterministic and allow_tf32 concern cuDNN only: the implicit GEMM is
+  // FP32 and sums in a fixed order.
+  ConvImpl conv = ConvImpl::cudnn;
 };
 
 void set_library_options(const LibraryOptions& options);

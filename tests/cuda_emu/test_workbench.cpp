@@ -7,6 +7,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "kernels/cuda/conv_igemm.h"
 #include "kernels/cuda/elementwise.h"
 #include "kernels/cuda/workbench/workbench.h"
 
@@ -139,6 +140,52 @@ TEST_CASE("workbench: binary and channel_sum, promoted, against the kernels befo
   CHECK(split[0].grid[0] * split[0].grid[1] == 16);
   CHECK(split[0].sector_efficiency() == doctest::Approx(1.0));
   CHECK(moved_ratio(split) == doctest::Approx(1.0).epsilon(0.01));
+}
+
+// The launches of f(g, a, b, out) on a tiny geometry, profiled (the bench case's 16 channels
+// cost a minute under the sanitizers' unoptimised build).
+template <class F>
+std::vector<pn::cuda::emu::LaunchProfile> profile_conv(F f, const pn::kernels::ConvGeom& g, int64_t a, int64_t b,
+                                                       int64_t out) {
+  float *da = nullptr, *db = nullptr, *dout = nullptr;
+  REQUIRE(cudaMalloc(reinterpret_cast<void**>(&da), a * sizeof(float)) == cudaSuccess);
+  REQUIRE(cudaMalloc(reinterpret_cast<void**>(&db), b * sizeof(float)) == cudaSuccess);
+  REQUIRE(cudaMalloc(reinterpret_cast<void**>(&dout), out * sizeof(float)) == cudaSuccess);
+  REQUIRE(cudaMemset(da, 0, a * sizeof(float)) == cudaSuccess);
+  REQUIRE(cudaMemset(db, 0, b * sizeof(float)) == cudaSuccess);
+  pn::cuda::emu::set_profiling(true);
+  std::vector<pn::cuda::emu::LaunchProfile> launches;
+  {
+    pn::cuda::emu::ProfileCapture capture;
+    f(g, da, db, dout, nullptr);
+    REQUIRE(cudaDeviceSynchronize() == cudaSuccess);
+    launches = capture.launches();
+  }
+  pn::cuda::emu::set_profiling(false);
+  for (float* p : {da, db, dout}) REQUIRE(cudaFree(p) == cudaSuccess);
+  return launches;
+}
+
+TEST_CASE("workbench: the implicit-GEMM convolutions are our kernels; backward weight splits its reduction") {
+  // Version 1 is cuDNN: under the emulator a library call, no kernel of ours to profile.
+  CHECK(profile("conv3d_bwd_weight", 1, 4096).empty());
+  // [1, 2 -> 3, 2x4x4], 3x3x3, pad 1: x 64, w 162, y 96 floats.
+  pn::kernels::ConvGeom g;
+  g.N = 1, g.C_in = 2, g.C_out = 3;
+  for (int d = 0; d < 3; ++d) g.in[d] = d ? 4 : 2, g.k[d] = 3, g.pad[d] = 1, g.out[d] = g.in[d];
+  for (const auto& p : {profile_conv(pn::cuda::conv_igemm_forward, g, 64, 162, 96),
+                        profile_conv(pn::cuda::conv_igemm_backward_input, g, 96, 162, 64)}) {
+    REQUIRE(p.size() == 1);
+    CHECK(p[0].site.find("conv_igemm.cu") != std::string::npos);
+    CHECK(p[0].instrumented());
+    CHECK(p[0].grid[2] == 1);
+  }
+  // dw is 3 x 54 (2 tiles of 32 columns), K = 32 (2 slices of 16): 2 splits, then their sum.
+  const auto w = profile_conv(pn::cuda::conv_igemm_backward_weight, g, 64, 96, 162);
+  REQUIRE(w.size() == 2);
+  CHECK(w[0].grid[0] * w[0].grid[1] == 2);
+  CHECK(w[0].grid[2] == 2);
+  CHECK(w[1].site.find("conv_igemm.cu") != std::string::npos);
 }
 
 TEST_CASE("workbench: unknown families and versions are refused by name") {

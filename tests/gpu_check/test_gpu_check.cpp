@@ -1,7 +1,8 @@
 // gpu_check's C++ half (bench/gpu_check) on the emulated device: the input
 // values agree with the PyTorch side's formula, the convolution cases are exactly the
-// U-Net's, the big-array check passes on a correct fill and fails on a lost element, and a
-// mixed-precision iteration exports unscaled gradients close to the fp32 iteration's.
+// U-Net's, the big-array check passes on a correct fill and fails on a lost element, a
+// mixed-precision iteration exports unscaled gradients close to the fp32 iteration's, and our
+// implicit-GEMM convolution agrees with (emulated) cuDNN on the comparison's two shapes.
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -116,4 +117,8 @@ TEST_CASE("steps in bf16 and fp16: unscaled gradients near fp32's; tf32 is refus
   }
   auto check = make_net_check("unet", "tiny");
   CHECK_THROWS_AS(check->set_precision(pn::Precision::TF32), std::invalid_argument);
+}
+
+TEST_CASE("igemm: our implicit GEMM agrees with cuDNN on the first two levels' convolutions") {
+  CHECK(run_igemm(unet_size("tiny"), 1) == 0);
 }

@@ -24,9 +24,11 @@ expect "| 5 | bottleneck.3 |"
 expect "training steps: unet: no PyTorch comparison"
 expect "mixed precision: spade bf16: no PyTorch comparison"
 expect "convolutions: case 0 fwd TF32 off: no PyTorch comparison"
-for step in build libs ctest bigsum conv steps_unet steps_pix2pix steps_spade steps_wgan steps_unet_bf16 steps_wgan_fp16; do
+expect "| 1 | down0.3, upconv0.3 | 2x2→2 4x8x8 | bwd_filter |"
+for step in build libs ctest bigsum conv igemm steps_unet steps_pix2pix steps_spade steps_wgan steps_unet_bf16 steps_wgan_fp16; do
   expect "| $step | ok |"
 done
 expect "| conv_torch | failed |"
 [[ $r == *"big arrays:"* ]] && fail "a big-array check failed"
+[[ $r == *"implicit GEMM:"* ]] && fail "the implicit-GEMM comparison failed"
 echo "gpu_check.sh dry run without PyTorch: our steps passed, the comparisons failed clearly, exit 1"

@@ -9,7 +9,7 @@ import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 NETS = ["unet", "pix2pix", "spade", "wgan"]
-STEPS = ["env", "build", "libs", "ctest", "memcheck", "racecheck", "bigsum", "conv", "conv_torch"] + \
+STEPS = ["env", "build", "libs", "ctest", "memcheck", "racecheck", "bigsum", "conv", "conv_torch", "igemm"] + \
     [s for n in NETS for s in (f"steps_{n}", f"steps_{n}_torch")] + \
     [s for p in ("bf16", "fp16") for n in NETS for s in (f"steps_{n}_{p}", f"steps_{n}_{p}_torch")]
 
@@ -25,6 +25,9 @@ def passing_results():
                          "ms=1 tflops=1 algo=ALGO_1 algo_id=1 workspace=0 deterministic=1 file=x.f32")
             lines.append(f"kind=torch_conv case=0 dir={d} tf32={tf32} ms=1 tflops=1 deterministic=1 "
                          "err_ours=1e-7 err_torch=1e-7 diff_ours_torch=1e-7 nan_ours=0")
+    for d in ("fwd", "bwd_data", "bwd_filter"):
+        lines.append(f"kind=igemm case=1 layers=down0.3 dir={d} N=2 Cin=2 Cout=2 D=4 H=8 W=8 cudnn_ms=1 "
+                     "cudnn_tflops=1 ours_ms=2 ours_tflops=0.5 cudnn_over_ours=0.5 diff=2e-7 deterministic=1")
     for n in NETS:
         lines.append(f"kind=steps net={n} scale=tiny first_ms=5 ms=1 reps=5 peak_bytes=1048576 device_mallocs=3")
         lines.append(f"kind=torch_steps net={n} first_ms=5 ms=1 reps=5 peak_bytes=1048576 loss_g_ours=0.5 "
@@ -129,6 +132,21 @@ class ReportVerdict(unittest.TestCase):
         self.assertEqual(self.verdict(), 0, self.report)
         self.drop("kind=torch_conv case=0 dir=fwd tf32=on")
         self.assertEqual(self.verdict(), 1)
+
+    def test_implicit_gemm_off_cudnn_nondeterministic_or_missing_fails(self):
+        self.replace("dir=bwd_filter N=2 Cin=2 Cout=2 D=4 H=8 W=8 cudnn_ms=1 cudnn_tflops=1 ours_ms=2 ours_tflops=0.5 "
+                     "cudnn_over_ours=0.5 diff=2e-7", "dir=bwd_filter N=2 Cin=2 Cout=2 D=4 H=8 W=8 cudnn_ms=1 "
+                     "cudnn_tflops=1 ours_ms=2 ours_tflops=0.5 cudnn_over_ours=0.5 diff=5e-3")
+        self.assertEqual(self.verdict(), 1)
+        self.assertIn("bwd_filter: max |ours - cuDNN| / max |cuDNN| = 0.005", self.report)
+        self.reset()
+        self.replace("diff=2e-7 deterministic=1", "diff=2e-7 deterministic=0")
+        self.assertEqual(self.verdict(), 1)
+        self.assertIn("two runs of ours differ", self.report)
+        self.reset()
+        self.drop("kind=igemm")
+        self.assertEqual(self.verdict(), 1)
+        self.assertIn("implicit GEMM: no results of ours", self.report)
 
     def test_a_16bit_convolution_is_judged_by_its_own_tolerance(self):
         self.replace("dir=fwd tf32=bf16 ms=1 tflops=1 deterministic=1 err_ours=1e-7",

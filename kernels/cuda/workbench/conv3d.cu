@@ -1,23 +1,30 @@
-// Workbench family "conv3d": the forward 3-D convolution (no bias) of float32
-// x [N, C_in, D, H, W] with w [C_out, C_in, kd, kh, kw], stride and zero padding, in numbered
-// versions.
-//   1  production (kernels/cuda/dnn.cpp conv_forward): cuDNN (under the emulator its emulation,
-//      a library call, so the profile shows no kernel of ours)
-//   2  our own implicit GEMM: y viewed as [C_out] x [N * out volume] = W [C_out, C_in k^3] times
-//      the column matrix of x, never materialised: a block computes a 32 x 32 tile of y with
-//      256 threads (4 outputs each), staging 32 x 16 tiles of W and of the columns in shared
-//      memory (the columns gathered from x on the fly, zeros in the padding); float accumulation
-//   3  implicit GEMM on tensor cores (nvcuda::wmma), bf16 x and w, float accumulation
-//      (workbench/conv3d_mma.cu, with its own check on bf16-rounded inputs and its own case)
-// Backward passes are not written yet. The check runs every version on
-// padded, strided, 2-D-like (D = 1) and pointwise geometries with ragged tiles against the CPU
-// reference convolution (kernels/cpu/conv_reference.h), within 1e-5 of the sum of |w x| terms.
-#include <cmath>
+// Workbench families "conv3d", "conv3d_bwd_data" and "conv3d_bwd_weight": the three passes of
+// the 3-D convolution (no bias) of float32 x [N, C_in, D, H, W] with w [C_out, C_in, kd, kh, kw],
+// stride and zero padding per axis (kernels/op_geometry.h has no dilation), one family per pass
+// so that `penumbra bench kernels --family conv3d_bwd_weight` reads as what it measures:
+//   conv3d             y  = conv(x, w)
+//   conv3d_bwd_data    dx = the gradient w.r.t. x of <dy, conv(x, w)>
+//   conv3d_bwd_weight  dw = the gradient w.r.t. w
+// Each family's versions:
+//   1  production's default (kernels/cuda/dnn.cpp, run.conv = "cudnn"): cuDNN (under the
+//      emulator its emulation, a library call, so the profile shows no kernel of ours)
+//   2  our implicit GEMM (kernels/cuda/conv_igemm.cu, run.conv = "implicit_gemm"): the pass as
+//      a GEMM whose operands are gathered on the fly, 32 x 32 tiles of the result per block of
+//      256 threads (4 each), 16-long slices of both operands in shared memory; backward weight
+//      splits its long reduction (N x out volume) over blocks and sums the splits in order.
+//      The GEMM mapping (M, N, K) of each pass is narrated in conv_igemm.cu.
+// conv3d has a third version: implicit GEMM on tensor cores (nvcuda::wmma), bf16 x and w, float
+// accumulation, in workbench/conv3d_mma.cu with its own check (bf16-rounded inputs) and case.
+// The check runs every version on padded,
+// strided (stride > kernel too), 2-D-like (D = 1) and pointwise geometries with ragged tiles
+// against the CPU reference (kernels/cpu/conv_reference.h), within 2e-6 per summed term (each
+// |term| <= 1: float sums in other orders).
+#include <string>
 
 #include "kernels/cpu/conv_reference.h"
-#include "kernels/cuda/device.h"
+#include "kernels/cuda/conv_igemm.h"
 #include "kernels/cuda/dnn.h"
-#include "kernels/cuda/launch.h"
+#include "kernels/cuda/library_options.h"
 #include "kernels/cuda/workbench/buffers.h"
 #include "kernels/cuda/workbench/conv3d_mma.h"
 #include "kernels/cuda/workbench/family.h"
@@ -29,74 +36,45 @@ namespace workbench {
 namespace {
 
 using kernels::ConvGeom;
-constexpr int kTileM = 32;  // output channels per block
-constexpr int kTileN = 32;  // output positions (over N and the output volume) per block
-constexpr int kTileK = 16;  // reduction slice (C_in k^3) staged per step
-constexpr unsigned kThreads = 256;
 
-// The column matrix's element (row r = (ci, a, b, c), column q = (n, od, oh, ow)): x at the
-// window position, 0 in the padding.
-__device__ __forceinline__ float column_value(const ConvGeom& g, const float* x, int64_t r, int64_t q) {
-  const int64_t kv = g.k[0] * g.k[1] * g.k[2], ov = g.out[0] * g.out[1] * g.out[2];
-  const int64_t ci = r / kv, kr = r % kv, a = kr / (g.k[1] * g.k[2]), b = kr / g.k[2] % g.k[1], c = kr % g.k[2];
-  const int64_t n = q / ov, p = q % ov, od = p / (g.out[1] * g.out[2]), oh = p / g.out[2] % g.out[1], ow = p % g.out[2];
-  const int64_t id = od * g.stride[0] - g.pad[0] + a, ih = oh * g.stride[1] - g.pad[1] + b,
-                iw = ow * g.stride[2] - g.pad[2] + c;
-  if (id < 0 || id >= g.in[0] || ih < 0 || ih >= g.in[1] || iw < 0 || iw >= g.in[2]) return 0.f;
-  return x[(((n * g.C_in + ci) * g.in[0] + id) * g.in[1] + ih) * g.in[2] + iw];
+enum class Pass { forward = 0, backward_data = 1, backward_weight = 2 };
+
+// One pass: out = f(a, b) with (a, b, out) = (x, w, y), (dy, w, dx) or (x, dy, dw).
+using ConvLauncher = void (*)(const ConvGeom& g, const float* a, const float* b, float* out, cudaStream_t stream);
+
+// Version 1: cuDNN, whatever run.conv the process was given.
+template <Pass P>
+void launch_cudnn(const ConvGeom& g, const float* a, const float* b, float* out, cudaStream_t stream) {
+  LibraryOptions o = library_options();
+  o.conv = ConvImpl::cudnn;
+  const ScopedLibraryOptions scope(o);
+  if constexpr (P == Pass::forward) conv_forward<float>(g, a, b, out, stream);
+  else if constexpr (P == Pass::backward_data) conv_backward_input<float>(g, a, b, out, stream);
+  else conv_backward_weight<float>(g, a, b, out, stream);
 }
 
-// Thread t computes rows (t / 32) * 4 .. + 3 of the tile at column t % 32: consecutive lanes
-// take consecutive output positions, so the column gathers and the stores run along W.
-__global__ void implicit_gemm_kernel(ConvGeom g, const float* x, const float* w, float* y) {
-  PN_SHARED(float[kTileK][kTileM + 1], w_tile);  // w_tile[k][m] = W[m0 + m, k0 + k]
-  PN_SHARED(float[kTileK][kTileN], col_tile);    // col_tile[k][n] = column (k0 + k, q0 + n)
-  const int64_t rows = g.C_in * g.k[0] * g.k[1] * g.k[2], cols = g.N * g.out[0] * g.out[1] * g.out[2];
-  const int64_t m0 = static_cast<int64_t>(blockIdx.y) * kTileM, q0 = static_cast<int64_t>(blockIdx.x) * kTileN;
-  const unsigned t = threadIdx.x, tn = t % kTileN, tm = t / kTileN * 4;
-  float acc[4] = {0.f, 0.f, 0.f, 0.f};
-  for (int64_t k0 = 0; k0 < rows; k0 += kTileK) {
-    for (unsigned i = t; i < kTileK * kTileM; i += blockDim.x) {  // W: lanes along the reduction
-      const unsigned kk = i % kTileK, mm = i / kTileK;
-      const bool in = m0 + mm < g.C_out && k0 + kk < rows;
-      w_tile[kk][mm] = in ? w[(m0 + mm) * rows + k0 + kk] : 0.f;
-    }
-    for (unsigned i = t; i < kTileK * kTileN; i += blockDim.x) {  // columns: lanes along positions
-      const unsigned nn = i % kTileN, kk = i / kTileN;
-      const bool in = q0 + nn < cols && k0 + kk < rows;
-      col_tile[kk][nn] = in ? column_value(g, x, k0 + kk, q0 + nn) : 0.f;
-    }
-    __syncthreads();
-    for (int kk = 0; kk < kTileK; ++kk) {
-      const float v = col_tile[kk][tn];
-      for (int j = 0; j < 4; ++j) acc[j] += w_tile[kk][tm + j] * v;
-    }
-    __syncthreads();
-  }
-  const int64_t q = q0 + tn, ov = g.out[0] * g.out[1] * g.out[2];
-  if (q >= cols) return;
-  const int64_t n = q / ov, p = q % ov;
-  for (int j = 0; j < 4; ++j) {
-    const int64_t m = m0 + tm + j;
-    if (m < g.C_out) y[(n * g.C_out + m) * ov + p] = acc[j];
-  }
+constexpr ConvLauncher kLaunchers[3][2] = {
+    {launch_cudnn<Pass::forward>, conv_igemm_forward},
+    {launch_cudnn<Pass::backward_data>, conv_igemm_backward_input},
+    {launch_cudnn<Pass::backward_weight>, conv_igemm_backward_weight}};
+
+// The element counts of a pass's operands and result, and the terms summed per result.
+struct PassSizes {
+  int64_t a, b, out, terms;
+};
+
+PassSizes pass_sizes(Pass p, const ConvGeom& g) {
+  const int64_t x = g.N * g.C_in * g.in_volume(), w = g.C_out * g.col_rows(), y = g.N * g.C_out * g.out_volume();
+  if (p == Pass::forward) return {x, w, y, g.col_rows()};
+  if (p == Pass::backward_data) return {y, w, x, g.C_out * g.k_volume()};
+  return {x, y, w, g.N * g.out_volume()};
 }
 
-using ConvLauncher = void (*)(const ConvGeom& g, const float* x, const float* w, float* y, cudaStream_t stream);
-
-void launch_v1(const ConvGeom& g, const float* x, const float* w, float* y, cudaStream_t stream) {
-  conv_forward(g, x, w, y, stream);
+void reference(Pass p, const ConvGeom& g, const float* a, const float* b, float* out) {
+  if (p == Pass::forward) cpu::reference::conv_forward(g, a, b, out);
+  else if (p == Pass::backward_data) cpu::reference::conv_backward_input(g, a, b, out);
+  else cpu::reference::conv_backward_weight(g, a, b, out);
 }
-
-void launch_v2(const ConvGeom& g, const float* x, const float* w, float* y, cudaStream_t stream) {
-  const int64_t cols = g.N * g.out_volume();
-  if (cols <= 0 || g.C_out <= 0) return;
-  ErrorScope scope("workbench conv3d v2", cols * g.C_out);
-  const dim3 grid(static_cast<unsigned>((cols + kTileN - 1) / kTileN), static_cast<unsigned>((g.C_out + kTileM - 1) / kTileM));
-  launch(implicit_gemm_kernel, grid, dim3(kThreads), 0, stream, g, x, w, y);
-}
-
-constexpr ConvLauncher kLaunchers[] = {launch_v1, launch_v2};
 
 ConvGeom conv_geom(int64_t n, int64_t c_in, int64_t c_out, const int64_t (&in)[3], const int64_t (&k)[3],
                    const int64_t (&stride)[3], const int64_t (&pad)[3]) {
@@ -114,26 +92,29 @@ ConvGeom conv_geom(int64_t n, int64_t c_in, int64_t c_out, const int64_t (&in)[3
   return g;
 }
 
-std::string check_version(int version) {
-  if (version == 3) return conv3d_mma_check();
+std::string describe(const ConvGeom& g) {
+  auto triple = [](const int64_t* v) {
+    return std::to_string(v[0]) + "x" + std::to_string(v[1]) + "x" + std::to_string(v[2]);
+  };
+  return "conv [" + std::to_string(g.N) + ", " + std::to_string(g.C_in) + " -> " + std::to_string(g.C_out) + ", " +
+         triple(g.in) + "], k " + triple(g.k) + ", stride " + triple(g.stride) + ", pad " + triple(g.pad);
+}
+
+std::string check_pass(Pass p, int version) {
   const ConvGeom geoms[] = {conv_geom(2, 3, 5, {5, 7, 9}, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}),
                             conv_geom(1, 4, 33, {6, 5, 11}, {3, 3, 3}, {2, 2, 2}, {0, 1, 1}),
                             conv_geom(2, 3, 7, {1, 9, 13}, {1, 3, 3}, {1, 1, 2}, {0, 1, 1}),
-                            conv_geom(1, 17, 35, {2, 3, 7}, {1, 1, 1}, {1, 1, 1}, {0, 0, 0})};
+                            conv_geom(1, 17, 35, {2, 3, 7}, {1, 1, 1}, {1, 1, 1}, {0, 0, 0}),
+                            conv_geom(1, 3, 4, {7, 8, 9}, {2, 2, 3}, {3, 2, 2}, {1, 0, 1})};
   unsigned seed = 121;
   for (const ConvGeom& g : geoms) {
-    const std::vector<float> x = random_values<float>(g.N * g.C_in * g.in_volume(), seed++);
-    const std::vector<float> w = random_values<float>(g.C_out * g.col_rows(), seed++);
-    std::vector<float> want(static_cast<size_t>(g.N * g.C_out * g.out_volume()));
-    cpu::reference::conv_forward(g, x.data(), w.data(), want.data());
-    DeviceBuffer<float> dx(x), dw(w), dy(static_cast<int64_t>(want.size()));
-    kLaunchers[version - 1](g, dx.get(), dw.get(), dy.get(), nullptr);
-    const std::string what = "conv [" + std::to_string(g.N) + ", " + std::to_string(g.C_in) + " -> " +
-                             std::to_string(g.C_out) + ", " + std::to_string(g.in[0]) + ", " + std::to_string(g.in[1]) +
-                             ", " + std::to_string(g.in[2]) + "], k " + std::to_string(g.k[1]) + ", stride " +
-                             std::to_string(g.stride[2]);
-    // Terms |w x| <= 1 each, col_rows() of them per output: float sums in other orders.
-    const std::string failure = compare(dy.download(), want, 0, 1e-5 * static_cast<double>(g.col_rows()), what);
+    const PassSizes n = pass_sizes(p, g);
+    const std::vector<float> a = random_values<float>(n.a, seed++), b = random_values<float>(n.b, seed++);
+    std::vector<float> want(static_cast<size_t>(n.out));
+    reference(p, g, a.data(), b.data(), want.data());
+    DeviceBuffer<float> da(a), db(b), dout(n.out);
+    kLaunchers[static_cast<int>(p)][version - 1](g, da.get(), db.get(), dout.get(), nullptr);
+    const std::string failure = compare(dout.download(), want, 0, 2e-6 * static_cast<double>(n.terms), describe(g));
     if (!failure.empty()) return failure;
   }
   return "";
@@ -142,42 +123,76 @@ std::string check_version(int version) {
 // 3x3x3, stride 1, pad 1, 16 -> 16 channels over [1, 16, n / 4096, 16, 16]: n input elements.
 class ConvCase : public BenchCase {
  public:
-  ConvCase(ConvLauncher f, int64_t n)
-      : f_(f), g_(conv_geom(1, 16, 16, {n / (16 * 16 * 16), 16, 16}, {3, 3, 3}, {1, 1, 1}, {1, 1, 1})),
-        x_(random_values<float>(g_.C_in * g_.in_volume(), 3)), w_(random_values<float>(g_.C_out * g_.col_rows(), 4)),
-        y_(g_.C_out * g_.out_volume()) {}
-  void launch(cudaStream_t stream) override { f_(g_, x_.get(), w_.get(), y_.get(), stream); }
+  ConvCase(Pass p, ConvLauncher f, int64_t n)
+      : p_(p), f_(f), g_(conv_geom(1, 16, 16, {n / (16 * 16 * 16), 16, 16}, {3, 3, 3}, {1, 1, 1}, {1, 1, 1})),
+        a_(random_values<float>(pass_sizes(p, g_).a, 3)), b_(random_values<float>(pass_sizes(p, g_).b, 4)),
+        out_(pass_sizes(p, g_).out) {}
+  void launch(cudaStream_t stream) override { f_(g_, a_.get(), b_.get(), out_.get(), stream); }
   double compulsory_bytes() const override {
-    return 4.0 * static_cast<double>(x_.size() + w_.size() + y_.size());
+    return 4.0 * static_cast<double>(a_.size() + b_.size() + out_.size());
   }
   double flops() const override { return 2.0 * g_.macs(); }
   std::string problem() const override {
-    return "conv 3x3x3, 16 -> 16 channels, [1, 16, " + std::to_string(g_.in[0]) + ", 16, 16] float32";
+    static const char* kWhat[] = {"forward", "backward data", "backward weight"};
+    return std::string("conv ") + kWhat[static_cast<int>(p_)] + " 3x3x3, 16 -> 16 channels, [1, 16, " +
+           std::to_string(g_.in[0]) + ", 16, 16] float32";
   }
 
  private:
+  Pass p_;
   ConvLauncher f_;
   ConvGeom g_;
-  DeviceBuffer<float> x_, w_, y_;
+  DeviceBuffer<float> a_, b_, out_;
 };
 
+template <Pass P>
+std::string check_version(int version) {
+  if (P == Pass::forward && version == 3) return conv3d_mma_check();
+  return check_pass(P, version);
+}
+
+template <Pass P>
 std::unique_ptr<BenchCase> bench_version(int version, int64_t n) {
-  if (version == 3) return conv3d_mma_bench(n);
-  return std::make_unique<ConvCase>(kLaunchers[version - 1], n);
+  if (P == Pass::forward && version == 3) return conv3d_mma_bench(n);
+  return std::make_unique<ConvCase>(P, kLaunchers[static_cast<int>(P)][version - 1], n);
+}
+
+template <Pass P>
+Family conv_family(const char* name, const char* what, const char* v2) {
+  return Family{name,
+                what,
+                {{1, "production's default (run.conv = \"cudnn\"): cuDNN"},
+                 {2, std::string("implicit GEMM of our own (run.conv = \"implicit_gemm\"): ") + v2}},
+                check_version<P>,
+                bench_version<P>,
+                int64_t{1} << 24,
+                int64_t{1} << 14};
 }
 
 }  // namespace
 
 const Family& conv3d_family() {
-  static const Family f{"conv3d",
-                        "3-d convolution forward, float32, no bias (kernels/cuda/dnn.cpp conv_forward)",
-                        {{1, "production: cuDNN's forward convolution"},
-                         {2, "implicit GEMM of our own: 32 x 32 output tiles, W and gathered columns in shared memory"},
-                         {3, "implicit GEMM on tensor cores (wmma 16x16x16), bf16 in, float accumulation and out"}},
-                        check_version,
-                        bench_version,
-                        int64_t{1} << 24,
-                        int64_t{1} << 14};
+  static const Family f = [] {
+    Family forward = conv_family<Pass::forward>(
+        "conv3d", "3-d convolution forward, float32, no bias (kernels/cuda/dnn.cpp conv_forward)",
+        "M = C_out, N = batch x out volume, K = C_in k^3; 32 x 32 tiles, W and gathered columns in shared memory");
+    forward.versions.push_back({3, "implicit GEMM on tensor cores (wmma 16x16x16), bf16 in, float accumulation and out"});
+    return forward;
+  }();
+  return f;
+}
+
+const Family& conv3d_bwd_data_family() {
+  static const Family f = conv_family<Pass::backward_data>(
+      "conv3d_bwd_data", "3-d convolution backward data (dx), float32 (kernels/cuda/dnn.cpp conv_backward_input)",
+      "M = C_in, N = batch x in volume, K = C_out k^3; dy gathered at the output each tap reads (0 off the stride)");
+  return f;
+}
+
+const Family& conv3d_bwd_weight_family() {
+  static const Family f = conv_family<Pass::backward_weight>(
+      "conv3d_bwd_weight", "3-d convolution backward weight (dw), float32 (kernels/cuda/dnn.cpp conv_backward_weight)",
+      "M = C_out, N = C_in k^3, K = batch x out volume split over blocks, the splits summed in order");
   return f;
 }
 

@@ -53,6 +53,8 @@ const Family& max_pool_family();
 const Family& norm_apply_family();
 const Family& norm_backward_family();
 const Family& conv3d_family();
+const Family& conv3d_bwd_data_family();
+const Family& conv3d_bwd_weight_family();
 
 // The elementwise family's check on any launcher of y = relu(x) over n floats (for planted bugs).
 using UnaryLauncher = void (*)(const float* x, float* y, int64_t n, cudaStream_t stream);

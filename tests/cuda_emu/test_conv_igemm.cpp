@@ -1,0 +1,153 @@
+// Our implicit-GEMM convolution as production runs it (kernels/cuda/conv_igemm.h, chosen in
+// dnn.cpp by LibraryOptions::conv = implicit_gemm, i.e. run.conv): the three passes through the
+// dnn.h entry points match the CPU reference on awkward geometries without a single cuDNN
+// launch; backward weight's split reduction gives the same bits twice; 16-bit and channels-last
+// convolutions stay on cuDNN; a bad run.conv value is refused naming the key and the values.
+// Also built into tests/gpu's test_gpu_kernels (the real kernels against the CPU); the cuDNN
+// launch counts are the emulator's, so those checks run under the emulator only.
+#include <doctest/doctest.h>
+
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "emu_util.h"
+#include "kernels/cpu/conv_reference.h"
+#include "kernels/cuda/conv_igemm.h"
+#include "kernels/cuda/dnn.h"
+#include "kernels/cuda/library_options.h"
+
+using pn::cuda::ConvImpl;
+using pn::kernels::ConvGeom;
+using pn::test::DeviceArray;
+
+namespace {
+
+ConvGeom conv_geom(int64_t n, int64_t cin, int64_t cout, std::vector<int64_t> in, std::vector<int64_t> k,
+                   std::vector<int64_t> stride, std::vector<int64_t> pad) {
+  ConvGeom g;
+  g.N = n, g.C_in = cin, g.C_out = cout;
+  for (int d = 0; d < 3; ++d) {
+    g.in[d] = in[d], g.k[d] = k[d], g.stride[d] = stride[d], g.pad[d] = pad[d];
+    g.out[d] = ConvGeom::out_size(in[d], k[d], stride[d], pad[d]);
+  }
+  return g;
+}
+
+#if defined(PN_CUDA_EMU)
+constexpr bool kCountsLaunches = true;
+// Every cuDNN convolution launch so far, all directions and algorithms (the emulator's counters).
+int64_t cudnn_launches() {
+  using pn::cuda::emu::ConvDirection;
+  int64_t n = 0;
+  for (ConvDirection d : {ConvDirection::Forward, ConvDirection::BackwardData, ConvDirection::BackwardFilter})
+    for (int algo = 0; algo < 8; ++algo) n += pn::cuda::emu::cudnn_launches(d, algo);
+  return n;
+}
+#else
+constexpr bool kCountsLaunches = false;  // the real cuDNN counts nothing for us
+int64_t cudnn_launches() { return 0; }
+#endif
+
+pn::cuda::LibraryOptions with_conv(ConvImpl impl) {
+  pn::cuda::LibraryOptions o;
+  o.conv = impl;
+  return o;
+}
+
+struct Results {
+  std::vector<float> y, dx, dw;
+};
+
+// The three passes through dnn.h (as the CUDA backend calls them) on seeded inputs.
+Results run_passes(const ConvGeom& g, uint64_t seed, Results* want) {
+  const int64_t xs = g.N * g.C_in * g.in_volume(), ys = g.N * g.C_out * g.out_volume(), ws = g.C_out * g.col_rows();
+  const auto x = pn::test::random_vector<float>(xs, seed), w = pn::test::random_vector<float>(ws, seed + 1);
+  const auto dy = pn::test::random_vector<float>(ys, seed + 2);
+  if (want) {
+    want->y.resize(ys), want->dx.resize(xs), want->dw.resize(ws);
+    pn::cpu::reference::conv_forward(g, x.data(), w.data(), want->y.data());
+    pn::cpu::reference::conv_backward_input(g, dy.data(), w.data(), want->dx.data());
+    pn::cpu::reference::conv_backward_weight(g, x.data(), dy.data(), want->dw.data());
+  }
+  DeviceArray<float> d_x(x), d_w(w), d_dy(dy), d_y(ys), d_dx(xs), d_dw(ws);
+  pn::cuda::conv_forward(g, d_x.get(), d_w.get(), d_y.get(), nullptr);
+  pn::cuda::conv_backward_input(g, d_dy.get(), d_w.get(), d_dx.get(), nullptr);
+  pn::cuda::conv_backward_weight(g, d_x.get(), d_dy.get(), d_dw.get(), nullptr);
+  return {d_y.to_host(), d_dx.to_host(), d_dw.to_host()};
+}
+
+}  // namespace
+
+TEST_CASE("run.conv = implicit_gemm: our three passes match the CPU reference, with no cuDNN launch") {
+  const ConvGeom geoms[] = {
+      conv_geom(2, 3, 5, {5, 7, 6}, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}),     // 3-D padded, split dw
+      conv_geom(1, 4, 33, {7, 5, 11}, {3, 3, 3}, {2, 2, 2}, {0, 1, 1}),   // stride 2, ragged tiles of C_out
+      conv_geom(3, 2, 4, {1, 13, 10}, {1, 3, 3}, {1, 2, 1}, {0, 1, 1}),   // 2-D, mixed stride
+      conv_geom(1, 35, 3, {4, 5, 6}, {2, 1, 3}, {3, 1, 2}, {1, 0, 2}),    // stride > k, C_in over a tile
+  };
+  const pn::cuda::ScopedLibraryOptions opts(with_conv(ConvImpl::implicit_gemm));
+  uint64_t seed = 700;
+  for (const ConvGeom& g : geoms) {
+    CAPTURE(seed);
+    const int64_t before = cudnn_launches();
+    Results want;
+    const Results got = run_passes(g, seed, &want);
+    seed += 10;
+    if (kCountsLaunches) CHECK(cudnn_launches() == before);
+    // Terms of magnitude <= 4 (inputs in [-2, 2]): float sums in another order than the CPU's.
+    const double fwd = double(g.col_rows()), bwd = double(g.C_out * g.k_volume()), wgt = double(g.N * g.out_volume());
+    pn::test::check_close(got.y, want.y, 0, 1e-5 * fwd, "implicit GEMM forward");
+    pn::test::check_close(got.dx, want.dx, 0, 1e-5 * bwd, "implicit GEMM backward data");
+    pn::test::check_close(got.dw, want.dw, 0, 1e-5 * wgt, "implicit GEMM backward weight");
+  }
+  CHECK(pn::cuda::conv_igemm_weight_splits(geoms[0]) > 1);  // the split path ran
+}
+
+TEST_CASE("run.conv = implicit_gemm sums in a fixed order; cudnn (the default) goes to cuDNN") {
+  const ConvGeom g = conv_geom(2, 3, 4, {4, 6, 5}, {3, 3, 3}, {1, 1, 1}, {1, 1, 1});
+  REQUIRE(pn::cuda::conv_igemm_weight_splits(g) > 1);
+  Results first, second;
+  {
+    const pn::cuda::ScopedLibraryOptions opts(with_conv(ConvImpl::implicit_gemm));
+    first = run_passes(g, 11, nullptr);
+    second = run_passes(g, 11, nullptr);
+  }
+  CHECK(first.y == second.y);
+  CHECK(first.dx == second.dx);
+  CHECK(first.dw == second.dw);
+  CHECK(pn::cuda::library_options().conv == ConvImpl::cudnn);
+  const int64_t before = cudnn_launches();
+  (void)run_passes(g, 11, nullptr);
+  if (kCountsLaunches) CHECK(cudnn_launches() == before + 3);
+}
+
+TEST_CASE("run.conv = implicit_gemm leaves 16-bit and channels-last convolutions to cuDNN") {
+  const ConvGeom g = conv_geom(1, 2, 3, {3, 4, 5}, {3, 3, 3}, {1, 1, 1}, {1, 1, 1});
+  const pn::cuda::ScopedLibraryOptions opts(with_conv(ConvImpl::implicit_gemm));
+  const std::vector<__nv_bfloat16> xb(size_t(g.N * g.C_in * g.in_volume()), __float2bfloat16(0.5f));
+  const std::vector<__nv_bfloat16> wb(size_t(g.C_out * g.col_rows()), __float2bfloat16(0.25f));
+  DeviceArray<__nv_bfloat16> b_x(xb), b_w(wb), b_y(g.N * g.C_out * g.out_volume());
+  int64_t before = cudnn_launches();
+  pn::cuda::conv_forward(g, b_x.get(), b_w.get(), b_y.get(), nullptr);
+  if (kCountsLaunches) CHECK(cudnn_launches() == before + 1);
+  DeviceArray<float> f_x(pn::test::random_vector<float>(g.N * g.C_in * g.in_volume(), 3));
+  DeviceArray<float> f_w(pn::test::random_vector<float>(g.C_out * g.col_rows(), 4)), f_y(b_y.size());
+  before = cudnn_launches();
+  pn::cuda::conv_forward(g, f_x.get(), f_w.get(), f_y.get(), nullptr, pn::cuda::ConvLayout::channels_last);
+  if (kCountsLaunches) CHECK(cudnn_launches() == before + 1);
+}
+
+TEST_CASE("run.conv: a bad value is refused naming the key and the accepted values") {
+  CHECK(pn::cuda::parse_conv_impl("implicit_gemm", "run.conv") == ConvImpl::implicit_gemm);
+  CHECK(pn::cuda::parse_conv_impl("cudnn", "run.conv") == ConvImpl::cudnn);
+  try {
+    (void)pn::cuda::parse_conv_impl("winograd", "run.conv");
+    FAIL("accepted");
+  } catch (const std::invalid_argument& e) {
+    const std::string m = e.what();
+    CHECK(m.find("run.conv = \"winograd\"") != std::string::npos);
+    CHECK(m.find("\"cudnn\"") != std::string::npos);
+    CHECK(m.find("\"implicit_gemm\"") != std::string::npos);
+  }
+}
