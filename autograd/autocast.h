@@ -14,7 +14,7 @@
 //      accumulation, round the result once to that dtype, and hand the next op the result
 //      cast back to float32. Biases are added after, in float32.
 //   2. Every other op runs in float32: elementwise maps, batch/instance norms (their
-//      statistics and running buffers included), pooling, concatenation, reductions,
+//      statistics and running buffers included; also fused with their activation), pooling, concatenation, reductions,
 //      softmax, losses, the WGAN-GP penalty, metrics.
 //   3. float64 operands are never cast (gradchecks are unchanged), nor are operands that
 //      already have a 16-bit dtype.

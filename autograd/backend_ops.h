@@ -58,6 +58,16 @@
       const void* gamma, bool batch_stats, void* dx, void* dgamma, void* dbeta),                                \
      (IN_T(x), IN_T(gy), g, IN_T(mean), IN_T(var), eps, IN_T(gamma), batch_stats, OUT_T(dx), OUT_T(dgamma),     \
       OUT_T(dbeta)))                                                                                            \
+  /* The norm fused with a following ReLU / leaky ReLU (slope >= 0; kernels/cpu/norm.h). */                    \
+  OP(norm_act_forward,                                                                                          \
+     (const void* x, const math::NormGeom& g, const void* mean, const void* var, double eps, const void* gamma,  \
+      const void* beta, double slope, void* y),                                                                 \
+     (IN_T(x), g, IN_T(mean), IN_T(var), eps, IN_T(gamma), IN_T(beta), slope, OUT_T(y)))                        \
+  OP(norm_act_backward,                                                                                         \
+     (const void* x, const void* y, const void* gy, const math::NormGeom& g, const void* mean, const void* var,  \
+      double eps, const void* gamma, double slope, bool batch_stats, void* dx, void* dgamma, void* dbeta),      \
+     (IN_T(x), IN_T(y), IN_T(gy), g, IN_T(mean), IN_T(var), eps, IN_T(gamma), slope, batch_stats, OUT_T(dx),    \
+      OUT_T(dgamma), OUT_T(dbeta)))                                                                             \
   /* Pooling and upsampling (kernels/cpu/pool.h); idx is int64 on the device. */                               \
   OP(max_pool_forward, (const kernels::PoolGeom& g, const void* x, void* y, int64_t* idx),                     \
      (g, IN_T(x), OUT_T(y), idx))                                                                               \

@@ -24,8 +24,11 @@ LesionGenerator::LesionGenerator(const LesionGanConfig& cfg, Generator& gen) : c
             .dims = 3, .kernel = 3, .stride = 1, .padding = 1, .bias = false, .init = nn::Init::normal002()},
         gen));
     s->add(std::make_shared<nn::InstanceNorm>(cfg.gen_filters[i]));
-    s->add(std::make_shared<nn::Upsample>(2));
+    // The activation before the nearest upsampling: the same values (one copies, the other
+    // maps elementwise), on 8x fewer elements, and next to the norm so that the Sequential
+    // fuses the two. Neither layer has parameters: checkpoint names are unchanged.
     s->add(std::make_shared<nn::LeakyReLU>(cfg.slope));
+    s->add(std::make_shared<nn::Upsample>(2));
     blocks_.push_back(s);
     in = cfg.gen_filters[i];
   }

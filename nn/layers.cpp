@@ -110,6 +110,12 @@ Tensor BatchNorm::forward(const Tensor& x) {
                     is_training(), momentum_, eps_);
 }
 
+Tensor BatchNorm::forward_act(const Tensor& x, double slope) {
+  if (sync_) return leaky_relu(forward(x), slope);
+  return batch_norm_act(x, gamma_ ? *gamma_ : Tensor(), beta_ ? *beta_ : Tensor(), running_mean_, running_var_,
+                        is_training(), slope, momentum_, eps_);
+}
+
 std::string BatchNorm::describe() const { return fmt::format("BatchNorm({}, momentum {}, eps {})", channels_, momentum_, eps_); }
 
 InstanceNorm::InstanceNorm(int64_t channels, bool affine, double eps) : channels_(channels), eps_(eps) {
@@ -121,6 +127,10 @@ InstanceNorm::InstanceNorm(int64_t channels, bool affine, double eps) : channels
 
 Tensor InstanceNorm::forward(const Tensor& x) {
   return instance_norm(x, gamma_ ? *gamma_ : Tensor(), beta_ ? *beta_ : Tensor(), eps_);
+}
+
+Tensor InstanceNorm::forward_act(const Tensor& x, double slope) {
+  return instance_norm_act(x, gamma_ ? *gamma_ : Tensor(), beta_ ? *beta_ : Tensor(), slope, eps_);
 }
 
 std::string InstanceNorm::describe() const {
@@ -141,10 +151,37 @@ std::string MaxPool::describe() const { return fmt::format("MaxPool(kernel {})",
 Tensor Upsample::forward(const Tensor& x) { return upsample_nearest(x, factor_); }
 std::string Upsample::describe() const { return fmt::format("Upsample(nearest x{})", factor_); }
 
+namespace {
+
+// The slope of an activation layer a norm can absorb (ReLU: 0, LeakyReLU of slope >= 0), or -1.
+double fusable_slope(const UnaryModule& m) {
+  if (dynamic_cast<const ReLU*>(&m)) return 0.0;
+  if (const auto* l = dynamic_cast<const LeakyReLU*>(&m)) return l->slope() >= 0 ? l->slope() : -1.0;
+  return -1.0;
+}
+
+}  // namespace
+
 Tensor Sequential::forward(const Tensor& x) {
   Tensor h = x;
-  for (auto& l : layers_) h = (*l)(h);
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    auto* norm = fuse_norm_activation_ && i + 1 < layers_.size() ? dynamic_cast<FusableNorm*>(layers_[i].get())
+                                                                   : nullptr;
+    const double slope = norm ? fusable_slope(*layers_[i + 1]) : -1.0;
+    if (slope < 0) {
+      h = (*layers_[i])(h);
+      continue;
+    }
+    h = norm->forward_act(h, slope);
+    layers_[i]->set_output_shape(h.shape());
+    layers_[++i]->set_output_shape(h.shape());
+  }
   return h;
+}
+
+void set_norm_activation_fusion(Module& root, bool on) {
+  if (auto* s = dynamic_cast<Sequential*>(&root)) s->set_fuse_norm_activation(on);
+  for (const auto& [name, child] : root.children()) set_norm_activation_fusion(*child, on);
 }
 
 }  // namespace pn::nn

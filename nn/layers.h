@@ -2,6 +2,7 @@
 // Spatial rank (2-D or 3-D) is a constructor setting: kernel, stride and padding apply to
 // every spatial dim. Parameter names follow PyTorch ("weight", "bias", "running_mean"...)
 // so that checkpoints load in PyTorch and PyTorch weights load here.
+// A Sequential runs a norm layer followed by a ReLU / LeakyReLU as one fused op (below).
 #pragma once
 #include <memory>
 #include <vector>
@@ -66,11 +67,22 @@ class Linear : public UnaryModule {
   int64_t in_, out_;
 };
 
+// A norm layer that can apply a following leaky ReLU (slope >= 0; 0 is ReLU) in the same op
+// (autograd/ops/norm.h batch_norm_act / instance_norm_act): what Sequential fuses.
+class FusableNorm {
+ public:
+  virtual ~FusableNorm() = default;
+  // leaky_relu(forward(x), slope), computed as one op where the layer can.
+  virtual Tensor forward_act(const Tensor& x, double slope) = 0;
+};
+
 // Batch normalisation over N and the spatial dims, with running statistics.
-class BatchNorm : public UnaryModule {
+class BatchNorm : public UnaryModule, public FusableNorm {
  public:
   explicit BatchNorm(int64_t channels, double momentum = 0.1, double eps = 1e-5, bool affine = true);
   Tensor forward(const Tensor& x) override;
+  // Fused unless statistics are synchronised across ranks (then the norm, then the activation).
+  Tensor forward_act(const Tensor& x, double slope) override;
   std::string describe() const override;
   // Training statistics over every rank of comm (nn/sync_batch_norm.h).
   void set_sync(const Collectives& comm) { sync_ = std::make_shared<Collectives>(comm); }
@@ -86,10 +98,11 @@ class BatchNorm : public UnaryModule {
 
 // Instance normalisation per (sample, channel); affine optional. With affine = false it
 // is the parameter-free normalisation of SPADE.
-class InstanceNorm : public UnaryModule {
+class InstanceNorm : public UnaryModule, public FusableNorm {
  public:
   explicit InstanceNorm(int64_t channels, bool affine = false, double eps = 1e-5);
   Tensor forward(const Tensor& x) override;
+  Tensor forward_act(const Tensor& x, double slope) override;
   std::string describe() const override;
 
  private:
@@ -102,6 +115,7 @@ class LeakyReLU : public UnaryModule {
  public:
   explicit LeakyReLU(double slope) : slope_(slope) {}
   Tensor forward(const Tensor& x) override;
+  double slope() const { return slope_; }
   std::string describe() const override;
 
  private:
@@ -152,6 +166,11 @@ class Upsample : public UnaryModule {
   int factor_;
 };
 
+// Runs its layers in order. A FusableNorm layer directly followed by a ReLU or a LeakyReLU of
+// slope >= 0 runs as one fused op (forward_act) when fusion is on (the default): the same
+// result up to float rounding, one pass over memory instead of two, and the pre-activation is
+// not kept for the backward. Layers, names and parameters are the same either way (checkpoints
+// do not change); both layers' output_shape() are recorded.
 class Sequential : public UnaryModule {
  public:
   Sequential() = default;
@@ -164,9 +183,16 @@ class Sequential : public UnaryModule {
   Tensor forward(const Tensor& x) override;
   std::string describe() const override { return "Sequential"; }
   size_t size() const { return layers_.size(); }
+  void set_fuse_norm_activation(bool on) { fuse_norm_activation_ = on; }
+  bool fuse_norm_activation() const { return fuse_norm_activation_; }
 
  private:
   std::vector<std::shared_ptr<UnaryModule>> layers_;
+  bool fuse_norm_activation_ = true;
 };
+
+// Turns norm + activation fusion on or off in every Sequential of the tree under root (e.g. to
+// compare the fused and unfused networks: tests/models, bench/training/bench_unet_step).
+void set_norm_activation_fusion(Module& root, bool on);
 
 }  // namespace pn::nn

@@ -54,16 +54,22 @@ void record_no_double_backward(Tensor& out, const char* op, const std::vector<Te
 
 // The fused first-order backward; recorded (as a non-differentiable op) when the pass
 // is building a graph. need: x, gamma, beta (an undefined gamma or beta is never needed).
+// With y defined it is the backward of norm_act: the activation's mask comes from its output y.
 Grads norm_backward(const NormState& st, const Tensor& g, const Tensor& x, const Tensor& gamma,
-                    const NeedMask& need) {
+                    const NeedMask& need, const Tensor& y = {}, double slope = 0) {
   Tensor dx, dgamma, dbeta;
   if (need[0]) dx = Tensor::empty(x.shape(), x.dtype(), x.device());
   if (need[1]) dgamma = Tensor::empty({st.geom.c}, x.dtype(), x.device());
   if (need[2]) dbeta = Tensor::empty({st.geom.c}, x.dtype(), x.device());
   auto ptr = [](Tensor& t) { return t.defined() ? t.raw() : nullptr; };
-  backend_for(x.device(), st.op)
-      .norm_backward(x.dtype(), x.raw(), g.raw(), st.geom, st.mean.raw(), st.var.raw(), st.eps,
-                     gamma.defined() ? gamma.raw() : nullptr, st.batch_stats, ptr(dx), ptr(dgamma), ptr(dbeta));
+  const void* gamma_p = gamma.defined() ? gamma.raw() : nullptr;
+  Backend& be = backend_for(x.device(), st.op);
+  if (y.defined())
+    be.norm_act_backward(x.dtype(), x.raw(), y.raw(), g.raw(), st.geom, st.mean.raw(), st.var.raw(), st.eps, gamma_p,
+                         slope, st.batch_stats, ptr(dx), ptr(dgamma), ptr(dbeta));
+  else
+    be.norm_backward(x.dtype(), x.raw(), g.raw(), st.geom, st.mean.raw(), st.var.raw(), st.eps, gamma_p,
+                     st.batch_stats, ptr(dx), ptr(dgamma), ptr(dbeta));
   for (Tensor* t : {&dx, &dgamma, &dbeta})
     if (t->defined()) record_no_double_backward(*t, st.op, {g, x, gamma});
   return {dx, dgamma, dbeta};
@@ -81,6 +87,25 @@ Tensor norm_apply(const NormState& st, const Tensor& x, const Tensor& gamma, con
   return y;
 }
 
+// norm_apply followed by leaky_relu(., slope) in one kernel; the node keeps y (detached: the
+// node must not own its own output's graph) for the activation's mask, not the pre-activation.
+Tensor norm_act_apply(const NormState& st, const Tensor& x, const Tensor& gamma, const Tensor& beta, double slope) {
+  PN_CHECK(slope >= 0 && slope <= 1e30, "{}: the slope must be >= 0 (the backward reads the activation's mask from "
+           "its output, which needs y > 0 exactly where the input is), got {}; for a negative slope use the norm "
+           "and leaky_relu separately", st.op, slope);
+  Tensor y = Tensor::empty(x.shape(), x.dtype(), x.device());
+  backend_for(x.device(), st.op)
+      .norm_act_forward(x.dtype(), x.raw(), st.geom, st.mean.raw(), st.var.raw(), st.eps,
+                        gamma.defined() ? gamma.raw() : nullptr, beta.defined() ? beta.raw() : nullptr, slope,
+                        y.raw());
+  if (!needs_record({x, gamma, beta})) return y;
+  const Tensor saved_y = y.detach();
+  record(y, st.op, {x, gamma, beta}, [st, x, gamma, saved_y, slope](const Tensor& g, const NeedMask& need) -> Grads {
+    return norm_backward(st, g, x, gamma, need, saved_y, slope);
+  });
+  return y;
+}
+
 void batch_stats(const math::NormGeom& geom, const Tensor& x, Tensor& mean, Tensor& var) {
   const int64_t groups = math::norm_groups(geom);
   mean = Tensor::empty({groups}, x.dtype(), x.device());
@@ -88,27 +113,27 @@ void batch_stats(const math::NormGeom& geom, const Tensor& x, Tensor& mean, Tens
   backend_for(x.device(), "norm statistics").norm_stats(x.dtype(), x.raw(), geom, mean.raw(), var.raw());
 }
 
-}  // namespace
-
-Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, const Tensor& running_mean,
-                  const Tensor& running_var, bool training, double momentum, double eps) {
-  const char* op = "batch_norm";
+// Checks batch norm's arguments, takes the batch statistics (training) or copies the running
+// ones (eval), and updates the running statistics.
+NormState batch_norm_state(const char* op, const Tensor& x, const Tensor& gamma, const Tensor& beta,
+                           const Tensor& running_mean, const Tensor& running_var, bool training, double momentum,
+                           double eps) {
   check_input(op, x, 2);
   check_per_channel(op, "gamma", gamma, x);
   check_per_channel(op, "beta", beta, x);
   check_per_channel(op, "running_mean", running_mean, x);
   check_per_channel(op, "running_var", running_var, x);
   PN_CHECK(running_mean.defined() == running_var.defined(),
-           "batch_norm: running_mean ({}) and running_var ({}) must be both given or both omitted",
-           running_mean.desc(), running_var.desc());
+           "{}: running_mean ({}) and running_var ({}) must be both given or both omitted", op, running_mean.desc(),
+           running_var.desc());
   PN_CHECK(!running_mean.requires_grad() && !running_var.requires_grad(),
-           "batch_norm: running statistics are buffers and must not require grad");
-  PN_CHECK(eps >= 0 && momentum >= 0 && momentum <= 1, "batch_norm: need eps >= 0 and momentum in [0, 1], got {} and {}",
+           "{}: running statistics are buffers and must not require grad", op);
+  PN_CHECK(eps >= 0 && momentum >= 0 && momentum <= 1, "{}: need eps >= 0 and momentum in [0, 1], got {} and {}", op,
            eps, momentum);
   NormState st{op, geom_of(x, false), {}, {}, eps, training};
   if (training) {
     const int64_t m = math::norm_group_size(st.geom);
-    PN_CHECK(m > 1, "batch_norm: expected more than one value per channel in training, got input {}", x.desc());
+    PN_CHECK(m > 1, "{}: expected more than one value per channel in training, got input {}", op, x.desc());
     batch_stats(st.geom, x, st.mean, st.var);
     if (running_mean.defined()) {
       Tensor rm = running_mean, rv = running_var;  // handles: the update writes their storage
@@ -116,24 +141,47 @@ Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, cons
                                                       st.geom.c, momentum, m);
     }
   } else {
-    PN_CHECK(running_mean.defined(), "batch_norm: eval mode needs running statistics for input {}", x.desc());
+    PN_CHECK(running_mean.defined(), "{}: eval mode needs running statistics for input {}", op, x.desc());
     // Copies: the buffers may be updated again before this node's backward runs.
     st.mean = running_mean.detach().clone();
     st.var = running_var.detach().clone();
   }
+  return st;
+}
+
+NormState instance_norm_state(const char* op, const Tensor& x, const Tensor& gamma, const Tensor& beta, double eps) {
+  check_input(op, x, 3);
+  check_per_channel(op, "gamma", gamma, x);
+  check_per_channel(op, "beta", beta, x);
+  PN_CHECK(eps >= 0, "{}: need eps >= 0, got {}", op, eps);
+  NormState st{op, geom_of(x, true), {}, {}, eps, true};
+  PN_CHECK(st.geom.s > 1, "{}: expected more than one spatial element per channel, got input {}", op, x.desc());
+  batch_stats(st.geom, x, st.mean, st.var);
+  return st;
+}
+
+}  // namespace
+
+Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, const Tensor& running_mean,
+                  const Tensor& running_var, bool training, double momentum, double eps) {
+  const NormState st =
+      batch_norm_state("batch_norm", x, gamma, beta, running_mean, running_var, training, momentum, eps);
   return norm_apply(st, x, gamma, beta);
 }
 
 Tensor instance_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, double eps) {
-  const char* op = "instance_norm";
-  check_input(op, x, 3);
-  check_per_channel(op, "gamma", gamma, x);
-  check_per_channel(op, "beta", beta, x);
-  PN_CHECK(eps >= 0, "instance_norm: need eps >= 0, got {}", eps);
-  NormState st{op, geom_of(x, true), {}, {}, eps, true};
-  PN_CHECK(st.geom.s > 1, "instance_norm: expected more than one spatial element per channel, got input {}", x.desc());
-  batch_stats(st.geom, x, st.mean, st.var);
-  return norm_apply(st, x, gamma, beta);
+  return norm_apply(instance_norm_state("instance_norm", x, gamma, beta, eps), x, gamma, beta);
+}
+
+Tensor batch_norm_act(const Tensor& x, const Tensor& gamma, const Tensor& beta, const Tensor& running_mean,
+                      const Tensor& running_var, bool training, double slope, double momentum, double eps) {
+  const NormState st =
+      batch_norm_state("batch_norm_act", x, gamma, beta, running_mean, running_var, training, momentum, eps);
+  return norm_act_apply(st, x, gamma, beta, slope);
+}
+
+Tensor instance_norm_act(const Tensor& x, const Tensor& gamma, const Tensor& beta, double slope, double eps) {
+  return norm_act_apply(instance_norm_state("instance_norm_act", x, gamma, beta, eps), x, gamma, beta, slope);
 }
 
 }  // namespace pn

@@ -3,6 +3,7 @@
 // (kernels/cpu/norm.h); the backward is itself recorded as an op whose own backward
 // throws, so a second derivative through a norm is an error rather than a silent wrong
 // answer (the WGAN critic, the one model that needs second derivatives, has no norm).
+// batch_norm_act / instance_norm_act fuse the norm with a following ReLU / leaky ReLU.
 //
 // gamma and beta are per channel [C]; pass undefined tensors for no affine transform.
 // SPADE's parameter-free normalisation is instance_norm(x, {}, {}, eps): statistics per
@@ -24,5 +25,17 @@ Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, cons
 // Statistics per (sample, channel) over the spatial dims (at least two spatial elements),
 // biased variance, in training and eval alike (no running statistics).
 Tensor instance_norm(const Tensor& x, const Tensor& gamma = {}, const Tensor& beta = {}, double eps = 1e-5);
+
+// The norm followed by leaky_relu(., slope) (slope 0: relu; slope >= 0, else an error) as ONE
+// op: the same as leaky_relu(batch_norm(...), slope) up to float rounding (the kernel applies
+// per-channel scale = gamma inv_std and shift = beta - mean scale in the tensor's precision,
+// math::norm_act_apply), one pass over memory forward, and the node keeps the OUTPUT y for the
+// activation's mask (y > 0), not the normalised pre-activation. Running statistics, checks,
+// 16-bit refusals and double backward (an error) are batch_norm's / instance_norm's.
+// nn::Sequential uses these when a norm layer is followed by a ReLU / LeakyReLU layer.
+Tensor batch_norm_act(const Tensor& x, const Tensor& gamma, const Tensor& beta, const Tensor& running_mean,
+                      const Tensor& running_var, bool training, double slope, double momentum = 0.1,
+                      double eps = 1e-5);
+Tensor instance_norm_act(const Tensor& x, const Tensor& gamma, const Tensor& beta, double slope, double eps = 1e-5);
 
 }  // namespace pn

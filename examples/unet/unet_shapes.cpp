@@ -36,9 +36,10 @@ struct Stage {
 size_t round64(int64_t bytes) { return static_cast<size_t>((bytes + 63) / 64 * 64); }  // cpu_block_cache's blocks
 
 // The network on paper: what SegmentationUNet::forward does, stage by stage. x is [B, C, spatial...].
-// Kept per stage (float32 = 4 bytes): a conv keeps its input, a batch norm its input and
-// per-channel mean and variance, a ReLU its input, a max-pool its argmax (int64) and a
-// transposed conv its input; concat and the pool's input keep nothing.
+// Kept per stage (float32 = 4 bytes): a conv keeps its input, a batch norm fused with its
+// ReLU (nn::Sequential's default, autograd/ops/norm.h batch_norm_act) its input, its output
+// (for the ReLU's mask) and per-channel mean and variance, a max-pool its output and argmax
+// (int64), a transposed conv its input; concat and the pool's input keep nothing.
 std::vector<Stage> unet_on_paper(const UNetConfig& c, const Shape& x) {
   std::vector<Stage> stages;
   const int64_t B = x[0];
@@ -47,7 +48,9 @@ std::vector<Stage> unet_on_paper(const UNetConfig& c, const Shape& x) {
   auto at = [&](int64_t ch) { Shape s{B, ch}; s.insert(s.end(), sp.begin(), sp.end()); return s; };
   auto voxels = [&] { return shape_numel(sp); };
   auto two_convs = [&] { rf += 2 * 2 * jump; };  // a 3x3 conv widens the field by one element each side
-  auto double_conv_kept = [&](int64_t f) { return 5 * round64(4 * B * f * voxels()) + 4 * round64(4 * f); };
+  // Conv, norm + ReLU, conv, norm + ReLU: the two convs' outputs and the two fused outputs (the
+  // last one is the stage's output, kept by its own norm and by whatever reads it next).
+  auto double_conv_kept = [&](int64_t f) { return 4 * round64(4 * B * f * voxels()) + 4 * round64(4 * f); };
   // Parameters: a conv k^dims in -> out without bias has in * out * k^dims weights, a batch
   // norm 2 * out (gamma, beta).
   auto taps = [&](int64_t k) { int64_t n = 1; for (int d = 0; d < c.dims; ++d) n *= k; return n; };
@@ -64,19 +67,18 @@ std::vector<Stage> unet_on_paper(const UNetConfig& c, const Shape& x) {
   }
   const int64_t fb = 2 * (c.base_filters << (c.depth - 1));
   two_convs();
-  stages.push_back({"bottleneck", at(fb), rf, double_conv_kept(fb) + round64(4 * B * fb * voxels()),
-                    double_conv_params(fb / 2, fb)});
+  stages.push_back({"bottleneck", at(fb), rf, double_conv_kept(fb), double_conv_params(fb / 2, fb)});
   for (int l = c.depth - 1; l >= 0; --l) {
     const int64_t f = c.base_filters << l;
     for (auto& s : sp) s *= 2;
     jump /= 2;  // transposed conv 2 stride 2: each output element reads one input element
+    // Transposed conv 2f -> f, kernel 2, then batch norm + ReLU: their two outputs are kept.
     stages.push_back({"up" + std::to_string(l), at(f), rf, 2 * round64(4 * B * f * voxels()) + 2 * round64(4 * f),
-                      2 * f * f * taps(2) + 2 * f});  // transposed conv 2f -> f, kernel 2; batch norm
+                      2 * f * f * taps(2) + 2 * f});
     two_convs();
-    // concat [2f] kept by the first conv, the DoubleConv's five, and its output (kept by the next stage).
+    // concat [2f] kept by the first conv, and the DoubleConv's four.
     stages.push_back({"upconv" + std::to_string(l), at(f), rf,
-                      round64(4 * B * 2 * f * voxels()) + double_conv_kept(f) + round64(4 * B * f * voxels()),
-                      double_conv_params(2 * f, f)});
+                      round64(4 * B * 2 * f * voxels()) + double_conv_kept(f), double_conv_params(2 * f, f)});
   }
   stages.push_back({"head", at(c.classes), rf, round64(4 * B * c.classes * voxels()),  // the logits returned
                     c.base_filters * c.classes + c.classes});                          // 1x1 conv with bias

@@ -1,5 +1,6 @@
 #include "kernels/cpu/norm.h"
 
+#include <algorithm>
 #include <vector>
 
 namespace pn::cpu {
@@ -49,47 +50,82 @@ void norm_running_update(T* running_mean, T* running_var, const T* mean, const T
   }
 }
 
-template <class T>
-void norm_backward(const T* x, const T* gy, const math::NormGeom& g, const T* mean, const T* var,
-                   double eps, const T* gamma, bool batch_stats, T* dx, T* dgamma, T* dbeta) {
+namespace {
+
+// Rows are walked in pieces of at most kPiece elements. With the fused activation, a piece's
+// gz = gy * norm_act_mask(y) is first formed in T (as the unfused leaky_relu's backward
+// multiplies them) by a branch-free, vectorised loop into a small buffer; the double loops then
+// read gz. Without it they read gy itself.
+constexpr int64_t kPiece = 512;
+
+template <class T, bool kAct>
+const T* output_grad_piece(const T* gy, const T* y, T slope, int64_t e, int64_t len, T* buf) {
+  if constexpr (!kAct) return gy + e;
+  for (int64_t i = 0; i < len; ++i) buf[i] = gy[e + i] * math::norm_act_mask(y[e + i], slope);
+  return buf;
+}
+
+// Per group: sum(gz) and sum(gz * xhat), in double.
+template <class T, bool kAct>
+void backward_group_sums(const T* x, const T* y, const T* gy, T slope, const math::NormGeom& g, const T* mean,
+                         const T* var, double eps, double* sum_gy, double* sum_gy_xhat) {
   const int64_t groups = math::norm_groups(g), rows = math::norm_group_rows(g);
-  const double inv_m = 1.0 / static_cast<double>(math::norm_group_size(g));
-  // Per group: sum(gy) and sum(gy * xhat), in double.
-  std::vector<double> sum_gy(groups, 0.0), sum_gy_xhat(groups, 0.0);
 #pragma omp parallel for schedule(static) if (worth_threads(g))
   for (int64_t grp = 0; grp < groups; ++grp) {
     const double group_mean = mean[grp], inv_std = math::norm_inv_std(var[grp], eps);
     double s_gy = 0, s_gy_xhat = 0;
+    T buf[kPiece];
     for (int64_t r = 0; r < rows; ++r) {
       const int64_t off = math::norm_row_offset(g, grp, r);
-      for (int64_t i = 0; i < g.s; ++i) {
-        const double gy_i = gy[off + i];
-        s_gy += gy_i;
-        s_gy_xhat += gy_i * (static_cast<double>(x[off + i]) - group_mean) * inv_std;
+      for (int64_t p = 0; p < g.s; p += kPiece) {
+        const int64_t len = std::min(kPiece, g.s - p);
+        const T* gz = output_grad_piece<T, kAct>(gy, y, slope, off + p, len, buf);
+        const T* xp = x + off + p;
+        for (int64_t i = 0; i < len; ++i) {
+          const double gy_i = gz[i];
+          s_gy += gy_i;
+          s_gy_xhat += gy_i * (static_cast<double>(xp[i]) - group_mean) * inv_std;
+        }
       }
     }
     sum_gy[grp] = s_gy;
     sum_gy_xhat[grp] = s_gy_xhat;
   }
-  if (dx) {
+}
+
+template <class T, bool kAct>
+void backward_dx(const T* x, const T* y, const T* gy, T slope, const math::NormGeom& g, const T* mean, const T* var,
+                 double eps, const T* gamma, bool batch_stats, const double* sum_gy, const double* sum_gy_xhat, T* dx) {
+  const int64_t groups = math::norm_groups(g), rows = math::norm_group_rows(g);
+  const double inv_m = 1.0 / static_cast<double>(math::norm_group_size(g));
 #pragma omp parallel for schedule(static) if (worth_threads(g))
-    for (int64_t grp = 0; grp < groups; ++grp) {
-      const int64_t c = math::norm_channel(g, grp);
-      const double group_mean = mean[grp], inv_std = math::norm_inv_std(var[grp], eps);
-      const double scale = gamma ? static_cast<double>(gamma[c]) : 1.0;
-      const double mean_gy = sum_gy[grp] * inv_m, mean_gy_xhat = sum_gy_xhat[grp] * inv_m;
-      for (int64_t r = 0; r < rows; ++r) {
-        const int64_t off = math::norm_row_offset(g, grp, r);
-        for (int64_t i = 0; i < g.s; ++i) {
-          const double xhat = (static_cast<double>(x[off + i]) - group_mean) * inv_std;
-          dx[off + i] = math::norm_backward_dx(gy[off + i], xhat, inv_std, scale, mean_gy, mean_gy_xhat, batch_stats);
+  for (int64_t grp = 0; grp < groups; ++grp) {
+    const int64_t c = math::norm_channel(g, grp);
+    const double group_mean = mean[grp], inv_std = math::norm_inv_std(var[grp], eps);
+    const double scale = gamma ? static_cast<double>(gamma[c]) : 1.0;
+    const double mean_gy = sum_gy[grp] * inv_m, mean_gy_xhat = sum_gy_xhat[grp] * inv_m;
+    T buf[kPiece];
+    for (int64_t r = 0; r < rows; ++r) {
+      const int64_t off = math::norm_row_offset(g, grp, r);
+      for (int64_t p = 0; p < g.s; p += kPiece) {
+        const int64_t len = std::min(kPiece, g.s - p);
+        const T* gz = output_grad_piece<T, kAct>(gy, y, slope, off + p, len, buf);
+        const T* xp = x + off + p;
+        T* dxp = dx + off + p;
+        for (int64_t i = 0; i < len; ++i) {
+          const double xhat = (static_cast<double>(xp[i]) - group_mean) * inv_std;
+          dxp[i] = math::norm_backward_dx(gz[i], xhat, inv_std, scale, mean_gy, mean_gy_xhat, batch_stats);
         }
       }
     }
   }
-  // dgamma = sum(g xhat), dbeta = sum(g) per channel: over the n groups of a channel in
-  // instance norm, the single group in batch norm.
-  const int64_t per_channel = groups / g.c;
+}
+
+// dgamma = sum(g xhat), dbeta = sum(g) per channel: over the n groups of a channel in
+// instance norm, the single group in batch norm.
+template <class T>
+void backward_affine(const math::NormGeom& g, const double* sum_gy, const double* sum_gy_xhat, T* dgamma, T* dbeta) {
+  const int64_t per_channel = math::norm_groups(g) / g.c;
   for (int64_t c = 0; c < g.c; ++c) {
     double s_gy = 0, s_gy_xhat = 0;
     for (int64_t k = 0; k < per_channel; ++k) {
@@ -102,13 +138,65 @@ void norm_backward(const T* x, const T* gy, const math::NormGeom& g, const T* me
   }
 }
 
+template <class T, bool kAct>
+void backward(const T* x, const T* y, const T* gy, T slope, const math::NormGeom& g, const T* mean, const T* var,
+              double eps, const T* gamma, bool batch_stats, T* dx, T* dgamma, T* dbeta) {
+  const auto groups = static_cast<size_t>(math::norm_groups(g));
+  std::vector<double> sum_gy(groups, 0.0), sum_gy_xhat(groups, 0.0);
+  backward_group_sums<T, kAct>(x, y, gy, slope, g, mean, var, eps, sum_gy.data(), sum_gy_xhat.data());
+  if (dx)
+    backward_dx<T, kAct>(x, y, gy, slope, g, mean, var, eps, gamma, batch_stats, sum_gy.data(), sum_gy_xhat.data(),
+                         dx);
+  backward_affine(g, sum_gy.data(), sum_gy_xhat.data(), dgamma, dbeta);
+}
+
+}  // namespace
+
+template <class T>
+void norm_backward(const T* x, const T* gy, const math::NormGeom& g, const T* mean, const T* var,
+                   double eps, const T* gamma, bool batch_stats, T* dx, T* dgamma, T* dbeta) {
+  backward<T, false>(x, nullptr, gy, T(0), g, mean, var, eps, gamma, batch_stats, dx, dgamma, dbeta);
+}
+
+template <class T>
+void norm_act_forward(const T* x, const math::NormGeom& g, const T* mean, const T* var, double eps,
+                      const T* gamma, const T* beta, double slope, T* y) {
+  const int64_t groups = math::norm_groups(g), rows = math::norm_group_rows(g);
+  const T act_slope = static_cast<T>(slope);
+#pragma omp parallel for schedule(static) if (worth_threads(g))
+  for (int64_t grp = 0; grp < groups; ++grp) {
+    const int64_t c = math::norm_channel(g, grp);
+    double scale_d = 0, shift_d = 0;
+    math::norm_affine(mean[grp], math::norm_inv_std(var[grp], eps), gamma ? static_cast<double>(gamma[c]) : 1.0,
+                      beta ? static_cast<double>(beta[c]) : 0.0, scale_d, shift_d);
+    const T scale = static_cast<T>(scale_d), shift = static_cast<T>(shift_d);
+    for (int64_t r = 0; r < rows; ++r) {
+      const int64_t off = math::norm_row_offset(g, grp, r);
+      const T* xr = x + off;
+      T* yr = y + off;
+#pragma omp simd
+      for (int64_t i = 0; i < g.s; ++i) yr[i] = math::norm_act_apply(xr[i], scale, shift, act_slope);
+    }
+  }
+}
+
+template <class T>
+void norm_act_backward(const T* x, const T* y, const T* gy, const math::NormGeom& g, const T* mean, const T* var,
+                       double eps, const T* gamma, double slope, bool batch_stats, T* dx, T* dgamma, T* dbeta) {
+  backward<T, true>(x, y, gy, static_cast<T>(slope), g, mean, var, eps, gamma, batch_stats, dx, dgamma, dbeta);
+}
+
 #define PN_INSTANTIATE(T)                                                                              \
   template void norm_stats<T>(const T*, const math::NormGeom&, T*, T*);                                \
   template void norm_forward<T>(const T*, const math::NormGeom&, const T*, const T*, double, const T*, \
                                 const T*, T*);                                                         \
   template void norm_running_update<T>(T*, T*, const T*, const T*, int64_t, double, int64_t);          \
   template void norm_backward<T>(const T*, const T*, const math::NormGeom&, const T*, const T*, double, \
-                                 const T*, bool, T*, T*, T*);
+                                 const T*, bool, T*, T*, T*);                                          \
+  template void norm_act_forward<T>(const T*, const math::NormGeom&, const T*, const T*, double, const T*,  \
+                                    const T*, double, T*);                                                 \
+  template void norm_act_backward<T>(const T*, const T*, const T*, const math::NormGeom&, const T*, const T*, \
+                                     double, const T*, double, bool, T*, T*, T*);
 PN_INSTANTIATE(float)
 PN_INSTANTIATE(double)
 #undef PN_INSTANTIATE

@@ -1,6 +1,8 @@
 // CPU reference of batch and instance normalisation: fused statistics (one pass per
 // group, double accumulation), normalise-and-affine, the running-statistics update and
-// the fused first-order backward. Geometry and per-element math: kernels/math/norm_math.h.
+// the fused first-order backward, and the norm fused with a following ReLU / leaky ReLU
+// (norm_act: one pass forward, the activation's mask from the saved output backward).
+// Geometry and per-element math: kernels/math/norm_math.h.
 // Work is split over groups only, so results do not depend on the number of threads.
 #pragma once
 #include <cstdint>
@@ -30,5 +32,18 @@ void norm_running_update(T* running_mean, T* running_var, const T* mean, const T
 template <class T>
 void norm_backward(const T* x, const T* gy, const math::NormGeom& g, const T* mean, const T* var,
                    double eps, const T* gamma, bool batch_stats, T* dx, T* dgamma, T* dbeta);
+
+// The fused norm + activation: y = leaky_relu(norm_forward(x), slope), slope >= 0 (0: ReLU),
+// computed per element as math::norm_act_apply with the group's scale and shift rounded to T
+// once (no division per element; vectorised over each row).
+template <class T>
+void norm_act_forward(const T* x, const math::NormGeom& g, const T* mean, const T* var, double eps,
+                      const T* gamma, const T* beta, double slope, T* y);
+
+// Gradients of norm_act_forward from gy and its output y: norm_backward of gy * norm_act_mask(y,
+// slope) without materialising that product.
+template <class T>
+void norm_act_backward(const T* x, const T* y, const T* gy, const math::NormGeom& g, const T* mean, const T* var,
+                       double eps, const T* gamma, double slope, bool batch_stats, T* dx, T* dgamma, T* dbeta);
 
 }  // namespace pn::cpu

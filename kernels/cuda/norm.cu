@@ -3,11 +3,17 @@
 // shuffles, and a second stage merges a group's chunks in order (one launch when a group fits
 // one chunk); the backward's two group sums are split the same way. The forward and the
 // backward's dx map rows of S elements (statistics and affine parameters read once per row).
+// The norm fused with a following ReLU / leaky ReLU (norm_act) applies per-group scale and
+// shift in the tensor's type, one pass with 16-byte accesses; its backward is the norm's with
+// the activation's mask taken from the saved output.
 // Chosen on the kernel workbench (workbench/norm_*.cu, WORKBENCH.md).
 #include "kernels/cuda/check.h"
 #include "kernels/cuda/device.h"
 #include "kernels/cuda/launch.h"
 #include "kernels/cuda/norm.h"
+#include "kernels/cuda/vector_types.h"
+
+#include <type_traits>
 
 namespace pn::cuda {
 inline namespace PN_CUDA_ABI {
@@ -127,14 +133,63 @@ __global__ void running_kernel(T* running_mean, T* running_var, const T* mean, c
   }
 }
 
+// The gradient reaching the norm's output: gy, or with the fused activation (y not null)
+// gy * norm_act_mask(y), rounded to T as the CPU reference does.
+template <class T>
+__device__ __forceinline__ double output_grad(const T* gy, const T* y, T slope, int64_t e) {
+  if (!y) return static_cast<double>(gy[e]);
+  return static_cast<double>(static_cast<T>(gy[e] * math::norm_act_mask(y[e], slope)));
+}
+
+// norm_act, stage 1: each group's statistics and affine parameters become scale and shift in T
+// (math::norm_affine in double, rounded once).
+template <class T>
+__global__ void act_scale_shift_kernel(NormGeom g, const T* mean, const T* var, double eps, const T* gamma,
+                                       const T* beta, T* scale, T* shift) {
+  for (int64_t grp = global_index(); grp < math::norm_groups(g); grp += grid_stride()) {
+    const int64_t c = math::norm_channel(g, grp);
+    double sc = 0, sh = 0;
+    math::norm_affine(mean[grp], math::norm_inv_std(var[grp], eps), gamma ? static_cast<double>(gamma[c]) : 1.0,
+                      beta ? static_cast<double>(beta[c]) : 0.0, sc, sh);
+    scale[grp] = static_cast<T>(sc);
+    shift[grp] = static_cast<T>(sh);
+  }
+}
+
+// norm_act, stage 2 (workbench norm_apply version 2, promoted): blocks (x, y) take positions of
+// row y of [N * C, S]; the row's scale and shift are loaded once, then y = norm_act_apply(x) with
+// 16-byte accesses (kVec: float rows of a multiple of 4, aligned) and 32-bit indices.
+template <class T, bool kVec>
+__global__ void act_rows_kernel(const T* x, NormGeom g, const T* scale, const T* shift, T slope, T* y) {
+  const unsigned s = static_cast<unsigned>(g.s), rows = static_cast<unsigned>(g.n * g.c);
+  const unsigned c = static_cast<unsigned>(g.c);
+  for (unsigned r = blockIdx.y; r < rows; r += gridDim.y) {
+    const unsigned grp = g.per_instance ? r : r % c;
+    const T sc = scale[grp], sh = shift[grp];
+    const T* xr = x + static_cast<size_t>(r) * s;
+    T* yr = y + static_cast<size_t>(r) * s;
+    const unsigned first = blockIdx.x * blockDim.x + threadIdx.x, stride = gridDim.x * blockDim.x;
+    if constexpr (kVec) {
+      for (unsigned i = first; i < s / 4; i += stride) {
+        float4 v = ld128(reinterpret_cast<const float4*>(xr) + i);
+        v = float4{math::norm_act_apply(v.x, sc, sh, slope), math::norm_act_apply(v.y, sc, sh, slope),
+                   math::norm_act_apply(v.z, sc, sh, slope), math::norm_act_apply(v.w, sc, sh, slope)};
+        st128(reinterpret_cast<float4*>(yr) + i, v);
+      }
+    } else {
+      for (unsigned i = first; i < s; i += stride) yr[i] = math::norm_act_apply(xr[i], sc, sh, slope);
+    }
+  }
+}
+
 // The backward's group sums, stage 1: block (split, grp) sums gy and gy * xhat over elements
 // [split * chunk, (split + 1) * chunk) of group grp, walking rows as stats_split_kernel does,
 // and merges its threads' sums by warp shuffles (one barrier). With one split it writes
 // sums[2 grp] = sum(gy), sums[2 grp + 1] = sum(gy * xhat); else its two sums to partials
 // (sum(gy) then sum(gy xhat), each [split][group]).
 template <class T>
-__global__ void backward_sums_split_kernel(const T* x, const T* gy, NormGeom g, const T* mean, const T* var,
-                                           double eps, int64_t chunk, double* sums, double* partials) {
+__global__ void backward_sums_split_kernel(const T* x, const T* gy, const T* y, T slope, NormGeom g, const T* mean,
+                                           const T* var, double eps, int64_t chunk, double* sums, double* partials) {
   PN_SHARED(double[2 * (kThreads / 32)], warp_sums);
   const unsigned t = threadIdx.x, splits = gridDim.x;
   const int64_t groups = math::norm_groups(g), size = math::norm_group_size(g);
@@ -146,7 +201,7 @@ __global__ void backward_sums_split_kernel(const T* x, const T* gy, NormGeom g, 
     if (first + t < end) r = (first + t) / g.s, pos = (first + t) % g.s;
     for (int64_t j = first + t; j < end; j += blockDim.x) {
       const int64_t e = math::norm_row_offset(g, grp, r) + pos;
-      const double gy_e = gy[e];
+      const double gy_e = output_grad(gy, y, slope, e);
       s_gy += gy_e;
       s_gy_xhat += gy_e * (static_cast<double>(x[e]) - group_mean) * inv_std;
       for (pos += blockDim.x; pos >= g.s; pos -= g.s) ++r;
@@ -196,8 +251,9 @@ __global__ void backward_sums_merge_kernel(const double* partials, int64_t group
 // dx by rows of S elements, as forward_rows_kernel: the row's statistics, gamma and group sums
 // once per row, then norm_backward_dx per element (the same double math as the CPU reference).
 template <class T>
-__global__ void backward_dx_rows_kernel(const T* x, const T* gy, NormGeom g, const T* mean, const T* var, double eps,
-                                        const T* gamma, bool batch_stats, const double* sums, T* dx) {
+__global__ void backward_dx_rows_kernel(const T* x, const T* gy, const T* y, T slope, NormGeom g, const T* mean,
+                                        const T* var, double eps, const T* gamma, bool batch_stats, const double* sums,
+                                        T* dx) {
   const double inv_m = 1.0 / static_cast<double>(math::norm_group_size(g));
   const int64_t rows = g.n * g.c;
   for (int64_t r = blockIdx.y; r < rows; r += gridDim.y) {
@@ -206,12 +262,12 @@ __global__ void backward_dx_rows_kernel(const T* x, const T* gy, NormGeom g, con
     const double scale = gamma ? static_cast<double>(gamma[c]) : 1.0;
     const double mean_gy = sums[2 * grp] * inv_m, mean_gy_xhat = sums[2 * grp + 1] * inv_m;
     const T* xr = x + r * g.s;
-    const T* gyr = gy + r * g.s;
     T* dxr = dx + r * g.s;
     for (int64_t i = global_index() - line_lead(xr); i < g.s; i += grid_stride()) {
       if (i < 0) continue;
       const double xhat = (static_cast<double>(xr[i]) - group_mean) * inv_std;
-      dxr[i] = math::norm_backward_dx(gyr[i], xhat, inv_std, scale, mean_gy, mean_gy_xhat, batch_stats);
+      const double gz = output_grad(gy, y, slope, r * g.s + i);
+      dxr[i] = static_cast<T>(math::norm_backward_dx(gz, xhat, inv_std, scale, mean_gy, mean_gy_xhat, batch_stats));
     }
   }
 }
@@ -292,15 +348,18 @@ void norm_running_update(T* running_mean, T* running_var, const T* mean, const T
          momentum, count);
 }
 
+namespace {
+
+// The backward of norm_forward (y null) or of norm_act_forward (the mask from its output y).
 template <class T>
-void norm_backward(const T* x, const T* gy, const NormGeom& g, const T* mean, const T* var, double eps,
-                   const T* gamma, bool batch_stats, T* dx, T* dgamma, T* dbeta, cudaStream_t stream) {
-  PN_PROFILE_DISPATCH("norm_backward", norm_backward<T>,
-                      x, gy, g, mean, var, eps, gamma, batch_stats, dx, dgamma, dbeta, stream);
+void launch_backward(const T* x, const T* gy, const T* y, T slope, const NormGeom& g, const T* mean, const T* var,
+                     double eps, const T* gamma, bool batch_stats, T* dx, T* dgamma, T* dbeta, cudaStream_t stream) {
   const int64_t groups = math::norm_groups(g), n = g.n * g.c * g.s;
   if (groups <= 0) return;
   const int64_t shape[3] = {g.n, g.c, g.s};
-  ErrorScope scope(g.per_instance ? "instance_norm_backward" : "batch_norm_backward", shape, 3);
+  ErrorScope scope(y ? (g.per_instance ? "instance_norm_act_backward" : "batch_norm_act_backward")
+                     : (g.per_instance ? "instance_norm_backward" : "batch_norm_backward"),
+                   shape, 3);
   // One scratch: the group sums, then (with several splits) the splits' partial sums.
   const unsigned splits = stats_splits(math::norm_group_size(g));
   const int64_t chunk = (math::norm_group_size(g) + splits - 1) / splits;
@@ -309,8 +368,8 @@ void norm_backward(const T* x, const T* gy, const NormGeom& g, const T* mean, co
   PN_CUDA_CHECK(cudaMallocAsync(reinterpret_cast<void**>(&sums), sizeof(double) * scratch, stream));
   double* partials = splits > 1 ? sums + 2 * groups : nullptr;
   const dim3 split_grid(splits, static_cast<unsigned>(groups < kMaxGridY ? groups : kMaxGridY));
-  launch(backward_sums_split_kernel<T>, split_grid, dim3(kThreads), 0, stream, x, gy, g, mean, var, eps, chunk, sums,
-         partials);
+  launch(backward_sums_split_kernel<T>, split_grid, dim3(kThreads), 0, stream, x, gy, y, slope, g, mean, var, eps,
+         chunk, sums, partials);
   if (splits > 1)
     launch(backward_sums_merge_kernel, grid_for(groups, kBlock), kBlock, 0, stream,
            static_cast<const double*>(partials), groups, splits, sums);
@@ -318,7 +377,7 @@ void norm_backward(const T* x, const T* gy, const NormGeom& g, const T* mean, co
   if (dx && n > 0) {
     const dim3 row_grid(grid_for((g.s + 32 + kRowElementsPerThread - 1) / kRowElementsPerThread, kBlock),
                         static_cast<unsigned>(rows < kMaxGridY ? rows : kMaxGridY));
-    launch(backward_dx_rows_kernel<T>, row_grid, dim3(kBlock), 0, stream, x, gy, g, mean, var, eps, gamma,
+    launch(backward_dx_rows_kernel<T>, row_grid, dim3(kBlock), 0, stream, x, gy, y, slope, g, mean, var, eps, gamma,
            batch_stats, static_cast<const double*>(sums), dx);
   }
   if (dgamma || dbeta)
@@ -327,13 +386,77 @@ void norm_backward(const T* x, const T* gy, const NormGeom& g, const T* mean, co
   PN_CUDA_CHECK(cudaFreeAsync(sums, stream));
 }
 
+}  // namespace
+
+template <class T>
+void norm_backward(const T* x, const T* gy, const NormGeom& g, const T* mean, const T* var, double eps,
+                   const T* gamma, bool batch_stats, T* dx, T* dgamma, T* dbeta, cudaStream_t stream) {
+  PN_PROFILE_DISPATCH("norm_backward", norm_backward<T>,
+                      x, gy, g, mean, var, eps, gamma, batch_stats, dx, dgamma, dbeta, stream);
+  launch_backward<T>(x, gy, nullptr, T(0), g, mean, var, eps, gamma, batch_stats, dx, dgamma, dbeta, stream);
+}
+
+template <class T>
+void norm_scale_shift(const NormGeom& g, const T* mean, const T* var, double eps, const T* gamma, const T* beta,
+                      T* scale, T* shift, cudaStream_t stream) {
+  PN_PROFILE_DISPATCH("norm_scale_shift", norm_scale_shift<T>, g, mean, var, eps, gamma, beta, scale, shift, stream);
+  const int64_t groups = math::norm_groups(g);
+  if (groups <= 0) return;
+  launch(act_scale_shift_kernel<T>, grid_for(groups, kBlock), kBlock, 0, stream, g, mean, var, eps, gamma, beta, scale,
+         shift);
+}
+
+template <class T>
+void norm_act_forward(const T* x, const NormGeom& g, const T* mean, const T* var, double eps, const T* gamma,
+                      const T* beta, double slope, T* y, cudaStream_t stream) {
+  PN_PROFILE_DISPATCH("norm_act_forward", norm_act_forward<T>, x, g, mean, var, eps, gamma, beta, slope, y, stream);
+  const int64_t groups = math::norm_groups(g), rows = g.n * g.c;
+  if (groups <= 0 || g.s <= 0) return;
+  const int64_t shape[3] = {g.n, g.c, g.s};
+  ErrorScope scope(g.per_instance ? "instance_norm_act" : "batch_norm_act", shape, 3);
+  T* affine = nullptr;  // scale, then shift
+  PN_CUDA_CHECK(
+      cudaMallocAsync(reinterpret_cast<void**>(&affine), 2 * sizeof(T) * static_cast<size_t>(groups), stream));
+  norm_scale_shift(g, mean, var, eps, gamma, beta, affine, affine + groups, stream);
+  const bool vec = std::is_same_v<T, float> && g.s % 4 == 0 && reinterpret_cast<uintptr_t>(x) % 16 == 0 &&
+                   reinterpret_cast<uintptr_t>(y) % 16 == 0;
+  const dim3 grid(grid_for(vec ? g.s / 4 : g.s, kBlock), static_cast<unsigned>(rows < kMaxGridY ? rows : kMaxGridY));
+  const T* scale = affine;
+  const T* shift = affine + groups;
+  if constexpr (std::is_same_v<T, float>) {
+    if (vec) {
+      launch(act_rows_kernel<T, true>, grid, dim3(kBlock), 0, stream, x, g, scale, shift, static_cast<T>(slope), y);
+      PN_CUDA_CHECK(cudaFreeAsync(affine, stream));
+      return;
+    }
+  }
+  launch(act_rows_kernel<T, false>, grid, dim3(kBlock), 0, stream, x, g, scale, shift, static_cast<T>(slope), y);
+  PN_CUDA_CHECK(cudaFreeAsync(affine, stream));
+}
+
+template <class T>
+void norm_act_backward(const T* x, const T* y, const T* gy, const NormGeom& g, const T* mean, const T* var,
+                       double eps, const T* gamma, double slope, bool batch_stats, T* dx, T* dgamma, T* dbeta,
+                       cudaStream_t stream) {
+  PN_PROFILE_DISPATCH("norm_act_backward", norm_act_backward<T>,
+                      x, y, gy, g, mean, var, eps, gamma, slope, batch_stats, dx, dgamma, dbeta, stream);
+  launch_backward<T>(x, gy, y, static_cast<T>(slope), g, mean, var, eps, gamma, batch_stats, dx, dgamma, dbeta,
+                     stream);
+}
+
 #define PN_INSTANTIATE(T)                                                                                        \
   template void norm_stats<T>(const T*, const NormGeom&, T*, T*, cudaStream_t);                                  \
   template void norm_forward<T>(const T*, const NormGeom&, const T*, const T*, double, const T*, const T*, T*,     \
                                 cudaStream_t);                                                                   \
   template void norm_running_update<T>(T*, T*, const T*, const T*, int64_t, double, int64_t, cudaStream_t);      \
   template void norm_backward<T>(const T*, const T*, const NormGeom&, const T*, const T*, double, const T*, bool, \
-                                 T*, T*, T*, cudaStream_t);
+                                 T*, T*, T*, cudaStream_t);                                                    \
+  template void norm_scale_shift<T>(const NormGeom&, const T*, const T*, double, const T*, const T*, T*, T*,      \
+                                    cudaStream_t);                                                               \
+  template void norm_act_forward<T>(const T*, const NormGeom&, const T*, const T*, double, const T*, const T*,    \
+                                    double, T*, cudaStream_t);                                                   \
+  template void norm_act_backward<T>(const T*, const T*, const T*, const NormGeom&, const T*, const T*, double,   \
+                                     const T*, double, bool, T*, T*, T*, cudaStream_t);
 PN_INSTANTIATE(float)
 PN_INSTANTIATE(double)
 #undef PN_INSTANTIATE
@@ -347,6 +470,12 @@ PN_PROFILE_TWIN("norm_running_update", norm_running_update<float>)
 PN_PROFILE_TWIN("norm_running_update", norm_running_update<double>)
 PN_PROFILE_TWIN("norm_backward", norm_backward<float>)
 PN_PROFILE_TWIN("norm_backward", norm_backward<double>)
+PN_PROFILE_TWIN("norm_scale_shift", norm_scale_shift<float>)
+PN_PROFILE_TWIN("norm_scale_shift", norm_scale_shift<double>)
+PN_PROFILE_TWIN("norm_act_forward", norm_act_forward<float>)
+PN_PROFILE_TWIN("norm_act_forward", norm_act_forward<double>)
+PN_PROFILE_TWIN("norm_act_backward", norm_act_backward<float>)
+PN_PROFILE_TWIN("norm_act_backward", norm_act_backward<double>)
 
 }  // namespace PN_CUDA_ABI
 }  // namespace pn::cuda

@@ -27,5 +27,25 @@ template <class T>
 void norm_backward(const T* x, const T* gy, const math::NormGeom& g, const T* mean, const T* var, double eps,
                    const T* gamma, bool batch_stats, T* dx, T* dgamma, T* dbeta, cudaStream_t stream);
 
+// The first stage of norm_act_forward on its own, for a fused apply elsewhere (dnn_graph.h
+// scale_shift_act): for each group (channel, or sample-channel for instance norm)
+// scale = gamma * invstd and shift = beta - mean * scale (math::norm_affine in double, rounded
+// once to T). gamma, beta may be nullptr (1, 0). Requires scale and shift to hold
+// math::norm_groups(g) elements of device memory.
+template <class T>
+void norm_scale_shift(const math::NormGeom& g, const T* mean, const T* var, double eps, const T* gamma, const T* beta,
+                      T* scale, T* shift, cudaStream_t stream);
+
+// The fused norm + activation and its backward (kernels/cpu/norm.h). norm_act_forward uses a
+// stream-ordered scratch of 2 T per group (scale and shift).
+template <class T>
+void norm_act_forward(const T* x, const math::NormGeom& g, const T* mean, const T* var, double eps, const T* gamma,
+                      const T* beta, double slope, T* y, cudaStream_t stream);
+
+template <class T>
+void norm_act_backward(const T* x, const T* y, const T* gy, const math::NormGeom& g, const T* mean, const T* var,
+                       double eps, const T* gamma, double slope, bool batch_stats, T* dx, T* dgamma, T* dbeta,
+                       cudaStream_t stream);
+
 }  // namespace PN_CUDA_ABI
 }  // namespace pn::cuda

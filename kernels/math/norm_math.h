@@ -81,6 +81,26 @@ PN_HD void norm_affine(double mean, double inv_std, double gamma, double beta, d
   shift = beta - mean * scale;
 }
 
+// The fused norm + activation (norm_act): y = act(x * scale + shift), with per-group scale and
+// shift from norm_affine rounded once to the tensor's type T (float32 for float tensors: one
+// multiply, one add and a select per element, no division), and act the leaky ReLU of slope
+// >= 0 (slope 0: ReLU). Against norm_apply in double followed by the activation, a float result
+// differs by a few ulp of |x scale| + |shift| (the rounding of scale and shift).
+// Both branches are computed, then selected: no control flow, so CPU loops vectorise.
+template <class T>
+PN_HD T norm_act_apply(T x, T scale, T shift, T slope) {
+  const T z = x * scale + shift;
+  const T negative = z * slope;
+  return z > T(0) ? z : negative;
+}
+// d act / d z from the activation's OUTPUT y (so the backward keeps y, not z): for slope >= 0,
+// y > 0 exactly when z > 0, and the derivative is 1 there and slope elsewhere (z = 0 included, as
+// Unary::LeakyMask).
+template <class T>
+PN_HD T norm_act_mask(T y, T slope) {
+  return y > T(0) ? T(1) : slope;
+}
+
 // PyTorch's running-statistics update: r = (1 - momentum) r + momentum * batch, with the
 // unbiased variance var * M / (M - 1) for running_var.
 PN_HD double running_update(double running, double batch, double momentum) {

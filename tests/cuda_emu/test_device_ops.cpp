@@ -104,9 +104,11 @@ TEST_CASE("Adam and SGD updates on the device match the CPU") {
   CHECK(max_diff(pc, pg) == 0.0);
 }
 
-// A U-Net-like block without convolutions: norms, pooling, upsampling, skip concat, crop.
+// A U-Net-like block without convolutions: norms (also fused with the activation), pooling,
+// upsampling, skip concat, crop.
 Tensor spatial_graph(const Tensor& x, const Tensor& gamma, const Tensor& beta, const Tensor& rm, const Tensor& rv) {
-  Tensor h = relu(batch_norm(x, gamma, beta, rm, rv, true));
+  Tensor h = relu(batch_norm(x, gamma, beta, rm, rv, true)) + batch_norm_act(x, gamma, beta, {}, {}, true, 0.0) +
+             instance_norm_act(x, gamma, beta, 0.2);
   Tensor down = max_pool(h, 2, 2);
   Tensor up = upsample_nearest(instance_norm(down, gamma, beta), 2);
   Tensor cat = concat({h, up}, 1);

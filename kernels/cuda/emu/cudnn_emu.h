@@ -1,5 +1,6 @@
 // The emulated cuDNN: exactly the part of cuDNN's legacy convolution API that Penumbra calls
-// (kernels/cuda/dnn.cpp, through kernels/cuda/cudnn_api.h), with cuDNN's names, types and
+// (kernels/cuda/dnn.cpp, through kernels/cuda/cudnn_api.h), and of the backend graph API
+// (cudnn_emu_backend.h, for kernels/cuda/dnn_graph.cpp), with cuDNN's names, types and
 // enum values (copied from cuDNN 9.19's cudnn_graph_v9.h, cudnn_ops_v9.h, cudnn_cnn_v9.h),
 // running on the CPU emulator. Written from NVIDIA's cuDNN 9 API reference
 // (docs.nvidia.com/deeplearning/cudnn/latest/api: cudnn-graph-library.html,
@@ -334,3 +335,6 @@ int64_t cudnn_heuristic_queries(ConvDirection direction);
 int64_t cudnn_launches(ConvDirection direction, int algo);
 
 }  // namespace pn::cuda::emu
+
+// The backend (graph) API subset: fused convolution graphs.
+#include "kernels/cuda/emu/cudnn_emu_backend.h"

@@ -4,21 +4,27 @@
 //   1  production: two passes, norm_forward (kernels/cuda/norm.cu: by rows of S, the row's
 //      statistics once, the affine map in double per element) then the unary leaky_relu
 //      (kernels/cuda/elementwise.cu): x read, an intermediate written and read, y written
-//   2  fused, in float: a small kernel turns each group's statistics into fp32 scale and shift
+//   2  fused, in float (promoted: norm_act_forward in kernels/cuda/norm.cu, which this version
+//      calls): a small kernel turns each group's statistics into fp32 scale and shift
 //      (math::norm_affine), then one pass per row of S elements (the row's scale and shift loaded
 //      once, no division per element, 16-byte accesses when S % 4 == 0 and aligned) computes
-//      y = leaky_relu(x * scale + shift)
-// Not promoted: the autograd graph records the norm and the activation as two ops; a fused op
-// would need autograd/ changes. The check compares with the CPU's norm_forward and leaky_relu on
+//      y = leaky_relu(x * scale + shift) (math::norm_act_apply). The autograd op batch_norm_act /
+//      instance_norm_act runs it; nn::Sequential fuses a norm layer with a following activation.
+//   3  cuDNN fused graph (kernels/cuda/dnn_graph.h scale_shift_act): version 2's scale/shift stage
+//      (norm_scale_shift, kernels/cuda/norm.h), then one cuDNN execution plan MUL scale -> ADD
+//      shift -> RELU_FWD with lower-clip slope 0.2 (a runtime-fusion engine on a GPU; the emulated
+//      backend API in CI); per-group operands [1, C, 1, 1] for batch norm, [N, C, 1, 1] for
+//      instance norm
+// The check compares with the CPU's norm_forward and leaky_relu on
 // geometries with and without the 16-byte path, with an offset mean (x in [3, 7]): version 1 bit
 // for bit, version 2 within 4e-6 absolute (a few float ulp of |x scale| < 10: the affine form
 // cancels x scale against shift in float).
 #include "kernels/cpu/norm.h"
 #include "kernels/cuda/device.h"
+#include "kernels/cuda/dnn_graph.h"
 #include "kernels/cuda/elementwise.h"
 #include "kernels/cuda/launch.h"
 #include "kernels/cuda/norm.h"
-#include "kernels/cuda/vector_types.h"
 #include "kernels/cuda/workbench/buffers.h"
 #include "kernels/cuda/workbench/family.h"
 #include "kernels/math/elementwise_math.h"
@@ -30,46 +36,8 @@ namespace workbench {
 namespace {
 
 using math::NormGeom;
-constexpr unsigned kBlock = 256;
 constexpr double kEps = 1e-5;
 constexpr float kSlope = 0.2f;
-
-__global__ void scale_shift_kernel(NormGeom g, const float* mean, const float* var, const float* gamma,
-                                   const float* beta, float* scale, float* shift) {
-  for (int64_t grp = global_index(); grp < math::norm_groups(g); grp += grid_stride()) {
-    const int64_t c = math::norm_channel(g, grp);
-    double sc = 0, sh = 0;
-    math::norm_affine(mean[grp], math::norm_inv_std(var[grp], kEps), gamma[c], beta[c], sc, sh);
-    scale[grp] = static_cast<float>(sc);
-    shift[grp] = static_cast<float>(sh);
-  }
-}
-
-__device__ __forceinline__ float fused(float x, float scale, float shift) {
-  return math::apply_unary(math::Unary::LeakyRelu, x * scale + shift, kSlope, 0.f);
-}
-
-// Row r of [N * C, S] is (n, c) = (r / C, r % C); blocks (x, y) take positions of row y.
-template <bool kVec>
-__global__ void apply_rows_kernel(const float* x, NormGeom g, const float* scale, const float* shift, float* y) {
-  const unsigned s = static_cast<unsigned>(g.s), rows = static_cast<unsigned>(g.n * g.c), c = static_cast<unsigned>(g.c);
-  for (unsigned r = blockIdx.y; r < rows; r += gridDim.y) {
-    const unsigned grp = g.per_instance ? r : r % c;
-    const float sc = scale[grp], sh = shift[grp];
-    const float* xr = x + static_cast<size_t>(r) * s;
-    float* yr = y + static_cast<size_t>(r) * s;
-    const unsigned first = blockIdx.x * blockDim.x + threadIdx.x, stride = gridDim.x * blockDim.x;
-    if constexpr (kVec) {
-      for (unsigned i = first; i < s / 4; i += stride) {
-        float4 v = ld128(reinterpret_cast<const float4*>(xr) + i);
-        v = float4{fused(v.x, sc, sh), fused(v.y, sc, sh), fused(v.z, sc, sh), fused(v.w, sc, sh)};
-        st128(reinterpret_cast<float4*>(yr) + i, v);
-      }
-    } else {
-      for (unsigned i = first; i < s; i += stride) yr[i] = fused(xr[i], sc, sh);
-    }
-  }
-}
 
 using ApplyLauncher = void (*)(const float* x, const NormGeom& g, const float* mean, const float* var,
                                const float* gamma, const float* beta, float* y, cudaStream_t stream);
@@ -86,26 +54,24 @@ void launch_v1(const float* x, const NormGeom& g, const float* mean, const float
 
 void launch_v2(const float* x, const NormGeom& g, const float* mean, const float* var, const float* gamma,
                const float* beta, float* y, cudaStream_t stream) {
-  const int64_t groups = math::norm_groups(g), rows = g.n * g.c;
+  norm_act_forward(x, g, mean, var, kEps, gamma, beta, static_cast<double>(kSlope), y, stream);
+}
+
+void launch_v3(const float* x, const NormGeom& g, const float* mean, const float* var, const float* gamma,
+               const float* beta, float* y, cudaStream_t stream) {
+  const int64_t groups = math::norm_groups(g);
   if (groups <= 0 || g.s <= 0) return;
-  ErrorScope scope("workbench norm_apply v2", g.n * g.c * g.s);
   float* affine = nullptr;  // scale, then shift
   PN_CUDA_CHECK(cudaMallocAsync(reinterpret_cast<void**>(&affine), 2 * sizeof(float) * static_cast<size_t>(groups),
                                 stream));
-  launch(scale_shift_kernel, grid_for(groups, kBlock), kBlock, 0, stream, g, mean, var, gamma, beta, affine,
-         affine + groups);
-  const bool vec = g.s % 4 == 0 && reinterpret_cast<uintptr_t>(x) % 16 == 0 && reinterpret_cast<uintptr_t>(y) % 16 == 0;
-  const dim3 grid(grid_for(vec ? g.s / 4 : g.s, kBlock), static_cast<unsigned>(rows < 65535 ? rows : 65535));
-  const float* scale = affine;
-  const float* shift = affine + groups;
-  if (vec)
-    launch(apply_rows_kernel<true>, grid, dim3(kBlock), 0, stream, x, g, scale, shift, y);
-  else
-    launch(apply_rows_kernel<false>, grid, dim3(kBlock), 0, stream, x, g, scale, shift, y);
+  norm_scale_shift(g, mean, var, static_cast<double>(kEps), gamma, beta, affine, affine + groups, stream);
+  ChannelGeom cg;
+  cg.N = g.n, cg.C = g.c, cg.spatial[2] = g.s, cg.per_sample = g.per_instance;
+  scale_shift_act(cg, x, affine, affine + groups, y, FusedActivation{FusedActivation::leaky_relu, kSlope}, stream);
   PN_CUDA_CHECK(cudaFreeAsync(affine, stream));
 }
 
-constexpr ApplyLauncher kLaunchers[] = {launch_v1, launch_v2};
+constexpr ApplyLauncher kLaunchers[] = {launch_v1, launch_v2, launch_v3};
 
 std::string check_version(int version) {
   const NormGeom geoms[] = {{3, 5, 1001, false}, {2, 3, 64, false}, {2, 3, 37, true}, {1, 4, 260, true}};
@@ -158,8 +124,10 @@ std::unique_ptr<BenchCase> bench_version(int version, int64_t n) {
 const Family& norm_apply_family() {
   static const Family f{"norm_apply",
                         "batch/instance norm from given statistics, then leaky_relu, float32 (norm.cu, elementwise.cu)",
-                        {{1, "production: norm_forward (rows, double math), then the unary leaky_relu: two passes"},
-                         {2, "fused in float: per-group fp32 scale/shift, one pass per row, 16-byte accesses"}},
+                        {{1, "unfused: norm_forward (rows, double math), then the unary leaky_relu: two passes"},
+                         {2, "production since the fused op: norm_act_forward (norm.cu), per-group fp32 scale/shift, one pass "
+                             "per row, 16-byte accesses"},
+                         {3, "cuDNN fused graph: per-group fp32 scale/shift, then one execution plan mul, add, relu_fwd"}},
                         check_version,
                         bench_version,
                         int64_t{1} << 26,
