@@ -41,6 +41,9 @@
   OP(adam_update, (void* p, const void* g, void* m, void* v, int64_t n, const AdamArgs& a),                    \
      (OUT_T(p), IN_T(g), OUT_T(m), OUT_T(v), n, a.lr, a.beta1, a.beta2, a.eps, a.weight_decay,                  \
       a.bias_correction1, a.bias_correction2, a.decoupled))                                                     \
+  OP(adam_update_multi, (const kernels::AdamChunk* chunks, int64_t count, const AdamArgs& a),                  \
+     (chunks, count, a.lr, a.beta1, a.beta2, a.eps, a.weight_decay, a.bias_correction1, a.bias_correction2,      \
+      a.decoupled))                                                                                             \
   OP(sgd_update, (void* p, const void* g, void* buf, int64_t n, const SgdArgs& a),                             \
      (OUT_T(p), IN_T(g), OUT_T(buf), n, a.lr, a.momentum, a.dampening, a.weight_decay, a.nesterov, a.first))   \
   /* Norms (kernels/cpu/norm.h); gamma, beta, dx, dgamma, dbeta may be null. */                                 \

@@ -7,6 +7,7 @@
 //   ConvGeom       3-D (and 2-D, D = 1) convolution and transposed convolution
 //   PoolGeom       max-pooling and nearest upsampling
 //   BoxCopy        concatenation, narrowing, cropping, padding
+//   AdamChunk      one parameter tensor of a multi-tensor optimiser step
 #pragma once
 #include <cstdint>
 
@@ -97,6 +98,16 @@ struct BoxCopy {
   int64_t src_stride[3] = {0, 0, 0};
   int64_t dst_stride[3] = {0, 0, 0};
   int64_t numel() const { return extent[0] * extent[1] * extent[2] * extent[3]; }
+};
+
+// One parameter tensor of a multi-tensor Adam step: n elements of parameter p, gradient g and
+// moments m, v, all of the step's dtype on the step's device (the kernel casts the pointers).
+struct AdamChunk {
+  void* p = nullptr;
+  const void* g = nullptr;
+  void* m = nullptr;
+  void* v = nullptr;
+  int64_t n = 0;
 };
 
 }  // namespace pn::kernels

@@ -24,12 +24,14 @@ Optimizer::Optimizer(const NamedTensors& params, double lr, LrSchedule schedule)
 void Optimizer::step() {
   NoGrad ng;
   ++steps_;
-  for (size_t i = 0; i < params_.size(); ++i) {
-    auto& [name, p] = params_[i];
-    const Tensor& g = p.grad();
-    if (!g.defined()) continue;
-    update(i, p, g);
-  }
+  std::vector<size_t> with_grad;
+  for (size_t i = 0; i < params_.size(); ++i)
+    if (params_[i].second.grad().defined()) with_grad.push_back(i);
+  update_all(with_grad);
+}
+
+void Optimizer::update_all(const std::vector<size_t>& indices) {
+  for (size_t i : indices) update(i, params_[i].second, params_[i].second.grad());
 }
 
 void Optimizer::zero_grad() {
@@ -43,7 +45,7 @@ Adam::Adam(const NamedTensors& params, AdamOptions opt) : Optimizer(params, opt.
   }
 }
 
-void Adam::update(size_t i, Tensor& param, const Tensor& grad) {
+AdamHyper Adam::hyper() const {
   AdamHyper h;
   h.lr = lr();
   h.beta1 = opt_.beta1;
@@ -51,7 +53,16 @@ void Adam::update(size_t i, Tensor& param, const Tensor& grad) {
   h.eps = opt_.eps;
   h.weight_decay = opt_.weight_decay;
   h.decoupled = opt_.decoupled_weight_decay;
-  adam_update_(param, grad, m_[i], v_[i], steps(), h);
+  return h;
+}
+
+void Adam::update(size_t i, Tensor& param, const Tensor& grad) { adam_update_(param, grad, m_[i], v_[i], steps(), hyper()); }
+
+void Adam::update_all(const std::vector<size_t>& indices) {
+  std::vector<AdamTensors> list;
+  list.reserve(indices.size());
+  for (size_t i : indices) list.push_back({&params_[i].second, &params_[i].second.grad(), &m_[i], &v_[i]});
+  if (!list.empty()) adam_update_multi_(list, steps(), hyper());
 }
 
 NamedTensors Adam::named_state() const {

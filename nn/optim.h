@@ -1,11 +1,13 @@
 // Optimisers over a module's named parameters: Adam (PyTorch semantics, optional
 // decoupled weight decay) and SGD with momentum, both thin wrappers over the update
-// kernels (autograd/ops/optim_update.h), plus learning-rate schedules. State tensors are
+// kernels (autograd/ops/optim_update.h), plus learning-rate schedules. Adam steps all its
+// parameters of one device and dtype in one multi-tensor call (one CUDA launch per step). State tensors are
 // named "<param>.<slot>" so that checkpoints can save and restore them.
 #pragma once
 #include <string>
 #include <vector>
 
+#include "autograd/ops/optim_update.h"
 #include "nn/module.h"
 
 namespace pn::nn {
@@ -38,6 +40,9 @@ class Optimizer {
 
  protected:
   virtual void update(size_t i, Tensor& param, const Tensor& grad) = 0;
+  // Updates the parameters with these indices (each has a gradient); by default one
+  // update() each, in order.
+  virtual void update_all(const std::vector<size_t>& indices);
   NamedTensors params_;
 
  private:
@@ -59,8 +64,10 @@ class Adam : public Optimizer {
 
  protected:
   void update(size_t i, Tensor& param, const Tensor& grad) override;
+  void update_all(const std::vector<size_t>& indices) override;  // one adam_update_multi_
 
  private:
+  AdamHyper hyper() const;
   AdamOptions opt_;
   std::vector<Tensor> m_, v_;
 };

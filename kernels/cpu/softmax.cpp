@@ -15,6 +15,7 @@ constexpr int64_t kBlock = 256;
 
 template <class T>
 void softmax_forward(const T* x, T* y, int64_t outer, int64_t axis, int64_t inner, bool log) {
+  using A = math::SoftmaxAcc<T>;  // float for float32, double for float64 (softmax_math.h)
   const int64_t blocks = (inner + kBlock - 1) / kBlock;
   const int64_t tasks = outer * blocks;
 #pragma omp parallel for schedule(static) if (outer * axis * inner > 32768)
@@ -22,15 +23,15 @@ void softmax_forward(const T* x, T* y, int64_t outer, int64_t axis, int64_t inne
     const int64_t o = t / blocks, i0 = (t % blocks) * kBlock, w = std::min(kBlock, inner - i0);
     const T* xb = x + o * axis * inner + i0;
     T* yb = y + o * axis * inner + i0;
-    double mx[kBlock], s[kBlock];
-    std::fill(mx, mx + w, -INFINITY);
-    std::fill(s, s + w, 0.0);
+    A mx[kBlock], s[kBlock];
+    std::fill(mx, mx + w, static_cast<A>(-INFINITY));
+    std::fill(s, s + w, A(0));
     for (int64_t a = 0; a < axis; ++a)
-      for (int64_t i = 0; i < w; ++i) mx[i] = std::max(mx[i], static_cast<double>(xb[a * inner + i]));
+      for (int64_t i = 0; i < w; ++i) mx[i] = math::softmax_max(mx[i], static_cast<A>(xb[a * inner + i]));
     for (int64_t a = 0; a < axis; ++a)
-      for (int64_t i = 0; i < w; ++i) s[i] += std::exp(static_cast<double>(xb[a * inner + i]) - mx[i]);
+      for (int64_t i = 0; i < w; ++i) s[i] = math::softmax_sum(s[i], static_cast<A>(xb[a * inner + i]), mx[i]);
     if (log)
-      for (int64_t i = 0; i < w; ++i) s[i] = math::log_sum_exp(mx[i], s[i]);
+      for (int64_t i = 0; i < w; ++i) s[i] = math::log_softmax_norm(s[i]);
     for (int64_t a = 0; a < axis; ++a)
       for (int64_t i = 0; i < w; ++i) yb[a * inner + i] = math::softmax_value(xb[a * inner + i], mx[i], s[i], log);
   }

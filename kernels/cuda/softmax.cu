@@ -3,11 +3,11 @@
 // (channel softmax of NC... volumes, the case the study's networks use). An axis of at most
 // kHeld values (class counts) is read once into registers, then max, sum of exponentials and
 // outputs are taken from them: one read and one write per element; a longer axis is walked
-// three times (max, sum, outputs). The math is in double and the axis is summed in order, as
-// the CPU reference does, so the two agree to the last bit on the same libm. Chosen on the
-// kernel workbench (kernels/cuda/workbench/softmax.cu, WORKBENCH.md), where the float-math
-// versions are: within 4e-6 of this per call, but not promoted, since that flipped a near-tie
-// in test_emu_gpu_program's two-epoch segment run (Adam's moments 0.36 apart, tolerance 1e-3).
+// three times (max, sum, outputs). The math is kernels/math/softmax_math.h's, shared with the
+// CPU reference: float for float32 tensors (expf, float sums: no double arithmetic), double for
+// float64, the axis summed in order, so the emulated GPU and the CPU agree to the last bit.
+// Chosen on the kernel workbench (kernels/cuda/workbench/softmax.cu, WORKBENCH.md: version 4
+// there is the double-math kernel this replaced).
 #include <math.h>
 
 #include "kernels/cuda/device.h"
@@ -25,7 +25,7 @@ constexpr int kHeld = 16;  // the longest axis held in registers
 
 template <class T>
 __global__ void softmax_kernel(const T* x, T* y, int64_t outer, int64_t axis, int64_t inner, bool log) {
-  using A = double;  // the reference's accumulation type
+  using A = math::SoftmaxAcc<T>;  // the reference's accumulation type
   for (int64_t c = global_index(); c < outer * inner; c += grid_stride()) {
     const int64_t o = c / inner, i = c % inner;
     const T* xc = x + o * axis * inner + i;
@@ -36,17 +36,17 @@ __global__ void softmax_kernel(const T* x, T* y, int64_t outer, int64_t axis, in
       for (int a = 0; a < kHeld; ++a)
         if (a < axis) {
           v[a] = static_cast<A>(xc[a * inner]);
-          mx = fmax(mx, v[a]);
+          mx = math::softmax_max(mx, v[a]);
         }
       for (int a = 0; a < kHeld; ++a)
-        if (a < axis) s += exp(v[a] - mx);
-      if (log) s = math::log_sum_exp(mx, s);
+        if (a < axis) s = math::softmax_sum(s, v[a], mx);
+      if (log) s = math::log_softmax_norm(s);
       for (int a = 0; a < kHeld; ++a)
         if (a < axis) yc[a * inner] = math::softmax_value(static_cast<T>(v[a]), mx, s, log);
     } else {
-      for (int64_t a = 0; a < axis; ++a) mx = fmax(mx, static_cast<A>(xc[a * inner]));
-      for (int64_t a = 0; a < axis; ++a) s += exp(static_cast<A>(xc[a * inner]) - mx);
-      if (log) s = math::log_sum_exp(mx, s);
+      for (int64_t a = 0; a < axis; ++a) mx = math::softmax_max(mx, static_cast<A>(xc[a * inner]));
+      for (int64_t a = 0; a < axis; ++a) s = math::softmax_sum(s, static_cast<A>(xc[a * inner]), mx);
+      if (log) s = math::log_softmax_norm(s);
       for (int64_t a = 0; a < axis; ++a) yc[a * inner] = math::softmax_value(xc[a * inner], mx, s, log);
     }
   }

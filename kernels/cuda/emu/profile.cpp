@@ -189,7 +189,13 @@ std::string format_profiles(const std::vector<LaunchProfile>& profiles) {
 }
 
 void register_profile_twin(const char* name, const std::type_info& type, AnyFunction f) {
-  twins()[TwinKey{name, type.name()}] = f;
+  AnyFunction& slot = twins()[TwinKey{name, type.name()}];
+  if (slot && slot != f) {  // two entry points of one signature (say, T not in it) under one name
+    std::fprintf(stderr, "cuda emulator: two profile twins registered as '%s' with one signature; give them "
+                 "distinct names in PN_PROFILE_DISPATCH and PN_PROFILE_TWIN\n", name);
+    std::abort();
+  }
+  slot = f;
 }
 
 AnyFunction find_profile_twin(const char* name, const std::type_info& type) {

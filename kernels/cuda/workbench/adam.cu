@@ -1,13 +1,15 @@
 // Workbench family "adam": one Adam step (L2 weight decay and decoupled, AdamW) over a list of
 // float32 parameter tensors of mixed sizes, as an optimiser steps a network, in numbered versions.
-//   1  production (kernels/cuda/optim.cu adam_update): one launch per parameter tensor
-//   2  multi-tensor: one launch per up to 64 tensors; the tensors' pointers and sizes travel in
-//      the kernel's parameters (no copy), each block takes a tile of 2048 elements of one tensor
-//      (found by a scan of the tile offsets), the same per-element step
-// Not wired into nn/ (the optimiser calls adam_update per tensor; a multi-tensor entry point
-// would need the parameter list there). The check runs every version on lists of awkward sizes
-// (1 .. 4099 elements; 70 tensors, so two launches of version 2) against the CPU's adam_update,
-// bit for bit (the same kernels/math step in float).
+//   1  production (kernels/cuda/optim.cu adam_update_multi, what nn::Adam calls): one launch over
+//      all tensors; their pointers and sizes in a device-side table uploaded per call, each block
+//      a tile of 2048 elements of one tensor (found by a binary search of the tile offsets)
+//   2  multi-tensor with the table in the kernel's parameters (no copy): one launch per up to 64
+//      tensors, the tensor of a tile found by a linear scan (version 1 was promoted from it)
+//   3  one launch per parameter tensor (kernels/cuda/optim.cu adam_update: production until the
+//      multi-tensor step was promoted; adam_update_ still calls it for a single tensor)
+// The check runs every version on lists of awkward sizes (1 .. 4099 elements; 70 tensors, so two
+// launches of version 2) against the CPU's adam_update, bit for bit (the same kernels/math step
+// in float).
 #include "kernels/cpu/optim.h"
 #include "kernels/cuda/device.h"
 #include "kernels/cuda/launch.h"
@@ -65,6 +67,13 @@ __global__ void adam_multi_tensor_kernel(TensorTable table, AdamFloat h) {
 using AdamLauncher = void (*)(const std::vector<AdamTensor>& tensors, const AdamHyper& h, cudaStream_t stream);
 
 void launch_v1(const std::vector<AdamTensor>& tensors, const AdamHyper& h, cudaStream_t stream) {
+  std::vector<kernels::AdamChunk> chunks;
+  for (const AdamTensor& a : tensors) chunks.push_back({a.p, a.g, a.m, a.v, a.n});
+  adam_update_multi<float>(chunks.data(), static_cast<int64_t>(chunks.size()), h.lr, h.beta1, h.beta2, h.eps,
+                           h.weight_decay, h.bc1, h.bc2, h.decoupled, stream);
+}
+
+void launch_v3(const std::vector<AdamTensor>& tensors, const AdamHyper& h, cudaStream_t stream) {
   for (const AdamTensor& a : tensors)
     adam_update(a.p, a.g, a.m, a.v, a.n, h.lr, h.beta1, h.beta2, h.eps, h.weight_decay, h.bc1, h.bc2, h.decoupled,
                 stream);
@@ -91,7 +100,7 @@ void launch_v2(const std::vector<AdamTensor>& tensors, const AdamHyper& h, cudaS
   flush();
 }
 
-constexpr AdamLauncher kLaunchers[] = {launch_v1, launch_v2};
+constexpr AdamLauncher kLaunchers[] = {launch_v1, launch_v2, launch_v3};
 
 // Device memory for a list of tensors (p, g, m, v each), filled from seeds.
 class TensorList {
@@ -180,8 +189,9 @@ std::unique_ptr<BenchCase> bench_version(int version, int64_t n) {
 const Family& adam_family() {
   static const Family f{"adam",
                         "one Adam step over a network's float32 parameter tensors (kernels/cuda/optim.cu)",
-                        {{1, "production: one launch per parameter tensor"},
-                         {2, "multi-tensor: one launch per 64 tensors, tiles of 2048 elements, table in parameters"}},
+                        {{1, "production: one launch over all tensors, tiles of 2048 elements, table in device memory"},
+                         {2, "multi-tensor: one launch per 64 tensors, tiles of 2048 elements, table in parameters"},
+                         {3, "one launch per parameter tensor (production before the multi-tensor step)"}},
                         check_version,
                         bench_version,
                         int64_t{1} << 26,
