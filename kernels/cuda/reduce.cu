@@ -1,11 +1,19 @@
 // Sum over axes. The input is viewed as outputs x reduced elements: after merging adjacent
 // dims that are treated alike, the kept dims give an output's base offset and the reduced
-// dims the offsets it sums. Outputs are laid out as [rows, cols], where cols is the
-// innermost dim when that dim is kept (else 1), so a block of bx x by threads can work on
-// bx neighbouring outputs at once: reading along x is then contiguous in memory.
-// Each thread sums a strided share of the reduced elements in double; the block combines
-// the by shares of each column with a shared-memory tree (barrier after every level) down
-// to one warp, and that warp finishes with shuffles.
+// dims the offsets it sums. Two kernels:
+// * split (the kept dims are not innermost, a single kept dim: [R0, K, R1], [K, R] or a whole
+//   tensor [R]): viewed as [N, C, S] (output c sums S-element rows n), each output's N S
+//   elements are cut into chunks of kChunk; block (chunk, c) walks its chunk row by row (the
+//   row's offset once per row, lanes from the 32-byte boundary below the chunk's part of the
+//   row, so warps read whole sectors), merges its threads by warp shuffles (one barrier) and
+//   writes out[c], or a double partial per chunk that a second launch adds up in chunk order.
+//   Whole-tensor sums and per-channel sums (bias gradients) run on many blocks this way.
+// * columns (everything else): outputs laid out as [rows, cols], cols the innermost dim when
+//   that dim is kept, so a block of bx x by threads works on bx neighbouring outputs at once
+//   (reading along x is contiguous); each thread sums a strided share of the reduced elements
+//   in double; the block combines the by shares of each column with a shared-memory tree
+//   (barrier after every level) down to one warp, and that warp finishes with shuffles.
+#include "kernels/cuda/check.h"
 #include "kernels/cuda/device.h"
 #include "kernels/cuda/launch.h"
 #include "kernels/cuda/reduce.h"
@@ -16,6 +24,9 @@ inline namespace PN_CUDA_ABI {
 namespace {
 
 constexpr unsigned kThreads = 256;
+constexpr int64_t kChunk = 4096;  // elements of an output per block of the split kernel (16 per thread)
+constexpr int64_t kMaxSplits = 1024;
+constexpr int64_t kMaxGridY = 65535;
 
 struct ReducePlan {
   int nk = 0, nr = 0;  // kept dims (without the cols dim) and reduced dims, outermost first
@@ -33,6 +44,65 @@ __device__ __forceinline__ int64_t offset_of(int64_t i, int n, const int64_t* sh
     i /= shape[d];
   }
   return off;
+}
+
+// The split kernel's view: out[c] = sum over n < N, s < S of x[(n C + c) S + s].
+struct SplitGeom {
+  int64_t n = 0, c = 0, s = 0;
+};
+
+// The block's sum of v (every thread calls it); valid in thread 0.
+__device__ __forceinline__ double block_sum(double v, double* warp_sums) {
+  for (unsigned delta = 16; delta > 0; delta >>= 1) v += __shfl_down_sync(0xffffffffu, v, delta);
+  if (threadIdx.x % 32 == 0) warp_sums[threadIdx.x / 32] = v;
+  __syncthreads();
+  v = 0;
+  if (threadIdx.x < 32) {
+    v = threadIdx.x < blockDim.x / 32 ? warp_sums[threadIdx.x] : 0.0;
+    for (unsigned delta = 16; delta > 0; delta >>= 1) v += __shfl_down_sync(0xffffffffu, v, delta);
+  }
+  return v;
+}
+
+// This thread's share of elements [first, end) of output c (index j = n S + s): for each row
+// n the chunk touches, the row's part [lo, hi) is walked from the 32-byte boundary below
+// x[row + lo] (lanes before lo idle), so a warp's loads start on a sector.
+template <class T>
+__device__ __forceinline__ double thread_share(const T* x, const SplitGeom& g, int64_t c, int64_t first, int64_t end) {
+  double acc = 0;
+  if (first >= end) return acc;
+  for (int64_t n = first / g.s; n * g.s < end; ++n) {
+    const T* row = x + (n * g.c + c) * g.s;
+    const int64_t lo = first > n * g.s ? first - n * g.s : 0, hi = end < (n + 1) * g.s ? end - n * g.s : g.s;
+    const int64_t start = lo - static_cast<int64_t>((reinterpret_cast<uintptr_t>(row + lo) % 32) / sizeof(T));
+    for (int64_t s = start + threadIdx.x; s < hi; s += blockDim.x)
+      if (s >= lo) acc += static_cast<double>(row[s]);
+  }
+  return acc;
+}
+
+// Stage 1: block (chunk, c); with one chunk per output it writes out[c], else partials[chunk][c].
+template <class T>
+__global__ void split_sum_kernel(const T* x, SplitGeom g, int64_t chunk, T* out, double* partials) {
+  PN_SHARED(double[kThreads / 32], warp_sums);
+  const int64_t size = g.n * g.s, first = static_cast<int64_t>(blockIdx.x) * chunk;
+  const int64_t end = first + chunk < size ? first + chunk : size;
+  for (int64_t c = blockIdx.y; c < g.c; c += gridDim.y) {
+    const double v = block_sum(thread_share(x, g, c, first, end), warp_sums);
+    if (threadIdx.x == 0 && gridDim.x == 1) out[c] = static_cast<T>(v);
+    else if (threadIdx.x == 0) partials[blockIdx.x * g.c + c] = v;
+    __syncthreads();  // the next output overwrites the slots
+  }
+}
+
+// Stage 2: one thread per output adds its chunks' partials in order (reads coalesced over c).
+template <class T>
+__global__ void split_merge_kernel(const double* partials, int64_t outputs, unsigned chunks, T* out) {
+  for (int64_t c = global_index(); c < outputs; c += grid_stride()) {
+    double v = 0;
+    for (unsigned k = 0; k < chunks; ++k) v += partials[k * outputs + c];
+    out[c] = static_cast<T>(v);
+  }
 }
 
 template <class T>
@@ -99,6 +169,37 @@ ReducePlan make_plan(const kernels::ReduceGeom& g) {
   return p;
 }
 
+
+// The plan as the split kernel's [N, C, S] when it has that form: one kept dim (or none)
+// that is not innermost, the innermost reduced dim contiguous.
+bool split_geom_of(const ReducePlan& p, SplitGeom& sg) {
+  if (p.cols != 1 || p.nk != 1) return false;
+  if (p.nr == 1 && (p.rstride[0] == 1 || p.rshape[0] == 1)) sg = {1, p.kshape[0], p.rshape[0]};
+  else if (p.nr == 2 && p.rstride[1] == 1 && p.rstride[0] == p.kshape[0] * p.rshape[1]) sg = {p.rshape[0], p.kshape[0], p.rshape[1]};
+  else return false;
+  return true;
+}
+
+template <class T>
+void split_sum(const T* x, T* out, const SplitGeom& g, cudaStream_t stream) {
+  const int64_t size = g.n * g.s;
+  int64_t chunks = (size + kChunk - 1) / kChunk;
+  chunks = chunks < 1 ? 1 : chunks > kMaxSplits ? kMaxSplits : chunks;
+  const int64_t chunk = (size + chunks - 1) / chunks;
+  const dim3 grid(static_cast<unsigned>(chunks), static_cast<unsigned>(g.c < kMaxGridY ? g.c : kMaxGridY));
+  if (chunks == 1) {
+    launch(split_sum_kernel<T>, grid, dim3(kThreads), 0, stream, x, g, chunk, out, static_cast<double*>(nullptr));
+    return;
+  }
+  double* partials = nullptr;
+  PN_CUDA_CHECK(cudaMallocAsync(reinterpret_cast<void**>(&partials), sizeof(double) * static_cast<size_t>(chunks * g.c),
+                                stream));
+  launch(split_sum_kernel<T>, grid, dim3(kThreads), 0, stream, x, g, chunk, out, partials);
+  launch(split_merge_kernel<T>, grid_for(g.c, kThreads), kThreads, 0, stream, static_cast<const double*>(partials), g.c,
+         static_cast<unsigned>(chunks), out);
+  PN_CUDA_CHECK(cudaFreeAsync(partials, stream));
+}
+
 }  // namespace
 
 template <class T>
@@ -107,6 +208,8 @@ void sum_reduce(const T* x, T* out, const kernels::ReduceGeom& g, cudaStream_t s
   ErrorScope scope("sum", g.shape, g.ndim);
   const ReducePlan p = make_plan(g);
   if (p.rows * p.cols == 0) return;
+  SplitGeom sg;
+  if (split_geom_of(p, sg)) return split_sum(x, out, sg, stream);
   // Columns: up to a warp's worth side by side (a power of two, so tree levels halve evenly).
   unsigned bx = 1;
   while (bx < 32 && bx < p.cols) bx *= 2;

@@ -1,6 +1,7 @@
-// Helpers for the emu suites: device arrays (RAII over cudaMalloc), seeded random host
-// data, and element-wise comparison with a stated tolerance. Usable with the real runtime
-// too (tests/gpu includes this header), since only CUDA runtime calls are made.
+// Helpers for the emu suites: device arrays (the workbench's DeviceBuffer, buffers.h), seeded
+// random host data, and element-wise comparison with a stated tolerance (doctest checks).
+// Usable with the real runtime too (tests/gpu includes this header), since only CUDA runtime
+// calls are made.
 #pragma once
 #include <doctest/doctest.h>
 
@@ -13,31 +14,22 @@
 
 #include "kernels/cuda/check.h"
 #include "kernels/cuda/runtime.h"
+#include "kernels/cuda/workbench/buffers.h"
 
 namespace pn::test {
 
+// Device memory for the tests: the workbench's DeviceBuffer (kernels/cuda/workbench/buffers.h:
+// RAII over cudaMalloc, uploads a host vector), left as cudaMalloc gives it (the emulator
+// poisons fresh allocations itself; a memset on the legacy stream would order against the
+// stream tests' non-blocking streams), with to_host().
 template <class T>
-class DeviceArray {
- public:
-  explicit DeviceArray(int64_t n) : n_(n) { PN_CUDA_CHECK(cudaMalloc(reinterpret_cast<void**>(&p_), bytes())); }
-  explicit DeviceArray(const std::vector<T>& host) : DeviceArray(static_cast<int64_t>(host.size())) {
-    PN_CUDA_CHECK(cudaMemcpy(p_, host.data(), bytes(), cudaMemcpyHostToDevice));
-  }
-  ~DeviceArray() { (void)cudaFree(p_); }
-  DeviceArray(const DeviceArray&) = delete;
-  DeviceArray& operator=(const DeviceArray&) = delete;
-  T* get() { return p_; }
-  int64_t size() const { return n_; }
-  std::vector<T> to_host() const {
-    std::vector<T> h(static_cast<size_t>(n_));
-    PN_CUDA_CHECK(cudaMemcpy(h.data(), p_, bytes(), cudaMemcpyDeviceToHost));
-    return h;
-  }
+class DeviceArray : public pn::cuda::workbench::DeviceBuffer<T> {
+  using Base = pn::cuda::workbench::DeviceBuffer<T>;
 
- private:
-  size_t bytes() const { return static_cast<size_t>(n_) * sizeof(T); }
-  T* p_ = nullptr;
-  int64_t n_;
+ public:
+  explicit DeviceArray(int64_t n) : Base(n, pn::cuda::workbench::Unfilled{}) {}
+  explicit DeviceArray(const std::vector<T>& host) : Base(host) {}
+  std::vector<T> to_host() const { return this->download(); }
 };
 
 // n values uniform in [lo, hi), from the seed.

@@ -57,10 +57,14 @@ pn::kernels::BroadcastGeom geom(std::vector<int64_t> shape, std::vector<int64_t>
 
 template <class T>
 void check_binary_all() {
-  // [17,1,13] op [1,29,13]; [37,41] op [41] (row broadcast); same-shape [3,7,11,5].
+  // [17,1,13] op [1,29,13]; [37,41] op [41] (row broadcast); same-shape [3,7,11,5]; per-channel
+  // [2,8,64] op [1,8,1] and outer product [9,1] op [1,300] (float: rows of a multiple of 4 take
+  // the 16-byte path).
   const pn::kernels::BroadcastGeom geoms[] = {geom({17, 29, 13}, {13, 0, 1}, {0, 13, 1}),
                                               geom({37, 41}, {41, 1}, {0, 1}),
-                                              geom({3 * 7 * 11 * 5}, {1}, {1})};
+                                              geom({3 * 7 * 11 * 5}, {1}, {1}),
+                                              geom({2, 8, 64}, {512, 64, 1}, {0, 1, 0}),
+                                              geom({9, 300}, {1, 0}, {0, 1})};
   const math::Binary ops[] = {math::Binary::Add, math::Binary::Sub, math::Binary::Mul, math::Binary::Div,
                               math::Binary::Max, math::Binary::Min, math::Binary::Pow};
   for (const auto& g : geoms) {

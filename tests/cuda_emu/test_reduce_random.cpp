@@ -38,6 +38,8 @@ void check_reductions(double rtol) {
       rgeom({3, 1000 + 37}, {true, true}),             // everything to one number
       rgeom({4, 33}, {false, false}),                  // nothing: a copy
       rgeom({2, 3, 70, 1}, {false, true, true, true}), // size-1 dims among the reduced
+      rgeom({3, 2, 5001}, {true, false, true}),        // per channel, 4 chunks of the split kernel
+      rgeom({9001}, {true}),                           // a whole tensor in 3 chunks and a merge
   };
   int k = 0;
   for (const auto& g : geoms) {

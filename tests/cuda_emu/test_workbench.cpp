@@ -114,6 +114,35 @@ TEST_CASE("workbench: the versions promoted in issue 17 beat the kernels they re
   CHECK(profile("adam", 3, 2048).size() == 16);
 }
 
+// Warp-level global accesses (loads and stores) of launches taken together.
+uint64_t global_accesses(const std::vector<pn::cuda::emu::LaunchProfile>& launches) {
+  uint64_t n = 0;
+  for (const pn::cuda::emu::LaunchProfile& p : launches) n += p.global_load.warp_accesses + p.global_store.warp_accesses;
+  return n;
+}
+
+TEST_CASE("workbench: binary and channel_sum, promoted, against the kernels before them on the profile") {
+  // Per-channel bias add [2, 16, 512] + [1, 16, 1]: before issue 17 (v2) b is loaded per
+  // element (a sector per warp access), 3 accesses per 32 elements; production (v1) holds b per
+  // row and uses 16-byte accesses.
+  const std::vector<pn::cuda::emu::LaunchProfile> v2 = profile("binary", 2, 16384), v1 = profile("binary", 1, 16384);
+  REQUIRE(v1.size() == 1);
+  REQUIRE(v2.size() == 1);
+  CHECK(global_accesses(v2) == 3 * 16384 / 32);
+  CHECK(global_accesses(v1) * 4 == global_accesses(v2));
+  CHECK(moved_ratio(v1) < moved_ratio(v2));
+  CHECK(v1[0].sector_efficiency() == doctest::Approx(1.0));
+  CHECK(v1[0].site.find("elementwise.cu") != std::string::npos);  // the production kernel's twin
+  // Per-channel sums of [2, 8, 4096]: production (v1) two chunks per channel, then the merge,
+  // reading every byte once; before issue 17 (v2) one block per channel.
+  CHECK(profile("channel_sum", 2, 65536).at(0).grid[0] == 8);
+  const std::vector<pn::cuda::emu::LaunchProfile> split = profile("channel_sum", 1, 65536);
+  REQUIRE(split.size() == 2);
+  CHECK(split[0].grid[0] * split[0].grid[1] == 16);
+  CHECK(split[0].sector_efficiency() == doctest::Approx(1.0));
+  CHECK(moved_ratio(split) == doctest::Approx(1.0).epsilon(0.01));
+}
+
 // The launches of f(g, a, b, out) on a tiny geometry, profiled (the bench case's 16 channels
 // cost a minute under the sanitizers' unoptimised build).
 template <class F>

@@ -328,10 +328,11 @@ void* dynamic_shared();
 void sync_block();
 [[noreturn]] void fail(const char* what);  // aborts the launch with cudaErrorLaunchFailure
 
-enum class WarpOp : uint8_t { Sync, Shfl, ShflUp, ShflDown, ShflXor, Ballot, Any, All };
+enum class WarpOp : uint8_t { Sync, Shfl, ShflUp, ShflDown, ShflXor, Ballot, Any, All, Wmma };
 // A warp collective: waits until every lane named in mask has reached one (the same op and
 // mask), then returns this lane's result: the source lane's value bits for shuffles, the
 // ballot for votes. A lane read that is outside the mask or the block gives poison bits.
+// Wmma: the emulated warp matrix functions' meeting (emu/wmma_emu.h); returns lane 0's value.
 uint64_t warp_collective(WarpOp op, unsigned mask, uint64_t value, int arg, int width);
 unsigned active_mask();
 

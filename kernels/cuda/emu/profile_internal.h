@@ -26,6 +26,10 @@ void profile_barrier();
 void profile_block_end();
 void profile_launch_end();
 
+// One access of the running emulated thread, reported by emulator code that is not
+// instrumented (the emulated wmma's tile loads and stores); nothing while not profiling.
+void profile_access(const void* p, size_t bytes, bool write);
+
 // The store of finished profiles (profile.cpp).
 void store_profile(LaunchProfile p);
 

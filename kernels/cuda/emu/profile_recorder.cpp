@@ -258,6 +258,9 @@ void profile_barrier() {
 void profile_block_end() {
   if (t_recorder) t_recorder->block_end();
 }
+void profile_access(const void* p, size_t bytes, bool write) {
+  if (auto* r = t_recorder) r->access(reinterpret_cast<uint64_t>(p), bytes, write);
+}
 void profile_launch_end() {
   if (!t_recorder) return;
   std::unique_ptr<Recorder> r(t_recorder);

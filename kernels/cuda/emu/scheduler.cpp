@@ -140,7 +140,8 @@ std::string thread_str(const Launch& L, const Thread& t) {
 }
 const char* op_name(WarpOp op) {
   static const char* names[] = {"__syncwarp", "__shfl_sync", "__shfl_up_sync", "__shfl_down_sync",
-                                "__shfl_xor_sync", "__ballot_sync", "__any_sync", "__all_sync"};
+                                "__shfl_xor_sync", "__ballot_sync", "__any_sync", "__all_sync",
+                                "an nvcuda::wmma function (load_matrix_sync / store_matrix_sync / mma_sync)"};
   return names[static_cast<int>(op)];
 }
 
@@ -265,6 +266,7 @@ int shuffle_source(WarpOp op, int lane, int arg, int width) {
   const int base = lane & ~(width - 1);
   switch (op) {
     case WarpOp::Shfl: return base + (arg & (width - 1));
+    case WarpOp::Wmma: return base;
     case WarpOp::ShflUp: return (lane - base) < arg ? -1 : lane - arg;
     case WarpOp::ShflDown: return (lane - base) + arg >= width ? -1 : lane + arg;
     case WarpOp::ShflXor: {

@@ -16,15 +16,23 @@ namespace pn::cuda {
 inline namespace PN_CUDA_ABI {
 namespace workbench {
 
+// The tag of DeviceBuffer's constructor that leaves the memory as cudaMalloc gives it (no
+// memset on the legacy default stream: for tests that use the buffer on other streams).
+struct Unfilled {};
+
 // n elements of device memory, NaN-filled (0xff bytes) so that an element never written shows.
 template <class T>
 class DeviceBuffer {
  public:
-  explicit DeviceBuffer(int64_t n) : n_(n) {
-    PN_CUDA_CHECK(cudaMalloc(reinterpret_cast<void**>(&p_), bytes() ? bytes() : 1));
+  explicit DeviceBuffer(int64_t n) : DeviceBuffer(n, Unfilled{}) {
     if (bytes()) PN_CUDA_CHECK(cudaMemset(p_, 0xff, bytes()));
   }
-  explicit DeviceBuffer(const std::vector<T>& host) : DeviceBuffer(static_cast<int64_t>(host.size())) { upload(host); }
+  DeviceBuffer(int64_t n, Unfilled) : n_(n) {
+    PN_CUDA_CHECK(cudaMalloc(reinterpret_cast<void**>(&p_), bytes() ? bytes() : 1));
+  }
+  explicit DeviceBuffer(const std::vector<T>& host) : DeviceBuffer(static_cast<int64_t>(host.size()), Unfilled{}) {
+    upload(host);
+  }
   ~DeviceBuffer() { (void)cudaFree(p_); }
   DeviceBuffer(const DeviceBuffer&) = delete;
   DeviceBuffer& operator=(const DeviceBuffer&) = delete;

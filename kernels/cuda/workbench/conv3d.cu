@@ -13,7 +13,9 @@
 //      256 threads (4 each), 16-long slices of both operands in shared memory; backward weight
 //      splits its long reduction (N x out volume) over blocks and sums the splits in order.
 //      The GEMM mapping (M, N, K) of each pass is narrated in conv_igemm.cu.
-// Tensor-core mma is another version (not here yet). The check runs every version on padded,
+// conv3d has a third version: implicit GEMM on tensor cores (nvcuda::wmma), bf16 x and w, float
+// accumulation, in workbench/conv3d_mma.cu with its own check (bf16-rounded inputs) and case.
+// The check runs every version on padded,
 // strided (stride > kernel too), 2-D-like (D = 1) and pointwise geometries with ragged tiles
 // against the CPU reference (kernels/cpu/conv_reference.h), within 2e-6 per summed term (each
 // |term| <= 1: float sums in other orders).
@@ -24,6 +26,7 @@
 #include "kernels/cuda/dnn.h"
 #include "kernels/cuda/library_options.h"
 #include "kernels/cuda/workbench/buffers.h"
+#include "kernels/cuda/workbench/conv3d_mma.h"
 #include "kernels/cuda/workbench/family.h"
 
 namespace pn::cuda {
@@ -144,11 +147,13 @@ class ConvCase : public BenchCase {
 
 template <Pass P>
 std::string check_version(int version) {
+  if (P == Pass::forward && version == 3) return conv3d_mma_check();
   return check_pass(P, version);
 }
 
 template <Pass P>
 std::unique_ptr<BenchCase> bench_version(int version, int64_t n) {
+  if (P == Pass::forward && version == 3) return conv3d_mma_bench(n);
   return std::make_unique<ConvCase>(P, kLaunchers[static_cast<int>(P)][version - 1], n);
 }
 
@@ -167,9 +172,13 @@ Family conv_family(const char* name, const char* what, const char* v2) {
 }  // namespace
 
 const Family& conv3d_family() {
-  static const Family f = conv_family<Pass::forward>(
-      "conv3d", "3-d convolution forward, float32, no bias (kernels/cuda/dnn.cpp conv_forward)",
-      "M = C_out, N = batch x out volume, K = C_in k^3; 32 x 32 tiles, W and gathered columns in shared memory");
+  static const Family f = [] {
+    Family forward = conv_family<Pass::forward>(
+        "conv3d", "3-d convolution forward, float32, no bias (kernels/cuda/dnn.cpp conv_forward)",
+        "M = C_out, N = batch x out volume, K = C_in k^3; 32 x 32 tiles, W and gathered columns in shared memory");
+    forward.versions.push_back({3, "implicit GEMM on tensor cores (wmma 16x16x16), bf16 in, float accumulation and out"});
+    return forward;
+  }();
   return f;
 }
 

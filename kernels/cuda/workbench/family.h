@@ -42,7 +42,9 @@ struct Family {
 
 // The families (workbench.cpp lists them).
 const Family& elementwise_family();
+const Family& binary_family();
 const Family& reduce_family();
+const Family& channel_sum_family();
 const Family& softmax_family();
 const Family& norm_stats_family();
 const Family& adam_family();

@@ -1,7 +1,9 @@
 // Workbench family "reduce": the sum of all n elements of a float32 tensor (accumulated in
 // double, as production does), in numbered versions.
-//   1  production (kernels/cuda/reduce.cu sum_reduce over every axis): a whole-tensor sum is one
-//      output, so one block of 256 threads reads the whole tensor
+//   1  production (kernels/cuda/reduce.cu sum_reduce over every axis): the split kernel of the
+//      channel_sum family with one channel: chunks of 4096 elements on as many blocks (at most
+//      1024), double partials added in order by a second launch. Before issue 17 a whole-tensor
+//      sum ran on one block of 256 threads (channel_sum v2 with C = 1)
 //   2  grid-wide, two stages: every block sums a grid-stride share (warp shuffles, one shared
 //      slot per warp, one barrier) into a double partial; one block then sums the partials
 // The check compares each version with the CPU's sum in long double on sizes around warp, block
@@ -139,7 +141,7 @@ std::unique_ptr<BenchCase> bench_version(int version, int64_t n) {
 const Family& reduce_family() {
   static const Family f{"reduce",
                         "the sum of all elements, float32 accumulated in double (kernels/cuda/reduce.cu)",
-                        {{1, "production: a whole-tensor sum is one output, read by one block of 256 threads"},
+                        {{1, "production: split into chunks of 4096 on as many blocks, then a merge launch"},
                          {2, "grid-wide two stages: a double partial per block (shuffles, 1 barrier), then one block"}},
                         check_version,
                         bench_version,

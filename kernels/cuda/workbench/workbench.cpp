@@ -95,11 +95,12 @@ VersionReport run_version(const Family& f, const Version& v) {
 
 }  // namespace
 
-std::vector<const Family*> families() { return {&elementwise_family(), &reduce_family(), &softmax_family(), &norm_stats_family(),
-          &adam_family(), &copy_box_family(),
-          &max_pool_family(), &norm_apply_family(),
-          &norm_backward_family(), &conv3d_family(), &conv3d_bwd_data_family(),
-          &conv3d_bwd_weight_family()}; }
+std::vector<const Family*> families() {
+  return {&elementwise_family(),    &binary_family(),          &reduce_family(),     &channel_sum_family(),
+          &softmax_family(),        &norm_stats_family(),      &adam_family(),       &copy_box_family(),
+          &max_pool_family(),       &norm_apply_family(),      &norm_backward_family(), &conv3d_family(),
+          &conv3d_bwd_data_family(), &conv3d_bwd_weight_family()};
+}
 
 std::vector<VersionReport> run(const std::string& family, int version) {
   std::vector<const Family*> chosen = family.empty() ? families() : std::vector<const Family*>{&find_family(family)};
