@@ -1,5 +1,7 @@
-// Elementwise maps on the GPU: unary, broadcasting binary, where. Unary and where: one thread
-// per output element in a grid-stride loop. Binary: by rows of the output (issue 17's
+// Elementwise maps on the GPU: unary, broadcasting binary, where. Unary on float32 with 16-byte
+// aligned pointers and n < 2^31 (issue 17's workbench, family "elementwise"): four elements per
+// thread per step through 16-byte accesses, a 32-bit index, the last n % 4 scalar; other unary
+// calls and where: one thread per output element in a grid-stride loop. Binary: by rows of the output (issue 17's
 // workbench, family "binary"): the output is [rows, inner], inner the last merged dim; a 2-D
 // grid puts threadIdx.x along the row and threadIdx.y over rows, each row's operand offsets
 // are computed once (32-bit divisions over the outer dims), a broadcast operand's value sits in
@@ -32,6 +34,24 @@ __global__ void unary_kernel(math::Unary op, const T* x, T* y, int64_t n, Comput
   using S = StorageType<T>;
   for (int64_t i = global_index(); i < n; i += grid_stride())
     y[i] = S::from_compute(math::apply_unary(op, S::to_compute(x[i]), p0, p1));
+}
+
+// float, 16-byte aligned x and y, n < 2^31: y[4i..4i+3] from one 16-byte load and store.
+__global__ void unary_vec4_kernel(math::Unary op, const float* x, float* y, int n, float p0, float p1) {
+  const int nvec = n / 4;
+  const int stride = static_cast<int>(gridDim.x * blockDim.x);
+  const int first = static_cast<int>(blockIdx.x * blockDim.x + threadIdx.x);
+  const float4* x4 = reinterpret_cast<const float4*>(x);
+  float4* y4 = reinterpret_cast<float4*>(y);
+  for (int i = first; i < nvec; i += stride) {
+    float4 v = ld128(x4 + i);
+    v.x = math::apply_unary(op, v.x, p0, p1);
+    v.y = math::apply_unary(op, v.y, p0, p1);
+    v.z = math::apply_unary(op, v.z, p0, p1);
+    v.w = math::apply_unary(op, v.w, p0, p1);
+    st128(y4 + i, v);
+  }
+  for (int i = 4 * nvec + first; i < n; i += stride) y[i] = math::apply_unary(op, x[i], p0, p1);
 }
 
 // Offsets past 2^31: output element i is the row-major multi-index over g.shape; each
@@ -194,6 +214,11 @@ void unary(math::Unary op, const T* x, T* y, int64_t n, ComputeOf<T> p0, Compute
   PN_PROFILE_DISPATCH("unary", unary<T>, op, x, y, n, p0, p1, stream);
   if (n <= 0) return;
   ErrorScope scope(math::unary_name(op), n);
+  if constexpr (std::is_same_v<T, float>) {
+    if (n < (int64_t{1} << 31) && reinterpret_cast<uintptr_t>(x) % 16 == 0 && reinterpret_cast<uintptr_t>(y) % 16 == 0)
+      return launch(unary_vec4_kernel, grid_for((n + 3) / 4, kBlock), kBlock, 0, stream, op, x, y, static_cast<int>(n),
+                    p0, p1);
+  }
   launch(unary_kernel<T>, grid_for(n, kBlock), kBlock, 0, stream, op, x, y, n, p0, p1);
 }
 

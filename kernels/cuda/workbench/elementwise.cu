@@ -1,9 +1,9 @@
 // Workbench family "elementwise": the unary map y = relu(x) over float32, in numbered versions.
-//   1  production (kernels/cuda/elementwise.cu unary): one element per thread per step of a
-//      grid-stride loop with a 64-bit index, 4-byte loads and stores
-//   2  four elements per thread per step through 16-byte loads and stores (float4), 32-bit
-//      index; the last n % 4 elements scalar. Needs n < 2^31 and 16-byte aligned pointers, else
-//      it runs version 1
+//   1  production (kernels/cuda/elementwise.cu unary, promoted in issue 17): four elements per
+//      thread per step through 16-byte loads and stores (float4), 32-bit index; the last n % 4
+//      elements scalar. Needs n < 2^31 and 16-byte aligned pointers, else one element per thread
+//   2  before issue 17: one element per thread per step of a grid-stride loop with a 64-bit
+//      index, 4-byte loads and stores
 // The check runs every version on sizes around warp, block and vector boundaries, at aligned and
 // misaligned (offset by one float) pointers, against the CPU's relu (exact).
 #include <cmath>
@@ -27,31 +27,16 @@ namespace {
 constexpr unsigned kBlock = 256;
 constexpr math::Unary kOp = math::Unary::Relu;
 
-__global__ void unary_vec4_kernel(const float* x, float* y, int n) {
-  const int nvec = n / 4;
-  const int stride = static_cast<int>(gridDim.x * blockDim.x);
-  const int first = static_cast<int>(blockIdx.x * blockDim.x + threadIdx.x);
-  const float4* x4 = reinterpret_cast<const float4*>(x);
-  float4* y4 = reinterpret_cast<float4*>(y);
-  for (int i = first; i < nvec; i += stride) {
-    float4 v = ld128(x4 + i);
-    v.x = math::apply_unary(kOp, v.x, 0.f, 0.f);
-    v.y = math::apply_unary(kOp, v.y, 0.f, 0.f);
-    v.z = math::apply_unary(kOp, v.z, 0.f, 0.f);
-    v.w = math::apply_unary(kOp, v.w, 0.f, 0.f);
-    st128(y4 + i, v);
-  }
-  for (int i = 4 * nvec + first; i < n; i += stride) y[i] = math::apply_unary(kOp, x[i], 0.f, 0.f);
+__global__ void unary_scalar_kernel(const float* x, float* y, int64_t n) {
+  for (int64_t i = global_index(); i < n; i += grid_stride()) y[i] = math::apply_unary(kOp, x[i], 0.f, 0.f);
 }
 
 void launch_v1(const float* x, float* y, int64_t n, cudaStream_t stream) { unary(kOp, x, y, n, 0.f, 0.f, stream); }
 
 void launch_v2(const float* x, float* y, int64_t n, cudaStream_t stream) {
-  const bool aligned = reinterpret_cast<uintptr_t>(x) % 16 == 0 && reinterpret_cast<uintptr_t>(y) % 16 == 0;
   if (n <= 0) return;
-  if (!aligned || n >= (int64_t{1} << 31)) return launch_v1(x, y, n, stream);
   ErrorScope scope("workbench elementwise v2", n);
-  launch(unary_vec4_kernel, grid_for((n + 3) / 4, kBlock), kBlock, 0, stream, x, y, static_cast<int>(n));
+  launch(unary_scalar_kernel, grid_for(n, kBlock), kBlock, 0, stream, x, y, n);
 }
 
 constexpr UnaryLauncher kLaunchers[] = {launch_v1, launch_v2};
@@ -124,8 +109,8 @@ std::string check_relu_launcher(UnaryLauncher launch_fn) {
 const Family& elementwise_family() {
   static const Family f{"elementwise",
                         "y = relu(x), float32 (the unary map of kernels/cuda/elementwise.cu)",
-                        {{1, "production: 1 element per thread per step, 64-bit index, 4-byte accesses"},
-                         {2, "4 elements per thread per step, 16-byte accesses, 32-bit index, scalar tail"}},
+                        {{1, "production: 4 elements per thread per step, 16-byte accesses, 32-bit index, scalar tail"},
+                         {2, "before issue 17: 1 element per thread per step, 64-bit index, 4-byte accesses"}},
                         check_version,
                         bench_version,
                         int64_t{1} << 26,
