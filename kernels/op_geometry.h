@@ -62,6 +62,17 @@ struct ConvGeom {
   static int64_t out_size(int64_t in, int64_t k, int64_t stride, int64_t pad) {
     return (in + 2 * pad - k) / stride + 1;
   }
+  // A 3-D geometry from its sizes, the output sizes computed.
+  static ConvGeom make(int64_t n, int64_t c_in, int64_t c_out, const int64_t (&in_)[3], const int64_t (&k_)[3],
+                       const int64_t (&stride_)[3], const int64_t (&pad_)[3]) {
+    ConvGeom g;
+    g.N = n, g.C_in = c_in, g.C_out = c_out;
+    for (int d = 0; d < 3; ++d) {
+      g.in[d] = in_[d], g.k[d] = k_[d], g.stride[d] = stride_[d], g.pad[d] = pad_[d];
+      g.out[d] = out_size(in_[d], k_[d], stride_[d], pad_[d]);
+    }
+    return g;
+  }
   int64_t in_volume() const { return in[0] * in[1] * in[2]; }
   int64_t out_volume() const { return out[0] * out[1] * out[2]; }
   int64_t k_volume() const { return k[0] * k[1] * k[2]; }

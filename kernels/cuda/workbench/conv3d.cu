@@ -76,22 +76,6 @@ void reference(Pass p, const ConvGeom& g, const float* a, const float* b, float*
   else cpu::reference::conv_backward_weight(g, a, b, out);
 }
 
-ConvGeom conv_geom(int64_t n, int64_t c_in, int64_t c_out, const int64_t (&in)[3], const int64_t (&k)[3],
-                   const int64_t (&stride)[3], const int64_t (&pad)[3]) {
-  ConvGeom g;
-  g.N = n;
-  g.C_in = c_in;
-  g.C_out = c_out;
-  for (int d = 0; d < 3; ++d) {
-    g.in[d] = in[d];
-    g.k[d] = k[d];
-    g.stride[d] = stride[d];
-    g.pad[d] = pad[d];
-    g.out[d] = ConvGeom::out_size(in[d], k[d], stride[d], pad[d]);
-  }
-  return g;
-}
-
 std::string describe(const ConvGeom& g) {
   auto triple = [](const int64_t* v) {
     return std::to_string(v[0]) + "x" + std::to_string(v[1]) + "x" + std::to_string(v[2]);
@@ -101,11 +85,11 @@ std::string describe(const ConvGeom& g) {
 }
 
 std::string check_pass(Pass p, int version) {
-  const ConvGeom geoms[] = {conv_geom(2, 3, 5, {5, 7, 9}, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}),
-                            conv_geom(1, 4, 33, {6, 5, 11}, {3, 3, 3}, {2, 2, 2}, {0, 1, 1}),
-                            conv_geom(2, 3, 7, {1, 9, 13}, {1, 3, 3}, {1, 1, 2}, {0, 1, 1}),
-                            conv_geom(1, 17, 35, {2, 3, 7}, {1, 1, 1}, {1, 1, 1}, {0, 0, 0}),
-                            conv_geom(1, 3, 4, {7, 8, 9}, {2, 2, 3}, {3, 2, 2}, {1, 0, 1})};
+  const ConvGeom geoms[] = {ConvGeom::make(2, 3, 5, {5, 7, 9}, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}),
+                            ConvGeom::make(1, 4, 33, {6, 5, 11}, {3, 3, 3}, {2, 2, 2}, {0, 1, 1}),
+                            ConvGeom::make(2, 3, 7, {1, 9, 13}, {1, 3, 3}, {1, 1, 2}, {0, 1, 1}),
+                            ConvGeom::make(1, 17, 35, {2, 3, 7}, {1, 1, 1}, {1, 1, 1}, {0, 0, 0}),
+                            ConvGeom::make(1, 3, 4, {7, 8, 9}, {2, 2, 3}, {3, 2, 2}, {1, 0, 1})};
   unsigned seed = 121;
   for (const ConvGeom& g : geoms) {
     const PassSizes n = pass_sizes(p, g);
@@ -124,7 +108,7 @@ std::string check_pass(Pass p, int version) {
 class ConvCase : public BenchCase {
  public:
   ConvCase(Pass p, ConvLauncher f, int64_t n)
-      : p_(p), f_(f), g_(conv_geom(1, 16, 16, {n / (16 * 16 * 16), 16, 16}, {3, 3, 3}, {1, 1, 1}, {1, 1, 1})),
+      : p_(p), f_(f), g_(ConvGeom::make(1, 16, 16, {n / (16 * 16 * 16), 16, 16}, {3, 3, 3}, {1, 1, 1}, {1, 1, 1})),
         a_(random_values<float>(pass_sizes(p, g_).a, 3)), b_(random_values<float>(pass_sizes(p, g_).b, 4)),
         out_(pass_sizes(p, g_).out) {}
   void launch(cudaStream_t stream) override { f_(g_, a_.get(), b_.get(), out_.get(), stream); }

@@ -111,22 +111,6 @@ void launch_mma(const ConvGeom& g, const bf16* x, const bf16* w, float* y, cudaS
   launch(implicit_gemm_wmma_kernel, grid, dim3(kThreads), 0, stream, g, x, w, y);
 }
 
-ConvGeom geom(int64_t n, int64_t c_in, int64_t c_out, const int64_t (&in)[3], const int64_t (&k)[3],
-              const int64_t (&stride)[3], const int64_t (&pad)[3]) {
-  ConvGeom g;
-  g.N = n;
-  g.C_in = c_in;
-  g.C_out = c_out;
-  for (int d = 0; d < 3; ++d) {
-    g.in[d] = in[d];
-    g.k[d] = k[d];
-    g.stride[d] = stride[d];
-    g.pad[d] = pad[d];
-    g.out[d] = ConvGeom::out_size(in[d], k[d], stride[d], pad[d]);
-  }
-  return g;
-}
-
 // Random values in [-1, 1] rounded to bf16: the device gets the bf16, the CPU their exact floats.
 void bf16_values(int64_t n, unsigned seed, std::vector<bf16>& dev, std::vector<float>& host) {
   host = random_values<float>(n, seed);
@@ -144,10 +128,10 @@ void bf16_values(int64_t n, unsigned seed, std::vector<bf16>& dev, std::vector<f
 // sum, so the two within 2 R^2 2^-24 (a tile slice skipped, or the float inputs unrounded,
 // errs by 2^-8 relative: far more).
 std::string conv3d_mma_check() {
-  const ConvGeom geoms[] = {geom(2, 3, 5, {5, 7, 9}, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}),
-                            geom(1, 4, 33, {6, 5, 11}, {3, 3, 3}, {2, 2, 2}, {0, 1, 1}),
-                            geom(2, 3, 7, {1, 9, 13}, {1, 3, 3}, {1, 1, 2}, {0, 1, 1}),
-                            geom(1, 17, 35, {2, 3, 7}, {1, 1, 1}, {1, 1, 1}, {0, 0, 0})};
+  const ConvGeom geoms[] = {ConvGeom::make(2, 3, 5, {5, 7, 9}, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}),
+                            ConvGeom::make(1, 4, 33, {6, 5, 11}, {3, 3, 3}, {2, 2, 2}, {0, 1, 1}),
+                            ConvGeom::make(2, 3, 7, {1, 9, 13}, {1, 3, 3}, {1, 1, 2}, {0, 1, 1}),
+                            ConvGeom::make(1, 17, 35, {2, 3, 7}, {1, 1, 1}, {1, 1, 1}, {0, 0, 0})};
   unsigned seed = 321;
   for (const ConvGeom& g : geoms) {
     std::vector<bf16> x, w;
@@ -176,7 +160,7 @@ namespace {
 class MmaConvCase : public BenchCase {
  public:
   explicit MmaConvCase(int64_t n)
-      : g_(geom(1, 16, 16, {n / (16 * 16 * 16), 16, 16}, {3, 3, 3}, {1, 1, 1}, {1, 1, 1})),
+      : g_(ConvGeom::make(1, 16, 16, {n / (16 * 16 * 16), 16, 16}, {3, 3, 3}, {1, 1, 1}, {1, 1, 1})),
         x_(g_.C_in * g_.in_volume()), w_(g_.C_out * g_.col_rows()), y_(g_.C_out * g_.out_volume()) {
     std::vector<bf16> v;
     std::vector<float> f;
