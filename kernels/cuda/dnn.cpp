@@ -467,7 +467,8 @@ void convolve(Direction dir, const kernels::ConvGeom& g, cudnnDataType_t t, Conv
   throw CudaError(msg, static_cast<int>(CUDNN_STATUS_NOT_SUPPORTED));
 }
 
-// Whether a float32 convolution in `layout` runs our implicit GEMM (run.conv, library_options.h).
+// Whether a convolution in `layout` runs our implicit GEMM (run.conv, library_options.h): float32
+// in all three passes, bf16 / fp16 in the forward pass (on tensor cores).
 // When it does, the device's pool keeps its memory as for cuDNN's workspaces: backward weight's
 // split workspace comes from it at every call.
 bool our_conv(ConvLayout layout) {
@@ -489,8 +490,11 @@ struct Scales {
 
 template <class T>
 void conv_forward(const kernels::ConvGeom& g, const T* x, const T* w, T* y, cudaStream_t stream, ConvLayout layout) {
-  if constexpr (std::is_same_v<T, float>)
+  if constexpr (std::is_same_v<T, float>) {
     if (our_conv(layout)) return conv_igemm_forward(g, x, w, y, stream);
+  } else if constexpr (std::is_same_v<T, __nv_bfloat16> || std::is_same_v<T, __half>) {
+    if (our_conv(layout)) return conv_igemm_forward_mma<T, T>(g, x, w, y, stream);  // tensor cores
+  }
   const int64_t shape[5] = {g.N, g.C_in, g.in[0], g.in[1], g.in[2]};
   ErrorScope scope("conv_forward", shape, 5);
   const Scales<T> s;

@@ -1,12 +1,15 @@
 // Our implicit-GEMM convolution as production runs it (kernels/cuda/conv_igemm.h, chosen in
 // dnn.cpp by LibraryOptions::conv = implicit_gemm, i.e. run.conv): the three passes through the
 // dnn.h entry points match the CPU reference on awkward geometries without a single cuDNN
-// launch; backward weight's split reduction gives the same bits twice; 16-bit and channels-last
-// convolutions stay on cuDNN; a bad run.conv value is refused naming the key and the values.
+// launch; backward weight's split reduction gives the same bits twice; 16-bit forward passes
+// run on tensor cores (conv_igemm_mma.cu) within their rounding of the CPU reference, their
+// backward passes and channels-last convolutions stay on cuDNN; a bad run.conv value is refused
+// naming the key and the values.
 // Also built into tests/gpu's test_gpu_kernels (the real kernels against the CPU); the cuDNN
 // launch counts are the emulator's, so those checks run under the emulator only.
 #include <doctest/doctest.h>
 
+#include <cmath>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -122,17 +125,48 @@ TEST_CASE("run.conv = implicit_gemm sums in a fixed order; cudnn (the default) g
   if (kCountsLaunches) CHECK(cudnn_launches() == before + 3);
 }
 
-TEST_CASE("run.conv = implicit_gemm leaves 16-bit and channels-last convolutions to cuDNN") {
-  const ConvGeom g = conv_geom(1, 2, 3, {3, 4, 5}, {3, 3, 3}, {1, 1, 1}, {1, 1, 1});
+// A 16-bit forward pass on tensor cores (conv_igemm_mma.cu) against the CPU reference on the
+// same rounded inputs: the products are exact in float, so the two differ by the float sums'
+// order (within 2 R^2 2^-24 for R = C_in k^3 terms of |w x| <= 1) plus y's one rounding.
+template <class T>
+void check_forward_16bit(const ConvGeom& g, uint64_t seed, double half_ulp) {
+  auto round = [](std::vector<float> v, std::vector<T>& dev) {
+    for (float& f : v) dev.push_back(T(f)), f = float(dev.back());
+    return v;
+  };
+  std::vector<T> xb, wb;
+  const auto xf = round(pn::test::random_vector<float>(g.N * g.C_in * g.in_volume(), seed), xb);
+  const auto wf = round(pn::test::random_vector<float>(g.C_out * g.col_rows(), seed + 1), wb);
+  std::vector<float> want(size_t(g.N * g.C_out * g.out_volume()));
+  pn::cpu::reference::conv_forward(g, xf.data(), wf.data(), want.data());
+  DeviceArray<T> d_x(xb), d_w(wb), d_y(static_cast<int64_t>(want.size()));
+  const int64_t before = cudnn_launches();
+  pn::cuda::conv_forward(g, d_x.get(), d_w.get(), d_y.get(), nullptr);
+  if (kCountsLaunches) CHECK(cudnn_launches() == before);  // no cuDNN: ours, on tensor cores
+  const auto got = d_y.to_host();
+  const double r = static_cast<double>(g.col_rows()), sums = 2 * r * r * std::ldexp(1.0, -24);
+  for (size_t i = 0; i < want.size(); ++i)
+    REQUIRE(std::fabs(float(got[i]) - want[i]) <= sums + half_ulp * std::fabs(want[i]) + 1e-30);
+}
+
+TEST_CASE("run.conv = implicit_gemm: bf16 / fp16 forward passes on tensor cores; their backward and channels-last "
+          "stay on cuDNN") {
   const pn::cuda::ScopedLibraryOptions opts(with_conv(ConvImpl::implicit_gemm));
+  for (const ConvGeom& g : {conv_geom(2, 3, 5, {5, 7, 9}, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}),
+                            conv_geom(1, 17, 35, {2, 3, 7}, {1, 1, 1}, {1, 1, 1}, {0, 0, 0}),
+                            conv_geom(1, 4, 33, {6, 5, 11}, {3, 3, 3}, {2, 2, 2}, {0, 1, 1})}) {
+    check_forward_16bit<__nv_bfloat16>(g, 21, std::ldexp(1.0, -8));  // bf16: 8 bits, half an ulp
+    check_forward_16bit<__half>(g, 23, std::ldexp(1.0, -11));
+  }
+  const ConvGeom g = conv_geom(1, 2, 3, {3, 4, 5}, {3, 3, 3}, {1, 1, 1}, {1, 1, 1});
   const std::vector<__nv_bfloat16> xb(size_t(g.N * g.C_in * g.in_volume()), __float2bfloat16(0.5f));
-  const std::vector<__nv_bfloat16> wb(size_t(g.C_out * g.col_rows()), __float2bfloat16(0.25f));
-  DeviceArray<__nv_bfloat16> b_x(xb), b_w(wb), b_y(g.N * g.C_out * g.out_volume());
+  const std::vector<__nv_bfloat16> yb(size_t(g.N * g.C_out * g.out_volume()), __float2bfloat16(0.25f));
+  DeviceArray<__nv_bfloat16> b_x(xb), b_dy(yb), b_dw(g.C_out * g.col_rows());
   int64_t before = cudnn_launches();
-  pn::cuda::conv_forward(g, b_x.get(), b_w.get(), b_y.get(), nullptr);
+  pn::cuda::conv_backward_weight(g, b_x.get(), b_dy.get(), b_dw.get(), nullptr);
   if (kCountsLaunches) CHECK(cudnn_launches() == before + 1);
   DeviceArray<float> f_x(pn::test::random_vector<float>(g.N * g.C_in * g.in_volume(), 3));
-  DeviceArray<float> f_w(pn::test::random_vector<float>(g.C_out * g.col_rows(), 4)), f_y(b_y.size());
+  DeviceArray<float> f_w(pn::test::random_vector<float>(g.C_out * g.col_rows(), 4)), f_y(b_dy.size());
   before = cudnn_launches();
   pn::cuda::conv_forward(g, f_x.get(), f_w.get(), f_y.get(), nullptr, pn::cuda::ConvLayout::channels_last);
   if (kCountsLaunches) CHECK(cudnn_launches() == before + 1);
