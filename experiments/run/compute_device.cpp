@@ -67,8 +67,7 @@ std::string gather_summary(int index, nn::Communicator& host) {
 std::string library_summary(const GpuMathOptions& held) {
   return std::string("; cuDNN: ") + (held.deterministic ? "deterministic algorithms only" : "fastest algorithms") +
          ", TF32 " + (held.allow_tf32 ? "on" : "off") +
-         (held.conv == "implicit_gemm" ? "; float32 convolutions: implicit GEMM (ours; bf16 / fp16: forward ours on tensor "
-                                                 "cores, backward cuDNN)" : "") +
+         (held.conv == "implicit_gemm" ? "; convolutions: implicit GEMM (ours; bf16 / fp16 on tensor cores)" : "") +
          (held.cudnn_graphs ? "; norm + activation: cuDNN fused graphs" : "");
 }
 

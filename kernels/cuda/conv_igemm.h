@@ -34,16 +34,21 @@ void conv_igemm_backward_input(const kernels::ConvGeom& g, const float* dy, cons
 void conv_igemm_backward_weight(const kernels::ConvGeom& g, const float* x, const float* dy, float* dw,
                                 cudaStream_t stream);
 
-// The forward pass on tensor cores (conv_igemm_mma.cu: nvcuda::wmma 16 x 16 x 16 tiles, float
-// accumulation) for 16-bit x and w: what run.conv = "implicit_gemm" computes bf16 / fp16
-// channels-first forward convolutions with (their backward passes stay on cuDNN).
-//   requires  as conv_igemm_forward, with T __nv_bfloat16 or __half; (T, Out) one of
-//             (bf16, bf16), (bf16, float) (the workbench's, to see the sums unrounded),
-//             (half, half); on a GPU, sm_80 or newer (the kernel traps on older devices).
-//   ensures   y = the float sum of the exact products, rounded once to Out, in a fixed order
-//             (the same bits run to run).
+// The three passes on tensor cores for 16-bit data (conv_igemm.cu: nvcuda::wmma 16 x 16 x 16
+// tiles of the same three problems, float accumulation): what run.conv = "implicit_gemm"
+// computes bf16 / fp16 channels-first convolutions with.
+//   requires  as the float calls, with T __nv_bfloat16 or __half; for the forward (T, Out) one
+//             of (bf16, bf16), (half, half), (bf16, float) (the workbench's, to see the sums
+//             unrounded); on a GPU, sm_80 or newer (the kernel traps on older devices).
+//   ensures   the float sum of the exact products in a fixed order (the same bits run to run),
+//             rounded once to the output type; backward weight's splits summed in float in
+//             order, then rounded once.
 template <class T, class Out>
 void conv_igemm_forward_mma(const kernels::ConvGeom& g, const T* x, const T* w, Out* y, cudaStream_t stream);
+template <class T>
+void conv_igemm_backward_input_mma(const kernels::ConvGeom& g, const T* dy, const T* w, T* dx, cudaStream_t stream);
+template <class T>
+void conv_igemm_backward_weight_mma(const kernels::ConvGeom& g, const T* x, const T* dy, T* dw, cudaStream_t stream);
 
 // How many chunks backward weight splits its reduction (N x out volume) into for g: enough
 // blocks to fill a large GPU (~512), at most one per 16-long slice; 1 = no workspace.

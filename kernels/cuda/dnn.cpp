@@ -467,8 +467,8 @@ void convolve(Direction dir, const kernels::ConvGeom& g, cudnnDataType_t t, Conv
   throw CudaError(msg, static_cast<int>(CUDNN_STATUS_NOT_SUPPORTED));
 }
 
-// Whether a convolution in `layout` runs our implicit GEMM (run.conv, library_options.h): float32
-// in all three passes, bf16 / fp16 in the forward pass (on tensor cores).
+// Whether a convolution in `layout` runs our implicit GEMM (run.conv, library_options.h): float32,
+// and bf16 / fp16 on tensor cores.
 // When it does, the device's pool keeps its memory as for cuDNN's workspaces: backward weight's
 // split workspace comes from it at every call.
 bool our_conv(ConvLayout layout) {
@@ -504,8 +504,11 @@ void conv_forward(const kernels::ConvGeom& g, const T* x, const T* w, T* y, cuda
 template <class T>
 void conv_backward_input(const kernels::ConvGeom& g, const T* dy, const T* w, T* dx, cudaStream_t stream,
                          ConvLayout layout) {
-  if constexpr (std::is_same_v<T, float>)
+  if constexpr (std::is_same_v<T, float>) {
     if (our_conv(layout)) return conv_igemm_backward_input(g, dy, w, dx, stream);
+  } else if constexpr (std::is_same_v<T, __nv_bfloat16> || std::is_same_v<T, __half>) {
+    if (our_conv(layout)) return conv_igemm_backward_input_mma<T>(g, dy, w, dx, stream);  // tensor cores
+  }
   const int64_t shape[5] = {g.N, g.C_in, g.in[0], g.in[1], g.in[2]};
   ErrorScope scope("conv_backward_input", shape, 5);
   const Scales<T> s;
@@ -515,8 +518,11 @@ void conv_backward_input(const kernels::ConvGeom& g, const T* dy, const T* w, T*
 template <class T>
 void conv_backward_weight(const kernels::ConvGeom& g, const T* x, const T* dy, T* dw, cudaStream_t stream,
                           ConvLayout layout) {
-  if constexpr (std::is_same_v<T, float>)
+  if constexpr (std::is_same_v<T, float>) {
     if (our_conv(layout)) return conv_igemm_backward_weight(g, x, dy, dw, stream);
+  } else if constexpr (std::is_same_v<T, __nv_bfloat16> || std::is_same_v<T, __half>) {
+    if (our_conv(layout)) return conv_igemm_backward_weight_mma<T>(g, x, dy, dw, stream);  // tensor cores
+  }
   const int64_t shape[5] = {g.C_out, g.C_in, g.k[0], g.k[1], g.k[2]};
   ErrorScope scope("conv_backward_weight", shape, 5);
   const Scales<T> s;

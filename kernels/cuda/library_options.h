@@ -11,8 +11,8 @@ namespace pn::cuda {
 inline namespace PN_CUDA_ABI {
 
 // Who computes channels-first convolutions (run.conv): cuDNN, or our implicit GEMM
-// (conv_igemm.h): float32 in all three passes, bfloat16 / float16 in the forward pass on tensor
-// cores. Their backward passes, float64 and channels-last storage always run through cuDNN.
+// (conv_igemm.h): float32, and bfloat16 / float16 on tensor cores. float64 and channels-last
+// storage always run through cuDNN.
 enum class ConvImpl { cudnn = 0, implicit_gemm = 1 };
 const char* conv_impl_name(ConvImpl impl);  // "cudnn", "implicit_gemm"
 // The implementation a run.conv value names; std::invalid_argument naming `what` (the key or

@@ -5,7 +5,7 @@
 # per tensor) of the run with cuDNN, but not bit-identical to them, where a second cuDNN run
 # (run.conv = "implicit_gemm" overridden by PENUMBRA_CUDA_CONV=cudnn) is: so the key changed who
 # computed the convolutions. Bad values of the key or the variable are refused naming it and the
-# accepted values.
+# accepted values. The same in bf16 (tensor cores): weights within 1e-2 of cuDNN's bf16 run.
 # run.cudnn_graphs (kernels/cuda/dnn_graph.h): the run's log, read back from the libraries'
 # options, says the fused norm + activation runs as cuDNN graphs; the weights equal the run
 # without them (under the emulator both compute the same float formula; that the graph ran is
@@ -32,7 +32,7 @@ train cudnn --set run.conv=cudnn || { tail -n 20 "$work/cudnn.out"; fail "cudnn 
 PENUMBRA_CUDA_CONV=cudnn train cudnn2 --set run.conv=implicit_gemm ||
   { tail -n 20 "$work/cudnn2.out"; fail "second cudnn run (PENUMBRA_CUDA_CONV=cudnn)"; }
 train igemm --set run.conv=implicit_gemm || { tail -n 20 "$work/igemm.out"; fail "implicit_gemm run"; }
-grep -q "float32 convolutions: implicit GEMM" "$work/igemm/log.txt" || fail "the implicit_gemm run's log does not say so"
+grep -q "convolutions: implicit GEMM (ours; bf16 / fp16 on tensor cores)" "$work/igemm/log.txt" || fail "the implicit_gemm run's log does not say so"
 ! grep -q "implicit GEMM" "$work/cudnn/log.txt" || fail "the cudnn run's log names the implicit GEMM"
 ! grep -q "implicit GEMM" "$work/cudnn2/log.txt" || fail "PENUMBRA_CUDA_CONV=cudnn did not override run.conv"
 "$emu" checkpoint diff "$(ckpt cudnn)" "$(ckpt cudnn2)" --tol 0 >"$work/same.diff" || { cat "$work/same.diff"; fail "two cuDNN runs differ"; }
@@ -41,6 +41,11 @@ grep -q "float32 convolutions: implicit GEMM" "$work/igemm/log.txt" || fail "the
 ! "$emu" checkpoint diff "$(ckpt cudnn)" "$(ckpt igemm)" --tol 0 >"$work/differ.diff" ||
   fail "implicit_gemm weights are bit-identical to cuDNN's: run.conv changed nothing"
 echo "implicit_gemm vs cudnn: $(tail -n 1 "$work/close.diff")"
+# bf16 (run.precision): our convolutions on tensor cores, weights within 1e-2 of cuDNN's bf16 run.
+train bf16 --set run.precision=bf16 || { tail -n 20 "$work/bf16.out"; fail "bf16 cudnn run"; }
+train bf16igemm --set run.precision=bf16 --set run.conv=implicit_gemm || { tail -n 20 "$work/bf16igemm.out"; fail "bf16 implicit_gemm run"; }
+"$emu" checkpoint diff "$(ckpt bf16)" "$(ckpt bf16igemm)" --tol 1e-2 >"$work/bf16.diff" ||
+  { cat "$work/bf16.diff"; fail "bf16 implicit_gemm weights differ from cuDNN's by more than 1e-2"; }
 train graphs --set run.cudnn_graphs=true || { tail -n 20 "$work/graphs.out"; fail "run.cudnn_graphs = true run"; }
 grep -q "norm + activation: cuDNN fused graphs" "$work/graphs/log.txt" || fail "the cudnn_graphs run's log does not say so"
 ! grep -q "cuDNN fused graphs" "$work/cudnn/log.txt" || fail "the default run's log names cuDNN graphs"

@@ -1,10 +1,10 @@
 // Our implicit-GEMM convolution as production runs it (kernels/cuda/conv_igemm.h, chosen in
 // dnn.cpp by LibraryOptions::conv = implicit_gemm, i.e. run.conv): the three passes through the
 // dnn.h entry points match the CPU reference on awkward geometries without a single cuDNN
-// launch; backward weight's split reduction gives the same bits twice; 16-bit forward passes
-// run on tensor cores (conv_igemm_mma.cu) within their rounding of the CPU reference, their
-// backward passes and channels-last convolutions stay on cuDNN; a bad run.conv value is refused
-// naming the key and the values.
+// launch; backward weight's split reduction gives the same bits twice; bf16 / fp16 passes run
+// on tensor cores within their rounding of the CPU reference, with no cuDNN launch either;
+// channels-last convolutions stay on cuDNN; a bad run.conv value is refused naming the key and
+// the values.
 // Also built into tests/gpu's test_gpu_kernels (the real kernels against the CPU); the cuDNN
 // launch counts are the emulator's, so those checks run under the emulator only.
 #include <doctest/doctest.h>
@@ -125,49 +125,63 @@ TEST_CASE("run.conv = implicit_gemm sums in a fixed order; cudnn (the default) g
   if (kCountsLaunches) CHECK(cudnn_launches() == before + 3);
 }
 
-// A 16-bit forward pass on tensor cores (conv_igemm_mma.cu) against the CPU reference on the
-// same rounded inputs: the products are exact in float, so the two differ by the float sums'
-// order (within 2 R^2 2^-24 for R = C_in k^3 terms of |w x| <= 1) plus y's one rounding.
+// The three 16-bit passes on tensor cores against the CPU reference on the same rounded
+// inputs: the products are exact in float, so they differ by the float sums' order, within
+// R 2^-24 S (R terms, S the same pass on |x|, |w|, |dy|), plus the output's one rounding.
 template <class T>
-void check_forward_16bit(const ConvGeom& g, uint64_t seed, double half_ulp) {
-  auto round = [](std::vector<float> v, std::vector<T>& dev) {
-    for (float& f : v) dev.push_back(T(f)), f = float(dev.back());
-    return v;
-  };
-  std::vector<T> xb, wb;
-  const auto xf = round(pn::test::random_vector<float>(g.N * g.C_in * g.in_volume(), seed), xb);
-  const auto wf = round(pn::test::random_vector<float>(g.C_out * g.col_rows(), seed + 1), wb);
-  std::vector<float> want(size_t(g.N * g.C_out * g.out_volume()));
-  pn::cpu::reference::conv_forward(g, xf.data(), wf.data(), want.data());
-  DeviceArray<T> d_x(xb), d_w(wb), d_y(static_cast<int64_t>(want.size()));
-  const int64_t before = cudnn_launches();
-  pn::cuda::conv_forward(g, d_x.get(), d_w.get(), d_y.get(), nullptr);
-  if (kCountsLaunches) CHECK(cudnn_launches() == before);  // no cuDNN: ours, on tensor cores
-  const auto got = d_y.to_host();
-  const double r = static_cast<double>(g.col_rows()), sums = 2 * r * r * std::ldexp(1.0, -24);
-  for (size_t i = 0; i < want.size(); ++i)
-    REQUIRE(std::fabs(float(got[i]) - want[i]) <= sums + half_ulp * std::fabs(want[i]) + 1e-30);
+std::vector<float> rounded(std::vector<float> v, std::vector<T>& dev) {
+  for (float& f : v) dev.push_back(T(f)), f = float(dev.back());
+  return v;
 }
 
-TEST_CASE("run.conv = implicit_gemm: bf16 / fp16 forward passes on tensor cores; their backward and channels-last "
-          "stay on cuDNN") {
+template <class T>
+void check_within(const std::vector<T>& got, const std::vector<float>& want, const std::vector<float>& sum_abs,
+                  double terms, double half_ulp, const char* pass) {
+  CAPTURE(pass);
+  REQUIRE(got.size() == want.size());
+  for (size_t i = 0; i < want.size(); ++i)
+    REQUIRE(std::fabs(float(got[i]) - want[i]) <= terms * std::ldexp(1.0, -24) * sum_abs[i] + half_ulp * std::fabs(want[i]));
+}
+
+template <class T>
+void check_passes_16bit(const ConvGeom& g, uint64_t seed, double half_ulp) {
+  namespace ref = pn::cpu::reference;
+  const int64_t xs = g.N * g.C_in * g.in_volume(), ys = g.N * g.C_out * g.out_volume(), ws = g.C_out * g.col_rows();
+  std::vector<T> xb, wb, dyb;
+  const auto x = rounded(pn::test::random_vector<float>(xs, seed), xb);
+  const auto w = rounded(pn::test::random_vector<float>(ws, seed + 1), wb);
+  const auto dy = rounded(pn::test::random_vector<float>(ys, seed + 2), dyb);
+  auto abs_of = [](std::vector<float> v) { for (float& f : v) f = std::fabs(f); return v; };
+  std::vector<float> y(ys), dx(xs), dw(ws), sy(ys), sdx(xs), sdw(ws);
+  ref::conv_forward(g, x.data(), w.data(), y.data());
+  ref::conv_backward_input(g, dy.data(), w.data(), dx.data());
+  ref::conv_backward_weight(g, x.data(), dy.data(), dw.data());
+  ref::conv_forward(g, abs_of(x).data(), abs_of(w).data(), sy.data());
+  ref::conv_backward_input(g, abs_of(dy).data(), abs_of(w).data(), sdx.data());
+  ref::conv_backward_weight(g, abs_of(x).data(), abs_of(dy).data(), sdw.data());
+  DeviceArray<T> d_x(xb), d_w(wb), d_dy(dyb), d_y(ys), d_dx(xs), d_dw(ws);
+  const int64_t before = cudnn_launches();
+  pn::cuda::conv_forward(g, d_x.get(), d_w.get(), d_y.get(), nullptr);
+  pn::cuda::conv_backward_input(g, d_dy.get(), d_w.get(), d_dx.get(), nullptr);
+  pn::cuda::conv_backward_weight(g, d_x.get(), d_dy.get(), d_dw.get(), nullptr);
+  if (kCountsLaunches) CHECK(cudnn_launches() == before);  // no cuDNN: ours, on tensor cores
+  check_within(d_y.to_host(), y, sy, double(g.col_rows()), half_ulp, "forward");
+  check_within(d_dx.to_host(), dx, sdx, double(g.C_out * g.k_volume()), half_ulp, "backward input");
+  check_within(d_dw.to_host(), dw, sdw, double(g.N * g.out_volume()), half_ulp, "backward weight");
+}
+
+TEST_CASE("run.conv = implicit_gemm: bf16 / fp16 convolutions on tensor cores; channels-last stays on cuDNN") {
   const pn::cuda::ScopedLibraryOptions opts(with_conv(ConvImpl::implicit_gemm));
-  for (const ConvGeom& g : {conv_geom(2, 3, 5, {5, 7, 9}, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}),
+  const ConvGeom geoms[] = {conv_geom(2, 3, 5, {5, 7, 9}, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}),
                             conv_geom(1, 17, 35, {2, 3, 7}, {1, 1, 1}, {1, 1, 1}, {0, 0, 0}),
-                            conv_geom(1, 4, 33, {6, 5, 11}, {3, 3, 3}, {2, 2, 2}, {0, 1, 1})}) {
-    check_forward_16bit<__nv_bfloat16>(g, 21, std::ldexp(1.0, -8));  // bf16: 8 bits, half an ulp
-    check_forward_16bit<__half>(g, 23, std::ldexp(1.0, -11));
-  }
-  const ConvGeom g = conv_geom(1, 2, 3, {3, 4, 5}, {3, 3, 3}, {1, 1, 1}, {1, 1, 1});
-  const std::vector<__nv_bfloat16> xb(size_t(g.N * g.C_in * g.in_volume()), __float2bfloat16(0.5f));
-  const std::vector<__nv_bfloat16> yb(size_t(g.N * g.C_out * g.out_volume()), __float2bfloat16(0.25f));
-  DeviceArray<__nv_bfloat16> b_x(xb), b_dy(yb), b_dw(g.C_out * g.col_rows());
-  int64_t before = cudnn_launches();
-  pn::cuda::conv_backward_weight(g, b_x.get(), b_dy.get(), b_dw.get(), nullptr);
-  if (kCountsLaunches) CHECK(cudnn_launches() == before + 1);
+                            conv_geom(1, 4, 33, {6, 5, 11}, {3, 3, 3}, {2, 2, 2}, {0, 1, 1})};
+  CHECK(pn::cuda::conv_igemm_weight_splits(geoms[0]) > 1);  // the split path in 16 bits too
+  for (const ConvGeom& g : geoms) check_passes_16bit<__nv_bfloat16>(g, 21, std::ldexp(1.0, -8));  // half an ulp
+  check_passes_16bit<__half>(geoms[0], 23, std::ldexp(1.0, -11));  // the emulated mma is slow: one geometry
+  const ConvGeom g = geoms[0];
   DeviceArray<float> f_x(pn::test::random_vector<float>(g.N * g.C_in * g.in_volume(), 3));
-  DeviceArray<float> f_w(pn::test::random_vector<float>(g.C_out * g.col_rows(), 4)), f_y(b_dy.size());
-  before = cudnn_launches();
+  DeviceArray<float> f_w(pn::test::random_vector<float>(g.C_out * g.col_rows(), 4)), f_y(g.N * g.C_out * g.out_volume());
+  const int64_t before = cudnn_launches();
   pn::cuda::conv_forward(g, f_x.get(), f_w.get(), f_y.get(), nullptr, pn::cuda::ConvLayout::channels_last);
   if (kCountsLaunches) CHECK(cudnn_launches() == before + 1);
 }

@@ -1,7 +1,7 @@
 // Workbench family "conv3d", version 3 (conv3d.cu lists it): the forward convolution as an
 // implicit GEMM on tensor cores, bf16 x and w, float accumulation, a float y: production's
-// kernel (kernels/cuda/conv_igemm_mma.cu, which run.conv = "implicit_gemm" runs for bf16 / fp16
-// forward convolutions, there with a 16-bit y) with the sums left unrounded.
+// kernel (kernels/cuda/conv_igemm.cu's tensor-core path, which run.conv = "implicit_gemm" runs
+// for bf16 / fp16 convolutions, there with a 16-bit y) with the sums left unrounded.
 // Its check and case are its own (bf16 data): the CPU reference convolution on the same
 // bf16-rounded inputs, in float.
 #include <cmath>
@@ -21,7 +21,7 @@ namespace {
 using kernels::ConvGeom;
 using bf16 = __nv_bfloat16;
 
-// Production's tensor-core forward (conv_igemm_mma.cu) with a float32 y: the sums unrounded.
+// Production's tensor-core forward (conv_igemm.cu) with a float32 y: the sums unrounded.
 void launch_mma(const ConvGeom& g, const bf16* x, const bf16* w, float* y, cudaStream_t stream) {
   conv_igemm_forward_mma<bf16, float>(g, x, w, y, stream);
 }
