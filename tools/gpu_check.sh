@@ -13,7 +13,8 @@
 #   conv(_torch)         the U-Net's 3x3x3 convolutions, ours vs PyTorch, float32 with TF32 off
 #                        and on, and bf16 and fp16 storage (fp32 accumulation)
 #   igemm                our implicit-GEMM convolution (run.conv = "implicit_gemm") vs cuDNN, forward,
-#                        backward data and backward weight, at the U-Net's first and second level
+#                        backward data and backward weight, float32 and bf16 (tensor cores), at the
+#                        U-Net's first and second level
 #   steps_<net>(_torch)  one training iteration of each network, ours vs PyTorch
 #   steps_<net>_<bf16|fp16>(_torch)  the same in mixed precision, ours (run.precision's
 #                        rules) vs PyTorch autocast: ms, peak memory, loss and gradient agreement

@@ -97,23 +97,6 @@ struct ConvBuffers {
         dw(g.C_out * g.col_rows()) {}
 };
 
-// A device array of n 16-bit values; from a float one: cast on stream() (nearest even).
-template <class H>
-class Device16 {
- public:
-  explicit Device16(int64_t n) : n_(n) { PN_CUDA_CHECK(cudaMalloc(reinterpret_cast<void**>(&p_), n * sizeof(H))); }
-  explicit Device16(const DeviceFloats& f) : Device16(f.size()) { cuda::cast(f.get(), p_, n_, stream()); }
-  ~Device16() { (void)cudaFree(p_); }
-  Device16(const Device16&) = delete;
-  Device16& operator=(const Device16&) = delete;
-  H* get() const { return p_; }
-  int64_t size() const { return n_; }
-
- private:
-  H* p_ = nullptr;
-  int64_t n_;
-};
-
 // The operands of one direction in storage type T: float uses the buffers themselves,
 // 16-bit types casts of them (the output cast back into the float buffer by `publish`).
 template <class T>

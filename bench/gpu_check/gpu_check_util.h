@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "kernels/cuda/check.h"
+#include "kernels/cuda/elementwise.h"
 #include "kernels/cuda/runtime.h"
 
 namespace pn::gpu_check {
@@ -94,6 +95,23 @@ class DeviceFloats {
  private:
   float* p_ = nullptr;
   int64_t n_ = 0;
+};
+
+// A device array of n 16-bit values; from a float one: cast on stream() (nearest even).
+template <class H>
+class Device16 {
+ public:
+  explicit Device16(int64_t n) : n_(n) { PN_CUDA_CHECK(cudaMalloc(reinterpret_cast<void**>(&p_), n * sizeof(H))); }
+  explicit Device16(const DeviceFloats& f) : Device16(f.size()) { cuda::cast(f.get(), p_, n_, stream()); }
+  ~Device16() { (void)cudaFree(p_); }
+  Device16(const Device16&) = delete;
+  Device16& operator=(const Device16&) = delete;
+  H* get() const { return p_; }
+  int64_t size() const { return n_; }
+
+ private:
+  H* p_ = nullptr;
+  int64_t n_;
 };
 
 // "--key value" options of one subcommand; every key must be known, with a usage line on error.

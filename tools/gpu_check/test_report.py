@@ -26,8 +26,10 @@ def passing_results():
             lines.append(f"kind=torch_conv case=0 dir={d} tf32={tf32} ms=1 tflops=1 deterministic=1 "
                          "err_ours=1e-7 err_torch=1e-7 diff_ours_torch=1e-7 nan_ours=0")
     for d in ("fwd", "bwd_data", "bwd_filter"):
-        lines.append(f"kind=igemm case=1 layers=down0.3 dir={d} N=2 Cin=2 Cout=2 D=4 H=8 W=8 cudnn_ms=1 "
-                     "cudnn_tflops=1 ours_ms=2 ours_tflops=0.5 cudnn_over_ours=0.5 diff=2e-7 deterministic=1")
+        for dtype, diff in (("float32", "2e-7"), ("bfloat16", "4e-3")):
+            lines.append(f"kind=igemm case=1 layers=down0.3 dir={d} dtype={dtype} N=2 Cin=2 Cout=2 D=4 H=8 W=8 "
+                         f"cudnn_ms=1 cudnn_tflops=1 ours_ms=2 ours_tflops=0.5 cudnn_over_ours=0.5 diff={diff} "
+                         "deterministic=1")
     for n in NETS:
         lines.append(f"kind=steps net={n} scale=tiny first_ms=5 ms=1 reps=5 peak_bytes=1048576 device_mallocs=3")
         lines.append(f"kind=torch_steps net={n} first_ms=5 ms=1 reps=5 peak_bytes=1048576 loss_g_ours=0.5 "
@@ -134,11 +136,18 @@ class ReportVerdict(unittest.TestCase):
         self.assertEqual(self.verdict(), 1)
 
     def test_implicit_gemm_off_cudnn_nondeterministic_or_missing_fails(self):
-        self.replace("dir=bwd_filter N=2 Cin=2 Cout=2 D=4 H=8 W=8 cudnn_ms=1 cudnn_tflops=1 ours_ms=2 ours_tflops=0.5 "
-                     "cudnn_over_ours=0.5 diff=2e-7", "dir=bwd_filter N=2 Cin=2 Cout=2 D=4 H=8 W=8 cudnn_ms=1 "
-                     "cudnn_tflops=1 ours_ms=2 ours_tflops=0.5 cudnn_over_ours=0.5 diff=5e-3")
+        # A bf16 row at 4e-3 passes (its tolerance is 1e-2); the same in float32 fails.
+        self.replace("dir=bwd_filter dtype=float32 N=2 Cin=2 Cout=2 D=4 H=8 W=8 cudnn_ms=1 cudnn_tflops=1 ours_ms=2 "
+                     "ours_tflops=0.5 cudnn_over_ours=0.5 diff=2e-7", "dir=bwd_filter dtype=float32 N=2 Cin=2 Cout=2 "
+                     "D=4 H=8 W=8 cudnn_ms=1 cudnn_tflops=1 ours_ms=2 ours_tflops=0.5 cudnn_over_ours=0.5 diff=5e-3")
         self.assertEqual(self.verdict(), 1)
-        self.assertIn("bwd_filter: max |ours - cuDNN| / max |cuDNN| = 0.005", self.report)
+        self.assertIn("bwd_filter float32: max |ours - cuDNN| / max |cuDNN| = 0.005", self.report)
+        self.reset()
+        self.replace("dir=fwd dtype=bfloat16 N=2 Cin=2 Cout=2 D=4 H=8 W=8 cudnn_ms=1 cudnn_tflops=1 ours_ms=2 "
+                     "ours_tflops=0.5 cudnn_over_ours=0.5 diff=4e-3", "dir=fwd dtype=bfloat16 N=2 Cin=2 Cout=2 "
+                     "D=4 H=8 W=8 cudnn_ms=1 cudnn_tflops=1 ours_ms=2 ours_tflops=0.5 cudnn_over_ours=0.5 diff=2e-2")
+        self.assertEqual(self.verdict(), 1)
+        self.assertIn("fwd bfloat16: max |ours - cuDNN| / max |cuDNN| = 0.02 > 0.01", self.report)
         self.reset()
         self.replace("diff=2e-7 deterministic=1", "diff=2e-7 deterministic=0")
         self.assertEqual(self.verdict(), 1)
