@@ -26,17 +26,6 @@ using pn::test::DeviceArray;
 
 namespace {
 
-ConvGeom conv_geom(int64_t n, int64_t cin, int64_t cout, std::vector<int64_t> in, std::vector<int64_t> k,
-                   std::vector<int64_t> stride, std::vector<int64_t> pad) {
-  ConvGeom g;
-  g.N = n, g.C_in = cin, g.C_out = cout;
-  for (int d = 0; d < 3; ++d) {
-    g.in[d] = in[d], g.k[d] = k[d], g.stride[d] = stride[d], g.pad[d] = pad[d];
-    g.out[d] = ConvGeom::out_size(in[d], k[d], stride[d], pad[d]);
-  }
-  return g;
-}
-
 #if defined(PN_CUDA_EMU)
 constexpr bool kCountsLaunches = true;
 // Every cuDNN convolution launch so far, all directions and algorithms (the emulator's counters).
@@ -84,10 +73,10 @@ Results run_passes(const ConvGeom& g, uint64_t seed, Results* want) {
 
 TEST_CASE("run.conv = implicit_gemm: our three passes match the CPU reference, with no cuDNN launch") {
   const ConvGeom geoms[] = {
-      conv_geom(2, 3, 5, {5, 7, 6}, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}),     // 3-D padded, split dw
-      conv_geom(1, 4, 33, {7, 5, 11}, {3, 3, 3}, {2, 2, 2}, {0, 1, 1}),   // stride 2, ragged tiles of C_out
-      conv_geom(3, 2, 4, {1, 13, 10}, {1, 3, 3}, {1, 2, 1}, {0, 1, 1}),   // 2-D, mixed stride
-      conv_geom(1, 35, 3, {4, 5, 6}, {2, 1, 3}, {3, 1, 2}, {1, 0, 2}),    // stride > k, C_in over a tile
+      ConvGeom::make(2, 3, 5, {5, 7, 6}, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}),     // 3-D padded, split dw
+      ConvGeom::make(1, 4, 33, {7, 5, 11}, {3, 3, 3}, {2, 2, 2}, {0, 1, 1}),   // stride 2, ragged tiles of C_out
+      ConvGeom::make(3, 2, 4, {1, 13, 10}, {1, 3, 3}, {1, 2, 1}, {0, 1, 1}),   // 2-D, mixed stride
+      ConvGeom::make(1, 35, 3, {4, 5, 6}, {2, 1, 3}, {3, 1, 2}, {1, 0, 2}),    // stride > k, C_in over a tile
   };
   const pn::cuda::ScopedLibraryOptions opts(with_conv(ConvImpl::implicit_gemm));
   uint64_t seed = 700;
@@ -108,7 +97,7 @@ TEST_CASE("run.conv = implicit_gemm: our three passes match the CPU reference, w
 }
 
 TEST_CASE("run.conv = implicit_gemm sums in a fixed order; cudnn (the default) goes to cuDNN") {
-  const ConvGeom g = conv_geom(2, 3, 4, {4, 6, 5}, {3, 3, 3}, {1, 1, 1}, {1, 1, 1});
+  const ConvGeom g = ConvGeom::make(2, 3, 4, {4, 6, 5}, {3, 3, 3}, {1, 1, 1}, {1, 1, 1});
   REQUIRE(pn::cuda::conv_igemm_weight_splits(g) > 1);
   Results first, second;
   {
@@ -172,9 +161,9 @@ void check_passes_16bit(const ConvGeom& g, uint64_t seed, double half_ulp) {
 
 TEST_CASE("run.conv = implicit_gemm: bf16 / fp16 convolutions on tensor cores; channels-last stays on cuDNN") {
   const pn::cuda::ScopedLibraryOptions opts(with_conv(ConvImpl::implicit_gemm));
-  const ConvGeom geoms[] = {conv_geom(2, 3, 5, {5, 7, 9}, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}),
-                            conv_geom(1, 17, 35, {2, 3, 7}, {1, 1, 1}, {1, 1, 1}, {0, 0, 0}),
-                            conv_geom(1, 4, 33, {6, 5, 11}, {3, 3, 3}, {2, 2, 2}, {0, 1, 1})};
+  const ConvGeom geoms[] = {ConvGeom::make(2, 3, 5, {5, 7, 9}, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}),
+                            ConvGeom::make(1, 17, 35, {2, 3, 7}, {1, 1, 1}, {1, 1, 1}, {0, 0, 0}),
+                            ConvGeom::make(1, 4, 33, {6, 5, 11}, {3, 3, 3}, {2, 2, 2}, {0, 1, 1})};
   CHECK(pn::cuda::conv_igemm_weight_splits(geoms[0]) > 1);  // the split path in 16 bits too
   for (const ConvGeom& g : geoms) check_passes_16bit<__nv_bfloat16>(g, 21, std::ldexp(1.0, -8));  // half an ulp
   check_passes_16bit<__half>(geoms[0], 23, std::ldexp(1.0, -11));  // the emulated mma is slow: one geometry

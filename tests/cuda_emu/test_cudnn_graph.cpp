@@ -12,7 +12,6 @@
 // unit of the 16-bit type in the last place of |want|.
 #include <doctest/doctest.h>
 
-#include <array>
 #include <cmath>
 #include <cstdint>
 #include <string>
@@ -32,15 +31,11 @@ using pn::test::DeviceArray;
 
 namespace {
 
-ConvGeom geom(int64_t n, int64_t cin, int64_t cout, std::array<int64_t, 3> in, std::array<int64_t, 3> k,
-              std::array<int64_t, 3> stride, std::array<int64_t, 3> pad) {
-  ConvGeom g;
+// A geometry (kernels/op_geometry.h ConvGeom::make), 2-D when the depth and its kernel are 1.
+ConvGeom geom(int64_t n, int64_t cin, int64_t cout, const int64_t (&in)[3], const int64_t (&k)[3],
+              const int64_t (&stride)[3], const int64_t (&pad)[3]) {
+  ConvGeom g = ConvGeom::make(n, cin, cout, in, k, stride, pad);
   g.spatial_dims = in[0] == 1 && k[0] == 1 ? 2 : 3;
-  g.N = n, g.C_in = cin, g.C_out = cout;
-  for (int d = 0; d < 3; ++d) {
-    g.in[d] = in[d], g.k[d] = k[d], g.stride[d] = stride[d], g.pad[d] = pad[d];
-    g.out[d] = ConvGeom::out_size(in[d], k[d], stride[d], pad[d]);
-  }
   return g;
 }
 
