@@ -1,7 +1,9 @@
 // `penumbra maskgan`: the 3-D lesion-mask WGAN-GP (experiments/train/maskgan_training.h).
 //   maskgan train  [--preset/--config/--set] [--out DIR] [--restart]
-//   maskgan sample --run RUN_FOLDER --out DIR [--count N] [--seed S] [--device auto|cpu|cuda]
-//   maskgan eval   --run RUN_FOLDER --out DIR [--count N] [--seed S] [--device auto|cpu|cuda]
+//   maskgan sample --run RUN_FOLDER --out DIR [--count N] [--seed S] [--set K=V ...] [--device auto|cpu|cuda]
+//   maskgan eval   --run RUN_FOLDER --out DIR [--count N] [--seed S] [--set K=V ...] [--device auto|cpu|cuda]
+// --set changes only how the trained generator is sampled (maskgan.threshold, maskgan.temperature,
+// maskgan.min_component_voxels), e.g. to sweep the threshold without training again.
 #include <cstdio>
 #include <memory>
 
@@ -18,7 +20,17 @@ struct SampleOptions {
   std::string run, out, device;
   int64_t count = 16;
   uint64_t seed = 1;
+  std::vector<std::string> sampling;  // --set: sampling keys only
 };
+
+void add_sampling_options(CLI::App* cmd, SampleOptions& o) {
+  cmd->add_option("--run", o.run, "run folder of `maskgan train`")->required()->check(CLI::ExistingDirectory);
+  cmd->add_option("--seed", o.seed, "latent draws")->capture_default_str();
+  cmd->add_option("--set", o.sampling,
+                  "sampling keys instead of the run's: maskgan.threshold, maskgan.temperature, "
+                  "maskgan.min_component_voxels (repeatable)");
+  experiments::add_device_option(cmd, o.device);
+}
 
 void add_maskgan(CLI::App& app) {
   auto* grp = app.add_subcommand("maskgan", "The lesion-mask GAN (3-D WGAN-GP): train on lesion masks, sample new ones");
@@ -34,29 +46,25 @@ void add_maskgan(CLI::App& app) {
   });
   auto* sample = grp->add_subcommand("sample", "Write N binary lesion masks (NIfTI, specks removed) and montage.png");
   auto o = std::make_shared<SampleOptions>();
-  sample->add_option("--run", o->run, "run folder of `maskgan train`")->required()->check(CLI::ExistingDirectory);
+  add_sampling_options(sample, *o);
   sample->add_option("--out", o->out, "output folder")->required();
   sample->add_option("--count", o->count, "masks to write")->capture_default_str()->check(CLI::PositiveNumber);
-  sample->add_option("--seed", o->seed, "latent draws")->capture_default_str();
-  experiments::add_device_option(sample, o->device);
   sample->callback([o] {
     const Device device = experiments::select_device_for_run(o->run, o->device, "maskgan sample");
-    experiments::maskgan_sample(o->run, o->out, o->count, o->seed, device);
+    experiments::maskgan_sample(o->run, o->out, o->count, o->seed, device, o->sampling);
   });
   auto* eval = grp->add_subcommand("eval", "Compare generated masks with the held-out real ones: volume, components, "
                                            "surface/volume, hemisphere, territory (table, histograms, montage)");
   auto e = std::make_shared<SampleOptions>();
   e->count = 256;
-  eval->add_option("--run", e->run, "run folder of `maskgan train`")->required()->check(CLI::ExistingDirectory);
+  add_sampling_options(eval, *e);
   eval->add_option("--out", e->out, "output folder (lesion_comparison.md, lesion_stats.csv, figures/, montage.png)")
       ->required();
   eval->add_option("--count", e->count, "masks to generate")->capture_default_str()->check(CLI::PositiveNumber);
-  eval->add_option("--seed", e->seed, "latent draws")->capture_default_str();
-  experiments::add_device_option(eval, e->device);
   eval->callback([e] {
     const Device device = experiments::select_device_for_run(e->run, e->device, "maskgan eval");
     const std::string md = experiments::write_lesion_comparison(
-        experiments::compare_generated_lesions(e->run, e->count, e->seed, device), e->out);
+        experiments::compare_generated_lesions(e->run, e->count, e->seed, device, e->sampling), e->out);
     std::printf("%s\nwrote %s/lesion_comparison.md\n", md.c_str(), e->out.c_str());
   });
 }

@@ -11,8 +11,9 @@
 namespace pn::experiments {
 
 inline void add_config_options(CLI::App* cmd, ConfigRequest& req) {
-  cmd->add_option("--preset", req.preset, "base settings: small (CPU, phantom) or paper (the study, GPUs); default: the "
-                                          "first --config file's `preset`, else small");
+  cmd->add_option("--preset", req.preset,
+                  "base settings: small (CPU, phantom, ~15 min), medium (CPU, phantom, finer grid, under an hour) or "
+                  "paper (the study, GPUs); default: the first --config file's `preset`, else small");
   cmd->add_option("--config", req.files, "TOML file(s) layered over the preset, in order")->check(CLI::ExistingFile);
   cmd->add_option("--set", req.sets, "override keys, e.g. --set segment.epochs=20 data.grid=16,32,32 (repeatable; applied last, in order)");
 }

@@ -13,22 +13,43 @@ namespace pn::experiments {
 namespace embedded {
 extern const char* const kPaperToml;
 extern const char* const kSmallToml;
+extern const char* const kMediumToml;
 }  // namespace embedded
 
-std::vector<std::string> preset_names() { return {"paper", "small"}; }
-
-const std::string& preset_source(const std::string& name) {
-  static const std::map<std::string, std::string> sources{{"paper", embedded::kPaperToml},
-                                                          {"small", embedded::kSmallToml}};
-  auto it = sources.find(name);
-  PN_CHECK(it != sources.end(), "config: unknown preset '{}'; the presets are: {}", name, fmt::join(preset_names(), ", "));
+namespace {
+// Each preset is layered over its parent: paper <- small <- medium. A preset file lists only
+// what differs from its parent.
+struct PresetEntry {
+  const char* parent;  // nullptr: the root (paper.toml, which is also the schema)
+  std::string source;  // the TOML as shipped
+};
+const std::map<std::string, PresetEntry>& preset_table() {
+  static const std::map<std::string, PresetEntry> table{{"paper", {nullptr, embedded::kPaperToml}},
+                                                        {"small", {"paper", embedded::kSmallToml}},
+                                                        {"medium", {"small", embedded::kMediumToml}}};
+  return table;
+}
+const PresetEntry& preset_entry(const std::string& name) {
+  auto it = preset_table().find(name);
+  PN_CHECK(it != preset_table().end(), "config: unknown preset '{}'; the presets are: {}", name,
+           fmt::join(preset_names(), ", "));
   return it->second;
 }
+}  // namespace
+
+std::vector<std::string> preset_names() { return {"paper", "small", "medium"}; }
+
+const std::string& preset_source(const std::string& name) { return preset_entry(name).source; }
 
 Config load_preset(const std::string& name) {
-  const std::string& src = preset_source(name);
-  Config c = Config::from_toml(preset_source("paper"), "preset paper");
-  if (name != "paper") c.merge_toml(src, "preset " + name);
+  const PresetEntry& entry = preset_entry(name);
+  if (!entry.parent) {
+    Config c = Config::from_toml(entry.source, "preset " + name);
+    c.set_preset(name);
+    return c;
+  }
+  Config c = load_preset(entry.parent);
+  c.merge_toml(entry.source, "preset " + name);
   c.set_preset(name);
   return c;
 }

@@ -105,6 +105,8 @@ void validate_maskgan(const Checker& k) {
   k.adam("maskgan");
   k.positive_int("maskgan.min_lesion_voxels", 0);
   k.range("maskgan.threshold", -1, 1);
+  k.positive_float("maskgan.temperature");
+  k.range("maskgan.temperature", 0, 10);
   k.positive_int("maskgan.min_component_voxels", 0);
   k.positive_int("maskgan.samples");
   k.positive_int("maskgan.eval_samples");

@@ -96,13 +96,16 @@ double ks_distance(std::vector<double> a, std::vector<double> b) {
 }
 
 LesionComparison compare_generated_lesions(const std::string& maskgan_run, int64_t count, uint64_t seed,
-                                           Device device) {
-  const Config cfg = run_config(maskgan_run);
+                                           Device device, const std::vector<std::string>& sampling) {
+  const Config cfg = maskgan_sampling_config(maskgan_run, sampling);
   LesionComparison c;
   std::vector<data::LabelVolume> real = real_masks(cfg, c.real_source);
   PN_CHECK(!real.empty(), "maskgan eval: no real masks to compare with ({})", c.real_source);
-  std::vector<data::LabelVolume> gen = maskgan_generate(maskgan_run, count, seed, nullptr, 6, device);
-  c.generated_source = fmt::format("{} masks from the generator of {} (seed {})", count, maskgan_run, seed);
+  std::vector<data::LabelVolume> gen = maskgan_generate(maskgan_run, count, seed, nullptr, 6, device, sampling);
+  c.generated_source = fmt::format("{} masks from the generator of {} (seed {}; threshold {}, temperature {}, specks "
+                                   "under {} voxels removed)", count, maskgan_run, seed,
+                                   cfg.number("maskgan.threshold"), cfg.number("maskgan.temperature"),
+                                   cfg.integer("maskgan.min_component_voxels"));
   // Generated masks live on the grid of the data the GAN learnt from.
   for (auto& g : gen) {
     PN_CHECK(g.dims == real[0].dims, "maskgan eval: generated masks are {}x{}x{}, real ones {}x{}x{}", g.dims[0], g.dims[1],

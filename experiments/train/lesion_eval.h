@@ -34,10 +34,12 @@ struct LesionComparison {
 // (0 = same distribution of values, 1 = disjoint); 0 when either set is empty.
 double ks_distance(std::vector<double> a, std::vector<double> b);
 
-// Generates `count` masks with maskgan_run's newest generator (seed `seed`, on `device`) and
-// measures them and the real held-out masks.
+// Generates `count` masks with maskgan_run's newest generator (seed `seed`, on `device`,
+// sampling keys overridden by `sampling` as in maskgan_sampling_config) and measures them
+// and the real held-out masks.
 LesionComparison compare_generated_lesions(const std::string& maskgan_run, int64_t count, uint64_t seed,
-                                           Device device = Device::cpu());
+                                           Device device = Device::cpu(),
+                                           const std::vector<std::string>& sampling = {});
 
 // Writes the folder described above and returns lesion_comparison.md's text.
 std::string write_lesion_comparison(const LesionComparison& c, const std::filesystem::path& out_dir);

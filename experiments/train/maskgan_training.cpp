@@ -1,5 +1,6 @@
 #include "experiments/train/maskgan_training.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -13,6 +14,7 @@
 #include "data/tensor_bridge.h"
 #include "experiments/run/checkpoint_dir.h"
 #include "experiments/config/config_presets.h"
+#include "experiments/config/config_validate.h"
 #include "experiments/config/dataset_config.h"
 #include "experiments/train/lesion_sources.h"
 #include "experiments/run/progress.h"
@@ -269,9 +271,29 @@ MaskGanResult maskgan_train(const Config& cfg, const RunDirOptions& run_opt) {
   return loop.guard([&] { return train_mask_gan(loop, cfg); });
 }
 
+const std::vector<std::string>& maskgan_sampling_keys() {
+  static const std::vector<std::string> keys{"maskgan.threshold", "maskgan.temperature", "maskgan.min_component_voxels"};
+  return keys;
+}
+
+Config maskgan_sampling_config(const std::string& run_dir, const std::vector<std::string>& overrides) {
+  Config cfg = run_config(run_dir);
+  const auto& keys = maskgan_sampling_keys();
+  for (const auto& s : overrides) {
+    const std::string key = s.substr(0, s.find('='));
+    PN_CHECK(std::find(keys.begin(), keys.end(), key) != keys.end(),
+             "maskgan: '{}' cannot change how a trained generator is sampled; only {} may be set here (train again "
+             "for anything else)", s, fmt::join(keys, ", "));
+    cfg.set(s);
+  }
+  validate_config(cfg);
+  return cfg;
+}
+
 std::vector<data::LabelVolume> maskgan_generate(const std::string& run_dir, int64_t count, uint64_t seed,
-                                                std::vector<data::Volume>* soft, size_t soft_max, Device device) {
-  const Config cfg = run_config(run_dir);
+                                                std::vector<data::Volume>* soft, size_t soft_max, Device device,
+                                                const std::vector<std::string>& sampling) {
+  const Config cfg = maskgan_sampling_config(run_dir, sampling);
   PN_CHECK(count > 0, "maskgan: the number of masks must be positive, got {}", count);
   Generator gen(seed);
   const auto gc = gan_config(cfg);
@@ -283,13 +305,14 @@ std::vector<data::LabelVolume> maskgan_generate(const std::string& run_dir, int6
   g.eval();
   const data::Grid mask_grid = maskgan_mask_grid(cfg);
   const double threshold = cfg.number("maskgan.threshold");
+  const double temperature = cfg.number("maskgan.temperature");
   const int64_t min_component = cfg.integer("maskgan.min_component_voxels");
   std::vector<data::LabelVolume> masks;
   for (int64_t i = 0; i < count; ++i) {
     std::vector<double> v;
     {
       NoGrad ng;
-      v = g.forward(Tensor::randn({1, gc.z_dim}, gen).to(device)).to_vector();
+      v = g.forward((Tensor::randn({1, gc.z_dim}, gen) * temperature).to(device)).to_vector();
     }
     data::LabelVolume m;
     static_cast<data::Grid&>(m) = mask_grid;
@@ -308,9 +331,9 @@ std::vector<data::LabelVolume> maskgan_generate(const std::string& run_dir, int6
 }
 
 std::vector<int64_t> maskgan_sample(const std::string& run_dir, const std::string& out_dir, int64_t count,
-                                    uint64_t seed, Device device) {
+                                    uint64_t seed, Device device, const std::vector<std::string>& sampling) {
   std::vector<data::Volume> soft;
-  auto masks = maskgan_generate(run_dir, count, seed, &soft, 6, device);
+  auto masks = maskgan_generate(run_dir, count, seed, &soft, 6, device, sampling);
   fs::create_directories(out_dir);
   std::vector<int64_t> volumes;
   Progress prog("sample", count, "mask");

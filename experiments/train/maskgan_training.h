@@ -34,18 +34,29 @@ data::Grid maskgan_mask_grid(const Config& cfg);
 // penalty per epoch.
 MaskGanResult maskgan_train(const Config& cfg, const RunDirOptions& run_opt);
 
-// `count` binary masks from run_dir's newest generator checkpoint, on the study's grid
-// (thresholded at maskgan.threshold, components under maskgan.min_component_voxels
-// removed); `soft`, when given, receives the generator's raw outputs of the first few. The
-// generator runs on `device`.
+// The keys that say how a trained generator is sampled; no weight depends on them, so they
+// may differ from the run's: maskgan.threshold, maskgan.temperature, maskgan.min_component_voxels.
+const std::vector<std::string>& maskgan_sampling_keys();
+
+// run_dir's config with `overrides` ("key=value", sampling keys only: anything else is an
+// error naming the keys that may be set) applied and validated.
+Config maskgan_sampling_config(const std::string& run_dir, const std::vector<std::string>& overrides);
+
+// `count` binary masks from run_dir's newest generator checkpoint, on the study's grid:
+// latents z ~ N(0, maskgan.temperature^2 I), outputs thresholded at maskgan.threshold,
+// components under maskgan.min_component_voxels removed (those keys from the run's config,
+// with `sampling` overrides as in maskgan_sampling_config); `soft`, when given, receives the
+// generator's raw outputs of the first few. The generator runs on `device`.
 std::vector<data::LabelVolume> maskgan_generate(const std::string& run_dir, int64_t count, uint64_t seed,
                                                 std::vector<data::Volume>* soft = nullptr, size_t soft_max = 6,
-                                                Device device = Device::cpu());
+                                                Device device = Device::cpu(),
+                                                const std::vector<std::string>& sampling = {});
 
 // Writes `count` sampled masks (`mask_NNNN.nii.gz`) and `montage.png` to out_dir with the
 // generator of run_dir's newest checkpoint; returns the lesion volume (voxels) of each.
 std::vector<int64_t> maskgan_sample(const std::string& run_dir, const std::string& out_dir, int64_t count,
-                                    uint64_t seed, Device device = Device::cpu());
+                                    uint64_t seed, Device device = Device::cpu(),
+                                    const std::vector<std::string>& sampling = {});
 
 // Removes 6-connected components smaller than min_voxels from a binary mask (in place);
 // returns the number of components kept.

@@ -59,7 +59,31 @@ TEST_CASE("small preset is paper with smaller sizes, and valid") {
   // Keys small does not mention keep paper's values.
   CHECK(small.number("maskgan.gp_weight") == paper.number("maskgan.gp_weight"));
   CHECK(small.numbers("translate.l1_weights") == paper.numbers("translate.l1_weights"));
-  CHECK_ERROR_HAS(load_preset("tiny"), "unknown preset 'tiny'", "paper, small");
+  CHECK_ERROR_HAS(load_preset("tiny"), "unknown preset 'tiny'", "paper, small, medium");
+}
+
+TEST_CASE("medium preset is small with a finer grid, deeper networks and a larger held-out set, and valid") {
+  Config paper = load_preset("paper"), small = load_preset("small"), medium = load_preset("medium");
+  CHECK(medium.keys() == paper.keys());
+  CHECK_NOTHROW(validate_config(medium));
+  CHECK(medium.preset() == "medium");
+  auto g = small.integers("data.grid"), m = medium.integers("data.grid"), G = paper.integers("data.grid");
+  for (int a = 1; a < 3; ++a) CHECK((g[a] < m[a] && m[a] < G[a]));
+  // The same field of view as small.
+  for (int a = 0; a < 3; ++a)
+    CHECK(static_cast<double>(m[a]) * medium.numbers("data.spacing")[a] ==
+          doctest::Approx(static_cast<double>(g[a]) * small.numbers("data.spacing")[a]));
+  CHECK(medium.integer("segment.depth") == small.integer("segment.depth") + 1);
+  CHECK(medium.integer("translate.pix2pix.depth_2d") == small.integer("translate.pix2pix.depth_2d") + 1);
+  CHECK(medium.integer("study.phantom_holdout") >= 200);
+  CHECK(medium.strings("study.loss_comparison").empty());
+  // Its own folders: small's runs and phantom are on another grid.
+  CHECK(medium.string("run.root") != small.string("run.root"));
+  CHECK(medium.string("data.train_dir").rfind(medium.string("run.root") + "/phantom/", 0) == 0);
+  // What medium does not mention is small's (which itself falls back to paper's).
+  CHECK(medium.string("segment.loss") == small.string("segment.loss"));
+  CHECK(medium.integer("segment.epochs") == small.integer("segment.epochs"));
+  CHECK(medium.number("maskgan.gp_weight") == paper.number("maskgan.gp_weight"));
 }
 
 TEST_CASE("resolved config writes back as TOML that reads to the same config") {
@@ -69,7 +93,9 @@ TEST_CASE("resolved config writes back as TOML that reads to the same config") {
     c.set("run.name=\"quote \\\" and \\\\ backslash\"");
     c.set("data.spacing=[0.3333333333333333, 1e-300, 7]");
     std::string text = c.to_toml();
-    Config back = Config::from_toml(text, "round trip");
+    // An empty array (medium's study.loss_comparison) has no type in TOML: the schema gives it.
+    const Config schema = load_preset("paper");
+    Config back = Config::from_toml(text, "round trip", &schema);
     INFO(text);
     CHECK(back == c);
     CHECK(back.keys() == c.keys());

@@ -39,6 +39,37 @@ TEST_CASE("remove_small_components keeps large 6-connected components only") {
   CHECK(m.data[m.index(5, 4, 3)] == 0);
 }
 
+namespace {
+int64_t lesion_voxels(const std::vector<data::LabelVolume>& masks) {
+  int64_t n = 0;
+  for (const auto& m : masks)
+    for (int32_t v : m.data) n += v;
+  return n;
+}
+
+// Sampling keys may differ from the trained run's (threshold, temperature, speck size);
+// other keys are refused.
+void check_sampling_overrides(const std::string& run) {
+  std::vector<data::Volume> plain, same, hot;
+  maskgan_generate(run, 2, 5, &plain, 2);
+  maskgan_generate(run, 2, 5, &same, 2, Device::cpu(), {"maskgan.temperature=1"});
+  maskgan_generate(run, 2, 5, &hot, 2, Device::cpu(), {"maskgan.temperature=3"});
+  REQUIRE(plain.size() == 2);
+  CHECK(same[1].data == plain[1].data);  // temperature 1: z as drawn
+  CHECK(hot[1].data != plain[1].data);   // 3 z: another generator input
+  // tanh lies in (-1, 1): threshold 1 leaves nothing, -1 (specks kept) nearly everything.
+  CHECK(lesion_voxels(maskgan_generate(run, 2, 5, nullptr, 0, Device::cpu(), {"maskgan.threshold=1"})) == 0);
+  const auto full = maskgan_generate(run, 2, 5, nullptr, 0, Device::cpu(),
+                                     {"maskgan.threshold=-1", "maskgan.min_component_voxels=0"});
+  CHECK(lesion_voxels(full) > 2 * full[0].numel() * 9 / 10);
+  CHECK_ERROR_HAS(maskgan_generate(run, 1, 5, nullptr, 0, Device::cpu(), {"maskgan.epochs=3"}),
+                  "'maskgan.epochs=3' cannot change how a trained generator is sampled",
+                  "maskgan.threshold, maskgan.temperature, maskgan.min_component_voxels");
+  CHECK_ERROR_HAS(maskgan_generate(run, 1, 5, nullptr, 0, Device::cpu(), {"maskgan.temperature=0"}),
+                  "maskgan.temperature", "must be > 0");
+}
+}  // namespace
+
 TEST_CASE("maskgan train and sample on tiny phantom masks") {
   const fs::path root = fs::temp_directory_path() / fmt::format("pn_maskgan_e2e_{}", ::getpid());
   fs::remove_all(root);
@@ -71,6 +102,7 @@ TEST_CASE("maskgan train and sample on tiny phantom masks") {
   CHECK(fs::exists(root / "samples" / "montage.png"));
   auto mask = data::read_labels((root / "samples" / "mask_0002.nii.gz").string(), 2);
   CHECK(mask.dims == data::Dims3{16, 16, 8});
+  check_sampling_overrides((root / "run").string());
   // Mixed precision (run.precision): the critic's gradient penalty differentiates through
   // its bf16 convolutions (double backward) and is itself computed in float32; fp16 steps
   // through loss scalers.
