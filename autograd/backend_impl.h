@@ -31,6 +31,8 @@ class BackendImpl : public Backend {
 #define IN_T(p) cp<scalar_t>(p)
 #define OUT_T(p) mp<scalar_t>(p)
 #define TO_T(v) static_cast<scalar_t>(v)
+#define IN_P(p) cp<math::norm_param_t<scalar_t>>(p)
+#define OUT_P(p) mp<math::norm_param_t<scalar_t>>(p)
 #define PN_BACKEND_DISPATCH(name, params, args)                                     \
   void name(DType t, PN_BACKEND_UNPAREN params) override {                          \
     if (!is_low_precision(t)) {                                                     \
@@ -43,6 +45,8 @@ class BackendImpl : public Backend {
   }
   PN_BACKEND_OPS(PN_BACKEND_DISPATCH)
 #undef PN_BACKEND_DISPATCH
+#undef OUT_P
+#undef IN_P
 #undef TO_T
 #undef OUT_T
 #undef IN_T

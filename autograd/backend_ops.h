@@ -10,6 +10,8 @@
 //       IN_T(p)  const void* p  -> const scalar_t*
 //       OUT_T(p) void* p         -> scalar_t*
 //       TO_T(v)  double v        -> scalar_t (a value the kernel takes as T)
+//       IN_P(p) / OUT_P(p)       -> const / mutable math::norm_param_t<scalar_t>*: a norm's
+//                                   statistics and affine parameters, float for 16-bit tensors
 //     Anything else is passed as written (sizes, geometry structs, doubles the kernel takes
 //     as double, int64 index pointers, fields of an argument struct, constants).
 // `cast` is not in the list: it dispatches on two dtypes (from, to) and is written by hand in
@@ -46,31 +48,33 @@
       a.decoupled))                                                                                             \
   OP(sgd_update, (void* p, const void* g, void* buf, int64_t n, const SgdArgs& a),                             \
      (OUT_T(p), IN_T(g), OUT_T(buf), n, a.lr, a.momentum, a.dampening, a.weight_decay, a.nesterov, a.first))   \
-  /* Norms (kernels/cpu/norm.h); gamma, beta, dx, dgamma, dbeta may be null. */                                 \
+  /* Norms (kernels/cpu/norm.h); gamma, beta, dx, dgamma, dbeta may be null. The dtype is x's; statistics,   \
+     gamma, beta and their gradients are norm_param_t (float32 for 16-bit x); the running update's dtype is   \
+     the statistics'. */                                                                                        \
   OP(norm_stats, (const void* x, const math::NormGeom& g, void* mean, void* var),                              \
-     (IN_T(x), g, OUT_T(mean), OUT_T(var)))                                                                     \
+     (IN_T(x), g, OUT_P(mean), OUT_P(var)))                                                                     \
   OP(norm_forward,                                                                                              \
      (const void* x, const math::NormGeom& g, const void* mean, const void* var, double eps, const void* gamma,  \
       const void* beta, void* y),                                                                               \
-     (IN_T(x), g, IN_T(mean), IN_T(var), eps, IN_T(gamma), IN_T(beta), OUT_T(y)))                               \
+     (IN_T(x), g, IN_P(mean), IN_P(var), eps, IN_P(gamma), IN_P(beta), OUT_T(y)))                               \
   OP(norm_running_update,                                                                                       \
      (void* rmean, void* rvar, const void* mean, const void* var, int64_t c, double momentum, int64_t count),   \
      (OUT_T(rmean), OUT_T(rvar), IN_T(mean), IN_T(var), c, momentum, count))                                    \
   OP(norm_backward,                                                                                             \
      (const void* x, const void* gy, const math::NormGeom& g, const void* mean, const void* var, double eps,     \
       const void* gamma, bool batch_stats, void* dx, void* dgamma, void* dbeta),                                \
-     (IN_T(x), IN_T(gy), g, IN_T(mean), IN_T(var), eps, IN_T(gamma), batch_stats, OUT_T(dx), OUT_T(dgamma),     \
-      OUT_T(dbeta)))                                                                                            \
+     (IN_T(x), IN_T(gy), g, IN_P(mean), IN_P(var), eps, IN_P(gamma), batch_stats, OUT_T(dx), OUT_P(dgamma),     \
+      OUT_P(dbeta)))                                                                                            \
   /* The norm fused with a following ReLU / leaky ReLU (slope >= 0; kernels/cpu/norm.h). */                    \
   OP(norm_act_forward,                                                                                          \
      (const void* x, const math::NormGeom& g, const void* mean, const void* var, double eps, const void* gamma,  \
       const void* beta, double slope, void* y),                                                                 \
-     (IN_T(x), g, IN_T(mean), IN_T(var), eps, IN_T(gamma), IN_T(beta), slope, OUT_T(y)))                        \
+     (IN_T(x), g, IN_P(mean), IN_P(var), eps, IN_P(gamma), IN_P(beta), slope, OUT_T(y)))                        \
   OP(norm_act_backward,                                                                                         \
      (const void* x, const void* y, const void* gy, const math::NormGeom& g, const void* mean, const void* var,  \
       double eps, const void* gamma, double slope, bool batch_stats, void* dx, void* dgamma, void* dbeta),      \
-     (IN_T(x), IN_T(y), IN_T(gy), g, IN_T(mean), IN_T(var), eps, IN_T(gamma), slope, batch_stats, OUT_T(dx),    \
-      OUT_T(dgamma), OUT_T(dbeta)))                                                                             \
+     (IN_T(x), IN_T(y), IN_T(gy), g, IN_P(mean), IN_P(var), eps, IN_P(gamma), slope, batch_stats, OUT_T(dx),    \
+      OUT_P(dgamma), OUT_P(dbeta)))                                                                             \
   /* Pooling and upsampling (kernels/cpu/pool.h); idx is int64 on the device. */                               \
   OP(max_pool_forward, (const kernels::PoolGeom& g, const void* x, void* y, int64_t* idx),                     \
      (g, IN_T(x), OUT_T(y), idx))                                                                               \

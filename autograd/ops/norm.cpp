@@ -34,12 +34,19 @@ void check_input(const char* op, const Tensor& x, int min_dim) {
   backend_for(x.device(), op);  // fails clearly on a device without kernels
 }
 
-// gamma, beta and running statistics: undefined, or [C] with x's dtype and device.
+// The dtype of a norm's statistics, gamma, beta and running statistics for input x: float32
+// for a 16-bit x (mixed precision: math::norm_param_t, autograd/autocast.h), else x's.
+DType param_dtype(const Tensor& x) { return is_low_precision(x.dtype()) ? DType::Float32 : x.dtype(); }
+
+// gamma, beta and running statistics: undefined, or [C] with x's device and param_dtype(x).
 void check_per_channel(const char* op, const char* what, const Tensor& t, const Tensor& x) {
   if (!t.defined()) return;
   PN_CHECK(t.shape() == Shape{x.shape()[1]}, "{}: {} must have shape [{}] (channels of input {}), got {}", op,
            what, x.shape()[1], x.desc(), t.desc());
-  detail::check_same(x, t, op);
+  if (!is_low_precision(x.dtype())) return detail::check_same(x, t, op);
+  PN_CHECK(t.dtype() == DType::Float32 && t.device() == x.device(),
+           "{}: with a {} input {}, {} must be float32 on the same device (statistics and affine parameters stay "
+           "float32 in mixed precision), got {}", op, dtype_name(x.dtype()), x.desc(), what, t.desc());
 }
 
 // The op that the backward of a norm records under create_graph: it exists so that
@@ -59,8 +66,10 @@ Grads norm_backward(const NormState& st, const Tensor& g, const Tensor& x, const
                     const NeedMask& need, const Tensor& y = {}, double slope = 0) {
   Tensor dx, dgamma, dbeta;
   if (need[0]) dx = Tensor::empty(x.shape(), x.dtype(), x.device());
-  if (need[1]) dgamma = Tensor::empty({st.geom.c}, x.dtype(), x.device());
-  if (need[2]) dbeta = Tensor::empty({st.geom.c}, x.dtype(), x.device());
+  if (need[1]) dgamma = Tensor::empty({st.geom.c}, param_dtype(x), x.device());
+  if (need[2]) dbeta = Tensor::empty({st.geom.c}, param_dtype(x), x.device());
+  PN_CHECK(g.dtype() == x.dtype(), "{}_backward: the output gradient {} must have the input's dtype ({})", st.op,
+           g.desc(), dtype_name(x.dtype()));
   auto ptr = [](Tensor& t) { return t.defined() ? t.raw() : nullptr; };
   const void* gamma_p = gamma.defined() ? gamma.raw() : nullptr;
   Backend& be = backend_for(x.device(), st.op);
@@ -108,8 +117,8 @@ Tensor norm_act_apply(const NormState& st, const Tensor& x, const Tensor& gamma,
 
 void batch_stats(const math::NormGeom& geom, const Tensor& x, Tensor& mean, Tensor& var) {
   const int64_t groups = math::norm_groups(geom);
-  mean = Tensor::empty({groups}, x.dtype(), x.device());
-  var = Tensor::empty({groups}, x.dtype(), x.device());
+  mean = Tensor::empty({groups}, param_dtype(x), x.device());
+  var = Tensor::empty({groups}, param_dtype(x), x.device());
   backend_for(x.device(), "norm statistics").norm_stats(x.dtype(), x.raw(), geom, mean.raw(), var.raw());
 }
 
@@ -137,7 +146,7 @@ NormState batch_norm_state(const char* op, const Tensor& x, const Tensor& gamma,
     batch_stats(st.geom, x, st.mean, st.var);
     if (running_mean.defined()) {
       Tensor rm = running_mean, rv = running_var;  // handles: the update writes their storage
-      backend_for(x.device(), op).norm_running_update(x.dtype(), rm.raw(), rv.raw(), st.mean.raw(), st.var.raw(),
+      backend_for(x.device(), op).norm_running_update(param_dtype(x), rm.raw(), rv.raw(), st.mean.raw(), st.var.raw(),
                                                       st.geom.c, momentum, m);
     }
   } else {

@@ -9,6 +9,11 @@
 // SPADE's parameter-free normalisation is instance_norm(x, {}, {}, eps): statistics per
 // (sample, channel) over the spatial dims, no affine (SPADE predicts gamma and beta
 // itself and applies them with elementwise ops).
+//
+// Mixed precision: x may be bfloat16 / float16 (storage; autograd/autocast.h). y and dx then
+// have x's dtype, while gamma, beta, the running statistics, the saved batch statistics and
+// dgamma / dbeta are float32 (an error otherwise), and all arithmetic is float32 or wider, as
+// PyTorch's autocast and cuDNN do (kernels/math/norm_math.h: norm_param_t).
 #pragma once
 #include "autograd/tensor.h"
 
@@ -31,7 +36,7 @@ Tensor instance_norm(const Tensor& x, const Tensor& gamma = {}, const Tensor& be
 // per-channel scale = gamma inv_std and shift = beta - mean scale in the tensor's precision,
 // math::norm_act_apply), one pass over memory forward, and the node keeps the OUTPUT y for the
 // activation's mask (y > 0), not the normalised pre-activation. Running statistics, checks,
-// 16-bit refusals and double backward (an error) are batch_norm's / instance_norm's.
+// dtypes and double backward (an error) are batch_norm's / instance_norm's.
 // nn::Sequential uses these when a norm layer is followed by a ReLU / LeakyReLU layer.
 Tensor batch_norm_act(const Tensor& x, const Tensor& gamma, const Tensor& beta, const Tensor& running_mean,
                       const Tensor& running_var, bool training, double slope, double momentum = 0.1,

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <vector>
 
+#include "kernels/math/low_precision.h"
+
 namespace pn::cpu {
 
 namespace {
@@ -11,7 +13,7 @@ bool worth_threads(const math::NormGeom& g) { return g.n * g.c * g.s > 32768; }
 }  // namespace
 
 template <class T>
-void norm_stats(const T* x, const math::NormGeom& g, T* mean, T* var) {
+void norm_stats(const T* x, const math::NormGeom& g, NormParam<T>* mean, NormParam<T>* var) {
   const int64_t groups = math::norm_groups(g), rows = math::norm_group_rows(g);
 #pragma omp parallel for schedule(static) if (worth_threads(g))
   for (int64_t grp = 0; grp < groups; ++grp) {
@@ -20,14 +22,14 @@ void norm_stats(const T* x, const math::NormGeom& g, T* mean, T* var) {
       const T* p = x + math::norm_row_offset(g, grp, r);
       for (int64_t i = 0; i < g.s; ++i) acc.add(static_cast<double>(p[i]));
     }
-    mean[grp] = static_cast<T>(acc.mean());
-    var[grp] = static_cast<T>(acc.var());
+    mean[grp] = static_cast<NormParam<T>>(acc.mean());
+    var[grp] = static_cast<NormParam<T>>(acc.var());
   }
 }
 
 template <class T>
-void norm_forward(const T* x, const math::NormGeom& g, const T* mean, const T* var, double eps,
-                  const T* gamma, const T* beta, T* y) {
+void norm_forward(const T* x, const math::NormGeom& g, const NormParam<T>* mean, const NormParam<T>* var, double eps,
+                  const NormParam<T>* gamma, const NormParam<T>* beta, T* y) {
   const int64_t groups = math::norm_groups(g), rows = math::norm_group_rows(g);
 #pragma omp parallel for schedule(static) if (worth_threads(g))
   for (int64_t grp = 0; grp < groups; ++grp) {
@@ -53,36 +55,40 @@ void norm_running_update(T* running_mean, T* running_var, const T* mean, const T
 namespace {
 
 // Rows are walked in pieces of at most kPiece elements. With the fused activation, a piece's
-// gz = gy * norm_act_mask(y) is first formed in T (as the unfused leaky_relu's backward
-// multiplies them) by a branch-free, vectorised loop into a small buffer; the double loops then
-// read gz. Without it they read gy itself.
+// gz = gy * norm_act_mask(y) is first formed in P (for float tensors in T, as the unfused
+// leaky_relu's backward multiplies them) by a branch-free, vectorised loop into a small
+// buffer; the double loops then read gz. Without it they read gy itself.
 constexpr int64_t kPiece = 512;
 
-template <class T, bool kAct>
-const T* output_grad_piece(const T* gy, const T* y, T slope, int64_t e, int64_t len, T* buf) {
-  if constexpr (!kAct) return gy + e;
-  for (int64_t i = 0; i < len; ++i) buf[i] = gy[e + i] * math::norm_act_mask(y[e + i], slope);
-  return buf;
+template <class T, bool kAct, class P = NormParam<T>>
+const auto* output_grad_piece(const T* gy, const T* y, P slope, int64_t e, int64_t len, P* buf) {
+  if constexpr (!kAct) {
+    return gy + e;
+  } else {
+    for (int64_t i = 0; i < len; ++i)
+      buf[i] = static_cast<P>(gy[e + i]) * math::norm_act_mask(static_cast<P>(y[e + i]), slope);
+    return static_cast<const P*>(buf);
+  }
 }
 
 // Per group: sum(gz) and sum(gz * xhat), in double.
-template <class T, bool kAct>
-void backward_group_sums(const T* x, const T* y, const T* gy, T slope, const math::NormGeom& g, const T* mean,
-                         const T* var, double eps, double* sum_gy, double* sum_gy_xhat) {
+template <class T, bool kAct, class P = NormParam<T>>
+void backward_group_sums(const T* x, const T* y, const T* gy, P slope, const math::NormGeom& g, const P* mean,
+                         const P* var, double eps, double* sum_gy, double* sum_gy_xhat) {
   const int64_t groups = math::norm_groups(g), rows = math::norm_group_rows(g);
 #pragma omp parallel for schedule(static) if (worth_threads(g))
   for (int64_t grp = 0; grp < groups; ++grp) {
     const double group_mean = mean[grp], inv_std = math::norm_inv_std(var[grp], eps);
     double s_gy = 0, s_gy_xhat = 0;
-    T buf[kPiece];
+    P buf[kPiece];
     for (int64_t r = 0; r < rows; ++r) {
       const int64_t off = math::norm_row_offset(g, grp, r);
       for (int64_t p = 0; p < g.s; p += kPiece) {
         const int64_t len = std::min(kPiece, g.s - p);
-        const T* gz = output_grad_piece<T, kAct>(gy, y, slope, off + p, len, buf);
+        const auto* gz = output_grad_piece<T, kAct>(gy, y, slope, off + p, len, buf);
         const T* xp = x + off + p;
         for (int64_t i = 0; i < len; ++i) {
-          const double gy_i = gz[i];
+          const double gy_i = static_cast<double>(gz[i]);
           s_gy += gy_i;
           s_gy_xhat += gy_i * (static_cast<double>(xp[i]) - group_mean) * inv_std;
         }
@@ -93,9 +99,9 @@ void backward_group_sums(const T* x, const T* y, const T* gy, T slope, const mat
   }
 }
 
-template <class T, bool kAct>
-void backward_dx(const T* x, const T* y, const T* gy, T slope, const math::NormGeom& g, const T* mean, const T* var,
-                 double eps, const T* gamma, bool batch_stats, const double* sum_gy, const double* sum_gy_xhat, T* dx) {
+template <class T, bool kAct, class P = NormParam<T>>
+void backward_dx(const T* x, const T* y, const T* gy, P slope, const math::NormGeom& g, const P* mean, const P* var,
+                 double eps, const P* gamma, bool batch_stats, const double* sum_gy, const double* sum_gy_xhat, T* dx) {
   const int64_t groups = math::norm_groups(g), rows = math::norm_group_rows(g);
   const double inv_m = 1.0 / static_cast<double>(math::norm_group_size(g));
 #pragma omp parallel for schedule(static) if (worth_threads(g))
@@ -104,17 +110,18 @@ void backward_dx(const T* x, const T* y, const T* gy, T slope, const math::NormG
     const double group_mean = mean[grp], inv_std = math::norm_inv_std(var[grp], eps);
     const double scale = gamma ? static_cast<double>(gamma[c]) : 1.0;
     const double mean_gy = sum_gy[grp] * inv_m, mean_gy_xhat = sum_gy_xhat[grp] * inv_m;
-    T buf[kPiece];
+    P buf[kPiece];
     for (int64_t r = 0; r < rows; ++r) {
       const int64_t off = math::norm_row_offset(g, grp, r);
       for (int64_t p = 0; p < g.s; p += kPiece) {
         const int64_t len = std::min(kPiece, g.s - p);
-        const T* gz = output_grad_piece<T, kAct>(gy, y, slope, off + p, len, buf);
+        const auto* gz = output_grad_piece<T, kAct>(gy, y, slope, off + p, len, buf);
         const T* xp = x + off + p;
         T* dxp = dx + off + p;
         for (int64_t i = 0; i < len; ++i) {
           const double xhat = (static_cast<double>(xp[i]) - group_mean) * inv_std;
-          dxp[i] = math::norm_backward_dx(gz[i], xhat, inv_std, scale, mean_gy, mean_gy_xhat, batch_stats);
+          dxp[i] =
+              static_cast<T>(math::norm_backward_dx(gz[i], xhat, inv_std, scale, mean_gy, mean_gy_xhat, batch_stats));
         }
       }
     }
@@ -138,9 +145,9 @@ void backward_affine(const math::NormGeom& g, const double* sum_gy, const double
   }
 }
 
-template <class T, bool kAct>
-void backward(const T* x, const T* y, const T* gy, T slope, const math::NormGeom& g, const T* mean, const T* var,
-              double eps, const T* gamma, bool batch_stats, T* dx, T* dgamma, T* dbeta) {
+template <class T, bool kAct, class P = NormParam<T>>
+void backward(const T* x, const T* y, const T* gy, P slope, const math::NormGeom& g, const P* mean, const P* var,
+              double eps, const P* gamma, bool batch_stats, T* dx, P* dgamma, P* dbeta) {
   const auto groups = static_cast<size_t>(math::norm_groups(g));
   std::vector<double> sum_gy(groups, 0.0), sum_gy_xhat(groups, 0.0);
   backward_group_sums<T, kAct>(x, y, gy, slope, g, mean, var, eps, sum_gy.data(), sum_gy_xhat.data());
@@ -153,52 +160,61 @@ void backward(const T* x, const T* y, const T* gy, T slope, const math::NormGeom
 }  // namespace
 
 template <class T>
-void norm_backward(const T* x, const T* gy, const math::NormGeom& g, const T* mean, const T* var,
-                   double eps, const T* gamma, bool batch_stats, T* dx, T* dgamma, T* dbeta) {
-  backward<T, false>(x, nullptr, gy, T(0), g, mean, var, eps, gamma, batch_stats, dx, dgamma, dbeta);
+void norm_backward(const T* x, const T* gy, const math::NormGeom& g, const NormParam<T>* mean,
+                   const NormParam<T>* var, double eps, const NormParam<T>* gamma, bool batch_stats, T* dx,
+                   NormParam<T>* dgamma, NormParam<T>* dbeta) {
+  backward<T, false>(x, nullptr, gy, NormParam<T>(0), g, mean, var, eps, gamma, batch_stats, dx, dgamma, dbeta);
 }
 
 template <class T>
-void norm_act_forward(const T* x, const math::NormGeom& g, const T* mean, const T* var, double eps,
-                      const T* gamma, const T* beta, double slope, T* y) {
+void norm_act_forward(const T* x, const math::NormGeom& g, const NormParam<T>* mean, const NormParam<T>* var,
+                      double eps, const NormParam<T>* gamma, const NormParam<T>* beta, double slope, T* y) {
+  using P = NormParam<T>;
   const int64_t groups = math::norm_groups(g), rows = math::norm_group_rows(g);
-  const T act_slope = static_cast<T>(slope);
+  const P act_slope = static_cast<P>(slope);
 #pragma omp parallel for schedule(static) if (worth_threads(g))
   for (int64_t grp = 0; grp < groups; ++grp) {
     const int64_t c = math::norm_channel(g, grp);
     double scale_d = 0, shift_d = 0;
     math::norm_affine(mean[grp], math::norm_inv_std(var[grp], eps), gamma ? static_cast<double>(gamma[c]) : 1.0,
                       beta ? static_cast<double>(beta[c]) : 0.0, scale_d, shift_d);
-    const T scale = static_cast<T>(scale_d), shift = static_cast<T>(shift_d);
+    const P scale = static_cast<P>(scale_d), shift = static_cast<P>(shift_d);
     for (int64_t r = 0; r < rows; ++r) {
       const int64_t off = math::norm_row_offset(g, grp, r);
       const T* xr = x + off;
       T* yr = y + off;
 #pragma omp simd
-      for (int64_t i = 0; i < g.s; ++i) yr[i] = math::norm_act_apply(xr[i], scale, shift, act_slope);
+      for (int64_t i = 0; i < g.s; ++i)
+        yr[i] = static_cast<T>(math::norm_act_apply(static_cast<P>(xr[i]), scale, shift, act_slope));
     }
   }
 }
 
 template <class T>
-void norm_act_backward(const T* x, const T* y, const T* gy, const math::NormGeom& g, const T* mean, const T* var,
-                       double eps, const T* gamma, double slope, bool batch_stats, T* dx, T* dgamma, T* dbeta) {
-  backward<T, true>(x, y, gy, static_cast<T>(slope), g, mean, var, eps, gamma, batch_stats, dx, dgamma, dbeta);
+void norm_act_backward(const T* x, const T* y, const T* gy, const math::NormGeom& g, const NormParam<T>* mean,
+                       const NormParam<T>* var, double eps, const NormParam<T>* gamma, double slope, bool batch_stats,
+                       T* dx, NormParam<T>* dgamma, NormParam<T>* dbeta) {
+  backward<T, true>(x, y, gy, static_cast<NormParam<T>>(slope), g, mean, var, eps, gamma, batch_stats, dx, dgamma, dbeta);
 }
 
-#define PN_INSTANTIATE(T)                                                                              \
-  template void norm_stats<T>(const T*, const math::NormGeom&, T*, T*);                                \
-  template void norm_forward<T>(const T*, const math::NormGeom&, const T*, const T*, double, const T*, \
-                                const T*, T*);                                                         \
-  template void norm_running_update<T>(T*, T*, const T*, const T*, int64_t, double, int64_t);          \
-  template void norm_backward<T>(const T*, const T*, const math::NormGeom&, const T*, const T*, double, \
-                                 const T*, bool, T*, T*, T*);                                          \
-  template void norm_act_forward<T>(const T*, const math::NormGeom&, const T*, const T*, double, const T*,  \
-                                    const T*, double, T*);                                                 \
-  template void norm_act_backward<T>(const T*, const T*, const T*, const math::NormGeom&, const T*, const T*, \
-                                     double, const T*, double, bool, T*, T*, T*);
-PN_INSTANTIATE(float)
-PN_INSTANTIATE(double)
+// Storage types T (16-bit ones with float statistics and parameters, P); the running
+// statistics' update takes the statistics' type, never a 16-bit one.
+#define PN_INSTANTIATE(T, P)                                                                                  \
+  template void norm_stats<T>(const T*, const math::NormGeom&, P*, P*);                                       \
+  template void norm_forward<T>(const T*, const math::NormGeom&, const P*, const P*, double, const P*,        \
+                                const P*, T*);                                                                \
+  template void norm_backward<T>(const T*, const T*, const math::NormGeom&, const P*, const P*, double,       \
+                                 const P*, bool, T*, P*, P*);                                                 \
+  template void norm_act_forward<T>(const T*, const math::NormGeom&, const P*, const P*, double, const P*,    \
+                                    const P*, double, T*);                                                    \
+  template void norm_act_backward<T>(const T*, const T*, const T*, const math::NormGeom&, const P*, const P*, \
+                                     double, const P*, double, bool, T*, P*, P*);
+PN_INSTANTIATE(float, float)
+PN_INSTANTIATE(double, double)
+PN_INSTANTIATE(math::bfloat16, float)
+PN_INSTANTIATE(math::float16, float)
 #undef PN_INSTANTIATE
+template void norm_running_update<float>(float*, float*, const float*, const float*, int64_t, double, int64_t);
+template void norm_running_update<double>(double*, double*, const double*, const double*, int64_t, double, int64_t);
 
 }  // namespace pn::cpu

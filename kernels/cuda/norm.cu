@@ -7,12 +7,16 @@
 // shift in the tensor's type, one pass with 16-byte accesses; its backward is the norm's with
 // the activation's mask taken from the saved output.
 // Chosen on the kernel workbench (workbench/norm_*.cu, WORKBENCH.md).
+// 16-bit tensors (__nv_bfloat16 / __half) run the same kernels: elements widen exactly on load
+// (StorageType::to_compute) and round once on store; statistics, parameters and sums are float /
+// double (NormParam, P below); the fused apply computes in float and reads 2-byte elements.
 #include "kernels/cuda/check.h"
 #include "kernels/cuda/device.h"
 #include "kernels/cuda/dnn_graph.h"
 #include "kernels/cuda/launch.h"
 #include "kernels/cuda/library_options.h"
 #include "kernels/cuda/norm.h"
+#include "kernels/cuda/storage_types.h"
 #include "kernels/cuda/vector_types.h"
 
 #include <atomic>
@@ -39,6 +43,17 @@ __device__ __forceinline__ int64_t line_lead(const T* p) {
   return static_cast<int64_t>(reinterpret_cast<uintptr_t>(p) % 128 / sizeof(T));
 }
 
+// An element of storage type T widened to double (exact), and a double rounded to T (through
+// the compute type: for float a single rounding, for 16-bit types as the CPU's math::bfloat16).
+template <class T>
+__device__ __forceinline__ double wide(T x) {
+  return static_cast<double>(StorageType<T>::to_compute(x));
+}
+template <class T>
+__device__ __forceinline__ T narrow(double v) {
+  return StorageType<T>::from_compute(static_cast<ComputeOf<T>>(v));
+}
+
 // A group's moments in a split reduction: count, mean and m2 (sum of squared deviations).
 struct Moments {
   double count, mean, m2;
@@ -61,8 +76,8 @@ __device__ __forceinline__ Moments warp_merge(Moments v) {
 // shuffles, one shared slot per warp, one barrier). With one split the block writes the
 // group's mean and variance, else its moments to the partials: counts, then means, then m2s,
 // each [split][group] (so the merge stage reads them coalesced).
-template <class T>
-__global__ void stats_split_kernel(const T* x, NormGeom g, int64_t chunk, T* mean, T* var, double* partials) {
+template <class T, class P = NormParam<T>>
+__global__ void stats_split_kernel(const T* x, NormGeom g, int64_t chunk, P* mean, P* var, double* partials) {
   PN_SHARED(Moments[kThreads / 32], warp_moments);
   const unsigned t = threadIdx.x, splits = gridDim.x;
   const int64_t groups = math::norm_groups(g), size = math::norm_group_size(g);
@@ -72,7 +87,7 @@ __global__ void stats_split_kernel(const T* x, NormGeom g, int64_t chunk, T* mea
     int64_t r = 0, pos = 0;
     if (first + t < end) r = (first + t) / g.s, pos = (first + t) % g.s;
     for (int64_t j = first + t; j < end; j += blockDim.x) {
-      acc.add(static_cast<double>(x[math::norm_row_offset(g, grp, r) + pos]));
+      acc.add(wide(x[math::norm_row_offset(g, grp, r) + pos]));
       for (pos += blockDim.x; pos >= g.s; pos -= g.s) ++r;
     }
     Moments m = warp_merge({static_cast<double>(acc.count), acc.mean(), math::moments_m2(acc)});
@@ -82,8 +97,8 @@ __global__ void stats_split_kernel(const T* x, NormGeom g, int64_t chunk, T* mea
       m = t < blockDim.x / 32 ? warp_moments[t] : Moments{0, 0, 0};
       m = warp_merge(m);
       if (t == 0 && splits == 1) {
-        mean[grp] = static_cast<T>(m.mean);
-        var[grp] = static_cast<T>(math::moments_var(m.count, m.m2));
+        mean[grp] = static_cast<P>(m.mean);
+        var[grp] = static_cast<P>(math::moments_var(m.count, m.m2));
       } else if (t == 0) {
         const int64_t at = static_cast<int64_t>(blockIdx.x) * groups + grp, plane = splits * groups;
         partials[at] = m.count;
@@ -95,7 +110,8 @@ __global__ void stats_split_kernel(const T* x, NormGeom g, int64_t chunk, T* mea
   }
 }
 
-// Statistics, stage 2: one thread per group merges its splits' moments in order.
+// Statistics, stage 2: one thread per group merges its splits' moments in order (T: the
+// statistics' type).
 template <class T>
 __global__ void stats_merge_kernel(const double* partials, int64_t groups, unsigned splits, T* mean, T* var) {
   const int64_t plane = splits * groups;
@@ -113,9 +129,9 @@ __global__ void stats_merge_kernel(const double* partials, int64_t groups, unsig
 // One block row per row (n, c) of S contiguous elements (blockIdx.y, striding by gridDim.y):
 // the row's statistics, inv_std and affine parameters are read and computed once, then its
 // elements are mapped with norm_apply (the same double arithmetic as the CPU reference).
-template <class T>
-__global__ void forward_rows_kernel(const T* x, NormGeom g, const T* mean, const T* var, double eps, const T* gamma,
-                                    const T* beta, T* y) {
+template <class T, class P = NormParam<T>>
+__global__ void forward_rows_kernel(const T* x, NormGeom g, const P* mean, const P* var, double eps, const P* gamma,
+                                    const P* beta, T* y) {
   const int64_t rows = g.n * g.c;
   for (int64_t r = blockIdx.y; r < rows; r += gridDim.y) {
     const int64_t c = r % g.c, grp = g.per_instance ? r : c;
@@ -124,7 +140,7 @@ __global__ void forward_rows_kernel(const T* x, NormGeom g, const T* mean, const
     const T* xr = x + r * g.s;
     T* yr = y + r * g.s;
     for (int64_t i = global_index() - line_lead(xr); i < g.s; i += grid_stride())
-      if (i >= 0) yr[i] = math::norm_apply(xr[i], group_mean, inv_std, scale, shift);
+      if (i >= 0) yr[i] = narrow<T>(math::norm_apply(wide(xr[i]), group_mean, inv_std, scale, shift));
   }
 }
 
@@ -138,15 +154,16 @@ __global__ void running_kernel(T* running_mean, T* running_var, const T* mean, c
 }
 
 // The gradient reaching the norm's output: gy, or with the fused activation (y not null)
-// gy * norm_act_mask(y), rounded to T as the CPU reference does.
-template <class T>
-__device__ __forceinline__ double output_grad(const T* gy, const T* y, T slope, int64_t e) {
-  if (!y) return static_cast<double>(gy[e]);
-  return static_cast<double>(static_cast<T>(gy[e] * math::norm_act_mask(y[e], slope)));
+// gy * norm_act_mask(y), formed in P as the CPU reference does.
+template <class T, class P = NormParam<T>>
+__device__ __forceinline__ double output_grad(const T* gy, const T* y, P slope, int64_t e) {
+  if (!y) return wide(gy[e]);
+  const P gz = StorageType<T>::to_compute(gy[e]) * math::norm_act_mask(P(StorageType<T>::to_compute(y[e])), slope);
+  return static_cast<double>(gz);
 }
 
 // norm_act, stage 1: each group's statistics and affine parameters become scale and shift in T
-// (math::norm_affine in double, rounded once).
+// (math::norm_affine in double, rounded once; T: the parameters' type).
 template <class T>
 __global__ void act_scale_shift_kernel(NormGeom g, const T* mean, const T* var, double eps, const T* gamma,
                                        const T* beta, T* scale, T* shift) {
@@ -162,14 +179,15 @@ __global__ void act_scale_shift_kernel(NormGeom g, const T* mean, const T* var, 
 
 // norm_act, stage 2 (workbench norm_apply version 2, promoted): blocks (x, y) take positions of
 // row y of [N * C, S]; the row's scale and shift are loaded once, then y = norm_act_apply(x) with
-// 16-byte accesses (kVec: float rows of a multiple of 4, aligned) and 32-bit indices.
-template <class T, bool kVec>
-__global__ void act_rows_kernel(const T* x, NormGeom g, const T* scale, const T* shift, T slope, T* y) {
+// 16-byte accesses (kVec: float rows of a multiple of 4, aligned) and 32-bit indices; 16-bit
+// elements widen to float, the arithmetic is float's (P), the result rounds once.
+template <class T, bool kVec, class P = NormParam<T>>
+__global__ void act_rows_kernel(const T* x, NormGeom g, const P* scale, const P* shift, P slope, T* y) {
   const unsigned s = static_cast<unsigned>(g.s), rows = static_cast<unsigned>(g.n * g.c);
   const unsigned c = static_cast<unsigned>(g.c);
   for (unsigned r = blockIdx.y; r < rows; r += gridDim.y) {
     const unsigned grp = g.per_instance ? r : r % c;
-    const T sc = scale[grp], sh = shift[grp];
+    const P sc = scale[grp], sh = shift[grp];
     const T* xr = x + static_cast<size_t>(r) * s;
     T* yr = y + static_cast<size_t>(r) * s;
     const unsigned first = blockIdx.x * blockDim.x + threadIdx.x, stride = gridDim.x * blockDim.x;
@@ -181,7 +199,8 @@ __global__ void act_rows_kernel(const T* x, NormGeom g, const T* scale, const T*
         st128(reinterpret_cast<float4*>(yr) + i, v);
       }
     } else {
-      for (unsigned i = first; i < s; i += stride) yr[i] = math::norm_act_apply(xr[i], sc, sh, slope);
+      for (unsigned i = first; i < s; i += stride)
+        yr[i] = StorageType<T>::from_compute(math::norm_act_apply(StorageType<T>::to_compute(xr[i]), sc, sh, slope));
     }
   }
 }
@@ -191,9 +210,9 @@ __global__ void act_rows_kernel(const T* x, NormGeom g, const T* scale, const T*
 // and merges its threads' sums by warp shuffles (one barrier). With one split it writes
 // sums[2 grp] = sum(gy), sums[2 grp + 1] = sum(gy * xhat); else its two sums to partials
 // (sum(gy) then sum(gy xhat), each [split][group]).
-template <class T>
-__global__ void backward_sums_split_kernel(const T* x, const T* gy, const T* y, T slope, NormGeom g, const T* mean,
-                                           const T* var, double eps, int64_t chunk, double* sums, double* partials) {
+template <class T, class P = NormParam<T>>
+__global__ void backward_sums_split_kernel(const T* x, const T* gy, const T* y, P slope, NormGeom g, const P* mean,
+                                           const P* var, double eps, int64_t chunk, double* sums, double* partials) {
   PN_SHARED(double[2 * (kThreads / 32)], warp_sums);
   const unsigned t = threadIdx.x, splits = gridDim.x;
   const int64_t groups = math::norm_groups(g), size = math::norm_group_size(g);
@@ -207,7 +226,7 @@ __global__ void backward_sums_split_kernel(const T* x, const T* gy, const T* y, 
       const int64_t e = math::norm_row_offset(g, grp, r) + pos;
       const double gy_e = output_grad(gy, y, slope, e);
       s_gy += gy_e;
-      s_gy_xhat += gy_e * (static_cast<double>(x[e]) - group_mean) * inv_std;
+      s_gy_xhat += gy_e * (wide(x[e]) - group_mean) * inv_std;
       for (pos += blockDim.x; pos >= g.s; pos -= g.s) ++r;
     }
     for (unsigned delta = 16; delta > 0; delta >>= 1) {
@@ -254,9 +273,9 @@ __global__ void backward_sums_merge_kernel(const double* partials, int64_t group
 
 // dx by rows of S elements, as forward_rows_kernel: the row's statistics, gamma and group sums
 // once per row, then norm_backward_dx per element (the same double math as the CPU reference).
-template <class T>
-__global__ void backward_dx_rows_kernel(const T* x, const T* gy, const T* y, T slope, NormGeom g, const T* mean,
-                                        const T* var, double eps, const T* gamma, bool batch_stats, const double* sums,
+template <class T, class P = NormParam<T>>
+__global__ void backward_dx_rows_kernel(const T* x, const T* gy, const T* y, P slope, NormGeom g, const P* mean,
+                                        const P* var, double eps, const P* gamma, bool batch_stats, const double* sums,
                                         T* dx) {
   const double inv_m = 1.0 / static_cast<double>(math::norm_group_size(g));
   const int64_t rows = g.n * g.c;
@@ -269,14 +288,15 @@ __global__ void backward_dx_rows_kernel(const T* x, const T* gy, const T* y, T s
     T* dxr = dx + r * g.s;
     for (int64_t i = global_index() - line_lead(xr); i < g.s; i += grid_stride()) {
       if (i < 0) continue;
-      const double xhat = (static_cast<double>(xr[i]) - group_mean) * inv_std;
+      const double xhat = (wide(xr[i]) - group_mean) * inv_std;
       const double gz = output_grad(gy, y, slope, r * g.s + i);
-      dxr[i] = static_cast<T>(math::norm_backward_dx(gz, xhat, inv_std, scale, mean_gy, mean_gy_xhat, batch_stats));
+      dxr[i] = narrow<T>(math::norm_backward_dx(gz, xhat, inv_std, scale, mean_gy, mean_gy_xhat, batch_stats));
     }
   }
 }
 
-// dbeta = sum(gy), dgamma = sum(gy xhat) per channel, adding the channel's groups in order.
+// dbeta = sum(gy), dgamma = sum(gy xhat) per channel, adding the channel's groups in order
+// (T: the parameters' type).
 template <class T>
 __global__ void backward_affine_kernel(NormGeom g, const double* sums, T* dgamma, T* dbeta) {
   const int64_t per_channel = math::norm_groups(g) / g.c;
@@ -292,8 +312,6 @@ __global__ void backward_affine_kernel(NormGeom g, const double* sums, T* dgamma
   }
 }
 
-
-
 // Blocks per group of a split reduction: one per kStatsChunk elements, at most kMaxSplits.
 unsigned stats_splits(int64_t group_size) {
   const int64_t splits = (group_size + kStatsChunk - 1) / kStatsChunk;
@@ -303,7 +321,7 @@ unsigned stats_splits(int64_t group_size) {
 }  // namespace
 
 template <class T>
-void norm_stats(const T* x, const NormGeom& g, T* mean, T* var, cudaStream_t stream) {
+void norm_stats(const T* x, const NormGeom& g, NormParam<T>* mean, NormParam<T>* var, cudaStream_t stream) {
   PN_PROFILE_DISPATCH("norm_stats", norm_stats<T>, x, g, mean, var, stream);
   const int64_t groups = math::norm_groups(g), size = math::norm_group_size(g);
   if (groups <= 0) return;
@@ -321,14 +339,14 @@ void norm_stats(const T* x, const NormGeom& g, T* mean, T* var, cudaStream_t str
   PN_CUDA_CHECK(cudaMallocAsync(reinterpret_cast<void**>(&partials),
                                 3 * sizeof(double) * splits * static_cast<size_t>(groups), stream));
   launch(stats_split_kernel<T>, grid, dim3(kThreads), 0, stream, x, g, chunk, mean, var, partials);
-  launch(stats_merge_kernel<T>, grid_for(groups, kBlock), kBlock, 0, stream, static_cast<const double*>(partials),
+  launch(stats_merge_kernel<NormParam<T>>, grid_for(groups, kBlock), kBlock, 0, stream, static_cast<const double*>(partials),
          groups, splits, mean, var);
   PN_CUDA_CHECK(cudaFreeAsync(partials, stream));
 }
 
 template <class T>
-void norm_forward(const T* x, const NormGeom& g, const T* mean, const T* var, double eps, const T* gamma,
-                  const T* beta, T* y, cudaStream_t stream) {
+void norm_forward(const T* x, const NormGeom& g, const NormParam<T>* mean, const NormParam<T>* var, double eps,
+                  const NormParam<T>* gamma, const NormParam<T>* beta, T* y, cudaStream_t stream) {
   PN_PROFILE_DISPATCH("norm_forward", norm_forward<T>, x, g, mean, var, eps, gamma, beta, y, stream);
   const int64_t n = g.n * g.c * g.s;
   if (n <= 0) return;
@@ -355,9 +373,9 @@ void norm_running_update(T* running_mean, T* running_var, const T* mean, const T
 namespace {
 
 // The backward of norm_forward (y null) or of norm_act_forward (the mask from its output y).
-template <class T>
-void launch_backward(const T* x, const T* gy, const T* y, T slope, const NormGeom& g, const T* mean, const T* var,
-                     double eps, const T* gamma, bool batch_stats, T* dx, T* dgamma, T* dbeta, cudaStream_t stream) {
+template <class T, class P = NormParam<T>>
+void launch_backward(const T* x, const T* gy, const T* y, P slope, const NormGeom& g, const P* mean, const P* var,
+                     double eps, const P* gamma, bool batch_stats, T* dx, P* dgamma, P* dbeta, cudaStream_t stream) {
   const int64_t groups = math::norm_groups(g), n = g.n * g.c * g.s;
   if (groups <= 0) return;
   const int64_t shape[3] = {g.n, g.c, g.s};
@@ -385,7 +403,7 @@ void launch_backward(const T* x, const T* gy, const T* y, T slope, const NormGeo
            batch_stats, static_cast<const double*>(sums), dx);
   }
   if (dgamma || dbeta)
-    launch(backward_affine_kernel<T>, grid_for(g.c, kBlock), kBlock, 0, stream, g, static_cast<const double*>(sums),
+    launch(backward_affine_kernel<P>, grid_for(g.c, kBlock), kBlock, 0, stream, g, static_cast<const double*>(sums),
            dgamma, dbeta);
   PN_CUDA_CHECK(cudaFreeAsync(sums, stream));
 }
@@ -393,11 +411,12 @@ void launch_backward(const T* x, const T* gy, const T* y, T slope, const NormGeo
 }  // namespace
 
 template <class T>
-void norm_backward(const T* x, const T* gy, const NormGeom& g, const T* mean, const T* var, double eps,
-                   const T* gamma, bool batch_stats, T* dx, T* dgamma, T* dbeta, cudaStream_t stream) {
+void norm_backward(const T* x, const T* gy, const NormGeom& g, const NormParam<T>* mean, const NormParam<T>* var,
+                   double eps, const NormParam<T>* gamma, bool batch_stats, T* dx, NormParam<T>* dgamma,
+                   NormParam<T>* dbeta, cudaStream_t stream) {
   PN_PROFILE_DISPATCH("norm_backward", norm_backward<T>,
                       x, gy, g, mean, var, eps, gamma, batch_stats, dx, dgamma, dbeta, stream);
-  launch_backward<T>(x, gy, nullptr, T(0), g, mean, var, eps, gamma, batch_stats, dx, dgamma, dbeta, stream);
+  launch_backward<T>(x, gy, nullptr, NormParam<T>(0), g, mean, var, eps, gamma, batch_stats, dx, dgamma, dbeta, stream);
 }
 
 template <class T>
@@ -417,8 +436,8 @@ void norm_scale_shift(const NormGeom& g, const T* mean, const T* var, double eps
 // emulator's profile twin of this file (launch.h) always uses our kernel: the profile measures
 // our kernels, and the library lives in the plain build's namespace.
 template <class T>
-bool act_through_graph(const T* x, const NormGeom& g, const T* scale, const T* shift, double slope, T* y,
-                       cudaStream_t stream) {
+bool act_through_graph(const T* x, const NormGeom& g, const NormParam<T>* scale, const NormParam<T>* shift,
+                       double slope, T* y, cudaStream_t stream) {
 #if defined(PN_CUDA_EMU_PROFILE_TWIN)
   (void)x, (void)g, (void)scale, (void)shift, (void)slope, (void)y, (void)stream;
   return false;
@@ -446,79 +465,79 @@ bool act_through_graph(const T* x, const NormGeom& g, const T* scale, const T* s
 }
 
 template <class T>
-void norm_act_forward(const T* x, const NormGeom& g, const T* mean, const T* var, double eps, const T* gamma,
-                      const T* beta, double slope, T* y, cudaStream_t stream) {
+void norm_act_forward(const T* x, const NormGeom& g, const NormParam<T>* mean, const NormParam<T>* var, double eps,
+                      const NormParam<T>* gamma, const NormParam<T>* beta, double slope, T* y, cudaStream_t stream) {
+  using P = NormParam<T>;
   PN_PROFILE_DISPATCH("norm_act_forward", norm_act_forward<T>, x, g, mean, var, eps, gamma, beta, slope, y, stream);
   const int64_t groups = math::norm_groups(g), rows = g.n * g.c;
   if (groups <= 0 || g.s <= 0) return;
   const int64_t shape[3] = {g.n, g.c, g.s};
   ErrorScope scope(g.per_instance ? "instance_norm_act" : "batch_norm_act", shape, 3);
-  T* affine = nullptr;  // scale, then shift
+  P* affine = nullptr;  // scale, then shift
   PN_CUDA_CHECK(
-      cudaMallocAsync(reinterpret_cast<void**>(&affine), 2 * sizeof(T) * static_cast<size_t>(groups), stream));
-  norm_scale_shift(g, mean, var, eps, gamma, beta, affine, affine + groups, stream);
+      cudaMallocAsync(reinterpret_cast<void**>(&affine), 2 * sizeof(P) * static_cast<size_t>(groups), stream));
+  norm_scale_shift<P>(g, mean, var, eps, gamma, beta, affine, affine + groups, stream);
   const bool vec = std::is_same_v<T, float> && g.s % 4 == 0 && reinterpret_cast<uintptr_t>(x) % 16 == 0 &&
                    reinterpret_cast<uintptr_t>(y) % 16 == 0;
   const dim3 grid(grid_for(vec ? g.s / 4 : g.s, kBlock), static_cast<unsigned>(rows < kMaxGridY ? rows : kMaxGridY));
-  const T* scale = affine;
-  const T* shift = affine + groups;
+  const P* scale = affine;
+  const P* shift = affine + groups;
   if (act_through_graph(x, g, scale, shift, slope, y, stream)) {
     PN_CUDA_CHECK(cudaFreeAsync(affine, stream));
     return;
   }
   if constexpr (std::is_same_v<T, float>) {
     if (vec) {
-      launch(act_rows_kernel<T, true>, grid, dim3(kBlock), 0, stream, x, g, scale, shift, static_cast<T>(slope), y);
+      launch(act_rows_kernel<T, true>, grid, dim3(kBlock), 0, stream, x, g, scale, shift, static_cast<P>(slope), y);
       PN_CUDA_CHECK(cudaFreeAsync(affine, stream));
       return;
     }
   }
-  launch(act_rows_kernel<T, false>, grid, dim3(kBlock), 0, stream, x, g, scale, shift, static_cast<T>(slope), y);
+  launch(act_rows_kernel<T, false>, grid, dim3(kBlock), 0, stream, x, g, scale, shift, static_cast<P>(slope), y);
   PN_CUDA_CHECK(cudaFreeAsync(affine, stream));
 }
 
 template <class T>
-void norm_act_backward(const T* x, const T* y, const T* gy, const NormGeom& g, const T* mean, const T* var,
-                       double eps, const T* gamma, double slope, bool batch_stats, T* dx, T* dgamma, T* dbeta,
-                       cudaStream_t stream) {
+void norm_act_backward(const T* x, const T* y, const T* gy, const NormGeom& g, const NormParam<T>* mean,
+                       const NormParam<T>* var, double eps, const NormParam<T>* gamma, double slope, bool batch_stats,
+                       T* dx, NormParam<T>* dgamma, NormParam<T>* dbeta, cudaStream_t stream) {
   PN_PROFILE_DISPATCH("norm_act_backward", norm_act_backward<T>,
                       x, y, gy, g, mean, var, eps, gamma, slope, batch_stats, dx, dgamma, dbeta, stream);
-  launch_backward<T>(x, gy, y, static_cast<T>(slope), g, mean, var, eps, gamma, batch_stats, dx, dgamma, dbeta,
+  launch_backward<T>(x, gy, y, static_cast<NormParam<T>>(slope), g, mean, var, eps, gamma, batch_stats, dx, dgamma, dbeta,
                      stream);
 }
 
-#define PN_INSTANTIATE(T)                                                                                        \
-  template void norm_stats<T>(const T*, const NormGeom&, T*, T*, cudaStream_t);                                  \
-  template void norm_forward<T>(const T*, const NormGeom&, const T*, const T*, double, const T*, const T*, T*,     \
+// Storage types T with their statistics' type P; the running update and norm_scale_shift take
+// the statistics' type only.
+#define PN_INSTANTIATE(T, P)                                                                                     \
+  template void norm_stats<T>(const T*, const NormGeom&, P*, P*, cudaStream_t);                                  \
+  template void norm_forward<T>(const T*, const NormGeom&, const P*, const P*, double, const P*, const P*, T*,     \
                                 cudaStream_t);                                                                   \
+  template void norm_backward<T>(const T*, const T*, const NormGeom&, const P*, const P*, double, const P*, bool, \
+                                 T*, P*, P*, cudaStream_t);                                                      \
+  template void norm_act_forward<T>(const T*, const NormGeom&, const P*, const P*, double, const P*, const P*,    \
+                                    double, T*, cudaStream_t);                                                   \
+  template void norm_act_backward<T>(const T*, const T*, const T*, const NormGeom&, const P*, const P*, double,   \
+                                     const P*, double, bool, T*, P*, P*, cudaStream_t);                          \
+  PN_PROFILE_TWIN("norm_stats", norm_stats<T>)                                                                   \
+  PN_PROFILE_TWIN("norm_forward", norm_forward<T>)                                                               \
+  PN_PROFILE_TWIN("norm_backward", norm_backward<T>)                                                             \
+  PN_PROFILE_TWIN("norm_act_forward", norm_act_forward<T>)                                                       \
+  PN_PROFILE_TWIN("norm_act_backward", norm_act_backward<T>)
+#define PN_INSTANTIATE_PARAM(T)                                                                                  \
   template void norm_running_update<T>(T*, T*, const T*, const T*, int64_t, double, int64_t, cudaStream_t);      \
-  template void norm_backward<T>(const T*, const T*, const NormGeom&, const T*, const T*, double, const T*, bool, \
-                                 T*, T*, T*, cudaStream_t);                                                    \
   template void norm_scale_shift<T>(const NormGeom&, const T*, const T*, double, const T*, const T*, T*, T*,      \
                                     cudaStream_t);                                                               \
-  template void norm_act_forward<T>(const T*, const NormGeom&, const T*, const T*, double, const T*, const T*,    \
-                                    double, T*, cudaStream_t);                                                   \
-  template void norm_act_backward<T>(const T*, const T*, const T*, const NormGeom&, const T*, const T*, double,   \
-                                     const T*, double, bool, T*, T*, T*, cudaStream_t);
-PN_INSTANTIATE(float)
-PN_INSTANTIATE(double)
+  PN_PROFILE_TWIN("norm_running_update", norm_running_update<T>)                                                 \
+  PN_PROFILE_TWIN("norm_scale_shift", norm_scale_shift<T>)
+PN_INSTANTIATE(float, float)
+PN_INSTANTIATE(double, double)
+PN_INSTANTIATE(__nv_bfloat16, float)
+PN_INSTANTIATE(__half, float)
+PN_INSTANTIATE_PARAM(float)
+PN_INSTANTIATE_PARAM(double)
+#undef PN_INSTANTIATE_PARAM
 #undef PN_INSTANTIATE
-
-// The profile twins of the entry points (launch.h).
-PN_PROFILE_TWIN("norm_stats", norm_stats<float>)
-PN_PROFILE_TWIN("norm_stats", norm_stats<double>)
-PN_PROFILE_TWIN("norm_forward", norm_forward<float>)
-PN_PROFILE_TWIN("norm_forward", norm_forward<double>)
-PN_PROFILE_TWIN("norm_running_update", norm_running_update<float>)
-PN_PROFILE_TWIN("norm_running_update", norm_running_update<double>)
-PN_PROFILE_TWIN("norm_backward", norm_backward<float>)
-PN_PROFILE_TWIN("norm_backward", norm_backward<double>)
-PN_PROFILE_TWIN("norm_scale_shift", norm_scale_shift<float>)
-PN_PROFILE_TWIN("norm_scale_shift", norm_scale_shift<double>)
-PN_PROFILE_TWIN("norm_act_forward", norm_act_forward<float>)
-PN_PROFILE_TWIN("norm_act_forward", norm_act_forward<double>)
-PN_PROFILE_TWIN("norm_act_backward", norm_act_backward<float>)
-PN_PROFILE_TWIN("norm_act_backward", norm_act_backward<double>)
 
 }  // namespace PN_CUDA_ABI
 }  // namespace pn::cuda

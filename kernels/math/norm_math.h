@@ -2,9 +2,15 @@
 // reference and the CUDA kernels. A tensor [N, C, S...] is viewed as [N, C, S] with S the
 // product of the spatial sizes; statistics are taken per group: per channel over (N, S)
 // for batch norm, per (n, c) over S for instance norm. Gamma and beta are per channel.
+//
+// Mixed precision: a tensor may be stored in a 16-bit type (bfloat16 / float16: x, y, dy, dx)
+// while the statistics (mean, var, running statistics), gamma, beta and their gradients stay
+// float32 (norm_param_t), as PyTorch's autocast and cuDNN keep them; the math below runs in
+// double (statistics, apply, backward) or float (the fused norm_act_apply), never in 16 bits.
 #pragma once
 #include <cmath>
 #include <cstdint>
+#include <type_traits>
 #include "kernels/math/hd.h"
 #include "kernels/op_geometry.h"
 
@@ -14,6 +20,13 @@ using std::sqrt;
 
 // The geometry of a normalisation (kernels/op_geometry.h): sizes and whether groups are (n, c) or c.
 using kernels::NormGeom;
+
+// The type of a norm's statistics and affine parameters (and of their gradients, and of the
+// fused norm_act's scale, shift and arithmetic) for tensors stored as T: float for the 16-bit
+// storage types (math::bfloat16 / float16 here, __nv_bfloat16 / __half in CUDA kernels), T
+// itself for float and double.
+template <class T>
+using norm_param_t = std::conditional_t<(sizeof(T) < sizeof(float)), float, T>;
 
 PN_HD int64_t norm_groups(const NormGeom& g) { return g.per_instance ? g.n * g.c : g.c; }
 // Elements per group, M in the formulas below.

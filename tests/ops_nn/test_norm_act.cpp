@@ -1,7 +1,8 @@
 // batch_norm_act and instance_norm_act (the norm fused with a ReLU / leaky ReLU): float32
 // results and gradients against the unfused composite leaky_relu(norm(x)), float64 gradients by
 // finite differences, the node keeping only the output (live tensor bytes), the same bits on one
-// thread and on two, and the refusals (negative slope, 16-bit input, double backward).
+// thread and on two, and the refusals (negative slope, 16-bit input with 16-bit statistics, double
+// backward).
 #include <omp.h>
 
 #include <algorithm>
@@ -130,12 +131,15 @@ TEST_CASE("fused norm + activation refuses what batch_norm refuses, and a negati
                        pn::Error);
   CHECK_THROWS_WITH_AS(instance_norm_act(x, {}, Tensor::ones({2}, DType::Float64), 0.0),
                        doctest::Contains("instance_norm_act: beta must have shape [3]"), pn::Error);
-  // 16-bit storage: no norm kernel, as batch_norm (autograd/autocast.h: norms run in float32).
+  // 16-bit storage: the statistics and parameters must be float32 (mixed precision; autograd/ops/norm.h).
   Tensor half = Tensor::ones({2, 3, 4}).to(DType::BFloat16);
   Tensor rm = Tensor::zeros({3}, DType::BFloat16), rv = Tensor::ones({3}, DType::BFloat16);
-  CHECK_THROWS_WITH_AS(batch_norm_act(half, {}, {}, rm, rv, false, 0.0), doctest::Contains("norm_act_forward: no bfloat16 kernel"),
+  CHECK_THROWS_WITH_AS(batch_norm_act(half, {}, {}, rm, rv, false, 0.0),
+                       doctest::Contains("batch_norm_act: with a bfloat16 input bfloat16[2, 3, 4] cpu, running_mean "
+                                         "must be float32"),
                        pn::Error);
-  CHECK_THROWS_WITH_AS(batch_norm(half, {}, {}, rm, rv, false), doctest::Contains("norm_forward: no bfloat16 kernel"), pn::Error);
+  CHECK_THROWS_WITH_AS(instance_norm(half, Tensor::ones({3}, DType::Float64)),
+                       doctest::Contains("instance_norm: with a bfloat16 input"), pn::Error);
   // Double backward: refused naming the op, like the norms'.
   Tensor y = sum(square(batch_norm_act(x, gamma, {}, {}, {}, true, 0.2)));
   auto g = grad({y}, {x}, {}, true);
