@@ -12,9 +12,17 @@
 //   1. conv, conv_transpose and matmul (so linear) given float32 operands cast them to the
 //      scope's dtype (a recorded, differentiable Tensor::to), multiply with float32
 //      accumulation, round the result once to that dtype, and hand the next op the result
-//      cast back to float32. Biases are added after, in float32.
-//   2. Every other op runs in float32: elementwise maps, batch/instance norms (their
-//      statistics and running buffers included; also fused with their activation), pooling, concatenation, reductions,
+//      cast back to float32. Biases are added after, in float32. A conv / conv_transpose
+//      whose input x is already 16-bit (a 16-bit norm's output, rule 2) casts only its float32
+//      weight and returns its 16-bit result as it is (no bias allowed then).
+//   2. Batch and instance norms (plain and fused with their activation) take bfloat16 /
+//      float16 activations as they are and return them in that dtype (16-bit storage, as
+//      PyTorch's autocast and cuDNN), with their statistics, running buffers, gamma, beta and
+//      the gradients of those in float32 and all arithmetic in float32 or wider
+//      (autograd/ops/norm.h). nn::Sequential keeps the chain bias-free conv -> fused
+//      norm + activation -> conv in 16 bits (no cast between them; nn/layers.h); given float32
+//      activations a norm runs in float32.
+//      Every other op runs in float32: elementwise maps, pooling, concatenation, reductions,
 //      softmax, losses, the WGAN-GP penalty, metrics.
 //   3. float64 operands are never cast (gradchecks are unchanged), nor are operands that
 //      already have a 16-bit dtype.
@@ -28,7 +36,8 @@
 // primitives where the processor has AVX512-BF16/AMX; float16 (and bf16 elsewhere) widen
 // the operands to float32 and run the float32 kernels (kernels/cpu/conv.h, gemm.h). On CUDA
 // devices the convolutions are cuDNN's with 16-bit tensors and float32 compute, matmuls
-// cuBLAS's gemm_mixed (kernels/cuda/dnn.h, blas.h; autograd/cuda/cuda_backend.cpp).
+// cuBLAS's gemm_mixed (kernels/cuda/dnn.h, blas.h; autograd/cuda/cuda_backend.cpp). The
+// 16-bit norms are our kernels on both (kernels/cpu/norm.h, kernels/cuda/norm.h).
 #pragma once
 #include <string>
 

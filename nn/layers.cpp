@@ -1,6 +1,7 @@
 #include "nn/layers.h"
 #include "nn/sync_batch_norm.h"
 
+#include "autograd/autocast.h"
 #include "autograd/ops/conv.h"
 #include "autograd/ops/dropout.h"
 #include "autograd/ops/elementwise.h"
@@ -162,21 +163,41 @@ double fusable_slope(const UnaryModule& m) {
 
 }  // namespace
 
+// The slope with which layer i (a norm) absorbs layer i + 1 (its activation), or -1.
+double Sequential::fused_slope(size_t i) const {
+  if (!fuse_norm_activation_ || i + 1 >= layers_.size() || !dynamic_cast<FusableNorm*>(layers_[i].get())) return -1;
+  return fusable_slope(*layers_[i + 1]);
+}
+
+// Mixed precision (autograd/autocast.h, rule 2): under a 16-bit autocast scope, layer i is a
+// convolution without bias whose output feeds a fused norm + activation that takes 16-bit input:
+// the convolution's 16-bit result goes straight into the norm, and the norm's 16-bit output
+// into the next such convolution, with no cast to float32 between them.
+bool Sequential::keeps_16bit(size_t i) const {
+  if (autocast_dtype() == DType::Float32 || fused_slope(i + 1) < 0) return false;
+  const UnaryModule* m = layers_[i].get();
+  const auto* c = dynamic_cast<const Conv*>(m);
+  const auto* t = dynamic_cast<const ConvTranspose*>(m);
+  if (!(c && !c->bias) && !(t && !t->bias)) return false;
+  return dynamic_cast<const FusableNorm*>(layers_[i + 1].get())->takes_16bit();
+}
+
 Tensor Sequential::forward(const Tensor& x) {
   Tensor h = x;
+  bool kept16 = false;  // h is a 16-bit activation of keeps_16bit's chain, cast back before other layers
   for (size_t i = 0; i < layers_.size(); ++i) {
-    auto* norm = fuse_norm_activation_ && i + 1 < layers_.size() ? dynamic_cast<FusableNorm*>(layers_[i].get())
-                                                                   : nullptr;
-    const double slope = norm ? fusable_slope(*layers_[i + 1]) : -1.0;
-    if (slope < 0) {
-      h = (*layers_[i])(h);
+    if (const double slope = fused_slope(i); slope >= 0) {
+      h = dynamic_cast<FusableNorm*>(layers_[i].get())->forward_act(h, slope);
+      layers_[i]->set_output_shape(h.shape());
+      layers_[++i]->set_output_shape(h.shape());
       continue;
     }
-    h = norm->forward_act(h, slope);
-    layers_[i]->set_output_shape(h.shape());
-    layers_[++i]->set_output_shape(h.shape());
+    const bool chain = keeps_16bit(i);
+    if (kept16 && !chain) h = h.to(DType::Float32), kept16 = false;
+    if (chain && !kept16) h = autocast_operand(h), kept16 = is_low_precision(h.dtype());
+    h = (*layers_[i])(h);  // a convolution given a 16-bit input returns its 16-bit result
   }
-  return h;
+  return kept16 ? h.to(DType::Float32) : h;
 }
 
 void set_norm_activation_fusion(Module& root, bool on) {

@@ -74,6 +74,9 @@ class FusableNorm {
   virtual ~FusableNorm() = default;
   // leaky_relu(forward(x), slope), computed as one op where the layer can.
   virtual Tensor forward_act(const Tensor& x, double slope) = 0;
+  // Whether forward_act takes a bfloat16 / float16 x (returning y in x's dtype; mixed
+  // precision, autograd/autocast.h rule 2).
+  virtual bool takes_16bit() const { return true; }
 };
 
 // Batch normalisation over N and the spatial dims, with running statistics.
@@ -83,6 +86,7 @@ class BatchNorm : public UnaryModule, public FusableNorm {
   Tensor forward(const Tensor& x) override;
   // Fused unless statistics are synchronised across ranks (then the norm, then the activation).
   Tensor forward_act(const Tensor& x, double slope) override;
+  bool takes_16bit() const override { return !sync_; }  // synchronised statistics: float32 only
   std::string describe() const override;
   // Training statistics over every rank of comm (nn/sync_batch_norm.h).
   void set_sync(const Collectives& comm) { sync_ = std::make_shared<Collectives>(comm); }
@@ -171,6 +175,10 @@ class Upsample : public UnaryModule {
 // result up to float rounding, one pass over memory instead of two, and the pre-activation is
 // not kept for the backward. Layers, names and parameters are the same either way (checkpoints
 // do not change); both layers' output_shape() are recorded.
+// Mixed precision: under a bf16 / fp16 autocast scope, a bias-free Conv / ConvTranspose followed
+// by a fused norm + activation hands its 16-bit result to the norm, whose 16-bit output goes to
+// the next such convolution; the activation is cast to float32 before any other layer and on
+// leaving the Sequential (autograd/autocast.h, rule 2).
 class Sequential : public UnaryModule {
  public:
   Sequential() = default;
@@ -187,6 +195,8 @@ class Sequential : public UnaryModule {
   bool fuse_norm_activation() const { return fuse_norm_activation_; }
 
  private:
+  double fused_slope(size_t i) const;
+  bool keeps_16bit(size_t i) const;
   std::vector<std::shared_ptr<UnaryModule>> layers_;
   bool fuse_norm_activation_ = true;
 };

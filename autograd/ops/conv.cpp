@@ -137,7 +137,10 @@ Tensor add_bias(const char* op, const Tensor& y, const Tensor& bias) {
 }  // namespace
 
 Tensor conv(const Tensor& x, const Tensor& w, const Tensor& bias, std::vector<int> stride, std::vector<int> padding) {
-  check_operands("conv", x, w);
+  // Mixed precision (autocast.h): a float32 x or w is cast to the scope's 16-bit dtype first, so
+  // that a 16-bit activation meets the float32 master weight.
+  const Tensor xa = autocast_operand(x), wa = autocast_operand(w);
+  check_operands("conv", xa, wa);
   const int dims = x.dim() - 2;
   PN_CHECK(x.size(1) == w.size(1), "conv: input {} has {} channels but weight {} expects {}", x.desc(), x.size(1),
            w.desc(), w.size(1));
@@ -148,13 +151,15 @@ Tensor conv(const Tensor& x, const Tensor& w, const Tensor& bias, std::vector<in
              "conv: kernel {} does not fit input {} with padding [{}] (spatial dim {})", shape_str(w.shape()),
              x.desc(), fmt::join(p, ", "), i);
   ConvGeom g = make_geom(x.shape(), w.shape(), s, p);
-  const Tensor xa = autocast_operand(x), wa = autocast_operand(w);  // mixed precision: autocast.h
   return add_bias("conv", autocast_result(conv_fwd(xa, wa, g), !xa.same(x)), bias);
 }
 
 Tensor conv_transpose(const Tensor& x, const Tensor& w, const Tensor& bias, std::vector<int> stride,
                       std::vector<int> padding) {
-  check_operands("conv_transpose", x, w);
+  // Mixed precision (autocast.h): a float32 x or w is cast to the scope's 16-bit dtype first, so
+  // that a 16-bit activation meets the float32 master weight.
+  const Tensor xa = autocast_operand(x), wa = autocast_operand(w);
+  check_operands("conv_transpose", xa, wa);
   const int dims = x.dim() - 2;
   PN_CHECK(x.size(1) == w.size(0), "conv_transpose: input {} has {} channels but weight {} expects {}", x.desc(),
            x.size(1), w.desc(), w.size(0));
@@ -170,7 +175,6 @@ Tensor conv_transpose(const Tensor& x, const Tensor& w, const Tensor& bias, std:
     y_shape.push_back(o);
   }
   ConvGeom g = make_geom(y_shape, w.shape(), s, p);
-  const Tensor xa = autocast_operand(x), wa = autocast_operand(w);  // mixed precision: autocast.h
   return add_bias("conv_transpose", autocast_result(conv_bwd_input(xa, wa, g), !xa.same(x)), bias);
 }
 

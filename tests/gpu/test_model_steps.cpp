@@ -160,6 +160,11 @@ TEST_CASE("segmentation U-Net: dice_ce and batch_dice gradients, GPU vs CPU") {
 // (fp16) relative L2 over all, 2.2e-5 and 1.2e-3 in the worst tensor; the GPU step in fp32
 // against the CPU's in bf16 / fp16 is 0.23 / 0.061 and 0.88 / 0.19 apart, so a GPU step that
 // ignored autocast fails. fp16 with a fixed loss scale (its gradients underflow otherwise).
+// Since the blocks' batch norms keep 16-bit activations (autocast.h rule 2: conv -> norm + ReLU
+// -> conv in 16 bits, the block's output and its gradient rounded to 16 bits), more float-level
+// device differences meet a 16-bit rounding: re-measured, bf16 1.8e-4 over all and 2.6e-3 in
+// the worst tensor (the norms themselves are bit-identical on the two devices:
+// tests/cuda_emu/test_device_norm16.cpp), fp16 3.7e-4 and 1.6e-3.
 TEST_CASE("segmentation U-Net in bf16 and fp16 (autocast): gradients, GPU vs CPU in the same precision") {
   struct ReferenceConv {  // the CPU's reference convolution for this test, restored after
     cpu::ConvImpl before = cpu::conv_impl();
@@ -172,7 +177,7 @@ TEST_CASE("segmentation U-Net in bf16 and fp16 (autocast): gradients, GPU vs CPU
     Tolerance tol;
   };
 #if defined(PN_CUDA_EMU)
-  const Case cases[] = {{Precision::BF16, 1.0, {1e-5, 1e-3, 1e-4}}, {Precision::FP16, 65536.0, {1e-5, 1e-2, 4e-3}}};
+  const Case cases[] = {{Precision::BF16, 1.0, {1e-5, 1e-2, 1e-3}}, {Precision::FP16, 65536.0, {1e-5, 1e-2, 4e-3}}};
 #else
   // A real GPU's cuDNN sums in other orders (tensor-core tiles, Winograd): not measured yet
   // (no GPU in CI); twice the CPU's oneDNN-vs-reference spread of this step, 2.3e-3 / 4.5e-2
