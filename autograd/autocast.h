@@ -23,7 +23,8 @@
 //      norm + activation -> conv in 16 bits (no cast between them; nn/layers.h); given float32
 //      activations a norm runs in float32.
 //      Every other op runs in float32: elementwise maps, pooling, concatenation, reductions,
-//      softmax, losses, the WGAN-GP penalty, metrics.
+//      softmax, losses, the WGAN-GP penalty, metrics. (softmax / log_softmax also take 16-bit
+//      tensors, with float32 math, but autocast hands them float32, as PyTorch's does.)
 //   3. float64 operands are never cast (gradchecks are unchanged), nor are operands that
 //      already have a 16-bit dtype.
 //   4. Parameters (master weights) and optimiser state stay float32 and are what

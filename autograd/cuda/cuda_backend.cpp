@@ -94,7 +94,7 @@ struct CudaKernels {
   static constexpr bool low_precision(std::string_view op) {
     return op == "cast" || op == "fill" || op == "copy_box" || op == "conv_forward" || op == "conv_backward_input" ||
            op == "conv_backward_weight" || op == "gemm" || op == "norm_stats" || op == "norm_forward" ||
-           op == "norm_backward" || op == "norm_act_forward" || op == "norm_act_backward";
+           op == "norm_backward" || op == "norm_act_forward" || op == "norm_act_backward" || op == "softmax_forward";
   }
 
  private:

@@ -25,6 +25,11 @@ Tensor softmax_raw(const Tensor& x, int axis, bool log, const char* op) {
   return y;
 }
 
+// A 16-bit (bfloat16 / float16) tensor widened to float32 for a backward formula (the
+// elementwise ops and sums run in float32), and the gradient rounded back to x's dtype.
+Tensor widened(const Tensor& t) { return is_low_precision(t.dtype()) ? t.to(DType::Float32) : t; }
+Tensor narrowed(const Tensor& g, const Tensor& x) { return g.dtype() == x.dtype() ? g : g.to(x.dtype()); }
+
 // The forward output for a backward formula: the saved (detached) one for a first-order
 // pass; recomputed from x when the backward is being recorded (create_graph), so that the
 // formula is differentiable in x too. Capturing the output itself would make the node own it.
@@ -39,8 +44,8 @@ Tensor softmax(const Tensor& x, int axis) {
   Tensor y = softmax_raw(x, axis, false, "softmax");
   Tensor saved = y.detach();
   record(y, "softmax", {x}, [x, saved, axis](const Tensor& g, const NeedMask&) -> Grads {
-    Tensor s = output_for_backward(x, saved, axis, false);
-    return {mul(s, sub(g, sum(mul(g, s), {axis}, true)))};
+    const Tensor s = widened(output_for_backward(x, saved, axis, false)), gw = widened(g);
+    return {narrowed(mul(s, sub(gw, sum(mul(gw, s), {axis}, true))), x)};
   });
   return y;
 }
@@ -49,8 +54,8 @@ Tensor log_softmax(const Tensor& x, int axis) {
   Tensor y = softmax_raw(x, axis, true, "log_softmax");
   Tensor saved = y.detach();
   record(y, "log_softmax", {x}, [x, saved, axis](const Tensor& g, const NeedMask&) -> Grads {
-    Tensor ls = output_for_backward(x, saved, axis, true);
-    return {sub(g, mul(exp(ls), sum(g, {axis}, true)))};
+    const Tensor ls = widened(output_for_backward(x, saved, axis, true)), gw = widened(g);
+    return {narrowed(sub(gw, mul(exp(ls), sum(gw, {axis}, true))), x)};
   });
   return y;
 }

@@ -3,6 +3,8 @@
 // differentiable ops, so second derivatives work:
 //   softmax:     dx = y * (g - sum(g * y, axis))
 //   log_softmax: dx = g - exp(y) * sum(g, axis)
+// A bfloat16 / float16 x gives y in its dtype (float math, each output rounded once); the
+// backward widens y and g to float32 and rounds dx back to x's dtype.
 #pragma once
 #include "autograd/tensor.h"
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "kernels/math/low_precision.h"
 #include "kernels/math/softmax_math.h"
 
 namespace pn::cpu {
@@ -15,7 +16,7 @@ constexpr int64_t kBlock = 256;
 
 template <class T>
 void softmax_forward(const T* x, T* y, int64_t outer, int64_t axis, int64_t inner, bool log) {
-  using A = math::SoftmaxAcc<T>;  // float for float32, double for float64 (softmax_math.h)
+  using A = math::SoftmaxAcc<T>;  // float for float32 and 16-bit types, double for float64 (softmax_math.h)
   const int64_t blocks = (inner + kBlock - 1) / kBlock;
   const int64_t tasks = outer * blocks;
 #pragma omp parallel for schedule(static) if (outer * axis * inner > 32768)
@@ -33,11 +34,14 @@ void softmax_forward(const T* x, T* y, int64_t outer, int64_t axis, int64_t inne
     if (log)
       for (int64_t i = 0; i < w; ++i) s[i] = math::log_softmax_norm(s[i]);
     for (int64_t a = 0; a < axis; ++a)
-      for (int64_t i = 0; i < w; ++i) yb[a * inner + i] = math::softmax_value(xb[a * inner + i], mx[i], s[i], log);
+      for (int64_t i = 0; i < w; ++i)
+        yb[a * inner + i] = static_cast<T>(math::softmax_value(static_cast<A>(xb[a * inner + i]), mx[i], s[i], log));
   }
 }
 
 template void softmax_forward<float>(const float*, float*, int64_t, int64_t, int64_t, bool);
 template void softmax_forward<double>(const double*, double*, int64_t, int64_t, int64_t, bool);
+template void softmax_forward<math::bfloat16>(const math::bfloat16*, math::bfloat16*, int64_t, int64_t, int64_t, bool);
+template void softmax_forward<math::float16>(const math::float16*, math::float16*, int64_t, int64_t, int64_t, bool);
 
 }  // namespace pn::cpu

@@ -1,7 +1,8 @@
 // CPU reference of softmax and log-softmax along one axis of a contiguous array viewed as
 // [outer, axis, inner]. Fused and numerically stable: the maximum along the axis is
 // subtracted before exponentiating, and the sum of exponentials accumulates in float for
-// float32 and in double for float64 (kernels/math/softmax_math.h, shared with the CUDA kernel,
+// float32 and the 16-bit storage types (bfloat16 / float16: each output rounded once) and in
+// double for float64 (kernels/math/softmax_math.h, shared with the CUDA kernel,
 // which the emulator therefore matches bit for bit).
 #pragma once
 #include <cstdint>

@@ -5,7 +5,8 @@
 //   softmax(x)     = exp(x - mx) / s
 //   log_softmax(x) = (x - mx) - log(s)   (PyTorch's order: x - (mx + log(s)) would round to
 //                                          the ulp of mx, 6e-5 for float logits near 1000)
-// A is float for float32 tensors (expf, float sums: no double arithmetic on the GPU) and double
+// A is float for float32 tensors (expf, float sums: no double arithmetic on the GPU) and for the
+// 16-bit storage types (bfloat16 / float16: widened exactly, each output rounded once), double
 // for float64 ones. The emulated GPU and the CPU therefore agree bit for bit (the same libm); a
 // real GPU's expf / logf are within 2 ulp of glibc's.
 #pragma once
