@@ -1,7 +1,8 @@
 // Batch and instance norm (plain and fused with the activation) on bfloat16 / float16 tensors
 // on the emulated CUDA device (kernels/cuda/norm.cu instantiated for __nv_bfloat16 / __half)
 // against the CPU reference on the same 16-bit inputs, forward and backward, through autograd's
-// dispatch (the cases of tests/norm16_cases.h).
+// dispatch (the cases of tests/norm16_cases.h); also built into test_gpu_models for a real device
+// (the tolerances hold there too: double math whatever nvcc contracts, one rounding to 16 bits).
 #include <doctest/doctest.h>
 
 #include <string>
