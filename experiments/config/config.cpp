@@ -291,6 +291,11 @@ std::vector<std::string> Config::diff(const Config& other) const {
   return out;
 }
 
+void Config::add_missing_keys(const Config& defaults) {
+  for (const auto& k : defaults.order_)
+    if (!values_.count(k)) values_.emplace(k, defaults.values_.at(k)), order_.push_back(k);
+}
+
 std::string Config::to_toml() const {
   std::string out;
   if (!preset_.empty()) out += fmt::format("preset = {}\n", quote(preset_));

@@ -58,6 +58,9 @@ class Config {
   // Keys whose values differ between the two configs (same key set assumed; keys only in
   // one of them are listed too).
   std::vector<std::string> diff(const Config& other) const;
+  // Adds every key of `defaults` that this config lacks, with its value there (a run's saved
+  // config from before a key existed, completed with the schema's default).
+  void add_missing_keys(const Config& defaults);
   bool operator==(const Config& other) const { return values_ == other.values_; }
 
   const std::string& preset() const { return preset_; }

@@ -188,4 +188,31 @@ std::string heldout_comparison_markdown(const std::vector<HeldoutValues>& ex, co
   return md;
 }
 
+std::string matched_comparison_markdown(const std::vector<MatchedPair>& pairs, const BootstrapOptions& opt) {
+  if (pairs.empty()) return "";
+  Comparisons cmp;
+  std::vector<double> p;
+  std::vector<HeldoutValues> named;  // "experiment vs baseline", for the reading
+  for (const auto& pair : pairs) {
+    cmp.c.push_back(paired_comparison(pair.experiment->dice, pair.baseline->dice, opt));
+    if (cmp.c.back().n > 0) p.push_back(cmp.c.back().test.p_value);
+    named.push_back({pair.experiment->title + " vs " + pair.baseline->title, {}, {}});
+  }
+  const auto adjusted = holm_adjust(p);
+  for (size_t i = 0, k = 0; i < pairs.size(); ++i) cmp.holm.push_back(cmp.c[i].n > 0 ? adjusted[k++] : std::nan(""));
+  std::string md = "| experiment | baseline | n | experiment, hard Dice % [95 % CI] | baseline [95 % CI] | difference, "
+                   "points [95 % CI] | Wilcoxon p | Holm p | resolved |\n|---|---|---:|---:|---:|---:|---:|---:|---|\n";
+  for (size_t i = 0; i < pairs.size(); ++i) {
+    const auto& c = cmp.c[i];
+    auto mean = [&](const HeldoutValues* h) {
+      return mean_interval(mean_of(h->dice), bootstrap_mean_interval(values_of(h->dice), opt), 100, 1, false);
+    };
+    md += fmt::format("| {} | {} | {} | {} | {} | {} | {} | {} | {} |\n", pairs[i].experiment->title,
+                      pairs[i].baseline->title, c.n, mean(pairs[i].experiment), mean(pairs[i].baseline),
+                      c.n ? mean_interval(c.mean_difference, c.difference_interval, 100, 1, true) : "–", test_cell(c),
+                      c.n ? p_text(cmp.holm[i]) : "–", verdict(c));
+  }
+  return md + "\n" + reading(named, cmp, "Against the matched baseline", "points", 100, 1);
+}
+
 }  // namespace pn::experiments

@@ -33,4 +33,14 @@ HeldoutValues average_runs(const std::vector<HeldoutValues>& runs);
 std::string heldout_comparison_markdown(const std::vector<HeldoutValues>& experiments, const std::string& reference,
                                         const BootstrapOptions& opt);
 
+// An experiment and the baseline it must beat, e.g. synthetic pre-training then fine-tuning
+// on N clinical cases against training on the same N cases from scratch.
+struct MatchedPair {
+  const HeldoutValues* experiment;
+  const HeldoutValues* baseline;
+};
+// The Markdown table (no heading) of each pair's paired hard-Dice difference with its
+// interval, Wilcoxon p and Holm p over the pairs, and the reading; "" for no pairs.
+std::string matched_comparison_markdown(const std::vector<MatchedPair>& pairs, const BootstrapOptions& opt);
+
 }  // namespace pn::experiments

@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "autograd/error.h"
+#include "experiments/config/config_presets.h"
 #include "nn/safetensors.h"
 
 namespace pn::experiments {
@@ -36,6 +37,9 @@ RunDir RunDir::open(const Config& cfg, const std::string& default_name, const Ru
     std::stringstream ss;
     ss << in.rdbuf();
     Config saved = Config::from_toml(ss.str(), r.config_path().string(), &cfg);
+    // A key added to the program after this run was made: the run behaved as paper.toml's
+    // value, which for a new key is the behaviour from before it existed (the schema's rule).
+    saved.add_missing_keys(load_preset("paper"));
     std::string diffs;
     for (const auto& k : cfg.diff(saved)) {
       if (key_may_change_on_resume(k)) continue;

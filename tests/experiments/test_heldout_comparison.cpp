@@ -85,6 +85,35 @@ TEST_CASE("held-out comparison: intervals, paired differences, lesion-free volum
   CHECK(alone.find("resolved (") == std::string::npos);
 }
 
+TEST_CASE("matched comparison: each experiment against its own baseline, Holm over the pairs") {
+  const std::vector<double> base{0.1, 0.8, 0.5, 0.9, 0.3, 0.6, 0.7, 0.2, 0.4, 0.5};
+  std::vector<double> better, noisy;
+  for (size_t i = 0; i < base.size(); ++i) {
+    better.push_back(base[i] + 0.05 + 0.01 * static_cast<double>(i % 3));
+    noisy.push_back(base[i] + (i % 2 ? 0.2 : -0.2));
+  }
+  const HeldoutValues scratch4 = heldout_values("scratch 4", table(base, {})),
+                      tuned4 = heldout_values("tuned 4", table(better, {})),
+                      scratch16 = heldout_values("scratch 16", table(better, {})),
+                      tuned16 = heldout_values("tuned 16", table(noisy, {}));
+  BootstrapOptions o;
+  o.resamples = 2000;
+  o.seed = 3;
+  CHECK(matched_comparison_markdown({}, o).empty());
+  const std::string md = matched_comparison_markdown({{&tuned4, &scratch4}, {&tuned16, &scratch16}}, o);
+  INFO(md);
+  // tuned 4: +5.9 points on every volume, exact p = 2 / 2^10, Holm over 2 pairs: x2.
+  CHECK(md.find("| tuned 4 | scratch 4 | 10 | 55.9 [") != std::string::npos);
+  CHECK(md.find("| 50.0 [") != std::string::npos);
+  CHECK(md.find("| +5.9 [+5.") != std::string::npos);
+  CHECK(md.find("| 0.002 (exact) | 0.004 | yes |") != std::string::npos);
+  // tuned 16 against its own baseline (not against scratch 4): -5.9 points on average.
+  CHECK(md.find("| tuned 16 | scratch 16 | 10 | 50.0 [") != std::string::npos);
+  CHECK(md.find("| -5.9 [") != std::string::npos);
+  CHECK(md.find("**Against the matched baseline**: resolved (the 95 % interval of the paired difference excludes 0): "
+                "tuned 4 vs scratch 4 (+5.9 points") != std::string::npos);
+}
+
 TEST_CASE("held-out values averaged over runs keep the volumes every run has") {
   HeldoutValues a{"x", {{"p0", 0.2}, {"p1", 0.4}, {"p2", 1.0}}, {{"f0", 2.0}}};
   HeldoutValues b{"x", {{"p1", 0.6}, {"p0", 0.4}}, {{"f0", 4.0}}};

@@ -81,6 +81,23 @@ TEST_CASE("run folder: a run whose config holds an empty array resumes (the save
   CHECK(Config::from_toml(file_text(RunDir::open(c, "r").config_path()), "saved", &c) == c);
 }
 
+TEST_CASE("run folder: a run saved before a key existed resumes as if it had paper.toml's value") {
+  auto root = scratch_dir("rundir-new-key");
+  Config c = load_preset("small");
+  c.set("run.root=" + root.string());
+  RunDir first = RunDir::open(c, "r");
+  // The saved config as an older program wrote it: without maskgan.temperature.
+  std::string text = file_text(first.config_path());
+  const size_t at = text.find("temperature = ");
+  REQUIRE(at != std::string::npos);
+  text.erase(at, text.find('\n', at) + 1 - at);
+  std::ofstream(first.config_path()) << text;
+  CHECK(RunDir::open(c, "r").resuming());  // now 1.0 = paper's value: the old behaviour
+  std::ofstream(first.config_path()) << text;
+  c.set("maskgan.temperature=2");
+  CHECK_ERROR_HAS(RunDir::open(c, "r"), "holds a run with a different config", "maskgan.temperature: this run 1.0, now 2.0");
+}
+
 TEST_CASE("run folder: a non-empty folder without a run is never used") {
   auto root = scratch_dir("rundir-foreign");
   std::ofstream(root / "precious.txt") << "keep me";

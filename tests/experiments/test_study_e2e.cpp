@@ -102,6 +102,20 @@ TEST_CASE("study runs every step on tiny phantom data and writes the report") {
         std::string::npos);
   CHECK(text.find("**False-positive volume on lesion-free brains**: ") != std::string::npos);
   CHECK(text.find("| clinical only, loss soft_dice | 4 | ") != std::string::npos);  // its lesion-free row
+  // Fine-tuning against training from scratch on the same 4 clinical cases.
+  const HeldoutValues tuned = heldout_of(root / "seg-pix2pix10-ft4", "tuned");
+  const HeldoutValues scratch = heldout_of(root / "seg-clinical-4", "scratch");
+  const PairedComparison m = paired_comparison(tuned.dice, scratch.dice, report_bootstrap(cfg));
+  CHECK(text.find("### Synthetic pre-training against training from scratch on the same clinical cases") !=
+        std::string::npos);
+  const std::string matched = fmt::format(
+      "| synthetic (pix2pix, lambda 10) + fine-tuning on 4 clinical | clinical only, 4 cases | 2 | {:.1f} [", 100 * m.mean_a);
+  const std::string matched_diff = fmt::format("| {:+.1f} [{:+.1f}, {:+.1f}] | {:.3f} (exact) |", 100 * m.mean_difference,
+                                               100 * m.difference_interval.lo, 100 * m.difference_interval.hi,
+                                               m.test.p_value);
+  CHECK_MESSAGE(text.find(matched) != std::string::npos, matched);
+  CHECK_MESSAGE(text.find(matched_diff, text.find(matched)) != std::string::npos, matched_diff);
+  CHECK(text.find("**Against the matched baseline**: ") != std::string::npos);
   // Everything is done: a second call only rewrites the report.
   CHECK(run_study(cfg, opt) == report);
   // ... also when data.train_dir names the study's own phantom in another spelling (as the
