@@ -1,7 +1,9 @@
 #include "models/lesion_wgan.h"
 
+#include "autograd/ops/concat.h"
 #include "autograd/ops/conv.h"
 #include "autograd/ops/elementwise.h"
+#include "autograd/ops/reduce.h"
 
 namespace pn::models {
 
@@ -54,6 +56,18 @@ std::string LesionGenerator::describe() const {
                      shape_str(cfg_.mask_size));
 }
 
+Tensor append_minibatch_std(const Tensor& h) {
+  PN_CHECK(h.dim() == 2 && h.size(0) >= 2,
+           "LesionCritic: the minibatch standard deviation needs a batch of at least 2 feature rows [N, F], got {} "
+           "(set maskgan.batch >= 2 or maskgan.minibatch_std = false)",
+           h.desc());
+  const int64_t n = h.size(0);
+  Tensor centred = sub(h, mean(h, {0}, true));
+  Tensor sd = sqrt(add_scalar(mean(square(centred), {0}, true), 1e-8));  // [1, F]
+  Tensor s = expand(mean(sd, {1}, true), {n, 1});
+  return concat({h, s}, 1);
+}
+
 LesionCritic::LesionCritic(const LesionGanConfig& cfg, Generator& gen) : cfg_(cfg) {
   PN_CHECK(cfg.mask_size.size() == 3 && !cfg.critic_filters.empty(), "LesionCritic: needs a 3-D mask size and filters");
   int64_t in = 1;
@@ -74,7 +88,7 @@ LesionCritic::LesionCritic(const LesionGanConfig& cfg, Generator& gen) : cfg_(cf
     in = cfg.critic_filters[i];
     for (auto& v : size) v = (v + 1) / 2;  // "same" with stride 2: ceil(in / 2)
   }
-  const int64_t flat = in * size[0] * size[1] * size[2];
+  const int64_t flat = in * size[0] * size[1] * size[2] + (cfg.minibatch_std ? 1 : 0);
   dense_ = register_module("dense", std::make_shared<nn::Linear>(flat, cfg.critic_dense, gen, nn::Init::normal002()));
   score_ = register_module("score", std::make_shared<nn::Linear>(cfg.critic_dense, 1, gen, nn::Init::normal002()));
 }
@@ -85,14 +99,16 @@ Tensor LesionCritic::forward(const Tensor& mask) {
   PN_CHECK(mask.shape() == want, "LesionCritic: expects masks {}, got {}", shape_str(want), mask.desc());
   Tensor h = mask;
   for (auto& b : blocks_) h = (*b)(h);
-  Tensor y = (*score_)(leaky_relu((*dense_)(h.flatten(1)), cfg_.slope));
+  h = h.flatten(1);
+  if (cfg_.minibatch_std) h = append_minibatch_std(h);
+  Tensor y = (*score_)(leaky_relu((*dense_)(h), cfg_.slope));
   set_output_shape(y.shape());
   return y;
 }
 
 std::string LesionCritic::describe() const {
-  return fmt::format("LesionCritic(mask {}, {} levels, dense {})", shape_str(cfg_.mask_size), cfg_.critic_filters.size(),
-                     cfg_.critic_dense);
+  return fmt::format("LesionCritic(mask {}, {} levels, dense {}{})", shape_str(cfg_.mask_size),
+                     cfg_.critic_filters.size(), cfg_.critic_dense, cfg_.minibatch_std ? ", minibatch std" : "");
 }
 
 }  // namespace pn::models

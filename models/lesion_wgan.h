@@ -5,6 +5,11 @@
 // size (128 x 128 x 32 from a 4^3 start: 128^3, then the slab of 32 slices).
 // Critic: per filter level [conv5 stride 2 ("same"), LeakyReLU 0.02], no normalisation
 // (the gradient penalty needs second derivatives), then linear 512, LeakyReLU, linear 1.
+// With minibatch_std (ProGAN, Karras et al. 2018; off in the paper) the dense layer gets one
+// more input, the same for every sample: the standard deviation over the batch of each
+// feature of the last conv block, averaged over the features. A critic that sees one mask at
+// a time cannot tell a generator that makes many empty masks from the data; this one can.
+// Built from differentiable elementwise ops and reductions, so it has second derivatives.
 #pragma once
 #include <memory>
 #include <vector>
@@ -21,7 +26,12 @@ struct LesionGanConfig {
   std::vector<int64_t> critic_filters{8, 16, 32, 64, 128, 256, 512};
   int64_t critic_dense = 512;
   double slope = 0.02;
+  bool minibatch_std = false;  // off: the critic's parameters and outputs are the paper's
 };
+
+// The minibatch standard-deviation feature of h [N, F] (N >= 2): [N, F + 1], h with a last
+// column s = mean_f sqrt(var_n(h[n, f]) + 1e-8) (the biased variance over the batch).
+Tensor append_minibatch_std(const Tensor& h);
 
 class LesionGenerator : public nn::UnaryModule {
  public:
