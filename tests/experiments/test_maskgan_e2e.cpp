@@ -69,6 +69,26 @@ void check_sampling_overrides(const std::string& run) {
   CHECK_ERROR_HAS(maskgan_generate(run, 1, 5, nullptr, 0, Device::cpu(), {"maskgan.temperature=0"}),
                   "maskgan.temperature", "must be > 0");
 }
+
+// maskgan.minibatch_std: the gradient penalty differentiates through the batch feature
+// twice; sampling builds the same critic to load the checkpoint. A batch of 1 is refused.
+void check_minibatch_std_run(const fs::path& root, const ConfigRequest& req) {
+  ConfigRequest mbstd = req;
+  mbstd.sets.insert(mbstd.sets.end(), {"maskgan.minibatch_std=true", "maskgan.epochs=1", "maskgan.batch=1"});
+  CHECK_ERROR_HAS(resolve_config(mbstd), "maskgan.batch = 1: must be >= 2 with maskgan.minibatch_std = true");
+  mbstd.sets.push_back("maskgan.batch=2");
+  RunDirOptions bo;
+  bo.out = (root / "mbstd").string();
+  CHECK(std::isfinite(maskgan_train(resolve_config(mbstd), bo).last_wasserstein));
+  const CsvTable mb = read_csv((root / "mbstd" / "metrics.csv").string());
+  CHECK(std::isfinite(mb.numbers("gradient_penalty").back()));
+  CHECK(mb.numbers("gradient_penalty").back() > 0);
+  // The key reached the critic: its dense layer has one more input (8 x 2x4x4 features + 1).
+  const auto ck = nn::read_checkpoint((root / "mbstd" / "checkpoints" / "epoch-000001.safetensors").string());
+  REQUIRE(ck.find("critic.dense.weight"));
+  CHECK(ck.find("critic.dense.weight")->shape() == Shape{8, 8 * 2 * 4 * 4 + 1});
+  CHECK(maskgan_sample((root / "mbstd").string(), (root / "mbstd_samples").string(), 2, 4).size() == 2);
+}
 }  // namespace
 
 TEST_CASE("maskgan train and sample on tiny phantom masks") {
@@ -120,23 +140,7 @@ TEST_CASE("maskgan train and sample on tiny phantom masks") {
     CHECK(std::isfinite(mm.numbers("gradient_penalty").back()));
     CHECK(mm.numbers("gradient_penalty").back() > 0);
   }
-  // maskgan.minibatch_std: the gradient penalty differentiates through the batch feature
-  // twice; sampling builds the same critic to load the checkpoint. A batch of 1 is refused.
-  ConfigRequest mbstd = req;
-  mbstd.sets.insert(mbstd.sets.end(), {"maskgan.minibatch_std=true", "maskgan.epochs=1", "maskgan.batch=1"});
-  CHECK_ERROR_HAS(resolve_config(mbstd), "maskgan.batch = 1: must be >= 2 with maskgan.minibatch_std = true");
-  mbstd.sets.push_back("maskgan.batch=2");
-  RunDirOptions bo;
-  bo.out = (root / "mbstd").string();
-  CHECK(std::isfinite(maskgan_train(resolve_config(mbstd), bo).last_wasserstein));
-  const CsvTable mb = read_csv((root / "mbstd" / "metrics.csv").string());
-  CHECK(std::isfinite(mb.numbers("gradient_penalty").back()));
-  CHECK(mb.numbers("gradient_penalty").back() > 0);
-  // The key reached the critic: its dense layer has one more input (8 x 2x4x4 features + 1).
-  const auto ck = nn::read_checkpoint((root / "mbstd" / "checkpoints" / "epoch-000001.safetensors").string());
-  REQUIRE(ck.find("critic.dense.weight"));
-  CHECK(ck.find("critic.dense.weight")->shape() == Shape{8, 8 * 2 * 4 * 4 + 1});
-  CHECK(maskgan_sample((root / "mbstd").string(), (root / "mbstd_samples").string(), 2, 4).size() == 2);
+  check_minibatch_std_run(root, req);
   fs::remove_all(root);
 }
 
