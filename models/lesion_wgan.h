@@ -9,7 +9,9 @@
 // more input, the same for every sample: the standard deviation over the batch of each
 // feature of the last conv block, averaged over the features. A critic that sees one mask at
 // a time cannot tell a generator that makes many empty masks from the data; this one can.
-// Built from differentiable elementwise ops and reductions, so it has second derivatives.
+// Built from differentiable elementwise ops and reductions, so it has second derivatives;
+// the scores are then no longer per sample, so the gradient penalty's gradient of the
+// summed scores holds cross-sample terms of order 1/N (as in ProGAN's implementation).
 #pragma once
 #include <memory>
 #include <vector>
