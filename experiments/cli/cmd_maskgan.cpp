@@ -50,6 +50,7 @@ void add_maskgan(CLI::App& app) {
   sample->add_option("--out", o->out, "output folder")->required();
   sample->add_option("--count", o->count, "masks to write")->capture_default_str()->check(CLI::PositiveNumber);
   sample->callback([o] {
+    experiments::check_sampling_overrides(o->sampling);  // before the run folder is read
     const Device device = experiments::select_device_for_run(o->run, o->device, "maskgan sample");
     experiments::maskgan_sample(o->run, o->out, o->count, o->seed, device, o->sampling);
   });
@@ -62,6 +63,7 @@ void add_maskgan(CLI::App& app) {
       ->required();
   eval->add_option("--count", e->count, "masks to generate")->capture_default_str()->check(CLI::PositiveNumber);
   eval->callback([e] {
+    experiments::check_sampling_overrides(e->sampling);
     const Device device = experiments::select_device_for_run(e->run, e->device, "maskgan eval");
     const std::string md = experiments::write_lesion_comparison(
         experiments::compare_generated_lesions(e->run, e->count, e->seed, device, e->sampling), e->out);

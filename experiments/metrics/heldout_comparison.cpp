@@ -202,11 +202,11 @@ std::string matched_comparison_markdown(const std::vector<MatchedPair>& pairs, c
   for (size_t i = 0, k = 0; i < pairs.size(); ++i) cmp.holm.push_back(cmp.c[i].n > 0 ? adjusted[k++] : std::nan(""));
   std::string md = "| experiment | baseline | n | experiment, hard Dice % [95 % CI] | baseline [95 % CI] | difference, "
                    "points [95 % CI] | Wilcoxon p | Holm p | resolved |\n|---|---|---:|---:|---:|---:|---:|---:|---|\n";
+  auto mean = [&](const HeldoutValues* h) {
+    return mean_interval(mean_of(h->dice), bootstrap_mean_interval(values_of(h->dice), opt), 100, 1, false);
+  };
   for (size_t i = 0; i < pairs.size(); ++i) {
     const auto& c = cmp.c[i];
-    auto mean = [&](const HeldoutValues* h) {
-      return mean_interval(mean_of(h->dice), bootstrap_mean_interval(values_of(h->dice), opt), 100, 1, false);
-    };
     md += fmt::format("| {} | {} | {} | {} | {} | {} | {} | {} | {} |\n", pairs[i].experiment->title,
                       pairs[i].baseline->title, c.n, mean(pairs[i].experiment), mean(pairs[i].baseline),
                       c.n ? mean_interval(c.mean_difference, c.difference_interval, 100, 1, true) : "–", test_cell(c),

@@ -141,11 +141,12 @@ std::string matched_section(const std::vector<SegmentExperiment>& grid, const st
   };
   std::vector<MatchedPair> pairs;
   for (const auto& e : grid) {
-    if (e.finetune_from.empty() || e.clinical_cases == 0) continue;
+    const HeldoutValues* tuned = find(e.title);
+    if (e.finetune_from.empty() || e.clinical_cases == 0 || !tuned) continue;
     for (const auto& b : grid)
       if (b.clinical && b.clinical_cases == e.clinical_cases && b.synthetic.empty() && b.finetune_from.empty() &&
-          b.loss.empty() && find(e.title) && find(b.title))
-        pairs.push_back({find(e.title), find(b.title)});
+          b.loss.empty() && find(b.title))
+        pairs.push_back({tuned, find(b.title)});
   }
   if (pairs.empty()) return "";
   return "\n### Synthetic pre-training against training from scratch on the same clinical cases\n\n"

@@ -277,16 +277,20 @@ const std::vector<std::string>& maskgan_sampling_keys() {
   return keys;
 }
 
-Config maskgan_sampling_config(const std::string& run_dir, const std::vector<std::string>& overrides) {
-  Config cfg = run_config(run_dir);
+void check_sampling_overrides(const std::vector<std::string>& overrides) {
   const auto& keys = maskgan_sampling_keys();
   for (const auto& s : overrides) {
     const std::string key = s.substr(0, s.find('='));
     PN_CHECK(std::find(keys.begin(), keys.end(), key) != keys.end(),
              "maskgan: '{}' cannot change how a trained generator is sampled; only {} may be set here (train again "
              "for anything else)", s, fmt::join(keys, ", "));
-    cfg.set(s);
   }
+}
+
+Config maskgan_sampling_config(const std::string& run_dir, const std::vector<std::string>& overrides) {
+  check_sampling_overrides(overrides);
+  Config cfg = run_config(run_dir);
+  for (const auto& s : overrides) cfg.set(s);
   validate_config(cfg);
   return cfg;
 }

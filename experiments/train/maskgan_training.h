@@ -38,6 +38,8 @@ MaskGanResult maskgan_train(const Config& cfg, const RunDirOptions& run_opt);
 // may differ from the run's: maskgan.threshold, maskgan.temperature, maskgan.min_component_voxels.
 const std::vector<std::string>& maskgan_sampling_keys();
 
+// Refuses any override ("key=value") that is not of a sampling key, naming the keys that are.
+void check_sampling_overrides(const std::vector<std::string>& overrides);
 // run_dir's config with `overrides` ("key=value", sampling keys only: anything else is an
 // error naming the keys that may be set) applied and validated.
 Config maskgan_sampling_config(const std::string& run_dir, const std::vector<std::string>& overrides);
