@@ -1,6 +1,7 @@
 // The table of ops that take bfloat16 / float16 tensors besides the norms (those are in
-// tests/norm16_cases.h): elementwise maps (unary, broadcasting binary, where), each run
-// forward and backward on given inputs of any dtype and device. Used by
+// tests/norm16_cases.h): elementwise maps (unary, broadcasting binary, where), max-pooling,
+// nearest upsampling, concatenation, narrowing and cropping / padding, each run forward and
+// backward on given inputs of any dtype and device. Used by
 // tests/autograd/test_low_precision.cpp (16-bit against float32 on the rounded inputs, on the
 // CPU) and tests/cuda_emu/test_device_ops16.cpp (the emulated device against the CPU).
 #pragma once
@@ -27,6 +28,9 @@ struct Op16Case {
   // backward is one rounding of the same float math (masks, copies, selections, one product,
   // float32 sums); more where it is a chain of 16-bit ops, each rounding once.
   double backward_ulps;
+  // Whether a device computes it bit for bit as the CPU: not where the summation order of
+  // colliding terms may vary (atomics: kernels/cuda/pool.h), there within backward_ulps.
+  bool device_bitwise = true;
 };
 
 // Odd sizes throughout, so that no kernel's block or vector width divides them.
@@ -50,6 +54,18 @@ inline const std::vector<Op16Case>& op16_cases() {
       {"tanh", {{5, 23}}, [](const auto& x) { return tanh(x[0]); }, 2},
       {"sigmoid", {{5, 23}}, [](const auto& x) { return sigmoid(x[0]); }, 2},
       {"square, neg", {{5, 23}}, [](const auto& x) { return neg(square(x[0])); }, 0},
+      // Pooling: selections forward, scatters backward (exact unless windows overlap).
+      {"max_pool 2-D k2", {{2, 3, 9, 11}}, [](const auto& x) { return max_pool(x[0], 2, 2); }, 0},
+      {"max_pool 3-D k2", {{1, 3, 5, 6, 7}}, [](const auto& x) { return max_pool(x[0], 2, 2); }, 0},
+      // Overlapping windows: an input's gradient sums up to 4 terms, rounding after each add.
+      {"max_pool 2-D k3 stride 2", {{2, 2, 9, 11}}, [](const auto& x) { return max_pool(x[0], 3, 2); }, 2, false},
+      // Upsampling: copies forward, block sums (float, rounded once) backward.
+      {"upsample_nearest 2-D x2", {{2, 3, 5, 7}}, [](const auto& x) { return upsample_nearest(x[0], 2); }, 0},
+      {"upsample_nearest 3-D x2", {{1, 2, 3, 4, 5}}, [](const auto& x) { return upsample_nearest(x[0], 2); }, 0},
+      // Box copies: concat (the U-Net's skips), narrow and crop / pad.
+      {"concat channels", {{2, 3, 5, 7}, {2, 4, 5, 7}}, [](const auto& x) { return concat({x[0], x[1]}, 1); }, 0},
+      {"narrow, crop_pad", {{2, 5, 9, 11}},
+       [](const auto& x) { return crop_pad(narrow(x[0], 1, 1, 3), {7, 13}, {1, -1}); }, 0},
   };
   return cases;
 }

@@ -201,7 +201,7 @@ TEST_CASE("16-bit ops on the CPU (the ops16 table): the float32 op on the rounde
   Generator gen(1801);
   for (DType t : {DType::BFloat16, DType::Float16}) {
     for (const test::Op16Case& c : test::op16_cases()) {
-      INFO(dtype_name(t) << " " << c.name);
+      INFO((std::string(dtype_name(t)) + " " + c.name));
       std::vector<Tensor> x16, xr;
       for (const Tensor& x : test::op16_inputs(c, gen)) x16.push_back(x.to(t)), xr.push_back(x16.back().to(DType::Float32));
       const auto gy = [t](DType as) {
