@@ -90,6 +90,9 @@ void validate_maskgan(const Checker& k) {
   k.positive_ints("maskgan.gen_filters");
   k.positive_ints("maskgan.critic_filters");
   k.positive_int("maskgan.critic_dense");
+  k.positive_int("maskgan.out_kernel");
+  if (c.integer("maskgan.out_kernel") % 2 == 0)
+    k.fail("maskgan.out_kernel", "must be odd (a 'same' convolution keeps the grid)");
   if (c.boolean("maskgan.minibatch_std") && c.integer("maskgan.batch") < 2)
     k.fail("maskgan.batch", "must be >= 2 with maskgan.minibatch_std = true (the critic's feature is a standard "
                             "deviation over the batch); raise maskgan.batch or set maskgan.minibatch_std = false");
@@ -105,6 +108,8 @@ void validate_maskgan(const Checker& k) {
   k.range("maskgan.leaky_slope", 0, 1);
   k.range("maskgan.gp_weight", 0, 1e9);
   k.positive_int("maskgan.critic_steps");
+  k.range("maskgan.ema_decay", 0, 1, true);
+  (void)c.boolean("maskgan.sample_ema");  // type-checked by the schema; read by maskgan_generate
   k.adam("maskgan");
   k.positive_int("maskgan.min_lesion_voxels", 0);
   k.range("maskgan.threshold", -1, 1);

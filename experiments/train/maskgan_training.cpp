@@ -24,6 +24,7 @@
 #include "models/lesion_wgan.h"
 #include "nn/data_parallel.h"
 #include "nn/optim.h"
+#include "nn/weight_average.h"
 
 namespace pn::experiments {
 
@@ -42,6 +43,7 @@ models::LesionGanConfig gan_config(const Config& cfg) {
   c.mask_size = {grid[0], grid[1], grid[2]};
   c.critic_filters = cfg.integers("maskgan.critic_filters");
   c.critic_dense = cfg.integer("maskgan.critic_dense");
+  c.out_kernel = static_cast<int>(cfg.integer("maskgan.out_kernel"));
   c.minibatch_std = cfg.boolean("maskgan.minibatch_std");
   c.slope = cfg.number("maskgan.leaky_slope");
   return c;
@@ -166,8 +168,22 @@ struct MaskGan {
   Generator init, noise;  // weights; latents and interpolation weights (per sample)
   models::LesionGenerator g;
   models::LesionCritic k;
+  // maskgan.ema_decay > 0: the moving average of g's weights (nn/weight_average.h), which
+  // sampling uses; built after g and k so that their initial weights do not depend on it.
+  std::unique_ptr<models::LesionGenerator> g_ema;
   MaskGan(const Config& cfg, uint64_t seed)
-      : config(gan_config(cfg)), init(seed), noise(seed + 1), g(config, init), k(config, init) {}
+      : config(gan_config(cfg)), init(seed), noise(seed + 1), g(config, init), k(config, init) {
+    if (cfg.number("maskgan.ema_decay") > 0) {
+      Generator unused(seed);  // its weights are overwritten by g's at once
+      g_ema = std::make_unique<models::LesionGenerator>(config, unused);
+    }
+  }
+  // The modules a checkpoint holds (generator_ema only when kept).
+  std::vector<std::pair<std::string, nn::Module*>> modules() {
+    std::vector<std::pair<std::string, nn::Module*>> mods{{"generator", &g}, {"critic", &k}};
+    if (g_ema) mods.push_back({"generator_ema", g_ema.get()});
+    return mods;
+  }
 };
 
 // One WGAN-GP iteration on this rank's real masks: critic_steps critic steps (fresh fakes
@@ -227,13 +243,14 @@ MaskGanResult train_mask_gan(TrainingLoop& loop, const Config& cfg) {
   const double gp_weight = cfg.number("maskgan.gp_weight");
   const uint64_t seed = static_cast<uint64_t>(cfg.integer("run.seed"));
   MaskGan m(cfg, seed);
-  loop.place(m.g);
-  loop.place(m.k);
+  for (auto& [name, mod] : m.modules()) loop.place(*mod);
   nn::Adam og(m.g.named_parameters(), gan_adam(cfg)), ok(m.k.named_parameters(), gan_adam(cfg));
   nn::DataParallel dp_g(loop.tensors(), {&m.g}), dp_k(loop.tensors(), {&m.k});
   nn::GradScaler sg(loop.scaler_options()), sk(loop.scaler_options());
-  loop.track({{{"generator", &m.g}, {"critic", &m.k}}, {{"opt_g", &og}, {"opt_c", &ok}},
-              {{"init", &m.init}, {"noise", &m.noise}}, {{"opt_g", &sg}, {"opt_c", &sk}}});
+  std::optional<nn::WeightAverage> ema;  // every rank averages its own (identical) generator
+  if (m.g_ema) ema.emplace(m.g, *m.g_ema, cfg.number("maskgan.ema_decay"));
+  loop.track({m.modules(), {{"opt_g", &og}, {"opt_c", &ok}}, {{"init", &m.init}, {"noise", &m.noise}},
+              {{"opt_g", &sg}, {"opt_c", &sk}}});
   loop.add_noise(m.noise);
   const int64_t n = static_cast<int64_t>(masks.voxels.size());
   loop.plan(n, cfg.integer("maskgan.steps_per_epoch"), "masks");
@@ -251,7 +268,9 @@ MaskGanResult train_mask_gan(TrainingLoop& loop, const Config& cfg) {
     const int64_t base = (c.global_step * loop.ranks() + loop.rank()) * batch;
     std::vector<int64_t> idx;
     for (int64_t b = 0; b < batch; ++b) idx.push_back(stream.at(base + b));
-    return step(loop.to_device(mask_batch(masks, idx, grid)));
+    std::vector<double> metrics = step(loop.to_device(mask_batch(masks, idx, grid)));
+    if (ema) ema->update(c.global_step);
+    return metrics;
   };
   loop.run(hooks);
   MaskGanResult result;
@@ -273,7 +292,8 @@ MaskGanResult maskgan_train(const Config& cfg, const RunDirOptions& run_opt) {
 }
 
 const std::vector<std::string>& maskgan_sampling_keys() {
-  static const std::vector<std::string> keys{"maskgan.threshold", "maskgan.temperature", "maskgan.min_component_voxels"};
+  static const std::vector<std::string> keys{"maskgan.threshold", "maskgan.temperature", "maskgan.min_component_voxels",
+                                             "maskgan.sample_ema"};
   return keys;
 }
 
@@ -300,14 +320,15 @@ std::vector<data::LabelVolume> maskgan_generate(const std::string& run_dir, int6
                                                 const std::vector<std::string>& sampling) {
   const Config cfg = maskgan_sampling_config(run_dir, sampling);
   PN_CHECK(count > 0, "maskgan: the number of masks must be positive, got {}", count);
-  Generator gen(seed);
-  const auto gc = gan_config(cfg);
-  models::LesionGenerator g(gc, gen);
-  models::LesionCritic k(gc, gen);
-  nn::Adam og(g.named_parameters(), gan_adam(cfg)), ok(k.named_parameters(), gan_adam(cfg));
-  load_newest_checkpoint(run_dir, "maskgan", {{{"generator", &g}, {"critic", &k}}, {{"opt_g", &og}, {"opt_c", &ok}}, {}});
+  MaskGan gan(cfg, seed);
+  nn::Adam og(gan.g.named_parameters(), gan_adam(cfg)), ok(gan.k.named_parameters(), gan_adam(cfg));
+  load_newest_checkpoint(run_dir, "maskgan", {gan.modules(), {{"opt_g", &og}, {"opt_c", &ok}}, {}});
+  // The averaged generator when the run kept one and maskgan.sample_ema says so.
+  models::LesionGenerator& g = gan.g_ema && cfg.boolean("maskgan.sample_ema") ? *gan.g_ema : gan.g;
   g.to(device);
   g.eval();
+  const auto& gc = gan.config;
+  Generator& gen = gan.init;  // latents follow the initial weights' draws, as they always have
   const data::Grid mask_grid = maskgan_mask_grid(cfg);
   const double threshold = cfg.number("maskgan.threshold");
   const double temperature = cfg.number("maskgan.temperature");

@@ -35,7 +35,8 @@ data::Grid maskgan_mask_grid(const Config& cfg);
 MaskGanResult maskgan_train(const Config& cfg, const RunDirOptions& run_opt);
 
 // The keys that say how a trained generator is sampled; no weight depends on them, so they
-// may differ from the run's: maskgan.threshold, maskgan.temperature, maskgan.min_component_voxels.
+// may differ from the run's: maskgan.threshold, maskgan.temperature, maskgan.min_component_voxels,
+// maskgan.sample_ema.
 const std::vector<std::string>& maskgan_sampling_keys();
 
 // Refuses any override ("key=value") that is not of a sampling key, naming the keys that are.
@@ -44,7 +45,8 @@ void check_sampling_overrides(const std::vector<std::string>& overrides);
 // error naming the keys that may be set) applied and validated.
 Config maskgan_sampling_config(const std::string& run_dir, const std::vector<std::string>& overrides);
 
-// `count` binary masks from run_dir's newest generator checkpoint, on the study's grid:
+// `count` binary masks from run_dir's newest generator checkpoint (its moving average when the
+// run kept one, maskgan.ema_decay > 0, and maskgan.sample_ema is true), on the study's grid:
 // latents z ~ N(0, maskgan.temperature^2 I), outputs thresholded at maskgan.threshold,
 // components under maskgan.min_component_voxels removed (those keys from the run's config,
 // with `sampling` overrides as in maskgan_sampling_config); `soft`, when given, receives the

@@ -89,6 +89,32 @@ void check_minibatch_std_run(const fs::path& root, const ConfigRequest& req) {
   CHECK(ck.find("critic.dense.weight")->shape() == Shape{8, 8 * 2 * 4 * 4 + 1});
   CHECK(maskgan_sample((root / "mbstd").string(), (root / "mbstd_samples").string(), 2, 4).size() == 2);
 }
+// maskgan.ema_decay: the averaged generator is checkpointed beside the trained one, leaves
+// training untouched (the generator of a run without it is the same, bit for bit), and is
+// what sampling uses unless maskgan.sample_ema = false.
+void check_ema_run(const fs::path& ema_run, const Config& cfg) {
+  Config plain = cfg;
+  plain.set("maskgan.ema_decay=0");
+  RunDirOptions o;
+  o.out = (ema_run.parent_path() / "no_ema").string();
+  maskgan_train(plain, o);
+  const auto newest = [](const fs::path& run) {
+    return nn::read_checkpoint((run / "checkpoints" / "epoch-000002.safetensors").string());
+  };
+  const auto with = newest(ema_run), without = newest(o.out);
+  REQUIRE(with.find("generator_ema.fc.weight"));
+  CHECK(with.find("generator.out.weight")->shape() == Shape{1, 4, 3, 3, 3});  // maskgan.out_kernel
+  CHECK(!without.find("generator_ema.fc.weight"));
+  CHECK(with.find("generator.fc.weight")->to_vector() == without.find("generator.fc.weight")->to_vector());
+  CHECK(with.find("generator_ema.fc.weight")->to_vector() != with.find("generator.fc.weight")->to_vector());
+  std::vector<data::Volume> averaged, last, plain_run;
+  maskgan_generate(ema_run.string(), 2, 5, &averaged, 2);
+  maskgan_generate(ema_run.string(), 2, 5, &last, 2, Device::cpu(), {"maskgan.sample_ema=false"});
+  maskgan_generate(o.out, 2, 5, &plain_run, 2);
+  REQUIRE(averaged.size() == 2);
+  CHECK(last[1].data == plain_run[1].data);  // the last weights, and the same latents
+  CHECK(averaged[1].data != last[1].data);
+}
 }  // namespace
 
 TEST_CASE("maskgan train and sample on tiny phantom masks") {
@@ -144,7 +170,7 @@ TEST_CASE("maskgan train and sample on tiny phantom masks") {
   fs::remove_all(root);
 }
 
-TEST_CASE("maskgan on a folder of masks in MNI space: sparse batches, fixed steps, held-out split, evaluation") {
+TEST_CASE("maskgan on a folder of masks in MNI space: sparse batches, fixed steps, held-out split, generator EMA, evaluation") {
   const fs::path root = fs::temp_directory_path() / fmt::format("pn_maskgan_folder_{}", ::getpid());
   fs::remove_all(root);
   fs::create_directories(root / "masks");
@@ -154,8 +180,12 @@ TEST_CASE("maskgan on a folder of masks in MNI space: sparse batches, fixed step
               "maskgan.latent_dim=8", "maskgan.base_shape=2,4,4", "maskgan.gen_filters=4,4", "maskgan.critic_filters=4,8",
               "maskgan.critic_dense=8", "maskgan.epochs=2", "maskgan.steps_per_epoch=3", "maskgan.batch=2",
               "maskgan.min_lesion_voxels=2", "maskgan.threshold=-0.5", "maskgan.held_out_fraction=0.5",
-              "maskgan.masks=" + (root / "masks").string(), "run.threads=1"};
+              "maskgan.masks=" + (root / "masks").string(), "maskgan.ema_decay=0.9", "maskgan.out_kernel=3",
+              "run.threads=1"};
   const Config cfg = resolve_config(req);
+  ConfigRequest even = req;
+  even.sets.push_back("maskgan.out_kernel=4");
+  CHECK_ERROR_HAS(resolve_config(even), "maskgan.out_kernel = 4: must be odd");
   // Twelve boxes on the study grid in MNI space, left and right, of growing size; one too
   // small for min_lesion_voxels.
   const data::Grid grid = study_mni_grid(cfg);
@@ -187,6 +217,7 @@ TEST_CASE("maskgan on a folder of masks in MNI space: sparse batches, fixed step
     maskgan_train(cfg, o);
   };
   pn::test::check_interrupted_run_matches(train, root / "maskgan", root / "interrupted", 6);
+  check_ema_run(root / "maskgan", cfg);
 
   const LesionComparison c = compare_generated_lesions((root / "maskgan").string(), 5, 3);
   CHECK(c.real.size() == set.held_out().size());
