@@ -13,18 +13,29 @@
 //      scope's dtype (a recorded, differentiable Tensor::to), multiply with float32
 //      accumulation, round the result once to that dtype, and hand the next op the result
 //      cast back to float32. Biases are added after, in float32. A conv / conv_transpose
-//      whose input x is already 16-bit (a 16-bit norm's output, rule 2) casts only its float32
-//      weight and returns its 16-bit result as it is (no bias allowed then).
-//   2. Batch and instance norms (plain and fused with their activation) take bfloat16 /
-//      float16 activations as they are and return them in that dtype (16-bit storage, as
-//      PyTorch's autocast and cuDNN), with their statistics, running buffers, gamma, beta and
-//      the gradients of those in float32 and all arithmetic in float32 or wider
-//      (autograd/ops/norm.h). nn::Sequential keeps the chain bias-free conv -> fused
-//      norm + activation -> conv in 16 bits (no cast between them; nn/layers.h); given float32
-//      activations a norm runs in float32.
-//      Every other op runs in float32: elementwise maps, pooling, concatenation, reductions,
-//      softmax, losses, the WGAN-GP penalty, metrics. (softmax / log_softmax also take 16-bit
-//      tensors, with float32 math, but autocast hands them float32, as PyTorch's does.)
+//      whose input x is already 16-bit (a 16-bit activation, rule 2) casts only its float32
+//      weight and returns its 16-bit result as it is; with a float32 bias, the result is cast
+//      to float32 and the bias added in float32 (the U-Net's head: float32 logits).
+//   2. Ops that run in their input's dtype. Batch and instance norms (plain and fused with
+//      their activation) take bfloat16 / float16 activations as they are and return them in
+//      that dtype (16-bit storage, as PyTorch's autocast and cuDNN), with their statistics,
+//      running buffers, gamma, beta and the gradients of those in float32 and all arithmetic
+//      in float32 or wider (autograd/ops/norm.h). So do, as in PyTorch's autocast, max-pool,
+//      nearest upsampling, concatenation / narrow / crop_pad, and the elementwise maps (ReLU,
+//      leaky ReLU, add, mul, ...: each element widened to float32, computed, rounded once;
+//      kernels/cpu/elementwise.h, pool.h): given 16-bit tensors they return 16-bit ones,
+//      given float32 ones float32. Operands of one op must have one dtype: a 16-bit and a
+//      float32 operand together are an error naming both, never a silent cast either way.
+//      nn::Sequential (nn/layers.h) starts 16-bit chains: a bias-free conv followed by a fused
+//      norm + activation gets its input cast to the scope's dtype, and the 16-bit activation
+//      then stays 16-bit through every layer that takes it (convs, norms, ReLU, LeakyReLU,
+//      MaxPool, Upsample), cast to float32 before any other layer and on leaving the
+//      Sequential, unless the Sequential hands 16 bits on (set_output_16bit: the U-Net's
+//      blocks, so its max-pools, skips and skip concatenations stay 16-bit; models/unet.h).
+//      Every other op runs in float32: reductions (a 16-bit gradient of a broadcast operand is
+//      summed in float32 and rounded once), softmax, losses, the WGAN-GP penalty, metrics.
+//      (softmax / log_softmax also take 16-bit tensors, with float32 math, but autocast hands
+//      them float32, as PyTorch's does.)
 //   3. float64 operands are never cast (gradchecks are unchanged), nor are operands that
 //      already have a 16-bit dtype.
 //   4. Parameters (master weights) and optimiser state stay float32 and are what
@@ -38,7 +49,8 @@
 // the operands to float32 and run the float32 kernels (kernels/cpu/conv.h, gemm.h). On CUDA
 // devices the convolutions are cuDNN's with 16-bit tensors and float32 compute, matmuls
 // cuBLAS's gemm_mixed (kernels/cuda/dnn.h, blas.h; autograd/cuda/cuda_backend.cpp). The
-// 16-bit norms are our kernels on both (kernels/cpu/norm.h, kernels/cuda/norm.h).
+// 16-bit norms, elementwise maps, pooling and box copies are our kernels on both
+// (kernels/cpu/*.h, kernels/cuda/*.h).
 #pragma once
 #include <string>
 

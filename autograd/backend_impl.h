@@ -31,6 +31,7 @@ class BackendImpl : public Backend {
 #define IN_T(p) cp<scalar_t>(p)
 #define OUT_T(p) mp<scalar_t>(p)
 #define TO_T(v) static_cast<scalar_t>(v)
+#define TO_C(v) static_cast<math::compute_t<scalar_t>>(v)
 #define IN_P(p) cp<math::norm_param_t<scalar_t>>(p)
 #define OUT_P(p) mp<math::norm_param_t<scalar_t>>(p)
 #define PN_BACKEND_DISPATCH(name, params, args)                                     \
@@ -47,6 +48,7 @@ class BackendImpl : public Backend {
 #undef PN_BACKEND_DISPATCH
 #undef OUT_P
 #undef IN_P
+#undef TO_C
 #undef TO_T
 #undef OUT_T
 #undef IN_T

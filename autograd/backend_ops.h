@@ -10,6 +10,8 @@
 //       IN_T(p)  const void* p  -> const scalar_t*
 //       OUT_T(p) void* p         -> scalar_t*
 //       TO_T(v)  double v        -> scalar_t (a value the kernel takes as T)
+//       TO_C(v)  double v        -> math::compute_t<scalar_t> (a parameter of per-element math:
+//                                   float for 16-bit tensors, so a slope of 0.2 is not rounded)
 //       IN_P(p) / OUT_P(p)       -> const / mutable math::norm_param_t<scalar_t>*: a norm's
 //                                   statistics and affine parameters, float for 16-bit tensors
 //     Anything else is passed as written (sizes, geometry structs, doubles the kernel takes
@@ -21,7 +23,7 @@
 #define PN_BACKEND_OPS(OP)                                                                                     \
   /* Elementwise (kernels/cpu/elementwise.h). */                                                                \
   OP(unary, (math::Unary op, const void* x, void* y, int64_t n, double p0, double p1),                          \
-     (op, IN_T(x), OUT_T(y), n, TO_T(p0), TO_T(p1)))                                                            \
+     (op, IN_T(x), OUT_T(y), n, TO_C(p0), TO_C(p1)))                                                            \
   OP(binary, (math::Binary op, const void* a, const void* b, void* y, const kernels::BroadcastGeom& g),        \
      (op, IN_T(a), IN_T(b), OUT_T(y), g))                                                                       \
   OP(where, (const void* cond, const void* a, const void* b, void* y, int64_t n),                              \

@@ -24,12 +24,9 @@ std::string describe(const std::vector<Tensor>& ts) {
   return s;
 }
 
-// Gradients add in their dtype; 16-bit storage ones (mixed precision) add in float32.
-Tensor add_grads(const Tensor& a, const Tensor& b) {
-  if (!is_low_precision(a.dtype())) return add(a, b);
-  return add(a.to(DType::Float32), b.to(DType::Float32)).to(a.dtype());
-}
-Tensor accumulate(const Tensor& acc, const Tensor& g) { return acc.defined() ? add_grads(acc, g) : g; }
+// Gradients add in their dtype; 16-bit storage ones (mixed precision) add in float32 with one
+// rounding (the 16-bit add kernel widens each element: kernels/cpu/elementwise.h).
+Tensor accumulate(const Tensor& acc, const Tensor& g) { return acc.defined() ? add(acc, g) : g; }
 
 // One backward pass. With `capture` (the grad() API) gradients flowing into the captured
 // tensors are returned instead of being accumulated into leaves' .grad.
@@ -82,7 +79,7 @@ struct Pass {
       return;
     }
     Tensor gg = create ? g : g.detach();
-    leaf->grad = leaf->grad.defined() ? add_grads(leaf->grad, gg) : gg;
+    leaf->grad = accumulate(leaf->grad, gg);
   }
 
   // Seeds the roots' gradients: into `grads` per root node (returned, each once), or, for a

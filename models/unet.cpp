@@ -6,6 +6,7 @@
 namespace pn::models {
 
 DoubleConv::DoubleConv(int dims, int64_t in, int64_t out, Generator& gen) {
+  set_output_16bit(true);  // to the 16-bit max-pool and skip concatenation (autograd/autocast.h)
   nn::ConvOptions o{dims, 3, 1, 1, /*bias=*/false, nn::Init::he_normal()};
   add(std::make_shared<nn::Conv>(in, out, o, gen));
   add(std::make_shared<nn::BatchNorm>(out));
@@ -16,6 +17,7 @@ DoubleConv::DoubleConv(int dims, int64_t in, int64_t out, Generator& gen) {
 }
 
 UpConv::UpConv(int dims, int64_t in, int64_t out, Generator& gen) {
+  set_output_16bit(true);  // to the 16-bit skip concatenation (autograd/autocast.h)
   add(std::make_shared<nn::ConvTranspose>(
       in, out,
       nn::ConvOptions{

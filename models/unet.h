@@ -3,6 +3,9 @@
 // norm + ReLU up, skip concatenation, a 1x1 convolution to class logits. The paper's
 // network is 3-D, depth 4, filters 32-64-128-256 with a 512 bottleneck, 2 classes;
 // every size is a setting so that the same code trains small on two CPU cores.
+// Mixed precision (autograd/autocast.h, rule 2): under a 16-bit autocast scope the blocks hand
+// their 16-bit outputs on, so max-pool, the skips and their concatenation stay 16-bit from the
+// first block to the last; the head (a 1x1 conv with a float32 bias) returns float32 logits.
 #pragma once
 #include <memory>
 #include <vector>

@@ -182,22 +182,30 @@ bool Sequential::keeps_16bit(size_t i) const {
   return dynamic_cast<const FusableNorm*>(layers_[i + 1].get())->takes_16bit();
 }
 
+// Whether layer i takes a 16-bit activation as it is (rule 2): convolutions (rule 1), norms that
+// take 16-bit input, and the layers that run in their input's dtype.
+bool Sequential::layer_takes_16bit(size_t i) const {
+  const UnaryModule* m = layers_[i].get();
+  if (const auto* n = dynamic_cast<const FusableNorm*>(m)) return n->takes_16bit();
+  return dynamic_cast<const Conv*>(m) || dynamic_cast<const ConvTranspose*>(m) || dynamic_cast<const ReLU*>(m) ||
+         dynamic_cast<const LeakyReLU*>(m) || dynamic_cast<const MaxPool*>(m) || dynamic_cast<const Upsample*>(m);
+}
+
 Tensor Sequential::forward(const Tensor& x) {
+  const bool mixed = autocast_dtype() != DType::Float32;
   Tensor h = x;
-  bool kept16 = false;  // h is a 16-bit activation of keeps_16bit's chain, cast back before other layers
   for (size_t i = 0; i < layers_.size(); ++i) {
+    if (mixed && is_low_precision(h.dtype()) && !layer_takes_16bit(i)) h = h.to(DType::Float32);
     if (const double slope = fused_slope(i); slope >= 0) {
       h = dynamic_cast<FusableNorm*>(layers_[i].get())->forward_act(h, slope);
       layers_[i]->set_output_shape(h.shape());
       layers_[++i]->set_output_shape(h.shape());
       continue;
     }
-    const bool chain = keeps_16bit(i);
-    if (kept16 && !chain) h = h.to(DType::Float32), kept16 = false;
-    if (chain && !kept16) h = autocast_operand(h), kept16 = is_low_precision(h.dtype());
+    if (keeps_16bit(i)) h = autocast_operand(h);
     h = (*layers_[i])(h);  // a convolution given a 16-bit input returns its 16-bit result
   }
-  return kept16 ? h.to(DType::Float32) : h;
+  return mixed && is_low_precision(h.dtype()) && !output_16bit_ ? h.to(DType::Float32) : h;
 }
 
 void set_norm_activation_fusion(Module& root, bool on) {

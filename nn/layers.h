@@ -176,9 +176,10 @@ class Upsample : public UnaryModule {
 // not kept for the backward. Layers, names and parameters are the same either way (checkpoints
 // do not change); both layers' output_shape() are recorded.
 // Mixed precision: under a bf16 / fp16 autocast scope, a bias-free Conv / ConvTranspose followed
-// by a fused norm + activation hands its 16-bit result to the norm, whose 16-bit output goes to
-// the next such convolution; the activation is cast to float32 before any other layer and on
-// leaving the Sequential (autograd/autocast.h, rule 2).
+// by a fused norm + activation hands its 16-bit result to the norm, whose 16-bit output goes on
+// as it is to the layers that take 16-bit activations (convolutions, norms, ReLU, LeakyReLU,
+// MaxPool, Upsample); it is cast to float32 before any other layer and on leaving the
+// Sequential, unless set_output_16bit(true) (autograd/autocast.h, rule 2).
 class Sequential : public UnaryModule {
  public:
   Sequential() = default;
@@ -193,12 +194,17 @@ class Sequential : public UnaryModule {
   size_t size() const { return layers_.size(); }
   void set_fuse_norm_activation(bool on) { fuse_norm_activation_ = on; }
   bool fuse_norm_activation() const { return fuse_norm_activation_; }
+  // Under a 16-bit autocast scope, hand a 16-bit output on as it is instead of casting it to
+  // float32 (the U-Net's blocks, whose outputs go to 16-bit pooling and concatenation).
+  void set_output_16bit(bool on) { output_16bit_ = on; }
 
  private:
   double fused_slope(size_t i) const;
   bool keeps_16bit(size_t i) const;
+  bool layer_takes_16bit(size_t i) const;
   std::vector<std::shared_ptr<UnaryModule>> layers_;
   bool fuse_norm_activation_ = true;
+  bool output_16bit_ = false;
 };
 
 // Turns norm + activation fusion on or off in every Sequential of the tree under root (e.g. to

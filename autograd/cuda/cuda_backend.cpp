@@ -90,9 +90,11 @@ struct CudaKernels {
     }
   }
   // The ops with bfloat16 / float16 kernels (backend_impl.h): what autocast needs
-  // (autograd/autocast.h) plus fills and box copies, as on the CPU.
+  // (autograd/autocast.h) plus fills, box copies, the elementwise maps, pooling and upsampling, as on the CPU.
   static constexpr bool low_precision(std::string_view op) {
-    return op == "cast" || op == "fill" || op == "copy_box" || op == "conv_forward" || op == "conv_backward_input" ||
+    return op == "cast" || op == "fill" || op == "unary" || op == "binary" || op == "where" || op == "copy_box" ||
+           op == "max_pool_forward" || op == "index_gather" || op == "index_scatter_add" || op == "upsample_nearest" ||
+           op == "block_sum" || op == "conv_forward" || op == "conv_backward_input" ||
            op == "conv_backward_weight" || op == "gemm" || op == "norm_stats" || op == "norm_forward" ||
            op == "norm_backward" || op == "norm_act_forward" || op == "norm_act_backward" || op == "softmax_forward";
   }

@@ -124,6 +124,14 @@ ConvGeom make_geom(const Shape& in_shape, const Shape& w_shape, const std::vecto
   return g;
 }
 
+// Rule 1 (autocast.h): whether the convolution's result goes back to float32 before the bias:
+// when the operands were cast, or when a 16-bit result meets a float32 bias under autocast.
+bool result_to_fp32(const Tensor& x, const Tensor& xa, const Tensor& y, const Tensor& bias) {
+  if (!xa.same(x)) return true;
+  return autocast_dtype() != DType::Float32 && is_low_precision(y.dtype()) && bias.defined() &&
+         bias.dtype() == DType::Float32;
+}
+
 Tensor add_bias(const char* op, const Tensor& y, const Tensor& bias) {
   if (!bias.defined()) return y;
   detail::check_same(y, bias, op);
@@ -151,7 +159,8 @@ Tensor conv(const Tensor& x, const Tensor& w, const Tensor& bias, std::vector<in
              "conv: kernel {} does not fit input {} with padding [{}] (spatial dim {})", shape_str(w.shape()),
              x.desc(), fmt::join(p, ", "), i);
   ConvGeom g = make_geom(x.shape(), w.shape(), s, p);
-  return add_bias("conv", autocast_result(conv_fwd(xa, wa, g), !xa.same(x)), bias);
+  const Tensor y = conv_fwd(xa, wa, g);
+  return add_bias("conv", autocast_result(y, result_to_fp32(x, xa, y, bias)), bias);
 }
 
 Tensor conv_transpose(const Tensor& x, const Tensor& w, const Tensor& bias, std::vector<int> stride,
@@ -175,7 +184,8 @@ Tensor conv_transpose(const Tensor& x, const Tensor& w, const Tensor& bias, std:
     y_shape.push_back(o);
   }
   ConvGeom g = make_geom(y_shape, w.shape(), s, p);
-  return add_bias("conv_transpose", autocast_result(conv_bwd_input(xa, wa, g), !xa.same(x)), bias);
+  const Tensor y = conv_bwd_input(xa, wa, g);
+  return add_bias("conv_transpose", autocast_result(y, result_to_fp32(x, xa, y, bias)), bias);
 }
 
 }  // namespace pn

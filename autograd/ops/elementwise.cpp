@@ -13,7 +13,9 @@ namespace detail {
 
 void check_same(const Tensor& a, const Tensor& b, const char* op) {
   PN_CHECK(a.defined() && b.defined(), "{}: undefined operand", op);
-  PN_CHECK(a.dtype() == b.dtype(), "{}: dtype mismatch between {} and {}", op, a.desc(), b.desc());
+  // No implicit promotion (a float32 operand never meets a 16-bit one silently): the caller casts.
+  PN_CHECK(a.dtype() == b.dtype(), "{}: dtype mismatch between {} and {}; cast one operand to the other's dtype "
+           "(Tensor::to) first", op, a.desc(), b.desc());
   PN_CHECK(a.device() == b.device(), "{}: device mismatch between {} and {}", op, a.desc(), b.desc());
 }
 
@@ -263,6 +265,9 @@ Tensor expand(const Tensor& x, const Shape& shape) {
 
 Tensor sum_to(const Tensor& x, const Shape& shape) {
   if (x.shape() == shape) return x;
+  // 16-bit gradients of broadcast operands: summed in float32 (reductions have no 16-bit
+  // kernels), the sum rounded once to x's dtype.
+  if (is_low_precision(x.dtype())) return sum_to(x.to(DType::Float32), shape).to(x.dtype());
   const int n = x.dim(), m = static_cast<int>(shape.size());
   PN_CHECK(m <= n, "sum_to: cannot reduce {} to {}", x.desc(), shape_str(shape));
   std::vector<int> axes;

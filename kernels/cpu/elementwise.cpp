@@ -72,28 +72,35 @@ constexpr int kBinaryOps = static_cast<int>(math::Binary::Count);
 
 }  // namespace
 
+// Every element goes through compute type C (float for 16-bit T, else T itself: the casts are
+// then no-ops): widened, computed, rounded once.
 template <class T>
-void unary(math::Unary op, const T* x, T* y, int64_t n, T p0, T p1) {
+void unary(math::Unary op, const T* x, T* y, int64_t n, math::compute_t<T> p0, math::compute_t<T> p1) {
+  using C = math::compute_t<T>;
   auto fixed = [&]<math::Unary OP>() {
-    unary_loop(x, y, n, [p0, p1](T v) { return math::apply_unary(OP, v, p0, p1); });
+    unary_loop(x, y, n, [p0, p1](T v) { return static_cast<T>(math::apply_unary(OP, static_cast<C>(v), p0, p1)); });
   };
   if (!dispatch_op(op, fixed, std::make_integer_sequence<int, kUnaryOps>{}))
-    unary_loop(x, y, n, [op, p0, p1](T v) { return math::apply_unary(op, v, p0, p1); });
+    unary_loop(x, y, n, [op, p0, p1](T v) { return static_cast<T>(math::apply_unary(op, static_cast<C>(v), p0, p1)); });
 }
 
 template <class T>
 void binary(math::Binary op, const T* a, const T* b, T* out, const kernels::BroadcastGeom& g) {
+  using C = math::compute_t<T>;
   auto fixed = [&]<math::Binary OP>() {
-    binary_loop(a, b, out, g, [](T u, T v) { return math::apply_binary(OP, u, v); });
+    binary_loop(a, b, out, g,
+                [](T u, T v) { return static_cast<T>(math::apply_binary(OP, static_cast<C>(u), static_cast<C>(v))); });
   };
   if (!dispatch_op(op, fixed, std::make_integer_sequence<int, kBinaryOps>{}))
-    binary_loop(a, b, out, g, [op](T u, T v) { return math::apply_binary(op, u, v); });
+    binary_loop(a, b, out, g,
+                [op](T u, T v) { return static_cast<T>(math::apply_binary(op, static_cast<C>(u), static_cast<C>(v))); });
 }
 
 template <class T>
 void where(const T* cond, const T* a, const T* b, T* y, int64_t n) {
+  using C = math::compute_t<T>;
 #pragma omp parallel for schedule(static) if (n > 32768)
-  for (int64_t i = 0; i < n; ++i) y[i] = cond[i] != T(0) ? a[i] : b[i];
+  for (int64_t i = 0; i < n; ++i) y[i] = static_cast<C>(cond[i]) != C(0) ? a[i] : b[i];
 }
 
 template <class T>
@@ -108,15 +115,15 @@ void cast(const Src* x, Dst* y, int64_t n) {
 }
 
 #define PN_INSTANTIATE(T)                                                                    \
-  template void unary<T>(math::Unary, const T*, T*, int64_t, T, T);                          \
+  template void unary<T>(math::Unary, const T*, T*, int64_t, math::compute_t<T>, math::compute_t<T>); \
   template void binary<T>(math::Binary, const T*, const T*, T*, const kernels::BroadcastGeom&); \
   template void where<T>(const T*, const T*, const T*, T*, int64_t);                         \
   template void fill<T>(T*, int64_t, T);
 PN_INSTANTIATE(float)
 PN_INSTANTIATE(double)
+PN_INSTANTIATE(math::bfloat16)
+PN_INSTANTIATE(math::float16)
 #undef PN_INSTANTIATE
-template void fill<math::bfloat16>(math::bfloat16*, int64_t, math::bfloat16);
-template void fill<math::float16>(math::float16*, int64_t, math::float16);
 // Casts between every pair of the four element types (storage types through float).
 #define PN_INSTANTIATE_CAST_TO(S)                                                  \
   template void cast<S, float>(const S*, float*, int64_t);                         \

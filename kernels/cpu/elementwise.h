@@ -1,5 +1,8 @@
 // CPU reference for elementwise ops: unary maps and broadcasting binary ops, in the
-// float and double instantiations the autograd layer dispatches to.
+// float and double instantiations the autograd layer dispatches to, and bfloat16 / float16
+// (mixed precision) for unary, binary, where, fill and cast: each 16-bit element is widened to
+// float, computed with the same kernels/math function as float, and the result rounded once
+// (nearest even); unary's parameters are in the compute type (math::compute_t: float).
 #pragma once
 #include "kernels/math/low_precision.h"
 #include <cstdint>
@@ -9,7 +12,7 @@
 namespace pn::cpu {
 
 template <class T>
-void unary(math::Unary op, const T* x, T* y, int64_t n, T p0, T p1);
+void unary(math::Unary op, const T* x, T* y, int64_t n, math::compute_t<T> p0, math::compute_t<T> p1);
 
 template <class T>
 void binary(math::Binary op, const T* a, const T* b, T* out, const kernels::BroadcastGeom& g);

@@ -1,7 +1,9 @@
 #include "kernels/cpu/pool.h"
 
 #include <algorithm>
+#include <vector>
 
+#include "kernels/math/low_precision.h"
 #include "kernels/math/pool_math.h"
 
 namespace pn::cpu {
@@ -36,12 +38,17 @@ void index_gather(const T* x, const int64_t* idx, T* y, int64_t planes, int64_t 
 
 template <class T>
 void index_scatter_add(const T* y, const int64_t* idx, T* x, int64_t planes, int64_t in_vol, int64_t out_vol) {
+  using C = math::compute_t<T>;
   // Parallel over planes only: overlapping windows may send two outputs to one input.
 #pragma omp parallel for schedule(static) if (planes * in_vol > kParallelMin)
   for (int64_t p = 0; p < planes; ++p) {
     T* xp = x + p * in_vol;
     std::fill(xp, xp + in_vol, T(0));
-    for (int64_t o = 0; o < out_vol; ++o) xp[idx[p * out_vol + o]] += y[p * out_vol + o];
+    // In compute type C; a 16-bit sum of overlapping windows' terms rounds after each add.
+    for (int64_t o = 0; o < out_vol; ++o) {
+      T& dst = xp[idx[p * out_vol + o]];
+      dst = static_cast<T>(static_cast<C>(dst) + static_cast<C>(y[p * out_vol + o]));
+    }
   }
 }
 
@@ -59,18 +66,24 @@ void upsample_nearest(const PoolGeom& g, const T* x, T* y) {
 
 template <class T>
 void block_sum(const PoolGeom& g, const T* y, T* x) {
+  using C = math::compute_t<T>;  // the sums (float for 16-bit T), rounded once to T
   const int64_t rows = g.planes * g.in[0] * g.in[1];
   // One task per small-grid row: it sums its k0 x k1 big rows, each in k2-wide runs.
-#pragma omp parallel for schedule(static) if (rows * g.out[2] > kParallelMin)
-  for (int64_t r = 0; r < rows; ++r) {
-    const int64_t ih = r % g.in[1], id = (r / g.in[1]) % g.in[0], p = r / (g.in[0] * g.in[1]);
-    T* dst = x + r * g.in[2];
-    std::fill(dst, dst + g.in[2], T(0));
-    for (int64_t a = 0; a < g.k[0]; ++a)
-      for (int64_t b = 0; b < g.k[1]; ++b) {
-        const T* src = y + ((p * g.out[0] + id * g.k[0] + a) * g.out[1] + ih * g.k[1] + b) * g.out[2];
-        for (int64_t ow = 0; ow < g.out[2]; ++ow) dst[ow / g.k[2]] += src[ow];
-      }
+#pragma omp parallel if (rows * g.out[2] > kParallelMin)
+  {
+    std::vector<C> acc(static_cast<size_t>(g.in[2]));
+#pragma omp for schedule(static)
+    for (int64_t r = 0; r < rows; ++r) {
+      const int64_t ih = r % g.in[1], id = (r / g.in[1]) % g.in[0], p = r / (g.in[0] * g.in[1]);
+      std::fill(acc.begin(), acc.end(), C(0));
+      for (int64_t a = 0; a < g.k[0]; ++a)
+        for (int64_t b = 0; b < g.k[1]; ++b) {
+          const T* src = y + ((p * g.out[0] + id * g.k[0] + a) * g.out[1] + ih * g.k[1] + b) * g.out[2];
+          for (int64_t ow = 0; ow < g.out[2]; ++ow) acc[ow / g.k[2]] += static_cast<C>(src[ow]);
+        }
+      T* dst = x + r * g.in[2];
+      for (int64_t iw = 0; iw < g.in[2]; ++iw) dst[iw] = static_cast<T>(acc[iw]);
+    }
   }
 }
 
@@ -82,6 +95,8 @@ void block_sum(const PoolGeom& g, const T* y, T* x) {
   template void block_sum<T>(const PoolGeom&, const T*, T*);
 PN_POOL_INSTANTIATE(float)
 PN_POOL_INSTANTIATE(double)
+PN_POOL_INSTANTIATE(math::bfloat16)
+PN_POOL_INSTANTIATE(math::float16)
 #undef PN_POOL_INSTANTIATE
 
 }  // namespace pn::cpu

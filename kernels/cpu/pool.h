@@ -1,6 +1,8 @@
 // CPU reference window ops over independent planes (N * C volumes of D x H x W; 2-D is
 // D = 1): max-pooling with its argmax, the index gather / scatter-add pair that is its
-// derivative, and nearest upsampling with its adjoint, the sum over each block.
+// derivative, and nearest upsampling with its adjoint, the sum over each block. Instantiated
+// for float, double, bfloat16 and float16 (mixed precision: 16-bit values are compared and
+// summed as floats; block_sum rounds each sum once, index_scatter_add after each add).
 #pragma once
 #include <cstdint>
 

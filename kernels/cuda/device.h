@@ -1,10 +1,13 @@
 // Device-side helpers every kernel file may use, valid under nvcc and the emulator alike:
 // grid-stride loop indices (64-bit, since tensors may exceed 2^31 elements) and the
-// floating-point atomic max/min CUDA lacks, built from atomicCAS.
+// floating-point atomic max/min CUDA lacks, built from atomicCAS, and an atomic add for every
+// storage type (16-bit ones through a CAS loop on their bits: no sm_80 atomicAdd needed).
 #pragma once
 #include <cstdint>
+#include <type_traits>
 
 #include "kernels/cuda/runtime.h"
+#include "kernels/cuda/storage_types.h"
 
 namespace pn::cuda {
 inline namespace PN_CUDA_ABI {
@@ -42,6 +45,34 @@ __device__ __forceinline__ double atomic_extremum(double* addr, double v) {
 }
 template <class T>
 __device__ __forceinline__ T atomic_max(T* addr, T v) { return atomic_extremum<true>(addr, v); }
+
+// The bit pattern of a 16-bit storage value, and the value of a bit pattern.
+__device__ __forceinline__ unsigned short storage_bits(__half h) { return __half_as_ushort(h); }
+__device__ __forceinline__ unsigned short storage_bits(__nv_bfloat16 h) { return __bfloat16_as_ushort(h); }
+template <class T>
+__device__ __forceinline__ T storage_from_bits(unsigned short u) {
+  if constexpr (std::is_same_v<T, __half>) return __ushort_as_half(u);
+  else return __ushort_as_bfloat16(u);
+}
+
+// *addr += v atomically. float and double: atomicAdd; 16-bit types: the sum in float rounded
+// once to the storage type (as sm_80's bf16 atomicAdd), retried while another thread changed
+// the value in between.
+template <class T>
+__device__ __forceinline__ void atomic_add(T* addr, T v) {
+  if constexpr (sizeof(T) >= 4) {
+    atomicAdd(addr, v);
+  } else {
+    using S = StorageType<T>;
+    unsigned short* bits = reinterpret_cast<unsigned short*>(addr);
+    unsigned short old = storage_bits(*addr), assumed;
+    do {
+      assumed = old;
+      const T sum = S::from_compute(S::to_compute(storage_from_bits<T>(assumed)) + S::to_compute(v));
+      old = atomicCAS(bits, assumed, storage_bits(sum));
+    } while (old != assumed);
+  }
+}
 
 }  // namespace PN_CUDA_ABI
 }  // namespace pn::cuda

@@ -3,11 +3,14 @@
 // indexes in 32 bits when the tensors allow, and pools 2-wide windows of float rows (the
 // study's k = stride = 2) two outputs per thread through 16-byte loads of the rows and 16-byte
 // stores of the indices. Chosen on the kernel workbench (workbench/max_pool.cu, WORKBENCH.md).
+// Every op is instantiated for float, double, __nv_bfloat16 and __half; 16-bit values are
+// compared and summed as floats (block_sum rounds once, the scatter-add after each add).
 #include <string.h>
 
 #include "kernels/cuda/device.h"
 #include "kernels/cuda/elementwise.h"
 #include "kernels/cuda/launch.h"
+#include "kernels/cuda/storage_types.h"
 #include "kernels/cuda/pool.h"
 #include "kernels/cuda/vector_types.h"
 #include "kernels/math/pool_math.h"
@@ -91,7 +94,7 @@ __global__ void gather_kernel(const T* x, const int64_t* idx, T* y, int64_t in_v
 
 template <class T>
 __global__ void scatter_add_kernel(const T* y, const int64_t* idx, T* x, int64_t in_vol, int64_t out_vol, int64_t n) {
-  for (int64_t i = global_index(); i < n; i += grid_stride()) atomicAdd(x + i / out_vol * in_vol + idx[i], y[i]);
+  for (int64_t i = global_index(); i < n; i += grid_stride()) atomic_add(x + i / out_vol * in_vol + idx[i], y[i]);
 }
 
 template <class T>
@@ -108,13 +111,14 @@ __global__ void block_sum_kernel(PoolGeom g, const T* y, T* x, int64_t n) {
   for (int64_t i = global_index(); i < n; i += grid_stride()) {
     const int64_t iw = i % g.in[2], ih = i / g.in[2] % g.in[1], id = i / (g.in[2] * g.in[1]) % g.in[0];
     const int64_t p = i / (g.in[2] * g.in[1] * g.in[0]);
-    T acc = T(0);
+    using S = StorageType<T>;  // the sum in its compute type (float for 16-bit T), rounded once
+    typename S::Compute acc = 0;
     for (int64_t a = 0; a < g.k[0]; ++a)
       for (int64_t b = 0; b < g.k[1]; ++b) {
         const T* src = y + ((p * g.out[0] + id * g.k[0] + a) * g.out[1] + ih * g.k[1] + b) * g.out[2] + iw * g.k[2];
-        for (int64_t c = 0; c < g.k[2]; ++c) acc += src[c];
+        for (int64_t c = 0; c < g.k[2]; ++c) acc += S::to_compute(src[c]);
       }
-    x[i] = acc;
+    x[i] = S::from_compute(acc);
   }
 }
 
@@ -165,7 +169,7 @@ void index_scatter_add(const T* y, const int64_t* idx, T* x, int64_t planes, int
   PN_PROFILE_DISPATCH("index_scatter_add", index_scatter_add<T>, y, idx, x, planes, in_vol, out_vol, stream);
   const int64_t shape[3] = {planes, in_vol, out_vol};
   ErrorScope scope("index_scatter_add", shape, 3);
-  fill(x, planes * in_vol, T(0), stream);
+  fill(x, planes * in_vol, StorageType<T>::from_compute(0), stream);
   const int64_t n = planes * out_vol;
   if (n <= 0) return;
   launch(scatter_add_kernel<T>, grid_for(n, kBlock), kBlock, 0, stream, y, idx, x, in_vol, out_vol, n);
@@ -199,6 +203,8 @@ void block_sum(const PoolGeom& g, const T* y, T* x, cudaStream_t stream) {
   template void block_sum<T>(const PoolGeom&, const T*, T*, cudaStream_t);
 PN_INSTANTIATE(float)
 PN_INSTANTIATE(double)
+PN_INSTANTIATE(__nv_bfloat16)
+PN_INSTANTIATE(__half)
 #undef PN_INSTANTIATE
 
 // The profile twins of the entry points (launch.h).

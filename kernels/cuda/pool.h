@@ -1,6 +1,7 @@
 // CUDA window ops over independent planes; mirror kernels/cpu/pool.h argument for argument
 // (plus the stream): max-pooling with argmax, the index gather / scatter-add pair that is
-// its derivative, nearest upsampling and its adjoint block sum.
+// its derivative, nearest upsampling and its adjoint block sum. For float, double,
+// __nv_bfloat16 and __half (16-bit values compared and summed as floats, as on the CPU).
 #pragma once
 #include <cstdint>
 

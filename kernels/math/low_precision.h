@@ -12,6 +12,7 @@
 #pragma once
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 
 #include "kernels/math/hd.h"
 
@@ -94,6 +95,12 @@ struct float16 {
 };
 
 static_assert(sizeof(bfloat16) == 2 && sizeof(float16) == 2, "16-bit storage types");
+
+// The type arithmetic on elements stored as T runs in: float for the 16-bit storage types
+// (these and CUDA's __nv_bfloat16 / __half), T itself for float and double. Kernels widen each
+// 16-bit element to it, compute, and round the result once on the way back.
+template <class T>
+using compute_t = std::conditional_t<(sizeof(T) < sizeof(float)), float, T>;
 
 // Largest finite float16 (the loss scaler and the casting rules refer to it).
 constexpr float kFloat16Max = 65504.0f;

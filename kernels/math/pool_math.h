@@ -2,23 +2,26 @@
 // kernel (kernels/cuda/pool.cu): for the output voxel (od, oh, ow) of one plane, the offset
 // within the plane's input of the window's largest value. Ties keep the first in scan order
 // (depth, then height, then width), so both backends route gradients to the same input.
+// 16-bit values (bfloat16 / float16 storage) are compared as the floats they widen to.
 #pragma once
 #include <cstdint>
 
 #include "kernels/op_geometry.h"
 #include "kernels/math/hd.h"
+#include "kernels/math/low_precision.h"
 
 namespace pn::math {
 
 // requires: the window of (od, oh, ow) lies inside the input (g.out from valid pooling).
 template <class T>
 PN_HD int64_t max_window_argmax(const kernels::PoolGeom& g, const T* plane, int64_t od, int64_t oh, int64_t ow) {
+  using C = compute_t<T>;
   int64_t best = -1;
   for (int64_t a = 0; a < g.k[0]; ++a)
     for (int64_t b = 0; b < g.k[1]; ++b) {
       const int64_t row = ((od * g.stride[0] + a) * g.in[1] + oh * g.stride[1] + b) * g.in[2] + ow * g.stride[2];
       for (int64_t c = 0; c < g.k[2]; ++c)
-        if (best < 0 || plane[row + c] > plane[best]) best = row + c;
+        if (best < 0 || static_cast<C>(plane[row + c]) > static_cast<C>(plane[best])) best = row + c;
     }
   return best;
 }

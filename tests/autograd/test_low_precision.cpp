@@ -1,8 +1,9 @@
 // The 16-bit storage types (kernels/math/low_precision.h) and the tensors that hold them:
 // conversions against known bit patterns and an independent oracle (the two float
 // neighbours, chosen by distance in double; GCC's _Float16 for float16), casts with
-// gradients, the ops that take them (conv, gemm) against float32, and the errors of the
-// ops that do not.
+// gradients, the ops that take them (conv, gemm; the elementwise, pooling and concatenation
+// table of tests/ops16_cases.h) against float32, and the errors of the ops that do not and of
+// mixed dtypes.
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -15,6 +16,8 @@
 #include "autograd/ops/linalg.h"
 #include "autograd/ops/reduce.h"
 #include "kernels/math/low_precision.h"
+#include "norm16_cases.h"
+#include "ops16_cases.h"
 #include "test_util.h"
 
 using namespace pn;
@@ -175,14 +178,49 @@ TEST_CASE("low-precision tensors: conv and gemm accumulate in float32 and round 
 TEST_CASE("low-precision tensors: ops without a kernel name the op, the dtype and the fix") {
   Tensor b = Tensor::ones({3}, DType::BFloat16);
   try {
-    (void)relu(b);
-    FAIL("relu on bfloat16 did not throw");
+    (void)sum(b);
+    FAIL("sum on bfloat16 did not throw");
   } catch (const Error& e) {
     const std::string m = e.what();
-    CHECK(m.find("unary") != std::string::npos);
+    CHECK(m.find("sum_reduce") != std::string::npos);
     CHECK(m.find("bfloat16") != std::string::npos);
     CHECK(m.find("Tensor::to(DType::Float32)") != std::string::npos);
     CHECK(m.find("autocast") != std::string::npos);
   }
   CHECK_THROWS_WITH_AS((void)sum(Tensor::ones({3}, DType::Float16)), doctest::Contains("float16"), Error);
+}
+
+TEST_CASE("low-precision tensors: a 16-bit operand never meets a float32 one silently") {
+  const Tensor h = Tensor::ones({2, 3}, DType::BFloat16), f = Tensor::ones({2, 3});
+  CHECK_THROWS_WITH_AS((void)add(h, f), doctest::Contains("add: dtype mismatch between bfloat16[2, 3]"), Error);
+  CHECK_THROWS_WITH_AS((void)mul(f, h), doctest::Contains("cast one operand to the other's dtype (Tensor::to)"), Error);
+  CHECK_THROWS_WITH_AS((void)concat({h, f}, 1), doctest::Contains("concat: dtype mismatch"), Error);
+}
+
+TEST_CASE("16-bit ops on the CPU (the ops16 table): the float32 op on the rounded inputs, rounded once") {
+  Generator gen(1801);
+  for (DType t : {DType::BFloat16, DType::Float16}) {
+    for (const test::Op16Case& c : test::op16_cases()) {
+      INFO((std::string(dtype_name(t)) + " " + c.name));
+      std::vector<Tensor> x16, xr;
+      for (const Tensor& x : test::op16_inputs(c, gen)) x16.push_back(x.to(t)), xr.push_back(x16.back().to(DType::Float32));
+      const auto gy = [t](DType as) {
+        return [t, as](const Shape& s) {
+          Generator g(77);
+          return Tensor::randn(s, g).to(t).to(as);
+        };
+      };
+      const test::Op16Result h = test::run_op16_case(c, x16, gy(t));
+      const test::Op16Result f = test::run_op16_case(c, xr, gy(DType::Float32));
+      REQUIRE(h.y.dtype() == t);
+      // Forward: the same float math on the same values, one rounding: bit for bit.
+      CHECK(h.y.to_vector() == f.y.to(t).to_vector());
+      for (size_t i = 0; i < h.dx.size(); ++i) {
+        INFO("input " << i);
+        REQUIRE(h.dx[i].dtype() == t);
+        if (c.backward_ulps == 0) CHECK(h.dx[i].to_vector() == f.dx[i].to(t).to_vector());
+        else CHECK(test::scaled_diff(h.dx[i], f.dx[i]) <= c.backward_ulps * test::ulp16(t));
+      }
+    }
+  }
 }

@@ -2,15 +2,21 @@
 // under a bf16 / fp16 autocast scope a bias-free conv hands its 16-bit result to the fused
 // batch norm + ReLU, which returns 16 bits to the next conv; statistics, running buffers and
 // parameter gradients stay float32; the Sequential's output is float32 again; without the
-// scope, or after a conv with bias, or with fusion off, the norm sees float32 as before.
+// scope, or after a conv with bias, or with fusion off, the norm sees float32 as before. The
+// U-Net's blocks hand their 16-bit outputs on: max-pool and the skip concatenation run in 16
+// bits, and the only cast of an activation back to float32 is the head's, before its bias.
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <map>
+#include <set>
 #include <string>
 
 #include "autograd/autocast.h"
 #include "autograd/generator.h"
+#include "autograd/node.h"
 #include "autograd/ops/reduce.h"
+#include "models/unet.h"
 #include "nn/layers.h"
 
 using namespace pn;
@@ -97,4 +103,59 @@ TEST_CASE("without autocast, after a conv with bias, or unfused, the norm sees f
     (void)unfused.seq->forward(x);
   }
   CHECK(unfused.bn1->in == std::vector<DType>{DType::Float32});
+}
+
+namespace {
+
+// Every recorded op of the graph that made y: op name -> the input descriptions of its nodes.
+std::map<std::string, std::vector<std::string>> ops_of(const Tensor& y) {
+  std::map<std::string, std::vector<std::string>> ops;
+  std::vector<std::shared_ptr<Node>> stack{y.grad_fn()};
+  std::set<const Node*> seen;
+  while (!stack.empty()) {
+    std::shared_ptr<Node> n = stack.back();
+    stack.pop_back();
+    if (!n || !seen.insert(n.get()).second) continue;
+    ops[n->op].push_back(n->inputs_desc);
+    for (const Edge& e : n->edges) stack.push_back(e.fn);
+  }
+  return ops;
+}
+
+}  // namespace
+
+TEST_CASE("autocast keeps the U-Net 16-bit through max-pool and the skip concatenation") {
+  for (DType t : {DType::BFloat16, DType::Float16}) {
+    const std::string name = dtype_name(t);
+    INFO(name);
+    Generator gen(1605);
+    models::SegmentationUNet net({.dims = 2, .in_channels = 1, .classes = 2, .base_filters = 4, .depth = 2}, gen);
+    net.train();
+    const Tensor x = Tensor::randn({2, 1, 16, 12}, gen);
+    Tensor logits;
+    {
+      AutocastScope mixed(t);
+      logits = net.forward(x);
+    }
+    CHECK(logits.dtype() == DType::Float32);  // the head adds its float32 bias in float32
+    auto ops = ops_of(logits);
+    REQUIRE(ops["max_pool"].size() == 2);
+    for (const std::string& in : ops["max_pool"]) CHECK(in.rfind(name + "[", 0) == 0);
+    REQUIRE(ops["concat"].size() == 2);
+    for (const std::string& in : ops["concat"]) {
+      CHECK(in.find(name + "[") == 0);
+      CHECK(in.find("float32") == std::string::npos);  // skip and upsampled path both 16-bit
+    }
+    // Casts of activations: the input to 16 bits, and one 16-bit result back to float32 (the
+    // head's); every other cast is a float32 weight's.
+    int to_fp32 = 0;
+    for (const std::string& in : ops["to_dtype"]) to_fp32 += in.rfind(name + "[", 0) == 0;
+    CHECK(to_fp32 == 1);
+    sum(logits).backward();
+    for (const auto& [pname, p] : net.named_parameters()) {
+      INFO(pname);
+      REQUIRE(p.grad().defined());
+      CHECK(p.grad().dtype() == DType::Float32);
+    }
+  }
 }
