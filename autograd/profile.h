@@ -1,0 +1,99 @@
+// The op-level time profile: with `PN_PROFILE=1` in the environment (or profile::set_enabled),
+// every backend kernel call (BackendImpl, autograd/backend_impl.h: all kernels of every op go
+// through it), every tape node's backward function (the engine) and every tensor storage
+// allocation is timed, and the wall time, call count and mean per (pass, kernel, op) are
+// accumulated and printed as a table sorted by time (at exit, to stderr, when PN_PROFILE
+// switched it on; or on demand: profile::report()).
+//
+// Rows:
+//   * kernel rows: pass (forward = outside a backward pass, backward = inside the engine's
+//     backward / grad, update = optimiser updates), the backend kernel (`norm_act_backward`,
+//     `unary`, ...) and the op that asked for it (the name the op handed backend_for: `relu`,
+//     `batch_norm_act`, ...). Times are exclusive: just the kernel.
+//   * `alloc` rows: tensor storage allocations (autograd/storage.cpp) with the bytes, under
+//     the op that last called backend_for on this thread.
+//   * node rows (pass `bwd-node`): each tape node's backward function, inclusive of the
+//     kernels, allocations and tape work it does; shown in their own table.
+// The percentages are of the wall time since profiling started (or the last reset); what the
+// kernel and allocation rows do not cover is tape bookkeeping, shape checks, host copies.
+// On CUDA devices kernel times are launch times (the work is asynchronous).
+//
+// Cost when off: one predictable branch on a global bool per kernel call, node and
+// allocation. When on, ~0.1-0.3 us per call (two clock reads, a locked map update).
+#pragma once
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace pn::profile {
+
+namespace detail {
+extern bool g_enabled;  // read once from PN_PROFILE at start-up; set_enabled changes it
+}
+
+inline bool enabled() { return detail::g_enabled; }
+// Switches recording on or off (does not clear what was recorded; reset() does).
+void set_enabled(bool on);
+// Clears every row and restarts the wall clock the percentages refer to.
+void reset();
+
+enum class Pass { Forward, Backward, Update, BackwardNode, Alloc };
+const char* pass_name(Pass p);
+
+struct Row {
+  Pass pass;
+  std::string kernel;  // backend kernel, "alloc", or the node's op
+  std::string op;      // the op that called backend_for ("" for node rows)
+  int64_t calls = 0;
+  double seconds = 0;
+  double bytes = 0;  // allocation rows only
+};
+// Every row recorded since the last reset, sorted by time, longest first.
+std::vector<Row> rows();
+// Seconds since profiling was switched on or last reset.
+double wall_seconds();
+// The table: kernel and allocation rows, then the backward-node rows, with totals.
+// `top` limits each table to its longest rows (0: all).
+std::string report(int top = 0);
+
+// The pass that this thread's kernel calls belong to, for a scope (engine, optimiser ops).
+class PassScope {
+ public:
+  explicit PassScope(Pass p);
+  ~PassScope();
+  PassScope(const PassScope&) = delete;
+  PassScope& operator=(const PassScope&) = delete;
+
+ private:
+  Pass prev_;
+};
+
+// Names the op whose kernels this thread runs next (backend_for calls it when enabled).
+void note_op(const char* op);
+
+// Adds one call of `seconds` to a row: a kernel of this thread's current pass and op; an
+// allocation of `bytes` (pass alloc, the current op); a backward node of op `node_op`.
+void add_kernel(const char* kernel, double seconds);
+void add_alloc(double seconds, double bytes);
+void add_node(const char* node_op, double seconds);
+
+using Clock = std::chrono::steady_clock;
+inline double seconds_since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+// Times one backend kernel call (construct only when enabled()).
+class KernelTimer {
+ public:
+  explicit KernelTimer(const char* kernel) : kernel_(kernel), t0_(Clock::now()) {}
+  ~KernelTimer() { add_kernel(kernel_, seconds_since(t0_)); }
+  KernelTimer(const KernelTimer&) = delete;
+  KernelTimer& operator=(const KernelTimer&) = delete;
+
+ private:
+  const char* kernel_;
+  Clock::time_point t0_;
+};
+
+}  // namespace pn::profile
