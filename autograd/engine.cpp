@@ -126,9 +126,9 @@ struct Pass {
              "retain_graph=true to the first backward to go through it twice", n->where());
     Grads gin;
     if (profile::enabled()) [[unlikely]] {
-      const auto t0 = profile::Clock::now();
+      const profile::Stamp t0 = profile::Stamp::now();
       gin = n->backward(g, need);
-      profile::add_node(n->op.c_str(), profile::seconds_since(t0));
+      profile::add_node(n->op.c_str(), t0.since());
     } else {
       gin = n->backward(g, need);
     }

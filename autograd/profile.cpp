@@ -3,9 +3,11 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <map>
 #include <mutex>
 #include <tuple>
@@ -19,7 +21,7 @@ using Key = std::tuple<int, std::string, std::string>;  // pass, kernel / name, 
 struct State {
   std::mutex mu;
   std::map<Key, Row> rows;
-  Clock::time_point start = Clock::now();
+  Stamp start = Stamp::now();
 };
 
 State& state() {
@@ -30,13 +32,14 @@ State& state() {
 thread_local Pass t_pass = Pass::Forward;
 thread_local const char* t_op = "";
 
-void record(Pass pass, const char* name, const char* op, double seconds, double bytes) {
+void record(Pass pass, const char* name, const char* op, const Stamp& spent, double bytes) {
   State& s = state();
   const std::lock_guard<std::mutex> lock(s.mu);
   Row& r = s.rows[Key{static_cast<int>(pass), name, op}];
   if (r.calls == 0) r.pass = pass, r.kernel = name, r.op = op;
   r.calls += 1;
-  r.seconds += seconds;
+  r.seconds += spent.wall;
+  r.cpu_seconds += spent.cpu;
   r.bytes += bytes;
 }
 
@@ -50,24 +53,22 @@ bool enabled_by_environment() {
   return true;
 }
 
-std::string table(const std::vector<Row>& rows, double wall, bool nodes, int top) {
-  std::string out = nodes ? fmt::format("{:<30} {:>10} {:>7} {:>8} {:>10}\n", "backward node (inclusive)", "ms", "%",
-                                        "calls", "mean us")
-                          : fmt::format("{:<9} {:<22} {:<24} {:>10} {:>7} {:>8} {:>10} {:>9}\n", "pass", "kernel",
-                                        "op", "ms", "%", "calls", "mean us", "MiB");
+std::string pct(double part, double whole) { return fmt::format("{:.1f}%", whole > 0 ? 100.0 * part / whole : 0.0); }
+
+// One table: the kernel and allocation rows, or the backward-node rows.
+std::string table(const std::vector<Row>& rows, const Stamp& total, bool nodes, int top) {
+  std::string out = fmt::format("{:<9} {:<22} {:<24} {:>9} {:>6} {:>9} {:>6} {:>7} {:>9} {:>8}\n",
+                                nodes ? "node" : "pass", nodes ? "backward (inclusive)" : "kernel", nodes ? "" : "op",
+                                "wall ms", "%", "cpu ms", "%", "calls", "mean us", "MiB");
   int shown = 0;
   for (const Row& r : rows) {
     if ((r.pass == Pass::BackwardNode) != nodes || (top > 0 && shown >= top)) continue;
     ++shown;
-    const double ms = r.seconds * 1e3, pct = wall > 0 ? 100.0 * r.seconds / wall : 0.0;
     const double mean_us = r.seconds * 1e6 / static_cast<double>(r.calls);
-    if (nodes) {
-      out += fmt::format("{:<30} {:>10.2f} {:>6.1f}% {:>8} {:>10.1f}\n", r.kernel, ms, pct, r.calls, mean_us);
-    } else {
-      const std::string mib = r.bytes > 0 ? fmt::format("{:.1f}", r.bytes / (1 << 20)) : "";
-      out += fmt::format("{:<9} {:<22} {:<24} {:>10.2f} {:>6.1f}% {:>8} {:>10.1f} {:>9}\n", pass_name(r.pass),
-                         r.kernel, r.op, ms, pct, r.calls, mean_us, mib);
-    }
+    const std::string mib = r.bytes > 0 ? fmt::format("{:.1f}", r.bytes / (1 << 20)) : "";
+    out += fmt::format("{:<9} {:<22} {:<24} {:>9.2f} {:>6} {:>9.2f} {:>6} {:>7} {:>9.1f} {:>8}\n", pass_name(r.pass),
+                       r.kernel, r.op, r.seconds * 1e3, pct(r.seconds, total.wall), r.cpu_seconds * 1e3,
+                       pct(r.cpu_seconds, total.cpu), r.calls, mean_us, mib);
   }
   return out;
 }
@@ -78,13 +79,25 @@ namespace detail {
 bool g_enabled = enabled_by_environment();
 }
 
+Stamp Stamp::now() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+  return Stamp{wall, static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec)};
+}
+
+Stamp Stamp::since() const {
+  const Stamp t = now();
+  return Stamp{t.wall - wall, t.cpu - cpu};
+}
+
 void set_enabled(bool on) { detail::g_enabled = on; }
 
 void reset() {
   State& s = state();
   const std::lock_guard<std::mutex> lock(s.mu);
   s.rows.clear();
-  s.start = Clock::now();
+  s.start = Stamp::now();
 }
 
 const char* pass_name(Pass p) {
@@ -109,29 +122,29 @@ std::vector<Row> rows() {
   return out;
 }
 
-double wall_seconds() {
+Stamp elapsed() {
   State& s = state();
   const std::lock_guard<std::mutex> lock(s.mu);
-  return seconds_since(s.start);
+  return s.start.since();
 }
 
 std::string report(int top) {
   const std::vector<Row> all = rows();
-  const double wall = wall_seconds();
-  double kernels = 0, allocs = 0, nodes = 0;
+  const Stamp total = elapsed();
+  Stamp kernels, allocs, nodes;
   for (const Row& r : all) {
-    if (r.pass == Pass::BackwardNode) nodes += r.seconds;
-    else if (r.pass == Pass::Alloc) allocs += r.seconds;
-    else kernels += r.seconds;
+    Stamp& sum = r.pass == Pass::BackwardNode ? nodes : r.pass == Pass::Alloc ? allocs : kernels;
+    sum.wall += r.seconds;
+    sum.cpu += r.cpu_seconds;
   }
-  auto pct = [wall](double t) { return wall > 0 ? 100.0 * t / wall : 0.0; };
+  const double other = total.wall - kernels.wall - allocs.wall;
   std::string out = fmt::format(
-      "PN_PROFILE: {:.3f} s wall since start / reset; kernels {:.3f} s ({:.1f}%), allocations {:.3f} s ({:.1f}%), "
-      "other {:.3f} s ({:.1f}%: tape, checks, host work, idle); backward nodes {:.3f} s inclusive ({:.1f}%)\n",
-      wall, kernels, pct(kernels), allocs, pct(allocs), wall - kernels - allocs, pct(wall - kernels - allocs), nodes,
-      pct(nodes));
-  out += table(all, wall, false, top);
-  out += table(all, wall, true, top);
+      "PN_PROFILE: {:.3f} s wall, {:.3f} s CPU since start / reset; kernels {:.3f} s wall ({}), allocations {:.3f} s "
+      "({}), other {:.3f} s ({}: tape, checks, host work, idle); backward nodes {:.3f} s inclusive ({})\n",
+      total.wall, total.cpu, kernels.wall, pct(kernels.wall, total.wall), allocs.wall, pct(allocs.wall, total.wall),
+      other, pct(other, total.wall), nodes.wall, pct(nodes.wall, total.wall));
+  out += table(all, total, false, top);
+  out += table(all, total, true, top);
   return out;
 }
 
@@ -140,10 +153,10 @@ PassScope::~PassScope() { t_pass = prev_; }
 
 void note_op(const char* op) { t_op = op ? op : ""; }
 
-void add_kernel(const char* kernel, double seconds) { record(t_pass, kernel, t_op, seconds, 0); }
+void add_kernel(const char* kernel, const Stamp& spent) { record(t_pass, kernel, t_op, spent, 0); }
 
-void add_alloc(double seconds, double bytes) { record(Pass::Alloc, "alloc", t_op, seconds, bytes); }
+void add_alloc(const Stamp& spent, double bytes) { record(Pass::Alloc, "alloc", t_op, spent, bytes); }
 
-void add_node(const char* node_op, double seconds) { record(Pass::BackwardNode, node_op, "", seconds, 0); }
+void add_node(const char* node_op, const Stamp& spent) { record(Pass::BackwardNode, node_op, "", spent, 0); }
 
 }  // namespace pn::profile

@@ -18,10 +18,12 @@
 // kernel and allocation rows do not cover is tape bookkeeping, shape checks, host copies.
 // On CUDA devices kernel times are launch times (the work is asynchronous).
 //
+// Each row has wall time and the process's CPU time (every thread's): on a shared machine the
+// CPU time is the steadier measure of what an op costs, the wall time includes waiting for
+// the cores (and, with several threads, for the slowest one).
 // Cost when off: one predictable branch on a global bool per kernel call, node and
-// allocation. When on, ~0.1-0.3 us per call (two clock reads, a locked map update).
+// allocation. When on, ~1 us per call (clock reads, a locked map update).
 #pragma once
-#include <chrono>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -38,6 +40,14 @@ void set_enabled(bool on);
 // Clears every row and restarts the wall clock the percentages refer to.
 void reset();
 
+// A moment: wall time and the process's CPU time (all threads). CPU time is what the work
+// cost whatever else shares the cores; on a busy machine wall time also holds the waits.
+struct Stamp {
+  double wall = 0, cpu = 0;
+  static Stamp now();
+  Stamp since() const;  // now() - *this
+};
+
 enum class Pass { Forward, Backward, Update, BackwardNode, Alloc };
 const char* pass_name(Pass p);
 
@@ -46,13 +56,14 @@ struct Row {
   std::string kernel;  // backend kernel, "alloc", or the node's op
   std::string op;      // the op that called backend_for ("" for node rows)
   int64_t calls = 0;
-  double seconds = 0;
+  double seconds = 0;      // wall
+  double cpu_seconds = 0;  // the process's CPU time (every thread) during the calls
   double bytes = 0;  // allocation rows only
 };
 // Every row recorded since the last reset, sorted by time, longest first.
 std::vector<Row> rows();
-// Seconds since profiling was switched on or last reset.
-double wall_seconds();
+// Wall and CPU time since profiling was switched on or last reset.
+Stamp elapsed();
 // The table: kernel and allocation rows, then the backward-node rows, with totals.
 // `top` limits each table to its longest rows (0: all).
 std::string report(int top = 0);
@@ -72,28 +83,24 @@ class PassScope {
 // Names the op whose kernels this thread runs next (backend_for calls it when enabled).
 void note_op(const char* op);
 
-// Adds one call of `seconds` to a row: a kernel of this thread's current pass and op; an
-// allocation of `bytes` (pass alloc, the current op); a backward node of op `node_op`.
-void add_kernel(const char* kernel, double seconds);
-void add_alloc(double seconds, double bytes);
-void add_node(const char* node_op, double seconds);
 
-using Clock = std::chrono::steady_clock;
-inline double seconds_since(Clock::time_point t0) {
-  return std::chrono::duration<double>(Clock::now() - t0).count();
-}
+// Adds one call to a row: a kernel of this thread's current pass and op; an allocation of
+// `bytes` (pass alloc, the current op); a backward node of op `node_op`.
+void add_kernel(const char* kernel, const Stamp& spent);
+void add_alloc(const Stamp& spent, double bytes);
+void add_node(const char* node_op, const Stamp& spent);
 
 // Times one backend kernel call (construct only when enabled()).
 class KernelTimer {
  public:
-  explicit KernelTimer(const char* kernel) : kernel_(kernel), t0_(Clock::now()) {}
-  ~KernelTimer() { add_kernel(kernel_, seconds_since(t0_)); }
+  explicit KernelTimer(const char* kernel) : kernel_(kernel), t0_(Stamp::now()) {}
+  ~KernelTimer() { add_kernel(kernel_, t0_.since()); }
   KernelTimer(const KernelTimer&) = delete;
   KernelTimer& operator=(const KernelTimer&) = delete;
 
  private:
   const char* kernel_;
-  Clock::time_point t0_;
+  Stamp t0_;
 };
 
 }  // namespace pn::profile

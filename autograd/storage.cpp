@@ -18,9 +18,9 @@ DeviceAllocator* cuda_allocator() { return g_cuda_allocator; }
 
 Storage::Storage(size_t bytes, Device device) : bytes_(bytes), device_(device) {
   if (profile::enabled()) [[unlikely]] {
-    const auto t0 = profile::Clock::now();
+    const profile::Stamp t0 = profile::Stamp::now();
     allocate();
-    profile::add_alloc(profile::seconds_since(t0), static_cast<double>(bytes));
+    profile::add_alloc(t0.since(), static_cast<double>(bytes));
   } else {
     allocate();
   }
