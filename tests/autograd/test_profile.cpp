@@ -2,6 +2,7 @@
 // backward nodes and allocations recorded, nothing recorded while it is off.
 #include "autograd/profile.h"
 
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -93,4 +94,12 @@ TEST_CASE("op profile: off records nothing") {
   const ProfileSetting off(false);
   run_known_ops();
   CHECK(profile::rows().empty());
+}
+
+// Run twice by CTest: as part of test_autograd (PN_PROFILE unset: off) and as
+// test_autograd_profile_env (PN_PROFILE=1: on from the start, the table printed at exit).
+TEST_CASE("op profile: PN_PROFILE in the environment switches it on from the start") {
+  const char* v = std::getenv("PN_PROFILE");
+  const bool expected = v != nullptr && *v != '\0' && std::string(v) != "0";
+  CHECK(profile::enabled() == expected);
 }
