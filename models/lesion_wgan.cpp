@@ -10,6 +10,8 @@ namespace pn::models {
 LesionGenerator::LesionGenerator(const LesionGanConfig& cfg, Generator& gen) : cfg_(cfg) {
   PN_CHECK(cfg.start.size() == 3 && cfg.mask_size.size() == 3, "LesionGenerator: start and mask_size must be 3-D");
   PN_CHECK(!cfg.gen_filters.empty(), "LesionGenerator: needs at least one filter level");
+  PN_CHECK(cfg.out_kernel > 0 && cfg.out_kernel % 2 == 1, "LesionGenerator: out_kernel {} must be odd and positive "
+           "(a 'same' convolution)", cfg.out_kernel);
   const int64_t mult = int64_t{1} << cfg.gen_filters.size();
   for (int d = 0; d < 3; ++d)
     PN_CHECK(cfg.start[d] * mult >= cfg.mask_size[d], "LesionGenerator: start {} x 2^{} is smaller than the mask {}",
@@ -38,7 +40,8 @@ LesionGenerator::LesionGenerator(const LesionGanConfig& cfg, Generator& gen) : c
       "out", std::make_shared<nn::Conv>(
                  in, 1,
                  nn::ConvOptions{
-                     .dims = 3, .kernel = 7, .stride = 1, .padding = 3, .bias = true, .init = nn::Init::normal002()},
+                     .dims = 3, .kernel = cfg.out_kernel, .stride = 1, .padding = cfg.out_kernel / 2, .bias = true,
+                     .init = nn::Init::normal002()},
                  gen));
 }
 

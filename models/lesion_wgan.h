@@ -1,7 +1,7 @@
 // The lesion-mask WGAN-GP of the study (PAPER.md, "lesion-mask GAN"), 3-D.
 // Generator: z -> linear -> [filters[0], start...] -> per filter level [conv3 (no bias),
 // instance norm, LeakyReLU 0.02 (fused with the norm), nearest up x2; PyTorch's order up x2
-// then LeakyReLU gives the same values] -> conv7 -> tanh -> centre crop to the mask
+// then LeakyReLU gives the same values] -> conv7 (out_kernel) -> tanh -> centre crop to the mask
 // size (128 x 128 x 32 from a 4^3 start: 128^3, then the slab of 32 slices).
 // Critic: per filter level [conv5 stride 2 ("same"), LeakyReLU 0.02], no normalisation
 // (the gradient penalty needs second derivatives), then linear 512, LeakyReLU, linear 1.
@@ -28,6 +28,7 @@ struct LesionGanConfig {
   std::vector<int64_t> critic_filters{8, 16, 32, 64, 128, 256, 512};
   int64_t critic_dense = 512;
   double slope = 0.02;
+  int out_kernel = 7;          // the output conv's size (odd); the paper's 7
   bool minibatch_std = false;  // off: the critic's parameters and outputs are the paper's
 };
 

@@ -90,6 +90,9 @@ void validate_maskgan(const Checker& k) {
   k.positive_ints("maskgan.gen_filters");
   k.positive_ints("maskgan.critic_filters");
   k.positive_int("maskgan.critic_dense");
+  k.positive_int("maskgan.out_kernel");
+  if (c.integer("maskgan.out_kernel") % 2 == 0)
+    k.fail("maskgan.out_kernel", "must be odd (a 'same' convolution keeps the grid)");
   if (c.boolean("maskgan.minibatch_std") && c.integer("maskgan.batch") < 2)
     k.fail("maskgan.batch", "must be >= 2 with maskgan.minibatch_std = true (the critic's feature is a standard "
                             "deviation over the batch); raise maskgan.batch or set maskgan.minibatch_std = false");

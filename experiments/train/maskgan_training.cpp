@@ -43,6 +43,7 @@ models::LesionGanConfig gan_config(const Config& cfg) {
   c.mask_size = {grid[0], grid[1], grid[2]};
   c.critic_filters = cfg.integers("maskgan.critic_filters");
   c.critic_dense = cfg.integer("maskgan.critic_dense");
+  c.out_kernel = static_cast<int>(cfg.integer("maskgan.out_kernel"));
   c.minibatch_std = cfg.boolean("maskgan.minibatch_std");
   c.slope = cfg.number("maskgan.leaky_slope");
   return c;

@@ -103,6 +103,7 @@ void check_ema_run(const fs::path& ema_run, const Config& cfg) {
   };
   const auto with = newest(ema_run), without = newest(o.out);
   REQUIRE(with.find("generator_ema.fc.weight"));
+  CHECK(with.find("generator.out.weight")->shape() == Shape{1, 4, 3, 3, 3});  // maskgan.out_kernel
   CHECK(!without.find("generator_ema.fc.weight"));
   CHECK(with.find("generator.fc.weight")->to_vector() == without.find("generator.fc.weight")->to_vector());
   CHECK(with.find("generator_ema.fc.weight")->to_vector() != with.find("generator.fc.weight")->to_vector());
@@ -179,8 +180,12 @@ TEST_CASE("maskgan on a folder of masks in MNI space: sparse batches, fixed step
               "maskgan.latent_dim=8", "maskgan.base_shape=2,4,4", "maskgan.gen_filters=4,4", "maskgan.critic_filters=4,8",
               "maskgan.critic_dense=8", "maskgan.epochs=2", "maskgan.steps_per_epoch=3", "maskgan.batch=2",
               "maskgan.min_lesion_voxels=2", "maskgan.threshold=-0.5", "maskgan.held_out_fraction=0.5",
-              "maskgan.masks=" + (root / "masks").string(), "maskgan.ema_decay=0.9", "run.threads=1"};
+              "maskgan.masks=" + (root / "masks").string(), "maskgan.ema_decay=0.9", "maskgan.out_kernel=3",
+              "run.threads=1"};
   const Config cfg = resolve_config(req);
+  ConfigRequest even = req;
+  even.sets.push_back("maskgan.out_kernel=4");
+  CHECK_ERROR_HAS(resolve_config(even), "maskgan.out_kernel = 4: must be odd");
   // Twelve boxes on the study grid in MNI space, left and right, of growing size; one too
   // small for min_lesion_voxels.
   const data::Grid grid = study_mni_grid(cfg);
