@@ -76,7 +76,7 @@ std::string table(const std::vector<Row>& rows, const Stamp& total, bool nodes, 
 }  // namespace
 
 namespace detail {
-bool g_enabled = enabled_by_environment();
+std::atomic<bool> g_enabled{enabled_by_environment()};
 }
 
 Stamp Stamp::now() {
@@ -91,7 +91,7 @@ Stamp Stamp::since() const {
   return Stamp{t.wall - wall, t.cpu - cpu};
 }
 
-void set_enabled(bool on) { detail::g_enabled = on; }
+void set_enabled(bool on) { detail::g_enabled.store(on, std::memory_order_relaxed); }
 
 void reset() {
   State& s = state();

@@ -24,6 +24,7 @@
 // Cost when off: one predictable branch on a global bool per kernel call, node and
 // allocation. When on, ~1 us per call (clock reads, a locked map update).
 #pragma once
+#include <atomic>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -31,10 +32,12 @@
 namespace pn::profile {
 
 namespace detail {
-extern bool g_enabled;  // read once from PN_PROFILE at start-up; set_enabled changes it
+// Read once from PN_PROFILE at start-up; set_enabled changes it (atomic: threads may read it
+// while another switches it; a relaxed load is a plain load).
+extern std::atomic<bool> g_enabled;
 }
 
-inline bool enabled() { return detail::g_enabled; }
+inline bool enabled() { return detail::g_enabled.load(std::memory_order_relaxed); }
 // Switches recording on or off (does not clear what was recorded; reset() does).
 void set_enabled(bool on);
 // Clears every row and restarts the wall clock the percentages refer to.
