@@ -22,7 +22,8 @@
 // CPU time is the steadier measure of what an op costs, the wall time includes waiting for
 // the cores (and, with several threads, for the slowest one).
 // Cost when off: one predictable branch on a global bool per kernel call, node and
-// allocation. When on, ~1 us per call (clock reads, a locked map update).
+// allocation. When on, ~0.7 us per recorded event (clock reads, a locked map update): 1.4 us
+// more per call of a tiny op (a kernel and an allocation); ~0.25 ms per small U-Net step.
 #pragma once
 #include <atomic>
 #include <cstdint>
