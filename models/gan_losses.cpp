@@ -1,5 +1,6 @@
 #include "models/gan_losses.h"
 
+#include <cmath>
 #include <numeric>
 #include <vector>
 
@@ -33,20 +34,29 @@ Tensor wgan_interpolate(const Tensor& real, const Tensor& fake, const Tensor& ep
   return (eps * real + rsub_scalar(1.0, eps) * fake).detach();
 }
 
-Tensor gradient_penalty(const Critic& critic, const Tensor& xhat) {
-  PN_CHECK(xhat.dim() >= 2, "gradient_penalty: x̂ {} needs a batch axis and at least one more", xhat.desc());
+Tensor critic_input_gradient(const Critic& critic, const Tensor& xhat, double inner_scale) {
+  PN_CHECK(inner_scale > 0 && std::isfinite(inner_scale), "gradient_penalty: inner_scale {} must be finite and > 0",
+           inner_scale);
   Tensor x = xhat.detach().requires_grad_();
-  Tensor g = grad({sum(critic(x))}, {x}, {}, /*create_graph=*/true)[0];
-  std::vector<int> per_sample(static_cast<size_t>(x.dim() - 1));
+  Tensor total = sum(critic(x));
+  if (inner_scale == 1.0) return grad({total}, {x}, {}, /*create_graph=*/true)[0];
+  const Tensor scaled = grad({mul_scalar(total, inner_scale)}, {x}, {}, /*create_graph=*/true)[0];
+  return mul_scalar(scaled, 1.0 / inner_scale);  // unscaled in x's dtype (float32 or float64)
+}
+
+Tensor gradient_penalty(const Critic& critic, const Tensor& xhat, double inner_scale) {
+  PN_CHECK(xhat.dim() >= 2, "gradient_penalty: x̂ {} needs a batch axis and at least one more", xhat.desc());
+  const Tensor g = critic_input_gradient(critic, xhat, inner_scale);
+  std::vector<int> per_sample(static_cast<size_t>(xhat.dim() - 1));
   std::iota(per_sample.begin(), per_sample.end(), 1);
   Tensor norm = sqrt(add_scalar(sum(square(g), per_sample), 1e-12));
   return mean(square(add_scalar(norm, -1.0)));
 }
 
 WganGpCriticLoss wgan_gp_critic_loss(const Critic& critic, const Tensor& real, const Tensor& fake, const Tensor& eps,
-                                     double gp_weight) {
+                                     double gp_weight, double inner_scale) {
   WganGpCriticLoss out;
-  out.penalty = gradient_penalty(critic, wgan_interpolate(real, fake, eps));
+  out.penalty = gradient_penalty(critic, wgan_interpolate(real, fake, eps), inner_scale);
   Tensor critic_loss = wgan_critic_loss(critic(real), critic(fake));
   out.loss = critic_loss + mul_scalar(out.penalty, gp_weight);
   out.wasserstein = neg(critic_loss.detach());

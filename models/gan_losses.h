@@ -33,8 +33,19 @@ Tensor wgan_interpolate(const Tensor& real, const Tensor& fake, const Tensor& ep
 // all of sample n's voxels, as sqrt(Σ g² + 1e-12) (the 1e-12 keeps the derivative of the
 // square root finite at g = 0). The gradient is taken with create_graph, so GP itself is
 // differentiable with respect to C's weights (a double backward through C).
+//
+// In float16 (run.precision = fp16) the critic's backward runs in 16 bits, whose smallest
+// number is ~6e-8: an input gradient smaller than that flushes to zero and GP reads ‖0‖ = 0
+// ("every gradient is 0, push it to norm 1") whatever the critic does. As PyTorch's AMP recipe
+// for gradient penalties, `inner_scale` (the loss scaler's scale) multiplies the summed scores
+// before the inner backward and divides the gradient after it, in float32: the same g, with
+// the 16-bit passes in range (the gradient comes back in x̂'s dtype through the recorded casts). An inner_scale too large for float16 gives inf in g, so in the
+// loss; the scaler then skips the step and halves its scale (nn/grad_scaler.h), as for the
+// outer backward. inner_scale = 1 is the plain gradient (float32, bfloat16).
 using Critic = std::function<Tensor(const Tensor&)>;
-Tensor gradient_penalty(const Critic& critic, const Tensor& xhat);
+// ∇_x Σ_n C(x)_n at x = xhat, recorded (create_graph): the gradient GP takes the norm of.
+Tensor critic_input_gradient(const Critic& critic, const Tensor& xhat, double inner_scale = 1.0);
+Tensor gradient_penalty(const Critic& critic, const Tensor& xhat, double inner_scale = 1.0);
 
 // One critic objective of WGAN-GP: loss = L_C + λ·GP at x̂ = wgan_interpolate(real, fake, eps).
 struct WganGpCriticLoss {
@@ -43,7 +54,7 @@ struct WganGpCriticLoss {
   Tensor penalty;      // GP, unweighted
 };
 WganGpCriticLoss wgan_gp_critic_loss(const Critic& critic, const Tensor& real, const Tensor& fake, const Tensor& eps,
-                                     double gp_weight);
+                                     double gp_weight, double inner_scale = 1.0);
 
 // The translators' generator objective (pix2pix, SPADE): loss = L_G(LSGAN) + λ·L1.
 struct TranslationGeneratorLoss {

@@ -12,10 +12,9 @@
 //   scaler.step(opt);                // unscale, check, step or skip, update the scale
 //
 // Its state (scale, clean steps since the last change, steps skipped) is checkpointed
-// (CheckpointParts::scalers) so that a resumed run continues exactly. Not covered: the
-// inner gradient of a WGAN-GP penalty (grad with create_graph inside the forward pass) is
-// computed unscaled, so in fp16 its smallest values can flush to zero; bf16 has no such
-// issue and is the precision to train WGAN-GP in.
+// (CheckpointParts::scalers) so that a resumed run continues exactly. A gradient taken
+// inside the forward pass (the WGAN-GP penalty's grad with create_graph) needs the same
+// care: models::gradient_penalty's inner_scale takes scale() (models/gan_losses.h).
 #pragma once
 #include <cstdint>
 #include <string>

@@ -316,7 +316,10 @@ class WganCheck final : public NetCheck {
     {
       const AutocastScope mixed = autocast();
       Tensor fake = g_->forward(z_d_).detach();
-      c = models::wgan_gp_critic_loss([this](const Tensor& x) { return k_->forward(x); }, real_, fake, eps_, gp_weight_);
+      // fp16: the penalty's inner gradient scaled as the trainer does (models/gan_losses.h).
+      const double inner = scaler(0).enabled() ? scaler(0).scale() : 1.0;
+      c = models::wgan_gp_critic_loss([this](const Tensor& x) { return k_->forward(x); }, real_, fake, eps_, gp_weight_,
+                                      inner);
     }
     scaler(0).scale(c.loss).backward();
     if (r)

@@ -212,7 +212,8 @@ struct MaskGanStep {
         const AutocastScope mixed = loop.autocast();
         Tensor fake = m.g.forward(latents(batch)).detach();
         Tensor eps = Tensor::rand({batch, 1, 1, 1, 1}, m.noise, DType::Float32, loop.device());
-        lc = models::wgan_gp_critic_loss(critic, real, fake, eps, gp_weight);
+        // fp16: the penalty's inner backward scaled by the critic's loss scale, too.
+        lc = models::wgan_gp_critic_loss(critic, real, fake, eps, gp_weight, sk.enabled() ? sk.scale() : 1.0);
       }
       sk.scale(lc.loss).backward();
       dp_k.average_gradients();

@@ -146,6 +146,8 @@ void TrainingLoop::resume() {
       epoch_steps_ = meta_int(r->state, "loop.epoch_steps");
       epoch_sums_ = parse_doubles(r->state.extra.at("loop.epoch_sums"), spec_.step_metrics.size(),
                                   r->path.string() + ": metadata loop.epoch_sums");
+      // Absent from checkpoints written before steps could be left out: none were.
+      epoch_left_out_ = r->state.extra.count("loop.epoch_left_out") ? meta_int(r->state, "loop.epoch_left_out") : 0;
     }
   }
   if (done_) epochs_done_ = spec_.epochs;
@@ -160,9 +162,9 @@ void TrainingLoop::resume() {
 }
 
 void TrainingLoop::sync_position() {
-  int64_t pos[3] = {epochs_done_, epoch_steps_, global_step_};
+  int64_t pos[4] = {epochs_done_, epoch_steps_, global_step_, epoch_left_out_};
   host_->broadcast(pos, sizeof pos, 0);
-  epochs_done_ = pos[0], epoch_steps_ = pos[1], global_step_ = pos[2];
+  epochs_done_ = pos[0], epoch_steps_ = pos[1], global_step_ = pos[2], epoch_left_out_ = pos[3];
   if (!epoch_sums_.empty())
     host_->broadcast(epoch_sums_.data(), static_cast<int64_t>(epoch_sums_.size() * sizeof(double)), 0);
 }
@@ -179,13 +181,16 @@ void TrainingLoop::run_epoch(const TrainerHooks& hooks, int64_t epoch, int64_t f
   if (hooks.start_epoch) hooks.start_epoch(epoch, first_step);
   int stop_signal = 0;
   for (int64_t s = first_step; s < steps_per_epoch_; ++s) {
-    const std::vector<double> v = step_values(hooks, {epoch, s, global_step_}, &stop_signal);
-    for (size_t i = 0; i < v.size(); ++i) epoch_sums_[i] += v[i];
+    bool left_out = false;
+    const std::vector<double> v = step_values(hooks, {epoch, s, global_step_}, &stop_signal, &left_out);
+    if (left_out) ++epoch_left_out_;
+    else
+      for (size_t i = 0; i < v.size(); ++i) epoch_sums_[i] += v[i];
     ++global_step_;
     epoch_steps_ = s + 1;
     if (root()) {
       std::vector<double> means = epoch_sums_;
-      for (double& m : means) m /= static_cast<double>(epoch_steps_);
+      for (double& m : means) m /= static_cast<double>(std::max<int64_t>(1, epoch_steps_ - epoch_left_out_));
       prog.advance(1, fmt::format("epoch {}/{} | {}", epoch, spec_.epochs, named_values(spec_.step_metrics, means)));
     }
     if (stop_signal && epoch_steps_ < steps_per_epoch_) stop(stop_signal);
@@ -205,8 +210,15 @@ int TrainingLoop::agreed_signal() {
   return static_cast<int>(sig);
 }
 
-std::vector<double> TrainingLoop::step_values(const TrainerHooks& hooks, const StepContext& ctx, int* stop_signal) {
-  const int64_t b = spec_.batch;
+int64_t TrainingLoop::scaler_skips() const {
+  int64_t n = 0;
+  for (const auto& [name, sc] : parts_.scalers) n += sc->skipped();
+  return n;
+}
+
+std::vector<double> TrainingLoop::step_values(const TrainerHooks& hooks, const StepContext& ctx, int* stop_signal,
+                                              bool* left_out) {
+  const int64_t b = spec_.batch, skips_before = scaler_skips();
   for (Generator* g : noise_) g->set_batch_slice(rank() * b, b, ranks() * b);
   std::vector<double> v;
   try {
@@ -228,17 +240,24 @@ std::vector<double> TrainingLoop::step_values(const TrainerHooks& hooks, const S
   v.pop_back();
   for (double& x : v) x /= ranks();
   if (stop_asked) *stop_signal = agreed_signal();
-  for (size_t i = 0; i < v.size(); ++i)
+  // Every rank's scaler saw the same averaged gradients, so all agree on a skip.
+  const bool skipped = scaler_skips() > skips_before;
+  *left_out = skipped && !std::all_of(v.begin(), v.end(), [](double x) { return std::isfinite(x); });
+  for (size_t i = 0; i < v.size() && !*left_out; ++i)
     PN_CHECK(std::isfinite(v[i]), "{}: the {} is {} at epoch {}, step {} (the training diverged; lower the learning "
              "rate)", spec_.command, spec_.step_metrics[i], v[i], ctx.epoch, ctx.step + 1);
   return v;
 }
 
 void TrainingLoop::end_epoch(const TrainerHooks& hooks, int64_t epoch, const cli::Progress& prog) {
+  // Means over the steps not left out (NaN if every step of the epoch was).
   std::vector<double> row = epoch_sums_;
-  for (double& m : row) m /= static_cast<double>(steps_per_epoch_);
+  const int64_t counted = steps_per_epoch_ - epoch_left_out_;
+  for (double& m : row) m = counted > 0 ? m / static_cast<double>(counted) : std::nan("");
+  const int64_t left_out = epoch_left_out_;
   epochs_done_ = epoch;
   epoch_steps_ = 0;
+  epoch_left_out_ = 0;
   std::fill(epoch_sums_.begin(), epoch_sums_.end(), 0.0);
   if (!root()) return;
   if (hooks.evaluate) {
@@ -253,6 +272,7 @@ void TrainingLoop::end_epoch(const TrainerHooks& hooks, int64_t epoch, const cli
   for (const auto& [name, sc] : parts_.scalers)
     if (sc->enabled())
       scaling += fmt::format(" | {} loss scale {:g}, {} step(s) skipped", name, sc->scale(), sc->skipped());
+  if (left_out) scaling += fmt::format(" | {} skipped step(s) with inf/NaN values left out of these means", left_out);
   std::printf("epoch %lld/%lld: %s%s | run %d%%, %s elapsed, ETA %s\n", (long long)epoch, (long long)spec_.epochs,
               named_values(names, row).c_str(), scaling.c_str(),
               static_cast<int>(100 * global_step_ / std::max<int64_t>(1, spec_.epochs * steps_per_epoch_)),
@@ -269,6 +289,7 @@ nn::CheckpointState TrainingLoop::state_now() const {
   st.extra["loop.steps_per_epoch"] = std::to_string(steps_per_epoch_);
   st.extra["loop.epoch_steps"] = std::to_string(epoch_steps_);
   st.extra["loop.epoch_sums"] = hex_doubles(epoch_sums_);
+  st.extra["loop.epoch_left_out"] = std::to_string(epoch_left_out_);
   return st;
 }
 

@@ -154,7 +154,10 @@ class TrainingLoop {
   void check_resumed(const nn::CheckpointState& st) const;
   void sync_position();
   void run_epoch(const TrainerHooks& hooks, int64_t epoch, int64_t first_step, cli::Progress& prog);
-  std::vector<double> step_values(const TrainerHooks& hooks, const StepContext& ctx, int* stop_signal);
+  // The step's metrics (averaged over the ranks); *left_out is set when a loss scaler skipped
+  // the step and a value is inf / NaN (fp16: an overflow, not a divergence).
+  std::vector<double> step_values(const TrainerHooks& hooks, const StepContext& ctx, int* stop_signal, bool* left_out);
+  int64_t scaler_skips() const;  // steps skipped so far, over every tracked loss scaler
   void end_epoch(const TrainerHooks& hooks, int64_t epoch, const cli::Progress& prog);
   nn::CheckpointState state_now() const;
   [[noreturn]] void stop(int signal);
@@ -177,8 +180,9 @@ class TrainingLoop {
   int64_t samples_ = 0, steps_per_epoch_ = 0;
   std::string samples_what_;
   // The position: epochs done, steps of the next epoch done, steps of the run done, and
-  // the step metrics summed over those steps of the unfinished epoch.
-  int64_t epochs_done_ = 0, epoch_steps_ = 0, global_step_ = 0;
+  // the step metrics summed over those steps of the unfinished epoch but the ones left out
+  // of its means (epoch_left_out_: skipped fp16 steps with non-finite values).
+  int64_t epochs_done_ = 0, epoch_steps_ = 0, global_step_ = 0, epoch_left_out_ = 0;
   std::vector<double> epoch_sums_;
 };
 

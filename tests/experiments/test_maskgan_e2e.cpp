@@ -91,9 +91,12 @@ void check_minibatch_std_run(const fs::path& root, const ConfigRequest& req) {
 }
 // maskgan.ema_decay: the averaged generator is checkpointed beside the trained one, leaves
 // training untouched (the generator of a run without it is the same, bit for bit), and is
-// what sampling uses unless maskgan.sample_ema = false.
-void check_ema_run(const fs::path& ema_run, const Config& cfg) {
-  Config plain = cfg;
+// what sampling uses unless maskgan.sample_ema = false. maskgan.out_kernel: odd sizes only.
+void check_ema_run(const fs::path& ema_run, const ConfigRequest& req) {
+  ConfigRequest even = req;
+  even.sets.push_back("maskgan.out_kernel=4");
+  CHECK_ERROR_HAS(resolve_config(even), "maskgan.out_kernel = 4: must be odd");
+  Config plain = resolve_config(req);
   plain.set("maskgan.ema_decay=0");
   RunDirOptions o;
   o.out = (ema_run.parent_path() / "no_ema").string();
@@ -183,9 +186,6 @@ TEST_CASE("maskgan on a folder of masks in MNI space: sparse batches, fixed step
               "maskgan.masks=" + (root / "masks").string(), "maskgan.ema_decay=0.9", "maskgan.out_kernel=3",
               "run.threads=1"};
   const Config cfg = resolve_config(req);
-  ConfigRequest even = req;
-  even.sets.push_back("maskgan.out_kernel=4");
-  CHECK_ERROR_HAS(resolve_config(even), "maskgan.out_kernel = 4: must be odd");
   // Twelve boxes on the study grid in MNI space, left and right, of growing size; one too
   // small for min_lesion_voxels.
   const data::Grid grid = study_mni_grid(cfg);
@@ -217,7 +217,7 @@ TEST_CASE("maskgan on a folder of masks in MNI space: sparse batches, fixed step
     maskgan_train(cfg, o);
   };
   pn::test::check_interrupted_run_matches(train, root / "maskgan", root / "interrupted", 6);
-  check_ema_run(root / "maskgan", cfg);
+  check_ema_run(root / "maskgan", req);
 
   const LesionComparison c = compare_generated_lesions((root / "maskgan").string(), 5, 3);
   CHECK(c.real.size() == set.held_out().size());

@@ -17,6 +17,7 @@
 #include "experiments/config/config_presets.h"
 #include "experiments/train/training_loop.h"
 #include "nn/data_parallel.h"
+#include "nn/grad_scaler.h"
 #include "nn/layers.h"
 #include "nn/optim.h"
 #include "nn/safetensors.h"
@@ -32,6 +33,7 @@ namespace {
 struct Toy {
   int64_t samples = 12, batch = 2, epochs = 3;
   int64_t nan_at = -1;  // a step (of the run) whose loss is NaN
+  int64_t skip_at = -1;  // a step whose loss and gradients are inf, skipped by a tracked loss scaler
   int64_t checkpoint_every = 1;
   std::function<void(int64_t)> after_step;
   std::function<void(int64_t)> on_evaluate;  // called with the epoch in its evaluation
@@ -57,7 +59,9 @@ ToyResult train_toy(const fs::path& out, const Toy& toy) {
     Generator init(3), noise(4), data_gen(5);
     nn::Linear lin(3, 1, init);
     nn::Adam opt(lin.named_parameters(), nn::AdamOptions{0.05});
-    loop.track({{{"net", &lin}}, {{"opt", &opt}}, {{"noise", &noise}}});
+    nn::GradScaler scaler({.enabled = true, .init_scale = 1.0});  // tracked only with skip_at
+    loop.track({{{"net", &lin}}, {{"opt", &opt}}, {{"noise", &noise}}, {}});
+    if (toy.skip_at >= 0) loop.track({{}, {}, {}, {{"opt", &scaler}}});
     loop.add_noise(noise);
     loop.plan(toy.samples, 0, "samples");
     loop.resume();
@@ -74,6 +78,11 @@ ToyResult train_toy(const fs::path& out, const Toy& toy) {
       Tensor loss = mean(square(sub(lin.forward(xt), Tensor::from_vector(y, {toy.batch, 1}))));
       opt.zero_grad();
       loss.backward();
+      if (c.global_step == toy.skip_at) {
+        for (auto& [name, w] : lin.named_parameters()) w.set_grad(Tensor::full(w.shape(), INFINITY));
+        CHECK(!scaler.step(opt));
+        return std::vector<double>{INFINITY};
+      }
       opt.step();
       return std::vector<double>{c.global_step == toy.nan_at ? NAN : loss.item()};
     };
@@ -290,6 +299,22 @@ TEST_CASE("training loop guards: NaN in a checkpoint stops the resume; a NaN los
   CHECK_ERROR_HAS(train_toy(root / "nan", nan), "toy train: the loss is nan at epoch 2, step 3 (the training diverged");
   CHECK(CheckpointDir(root / "nan" / "checkpoints").list().back().at.epoch == 1);
   CHECK(pn::test::file_text(root / "nan" / "log.txt").find("error: toy train: the loss is nan") != std::string::npos);
+}
+
+TEST_CASE("training loop: an inf step the loss scaler skipped is left out of the epoch's mean, also across a resume") {
+  const auto root = pn::test::scratch_dir("loop-skip");
+  Toy skip;
+  skip.skip_at = 8;  // epoch 2, step 3
+  const ToyResult whole = train_toy(root / "whole", skip);
+  const std::string log = pn::test::file_text(root / "whole" / "log.txt");
+  CHECK(log.find("1 skipped step(s) with inf/NaN values left out of these means") != std::string::npos);
+  CHECK(whole.metrics.find("inf") == std::string::npos);
+  CHECK(whole.metrics.find("nan") == std::string::npos);
+  // Stopped after step 10 (the skip behind it, the epoch unfinished), resumed: the same means.
+  skip.after_step = raise_at(10, SIGTERM);
+  CHECK_THROWS_AS(train_toy(root / "stopped", skip), Interrupted);
+  skip.after_step = {};
+  CHECK(train_toy(root / "stopped", skip).metrics == whole.metrics);
 }
 
 TEST_CASE("training loop: progress with the ETA of the whole run; a finished run is left alone") {
