@@ -2,6 +2,7 @@
 
 #include "autograd/backend_impl.h"
 #include "autograd/error.h"
+#include "autograd/profile.h"
 #include "kernels/cpu/conv.h"
 #include "kernels/cpu/elementwise.h"
 #include "kernels/cpu/gemm.h"
@@ -47,6 +48,7 @@ Backend& cpu_backend() {
 }  // namespace
 
 Backend& backend_for(Device d, const char* op) {
+  if (profile::enabled()) [[unlikely]] profile::note_op(op);
   if (d.is_cpu()) return cpu_backend();
   Backend* b = d.index >= 0 && d.index < kMaxBackendDevices ? g_cuda_backends[d.index] : nullptr;
   PN_CHECK(b != nullptr, "{}: no kernels for device {} in this build (or no such device)", op, d.str());

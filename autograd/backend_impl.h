@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "autograd/backend.h"
+#include "autograd/profile.h"
 
 namespace pn {
 
@@ -19,6 +20,14 @@ class BackendImpl : public Backend {
   explicit BackendImpl(const char* name, K kernels = K{}) : name_(name), k_(kernels) {}
   const char* name() const override { return name_; }
   void cast(DType from, DType to, const void* x, void* y, int64_t n) override {
+    if (profile::enabled()) [[unlikely]] {
+      const profile::KernelTimer timer("cast");
+      cast_dispatch(from, to, x, y, n);
+    } else {
+      cast_dispatch(from, to, x, y, n);
+    }
+  }
+  void cast_dispatch(DType from, DType to, const void* x, void* y, int64_t n) {
     if constexpr (has_low_precision("cast")) {
       PN_DISPATCH_ALL(from, cast_to<scalar_t>(to, x, y, n));
     } else {
@@ -34,15 +43,24 @@ class BackendImpl : public Backend {
 #define TO_C(v) static_cast<math::compute_t<scalar_t>>(v)
 #define IN_P(p) cp<math::norm_param_t<scalar_t>>(p)
 #define OUT_P(p) mp<math::norm_param_t<scalar_t>>(p)
-#define PN_BACKEND_DISPATCH(name, params, args)                                     \
-  void name(DType t, PN_BACKEND_UNPAREN params) override {                          \
-    if (!is_low_precision(t)) {                                                     \
-      PN_DISPATCH_FLOAT(t, k_.template name<scalar_t>(PN_BACKEND_UNPAREN args));    \
-    } else if constexpr (has_low_precision(#name)) {                                \
-      PN_DISPATCH_ALL(t, k_.template name<scalar_t>(PN_BACKEND_UNPAREN args));      \
-    } else {                                                                        \
-      throw_unsupported_dtype(#name, t);                                            \
-    }                                                                               \
+// With the op profile on (autograd/profile.h) the call is timed; off, it costs one branch.
+#define PN_BACKEND_DISPATCH(name, params, args)                                       \
+  void name(DType t, PN_BACKEND_UNPAREN params) override {                            \
+    const auto run = [&] {                                                            \
+      if (!is_low_precision(t)) {                                                     \
+        PN_DISPATCH_FLOAT(t, k_.template name<scalar_t>(PN_BACKEND_UNPAREN args));    \
+      } else if constexpr (has_low_precision(#name)) {                                \
+        PN_DISPATCH_ALL(t, k_.template name<scalar_t>(PN_BACKEND_UNPAREN args));      \
+      } else {                                                                        \
+        throw_unsupported_dtype(#name, t);                                            \
+      }                                                                               \
+    };                                                                                \
+    if (profile::enabled()) [[unlikely]] {                                            \
+      const profile::KernelTimer timer(#name);                                        \
+      run();                                                                          \
+    } else {                                                                          \
+      run();                                                                          \
+    }                                                                                 \
   }
   PN_BACKEND_OPS(PN_BACKEND_DISPATCH)
 #undef PN_BACKEND_DISPATCH

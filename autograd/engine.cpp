@@ -8,6 +8,7 @@
 #include "autograd/grad_mode.h"
 #include "autograd/node.h"
 #include "autograd/ops/elementwise.h"
+#include "autograd/profile.h"
 
 namespace pn {
 
@@ -120,7 +121,14 @@ struct Pass {
     PN_CHECK(!n->released,
              "backward: the graph through {} was already freed by an earlier backward; pass "
              "retain_graph=true to the first backward to go through it twice", n->where());
-    Grads gin = n->backward(g, need);
+    Grads gin;
+    if (profile::enabled()) [[unlikely]] {
+      const profile::Stamp t0 = profile::Stamp::now();
+      gin = n->backward(g, need);
+      profile::add_node(n->op.c_str(), t0.since());
+    } else {
+      gin = n->backward(g, need);
+    }
     PN_CHECK(gin.size() == n->edges.size(), "backward of {} returned {} gradients for {} inputs",
              n->where(), gin.size(), n->edges.size());
     return gin;
@@ -147,6 +155,7 @@ struct Pass {
   // node that consumes its output, with the sum of the gradients they handed it.
   void run(const std::vector<Tensor>& roots, const std::vector<Tensor>& root_grads) {
     GradModeGuard mode(create);
+    const profile::PassScope profiled_as(profile::Pass::Backward);
     std::unordered_map<Node*, Tensor> grads;
     const std::vector<Node*> root_nodes = seed_roots(roots, root_grads, grads);
     collect(root_nodes);

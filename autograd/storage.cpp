@@ -5,6 +5,7 @@
 
 #include "autograd/cpu_block_cache.h"
 #include "autograd/error.h"
+#include "autograd/profile.h"
 
 namespace pn {
 
@@ -16,13 +17,23 @@ void set_cuda_allocator(DeviceAllocator* a) { g_cuda_allocator = a; }
 DeviceAllocator* cuda_allocator() { return g_cuda_allocator; }
 
 Storage::Storage(size_t bytes, Device device) : bytes_(bytes), device_(device) {
-  if (device.is_cpu()) {
-    data_ = cpu_block_allocate(bytes);
+  if (profile::enabled()) [[unlikely]] {
+    const profile::Stamp t0 = profile::Stamp::now();
+    allocate();
+    profile::add_alloc(t0.since(), static_cast<double>(bytes));
+  } else {
+    allocate();
+  }
+}
+
+void Storage::allocate() {
+  if (device_.is_cpu()) {
+    data_ = cpu_block_allocate(bytes_);
   } else {
     PN_CHECK(g_cuda_allocator != nullptr,
-             "cannot allocate {} bytes on {}: this build has no CUDA backend (or no device)", bytes,
-             device.str());
-    data_ = g_cuda_allocator->allocate(bytes, device);
+             "cannot allocate {} bytes on {}: this build has no CUDA backend (or no device)", bytes_,
+             device_.str());
+    data_ = g_cuda_allocator->allocate(bytes_, device_);
   }
 }
 

@@ -34,6 +34,7 @@ class Storage {
   Device device() const { return device_; }
 
  private:
+  void allocate();  // sets data_ to bytes_ on device_
   void* data_ = nullptr;
   size_t bytes_ = 0;
   Device device_;

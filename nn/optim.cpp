@@ -4,6 +4,7 @@
 
 #include "autograd/grad_mode.h"
 #include "autograd/ops/optim_update.h"
+#include "autograd/profile.h"
 
 namespace pn::nn {
 
@@ -23,6 +24,7 @@ Optimizer::Optimizer(const NamedTensors& params, double lr, LrSchedule schedule)
 
 void Optimizer::step() {
   NoGrad ng;
+  const profile::PassScope profiled_as(profile::Pass::Update);
   ++steps_;
   std::vector<size_t> with_grad;
   for (size_t i = 0; i < params_.size(); ++i)

@@ -251,8 +251,8 @@ Tensor expand(const Tensor& x, const Shape& shape) {
   if (x.shape() == shape) return x;
   Shape out = broadcast_shapes(x.shape(), shape, "expand");
   PN_CHECK(out == shape, "expand: cannot broadcast {} to {}", x.desc(), shape_str(shape));
-  Backend& be = backend_for(x.device(), "expand");
   Tensor one = Tensor::ones({}, x.dtype(), x.device());
+  Backend& be = backend_for(x.device(), "expand");  // after ones' fill_: the op profile's label
   Tensor big = Tensor::empty(shape, x.dtype(), x.device());
   {
     auto g = make_geom(x.shape(), Shape{}, shape);

@@ -18,6 +18,7 @@
 //   pix2pix_256 / spade_256   the paper's 2-D translators at 256x256 with the PatchGAN
 //
 //   bench_vs_torch --workload NAME [--reps N]
+// With PN_PROFILE=1 it also prints the op profile of the timed repetitions to stderr at exit.
 #include <sys/resource.h>
 
 #include <cstdio>
@@ -35,6 +36,7 @@
 #include "autograd/ops/pool.h"
 #include "autograd/ops/reduce.h"
 #include "autograd/ops/softmax.h"
+#include "autograd/profile.h"
 #include "bench/bench_util.h"
 #include "kernels/cpu/conv.h"
 #include "models/lesion_wgan.h"
@@ -63,9 +65,16 @@ std::string join_ms(const std::vector<double>& ms) {
   return s;
 }
 
+// With PN_PROFILE=1 (autograd/profile.h) the op profile printed at exit covers the timed
+// repetitions only: it restarts after the warm-up.
+void warmed_up() {
+  if (profile::enabled()) profile::reset();
+}
+
 // Times fn: one warm-up run, then g_reps runs, printed as one row.
 void row(const std::string& name, const std::function<void()>& fn) {
   fn();
+  warmed_up();
   std::vector<double> ms;
   for (int r = 0; r < g_reps; ++r) {
     const auto t0 = Clock::now();
@@ -97,6 +106,7 @@ void unet_step(const std::string& prefix, UNetConfig cfg, Shape input) {
     if (keep) fwd.push_back(f * 1e3), rest.push_back(bench::seconds_since(t1) * 1e3);
   };
   step(false);
+  warmed_up();
   for (int r = 0; r < g_reps; ++r) step(true);
   std::vector<double> total(fwd.size());
   for (size_t i = 0; i < fwd.size(); ++i) total[i] = fwd[i] + rest[i];

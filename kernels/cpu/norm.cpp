@@ -11,6 +11,25 @@ namespace pn::cpu {
 namespace {
 // Parallelise over groups only when there is enough work to pay for the threads.
 bool worth_threads(const math::NormGeom& g) { return g.n * g.c * g.s > 32768; }
+
+// acc.add(p[i]) for i < n: the same shifted sums (the group's first value is the shift), as a
+// simd reduction (several partial sums added at the end) so that the loop vectorises.
+template <class T>
+void add_row(math::MomentAcc& acc, const T* p, int64_t n) {
+  if (n == 0) return;
+  if (acc.count == 0) acc.shift = static_cast<double>(p[0]);
+  const double shift = acc.shift;
+  double sum = 0, sumsq = 0;
+#pragma omp simd reduction(+ : sum, sumsq)
+  for (int64_t i = 0; i < n; ++i) {
+    const double d = static_cast<double>(p[i]) - shift;
+    sum += d;
+    sumsq += d * d;
+  }
+  acc.sum += sum;
+  acc.sumsq += sumsq;
+  acc.count += n;
+}
 }  // namespace
 
 template <class T>
@@ -20,8 +39,7 @@ void norm_stats(const T* x, const math::NormGeom& g, NormParam<T>* mean, NormPar
   for (int64_t grp = 0; grp < groups; ++grp) {
     math::MomentAcc acc;
     for (int64_t r = 0; r < rows; ++r) {
-      const T* p = x + math::norm_row_offset(g, grp, r);
-      for (int64_t i = 0; i < g.s; ++i) acc.add(static_cast<double>(p[i]));
+      add_row(acc, x + math::norm_row_offset(g, grp, r), g.s);
     }
     mean[grp] = static_cast<NormParam<T>>(acc.mean());
     var[grp] = static_cast<NormParam<T>>(acc.var());
@@ -72,60 +90,69 @@ const auto* output_grad_piece(const T* gy, const T* y, P slope, int64_t e, int64
   }
 }
 
-// Per group: sum(gz) and sum(gz * xhat), in double.
+// One group's sum(gz) and sum(gz * xhat), in double. The element loops are simd reductions
+// (several partial sums, added at the end) so that they vectorise; xhat's inv_std is
+// applied to the finished sum.
 template <class T, bool kAct, class P = NormParam<T>>
-void backward_group_sums(const T* x, const T* y, const T* gy, P slope, const math::NormGeom& g, const P* mean,
-                         const P* var, double eps, double* sum_gy, double* sum_gy_xhat) {
-  const int64_t groups = math::norm_groups(g), rows = math::norm_group_rows(g);
-#pragma omp parallel for schedule(static) if (worth_threads(g))
-  for (int64_t grp = 0; grp < groups; ++grp) {
-    const double group_mean = mean[grp], inv_std = math::norm_inv_std(var[grp], eps);
-    double s_gy = 0, s_gy_xhat = 0;
-    P buf[kPiece];
-    for (int64_t r = 0; r < rows; ++r) {
-      const int64_t off = math::norm_row_offset(g, grp, r);
-      for (int64_t p = 0; p < g.s; p += kPiece) {
-        const int64_t len = std::min(kPiece, g.s - p);
-        const auto* gz = output_grad_piece<T, kAct>(gy, y, slope, off + p, len, buf);
-        const T* xp = x + off + p;
-        for (int64_t i = 0; i < len; ++i) {
-          const double gy_i = static_cast<double>(gz[i]);
-          s_gy += gy_i;
-          s_gy_xhat += gy_i * (static_cast<double>(xp[i]) - group_mean) * inv_std;
-        }
+void group_sums(const T* x, const T* y, const T* gy, P slope, const math::NormGeom& g, int64_t grp, double group_mean,
+                double inv_std, double& sum_gy, double& sum_gy_xhat) {
+  double s_gy = 0, s_gy_xc = 0;
+  P buf[kPiece];
+  for (int64_t r = 0; r < math::norm_group_rows(g); ++r) {
+    const int64_t off = math::norm_row_offset(g, grp, r);
+    for (int64_t p = 0; p < g.s; p += kPiece) {
+      const int64_t len = std::min(kPiece, g.s - p);
+      const auto* gz = output_grad_piece<T, kAct>(gy, y, slope, off + p, len, buf);
+      const T* xp = x + off + p;
+#pragma omp simd reduction(+ : s_gy, s_gy_xc)
+      for (int64_t i = 0; i < len; ++i) {
+        const double gy_i = static_cast<double>(gz[i]);
+        s_gy += gy_i;
+        s_gy_xc += gy_i * (static_cast<double>(xp[i]) - group_mean);
       }
     }
-    sum_gy[grp] = s_gy;
-    sum_gy_xhat[grp] = s_gy_xhat;
+  }
+  sum_gy = s_gy;
+  sum_gy_xhat = s_gy_xc * inv_std;
+}
+
+// One group's dx from its sums (math::norm_backward_dx per element).
+template <class T, bool kAct, class P = NormParam<T>>
+void group_dx(const T* x, const T* y, const T* gy, P slope, const math::NormGeom& g, int64_t grp, double group_mean,
+              double inv_std, double scale, bool batch_stats, double sum_gy, double sum_gy_xhat, T* dx) {
+  const double inv_m = 1.0 / static_cast<double>(math::norm_group_size(g));
+  const double mean_gy = sum_gy * inv_m, mean_gy_xhat = sum_gy_xhat * inv_m;
+  P buf[kPiece];
+  for (int64_t r = 0; r < math::norm_group_rows(g); ++r) {
+    const int64_t off = math::norm_row_offset(g, grp, r);
+    for (int64_t p = 0; p < g.s; p += kPiece) {
+      const int64_t len = std::min(kPiece, g.s - p);
+      const auto* gz = output_grad_piece<T, kAct>(gy, y, slope, off + p, len, buf);
+      const T* xp = x + off + p;
+      T* dxp = dx + off + p;
+#pragma omp simd
+      for (int64_t i = 0; i < len; ++i) {
+        const double xhat = (static_cast<double>(xp[i]) - group_mean) * inv_std;
+        dxp[i] =
+            static_cast<T>(math::norm_backward_dx(gz[i], xhat, inv_std, scale, mean_gy, mean_gy_xhat, batch_stats));
+      }
+    }
   }
 }
 
+// Per group: its sums, then at once (its data still in cache) its dx.
 template <class T, bool kAct, class P = NormParam<T>>
-void backward_dx(const T* x, const T* y, const T* gy, P slope, const math::NormGeom& g, const P* mean, const P* var,
-                 double eps, const P* gamma, bool batch_stats, const double* sum_gy, const double* sum_gy_xhat, T* dx) {
-  const int64_t groups = math::norm_groups(g), rows = math::norm_group_rows(g);
-  const double inv_m = 1.0 / static_cast<double>(math::norm_group_size(g));
+void backward_groups(const T* x, const T* y, const T* gy, P slope, const math::NormGeom& g, const P* mean, const P* var,
+                     double eps, const P* gamma, bool batch_stats, T* dx, double* sum_gy, double* sum_gy_xhat) {
+  const int64_t groups = math::norm_groups(g);
 #pragma omp parallel for schedule(static) if (worth_threads(g))
   for (int64_t grp = 0; grp < groups; ++grp) {
     const int64_t c = math::norm_channel(g, grp);
     const double group_mean = mean[grp], inv_std = math::norm_inv_std(var[grp], eps);
-    const double scale = gamma ? static_cast<double>(gamma[c]) : 1.0;
-    const double mean_gy = sum_gy[grp] * inv_m, mean_gy_xhat = sum_gy_xhat[grp] * inv_m;
-    P buf[kPiece];
-    for (int64_t r = 0; r < rows; ++r) {
-      const int64_t off = math::norm_row_offset(g, grp, r);
-      for (int64_t p = 0; p < g.s; p += kPiece) {
-        const int64_t len = std::min(kPiece, g.s - p);
-        const auto* gz = output_grad_piece<T, kAct>(gy, y, slope, off + p, len, buf);
-        const T* xp = x + off + p;
-        T* dxp = dx + off + p;
-        for (int64_t i = 0; i < len; ++i) {
-          const double xhat = (static_cast<double>(xp[i]) - group_mean) * inv_std;
-          dxp[i] =
-              static_cast<T>(math::norm_backward_dx(gz[i], xhat, inv_std, scale, mean_gy, mean_gy_xhat, batch_stats));
-        }
-      }
-    }
+    group_sums<T, kAct>(x, y, gy, slope, g, grp, group_mean, inv_std, sum_gy[grp], sum_gy_xhat[grp]);
+    if (dx)
+      group_dx<T, kAct>(x, y, gy, slope, g, grp, group_mean, inv_std, gamma ? static_cast<double>(gamma[c]) : 1.0,
+                        batch_stats, sum_gy[grp], sum_gy_xhat[grp], dx);
   }
 }
 
@@ -151,10 +178,8 @@ void backward(const T* x, const T* y, const T* gy, P slope, const math::NormGeom
               double eps, const P* gamma, bool batch_stats, T* dx, P* dgamma, P* dbeta) {
   const auto groups = static_cast<size_t>(math::norm_groups(g));
   std::vector<double> sum_gy(groups, 0.0), sum_gy_xhat(groups, 0.0);
-  backward_group_sums<T, kAct>(x, y, gy, slope, g, mean, var, eps, sum_gy.data(), sum_gy_xhat.data());
-  if (dx)
-    backward_dx<T, kAct>(x, y, gy, slope, g, mean, var, eps, gamma, batch_stats, sum_gy.data(), sum_gy_xhat.data(),
-                         dx);
+  backward_groups<T, kAct>(x, y, gy, slope, g, mean, var, eps, gamma, batch_stats, dx, sum_gy.data(),
+                           sum_gy_xhat.data());
   backward_affine(g, sum_gy.data(), sum_gy_xhat.data(), dgamma, dbeta);
 }
 

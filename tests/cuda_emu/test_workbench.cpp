@@ -97,12 +97,14 @@ TEST_CASE("workbench: the versions promoted in issue 17 beat the kernels they re
   // softmax: the register version reads x once (v1), the three-pass one three times (v2).
   CHECK(moved_ratio(profile("softmax", 1, 1024)) == doctest::Approx(1.0));
   CHECK(moved_ratio(profile("softmax", 2, 1024)) == doctest::Approx(2.0));
-  // max_pool k = 2: 16-byte loads of whole window rows (v1) against lanes 8 bytes apart (v2).
+  // max_pool k = 2: 16-byte loads of whole window rows (v1) against lanes 8 bytes apart (v2;
+  // 2.4x since math::max_window_argmax keeps its running maximum in a register, 4.4x when it
+  // reloaded it through the index).
   const std::vector<pn::cuda::emu::LaunchProfile> pool = profile("max_pool", 1, 16384);
   REQUIRE(pool.size() == 1);
   CHECK(pool[0].global_load.units == pool[0].global_load.min_units);
   CHECK(moved_ratio(pool) < 1.2);
-  CHECK(moved_ratio(profile("max_pool", 2, 16384)) > 4.0);
+  CHECK(moved_ratio(profile("max_pool", 2, 16384)) > 2.0);
   // norm statistics of 4 groups of 4104: split across blocks (2 chunks x 4 groups) against one
   // block per group.
   const std::vector<pn::cuda::emu::LaunchProfile> split = profile("norm_stats", 1, 16416);
