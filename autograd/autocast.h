@@ -21,17 +21,21 @@
 //      that dtype (16-bit storage, as PyTorch's autocast and cuDNN), with their statistics,
 //      running buffers, gamma, beta and the gradients of those in float32 and all arithmetic
 //      in float32 or wider (autograd/ops/norm.h). So do, as in PyTorch's autocast, max-pool,
-//      nearest upsampling, concatenation / narrow / crop_pad, and the elementwise maps (ReLU,
-//      leaky ReLU, add, mul, ...: each element widened to float32, computed, rounded once;
-//      kernels/cpu/elementwise.h, pool.h): given 16-bit tensors they return 16-bit ones,
+//      nearest upsampling, concatenation / narrow / crop_pad, dropout, and the elementwise
+//      maps (ReLU, leaky ReLU, tanh, add, mul, ...: each element widened to float32, computed,
+//      rounded once; kernels/cpu/elementwise.h, pool.h): given 16-bit tensors they return 16-bit ones,
 //      given float32 ones float32. Operands of one op must have one dtype: a 16-bit and a
 //      float32 operand together are an error naming both, never a silent cast either way.
 //      nn::Sequential (nn/layers.h) starts 16-bit chains: a bias-free conv followed by a fused
 //      norm + activation gets its input cast to the scope's dtype, and the 16-bit activation
 //      then stays 16-bit through every layer that takes it (convs, norms, ReLU, LeakyReLU,
-//      MaxPool, Upsample), cast to float32 before any other layer and on leaving the
-//      Sequential, unless the Sequential hands 16 bits on (set_output_16bit: the U-Net's
-//      blocks, so its max-pools, skips and skip concatenations stay 16-bit; models/unet.h).
+//      Tanh, Dropout, MaxPool, Upsample), cast to float32 before any other layer and on leaving
+//      the Sequential, unless the Sequential hands 16 bits on (set_output_16bit: the blocks of
+//      the U-Net, so its max-pools, skips and skip concatenations stay 16-bit, models/unet.h;
+//      of the pix2pix generator, whose skips, decoder upsampling and dropout stay 16-bit; of
+//      the PatchGAN's levels and the lesion WGAN generator's blocks). Models whose blocks end
+//      in a conv with a bias (the lesion critic, SPADE's residual blocks) return to float32
+//      there (rule 1).
 //      Every other op runs in float32: reductions (a 16-bit gradient of a broadcast operand is
 //      summed in float32 and rounded once), softmax, losses, the WGAN-GP penalty, metrics.
 //      (softmax / log_softmax also take 16-bit tensors, with float32 math, but autocast hands

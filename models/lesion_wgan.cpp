@@ -22,6 +22,7 @@ LesionGenerator::LesionGenerator(const LesionGanConfig& cfg, Generator& gen) : c
   int64_t in = cfg.gen_filters[0];
   for (size_t i = 0; i < cfg.gen_filters.size(); ++i) {
     auto s = register_module("block" + std::to_string(i), std::make_shared<nn::Sequential>());
+    s->set_output_16bit(true);  // 16-bit activations on to the next block (autograd/autocast.h)
     s->add(std::make_shared<nn::Conv>(
         in, cfg.gen_filters[i],
         nn::ConvOptions{

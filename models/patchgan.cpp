@@ -15,6 +15,7 @@ PatchGan::PatchGan(const PatchGanConfig& cfg, Generator& gen, Generator& noise_g
     const int stride = l + 1 < n ? 2 : 1;  // all but the last filter level halve the size
     const int64_t f = last ? 1 : cfg.filters[l];
     auto s = register_module(std::to_string(l), std::make_shared<nn::Sequential>());
+    s->set_output_16bit(!last);  // 16-bit activations on to the next level (autograd/autocast.h)
     const bool norm = !last && l > 0;  // no bias in front of a norm: it would cancel it
     s->add(std::make_shared<nn::Conv>(in, f,
                                       nn::ConvOptions{.dims = cfg.dims,

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "autograd/autocast.h"
 #include "autograd/ops/conv.h"
 #include "models/input_check.h"
 
@@ -21,6 +22,7 @@ Pix2PixGenerator::Pix2PixGenerator(const Pix2PixConfig& cfg, Generator& gen, Gen
     const int64_t f = std::min(cfg.base_filters << std::min(l, 20), cfg.max_filters);
     filters.push_back(f);
     auto s = register_module("down" + std::to_string(l), std::make_shared<nn::Sequential>());
+    s->set_output_16bit(true);  // to the next level and the 16-bit skip concatenation (autocast.h)
     nn::ConvOptions o = down;
     o.bias = l == 0;
     s->add(std::make_shared<nn::Conv>(in, f, o, gen));
@@ -32,6 +34,7 @@ Pix2PixGenerator::Pix2PixGenerator(const Pix2PixConfig& cfg, Generator& gen, Gen
   // Decoder level l brings the bottom-up features to the size of encoder level l's output.
   for (int l = cfg.depth - 2; l >= 0; --l) {
     auto s = register_module("up" + std::to_string(l), std::make_shared<nn::Sequential>());
+    s->set_output_16bit(true);  // to the 16-bit skip concatenation
     s->add(std::make_shared<nn::Upsample>(2));
     s->add(std::make_shared<nn::Conv>(in, filters[l], flat, gen));
     s->add(std::make_shared<nn::InstanceNorm>(filters[l]));
@@ -53,7 +56,9 @@ Tensor Pix2PixGenerator::forward(const Tensor& labels) {
   std::vector<Tensor> skips;
   Tensor h = labels;
   for (auto& d : down_) {
-    h = (*d)(h);
+    // Under a 16-bit autocast the first level's output (its conv has a bias: float32) is cast
+    // once, as the next conv would cast it, so that every skip and decoder level is 16-bit.
+    h = autocast_operand((*d)(h));
     skips.push_back(h);
   }
   for (size_t i = 0; i < up_.size(); ++i) h = concat({(*up_[i])(h), skips[skips.size() - 2 - i]}, 1);

@@ -188,7 +188,8 @@ bool Sequential::layer_takes_16bit(size_t i) const {
   const UnaryModule* m = layers_[i].get();
   if (const auto* n = dynamic_cast<const FusableNorm*>(m)) return n->takes_16bit();
   return dynamic_cast<const Conv*>(m) || dynamic_cast<const ConvTranspose*>(m) || dynamic_cast<const ReLU*>(m) ||
-         dynamic_cast<const LeakyReLU*>(m) || dynamic_cast<const MaxPool*>(m) || dynamic_cast<const Upsample*>(m);
+         dynamic_cast<const LeakyReLU*>(m) || dynamic_cast<const Tanh*>(m) || dynamic_cast<const Dropout*>(m) ||
+         dynamic_cast<const MaxPool*>(m) || dynamic_cast<const Upsample*>(m);
 }
 
 Tensor Sequential::forward(const Tensor& x) {

@@ -178,8 +178,8 @@ class Upsample : public UnaryModule {
 // Mixed precision: under a bf16 / fp16 autocast scope, a bias-free Conv / ConvTranspose followed
 // by a fused norm + activation hands its 16-bit result to the norm, whose 16-bit output goes on
 // as it is to the layers that take 16-bit activations (convolutions, norms, ReLU, LeakyReLU,
-// MaxPool, Upsample); it is cast to float32 before any other layer and on leaving the
-// Sequential, unless set_output_16bit(true) (autograd/autocast.h, rule 2).
+// Tanh, Dropout, MaxPool, Upsample); it is cast to float32 before any other layer and on leaving
+// the Sequential, unless set_output_16bit(true) (autograd/autocast.h, rule 2).
 class Sequential : public UnaryModule {
  public:
   Sequential() = default;
@@ -195,7 +195,8 @@ class Sequential : public UnaryModule {
   void set_fuse_norm_activation(bool on) { fuse_norm_activation_ = on; }
   bool fuse_norm_activation() const { return fuse_norm_activation_; }
   // Under a 16-bit autocast scope, hand a 16-bit output on as it is instead of casting it to
-  // float32 (the U-Net's blocks, whose outputs go to 16-bit pooling and concatenation).
+  // float32 (the blocks of the U-Net, pix2pix, PatchGAN and the lesion generator, whose outputs
+  // go to 16-bit pooling, concatenation or the next block).
   void set_output_16bit(bool on) { output_16bit_ = on; }
 
  private:

@@ -8,6 +8,10 @@
 //     backward, Adam), medium size by default, the paper's with --paper;
 //   * the paper's first-level 3-D convolution, 32 -> 32 channels, 3x3x3, at 32x128x128:
 //     forward, and forward + both backward passes, on float32 tensors and on bfloat16 ones.
+//   * with --gans, one training iteration of the GANs whose activations stay 16-bit between
+//     blocks (autograd/autocast.h rule 2): pix2pix (2-D, the paper's 128x128, depth 6) against
+//     its PatchGAN (least squares + L1), and the lesion WGAN-GP (critic step with the
+//     penalty's double backward, then generator step) at 16x64x64.
 // --fp16 adds float16 (computed by widening to float32 on this CPU: slower, by design).
 #include <algorithm>
 #include <cstdio>
@@ -22,6 +26,10 @@
 #include "bench/bench_util.h"
 #include "kernels/cpu/conv.h"
 #include "kernels/cpu/conv_dnnl.h"
+#include "models/gan_losses.h"
+#include "models/lesion_wgan.h"
+#include "models/patchgan.h"
+#include "models/pix2pix.h"
 #include "models/seg_losses.h"
 #include "models/unet.h"
 #include "nn/optim.h"
@@ -127,15 +135,84 @@ void conv_level(const std::vector<Precision>& ps, int reps) {
   }
 }
 
+// Cases of `ps` running `iteration(p)`, reported under `what`.
+void precision_cases(const char* what, const std::vector<Precision>& ps, const std::function<void(Precision)>& iteration,
+                     int reps) {
+  std::vector<std::function<void()>> cases;
+  std::vector<std::string> names;
+  for (Precision p : ps) {
+    cases.push_back([&iteration, p] { iteration(p); });
+    names.push_back(precision_name(p));
+  }
+  report(what, names, interleaved(cases, reps));
+}
+
+// One pix2pix + PatchGAN iteration (discriminator step, then generator step), as `translate`.
+void pix2pix_iteration(const std::vector<Precision>& ps, int reps) {
+  Generator gen(3), aux(4);
+  models::Pix2PixGenerator g(models::Pix2PixConfig::paper_2d(), gen, aux);
+  models::PatchGan d(models::PatchGanConfig{}, gen, aux);
+  nn::Adam og(g.named_parameters(), nn::AdamOptions{1e-6}), od(d.named_parameters(), nn::AdamOptions{1e-6});
+  const Tensor labels = Tensor::rand({1, 29, 128, 128}, gen), real = Tensor::rand({1, 1, 128, 128}, gen);
+  precision_cases("pix2pix + PatchGAN iteration 128x128 (paper)", ps, [&](Precision p) {
+    od.zero_grad();
+    Tensor loss;
+    {
+      AutocastScope mixed(p);
+      loss = models::lsgan_discriminator_loss(d.forward(real, labels), d.forward(g.forward(labels).detach(), labels));
+    }
+    loss.backward();
+    od.step(), og.zero_grad();
+    {
+      AutocastScope mixed(p);
+      Tensor fake = g.forward(labels);
+      loss = models::translation_generator_loss(d.forward(fake, labels), fake, real, 10.0).loss;
+    }
+    loss.backward();
+    og.step();
+  }, reps);
+}
+
+// One lesion WGAN-GP iteration (critic step with the gradient penalty, then generator step).
+void wgan_iteration(const std::vector<Precision>& ps, int reps) {
+  models::LesionGanConfig c;
+  c.start = {1, 2, 2}, c.gen_filters = {64, 32, 16, 8, 8}, c.mask_size = {16, 64, 64};
+  c.critic_filters = {8, 16, 32, 64, 128}, c.critic_dense = 128;
+  Generator gen(5);
+  models::LesionGenerator g(c, gen);
+  models::LesionCritic k(c, gen);
+  nn::Adam og(g.named_parameters(), nn::AdamOptions{1e-6}), ok(k.named_parameters(), nn::AdamOptions{1e-6});
+  const Tensor real = Tensor::rand({2, 1, 16, 64, 64}, gen), z = Tensor::randn({2, c.z_dim}, gen);
+  const Tensor e = Tensor::rand({2, 1, 1, 1, 1}, gen);
+  auto critic = [&k](const Tensor& x) { return k.forward(x); };
+  precision_cases("lesion WGAN-GP iteration 16x64x64, batch 2", ps, [&](Precision p) {
+    ok.zero_grad();
+    Tensor loss;
+    {
+      AutocastScope mixed(p);
+      loss = models::wgan_gp_critic_loss(critic, real, g.forward(z).detach(), e, 10.0).loss;
+    }
+    loss.backward();
+    ok.step(), og.zero_grad();
+    {
+      AutocastScope mixed(p);
+      loss = models::wgan_generator_loss(k.forward(g.forward(z)));
+    }
+    loss.backward();
+    og.step();
+  }, reps);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  bool paper = false, fp16 = false, conv_only = false;
+  bool paper = false, fp16 = false, conv_only = false, gans = false;
   int reps = 5;
   bench::Args("bench_mixed_precision")
       .flag("--paper", &paper)
       .flag("--fp16", &fp16)
       .flag("--conv-only", &conv_only)
+      .flag("--gans", &gans)
       .option("--reps", &reps)
       .parse(argc, argv);
   std::vector<Precision> ps{Precision::FP32, Precision::BF16};
@@ -143,6 +220,11 @@ int main(int argc, char** argv) {
   std::printf("mixed precision on the CPU: conv %s, oneDNN bf16 %s; median of %d interleaved repeats after a warm-up\n",
               cpu::conv_impl_name(cpu::conv_impl()),
               cpu::dnnl_bf16_native() ? "native (AVX512-BF16/AMX)" : "not native (bf16 widened to fp32)", reps);
+  if (gans) {
+    pix2pix_iteration(ps, reps);
+    wgan_iteration(ps, reps);
+    return 0;
+  }
   conv_level(ps, reps);
   if (conv_only) return 0;
   unet_step("U-Net step 32x64x64, base 16, depth 3", {.dims = 3, .in_channels = 1, .classes = 2, .base_filters = 16,

@@ -16,6 +16,7 @@
 #include "autograd/generator.h"
 #include "autograd/node.h"
 #include "autograd/ops/reduce.h"
+#include "autocast_graph.h"
 #include "models/unet.h"
 #include "nn/layers.h"
 
@@ -105,24 +106,7 @@ TEST_CASE("without autocast, after a conv with bias, or unfused, the norm sees f
   CHECK(unfused.bn1->in == std::vector<DType>{DType::Float32});
 }
 
-namespace {
-
-// Every recorded op of the graph that made y: op name -> the input descriptions of its nodes.
-std::map<std::string, std::vector<std::string>> ops_of(const Tensor& y) {
-  std::map<std::string, std::vector<std::string>> ops;
-  std::vector<std::shared_ptr<Node>> stack{y.grad_fn()};
-  std::set<const Node*> seen;
-  while (!stack.empty()) {
-    std::shared_ptr<Node> n = stack.back();
-    stack.pop_back();
-    if (!n || !seen.insert(n.get()).second) continue;
-    ops[n->op].push_back(n->inputs_desc);
-    for (const Edge& e : n->edges) stack.push_back(e.fn);
-  }
-  return ops;
-}
-
-}  // namespace
+using test::ops_of;
 
 TEST_CASE("autocast keeps the U-Net 16-bit through max-pool and the skip concatenation") {
   for (DType t : {DType::BFloat16, DType::Float16}) {
@@ -148,9 +132,7 @@ TEST_CASE("autocast keeps the U-Net 16-bit through max-pool and the skip concate
     }
     // Casts of activations: the input to 16 bits, and one 16-bit result back to float32 (the
     // head's); every other cast is a float32 weight's.
-    int to_fp32 = 0;
-    for (const std::string& in : ops["to_dtype"]) to_fp32 += in.rfind(name + "[", 0) == 0;
-    CHECK(to_fp32 == 1);
+    CHECK(test::casts_from(ops, name) == 1);
     sum(logits).backward();
     for (const auto& [pname, p] : net.named_parameters()) {
       INFO(pname);
