@@ -11,7 +11,7 @@
 //   * with --gans, one training iteration of the GANs whose activations stay 16-bit between
 //     blocks (autograd/autocast.h rule 2): pix2pix (2-D, the paper's 128x128, depth 6) against
 //     its PatchGAN (least squares + L1), and the lesion WGAN-GP (critic step with the
-//     penalty's double backward, then generator step) at 16x64x64.
+//     penalty's double backward, then generator step; and the generator step alone) at 16x64x64.
 // --fp16 adds float16 (computed by widening to float32 on this CPU: slower, by design).
 #include <algorithm>
 #include <cstdio>
@@ -194,6 +194,16 @@ void wgan_iteration(const std::vector<Precision>& ps, int reps) {
     }
     loss.backward();
     ok.step(), og.zero_grad();
+    {
+      AutocastScope mixed(p);
+      loss = models::wgan_generator_loss(k.forward(g.forward(z)));
+    }
+    loss.backward();
+    og.step();
+  }, reps);
+  precision_cases("  of which the generator step alone", ps, [&](Precision p) {
+    og.zero_grad();
+    Tensor loss;
     {
       AutocastScope mixed(p);
       loss = models::wgan_generator_loss(k.forward(g.forward(z)));
