@@ -27,15 +27,8 @@ struct CpuKernels {
   PN_BACKEND_OPS(PN_CPU_FORWARD)
 #undef PN_CPU_FORWARD
   template <class S, class D, class... A> static void cast(A... a) { cpu::cast<S, D>(a...); }
-  // The ops with bfloat16 / float16 kernels (backend_impl.h): autocast's (autograd/autocast.h)
-  // plus the elementwise maps, pooling and upsampling, as on CUDA.
-  static constexpr bool low_precision(std::string_view op) {
-    return op == "cast" || op == "fill" || op == "unary" || op == "binary" || op == "where" || op == "copy_box" ||
-           op == "max_pool_forward" || op == "index_gather" || op == "index_scatter_add" || op == "upsample_nearest" ||
-           op == "block_sum" || op == "conv_forward" || op == "conv_backward_input" ||
-           op == "conv_backward_weight" || op == "gemm" || op == "norm_stats" || op == "norm_forward" ||
-           op == "norm_backward" || op == "norm_act_forward" || op == "norm_act_backward" || op == "softmax_forward";
-  }
+  // The ops with bfloat16 / float16 kernels (backend_impl.h): the list both backends share.
+  static constexpr bool low_precision(std::string_view op) { return in_low_precision_ops(op); }
 };
 
 Backend* g_cuda_backends[kMaxBackendDevices] = {};  // indexed by device index

@@ -19,6 +19,28 @@
 // `cast` is not in the list: it dispatches on two dtypes (from, to) and is written by hand in
 // backend.h, backend_impl.h and both forwarders.
 #pragma once
+#include <string_view>
+
+namespace pn {
+
+// The ops with bfloat16 / float16 kernels on the CPU and CUDA backends alike (a backend's
+// `low_precision(op)`, backend_impl.h): what autocast needs (autograd/autocast.h), plus
+// fills, box copies, the elementwise maps, pooling, upsampling and softmax. Reductions are
+// float32 / float64 only.
+inline constexpr std::string_view kLowPrecisionOps[] = {
+    "cast",           "fill",           "unary",          "binary",         "where",
+    "copy_box",       "max_pool_forward", "index_gather", "index_scatter_add", "upsample_nearest",
+    "block_sum",      "conv_forward",   "conv_backward_input", "conv_backward_weight", "gemm",
+    "norm_stats",     "norm_forward",   "norm_backward",  "norm_act_forward", "norm_act_backward",
+    "softmax_forward"};
+
+constexpr bool in_low_precision_ops(std::string_view op) {
+  for (std::string_view o : kLowPrecisionOps)
+    if (o == op) return true;
+  return false;
+}
+
+}  // namespace pn
 
 #define PN_BACKEND_OPS(OP)                                                                                     \
   /* Elementwise (kernels/cpu/elementwise.h). */                                                                \
@@ -104,3 +126,23 @@
 
 // Removes the parentheses around an entry's parameter or argument list.
 #define PN_BACKEND_UNPAREN(...) __VA_ARGS__
+
+namespace pn {
+
+// Every name in kLowPrecisionOps is a backend op (pinned here: a misspelt name would leave
+// its op float-only without a word).
+constexpr bool is_backend_op(std::string_view op) {
+#define PN_BACKEND_OP_NAME(name, params, args) \
+  if (op == #name) return true;
+  PN_BACKEND_OPS(PN_BACKEND_OP_NAME)
+#undef PN_BACKEND_OP_NAME
+  return op == "cast";
+}
+constexpr bool low_precision_ops_exist() {
+  for (std::string_view o : kLowPrecisionOps)
+    if (!is_backend_op(o)) return false;
+  return true;
+}
+static_assert(low_precision_ops_exist(), "kLowPrecisionOps names an op that is not in PN_BACKEND_OPS");
+
+}  // namespace pn

@@ -89,15 +89,8 @@ struct CudaKernels {
               dtype_name(dtype_of<S>::value), dtype_name(dtype_of<D>::value));
     }
   }
-  // The ops with bfloat16 / float16 kernels (backend_impl.h): what autocast needs
-  // (autograd/autocast.h) plus fills, box copies, the elementwise maps, pooling and upsampling, as on the CPU.
-  static constexpr bool low_precision(std::string_view op) {
-    return op == "cast" || op == "fill" || op == "unary" || op == "binary" || op == "where" || op == "copy_box" ||
-           op == "max_pool_forward" || op == "index_gather" || op == "index_scatter_add" || op == "upsample_nearest" ||
-           op == "block_sum" || op == "conv_forward" || op == "conv_backward_input" ||
-           op == "conv_backward_weight" || op == "gemm" || op == "norm_stats" || op == "norm_forward" ||
-           op == "norm_backward" || op == "norm_act_forward" || op == "norm_act_backward" || op == "softmax_forward";
-  }
+  // The ops with bfloat16 / float16 kernels (backend_impl.h): the list both backends share.
+  static constexpr bool low_precision(std::string_view op) { return in_low_precision_ops(op); }
 
  private:
   template <class T>
