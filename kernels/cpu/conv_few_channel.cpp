@@ -130,8 +130,9 @@ bool few_channel_bwdw_supported(const ConvGeom& g) {
 }
 
 bool few_channel_bwdw_preferred(const ConvGeom& g) {
-  // Measured crossover (README): faster than oneDNN up to 16 -> 8 and 8 -> 16, slower from 16 -> 16 on.
-  return few_channel_bwdw_supported(g) && g.C_in * g.C_out <= 128;
+  // Measured crossover (README): faster than oneDNN up to 16 -> 8 and 8 -> 16, slower from 16 -> 16
+  // on; wider channel counts (e.g. 128 -> 1) were not measured and keep oneDNN.
+  return few_channel_bwdw_supported(g) && g.C_in <= 16 && g.C_out <= 16 && g.C_in * g.C_out <= 128;
 }
 
 void few_channel_conv_backward_weight(const ConvGeom& g, const float* x, const float* dy, float* dw) {

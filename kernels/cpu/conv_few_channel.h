@@ -17,7 +17,8 @@ namespace pn::cpu {
 bool few_channel_bwdw_supported(const kernels::ConvGeom& g);
 
 // Whether conv.h should take this kernel over oneDNN for g: supported and within the channel
-// range where it measured faster (kernels/cpu/README.md, "Few-channel backward-weight").
+// range where it measured faster (kernels/cpu/README.md, "Few-channel backward-weight"):
+// C_in, C_out <= 16 and C_in x C_out <= 128.
 bool few_channel_bwdw_preferred(const kernels::ConvGeom& g);
 
 // dw [C_out, C_in, k...] from x [N, C_in, in...] and dy [N, C_out, out...]: overwritten.

@@ -112,6 +112,7 @@ TEST_CASE("conv few-channel backward-weight: the geometries it takes, and the di
   CHECK(pn::cpu::few_channel_bwdw_preferred(small));
   CHECK(pn::cpu::few_channel_bwdw_preferred(make(1, 16, 8, {4, 4, 4}, {3, 3, 3}, {1, 1, 1})));
   CHECK_FALSE(pn::cpu::few_channel_bwdw_preferred(make(1, 16, 16, {4, 4, 4}, {3, 3, 3}, {1, 1, 1})));
+  CHECK_FALSE(pn::cpu::few_channel_bwdw_preferred(make(1, 32, 2, {4, 4, 4}, {3, 3, 3}, {1, 1, 1})));
   std::vector<float> x(64 * 8 * 8), dy(x.size()), dw(8 * 8 * 8);
   CHECK_THROWS_WITH_AS(pn::cpu::few_channel_conv_backward_weight(k2, x.data(), dy.data(), dw.data()),
                        doctest::Contains("needs stride 1, kernel width 3"), std::invalid_argument);
