@@ -21,13 +21,14 @@ constexpr int64_t kGroups = 16;  // output planes (n, od) split into at most thi
 
 int64_t round_up(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
 
-// Output positions o in [lo, hi) whose input coordinate o + off lies in [0, n) (stride 1).
+// Output positions o in [lo, hi) whose input coordinate o + off lies in [0, in_n) (stride 1);
+// empty (hi == lo) where none does.
 struct Range {
   int64_t lo, hi;
 };
 Range valid_range(int64_t out_n, int64_t in_n, int64_t off) {
   const int64_t lo = std::max<int64_t>(0, -off), hi = std::min(out_n, in_n - off);
-  return {std::min(lo, std::max(hi, lo)), std::max(hi, lo)};
+  return {lo, std::max(hi, lo)};
 }
 
 // A zeroed float buffer whose data() starts on a 64-byte line (so are rows of a multiple of 16).
