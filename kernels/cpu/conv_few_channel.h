@@ -1,10 +1,12 @@
 // A direct, vectorised CPU convolution backward-weight for few-channel layers (float32):
 //   dw[co, ci, kz, ky, kx] = sum_n sum_(od,oh,ow) dy[n, co, od, oh, ow] * x[n, ci, od+kz-pd, oh+ky-ph, ow+kx-pw]
 // oneDNN runs these shapes (8-16 channels, e.g. the small U-Net's 16x32x32 levels) through
-// its gemm fallback at ~5 GFLOP/s; this kernel keeps 8 output channels x 3 kx taps of 16-lane
-// float accumulators in AVX-512 registers and streams rows of dy and x once per (ci, kz, ky),
-// so it needs no column buffer. Each task (ci, kz, ky, block of 8 output channels) owns its
-// dw entries and sums in a fixed order, so the result does not depend on the thread count.
+// its gemm fallback at ~5-11 GFLOP/s; this kernel keeps 8 output channels x 3 kx taps of
+// 16-lane float accumulators in AVX-512 registers and, per output plane (n, od), streams the
+// plane's rows once per (ci, kz, ky) while they sit in L1/L2, so it needs no column buffer.
+// Work is split into at most 16 fixed groups of planes (x blocks of 8 output channels), each
+// with its own lane partials, added in group order at the end: the result does not depend
+// on the thread count.
 // conv.h routes float32 backward-weight here where few_channel_bwdw_preferred(g) says so; the
 // reference (conv_reference.h) stays the checked definition (tests/ops_conv/test_conv_few_channel.cpp).
 #pragma once
