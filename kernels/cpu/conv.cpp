@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "kernels/cpu/conv_dnnl.h"
+#include "kernels/cpu/conv_few_channel.h"
 #include "kernels/cpu/elementwise.h"
 #include "kernels/cpu/conv_reference.h"
 
@@ -66,7 +67,8 @@ void conv_backward_input<double>(const ConvGeom& g, const double* dy, const doub
 }
 template <>
 void conv_backward_weight<float>(const ConvGeom& g, const float* x, const float* dy, float* dw) {
-  if (use_dnnl(g)) dnnl_conv_backward_weight(g, x, dy, dw);
+  if (use_dnnl(g) && few_channel_bwdw_preferred(g)) few_channel_conv_backward_weight(g, x, dy, dw);
+  else if (use_dnnl(g)) dnnl_conv_backward_weight(g, x, dy, dw);
   else reference::conv_backward_weight(g, x, dy, dw);
 }
 template <>
