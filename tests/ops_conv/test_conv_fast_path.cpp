@@ -19,10 +19,14 @@
 #include "kernels/cpu/conv_dnnl.h"
 #include "kernels/cpu/conv_reference.h"
 #include "test_util.h"
+#include "tests/ops_conv/conv_test_values.h"
 
 using pn::kernels::ConvGeom;
 
 namespace {
+
+using pn::test::random_vector;
+using pn::test::rel_error;
 
 struct Case {
   const char* name;
@@ -41,24 +45,7 @@ ConvGeom geom(const Case& c) {
   return g;
 }
 
-std::vector<double> random_vector(size_t n, std::mt19937& rng) {
-  std::normal_distribution<double> d;
-  std::vector<double> v(n);
-  for (auto& x : v) x = d(rng);
-  return v;
-}
 std::vector<float> to_float(const std::vector<double>& v) { return {v.begin(), v.end()}; }
-
-// max |fast - ref| relative to the largest |ref| (float32 sums of up to C_in k^3 terms).
-double rel_error(const std::vector<float>& fast, const std::vector<double>& ref) {
-  REQUIRE(fast.size() == ref.size());
-  double m = 0, scale = 1e-30;
-  for (size_t i = 0; i < ref.size(); ++i) {
-    m = std::max(m, std::abs(static_cast<double>(fast[i]) - ref[i]));
-    scale = std::max(scale, std::abs(ref[i]));
-  }
-  return m / scale;
-}
 
 const Case kCases[] = {
     {"3-D odd: stride (2,1,2), pad (1,0,1), k 3x2x3, batch 2", 3, 2, 3, 5, {5, 7, 6}, {3, 2, 3}, {2, 1, 2}, {1, 0, 1}},

@@ -18,10 +18,14 @@
 #include "kernels/cpu/conv_few_channel.h"
 #include "kernels/cpu/conv_reference.h"
 #include "test_util.h"
+#include "tests/ops_conv/conv_test_values.h"
 
 using pn::kernels::ConvGeom;
 
 namespace {
+
+using pn::test::random_vector;
+using pn::test::rel_error;
 
 ConvGeom make(int64_t n, int64_t ci, int64_t co, const int64_t (&in)[3], const int64_t (&k)[3],
               const int64_t (&pad)[3]) {
@@ -41,23 +45,6 @@ const Case kCases[] = {
     {"1 -> 8 (first layer), pad 2 (output wider than input)", make(2, 1, 8, {4, 5, 6}, {3, 3, 3}, {2, 2, 2})},
     {"16 -> 8, no padding (output narrower)", make(2, 16, 8, {5, 6, 18}, {3, 3, 3}, {0, 0, 0})},
 };
-
-std::vector<double> random_vector(size_t n, std::mt19937& rng) {
-  std::normal_distribution<double> d;
-  std::vector<double> v(n);
-  for (auto& x : v) x = d(rng);
-  return v;
-}
-
-double rel_error(const std::vector<float>& fast, const std::vector<double>& ref) {
-  REQUIRE(fast.size() == ref.size());
-  double m = 0, scale = 1e-30;
-  for (size_t i = 0; i < ref.size(); ++i) {
-    m = std::max(m, std::abs(static_cast<double>(fast[i]) - ref[i]));
-    scale = std::max(scale, std::abs(ref[i]));
-  }
-  return m / scale;
-}
 
 struct Operands {
   std::vector<double> x, dy, dw;  // dw: the float64 reference

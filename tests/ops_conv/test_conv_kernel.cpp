@@ -6,17 +6,13 @@
 #include "kernels/op_geometry.h"
 #include "kernels/cpu/conv_reference.h"
 #include "test_util.h"
+#include "tests/ops_conv/conv_test_values.h"
 
 using pn::kernels::ConvGeom;
 
 namespace {
 
-std::vector<double> random_vector(size_t n, std::mt19937& rng) {
-  std::normal_distribution<double> d;
-  std::vector<double> v(n);
-  for (auto& x : v) x = d(rng);
-  return v;
-}
+using pn::test::random_vector;
 
 double max_diff(const std::vector<double>& a, const std::vector<double>& b) {
   double m = 0;
