@@ -7,6 +7,7 @@ namespace pn {
 
 namespace {
 thread_local DType g_autocast = DType::Float32;
+thread_local bool g_keep_16bit = false;
 constexpr const char* kNames[] = {"fp32", "tf32", "bf16", "fp16"};
 }  // namespace
 
@@ -32,6 +33,11 @@ AutocastScope::AutocastScope(DType dtype) : prev_(g_autocast) {
 AutocastScope::~AutocastScope() { g_autocast = prev_; }
 
 DType autocast_dtype() { return g_autocast; }
+
+Keep16BitScope::Keep16BitScope(bool keep) : prev_(g_keep_16bit) { g_keep_16bit = keep; }
+Keep16BitScope::~Keep16BitScope() { g_keep_16bit = prev_; }
+
+bool autocast_keeps_16bit() { return g_keep_16bit && g_autocast != DType::Float32; }
 
 Tensor autocast_operand(const Tensor& x) {
   if (g_autocast == DType::Float32 || !x.defined() || x.dtype() != DType::Float32) return x;

@@ -16,6 +16,14 @@
 //      whose input x is already 16-bit (a 16-bit activation, rule 2) casts only its float32
 //      weight and returns its 16-bit result as it is; with a float32 bias, the result is cast
 //      to float32 and the bias added in float32 (the U-Net's head: float32 logits).
+//   1b. Inside a Keep16BitScope, a conv / conv_transpose under a 16-bit scope returns its
+//      16-bit result whatever its operands' dtypes, and a float32 bias is cast to the scope's
+//      dtype (recorded) and added in 16 bits (float32 math, rounded once): PyTorch autocast's
+//      conv, which casts input, weight and bias. Its gradient is summed in float32, rounded
+//      once to 16 bits and cast to the float32 master bias. nn::Sequential opens the scope
+//      around a conv whose output goes to a layer that takes 16 bits (or leaves a Sequential
+//      that hands 16 bits on); nn::SpadeNorm and the SPADE residual block around their convs,
+//      so that x̂ · (1 + γ) + β is computed in 16 bits.
 //   2. Ops that run in their input's dtype. Batch and instance norms (plain and fused with
 //      their activation) take bfloat16 / float16 activations as they are and return them in
 //      that dtype (16-bit storage, as PyTorch's autocast and cuDNN), with their statistics,
@@ -26,16 +34,15 @@
 //      rounded once; kernels/cpu/elementwise.h, pool.h): given 16-bit tensors they return 16-bit ones,
 //      given float32 ones float32. Operands of one op must have one dtype: a 16-bit and a
 //      float32 operand together are an error naming both, never a silent cast either way.
-//      nn::Sequential (nn/layers.h) starts 16-bit chains: a bias-free conv followed by a fused
-//      norm + activation gets its input cast to the scope's dtype, and the 16-bit activation
-//      then stays 16-bit through every layer that takes it (convs, norms, ReLU, LeakyReLU,
+//      nn::Sequential (nn/layers.h) starts 16-bit chains: a conv followed by a layer that takes
+//      16 bits returns its 16-bit result (rule 1b), and the 16-bit activation then stays 16-bit
+//      through every layer that takes it (convs, norms, ReLU, LeakyReLU,
 //      Tanh, Dropout, MaxPool, Upsample), cast to float32 before any other layer and on leaving
 //      the Sequential, unless the Sequential hands 16 bits on (set_output_16bit: the blocks of
 //      the U-Net, so its max-pools, skips and skip concatenations stay 16-bit, models/unet.h;
 //      of the pix2pix generator, whose skips, decoder upsampling and dropout stay 16-bit; of
-//      the PatchGAN's levels and the lesion WGAN generator's blocks). Models whose blocks end
-//      in a conv with a bias (the lesion critic, SPADE's residual blocks) return to float32
-//      there (rule 1).
+//      the PatchGAN's levels, the lesion WGAN generator's blocks and the lesion critic's
+//      blocks; SPADE's residual blocks return 16 bits by rule 1b).
 //      Every other op runs in float32: reductions (a 16-bit gradient of a broadcast operand is
 //      summed in float32 and rounded once), softmax, losses, the WGAN-GP penalty, metrics.
 //      (softmax / log_softmax also take 16-bit tensors, with float32 math, but autocast hands
@@ -88,6 +95,22 @@ class AutocastScope {
 
 // The dtype of the innermost scope (Float32 outside any).
 DType autocast_dtype();
+
+// Rule 1b's scope: while one with keep = true is open (per thread; scopes nest), convolutions
+// under a 16-bit autocast scope return 16-bit results with their bias added in 16 bits.
+class Keep16BitScope {
+ public:
+  explicit Keep16BitScope(bool keep = true);
+  ~Keep16BitScope();
+  Keep16BitScope(const Keep16BitScope&) = delete;
+  Keep16BitScope& operator=(const Keep16BitScope&) = delete;
+
+ private:
+  bool prev_;
+};
+// Whether rule 1b applies now: a Keep16BitScope(true) is the innermost one and a 16-bit
+// autocast scope is active.
+bool autocast_keeps_16bit();
 
 // Rule 1's operand cast: x cast to the scope's dtype when a 16-bit scope is active and x
 // is float32, else x itself.

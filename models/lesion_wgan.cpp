@@ -88,6 +88,9 @@ LesionCritic::LesionCritic(const LesionGanConfig& cfg, Generator& gen) : cfg_(cf
                                                       .same = true},
                                       gen));
     s->add(std::make_shared<nn::LeakyReLU>(cfg.slope));
+    // Under a 16-bit autocast scope the blocks hand 16-bit activations on, the last one float32
+    // to the dense layers (autograd/autocast.h, rules 1b and 2).
+    s->set_output_16bit(i + 1 < cfg.critic_filters.size());
     blocks_.push_back(s);
     in = cfg.critic_filters[i];
     for (auto& v : size) v = (v + 1) / 2;  // "same" with stride 2: ceil(in / 2)

@@ -56,9 +56,7 @@ Tensor Pix2PixGenerator::forward(const Tensor& labels) {
   std::vector<Tensor> skips;
   Tensor h = labels;
   for (auto& d : down_) {
-    // Under a 16-bit autocast the first level's output (its conv has a bias: float32) is cast
-    // once, as the next conv would cast it, so that every skip and decoder level is 16-bit.
-    h = autocast_operand((*d)(h));
+    h = (*d)(h);  // 16-bit under autocast, the first level's biased conv too (autocast.h, rule 1b)
     skips.push_back(h);
   }
   for (size_t i = 0; i < up_.size(); ++i) h = concat({(*up_[i])(h), skips[skips.size() - 2 - i]}, 1);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "autograd/autocast.h"
 #include "autograd/ops/conv.h"
 #include "autograd/ops/elementwise.h"
 
@@ -30,7 +31,11 @@ SpadeResBlock::SpadeResBlock(int64_t in, int64_t out, const SpadeConfig& cfg, Ge
   }
 }
 
-Tensor SpadeResBlock::forward(const Tensor& x, const Tensor& labels) {
+// Under a 16-bit autocast scope the block runs in 16 bits, its input cast once and conv1's bias
+// added in 16 bits (autograd/autocast.h, rule 1b), and returns a 16-bit tensor.
+Tensor SpadeResBlock::forward(const Tensor& x_in, const Tensor& labels) {
+  const Tensor x = autocast_operand(x_in);
+  Keep16BitScope keep;
   Tensor shortcut = conv_s_ ? (*conv_s_)(norm_s_->forward(x, labels)) : x;
   Tensor h = (*conv0_)(leaky_relu(norm0_->forward(x, labels), slope_));
   h = (*conv1_)(leaky_relu(norm1_->forward(h, labels), slope_));
@@ -80,8 +85,8 @@ Tensor SpadeGenerator::forward(const Tensor& z, const Tensor& labels) {
   Shape s{z.size(0), cfg_.filters[0]};
   s.insert(s.end(), start_.begin(), start_.end());
   Tensor h = (*fc_)(z).reshape(s);
-  for (auto& b : blocks_) h = upsample_nearest(b->forward(h, labels), 2);
-  Tensor y = tanh((*out_)(leaky_relu(h, cfg_.slope)));
+  for (auto& b : blocks_) h = upsample_nearest(b->forward(h, labels), 2);  // 16-bit under autocast
+  Tensor y = tanh((*out_)(leaky_relu(h, cfg_.slope)));  // float32 from the biased out conv (rule 1)
   set_output_shape(y.shape());
   return y;
 }

@@ -169,19 +169,6 @@ double Sequential::fused_slope(size_t i) const {
   return fusable_slope(*layers_[i + 1]);
 }
 
-// Mixed precision (autograd/autocast.h, rule 2): under a 16-bit autocast scope, layer i is a
-// convolution without bias whose output feeds a fused norm + activation that takes 16-bit input:
-// the convolution's 16-bit result goes straight into the norm, and the norm's 16-bit output
-// into the next such convolution, with no cast to float32 between them.
-bool Sequential::keeps_16bit(size_t i) const {
-  if (autocast_dtype() == DType::Float32 || fused_slope(i + 1) < 0) return false;
-  const UnaryModule* m = layers_[i].get();
-  const auto* c = dynamic_cast<const Conv*>(m);
-  const auto* t = dynamic_cast<const ConvTranspose*>(m);
-  if (!(c && !c->bias) && !(t && !t->bias)) return false;
-  return dynamic_cast<const FusableNorm*>(layers_[i + 1].get())->takes_16bit();
-}
-
 // Whether layer i takes a 16-bit activation as it is (rule 2): convolutions (rule 1), norms that
 // take 16-bit input, and the layers that run in their input's dtype.
 bool Sequential::layer_takes_16bit(size_t i) const {
@@ -190,6 +177,17 @@ bool Sequential::layer_takes_16bit(size_t i) const {
   return dynamic_cast<const Conv*>(m) || dynamic_cast<const ConvTranspose*>(m) || dynamic_cast<const ReLU*>(m) ||
          dynamic_cast<const LeakyReLU*>(m) || dynamic_cast<const Tanh*>(m) || dynamic_cast<const Dropout*>(m) ||
          dynamic_cast<const MaxPool*>(m) || dynamic_cast<const Upsample*>(m);
+}
+
+// Mixed precision (autograd/autocast.h, rule 1b): under a 16-bit autocast scope, layer i is a
+// convolution whose output goes on in 16 bits, to a layer that takes them (a norm, fused or not,
+// the next convolution, an activation, pooling) or out of a Sequential that hands them on: its
+// 16-bit result, bias added in 16 bits, goes on with no cast to float32 between the layers.
+bool Sequential::conv_keeps_16bit(size_t i) const {
+  if (autocast_dtype() == DType::Float32) return false;
+  const UnaryModule* m = layers_[i].get();
+  if (!dynamic_cast<const Conv*>(m) && !dynamic_cast<const ConvTranspose*>(m)) return false;
+  return i + 1 < layers_.size() ? layer_takes_16bit(i + 1) : output_16bit_;
 }
 
 Tensor Sequential::forward(const Tensor& x) {
@@ -203,7 +201,7 @@ Tensor Sequential::forward(const Tensor& x) {
       layers_[++i]->set_output_shape(h.shape());
       continue;
     }
-    if (keeps_16bit(i)) h = autocast_operand(h);
+    Keep16BitScope keep(conv_keeps_16bit(i));
     h = (*layers_[i])(h);  // a convolution given a 16-bit input returns its 16-bit result
   }
   return mixed && is_low_precision(h.dtype()) && !output_16bit_ ? h.to(DType::Float32) : h;

@@ -175,11 +175,12 @@ class Upsample : public UnaryModule {
 // result up to float rounding, one pass over memory instead of two, and the pre-activation is
 // not kept for the backward. Layers, names and parameters are the same either way (checkpoints
 // do not change); both layers' output_shape() are recorded.
-// Mixed precision: under a bf16 / fp16 autocast scope, a bias-free Conv / ConvTranspose followed
-// by a fused norm + activation hands its 16-bit result to the norm, whose 16-bit output goes on
-// as it is to the layers that take 16-bit activations (convolutions, norms, ReLU, LeakyReLU,
-// Tanh, Dropout, MaxPool, Upsample); it is cast to float32 before any other layer and on leaving
-// the Sequential, unless set_output_16bit(true) (autograd/autocast.h, rule 2).
+// Mixed precision: under a bf16 / fp16 autocast scope, a Conv / ConvTranspose whose output goes
+// to a layer that takes 16-bit activations (convolutions, norms, ReLU, LeakyReLU, Tanh, Dropout,
+// MaxPool, Upsample), or leaves a Sequential that hands 16 bits on, runs under a Keep16BitScope:
+// it returns its 16-bit result, any bias added in 16 bits (autograd/autocast.h, rule 1b). The
+// 16-bit activation goes on as it is through the layers that take it; it is cast to float32
+// before any other layer and on leaving the Sequential, unless set_output_16bit(true) (rule 2).
 class Sequential : public UnaryModule {
  public:
   Sequential() = default;
@@ -196,13 +197,13 @@ class Sequential : public UnaryModule {
   bool fuse_norm_activation() const { return fuse_norm_activation_; }
   // Under a 16-bit autocast scope, hand a 16-bit output on as it is instead of casting it to
   // float32 (the blocks of the U-Net, pix2pix, PatchGAN and the lesion generator, whose outputs
-  // go to 16-bit pooling, concatenation or the next block).
+  // go to 16-bit pooling, concatenation or the next block; the lesion critic's blocks).
   void set_output_16bit(bool on) { output_16bit_ = on; }
 
  private:
   double fused_slope(size_t i) const;
-  bool keeps_16bit(size_t i) const;
   bool layer_takes_16bit(size_t i) const;
+  bool conv_keeps_16bit(size_t i) const;
   std::vector<std::shared_ptr<UnaryModule>> layers_;
   bool fuse_norm_activation_ = true;
   bool output_16bit_ = false;

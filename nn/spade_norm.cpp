@@ -1,5 +1,6 @@
 #include "nn/spade_norm.h"
 
+#include "autograd/autocast.h"
 #include "autograd/ops/conv.h"
 #include "autograd/ops/elementwise.h"
 #include "autograd/ops/norm.h"
@@ -26,8 +27,12 @@ Tensor SpadeNorm::forward(const Tensor& x, const Tensor& labels) {
              "SpadeNorm: label map {} is not an equal integer multiple of the features {} in every spatial dim",
              labels.desc(), x.desc());
   Tensor m = factor == 1 ? labels : max_pool(labels, static_cast<int>(factor), static_cast<int>(factor));
+  // Under a 16-bit autocast scope everything below runs in 16 bits (autocast.h, rule 1b): the
+  // convolutions add their biases in 16 bits and x is cast once, so that the scale and shift
+  // meet a 16-bit normalised x.
+  Keep16BitScope keep;
   Tensor h = relu((*shared_)(m));
-  Tensor y = instance_norm(x, {}, {}, opt_.eps) * add_scalar((*gamma_)(h), 1.0) + (*beta_)(h);
+  Tensor y = instance_norm(autocast_operand(x), {}, {}, opt_.eps) * add_scalar((*gamma_)(h), 1.0) + (*beta_)(h);
   set_output_shape(y.shape());
   return y;
 }

@@ -2,7 +2,8 @@
 // normalisation of x, then a per-voxel scale and shift predicted from the label map:
 //   y = norm(x) * (1 + gamma(m)) + beta(m),  h = ReLU(conv3(m)), gamma = conv3(h), beta = conv3(h)
 // where m is the one-hot label map brought to x's spatial size by max-pooling (a class
-// present anywhere in a block stays present), as the study's implementation does.
+// present anywhere in a block stays present), as the study's implementation does. Under a
+// 16-bit autocast scope y is 16-bit, computed in 16 bits (autograd/autocast.h, rule 1b).
 #pragma once
 #include <memory>
 

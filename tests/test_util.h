@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <algorithm>
 #include <vector>
 
 #include "autograd/generator.h"
@@ -38,6 +39,14 @@ inline double max_abs_diff(const std::vector<double>& va, const std::vector<doub
   return m;
 }
 inline double max_abs_diff(const Tensor& a, const Tensor& b) { return max_abs_diff(a.to_vector(), b.to_vector()); }
+
+// ||a - b|| / ||b|| over all values.
+inline double rel_l2(const std::vector<double>& a, const std::vector<double>& b) {
+  REQUIRE(a.size() == b.size());
+  double num = 0, den = 0;
+  for (size_t i = 0; i < a.size(); ++i) num += (a[i] - b[i]) * (a[i] - b[i]), den += b[i] * b[i];
+  return std::sqrt(num / std::max(den, 1e-300));
+}
 
 }  // namespace pn::test
 

@@ -125,15 +125,21 @@ ConvGeom make_geom(const Shape& in_shape, const Shape& w_shape, const std::vecto
 }
 
 // Rule 1 (autocast.h): whether the convolution's result goes back to float32 before the bias:
-// when the operands were cast, or when a 16-bit result meets a float32 bias under autocast.
+// when the operands were cast, or when a 16-bit result meets a float32 bias under autocast;
+// never inside a Keep16BitScope (rule 1b).
 bool result_to_fp32(const Tensor& x, const Tensor& xa, const Tensor& y, const Tensor& bias) {
+  if (autocast_keeps_16bit()) return false;
   if (!xa.same(x)) return true;
   return autocast_dtype() != DType::Float32 && is_low_precision(y.dtype()) && bias.defined() &&
          bias.dtype() == DType::Float32;
 }
 
-Tensor add_bias(const char* op, const Tensor& y, const Tensor& bias) {
-  if (!bias.defined()) return y;
+// Adds the per-channel bias; under rule 1b a float32 bias meeting a 16-bit result is cast to
+// the result's dtype first.
+Tensor add_bias(const char* op, const Tensor& y, const Tensor& bias_in) {
+  if (!bias_in.defined()) return y;
+  const bool cast = autocast_keeps_16bit() && is_low_precision(y.dtype()) && bias_in.dtype() == DType::Float32;
+  const Tensor bias = cast ? bias_in.to(y.dtype()) : bias_in;
   detail::check_same(y, bias, op);
   PN_CHECK(bias.dim() == 1 && bias.size(0) == y.size(1), "{}: bias {} does not match the {} output channels", op,
            bias.desc(), y.size(1));

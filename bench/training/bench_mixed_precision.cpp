@@ -10,7 +10,8 @@
 //     forward, and forward + both backward passes, on float32 tensors and on bfloat16 ones.
 //   * with --gans, one training iteration of the GANs whose activations stay 16-bit between
 //     blocks (autograd/autocast.h rule 2): pix2pix (2-D, the paper's 128x128, depth 6) against
-//     its PatchGAN (least squares + L1), and the lesion WGAN-GP (critic step with the
+//     its PatchGAN (least squares + L1), SPADE (2-D, the paper's 128x128) against the same
+//     PatchGAN, and the lesion WGAN-GP (critic step with the
 //     penalty's double backward, then generator step; and the generator step alone) at 16x64x64.
 // --fp16 adds float16 (computed by widening to float32 on this CPU: slower, by design).
 #include <algorithm>
@@ -31,6 +32,7 @@
 #include "models/patchgan.h"
 #include "models/pix2pix.h"
 #include "models/seg_losses.h"
+#include "models/spade_generator.h"
 #include "models/unet.h"
 #include "nn/optim.h"
 
@@ -147,30 +149,49 @@ void precision_cases(const char* what, const std::vector<Precision>& ps, const s
   report(what, names, interleaved(cases, reps));
 }
 
-// One pix2pix + PatchGAN iteration (discriminator step, then generator step), as `translate`.
-void pix2pix_iteration(const std::vector<Precision>& ps, int reps) {
-  Generator gen(3), aux(4);
-  models::Pix2PixGenerator g(models::Pix2PixConfig::paper_2d(), gen, aux);
+// One translator iteration as `translate` runs it: the PatchGAN's least-squares step on real
+// and generated images, then the generator's step (least squares + L1); `generate` makes the
+// image from the labels under the current autocast scope.
+void translation_iteration(const char* what, const std::vector<Precision>& ps, int reps, nn::Module& g,
+                           const std::function<Tensor(const Tensor&)>& generate, Generator& gen) {
+  Generator aux(4);
   models::PatchGan d(models::PatchGanConfig{}, gen, aux);
   nn::Adam og(g.named_parameters(), nn::AdamOptions{1e-6}), od(d.named_parameters(), nn::AdamOptions{1e-6});
   const Tensor labels = Tensor::rand({1, 29, 128, 128}, gen), real = Tensor::rand({1, 1, 128, 128}, gen);
-  precision_cases("pix2pix + PatchGAN iteration 128x128 (paper)", ps, [&](Precision p) {
+  precision_cases(what, ps, [&](Precision p) {
     od.zero_grad();
     Tensor loss;
     {
       AutocastScope mixed(p);
-      loss = models::lsgan_discriminator_loss(d.forward(real, labels), d.forward(g.forward(labels).detach(), labels));
+      loss = models::lsgan_discriminator_loss(d.forward(real, labels), d.forward(generate(labels).detach(), labels));
     }
     loss.backward();
     od.step(), og.zero_grad();
     {
       AutocastScope mixed(p);
-      Tensor fake = g.forward(labels);
+      Tensor fake = generate(labels);
       loss = models::translation_generator_loss(d.forward(fake, labels), fake, real, 10.0).loss;
     }
     loss.backward();
     og.step();
   }, reps);
+}
+
+// pix2pix (2-D, the paper's) against its PatchGAN at 128x128.
+void pix2pix_iteration(const std::vector<Precision>& ps, int reps) {
+  Generator gen(3), aux(4);
+  models::Pix2PixGenerator g(models::Pix2PixConfig::paper_2d(), gen, aux);
+  translation_iteration("pix2pix + PatchGAN iteration 128x128 (paper)", ps, reps, g,
+                        [&](const Tensor& labels) { return g.forward(labels); }, gen);
+}
+
+// SPADE (2-D, the paper's) against the same PatchGAN at 128x128.
+void spade_iteration(const std::vector<Precision>& ps, int reps) {
+  Generator gen(6);
+  models::SpadeGenerator g(models::SpadeConfig{}, gen);
+  const Tensor z = Tensor::randn({1, g.config().z_dim}, gen);
+  translation_iteration("SPADE + PatchGAN iteration 128x128 (paper)", ps, reps, g,
+                        [&](const Tensor& labels) { return g.forward(z, labels); }, gen);
 }
 
 // One lesion WGAN-GP iteration (critic step with the gradient penalty, then generator step).
@@ -232,6 +253,7 @@ int main(int argc, char** argv) {
               cpu::dnnl_bf16_native() ? "native (AVX512-BF16/AMX)" : "not native (bf16 widened to fp32)", reps);
   if (gans) {
     pix2pix_iteration(ps, reps);
+    spade_iteration(ps, reps);
     wgan_iteration(ps, reps);
     return 0;
   }

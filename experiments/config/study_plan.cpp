@@ -79,4 +79,16 @@ std::vector<StudyStep> study_plan(const Config& c) {
   return plan;
 }
 
+std::vector<MatchedExperiments> matched_experiments(const std::vector<SegmentExperiment>& grid) {
+  std::vector<MatchedExperiments> out;
+  for (const auto& e : grid) {
+    if (e.finetune_from.empty() || e.clinical_cases == 0) continue;
+    for (const auto& b : grid)
+      if (b.clinical && b.clinical_cases == e.clinical_cases && b.synthetic.empty() && b.finetune_from.empty() &&
+          b.loss.empty())
+        out.push_back({e.title, b.title});
+  }
+  return out;
+}
+
 }  // namespace pn::experiments

@@ -40,6 +40,15 @@ struct SegmentExperiment {
 };
 std::vector<SegmentExperiment> segmentation_grid(const Config& c);
 
+// A fine-tuned experiment and the experiment it must beat: clinical only on the same number
+// of clinical cases, from scratch, with the config's loss (the paper's scarce-data question).
+struct MatchedExperiments {
+  std::string experiment;  // title of the fine-tuned experiment
+  std::string baseline;    // title of its from-scratch baseline
+};
+// Every such pair of `grid`, in grid order.
+std::vector<MatchedExperiments> matched_experiments(const std::vector<SegmentExperiment>& grid);
+
 enum class StepKind { MaskGan, Translate, Synthesize, Segment };
 struct StudyStep {
   StepKind kind;

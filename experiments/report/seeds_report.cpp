@@ -61,6 +61,34 @@ std::string seeds_table(const std::vector<SegmentExperiment>& grid, const std::v
   return md;
 }
 
+double mean_difference(const HeldoutValues& a, const HeldoutValues& b) {
+  BootstrapOptions one;  // only the mean difference over the paired volumes is used here
+  one.resamples = 1;
+  return paired_comparison(a.dice, b.dice, one).mean_difference;
+}
+
+// Per seed, each fine-tuned experiment minus its from-scratch baseline on the same clinical
+// cases (matched_experiments); "" when the plan has no such pair.
+std::string matched_per_seed(const std::vector<SegmentExperiment>& grid, const std::vector<SeedRun>& runs,
+                             const SeedValues& values) {
+  const auto pairs = matched_experiments(grid);
+  if (pairs.empty()) return "";
+  std::vector<SegmentExperiment> rows;
+  std::map<std::string, std::string> baseline_of;
+  for (const auto& m : pairs) {
+    rows.push_back(*std::find_if(grid.begin(), grid.end(), [&](const auto& e) { return e.title == m.experiment; }));
+    baseline_of[m.experiment] = m.baseline;
+  }
+  return "\n## Fine-tuned minus trained from scratch on the same clinical cases, per seed, points\n\nPer seed: the "
+         "fine-tuned experiment's held-out mean minus that of clinical only on the same number of clinical cases, on "
+         "the same volumes (the paper's scarce-data question).\n\n" +
+         seeds_table(rows, runs, [&](const std::string& t, size_t k) {
+           const auto& a = values.at(t)[k];
+           const auto& b = values.at(baseline_of.at(t))[k];
+           return a && b ? mean_difference(*a, *b) : std::nan("");
+         });
+}
+
 }  // namespace
 
 fs::path write_seeds_report(const Config& c, const std::vector<SeedRun>& runs, const fs::path& out_dir) {
@@ -87,11 +115,9 @@ fs::path write_seeds_report(const Config& c, const std::vector<SeedRun>& runs, c
   md += fmt::format("\n## Difference from {} per seed, points\n\nPer seed: the experiment's held-out mean minus {}'s, on "
                     "the same volumes.\n\n", reference, reference);
   md += seeds_table(grid, runs, [&](const std::string& t, size_t k) {
-    if (!at(t, k) || !at(reference, k)) return std::nan("");
-    BootstrapOptions one;  // only the mean difference over the paired volumes is used here
-    one.resamples = 1;
-    return paired_comparison(at(t, k)->dice, at(reference, k)->dice, one).mean_difference;
+    return at(t, k) && at(reference, k) ? mean_difference(*at(t, k), *at(reference, k)) : std::nan("");
   });
+  md += matched_per_seed(grid, runs, values);
   const int64_t last_k = c.integer("segment.report_last_epochs");
   md += "\n## Best epoch: test soft Dice % per seed\n\nThe paper's protocol (the test set picks the epoch, so "
         "optimistic), per seed.\n\n";
@@ -114,7 +140,8 @@ fs::path write_seeds_report(const Config& c, const std::vector<SeedRun>& runs, c
     md += "\n## Seed-averaged per-volume values: confidence intervals and paired comparisons\n\nEach held-out volume's "
           "value is averaged over the seeds first, so the intervals and tests below are over volumes, with the "
           "seed-to-seed variation averaged out.\n\n" +
-          heldout_comparison_markdown(averaged, reference, report_bootstrap(c));
+          heldout_comparison_markdown(averaged, reference, report_bootstrap(c)) +
+          matched_section(grid, averaged, report_bootstrap(c));
   md += "\n## Each seed's report\n\n";
   for (const auto& r : runs)
     if (!r.report.empty()) md += fmt::format("- seed {}: `{}`\n", r.seed, r.report.lexically_relative(out_dir).string());

@@ -1,9 +1,11 @@
 // The report of a study repeated with several seeds (study.seeds = N): for every
 // segmentation experiment its held-out mean hard Dice per seed and the mean ± sd across
 // seeds, the same for its difference from clinical only and for its best-epoch test soft
-// Dice (the paper's protocol), then the statistics of
+// Dice (the paper's protocol), each fine-tuned experiment's difference from training from
+// scratch on the same clinical cases per seed, then the statistics of
 // experiments/metrics/heldout_comparison.h on per-volume Dice averaged over the seeds (every seed
-// evaluates the same held-out volumes), and links to each seed's own report.
+// evaluates the same held-out volumes) with the matched comparisons of study_report.h, and
+// links to each seed's own report.
 #pragma once
 #include <cstdint>
 #include <filesystem>

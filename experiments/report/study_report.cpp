@@ -130,8 +130,8 @@ std::string figures_section(const std::vector<SegmentExperiment>& grid, const fs
   return md;
 }
 
-// Each fine-tuned experiment against clinical only on the same number of cases from scratch:
-// the comparison that says whether synthetic pre-training helps when clinical data are few.
+}  // namespace
+
 std::string matched_section(const std::vector<SegmentExperiment>& grid, const std::vector<HeldoutValues>& values,
                             const BootstrapOptions& opt) {
   auto find = [&](const std::string& title) -> const HeldoutValues* {
@@ -140,22 +140,14 @@ std::string matched_section(const std::vector<SegmentExperiment>& grid, const st
     return nullptr;
   };
   std::vector<MatchedPair> pairs;
-  for (const auto& e : grid) {
-    const HeldoutValues* tuned = find(e.title);
-    if (e.finetune_from.empty() || e.clinical_cases == 0 || !tuned) continue;
-    for (const auto& b : grid)
-      if (b.clinical && b.clinical_cases == e.clinical_cases && b.synthetic.empty() && b.finetune_from.empty() &&
-          b.loss.empty() && find(b.title))
-        pairs.push_back({tuned, find(b.title)});
-  }
+  for (const auto& m : matched_experiments(grid))
+    if (find(m.experiment) && find(m.baseline)) pairs.push_back({find(m.experiment), find(m.baseline)});
   if (pairs.empty()) return "";
   return "\n### Synthetic pre-training against training from scratch on the same clinical cases\n\n"
          "Each fine-tuned experiment against clinical only on the same number of clinical cases, per held-out volume "
          "(the paper's question for scarce clinical data; the table above compares everything with all clinical "
          "cases).\n\n" + matched_comparison_markdown(pairs, opt);
 }
-
-}  // namespace
 
 fs::path write_study_report(const Config& c, const fs::path& run_root, const fs::path& out_dir,
                             const std::vector<ReportImage>& images) {

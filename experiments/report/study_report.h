@@ -10,6 +10,8 @@
 #include <vector>
 
 #include "experiments/config/config.h"
+#include "experiments/config/study_plan.h"
+#include "experiments/metrics/heldout_comparison.h"
 #include "experiments/metrics/paired_stats.h"
 
 namespace pn::experiments {
@@ -21,6 +23,12 @@ struct ReportImage {
 
 // The report's bootstrap settings: 95 %, 10000 resamples, seeded with run.seed.
 BootstrapOptions report_bootstrap(const Config& c);
+
+// The subsection (with its ### heading) comparing each fine-tuned experiment of `grid` with
+// its from-scratch baseline on the same clinical cases (matched_experiments), per held-out
+// volume of `values`; "" when no pair has values.
+std::string matched_section(const std::vector<SegmentExperiment>& grid, const std::vector<HeldoutValues>& values,
+                            const BootstrapOptions& opt);
 
 // Reads the runs under `run_root` (<run_root>/<experiment name>), writes
 // <out_dir>/report.md and <out_dir>/figures/*.png (+ .svg), and returns the report's path.

@@ -28,6 +28,80 @@ std::string read_text(const fs::path& p) {
 HeldoutValues heldout_of(const fs::path& run, const std::string& title) {
   return heldout_values(title, read_csv((run / "heldout_metrics.csv").string()));
 }
+
+#if !defined(__SANITIZE_ADDRESS__)
+// The seeds report's matched rows: fine-tuned minus scratch on the same 4 cases per seed, then
+// on the seed-averaged volumes, against the per-volume CSVs of seed 1 (`root`) and seed 2.
+void check_matched_per_seed(const std::string& seeds_text, const fs::path& root, const fs::path& root2) {
+  const char* tuned_title = "synthetic (pix2pix, lambda 10) + fine-tuning on 4 clinical";
+  auto matched_difference = [&](const fs::path& seed_root) {
+    const HeldoutValues a = heldout_of(seed_root / "seg-pix2pix10-ft4", "tuned");
+    const HeldoutValues b = heldout_of(seed_root / "seg-clinical-4", "scratch");
+    REQUIRE(a.dice.size() == b.dice.size());
+    double mean_diff = 0;
+    for (size_t i = 0; i < a.dice.size(); ++i) mean_diff += (a.dice[i].second - b.dice[i].second) / double(a.dice.size());
+    return mean_diff;
+  };
+  const double d1 = matched_difference(root), d2 = matched_difference(root2 / "seed-2");
+  const size_t matched_at =
+      seeds_text.find("## Fine-tuned minus trained from scratch on the same clinical cases, per seed, points");
+  CHECK(matched_at != std::string::npos);
+  const std::string matched_row = fmt::format("| {} | {:.1f} | {:.1f} | {:.1f} ± {:.1f} (2) |", tuned_title, 100 * d1,
+                                              100 * d2, 50 * (d1 + d2), 100 * std::abs(d1 - d2) / std::sqrt(2.0));
+  CHECK_MESSAGE(seeds_text.find(matched_row, matched_at) != std::string::npos, matched_row);
+  const size_t averaged_at = seeds_text.find("## Seed-averaged per-volume values");
+  const size_t matched_averaged_at = seeds_text.find(
+      "### Synthetic pre-training against training from scratch on the same clinical cases", averaged_at);
+  CHECK(matched_averaged_at != std::string::npos);
+  CHECK(seeds_text.find(fmt::format("| {} | clinical only, 4 cases | 2 | ", tuned_title), matched_averaged_at) !=
+        std::string::npos);
+  CHECK(seeds_text.find(fmt::format("| {:+.1f} [", 50 * (d1 + d2)), matched_averaged_at) != std::string::npos);
+}
+
+// study.seeds = 2 on the data of the one-seed run under `root` (its seed 1): the seeds report's
+// per-seed tables, mean ± sd across seeds, the matched per-seed differences and the
+// seed-averaged statistics, against values read from the runs' own CSVs.
+void check_two_seeds(const Config& cfg, const StudyOptions& opt, const fs::path& root, const HeldoutValues& clinical) {
+  Config two = cfg;
+  const fs::path root2 = root / "seeds";
+  for (const char* key : {"train", "test", "holdout"})
+    two.set(fmt::format("data.{}_dir={}", key, (root / "phantom" / "clinical" / key).string()));
+  two.set("data.healthy_dir=" + (root / "phantom" / "healthy").string());
+  two.set("run.root=" + root2.string());
+  two.set("study.seeds=2");
+  fs::create_directories(root2 / "seed-1");
+  for (const auto& entry : fs::directory_iterator(root))
+    if (entry.is_directory() && entry.path().filename() != "phantom" && entry.path().filename() != "seeds")
+      fs::copy(entry.path(), root2 / "seed-1" / entry.path().filename(), fs::copy_options::recursive);
+  const fs::path seeds_report = run_study(two, opt);
+  CHECK(seeds_report == root2 / "report" / "report.md");
+  CHECK(fs::exists(root2 / "seed-2" / "seg-clinical-4" / "DONE"));
+  CHECK(fs::exists(root2 / "seed-2" / "report" / "report.md"));
+  const std::string seeds_text = read_text(seeds_report);
+  INFO(seeds_text);
+  CHECK(seeds_text.find("# Penumbra study report: 2 seeds") != std::string::npos);
+  CHECK(seeds_text.find("| experiment | seed 1 | seed 2 | mean ± sd across seeds (seeds) |") != std::string::npos);
+  const HeldoutValues clinical2 = heldout_of(root2 / "seed-2" / "seg-clinical", "clinical only");
+  double m1 = 0, m2 = 0;
+  for (size_t i = 0; i < 2; ++i) m1 += clinical.dice[i].second / 2, m2 += clinical2.dice[i].second / 2;
+  const std::string seeds_row = fmt::format("| clinical only | {:.1f} | {:.1f} | {:.1f} ± {:.1f} (2) |", 100 * m1, 100 * m2,
+                                            50 * (m1 + m2), 100 * std::abs(m1 - m2) / std::sqrt(2.0));
+  CHECK_MESSAGE(seeds_text.find(seeds_row) != std::string::npos, seeds_row);
+  CHECK(seeds_text.find("## Difference from clinical only per seed, points") != std::string::npos);
+  CHECK(seeds_text.find("| clinical only | +0.0 |") == std::string::npos);  // the reference's own difference is 0
+  CHECK(seeds_text.find("| clinical only | 0.0 | 0.0 | 0.0 ± 0.0 (2) |") != std::string::npos);
+  const double best1 = read_csv((root / "seg-clinical" / "metrics.csv").string()).numbers("test_soft_dice")[0];
+  const double best2 = read_csv((root2 / "seed-2" / "seg-clinical" / "metrics.csv").string()).numbers("test_soft_dice")[0];
+  const size_t best_at = seeds_text.find("## Best epoch: test soft Dice % per seed");
+  CHECK(best_at != std::string::npos);
+  CHECK(seeds_text.find(fmt::format("| clinical only | {:.1f} | {:.1f} |", 100 * best1, 100 * best2), best_at) !=
+        std::string::npos);
+  CHECK(seeds_text.find("## Seed-averaged per-volume values") != std::string::npos);
+  CHECK(seeds_text.find(fmt::format("| clinical only | 2 | {:.1f} [", 50 * (m1 + m2))) != std::string::npos);
+  check_matched_per_seed(seeds_text, root, root2);
+  CHECK(seeds_text.find("- seed 2: `../seed-2/report/report.md`") != std::string::npos);
+}
+#endif
 }  // namespace
 
 TEST_CASE("study runs every step on tiny phantom data and writes the report") {
@@ -134,43 +208,7 @@ TEST_CASE("study runs every step on tiny phantom data and writes the report") {
   // seeds and mean ± sd across them. Not under AddressSanitizer (a second whole plan costs
   // about 45 s there); its statistics run there in test_heldout_comparison.
 #if !defined(__SANITIZE_ADDRESS__)
-  Config two = cfg;
-  const fs::path root2 = root / "seeds";
-  for (const char* key : {"train", "test", "holdout"})
-    two.set(fmt::format("data.{}_dir={}", key, (root / "phantom" / "clinical" / key).string()));
-  two.set("data.healthy_dir=" + (root / "phantom" / "healthy").string());
-  two.set("run.root=" + root2.string());
-  two.set("study.seeds=2");
-  fs::create_directories(root2 / "seed-1");
-  for (const auto& entry : fs::directory_iterator(root))
-    if (entry.is_directory() && entry.path().filename() != "phantom" && entry.path().filename() != "seeds")
-      fs::copy(entry.path(), root2 / "seed-1" / entry.path().filename(), fs::copy_options::recursive);
-  const fs::path seeds_report = run_study(two, opt);
-  CHECK(seeds_report == root2 / "report" / "report.md");
-  CHECK(fs::exists(root2 / "seed-2" / "seg-clinical-4" / "DONE"));
-  CHECK(fs::exists(root2 / "seed-2" / "report" / "report.md"));
-  const std::string seeds_text = read_text(seeds_report);
-  INFO(seeds_text);
-  CHECK(seeds_text.find("# Penumbra study report: 2 seeds") != std::string::npos);
-  CHECK(seeds_text.find("| experiment | seed 1 | seed 2 | mean ± sd across seeds (seeds) |") != std::string::npos);
-  const HeldoutValues clinical2 = heldout_of(root2 / "seed-2" / "seg-clinical", "clinical only");
-  double m1 = 0, m2 = 0;
-  for (size_t i = 0; i < 2; ++i) m1 += clinical.dice[i].second / 2, m2 += clinical2.dice[i].second / 2;
-  const std::string seeds_row = fmt::format("| clinical only | {:.1f} | {:.1f} | {:.1f} ± {:.1f} (2) |", 100 * m1, 100 * m2,
-                                            50 * (m1 + m2), 100 * std::abs(m1 - m2) / std::sqrt(2.0));
-  CHECK_MESSAGE(seeds_text.find(seeds_row) != std::string::npos, seeds_row);
-  CHECK(seeds_text.find("## Difference from clinical only per seed, points") != std::string::npos);
-  CHECK(seeds_text.find("| clinical only | +0.0 |") == std::string::npos);  // the reference's own difference is 0
-  CHECK(seeds_text.find("| clinical only | 0.0 | 0.0 | 0.0 ± 0.0 (2) |") != std::string::npos);
-  const double best1 = read_csv((root / "seg-clinical" / "metrics.csv").string()).numbers("test_soft_dice")[0];
-  const double best2 = read_csv((root2 / "seed-2" / "seg-clinical" / "metrics.csv").string()).numbers("test_soft_dice")[0];
-  const size_t best_at = seeds_text.find("## Best epoch: test soft Dice % per seed");
-  CHECK(best_at != std::string::npos);
-  CHECK(seeds_text.find(fmt::format("| clinical only | {:.1f} | {:.1f} |", 100 * best1, 100 * best2), best_at) !=
-        std::string::npos);
-  CHECK(seeds_text.find("## Seed-averaged per-volume values") != std::string::npos);
-  CHECK(seeds_text.find(fmt::format("| clinical only | 2 | {:.1f} [", 50 * (m1 + m2))) != std::string::npos);
-  CHECK(seeds_text.find("- seed 2: `../seed-2/report/report.md`") != std::string::npos);
+  check_two_seeds(cfg, opt, root, clinical);
 #endif
   // Fine-tuning on fewer cases than a global batch is refused before anything trains.
   Config few = cfg;

@@ -27,14 +27,6 @@ using namespace pn;
 
 namespace {
 
-// ||a - b|| / ||b|| over all values.
-double rel_l2(const std::vector<double>& a, const std::vector<double>& b) {
-  REQUIRE(a.size() == b.size());
-  double num = 0, den = 0;
-  for (size_t i = 0; i < a.size(); ++i) num += (a[i] - b[i]) * (a[i] - b[i]), den += b[i] * b[i];
-  return std::sqrt(num / std::max(den, 1e-300));
-}
-
 struct StepResult {
   double loss;
   std::vector<std::vector<double>> grads;  // per parameter
@@ -90,12 +82,12 @@ TEST_CASE("mixed precision: the U-Net step in bf16 and fp16 matches the fp32 ste
     double worst = 0, total_diff = 0;
     std::vector<double> all, all_ref;
     for (size_t i = 0; i < ref.grads.size(); ++i) {
-      worst = std::max(worst, rel_l2(r.grads[i], ref.grads[i]));
+      worst = std::max(worst, test::rel_l2(r.grads[i], ref.grads[i]));
       total_diff += test::max_abs_diff(r.grads[i], ref.grads[i]);
       all.insert(all.end(), r.grads[i].begin(), r.grads[i].end());
       all_ref.insert(all_ref.end(), ref.grads[i].begin(), ref.grads[i].end());
     }
-    const double overall = rel_l2(all, all_ref);
+    const double overall = test::rel_l2(all, all_ref);
     MESSAGE(std::string(precision_name(c.p)), ": loss ", r.loss, " vs ", ref.loss, "; gradient relative L2 error ", overall,
             " overall, ", worst, " in the worst parameter");
     CHECK(overall <= c.grad_tol);
@@ -202,7 +194,7 @@ TEST_CASE("mixed precision: a WGAN-GP critic step in bf16, its gradient penalty 
   CHECK(std::abs(bf.penalty - ref.penalty) <= 2e-2 * std::abs(ref.penalty));
   for (size_t i : {0, 2}) {  // the conv and linear weights (the biases get 0: leaky ReLU is piecewise linear)
     CAPTURE(i);
-    CHECK(rel_l2(bf.grads[i], ref.grads[i]) <= 5e-2);
+    CHECK(test::rel_l2(bf.grads[i], ref.grads[i]) <= 5e-2);
     CHECK(test::max_abs_diff(bf.grads[i], ref.grads[i]) > 0);
   }
 }
@@ -224,13 +216,13 @@ Tensor small_critic_gradient(Precision p, double inner_scale) {
 TEST_CASE("mixed precision: the gradient penalty's inner gradient in fp16 survives when scaled (inner_scale)") {
   const std::vector<double> ref = small_critic_gradient(Precision::FP32, 1.0).to_vector();
   // float32: scaling and unscaling changes nothing but rounding.
-  CHECK(rel_l2(small_critic_gradient(Precision::FP32, 65536.0).to_vector(), ref) <= 1e-6);
+  CHECK(test::rel_l2(small_critic_gradient(Precision::FP32, 65536.0).to_vector(), ref) <= 1e-6);
   // float16 without scaling: the critic's 16-bit backward flushes the gradient (mostly) to 0.
   const Tensor flushed = small_critic_gradient(Precision::FP16, 1.0);
   CHECK(flushed.dtype() == DType::Float32);
-  CHECK(rel_l2(flushed.to_vector(), ref) >= 0.5);
+  CHECK(test::rel_l2(flushed.to_vector(), ref) >= 0.5);
   // float16 with the scaler's default scale: float16's rounding only (measured: relative
   // error 0.86 unscaled, 4e-4 scaled).
-  CHECK(rel_l2(small_critic_gradient(Precision::FP16, 65536.0).to_vector(), ref) <= 1e-2);
+  CHECK(test::rel_l2(small_critic_gradient(Precision::FP16, 65536.0).to_vector(), ref) <= 1e-2);
   CHECK_THROWS_WITH_AS(small_critic_gradient(Precision::FP16, 0.0), doctest::Contains("inner_scale 0"), Error);
 }

@@ -1,8 +1,9 @@
 // Mixed precision through norm layers (autograd/autocast.h rule 2, nn/layers.h Sequential):
 // under a bf16 / fp16 autocast scope a bias-free conv hands its 16-bit result to the fused
 // batch norm + ReLU, which returns 16 bits to the next conv; statistics, running buffers and
-// parameter gradients stay float32; the Sequential's output is float32 again; without the
-// scope, or after a conv with bias, or with fusion off, the norm sees float32 as before. The
+// parameter gradients stay float32; the Sequential's output is float32 again; a conv with a
+// bias hands 16 bits on too, its bias added in 16 bits, and so does a conv before an unfused
+// norm (rule 1b); without the scope the norm sees float32 as before. The
 // U-Net's blocks hand their 16-bit outputs on: max-pool and the skip concatenation run in 16
 // bits, and the only cast of an activation back to float32 is the head's, before its bias.
 #include <doctest/doctest.h>
@@ -84,7 +85,7 @@ TEST_CASE("autocast keeps a 16-bit activation 16-bit through conv -> batch norm 
   }
 }
 
-TEST_CASE("without autocast, after a conv with bias, or unfused, the norm sees float32") {
+TEST_CASE("without autocast the norm sees float32; after a conv with bias or unfused, 16 bits (rule 1b)") {
   Generator gen(1604);
   Tensor x = Tensor::randn({2, 2, 4, 6, 5}, gen);
   Block plain(false, gen);
@@ -95,15 +96,16 @@ TEST_CASE("without autocast, after a conv with bias, or unfused, the norm sees f
     AutocastScope mixed(DType::BFloat16);
     (void)biased.seq->forward(x);
   }
-  CHECK(biased.bn1->in == std::vector<DType>{DType::Float32});
-  CHECK(biased.bn2->in == std::vector<DType>{DType::Float32});
+  // The biased conv adds its bias in 16 bits and hands them on to the norm (autocast.h, rule 1b).
+  CHECK(biased.bn1->in == std::vector<DType>{DType::BFloat16});
+  CHECK(biased.bn2->in == std::vector<DType>{DType::BFloat16});
   Block unfused(false, gen);
   unfused.seq->set_fuse_norm_activation(false);
   {
     AutocastScope mixed(DType::BFloat16);
     (void)unfused.seq->forward(x);
   }
-  CHECK(unfused.bn1->in == std::vector<DType>{DType::Float32});
+  CHECK(unfused.bn1->in == std::vector<DType>{DType::BFloat16});  // an unfused norm takes 16 bits too
 }
 
 using test::ops_of;
