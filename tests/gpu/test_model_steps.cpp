@@ -108,6 +108,15 @@ Tensor data(const Shape& s, uint64_t seed, Device d) {
   return Tensor::rand(s, g, DType::Float32, d);
 }
 
+// The CPU's reference convolution for one test, the previous choice restored after.
+struct ReferenceConvScope {
+  cpu::ConvImpl before = cpu::conv_impl();
+  ReferenceConvScope() { cpu::set_conv_impl(cpu::ConvImpl::Reference); }
+  ~ReferenceConvScope() { cpu::set_conv_impl(before); }
+  ReferenceConvScope(const ReferenceConvScope&) = delete;
+  ReferenceConvScope& operator=(const ReferenceConvScope&) = delete;
+};
+
 }  // namespace
 
 TEST_CASE("segmentation U-Net: soft Dice gradients, GPU vs CPU") {
@@ -166,11 +175,7 @@ TEST_CASE("segmentation U-Net: dice_ce and batch_dice gradients, GPU vs CPU") {
 // the worst tensor (the norms themselves are bit-identical on the two devices:
 // tests/cuda_emu/test_device_norm16.cpp), fp16 3.7e-4 and 1.6e-3.
 TEST_CASE("segmentation U-Net in bf16 and fp16 (autocast): gradients, GPU vs CPU in the same precision") {
-  struct ReferenceConv {  // the CPU's reference convolution for this test, restored after
-    cpu::ConvImpl before = cpu::conv_impl();
-    ReferenceConv() { cpu::set_conv_impl(cpu::ConvImpl::Reference); }
-    ~ReferenceConv() { cpu::set_conv_impl(before); }
-  } reference;
+  const ReferenceConvScope reference;
   struct Case {
     Precision p;
     double scale;
@@ -290,11 +295,7 @@ TEST_CASE("pix2pix generator (L1) and PatchGAN (LSGAN discriminator loss): gradi
 // mask on both: the same counter-based draws) and convolutions against the CPU's, in bf16.
 // The CPU side uses the reference convolution, as the U-Net's case above.
 TEST_CASE("pix2pix (with dropout), PatchGAN and the lesion generator in bf16 (autocast): gradients, GPU vs CPU") {
-  struct ReferenceConv {
-    cpu::ConvImpl before = cpu::conv_impl();
-    ReferenceConv() { cpu::set_conv_impl(cpu::ConvImpl::Reference); }
-    ~ReferenceConv() { cpu::set_conv_impl(before); }
-  } reference;
+  const ReferenceConvScope reference;
 #if defined(PN_CUDA_EMU)
   // Measured: loss identical; worst gradient tensor 0 (pix2pix, lesion generator) and 8.2e-5
   // (PatchGAN), 4e-6 relative L2 over all; a device step in float32 is ~1e-2 apart.
@@ -340,6 +341,51 @@ TEST_CASE("pix2pix (with dropout), PatchGAN and the lesion generator in bf16 (au
         {
           AutocastScope mixed(Precision::BF16);
           loss = models::l1_reconstruction_loss(m.forward(data({2, 8}, 14, d)), data({2, 1, 4, 8, 8}, 15, d));
+        }
+        loss.backward();
+        return loss;
+      },
+      false, tol);
+}
+
+// SPADE (normalisations and residual blocks in 16 bits, biases added in 16 bits: rule 1b) and
+// the lesion critic (16-bit blocks, the penalty's double backward through them) in bf16, the
+// device against the CPU with the reference convolution, as above.
+TEST_CASE("SPADE and the lesion critic's WGAN-GP loss in bf16 (autocast, rule 1b): gradients, GPU vs CPU") {
+  const ReferenceConvScope reference;
+#if defined(PN_CUDA_EMU)
+  // Measured: loss and every gradient identical on the two (SPADE and critic).
+  const Tolerance tol{1e-5, 2e-3, 5e-4};
+#else
+  const Tolerance tol{2e-3, 5e-2, 1e-2};  // a real GPU's summation orders: not measured yet
+#endif
+  SpadeConfig sc;
+  sc.out_size = {16, 16}, sc.z_dim = 8, sc.label_channels = 3, sc.filters = {8, 4}, sc.hidden = 4;
+  compare_step_with<SpadeGenerator>(
+      "spade bf16", [sc](Generator& g) { return std::make_shared<SpadeGenerator>(sc, g); },
+      [](SpadeGenerator& m, Device d) {
+        Tensor loss;
+        {
+          AutocastScope mixed(Precision::BF16);
+          loss = models::l1_reconstruction_loss(m.forward(data({1, 8}, 7, d), data({1, 3, 16, 16}, 8, d)),
+                                                data({1, 1, 16, 16}, 9, d));
+        }
+        loss.backward();
+        return loss;
+      },
+      false, tol);
+  LesionGanConfig c;
+  c.mask_size = {4, 8, 8}, c.critic_filters = {4, 6, 8}, c.critic_dense = 16;
+  compare_step_with<LesionCritic>(
+      "critic bf16", [c](Generator& g) { return std::make_shared<LesionCritic>(c, g); },
+      [](LesionCritic& k, Device d) {
+        Tensor loss;
+        {
+          AutocastScope mixed(Precision::BF16);
+          loss = models::wgan_gp_critic_loss([&k](const Tensor& x) { return k.forward(x); },
+                                             data({2, 1, 4, 8, 8}, 10, d), data({2, 1, 4, 8, 8}, 11, d),
+                                             data({2, 1, 1, 1, 1}, 13, d), 10.0)
+                     .loss;
         }
         loss.backward();
         return loss;
