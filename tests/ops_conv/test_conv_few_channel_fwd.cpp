@@ -10,6 +10,7 @@
 
 #include <random>
 #include <stdexcept>
+#include <string>
 #include <vector>
 
 #include "kernels/op_geometry.h"
@@ -59,7 +60,8 @@ std::vector<float> to_float(const std::vector<double>& v) { return {v.begin(), v
 // y = conv(x, w): the few-channel kernel against the float64 reference, then the same call
 // on one thread, which must give the same bits.
 void check_forward(const Case& c, std::mt19937& rng) {
-  CAPTURE(c.name);
+  const std::string name = c.name;
+  CAPTURE(name);
   const ConvGeom& g = c.g;
   REQUIRE(pn::cpu::few_channel_fwd_supported(g));
   const auto x = random_vector(static_cast<size_t>(g.N * g.C_in * g.in_volume()), rng);
@@ -79,7 +81,8 @@ void check_forward(const Case& c, std::mt19937& rng) {
 
 // dx = conv^T(dy, w): as above.
 void check_backward_input(const Case& c, std::mt19937& rng) {
-  CAPTURE(c.name);
+  const std::string name = c.name;
+  CAPTURE(name);
   const ConvGeom& g = c.g;
   REQUIRE(pn::cpu::few_channel_bwdi_supported(g));
   const auto dy = random_vector(static_cast<size_t>(g.N * g.C_out * g.out_volume()), rng);
@@ -123,6 +126,11 @@ TEST_CASE("conv few-channel forward / backward-input: the geometries they take, 
   CHECK(pn::cpu::few_channel_fwd_supported(pad3));
   CHECK_FALSE(pn::cpu::few_channel_bwdi_supported(pad3));  // its equivalent forward's padding is -1
   CHECK_FALSE(pn::cpu::few_channel_bwdi_supported(stride2));
+  CHECK(pn::cpu::few_channel_fwd_preferred(make(1, 16, 8, {4, 4, 4}, {3, 3, 3}, {1, 1, 1})));
+  CHECK(pn::cpu::few_channel_bwdi_preferred(make(1, 8, 16, {4, 4, 4}, {3, 3, 3}, {1, 1, 1})));
+  CHECK_FALSE(pn::cpu::few_channel_fwd_preferred(make(1, 16, 16, {4, 4, 4}, {3, 3, 3}, {1, 1, 1})));
+  CHECK_FALSE(pn::cpu::few_channel_bwdi_preferred(make(1, 32, 2, {4, 4, 4}, {3, 3, 3}, {1, 1, 1})));
+  CHECK_FALSE(pn::cpu::few_channel_fwd_preferred(stride2));
   std::vector<float> x(8 * 12 * 12 * 12), w(8 * 8 * 27), y(x.size());
   CHECK_THROWS_WITH_AS(pn::cpu::few_channel_conv_forward(k2, x.data(), w.data(), y.data()),
                        doctest::Contains("needs stride 1, kernel width 3"), std::invalid_argument);
