@@ -162,7 +162,7 @@ void compare(Pass pass, int reps) {
   struct Shape {
     int64_t c_in, c_out, d, h, w;
   };
-  const Shape shapes[] = {{1, 8, 16, 32, 32},  {8, 8, 16, 32, 32},  {16, 8, 16, 32, 32}, {8, 16, 8, 16, 16},
+  const Shape shapes[] = {{1, 8, 16, 32, 32},  {8, 8, 16, 32, 32},  {16, 8, 16, 32, 32}, {8, 16, 16, 32, 32}, {8, 16, 8, 16, 16},
                           {16, 16, 8, 16, 16}, {32, 16, 8, 16, 16}, {16, 32, 4, 8, 8},   {32, 32, 4, 8, 8},
                           {16, 16, 16, 32, 32}, {32, 32, 16, 32, 32}, {8, 8, 32, 64, 64}};
   const char* name = pass == Pass::Forward ? "forward" : pass == Pass::BackwardInput ? "backward-input" : "backward-weight";

@@ -141,10 +141,10 @@ bool sized(const ConvGeom& g) {
 }
 
 // Measured (README, "Few-channel forward"): with 8 or fewer channels on one side and at most
-// 16 on the other, both passes ran 1.4-4x faster than oneDNN at the small U-Net's 16x32x32 level
-// (forward 8 -> 16 at 8x16x16 level with oneDNN, within noise); from 16 -> 16 on oneDNN's
-// blocked kernels are level or ahead, and 32 channels (4x8x8, 8 of 16 lanes idle) far ahead.
-// The same rule as the backward-weight kernel's (few_channel_bwdw_preferred).
+// 16 on the other, both passes ran 1.4-4x faster than oneDNN (except forward 8 -> 16 at
+// 8x16x16: few_channel_fwd_preferred); from 16 -> 16 on the two are within ~15 % either way,
+// and at 32 channels (4x8x8: 8 of 16 lanes idle) oneDNN is 2.5x ahead. The same channel range
+// as the backward-weight kernel's (few_channel_bwdw_preferred).
 bool channels_in_measured_range(const ConvGeom& g) { return g.C_in <= 16 && g.C_out <= 16 && g.C_in * g.C_out <= 128; }
 
 }  // namespace
@@ -162,7 +162,11 @@ bool few_channel_bwdi_supported(const ConvGeom& g) {
 }
 
 bool few_channel_fwd_preferred(const ConvGeom& g) {
-  return few_channel_fwd_supported(g) && channels_in_measured_range(g);
+  // The one case in range measured slower (README): forward 8 -> 16 at 8x16x16, oneDNN ~12 %
+  // ahead; two output-channel blocks on 16-wide rows keep oneDNN (8 -> 16 at 16x32x32, the same
+  // kernel work as backward-input 16 -> 8 there, is 2x faster than oneDNN and stays here).
+  const bool two_blocks_narrow = g.C_out > 8 && g.out[2] < 32;
+  return few_channel_fwd_supported(g) && channels_in_measured_range(g) && !two_blocks_narrow;
 }
 
 bool few_channel_bwdi_preferred(const ConvGeom& g) {

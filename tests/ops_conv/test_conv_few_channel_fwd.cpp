@@ -128,6 +128,8 @@ TEST_CASE("conv few-channel forward / backward-input: the geometries they take, 
   CHECK_FALSE(pn::cpu::few_channel_bwdi_supported(stride2));
   CHECK(pn::cpu::few_channel_fwd_preferred(make(1, 16, 8, {4, 4, 4}, {3, 3, 3}, {1, 1, 1})));
   CHECK(pn::cpu::few_channel_bwdi_preferred(make(1, 8, 16, {4, 4, 4}, {3, 3, 3}, {1, 1, 1})));
+  CHECK_FALSE(pn::cpu::few_channel_fwd_preferred(make(1, 8, 16, {8, 16, 16}, {3, 3, 3}, {1, 1, 1})));
+  CHECK(pn::cpu::few_channel_fwd_preferred(make(1, 8, 16, {4, 4, 32}, {3, 3, 3}, {1, 1, 1})));
   CHECK_FALSE(pn::cpu::few_channel_fwd_preferred(make(1, 16, 16, {4, 4, 4}, {3, 3, 3}, {1, 1, 1})));
   CHECK_FALSE(pn::cpu::few_channel_bwdi_preferred(make(1, 32, 2, {4, 4, 4}, {3, 3, 3}, {1, 1, 1})));
   CHECK_FALSE(pn::cpu::few_channel_fwd_preferred(stride2));
