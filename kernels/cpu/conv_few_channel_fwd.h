@@ -5,9 +5,9 @@
 // channel-transposed and flipped in every spatial dimension, and padding k-1-p:
 //   dx[n, ci, i] = sum_co sum_k w[co, ci, k] * dy[n, co, i - k + p]
 //                = sum_co sum_k' w[co, ci, k-1-k'] * dy[n, co, i + k' - (k-1-p)]
-// oneDNN 2.6 runs these shapes (1-16 channels at the small U-Net's 16x32x32 and 8x16x16) at
-// ~20-70 GFLOP/s; this kernel keeps 8 output channels x 2 output vectors (16 lanes along W
-// each, from one row or two) of float accumulators in AVX-512 registers and adds, per input
+// oneDNN 2.6 runs the 8-channel layers at the small U-Net's 16x32x32 level at ~4-60 GFLOP/s
+// (backward-input of 1 -> 8: 4); this kernel keeps 8 output channels x 3 output vectors (16 lanes along W
+// each, from one row or several) of float accumulators in AVX-512 registers and adds, per input
 // channel and tap, a broadcast weight times a plain load from input rows copied once per call
 // into zero-padded rows (height padding stored as zero rows, width padding as zero columns,
 // rows widened to whole vectors; conv_few_channel_rows.h), so it needs no column buffer and
