@@ -157,7 +157,8 @@ bool few_channel_fwd_supported(const ConvGeom& g) {
 
 bool few_channel_bwdi_supported(const ConvGeom& g) {
   bool ok = few_channel_fwd_supported(g);
-  for (int d = 0; d < 3; ++d) ok = ok && g.pad[d] <= g.k[d] - 1;
+  // The equivalent forward's output (conv_backward_input below) must be exactly dx's extent.
+  for (int d = 0; d < 3; ++d) ok = ok && g.pad[d] <= g.k[d] - 1 && g.in[d] == g.out[d] - 2 * g.pad[d] + g.k[d] - 1;
   return ok;
 }
 

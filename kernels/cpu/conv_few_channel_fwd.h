@@ -26,7 +26,8 @@ namespace pn::cpu {
 // / height extent), padding >= 0 that leaves an output, and a CPU with AVX-512F.
 bool few_channel_fwd_supported(const kernels::ConvGeom& g);
 // Whether the backward-input kernel can run g: as above, and padding <= k - 1 in every
-// dimension (so the equivalent forward's padding k-1-p is not negative).
+// dimension (so the equivalent forward's padding k-1-p is not negative) and in = out + 2p - k + 1
+// there (g's sizes consistent).
 bool few_channel_bwdi_supported(const kernels::ConvGeom& g);
 
 // Whether conv.h should take these kernels over oneDNN for g: supported and within the channel

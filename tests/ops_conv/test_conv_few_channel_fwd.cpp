@@ -126,6 +126,9 @@ TEST_CASE("conv few-channel forward / backward-input: the geometries they take, 
   CHECK(pn::cpu::few_channel_fwd_supported(pad3));
   CHECK_FALSE(pn::cpu::few_channel_bwdi_supported(pad3));  // its equivalent forward's padding is -1
   CHECK_FALSE(pn::cpu::few_channel_bwdi_supported(stride2));
+  ConvGeom inconsistent = small;
+  inconsistent.in[2] += 1;  // dx would not have the extent the equivalent forward writes
+  CHECK_FALSE(pn::cpu::few_channel_bwdi_supported(inconsistent));
   CHECK(pn::cpu::few_channel_fwd_preferred(make(1, 16, 8, {4, 4, 4}, {3, 3, 3}, {1, 1, 1})));
   CHECK(pn::cpu::few_channel_bwdi_preferred(make(1, 8, 16, {4, 4, 4}, {3, 3, 3}, {1, 1, 1})));
   CHECK_FALSE(pn::cpu::few_channel_fwd_preferred(make(1, 8, 16, {8, 16, 16}, {3, 3, 3}, {1, 1, 1})));
