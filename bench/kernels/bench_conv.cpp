@@ -13,8 +13,9 @@
 // `--bwdw-few` instead times backward-weight alone at batch 4 on the small U-Net's layers (and
 // a few larger ones, to show the crossover): the direct few-channel kernel
 // (conv_few_channel.h), oneDNN and the reference, interleaved call by call, medians.
+// `--fwd-few` does the same for forward and backward-input (conv_few_channel_fwd.h).
 //
-//   bench_conv [--small-only] [--reference] [--bwdw-few] [--reps N]
+//   bench_conv [--small-only] [--reference] [--bwdw-few] [--fwd-few] [--reps N]
 #include <omp.h>
 
 #include <algorithm>
@@ -31,6 +32,7 @@
 #include "kernels/cpu/conv.h"
 #include "kernels/cpu/conv_dnnl.h"
 #include "kernels/cpu/conv_few_channel.h"
+#include "kernels/cpu/conv_few_channel_fwd.h"
 #include "kernels/cpu/conv_reference.h"
 #include "kernels/cpu/gemm.h"
 #include "kernels/cpu/thread_env.h"
@@ -123,34 +125,64 @@ void run(const Net& net, int reps) {
               total_flop / total_gemm * 1e-9, total_t[0] / total_gemm);
 }
 
-// Backward-weight at batch 4: few-channel kernel, oneDNN, reference, one call of each in
-// turn per repetition (a loaded machine slows all three alike), median ms and GFLOP/s.
-void compare_bwdw(int reps) {
+enum class Pass { Forward, BackwardInput, BackwardWeight };
+
+// The three implementations of one pass on g: few-channel kernel, oneDNN, reference; and
+// whether conv.h takes the few-channel kernel for it.
+struct Impls {
+  std::function<void()> impl[3];
+  bool few_chosen;
+};
+
+Impls impls(Pass pass, const ConvGeom& g, std::vector<float>& x, std::vector<float>& w, std::vector<float>& y) {
+  namespace c = pn::cpu;
+  float *xp = x.data(), *wp = w.data(), *yp = y.data();
+  switch (pass) {
+    case Pass::Forward:
+      return {{[=] { c::few_channel_conv_forward(g, xp, wp, yp); }, [=] { c::dnnl_conv_forward(g, xp, wp, yp); },
+               [=] { c::reference::conv_forward(g, xp, wp, yp); }},
+              c::few_channel_fwd_preferred(g)};
+    case Pass::BackwardInput:
+      return {{[=] { c::few_channel_conv_backward_input(g, yp, wp, xp); },
+               [=] { c::dnnl_conv_backward_input(g, yp, wp, xp); },
+               [=] { c::reference::conv_backward_input(g, yp, wp, xp); }},
+              c::few_channel_bwdi_preferred(g)};
+    case Pass::BackwardWeight: break;
+  }
+  return {{[=] { c::few_channel_conv_backward_weight(g, xp, yp, wp); },
+           [=] { c::dnnl_conv_backward_weight(g, xp, yp, wp); },
+           [=] { c::reference::conv_backward_weight(g, xp, yp, wp); }},
+          c::few_channel_bwdw_preferred(g)};
+}
+
+// One pass at batch 4 on the small U-Net's k 3 pad 1 layers and a few larger ones (the
+// crossover): few-channel kernel, oneDNN, reference, one call of each in turn per repetition
+// (a loaded machine slows all three alike), median ms and GFLOP/s, and conv.h's choice.
+void compare(Pass pass, int reps) {
   struct Shape {
     int64_t c_in, c_out, d, h, w;
   };
-  const Shape shapes[] = {{1, 8, 16, 32, 32},  {8, 8, 16, 32, 32},  {16, 8, 16, 32, 32}, {8, 16, 8, 16, 16},
+  const Shape shapes[] = {{1, 8, 16, 32, 32},  {8, 8, 16, 32, 32},  {16, 8, 16, 32, 32}, {8, 16, 16, 32, 32}, {8, 16, 8, 16, 16},
                           {16, 16, 8, 16, 16}, {32, 16, 8, 16, 16}, {16, 32, 4, 8, 8},   {32, 32, 4, 8, 8},
                           {16, 16, 16, 32, 32}, {32, 32, 16, 32, 32}, {8, 8, 32, 64, 64}};
-  std::printf("\nbackward-weight, batch 4, k 3 pad 1, %d threads, median of %d interleaved\n", omp_get_max_threads(), reps);
+  const char* name = pass == Pass::Forward ? "forward" : pass == Pass::BackwardInput ? "backward-input" : "backward-weight";
+  std::printf("\n%s, batch 4, k 3 pad 1, %d threads, median of %d interleaved\n", name, omp_get_max_threads(), reps);
   std::printf("%-10s %-12s | %9s %7s | %9s %7s | %9s %7s | %s\n", "channels", "D x H x W", "few ms", "GF/s", "oneDNN ms",
               "GF/s", "ref ms", "GF/s", "chosen");
   for (const Shape& s : shapes) {
     ConvGeom g = conv3(s.c_in, s.c_out, s.d, s.h, s.w);
     g.N = 4;
-    std::vector<float> x(g.N * g.C_in * g.in_volume()), dy(g.N * g.C_out * g.out_volume()), dw(g.C_out * g.col_rows());
+    std::vector<float> x(g.N * g.C_in * g.in_volume()), y(g.N * g.C_out * g.out_volume()), w(g.C_out * g.col_rows());
     fill_random(x, 1);
-    fill_random(dy, 3);
-    const std::function<void()> impl[3] = {
-        [&] { pn::cpu::few_channel_conv_backward_weight(g, x.data(), dy.data(), dw.data()); },
-        [&] { pn::cpu::dnnl_conv_backward_weight(g, x.data(), dy.data(), dw.data()); },
-        [&] { pn::cpu::reference::conv_backward_weight(g, x.data(), dy.data(), dw.data()); }};
+    fill_random(y, 3);
+    fill_random(w, 2);
+    const Impls run = impls(pass, g, x, w, y);
     std::vector<double> t[3];
     for (int r = 0; r <= reps; ++r)
       for (int k = 0; k < 3; ++k) {
         const int i = (r + k) % 3;
         const auto t0 = std::chrono::steady_clock::now();
-        impl[i]();
+        run.impl[i]();
         if (r > 0) t[i].push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
       }
     const double flop = 2.0 * g.macs();
@@ -160,7 +192,7 @@ void compare_bwdw(int reps) {
       std::sort(v.begin(), v.end());
       std::printf(" | %9.2f %7.1f", v[v.size() / 2] * 1e3, flop / v[v.size() / 2] * 1e-9);
     }
-    std::printf(" | %s\n", pn::cpu::few_channel_bwdw_preferred(g) ? "few-channel" : "oneDNN");
+    std::printf(" | %s\n", run.few_chosen ? "few-channel" : "oneDNN");
   }
 }
 
@@ -177,22 +209,24 @@ double square_sgemm_rate(int reps) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  bool small_only = false, reference = false, bwdw_few = false;
+  bool small_only = false, reference = false, bwdw_few = false, fwd_few = false;
   int reps = 3;
   pn::bench::Args("bench_conv").flag("--small-only", &small_only).flag("--reference", &reference)
-      .flag("--bwdw-few", &bwdw_few)
+      .flag("--bwdw-few", &bwdw_few).flag("--fwd-few", &fwd_few)
       .option("--reps", &reps).parse(argc, argv);
   if (reference) pn::cpu::set_conv_impl(pn::cpu::ConvImpl::Reference);
   const auto env = pn::cpu::thread_env();
   std::printf("convolutions: %s | OMP_WAIT_POLICY=%s OPENBLAS_CORETYPE=%s | sgemm 2048^3: %.1f GFLOP/s\n",
               pn::cpu::conv_impl_name(pn::cpu::conv_impl()), env.wait_policy.c_str(), env.blas_coretype.c_str(),
               square_sgemm_rate(reps));
-  if (bwdw_few) {
+  if (bwdw_few || fwd_few) {
     if (!pn::cpu::dnnl_available() || !pn::cpu::few_channel_bwdw_supported(conv3(8, 8, 4, 4, 4))) {
-      std::fprintf(stderr, "bench_conv --bwdw-few: needs a build with oneDNN and an AVX-512 CPU\n");
+      std::fprintf(stderr, "bench_conv %s: needs a build with oneDNN and an AVX-512 CPU\n",
+                   fwd_few ? "--fwd-few" : "--bwdw-few");
       return 1;
     }
-    compare_bwdw(reps);
+    if (fwd_few) compare(Pass::Forward, reps), compare(Pass::BackwardInput, reps);
+    if (bwdw_few) compare(Pass::BackwardWeight, reps);
     return 0;
   }
   run({"small U-Net", 16, 32, 32, {8, 16, 32, 64}}, reps);

@@ -11,6 +11,7 @@
 
 #include "kernels/cpu/conv_dnnl.h"
 #include "kernels/cpu/conv_few_channel.h"
+#include "kernels/cpu/conv_few_channel_fwd.h"
 #include "kernels/cpu/elementwise.h"
 #include "kernels/cpu/conv_reference.h"
 
@@ -49,7 +50,8 @@ const char* conv_impl_name(ConvImpl impl) { return impl == ConvImpl::Dnnl ? "one
 
 template <>
 void conv_forward<float>(const ConvGeom& g, const float* x, const float* w, float* y) {
-  if (use_dnnl(g)) dnnl_conv_forward(g, x, w, y);
+  if (use_dnnl(g) && few_channel_fwd_preferred(g)) few_channel_conv_forward(g, x, w, y);
+  else if (use_dnnl(g)) dnnl_conv_forward(g, x, w, y);
   else reference::conv_forward(g, x, w, y);
 }
 template <>
@@ -58,7 +60,8 @@ void conv_forward<double>(const ConvGeom& g, const double* x, const double* w, d
 }
 template <>
 void conv_backward_input<float>(const ConvGeom& g, const float* dy, const float* w, float* dx) {
-  if (use_dnnl(g)) dnnl_conv_backward_input(g, dy, w, dx);
+  if (use_dnnl(g) && few_channel_bwdi_preferred(g)) few_channel_conv_backward_input(g, dy, w, dx);
+  else if (use_dnnl(g)) dnnl_conv_backward_input(g, dy, w, dx);
   else reference::conv_backward_input(g, dy, w, dx);
 }
 template <>

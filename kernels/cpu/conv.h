@@ -1,7 +1,7 @@
 // CPU convolutions as the CPU backend calls them (2-D and 3-D, no bias): float32 runs
-// through oneDNN (conv_dnnl.h) where the build has it and the geometry suits it (except the
-// backward-weight of few-channel stride-1 convs, which a direct kernel runs faster:
-// conv_few_channel.h), and
+// through oneDNN (conv_dnnl.h) where the build has it and the geometry suits it (except
+// few-channel stride-1 convs, which direct kernels run faster: backward-weight
+// conv_few_channel.h, forward and backward-input conv_few_channel_fwd.h), and
 // everything else (float64, builds without oneDNN, PENUMBRA_CPU_CONV=reference) through the
 // handwritten reference (conv_reference.h), which is the definition the fast path is
 // tested against (tests/ops_conv/test_conv_fast_path.cpp). The 16-bit storage types

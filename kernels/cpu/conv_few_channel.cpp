@@ -8,42 +8,22 @@
 #include <stdexcept>
 #include <vector>
 
+#include "kernels/cpu/conv_few_channel_rows.h"
+
 namespace pn::cpu {
 
 namespace {
 
 using kernels::ConvGeom;
 
-constexpr int64_t kLanes = 16;   // floats per AVX-512 register
+using few_channel::AlignedFloats;
+using few_channel::kLanes;
+using few_channel::round_up;
+using few_channel::valid_range;
+
 constexpr int64_t kCoBlock = 8;  // output channels per task (8 x 3 accumulators in registers)
 constexpr int64_t kKw = 3;       // kernel width the register tile is built for
 constexpr int64_t kGroups = 16;  // output planes (n, od) split into at most this many groups
-
-int64_t round_up(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
-
-// Output positions o in [lo, hi) whose input coordinate o + off lies in [0, in_n) (stride 1);
-// empty (hi == lo) where none does.
-struct Range {
-  int64_t lo, hi;
-};
-Range valid_range(int64_t out_n, int64_t in_n, int64_t off) {
-  const int64_t lo = std::max<int64_t>(0, -off), hi = std::min(out_n, in_n - off);
-  return {lo, std::max(hi, lo)};
-}
-
-// A zeroed float buffer whose data() starts on a 64-byte line (so are rows of a multiple of 16).
-struct AlignedFloats {
-  std::vector<float> storage;
-  float* ptr = nullptr;
-  explicit AlignedFloats(int64_t n) : storage(static_cast<size_t>(n + kLanes), 0.f) {
-    const auto addr = reinterpret_cast<uintptr_t>(storage.data());
-    ptr = storage.data() + (round_up(static_cast<int64_t>(addr), 64) - static_cast<int64_t>(addr)) / 4;
-  }
-  AlignedFloats(const AlignedFloats&) = delete;  // ptr points into storage: moves only
-  AlignedFloats(AlignedFloats&&) = default;
-  float* data() { return ptr; }
-  const float* data() const { return ptr; }
-};
 
 // Operands with every row padded so that the register tile reads whole 16-lane vectors from
 // rows that start on cache lines: dy rows widened to wy = W_out rounded up to 16 (zeros after
@@ -53,19 +33,14 @@ struct AlignedFloats {
 struct Padded {
   int64_t wy = 0, wx = 0, co_pad = 0;
   AlignedFloats x, dy;
-  Padded(int64_t wy_, int64_t co_pad_, int64_t nx_rows, int64_t ny_rows)
-      : wy(wy_), wx(wy_ + kLanes), co_pad(co_pad_), x(nx_rows * wx), dy(ny_rows * wy) {}
 };
 
 Padded pad_operands(const ConvGeom& g, const float* x, const float* dy) {
-  const int64_t xrows = g.in[0] * g.in[1], yrows = g.out[0] * g.out[1], pw = g.pad[2];
+  const int64_t yrows = g.out[0] * g.out[1], wy = round_up(g.out[2], kLanes), wx = wy + kLanes;
   const int64_t co_pad = round_up(g.C_out, kCoBlock);
-  Padded p(round_up(g.out[2], kLanes), co_pad, g.N * g.C_in * xrows, g.N * co_pad * yrows);
-  const int64_t lo = std::max<int64_t>(0, pw), src0 = std::max<int64_t>(0, -pw);
-  const int64_t len = std::max<int64_t>(0, std::min(g.in[2] - src0, p.wx - lo));
-#pragma omp parallel for schedule(static)
-  for (int64_t r = 0; r < g.N * g.C_in * xrows; ++r)
-    std::copy(x + r * g.in[2] + src0, x + r * g.in[2] + src0 + len, p.x.data() + r * p.wx + lo);
+  Padded p{wy, wx, co_pad,
+           few_channel::padded_rows(x, g.N * g.C_in * g.in[0], g.in[1], g.in[2], g.in[1], wx, 0, g.pad[2]),
+           AlignedFloats(g.N * co_pad * yrows * wy)};
 #pragma omp parallel for schedule(static)
   for (int64_t r = 0; r < g.N * g.C_out * yrows; ++r) {
     const int64_t n = r / (g.C_out * yrows), rest = r % (g.C_out * yrows);
@@ -113,7 +88,7 @@ void group_partials(const ConvGeom& g, const Padded& p, int64_t plane0, int64_t 
         if (id < 0 || id >= g.in[0]) continue;
         const float* xp = p.x.data() + ((n * g.C_in + ci) * g.in[0] + id) * g.in[1] * p.wx;
         for (int64_t ky = 0; ky < g.k[1]; ++ky) {
-          const Range rh = valid_range(g.out[1], g.in[1], ky - g.pad[1]);
+          const few_channel::Range rh = valid_range(g.out[1], g.in[1], ky - g.pad[1]);
           if (rh.hi <= rh.lo) continue;
           row_tile(yp + rh.lo * p.wy, ychan, xp + (rh.lo + ky - g.pad[1]) * p.wx, p.wy, p.wx, rh.hi - rh.lo,
                    partial + ((ci * g.k[0] + kz) * g.k[1] + ky) * tile);
