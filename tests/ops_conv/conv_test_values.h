@@ -1,5 +1,6 @@
-// Test helpers for the convolution suites: seeded normal test values, and a fast path's
-// error relative to the float64 reference.
+// Test helpers for the convolution suites: seeded normal test values, a fast path's error
+// relative to the float64 reference, and the named stride-1 geometries the few-channel
+// kernels' case tables are made of.
 #pragma once
 #include <doctest/doctest.h>
 
@@ -7,6 +8,8 @@
 #include <cmath>
 #include <random>
 #include <vector>
+
+#include "kernels/op_geometry.h"
 
 namespace pn::test {
 
@@ -27,5 +30,17 @@ inline double rel_error(const std::vector<float>& fast, const std::vector<double
   }
   return m / scale;
 }
+
+// A stride-1 3-D geometry: batch n, channels ci -> co, input size, kernel and padding per dim.
+inline kernels::ConvGeom stride1_geom(int64_t n, int64_t ci, int64_t co, const int64_t (&in)[3], const int64_t (&k)[3],
+                                      const int64_t (&pad)[3]) {
+  return kernels::ConvGeom::make(n, ci, co, in, k, {1, 1, 1}, pad);
+}
+
+// One row of a kernel's case table: what the case exercises, and its geometry.
+struct ConvCase {
+  const char* name;
+  kernels::ConvGeom g;
+};
 
 }  // namespace pn::test

@@ -28,15 +28,8 @@ namespace {
 using pn::test::random_vector;
 using pn::test::rel_error;
 
-ConvGeom make(int64_t n, int64_t ci, int64_t co, const int64_t (&in)[3], const int64_t (&k)[3],
-              const int64_t (&pad)[3]) {
-  return ConvGeom::make(n, ci, co, in, k, {1, 1, 1}, pad);
-}
-
-struct Case {
-  const char* name;
-  ConvGeom g;
-};
+using Case = pn::test::ConvCase;
+constexpr auto make = pn::test::stride1_geom;
 
 // Every case has padding <= k - 1, so backward-input runs them too.
 const Case kCases[] = {
