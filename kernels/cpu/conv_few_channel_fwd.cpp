@@ -147,6 +147,14 @@ bool sized(const ConvGeom& g) {
 // as the backward-weight kernel's (few_channel_bwdw_preferred).
 bool channels_in_measured_range(const ConvGeom& g) { return g.C_in <= 16 && g.C_out <= 16 && g.C_in * g.C_out <= 128; }
 
+// Whether a forward with `planes` output planes (n, od) and `channels` output channels has
+// enough independent tasks (plane x 8-channel block) to keep the threads busy: a 2-D layer at
+// batch 1 has one plane, and there oneDNN's spatial split measured faster (the small SPADE
+// iteration, 2 threads: 25 ms with this kernel, 20 ms without). A fixed bound, so that the
+// choice, and with it the rounding, does not depend on the thread count.
+constexpr int64_t kMinTasks = 8;
+bool enough_tasks(int64_t planes, int64_t channels) { return planes * ((channels + 7) / 8) >= kMinTasks; }
+
 }  // namespace
 
 bool few_channel_fwd_supported(const ConvGeom& g) {
@@ -167,11 +175,12 @@ bool few_channel_fwd_preferred(const ConvGeom& g) {
   // ahead; two output-channel blocks on 16-wide rows keep oneDNN (8 -> 16 at 16x32x32, the same
   // kernel work as backward-input 16 -> 8 there, is 2x faster than oneDNN and stays here).
   const bool two_blocks_narrow = g.C_out > 8 && g.out[2] < 32;
-  return few_channel_fwd_supported(g) && channels_in_measured_range(g) && !two_blocks_narrow;
+  return few_channel_fwd_supported(g) && channels_in_measured_range(g) && !two_blocks_narrow &&
+         enough_tasks(g.N * g.out[0], g.C_out);
 }
 
 bool few_channel_bwdi_preferred(const ConvGeom& g) {
-  return few_channel_bwdi_supported(g) && channels_in_measured_range(g);
+  return few_channel_bwdi_supported(g) && channels_in_measured_range(g) && enough_tasks(g.N * g.in[0], g.C_in);
 }
 
 void few_channel_conv_forward(const ConvGeom& g, const float* x, const float* w, float* y) {
