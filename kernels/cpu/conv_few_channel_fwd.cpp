@@ -147,13 +147,14 @@ bool sized(const ConvGeom& g) {
 // as the backward-weight kernel's (few_channel_bwdw_preferred).
 bool channels_in_measured_range(const ConvGeom& g) { return g.C_in <= 16 && g.C_out <= 16 && g.C_in * g.C_out <= 128; }
 
-// Whether a forward with `planes` output planes (n, od) and `channels` output channels has
-// enough independent tasks (plane x 8-channel block) to keep the threads busy: a 2-D layer at
-// batch 1 has one plane, and there oneDNN's spatial split measured faster (the small SPADE
-// iteration, 2 threads: 25 ms with this kernel, 20 ms without). A fixed bound, so that the
-// choice, and with it the rounding, does not depend on the thread count.
+// Whether a forward with `depth` output planes per sample and `channels` output channels has
+// enough independent tasks per sample (plane x 8-channel block) to keep the threads busy: a
+// 2-D layer has one plane, and at batch 1 oneDNN's spatial split measured faster (the small
+// SPADE iteration, 2 threads: 25 ms with this kernel, 20 ms without). Counted per sample, not
+// per batch, so that the choice, and with it the rounding, depends on neither the batch size
+// (a batch of 128 gives each sample the bits a batch of 1 gives it) nor the thread count.
 constexpr int64_t kMinTasks = 8;
-bool enough_tasks(int64_t planes, int64_t channels) { return planes * ((channels + 7) / 8) >= kMinTasks; }
+bool enough_tasks(int64_t depth, int64_t channels) { return depth * ((channels + 7) / 8) >= kMinTasks; }
 
 }  // namespace
 
@@ -176,11 +177,11 @@ bool few_channel_fwd_preferred(const ConvGeom& g) {
   // kernel work as backward-input 16 -> 8 there, is 2x faster than oneDNN and stays here).
   const bool two_blocks_narrow = g.C_out > 8 && g.out[2] < 32;
   return few_channel_fwd_supported(g) && channels_in_measured_range(g) && !two_blocks_narrow &&
-         enough_tasks(g.N * g.out[0], g.C_out);
+         enough_tasks(g.out[0], g.C_out);
 }
 
 bool few_channel_bwdi_preferred(const ConvGeom& g) {
-  return few_channel_bwdi_supported(g) && channels_in_measured_range(g) && enough_tasks(g.N * g.in[0], g.C_in);
+  return few_channel_bwdi_supported(g) && channels_in_measured_range(g) && enough_tasks(g.in[0], g.C_in);
 }
 
 void few_channel_conv_forward(const ConvGeom& g, const float* x, const float* w, float* y) {

@@ -33,9 +33,9 @@ bool few_channel_bwdi_supported(const kernels::ConvGeom& g);
 // Whether conv.h should take these kernels over oneDNN for g: supported and within the channel
 // range where they measured faster (kernels/cpu/README.md, "Few-channel forward"):
 // C_in, C_out <= 16 and C_in x C_out <= 128, as for backward-weight; for forward, more than 8
-// output channels also need an output width >= 32; and at least 8 independent tasks (output
-// planes (n, d) x 8-channel blocks: not a 2-D layer at batch 1), a bound that does not depend
-// on the thread count.
+// output channels also need an output width >= 32; and at least 8 tasks per sample (output
+// depth planes x 8-channel blocks: so no 2-D layer), a bound that depends on neither the batch
+// size nor the thread count.
 bool few_channel_fwd_preferred(const kernels::ConvGeom& g);
 bool few_channel_bwdi_preferred(const kernels::ConvGeom& g);
 

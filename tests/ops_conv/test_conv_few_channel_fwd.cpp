@@ -109,7 +109,7 @@ TEST_CASE("conv few-channel backward-input: matches the float64 reference on odd
 }
 
 TEST_CASE("conv few-channel forward / backward-input: the geometries they take, and the dispatcher's choice") {
-  const ConvGeom small = make(2, 8, 8, {5, 7, 19}, {3, 3, 3}, {1, 1, 1});
+  const ConvGeom small = make(2, 8, 8, {8, 7, 19}, {3, 3, 3}, {1, 1, 1});
   if (!pn::cpu::few_channel_fwd_supported(small)) return;
   const ConvGeom stride2 = ConvGeom::make(1, 8, 8, {6, 6, 6}, {3, 3, 3}, {2, 2, 2}, {1, 1, 1});
   const ConvGeom k2 = make(1, 8, 8, {6, 6, 6}, {2, 2, 2}, {0, 0, 0});
@@ -122,14 +122,15 @@ TEST_CASE("conv few-channel forward / backward-input: the geometries they take, 
   ConvGeom inconsistent = small;
   inconsistent.in[2] += 1;  // dx would not have the extent the equivalent forward writes
   CHECK_FALSE(pn::cpu::few_channel_bwdi_supported(inconsistent));
-  CHECK(pn::cpu::few_channel_fwd_preferred(make(2, 16, 8, {4, 4, 4}, {3, 3, 3}, {1, 1, 1})));
-  CHECK(pn::cpu::few_channel_bwdi_preferred(make(2, 8, 16, {4, 4, 4}, {3, 3, 3}, {1, 1, 1})));
-  // Too few tasks (output planes x 8-channel blocks < 8): a 2-D layer at batch 1, or 4 planes
-  // of one block, keep oneDNN's spatial split.
-  CHECK_FALSE(pn::cpu::few_channel_fwd_preferred(make(1, 8, 8, {1, 32, 32}, {1, 3, 3}, {0, 1, 1})));
-  CHECK_FALSE(pn::cpu::few_channel_bwdi_preferred(make(1, 8, 8, {1, 32, 32}, {1, 3, 3}, {0, 1, 1})));
-  CHECK_FALSE(pn::cpu::few_channel_fwd_preferred(make(1, 16, 8, {4, 4, 4}, {3, 3, 3}, {1, 1, 1})));
-  CHECK(pn::cpu::few_channel_fwd_preferred(make(8, 8, 8, {1, 32, 32}, {1, 3, 3}, {0, 1, 1})));
+  CHECK(pn::cpu::few_channel_fwd_preferred(make(1, 16, 8, {8, 4, 4}, {3, 3, 3}, {1, 1, 1})));
+  CHECK(pn::cpu::few_channel_bwdi_preferred(make(1, 8, 16, {8, 4, 4}, {3, 3, 3}, {1, 1, 1})));
+  // Too few tasks per sample (output depth planes x 8-channel blocks < 8): 2-D layers and 4
+  // planes of one block keep oneDNN's spatial split, whatever the batch size.
+  for (int64_t n : {1, 64}) {
+    CHECK_FALSE(pn::cpu::few_channel_fwd_preferred(make(n, 8, 8, {1, 32, 32}, {1, 3, 3}, {0, 1, 1})));
+    CHECK_FALSE(pn::cpu::few_channel_bwdi_preferred(make(n, 8, 8, {1, 32, 32}, {1, 3, 3}, {0, 1, 1})));
+    CHECK_FALSE(pn::cpu::few_channel_fwd_preferred(make(n, 16, 8, {4, 4, 4}, {3, 3, 3}, {1, 1, 1})));
+  }
   CHECK_FALSE(pn::cpu::few_channel_fwd_preferred(make(1, 8, 16, {8, 16, 16}, {3, 3, 3}, {1, 1, 1})));
   CHECK(pn::cpu::few_channel_fwd_preferred(make(1, 8, 16, {4, 4, 32}, {3, 3, 3}, {1, 1, 1})));
   CHECK_FALSE(pn::cpu::few_channel_fwd_preferred(make(1, 16, 16, {4, 4, 4}, {3, 3, 3}, {1, 1, 1})));
