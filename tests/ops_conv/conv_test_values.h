@@ -4,6 +4,8 @@
 #pragma once
 #include <doctest/doctest.h>
 
+#include <omp.h>
+
 #include <algorithm>
 #include <cmath>
 #include <random>
@@ -29,6 +31,18 @@ inline double rel_error(const std::vector<float>& fast, const std::vector<double
     scale = std::max(scale, std::abs(ref[i]));
   }
   return m / scale;
+}
+
+inline std::vector<float> to_float(const std::vector<double>& v) { return {v.begin(), v.end()}; }
+
+// Runs `call` with OpenMP limited to one thread, then restores the thread count: the kernels
+// whose result must not depend on the thread count are run again this way and compared.
+template <class F>
+void on_one_thread(F&& call) {
+  const int threads = omp_get_max_threads();
+  omp_set_num_threads(1);
+  call();
+  omp_set_num_threads(threads);
 }
 
 // A stride-1 3-D geometry: batch n, channels ci -> co, input size, kernel and padding per dim.

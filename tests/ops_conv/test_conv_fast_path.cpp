@@ -45,7 +45,7 @@ ConvGeom geom(const Case& c) {
   return g;
 }
 
-std::vector<float> to_float(const std::vector<double>& v) { return {v.begin(), v.end()}; }
+using pn::test::to_float;
 
 const Case kCases[] = {
     {"3-D odd: stride (2,1,2), pad (1,0,1), k 3x2x3, batch 2", 3, 2, 3, 5, {5, 7, 6}, {3, 2, 3}, {2, 1, 2}, {1, 0, 1}},

@@ -60,7 +60,6 @@ Operands operands(const ConvGeom& g, std::mt19937& rng) {
 TEST_CASE("conv few-channel backward-weight: matches the float64 reference on odd sizes, at any thread count") {
   if (!pn::cpu::few_channel_bwdw_supported(kCases[0].g)) return;  // a CPU without AVX-512
   std::mt19937 rng(161);
-  const int threads = omp_get_max_threads();
   for (const Case& c : kCases) {
     CAPTURE(c.name);
     REQUIRE(pn::cpu::few_channel_bwdw_supported(c.g));
@@ -68,9 +67,8 @@ TEST_CASE("conv few-channel backward-weight: matches the float64 reference on od
     std::vector<float> dw(o.dw.size(), 7.f), dw_one_thread(o.dw.size(), -7.f);  // stale: overwritten
     pn::cpu::few_channel_conv_backward_weight(c.g, o.xf.data(), o.dyf.data(), dw.data());
     CHECK(rel_error(dw, o.dw) < 1e-5);
-    omp_set_num_threads(1);
-    pn::cpu::few_channel_conv_backward_weight(c.g, o.xf.data(), o.dyf.data(), dw_one_thread.data());
-    omp_set_num_threads(threads);
+    pn::test::on_one_thread(
+        [&] { pn::cpu::few_channel_conv_backward_weight(c.g, o.xf.data(), o.dyf.data(), dw_one_thread.data()); });
     CHECK(dw_one_thread == dw);
   }
   // A planted bug: one wrong input value must be caught by the comparison above.

@@ -26,7 +26,9 @@ using pn::kernels::ConvGeom;
 namespace {
 
 using pn::test::random_vector;
+using pn::test::on_one_thread;
 using pn::test::rel_error;
+using pn::test::to_float;
 
 using Case = pn::test::ConvCase;
 constexpr auto make = pn::test::stride1_geom;
@@ -48,8 +50,6 @@ const Case kForwardOnly[] = {
     {"5 -> 9, pad (2,0,1), W 17", make(1, 5, 9, {4, 6, 17}, {3, 3, 3}, {2, 0, 1})},
 };
 
-std::vector<float> to_float(const std::vector<double>& v) { return {v.begin(), v.end()}; }
-
 // y = conv(x, w): the few-channel kernel against the float64 reference, then the same call
 // on one thread, which must give the same bits.
 void check_forward(const Case& c, std::mt19937& rng) {
@@ -65,10 +65,7 @@ void check_forward(const Case& c, std::mt19937& rng) {
   std::vector<float> yf(y.size(), 7.f), y_one_thread(y.size(), -7.f);  // stale: overwritten
   pn::cpu::few_channel_conv_forward(g, xf.data(), wf.data(), yf.data());
   CHECK(rel_error(yf, y) < 1e-5);
-  const int threads = omp_get_max_threads();
-  omp_set_num_threads(1);
-  pn::cpu::few_channel_conv_forward(g, xf.data(), wf.data(), y_one_thread.data());
-  omp_set_num_threads(threads);
+  on_one_thread([&] { pn::cpu::few_channel_conv_forward(g, xf.data(), wf.data(), y_one_thread.data()); });
   CHECK(y_one_thread == yf);
 }
 
@@ -86,10 +83,7 @@ void check_backward_input(const Case& c, std::mt19937& rng) {
   std::vector<float> dxf(dx.size(), 7.f), dx_one_thread(dx.size(), -7.f);
   pn::cpu::few_channel_conv_backward_input(g, dyf.data(), wf.data(), dxf.data());
   CHECK(rel_error(dxf, dx) < 1e-5);
-  const int threads = omp_get_max_threads();
-  omp_set_num_threads(1);
-  pn::cpu::few_channel_conv_backward_input(g, dyf.data(), wf.data(), dx_one_thread.data());
-  omp_set_num_threads(threads);
+  on_one_thread([&] { pn::cpu::few_channel_conv_backward_input(g, dyf.data(), wf.data(), dx_one_thread.data()); });
   CHECK(dx_one_thread == dxf);
 }
 
