@@ -26,6 +26,16 @@ Tensor wgan_critic_loss(const Tensor& real_scores, const Tensor& fake_scores) {
 
 Tensor wgan_generator_loss(const Tensor& fake_scores) { return neg(mean(fake_scores)); }
 
+Tensor mask_presence_loss(const Tensor& masks, double threshold, double min_voxels) {
+  constexpr double kSharpness = 10.0;  // k of the formula (gan_losses.h)
+  PN_CHECK(masks.dim() >= 2, "mask_presence_loss: masks {} need a batch axis and at least one more", masks.desc());
+  PN_CHECK(min_voxels > 0, "mask_presence_loss: min_voxels {} must be > 0", min_voxels);
+  std::vector<int> per_sample(static_cast<size_t>(masks.dim() - 1));
+  std::iota(per_sample.begin(), per_sample.end(), 1);
+  const Tensor soft_volume = sum(sigmoid(mul_scalar(add_scalar(masks, -threshold), kSharpness)), per_sample);
+  return mean(relu(rsub_scalar(1.0, mul_scalar(soft_volume, 1.0 / min_voxels))));
+}
+
 Tensor wgan_interpolate(const Tensor& real, const Tensor& fake, const Tensor& eps) {
   PN_CHECK(real.shape() == fake.shape(), "wgan_interpolate: real {} and fake {} differ in shape", real.desc(),
            fake.desc());

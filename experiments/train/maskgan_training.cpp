@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "autograd/grad_mode.h"
+#include "autograd/ops/elementwise.h"
 #include "data/folder_dataset.h"
 #include "data/montage.h"
 #include "data/nifti_io.h"
@@ -186,10 +187,22 @@ struct MaskGan {
   }
 };
 
+// The share of a batch of generated masks ([N, 1, D, H, W], tanh outputs) with no voxel above
+// the threshold: what sampling would throw away as empty (before speck removal).
+double empty_fraction(const Tensor& masks, double threshold) {
+  const std::vector<double> v = masks.detach().to_vector();
+  const size_t n = static_cast<size_t>(masks.size(0)), per = v.size() / n;
+  size_t empty = 0;
+  for (size_t b = 0; b < n; ++b)
+    empty += std::none_of(v.begin() + b * per, v.begin() + (b + 1) * per, [&](double x) { return x > threshold; });
+  return static_cast<double>(empty) / static_cast<double>(n);
+}
+
 // One WGAN-GP iteration on this rank's real masks: critic_steps critic steps (fresh fakes
 // and interpolation weights each), then one generator step. Returns the step metrics: the
-// critic loss, the generator loss, the Wasserstein estimate and the gradient penalty
-// (critic values averaged over its steps).
+// critic loss, the generator loss (with the weighted mask presence penalty, if any), the
+// Wasserstein estimate, the gradient penalty (critic values averaged over its steps) and the
+// share of the generator step's masks that come out empty at maskgan.threshold.
 struct MaskGanStep {
   TrainingLoop& loop;
   MaskGan& m;
@@ -198,6 +211,7 @@ struct MaskGanStep {
   nn::GradScaler &sg, &sk;  // fp16 loss scaling of the generator's and the critic's steps
   int64_t critic_steps;
   double gp_weight;
+  double presence_weight, threshold, min_voxels;  // maskgan.presence_weight, .threshold, .min_lesion_voxels
   Tensor latents(int64_t n) { return Tensor::randn({n, m.config.z_dim}, m.noise, DType::Float32, loop.device()); }
   std::vector<double> operator()(const Tensor& real) {
     const int64_t batch = real.size(0);
@@ -221,16 +235,20 @@ struct MaskGanStep {
       sums[0] += lc.loss.item(), sums[1] += lc.wasserstein.item(), sums[2] += lc.penalty.item();
     }
     og.zero_grad();
-    Tensor loss_g;
+    Tensor loss_g, fake;
     {
       const AutocastScope mixed = loop.autocast();
-      loss_g = models::wgan_generator_loss(m.k.forward(m.g.forward(latents(batch))));
+      fake = m.g.forward(latents(batch));
+      loss_g = models::wgan_generator_loss(m.k.forward(fake));
     }
+    if (presence_weight > 0)  // in float32 (the generator's tanh output is float32 in every precision)
+      loss_g = loss_g + mul_scalar(models::mask_presence_loss(fake.to(DType::Float32), threshold, min_voxels),
+                                   presence_weight);
     sg.scale(loss_g).backward();
     dp_g.average_gradients();
     sg.step(og);
     const double cs = static_cast<double>(critic_steps);
-    return {sums[0] / cs, loss_g.item(), sums[1] / cs, sums[2] / cs};
+    return {sums[0] / cs, loss_g.item(), sums[1] / cs, sums[2] / cs, empty_fraction(fake, threshold)};
   }
 };
 
@@ -260,7 +278,8 @@ MaskGanResult train_mask_gan(TrainingLoop& loop, const Config& cfg) {
                 masks.source.c_str(), shape_str(m.config.mask_size).c_str(), (long long)m.g.num_parameters(),
                 (long long)m.k.num_parameters());
   loop.resume();
-  MaskGanStep step{loop, m, og, ok, dp_g, dp_k, sg, sk, critic_steps, gp_weight};
+  MaskGanStep step{loop, m, og, ok, dp_g, dp_k, sg, sk, critic_steps, gp_weight, cfg.number("maskgan.presence_weight"),
+                   cfg.number("maskgan.threshold"), static_cast<double>(cfg.integer("maskgan.min_lesion_voxels"))};
   MaskStream stream(n, seed);
   const auto grid = cfg.integers("data.grid");
   TrainerHooks hooks;
@@ -278,7 +297,7 @@ MaskGanResult train_mask_gan(TrainingLoop& loop, const Config& cfg) {
   result.run_dir = loop.run_dir().string();
   result.training_masks = n;
   const std::vector<double> last = loop.last_metrics();
-  if (last.size() == 4) result.last_wasserstein = last[2];
+  if (last.size() == 5) result.last_wasserstein = last[2];
   loop.finish(fmt::format("Wasserstein estimate {:.4f} in the last epoch", result.last_wasserstein));
   return result;
 }
@@ -286,7 +305,7 @@ MaskGanResult train_mask_gan(TrainingLoop& loop, const Config& cfg) {
 }  // namespace
 
 MaskGanResult maskgan_train(const Config& cfg, const RunDirOptions& run_opt) {
-  LoopSpec spec{"maskgan train", "maskgan", {"critic_loss", "generator_loss", "wasserstein", "gradient_penalty"}, {},
+  LoopSpec spec{"maskgan train", "maskgan", {"critic_loss", "generator_loss", "wasserstein", "gradient_penalty", "empty_fraction"}, {},
                 cfg.integer("maskgan.epochs"), cfg.integer("maskgan.batch"), "maskgan.batch"};
   TrainingLoop loop(cfg, spec, run_opt);
   return loop.guard([&] { return train_mask_gan(loop, cfg); });

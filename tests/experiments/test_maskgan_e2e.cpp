@@ -89,6 +89,29 @@ void check_minibatch_std_run(const fs::path& root, const ConfigRequest& req) {
   CHECK(ck.find("critic.dense.weight")->shape() == Shape{8, 8 * 2 * 4 * 4 + 1});
   CHECK(maskgan_sample((root / "mbstd").string(), (root / "mbstd_samples").string(), 2, 4).size() == 2);
 }
+// maskgan.presence_weight: the mask presence penalty joins the generator's loss and changes
+// its training. The logged empty_fraction is the share of the generator step's masks with no
+// voxel above maskgan.threshold: every one at threshold 1 (tanh < 1), none at -1.
+void check_presence_weight(const fs::path& root, const ConfigRequest& req) {
+  auto run = [&](const std::string& name, const char* threshold, const char* weight) {
+    ConfigRequest r = req;
+    r.sets.insert(r.sets.end(), {"maskgan.epochs=1", std::string("maskgan.threshold=") + threshold,
+                                 std::string("maskgan.presence_weight=") + weight});
+    RunDirOptions o;
+    o.out = (root / name).string();
+    maskgan_train(resolve_config(r), o);
+    CHECK(read_csv((root / name / "metrics.csv").string()).numbers("empty_fraction").back() ==
+          (std::string(threshold) == "1" ? 1.0 : 0.0));
+    return nn::read_checkpoint((root / name / "checkpoints" / "epoch-000001.safetensors").string());
+  };
+  const auto plain = run("presence0", "1", "0"), pushed = run("presence50", "1", "50");
+  CHECK(plain.find("generator.out.weight")->to_vector() != pushed.find("generator.out.weight")->to_vector());
+  CHECK(plain.find("critic.dense.weight")->to_vector() != pushed.find("critic.dense.weight")->to_vector());
+  run("all_lesion", "-1", "0");
+  ConfigRequest negative = req;
+  negative.sets.push_back("maskgan.presence_weight=-1");
+  CHECK_ERROR_HAS(resolve_config(negative), "maskgan.presence_weight");
+}
 // maskgan.ema_decay: the averaged generator is checkpointed beside the trained one, leaves
 // training untouched (the generator of a run without it is the same, bit for bit), and is
 // what sampling uses unless maskgan.sample_ema = false. maskgan.out_kernel: odd sizes only.
@@ -170,6 +193,7 @@ TEST_CASE("maskgan train and sample on tiny phantom masks") {
     CHECK(mm.numbers("gradient_penalty").back() > 0);
   }
   check_minibatch_std_run(root, req);
+  check_presence_weight(root, req);
   fs::remove_all(root);
 }
 

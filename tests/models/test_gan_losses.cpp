@@ -1,9 +1,11 @@
 // The GAN losses (models/gan_losses.h) against their formulas on hand-computed values, and
-// the gradient penalty's double backward against its closed form for a linear critic.
+// the gradient penalty's double backward against its closed form for a linear critic, and the
+// mask presence penalty on empty and non-empty masks, with its finite-difference check.
 #include <doctest/doctest.h>
 
 #include <cmath>
 
+#include "autograd/gradcheck.h"
 #include "autograd/ops/elementwise.h"
 #include "autograd/ops/reduce.h"
 #include "models/gan_losses.h"
@@ -59,4 +61,35 @@ TEST_CASE("gradient penalty of a linear critic: (‖w‖ − 1)², and its gradi
   CHECK(c.wasserstein.item() == doctest::Approx(c_real - c_fake));
   CHECK(c.penalty.item() == doctest::Approx((norm - 1) * (norm - 1)).epsilon(1e-9));
   CHECK(c.loss.item() == doctest::Approx(c_fake - c_real + 10 * (norm - 1) * (norm - 1)));
+}
+
+TEST_CASE("mask presence: max(0, 1 − S/m) per sample, zero for non-empty masks, a gradient for empty ones") {
+  auto sigma = [](double z) { return 1 / (1 + std::exp(-z)); };
+  // Sample 0 is empty (every voxel well below t = 0), sample 1 has two voxels at +1.
+  Tensor masks = vec({-1, -0.5, -0.8, -1, 1, 1, -1, -1}, {2, 1, 2, 2}).requires_grad_();
+  const double s0 = 2 * sigma(-10) + sigma(-5) + sigma(-8), s1 = 2 * sigma(10) + 2 * sigma(-10);
+  Tensor loss = mask_presence_loss(masks, 0.0, 2.0);
+  // The mean over the two samples; sample 1's soft volume is σ(10) + σ(−10) twice = 2 = m.
+  const double expected = (std::max(0.0, 1 - s0 / 2) + std::max(0.0, 1 - s1 / 2)) / 2;
+  CHECK(loss.item() == doctest::Approx(expected).epsilon(1e-12));
+  loss.backward();
+  const auto g = masks.grad().to_vector();
+  // dL/dx_v = −k σ′(k x_v) / (m · N) in the empty sample: largest at its highest voxel (−0.5).
+  CHECK(g[1] == doctest::Approx(-10 * sigma(-5) * (1 - sigma(-5)) / 4).epsilon(1e-9));
+  CHECK(g[1] < g[2]);
+  CHECK(g[2] < g[0]);
+  CHECK(g[0] < 0);
+  // A sample well above m voxels is left to the critic: no gradient at all.
+  Tensor big = vec({1, 1, 1, -1}, {1, 1, 2, 2}).requires_grad_();
+  mask_presence_loss(big, 0.0, 2.0).backward();
+  for (double v : big.grad().to_vector()) CHECK(v == 0.0);
+  CHECK(mask_presence_loss(big, 0.0, 2.0).item() == 0.0);
+  // The threshold moves with maskgan.threshold: at t = 1.5 the same mask is empty again.
+  CHECK(mask_presence_loss(big, 1.5, 2.0).item() > 0.9);
+  CHECK_THROWS_WITH_AS(mask_presence_loss(big, 0.0, 0.0), doctest::Contains("min_voxels"), Error);
+
+  // Finite differences in float64 (a mask between empty and m voxels, so the hinge is active).
+  Tensor x = vec({-0.3, 0.1, -0.2, -0.6, 0.05, -0.1, -0.4, -0.9}, {2, 1, 2, 2}).requires_grad_();
+  const GradcheckResult r = gradcheck([](const std::vector<Tensor>& in) { return mask_presence_loss(in[0], 0.0, 3.0); }, {x});
+  CHECK_MESSAGE(r.ok, r.message);
 }
