@@ -12,6 +12,15 @@
 
 namespace pn::models {
 
+namespace {
+// Every axis but the batch axis: what a per-sample sum reduces over.
+std::vector<int> sample_axes(const Tensor& x) {
+  std::vector<int> axes(static_cast<size_t>(x.dim() - 1));
+  std::iota(axes.begin(), axes.end(), 1);
+  return axes;
+}
+}  // namespace
+
 Tensor lsgan_discriminator_loss(const Tensor& real_scores, const Tensor& fake_scores) {
   return mul_scalar(mean(square(add_scalar(real_scores, -1.0))) + mean(square(fake_scores)), 0.5);
 }
@@ -30,9 +39,7 @@ Tensor mask_presence_loss(const Tensor& masks, double threshold, double min_voxe
   constexpr double kSharpness = 10.0;  // k of the formula (gan_losses.h)
   PN_CHECK(masks.dim() >= 2, "mask_presence_loss: masks {} need a batch axis and at least one more", masks.desc());
   PN_CHECK(min_voxels > 0, "mask_presence_loss: min_voxels {} must be > 0", min_voxels);
-  std::vector<int> per_sample(static_cast<size_t>(masks.dim() - 1));
-  std::iota(per_sample.begin(), per_sample.end(), 1);
-  const Tensor soft_volume = sum(sigmoid(mul_scalar(add_scalar(masks, -threshold), kSharpness)), per_sample);
+  const Tensor soft_volume = sum(sigmoid(mul_scalar(add_scalar(masks, -threshold), kSharpness)), sample_axes(masks));
   return mean(relu(rsub_scalar(1.0, mul_scalar(soft_volume, 1.0 / min_voxels))));
 }
 
@@ -57,9 +64,7 @@ Tensor critic_input_gradient(const Critic& critic, const Tensor& xhat, double in
 Tensor gradient_penalty(const Critic& critic, const Tensor& xhat, double inner_scale) {
   PN_CHECK(xhat.dim() >= 2, "gradient_penalty: x̂ {} needs a batch axis and at least one more", xhat.desc());
   const Tensor g = critic_input_gradient(critic, xhat, inner_scale);
-  std::vector<int> per_sample(static_cast<size_t>(xhat.dim() - 1));
-  std::iota(per_sample.begin(), per_sample.end(), 1);
-  Tensor norm = sqrt(add_scalar(sum(square(g), per_sample), 1e-12));
+  Tensor norm = sqrt(add_scalar(sum(square(g), sample_axes(xhat)), 1e-12));
   return mean(square(add_scalar(norm, -1.0)));
 }
 
