@@ -26,6 +26,13 @@ void check_slices(const Sample& s, const PipelineOptions& opt) {
 
 }  // namespace
 
+std::pair<int64_t, int64_t> data_slices(const PipelineOptions& opt) {
+  const int64_t depth = opt.size[2], kept = opt.slice_end - opt.slice_begin;
+  if (kept <= 0 || kept >= depth) return {0, depth};
+  const int64_t first = (depth - kept) / 2;  // centre_crop's offset, floor((kept - depth) / 2), negated
+  return {first, first + kept};
+}
+
 Sample preprocess(const Case& c, const PipelineOptions& opt, uint64_t augment_seed) {
   PN_CHECK(!opt.labels_target || c.labels, "{}: the pipeline needs a label map and the case has none", c.id);
   Sample s{c.id, c.image, c.more_channels, opt.labels_target ? *c.labels : c.mask};
@@ -71,7 +78,9 @@ BatchLoader::BatchLoader(const FolderDataset& dataset, PipelineOptions pipeline,
     : ds_(dataset), pipe_(std::move(pipeline)), opt_(options), order_(std::move(order)) {
   PN_CHECK(opt_.batch >= 1 && opt_.prefetch >= 1, "BatchLoader: batch and prefetch must be >= 1");
   PN_CHECK(ds_.size() > 0, "BatchLoader: the dataset is empty");
-  slices_ = pipe_.size[2];
+  const auto [first, last] = data_slices(pipe_);
+  first_slice_ = first;
+  slices_ = last - first;
 }
 
 BatchLoader::~BatchLoader() { stop(); }
@@ -172,7 +181,7 @@ void BatchLoader::produce(int epoch, int64_t first_batch) {
     for (size_t c : cases) {
       if (!opt_.slices_2d) { items.emplace_back(c, 0); continue; }
       std::vector<int64_t> sl(static_cast<size_t>(slices_));
-      std::iota(sl.begin(), sl.end(), int64_t{0});
+      std::iota(sl.begin(), sl.end(), first_slice_);
       if (opt_.shuffle) shuffle(sl);
       for (int64_t s : sl) items.emplace_back(c, s);
     }

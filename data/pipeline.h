@@ -34,6 +34,11 @@ struct PipelineOptions {
   AugmentOptions augmentation;
 };
 
+// The slices [first, second) of the preprocessed grid (size[2] slices) that hold data: with
+// a slice range narrower than the grid, crop_or_pad centres the kept slices and pads around
+// them, and the padding is no training data for a 2-D model; otherwise every slice.
+std::pair<int64_t, int64_t> data_slices(const PipelineOptions& opt);
+
 struct Sample {
   std::string id;
   Volume image;                       // the first input channel
@@ -80,6 +85,8 @@ class BatchLoader {
   // The next batch of the epoch, or nothing at its end. Rethrows a loading error.
   std::optional<Batch> next();
   int64_t batches_per_epoch() const;
+  // 2-D mode: the slices of each volume an epoch visits (data_slices: padding left out).
+  int64_t slices_per_volume() const { return slices_; }
 
  private:
   void produce(int epoch, int64_t first_batch);
@@ -90,7 +97,7 @@ class BatchLoader {
   PipelineOptions pipe_;
   Options opt_;
   CaseOrder order_;
-  int64_t slices_ = 0;  // per volume after preprocessing (2-D mode)
+  int64_t first_slice_ = 0, slices_ = 0;  // 2-D mode: the data slices of each volume (data_slices)
   std::thread worker_;
   std::mutex mu_;
   std::condition_variable cv_;

@@ -150,22 +150,14 @@ void validate_translate(const Checker& k) {
   k.range("translate.discriminator.leaky_slope", 0, 1);
 }
 
-// synthesize.* and segment.*: the U-Net's depth must divide data.grid.
+// synthesize.* and segment.*.
 void validate_segment(const Checker& k) {
   const Config& c = k.c;
-  const auto grid = c.integers("data.grid");
   k.positive_int("synthesize.count");
   k.one_of("synthesize.placement", {"tissue", "keep"});
 
   k.positive_int("segment.base_filters");
-  k.positive_int("segment.depth");
-  {
-    const int64_t f = int64_t{1} << c.integer("segment.depth");
-    for (int64_t g : grid)
-      if (g % f != 0)
-        k.fail("segment.depth", fmt::format("needs every data.grid size divisible by 2^depth = {}; data.grid = {}", f,
-                                            format_config_value(grid)));
-  }
+  k.positive_int("segment.depth");  // against data.grid: check_unet_grid, by the U-Net's users
   k.positive_int("segment.batch");
   k.positive_float("segment.lr");
   k.one_of("segment.loss", {"soft_dice", "dice_ce", "batch_dice"});  // models/seg_losses.h
@@ -182,6 +174,16 @@ void validate_segment(const Checker& k) {
 }
 
 }  // namespace
+
+void check_unet_grid(const Config& c) {
+  const auto grid = c.integers("data.grid");
+  const int64_t f = int64_t{1} << c.integer("segment.depth");
+  for (int64_t g : grid)
+    if (g % f != 0)
+      Checker{c}.fail("segment.depth", fmt::format("needs every data.grid size divisible by 2^depth = {} (the U-Net "
+                                                   "halves the grid depth times); data.grid = {}: change one of them",
+                                                   f, format_config_value(grid)));
+}
 
 void validate_config(const Config& c) {
   const Checker k{c};

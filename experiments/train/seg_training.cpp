@@ -18,6 +18,7 @@
 #include "experiments/metrics/case_metrics_csv.h"
 #include "experiments/run/checkpoint_dir.h"
 #include "experiments/config/config_presets.h"
+#include "experiments/config/config_validate.h"
 #include "experiments/config/dataset_config.h"
 #include "experiments/train/mixed_order.h"
 #include "experiments/run/progress.h"
@@ -37,6 +38,7 @@ using cli::Progress;
 namespace {
 
 models::UNetConfig unet_config(const Config& cfg) {
+  check_unet_grid(cfg);
   return {3, input_channels(cfg), 2, cfg.integer("segment.base_filters"), static_cast<int>(cfg.integer("segment.depth"))};
 }
 

@@ -11,6 +11,7 @@
 #include "data/nifti_io.h"
 #include "data/phantom_database.h"
 #include "experiments/run/compute_device.h"
+#include "experiments/config/config_validate.h"
 #include "experiments/config/dataset_config.h"
 #include "experiments/train/lesion_eval.h"
 #include "experiments/train/lesion_sources.h"
@@ -272,6 +273,7 @@ fs::path run_plan(const Config& cfg, const fs::path& phantom, const ComputeDevic
 }  // namespace
 
 fs::path run_study(const Config& cfg_in, const StudyOptions& opt) {
+  check_unet_grid(cfg_in);  // before the GANs' hours, not at the first segmentation
   Config cfg = cfg_in;
   const fs::path root = cfg.string("run.root");
   const auto start = std::chrono::steady_clock::now();

@@ -147,6 +147,15 @@ struct TranslationStep {
   }
 };
 
+// What a 2-D epoch visits, for the plan's log line: every grid slice, or the data.slices
+// ones when the grid pads around them.
+std::string slices_2d_note(const data::PipelineOptions& pipe, size_t volumes) {
+  const auto [first, last] = data::data_slices(pipe);
+  if (last - first == pipe.size[2]) return fmt::format("2-D slices ({} volumes)", volumes);
+  return fmt::format("2-D slices ({} volumes; slices {} to {} of the {}-slice grid hold the data.slices range, the "
+                     "padding around them is left out)", volumes, first, last - 1, pipe.size[2]);
+}
+
 TranslateResult train_translation(TrainingLoop& loop, const Config& cfg, const std::string& model) {
   TranslationGan gan(cfg, model, static_cast<uint64_t>(cfg.integer("run.seed")));
   loop.place(*gan.t.module);
@@ -170,9 +179,9 @@ TranslateResult train_translation(TrainingLoop& loop, const Config& cfg, const s
   lo.drop_last = true;  // every step holds a whole global batch, whatever the rank count
   lo.seed = static_cast<uint64_t>(cfg.integer("run.seed"));
   data::BatchLoader loader(train, pipe, lo);
-  const int64_t slices = gan.t.dims == 2 ? pipe.size[2] : 1;
+  const int64_t slices = gan.t.dims == 2 ? loader.slices_per_volume() : 1;
   const int64_t steps = loop.plan(static_cast<int64_t>(train.size()) * slices, 0,
-                                  gan.t.dims == 2 ? fmt::format("2-D slices ({} volumes)", train.size()) : "volumes");
+                                  gan.t.dims == 2 ? slices_2d_note(pipe, train.size()) : "volumes");
   PN_CHECK(loader.batches_per_epoch() == steps, "translate train: the loader has {} batches per epoch, the plan {}",
            loader.batches_per_epoch(), steps);
   if (loop.root() && !loop.done()) {

@@ -8,6 +8,7 @@
 #include "data/nifti_io.h"
 #include "data/phantom.h"
 #include "data/pipeline.h"
+#include "data/resample.h"
 #include "data_test_util.h"
 
 using namespace pn::data;
@@ -71,6 +72,36 @@ TEST_CASE("pipeline: preprocess to the grid, normalised, one-hot targets") {
   BatchLoader ll(ds, pl, {.batch = 1, .seed = 1});
   ll.start_epoch(0);
   CHECK(ll.next()->target.shape() == pn::Shape{1, 29, 6, 24, 24});
+}
+
+TEST_CASE("2-D slices leave out the padding a narrow slice range gets on a deeper grid") {
+  Fixture f;
+  FolderDataset ds(f.dir.path.string());
+  PipelineOptions p;
+  p.size = {32, 32, 8};
+  p.slice_begin = 3;
+  p.slice_end = 5;  // two slices kept, centred on the 8-slice grid: grid slices 3 and 4
+  CHECK(data_slices(p) == std::pair<int64_t, int64_t>{3, 5});
+  const Sample s = preprocess(ds.load(0), p, 0);
+  for (int64_t z = 0; z < 8; ++z) {  // the padding is what the data slices are not: constant
+    const Volume v = slice_range(s.image, z, z + 1);
+    const auto [lo, hi] = std::minmax_element(v.data.begin(), v.data.end());
+    CHECK_MESSAGE((*hi > *lo) == (z == 3 || z == 4), "slice ", z);
+  }
+  BatchLoader l(ds, p, {.batch = 2, .slices_2d = true, .shuffle = true, .seed = 3});
+  CHECK(l.slices_per_volume() == 2);
+  CHECK(l.batches_per_epoch() == 3);
+  std::set<std::string> ids;
+  for (const auto& id : epoch_ids(l, 0)) ids.insert(id);
+  CHECK(ids == std::set<std::string>{"c0:3", "c0:4", "c1:3", "c1:4", "c2:3", "c2:4"});
+  // Odd padding (3 slices on 8): floor((3 - 8) / 2) = -3, so grid slices 2 to 4.
+  p.slice_end = 6;
+  CHECK(data_slices(p) == std::pair<int64_t, int64_t>{2, 5});
+  // No range, or one at least as deep as the grid: every slice.
+  p.slice_begin = p.slice_end = 0;
+  CHECK(data_slices(p) == std::pair<int64_t, int64_t>{0, 8});
+  p.slice_end = 8;
+  CHECK(data_slices(p) == std::pair<int64_t, int64_t>{0, 8});
 }
 
 TEST_CASE("batch loader: seeded epochs, every item once, 2-D slices, errors surface") {

@@ -184,7 +184,17 @@ TEST_CASE("validation names the key and what is valid") {
   CHECK(invalid("study.loss_comparison=[\"dice\"]").find("'dice' is not a loss; the losses are: soft_dice, dice_ce, "
                                                          "batch_dice") != std::string::npos);
   CHECK(invalid("data.grid=[16, 32]").find("data.grid = [16, 32]: needs 3 entries") != std::string::npos);
-  CHECK(invalid("segment.depth=6").find("divisible by 2^depth = 64") != std::string::npos);
+  // segment.depth against data.grid is for the U-Net's users (check_unet_grid), not every command:
+  // a grid that only the GANs use is no error.
+  CHECK(invalid("segment.depth=6") == "<no error>");
+  {
+    Config c = load_preset("small");
+    c.set("segment.depth=6");
+    CHECK(pn::test::error_text([&] { check_unet_grid(c); }).find("segment.depth = 6: needs every data.grid size "
+                                                                  "divisible by 2^depth = 64") != std::string::npos);
+    c.set("segment.depth=4");
+    CHECK_NOTHROW(check_unet_grid(c));
+  }
   CHECK(invalid(R"(data.channels=["adc"])").find("the first channel is \"image\"") != std::string::npos);
   CHECK(invalid("data.layout=bids").find("must be one of: auto, pairs, isles2022") != std::string::npos);
   CHECK(invalid("segment.mix_ratio=1.5").find("segment.mix_ratio = 1.5") != std::string::npos);
