@@ -111,6 +111,9 @@ void validate_maskgan(const Checker& k) {
   k.positive_int("maskgan.critic_steps");
   k.range("maskgan.ema_decay", 0, 1, true);
   (void)c.boolean("maskgan.sample_ema");  // type-checked by the schema; read by maskgan_generate
+  (void)c.boolean("maskgan.sample_selected");  // likewise
+  k.positive_int("maskgan.select_samples", 0);
+  k.range("maskgan.distance_margin", 1, 1e6);
   k.adam("maskgan");
   k.positive_int("maskgan.min_lesion_voxels", 0);
   k.range("maskgan.threshold", -1, 1);

@@ -8,6 +8,7 @@
 
 #include "autograd/grad_mode.h"
 #include "autograd/ops/elementwise.h"
+#include "data/distance_transform.h"
 #include "data/folder_dataset.h"
 #include "data/montage.h"
 #include "data/nifti_io.h"
@@ -18,6 +19,8 @@
 #include "experiments/config/config_validate.h"
 #include "experiments/config/dataset_config.h"
 #include "experiments/train/lesion_sources.h"
+#include "experiments/train/maskgan_selection.h"
+#include "experiments/run/csv_table.h"
 #include "experiments/run/progress.h"
 #include "experiments/train/seg_training.h"
 #include "experiments/train/training_loop.h"
@@ -92,12 +95,22 @@ TrainingMasks load_masks(const Config& cfg) {
   return tm;
 }
 
-// Masks idx as [batch, 1, D, H, W] in {-1, 1} (the generator's tanh range).
-Tensor mask_batch(const TrainingMasks& tm, const std::vector<int64_t>& idx, const std::vector<int64_t>& grid) {
+// Masks idx as [batch, 1, D, H, W] in the generator's tanh range: {-1, 1} with margin 1 (the
+// paper's binary masks), else truncated signed distances (data/distance_transform.h,
+// maskgan.distance_margin), positive on the lesion either way.
+Tensor mask_batch(const TrainingMasks& tm, const std::vector<int64_t>& idx, const std::vector<int64_t>& grid,
+                  double margin) {
   const int64_t per = grid[0] * grid[1] * grid[2];
   std::vector<float> v(idx.size() * static_cast<size_t>(per), -1.f);
-  for (size_t b = 0; b < idx.size(); ++b)
-    for (int64_t x : tm.voxels[static_cast<size_t>(idx[b])]) v[b * static_cast<size_t>(per) + static_cast<size_t>(x)] = 1.f;
+  for (size_t b = 0; b < idx.size(); ++b) {
+    float* out = v.data() + b * static_cast<size_t>(per);
+    for (int64_t x : tm.voxels[static_cast<size_t>(idx[b])]) out[x] = 1.f;
+    if (margin <= 1) continue;
+    std::vector<bool> lesion(static_cast<size_t>(per));
+    for (int64_t x = 0; x < per; ++x) lesion[static_cast<size_t>(x)] = out[x] > 0;
+    const std::vector<float> sd = data::signed_distance_mask(lesion, {grid[2], grid[1], grid[0]}, margin);
+    std::copy(sd.begin(), sd.end(), out);
+  }
   return Tensor::from_vector(v, {static_cast<int64_t>(idx.size()), 1, grid[0], grid[1], grid[2]});
 }
 
@@ -161,6 +174,16 @@ int remove_small_components(data::LabelVolume& mask, int64_t min_voxels) {
   return kept;
 }
 
+data::LabelVolume binary_mask(const double* values, const data::Grid& grid, double threshold,
+                              int64_t min_component_voxels) {
+  data::LabelVolume m;
+  static_cast<data::Grid&>(m) = grid;
+  m.data.resize(static_cast<size_t>(grid.numel()));
+  for (size_t j = 0; j < m.data.size(); ++j) m.data[j] = values[j] > threshold;
+  remove_small_components(m, min_component_voxels);
+  return m;
+}
+
 namespace {
 
 // The generator, the critic, their optimisers and the random generators of a mask GAN run.
@@ -172,19 +195,26 @@ struct MaskGan {
   // maskgan.ema_decay > 0: the moving average of g's weights (nn/weight_average.h), which
   // sampling uses; built after g and k so that their initial weights do not depend on it.
   std::unique_ptr<models::LesionGenerator> g_ema;
+  // maskgan.select_samples > 0: the weights of the best-scoring epoch's sampled generator
+  // (experiments/train/maskgan_selection.h), which sampling then uses.
+  std::unique_ptr<models::LesionGenerator> g_selected;
   MaskGan(const Config& cfg, uint64_t seed)
       : config(gan_config(cfg)), init(seed), noise(seed + 1), g(config, init), k(config, init) {
-    if (cfg.number("maskgan.ema_decay") > 0) {
-      Generator unused(seed);  // its weights are overwritten by g's at once
-      g_ema = std::make_unique<models::LesionGenerator>(config, unused);
-    }
+    Generator unused(seed);  // the copies' initial weights are overwritten (moving average, selection)
+    if (cfg.number("maskgan.ema_decay") > 0) g_ema = std::make_unique<models::LesionGenerator>(config, unused);
+    if (cfg.integer("maskgan.select_samples") > 0)
+      g_selected = std::make_unique<models::LesionGenerator>(config, unused);
   }
-  // The modules a checkpoint holds (generator_ema only when kept).
+  // The modules a checkpoint holds (generator_ema and generator_selected only when kept).
   std::vector<std::pair<std::string, nn::Module*>> modules() {
     std::vector<std::pair<std::string, nn::Module*>> mods{{"generator", &g}, {"critic", &k}};
     if (g_ema) mods.push_back({"generator_ema", g_ema.get()});
+    if (g_selected) mods.push_back({"generator_selected", g_selected.get()});
     return mods;
   }
+  // The generator that training's selection measures: what sampling uses by default, but
+  // for the selected copy itself.
+  models::LesionGenerator& measured() { return g_ema ? *g_ema : g; }
 };
 
 // The share of a batch of generated masks ([N, 1, D, H, W], tanh outputs) with no voxel above
@@ -252,6 +282,43 @@ struct MaskGanStep {
   }
 };
 
+SelectionSampling selection_sampling(const Config& cfg) {
+  SelectionSampling s;
+  s.samples = cfg.integer("maskgan.select_samples");
+  s.seed = static_cast<uint64_t>(cfg.integer("run.seed")) + 2;  // not the weights' (seed) nor the noise's (seed + 1)
+  s.threshold = cfg.number("maskgan.threshold");
+  s.temperature = cfg.number("maskgan.temperature");
+  s.min_component_voxels = cfg.integer("maskgan.min_component_voxels");
+  return s;
+}
+
+// The evaluate hook of maskgan.select_samples > 0 (rank 0, after every epoch): scores the
+// sampled generator and copies its weights into generator_selected when no earlier epoch
+// scored lower. Build it before loop.resume(), which then loads the kept copy; a resumed
+// run measures that copy again at its first epoch end, to know the score to beat.
+std::function<std::vector<double>(int64_t)> selection_hook(const Config& cfg, const TrainingMasks& masks, MaskGan& m,
+                                                           TrainingLoop& loop) {
+  auto selector = std::make_shared<MaskSelector>(masks.voxels, maskgan_mask_grid(cfg), selection_sampling(cfg));
+  auto copy = std::make_shared<nn::WeightAverage>(m.measured(), *m.g_selected, 0.0);  // decay 0: a copy
+  auto best = std::make_shared<std::optional<double>>();
+  return [selector, copy, best, &m, &loop](int64_t epoch) {
+    if (!*best && epoch > 1) *best = selector->measure(*m.g_selected, loop.device()).total();
+    const SelectionScore s = selector->measure(m.measured(), loop.device());
+    if (!*best || s.total() < **best) *best = s.total(), copy->reset();
+    return std::vector<double>{s.empty, s.ks_volume, s.ks_components, s.ks_extent, s.total()};
+  };
+}
+
+// "; sampling uses epoch K's generator (selection score x)" from metrics.csv (rank 0).
+std::string selected_epoch_note(const fs::path& run_dir) {
+  const CsvTable t = read_csv((run_dir / "metrics.csv").string());
+  const std::vector<double> score = t.numbers("select_score");
+  if (score.empty()) return "";
+  const size_t best = static_cast<size_t>(std::min_element(score.begin(), score.end()) - score.begin());
+  return fmt::format("; sampling uses the generator of epoch {} (selection score {:.3f}, maskgan.select_samples)",
+                     t.numbers("epoch")[best], score[best]);
+}
+
 MaskGanResult train_mask_gan(TrainingLoop& loop, const Config& cfg) {
   // Rank 0 first: a cold load of a real set fills the cache the other ranks then read.
   TrainingMasks masks;
@@ -277,18 +344,20 @@ MaskGanResult train_mask_gan(TrainingLoop& loop, const Config& cfg) {
     std::printf("maskgan train: %s\nmaskgan train: grid %s; generator %lld, critic %lld parameters\n",
                 masks.source.c_str(), shape_str(m.config.mask_size).c_str(), (long long)m.g.num_parameters(),
                 (long long)m.k.num_parameters());
+  TrainerHooks hooks;
+  if (m.g_selected) hooks.evaluate = selection_hook(cfg, masks, m, loop);
   loop.resume();
   MaskGanStep step{loop, m, og, ok, dp_g, dp_k, sg, sk, critic_steps, gp_weight, cfg.number("maskgan.presence_weight"),
                    cfg.number("maskgan.threshold"), static_cast<double>(cfg.integer("maskgan.min_lesion_voxels"))};
   MaskStream stream(n, seed);
   const auto grid = cfg.integers("data.grid");
-  TrainerHooks hooks;
+  const double margin = cfg.number("maskgan.distance_margin");
   hooks.step = [&](const StepContext& c) {
     // This rank's slice of the global batch, drawn from the stream of permutations.
     const int64_t base = (c.global_step * loop.ranks() + loop.rank()) * batch;
     std::vector<int64_t> idx;
     for (int64_t b = 0; b < batch; ++b) idx.push_back(stream.at(base + b));
-    std::vector<double> metrics = step(loop.to_device(mask_batch(masks, idx, grid)));
+    std::vector<double> metrics = step(loop.to_device(mask_batch(masks, idx, grid, margin)));
     if (ema) ema->update(c.global_step);
     return metrics;
   };
@@ -297,23 +366,27 @@ MaskGanResult train_mask_gan(TrainingLoop& loop, const Config& cfg) {
   result.run_dir = loop.run_dir().string();
   result.training_masks = n;
   const std::vector<double> last = loop.last_metrics();
-  if (last.size() == 5) result.last_wasserstein = last[2];
-  loop.finish(fmt::format("Wasserstein estimate {:.4f} in the last epoch", result.last_wasserstein));
+  if (last.size() >= 5) result.last_wasserstein = last[2];  // the step metrics, then any selection ones
+  loop.finish(fmt::format("Wasserstein estimate {:.4f} in the last epoch{}", result.last_wasserstein,
+                          m.g_selected && loop.root() ? selected_epoch_note(loop.run_dir()) : ""));
   return result;
 }
 
 }  // namespace
 
 MaskGanResult maskgan_train(const Config& cfg, const RunDirOptions& run_opt) {
-  LoopSpec spec{"maskgan train", "maskgan", {"critic_loss", "generator_loss", "wasserstein", "gradient_penalty", "empty_fraction"}, {},
-                cfg.integer("maskgan.epochs"), cfg.integer("maskgan.batch"), "maskgan.batch"};
+  std::vector<std::string> selection;
+  if (cfg.integer("maskgan.select_samples") > 0)
+    selection = {"select_empty", "select_ks_volume", "select_ks_components", "select_ks_extent", "select_score"};
+  LoopSpec spec{"maskgan train", "maskgan", {"critic_loss", "generator_loss", "wasserstein", "gradient_penalty", "empty_fraction"},
+                selection, cfg.integer("maskgan.epochs"), cfg.integer("maskgan.batch"), "maskgan.batch"};
   TrainingLoop loop(cfg, spec, run_opt);
   return loop.guard([&] { return train_mask_gan(loop, cfg); });
 }
 
 const std::vector<std::string>& maskgan_sampling_keys() {
   static const std::vector<std::string> keys{"maskgan.threshold", "maskgan.temperature", "maskgan.min_component_voxels",
-                                             "maskgan.sample_ema"};
+                                             "maskgan.sample_ema", "maskgan.sample_selected"};
   return keys;
 }
 
@@ -343,8 +416,11 @@ std::vector<data::LabelVolume> maskgan_generate(const std::string& run_dir, int6
   MaskGan gan(cfg, seed);
   nn::Adam og(gan.g.named_parameters(), gan_adam(cfg)), ok(gan.k.named_parameters(), gan_adam(cfg));
   load_newest_checkpoint(run_dir, "maskgan", {gan.modules(), {{"opt_g", &og}, {"opt_c", &ok}}, {}});
-  // The averaged generator when the run kept one and maskgan.sample_ema says so.
-  models::LesionGenerator& g = gan.g_ema && cfg.boolean("maskgan.sample_ema") ? *gan.g_ema : gan.g;
+  // The selected generator when the run kept one and maskgan.sample_selected says so; else
+  // the averaged one when the run kept one and maskgan.sample_ema says so; else the last.
+  models::LesionGenerator& g = gan.g_selected && cfg.boolean("maskgan.sample_selected") ? *gan.g_selected
+                               : gan.g_ema && cfg.boolean("maskgan.sample_ema")          ? *gan.g_ema
+                                                                                         : gan.g;
   g.to(device);
   g.eval();
   const auto& gc = gan.config;
@@ -360,11 +436,7 @@ std::vector<data::LabelVolume> maskgan_generate(const std::string& run_dir, int6
       NoGrad ng;
       v = g.forward((Tensor::randn({1, gc.z_dim}, gen) * temperature).to(device)).to_vector();
     }
-    data::LabelVolume m;
-    static_cast<data::Grid&>(m) = mask_grid;
-    m.data.resize(v.size());
-    for (size_t j = 0; j < v.size(); ++j) m.data[j] = v[j] > threshold;
-    remove_small_components(m, min_component);
+    data::LabelVolume m = binary_mask(v.data(), mask_grid, threshold, min_component);
     if (soft && soft->size() < soft_max) {
       data::Volume img;
       static_cast<data::Grid&>(img) = m.grid();

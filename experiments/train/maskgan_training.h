@@ -29,9 +29,12 @@ LesionSourceSpec maskgan_mask_source(const Config& cfg);
 data::Grid maskgan_mask_grid(const Config& cfg);
 
 // Trains (or resumes) on the training split of maskgan.masks, masks with >=
-// maskgan.min_lesion_voxels lesion voxels; maskgan.steps_per_epoch steps per epoch (0 = one
-// pass over the masks). metrics.csv: critic loss, generator loss, Wasserstein estimate, gradient
-// penalty per epoch.
+// maskgan.min_lesion_voxels lesion voxels (as binary masks, or as truncated signed distances
+// with maskgan.distance_margin > 1); maskgan.steps_per_epoch steps per epoch (0 = one pass over
+// the masks). metrics.csv: critic loss, generator loss, Wasserstein estimate, gradient penalty
+// and empty_fraction per epoch; with maskgan.select_samples > 0 also the selection score and
+// its four terms (select_*; experiments/train/maskgan_selection.h), the best epoch's generator
+// kept as generator_selected.
 MaskGanResult maskgan_train(const Config& cfg, const RunDirOptions& run_opt);
 
 // The keys that say how a trained generator is sampled; no weight depends on them, so they
@@ -61,6 +64,12 @@ std::vector<data::LabelVolume> maskgan_generate(const std::string& run_dir, int6
 std::vector<int64_t> maskgan_sample(const std::string& run_dir, const std::string& out_dir, int64_t count,
                                     uint64_t seed, Device device = Device::cpu(),
                                     const std::vector<std::string>& sampling = {});
+
+// A generator output (tanh values in its [D, H, W] layout, x fastest: grid.numel() of them)
+// as a binary mask on `grid`: voxels above threshold, 6-connected components under
+// min_component_voxels removed. What sampling and model selection make of a generated mask.
+data::LabelVolume binary_mask(const double* values, const data::Grid& grid, double threshold,
+                              int64_t min_component_voxels);
 
 // Removes 6-connected components smaller than min_voxels from a binary mask (in place);
 // returns the number of components kept.

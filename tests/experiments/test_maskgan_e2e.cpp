@@ -3,6 +3,7 @@
 // that sampling applies.
 #include <doctest/doctest.h>
 
+#include <csignal>
 #include <filesystem>
 #include <unistd.h>
 
@@ -14,7 +15,9 @@
 #include "experiments/run/csv_table.h"
 #include "experiments/train/lesion_eval.h"
 #include "experiments/train/lesion_sources.h"
+#include "experiments/train/maskgan_selection.h"
 #include "experiments/train/maskgan_training.h"
+#include "data/lesion_masks.h"
 #include "data/lesion_set.h"
 #include "data/shared_data.h"
 #include "nn/checkpoint.h"
@@ -141,6 +144,93 @@ void check_ema_run(const fs::path& ema_run, const ConfigRequest& req) {
   CHECK(last[1].data == plain_run[1].data);  // the last weights, and the same latents
   CHECK(averaged[1].data != last[1].data);
 }
+// maskgan.distance_margin: the critic learns from truncated signed distances instead of
+// binary masks, so the same seed trains other weights; margin 1 is the binary run itself
+// (bit for bit), and a margin under one voxel is refused.
+void check_distance_margin(const fs::path& root, const ConfigRequest& req) {
+  auto run = [&](const std::string& name, const char* margin) {
+    ConfigRequest r = req;
+    r.sets.insert(r.sets.end(), {"maskgan.epochs=1", std::string("maskgan.distance_margin=") + margin});
+    RunDirOptions o;
+    o.out = (root / name).string();
+    maskgan_train(resolve_config(r), o);
+    return nn::read_checkpoint((root / name / "checkpoints" / "epoch-000001.safetensors").string());
+  };
+  const auto binary = run("margin1", "1"), distance = run("margin3", "3");
+  ConfigRequest plain = req;
+  plain.sets.push_back("maskgan.epochs=1");
+  RunDirOptions o;
+  o.out = (root / "margin_default").string();
+  maskgan_train(resolve_config(plain), o);
+  const auto paper = nn::read_checkpoint((root / "margin_default" / "checkpoints" / "epoch-000001.safetensors").string());
+  CHECK(binary.find("critic.dense.weight")->to_vector() == paper.find("critic.dense.weight")->to_vector());
+  CHECK(binary.find("critic.dense.weight")->to_vector() != distance.find("critic.dense.weight")->to_vector());
+  ConfigRequest below = req;
+  below.sets.push_back("maskgan.distance_margin=0.5");
+  CHECK_ERROR_HAS(resolve_config(below), "maskgan.distance_margin = 0.5");
+}
+// maskgan.select_samples: after every epoch the sampled generator (here the moving average)
+// is scored; generator_selected holds the weights of the lowest-scoring epoch, sampling uses
+// them unless maskgan.sample_selected = false, and a run stopped after an epoch and resumed
+// keeps the score to beat (its selection ends as the straight run's).
+void check_selection_run(const fs::path& root, const ConfigRequest& req) {
+  ConfigRequest r = req;
+  r.sets.insert(r.sets.end(), {"maskgan.epochs=4", "maskgan.steps_per_epoch=3", "maskgan.select_samples=6",
+                               "run.keep_checkpoints=4"});
+  const Config cfg = resolve_config(r);
+  auto train = [&](const std::string& name, int64_t stop_after) {
+    RunDirOptions o;
+    o.out = (root / name).string();
+    if (stop_after > 0) {
+      o.after_step = [stop_after](int64_t done) {
+        if (done == stop_after) std::raise(SIGTERM);
+      };
+      CHECK_THROWS_AS(maskgan_train(cfg, o), Interrupted);
+      o.after_step = {};
+    }
+    const double wasserstein = maskgan_train(cfg, o).last_wasserstein;
+    const CsvTable t = read_csv((root / name / "metrics.csv").string());
+    CHECK(wasserstein == doctest::Approx(t.numbers("wasserstein").back()));  // the selection columns come after
+    return t;
+  };
+  const CsvTable m = train("selected", 0);
+  const std::vector<double> score = m.numbers("select_score");
+  REQUIRE(score.size() == 4);
+  for (size_t e = 0; e < 4; ++e)
+    CHECK(score[e] == doctest::Approx(m.numbers("select_empty")[e] + m.numbers("select_ks_volume")[e] +
+                                      m.numbers("select_ks_components")[e] + m.numbers("select_ks_extent")[e]));
+  const size_t best = static_cast<size_t>(std::min_element(score.begin(), score.end()) - score.begin());
+  const auto checkpoint = [&](const std::string& run, size_t epoch) {
+    return nn::read_checkpoint((root / run / "checkpoints" / fmt::format("epoch-{:06d}.safetensors", epoch)).string());
+  };
+  const auto last = checkpoint("selected", 4), chosen = checkpoint("selected", best + 1);
+  int compared = 0;  // every tensor of the kept copy is the chosen epoch's moving average
+  for (const auto& [name, t] : last.tensors) {
+    if (name.rfind("generator_selected.", 0) != 0) continue;
+    INFO(name);
+    REQUIRE(chosen.find("generator_ema." + name.substr(19)));
+    CHECK(t.to_vector() == chosen.find("generator_ema." + name.substr(19))->to_vector());
+    ++compared;
+  }
+  CHECK(compared >= 4);
+  CHECK(last.find("generator_selected.fc.weight")->to_vector() != chosen.find("generator.fc.weight")->to_vector());
+  std::vector<data::Volume> selected, averaged;
+  maskgan_generate((root / "selected").string(), 2, 5, &selected, 2);
+  maskgan_generate((root / "selected").string(), 2, 5, &averaged, 2, Device::cpu(), {"maskgan.sample_selected=false"});
+  REQUIRE(selected.size() == 2);
+  CHECK((selected[1].data == averaged[1].data) == (best == 3));  // the same weights only if the last epoch won
+  // Stop after an epoch whose best is not beaten by the next one: a resume that forgot the
+  // score to beat would copy the next epoch's weights.
+  for (size_t e = 1; e < 4; ++e) {
+    if (*std::min_element(score.begin(), score.begin() + static_cast<long>(e)) > score[e]) continue;
+    const CsvTable resumed = train("selected_resumed", static_cast<int64_t>(e) * 3);  // 3 steps an epoch
+    CHECK(resumed.numbers("select_score") == score);
+    CHECK(checkpoint("selected_resumed", 4).find("generator_selected.out.weight")->to_vector() ==
+          last.find("generator_selected.out.weight")->to_vector());
+    return;
+  }
+  MESSAGE("every epoch improved on the ones before: the resume check had nothing to tell apart");
+}
 }  // namespace
 
 TEST_CASE("maskgan train and sample on tiny phantom masks") {
@@ -194,6 +284,8 @@ TEST_CASE("maskgan train and sample on tiny phantom masks") {
   }
   check_minibatch_std_run(root, req);
   check_presence_weight(root, req);
+  check_selection_run(root, req);
+  check_distance_margin(root, req);
   fs::remove_all(root);
 }
 
@@ -254,6 +346,31 @@ TEST_CASE("maskgan on a folder of masks in MNI space: sparse batches, fixed step
   const CsvTable t = read_csv((root / "eval" / "lesion_stats.csv").string());
   CHECK(t.rows.size() == c.real.size() + c.generated.size());
   fs::remove_all(root);
+}
+
+TEST_CASE("MaskSelector scores generated masks: empty share plus three KS distances to the reference") {
+  const data::Grid grid = data::Grid::centred({8, 8, 4});
+  // Reference: a 1-voxel mask, a 2x2x1 block, and two separate voxels.
+  const std::vector<std::vector<int64_t>> reference{{0}, {9, 10, 17, 18}, {0, 63}};
+  const MaskSelector sel(reference, grid, SelectionSampling{});
+  std::vector<data::LabelVolume> same;
+  for (const auto& v : reference) same.push_back(data::mask_from_voxels(grid, v));
+  const SelectionScore exact = sel.score(same);
+  CHECK(exact.total() == 0);
+  // One empty mask more: a quarter of the masks empty, the rest as the reference.
+  same.push_back(data::mask_from_voxels(grid, {}));
+  CHECK(sel.score(same).empty == doctest::Approx(0.25));
+  CHECK(sel.score(same).total() == doctest::Approx(0.25));
+  // Two single voxels: volumes {1, 1} against {1, 4, 2} voxels -> KS 2/3; components {1, 1}
+  // against {1, 1, 2} -> 1/3; extent 1 voxel against {1, 2, 8} -> 2/3.
+  const SelectionScore specks = sel.score({data::mask_from_voxels(grid, {5}), data::mask_from_voxels(grid, {40})});
+  CHECK(specks.empty == 0);
+  CHECK(specks.ks_volume == doctest::Approx(2.0 / 3));
+  CHECK(specks.ks_components == doctest::Approx(1.0 / 3));
+  CHECK(specks.ks_extent == doctest::Approx(2.0 / 3));
+  // Nothing but empty masks: as far as the score goes.
+  CHECK(sel.score({data::mask_from_voxels(grid, {})}).total() == 4);
+  CHECK_ERROR_HAS(MaskSelector({}, grid, SelectionSampling{}), "no training masks");
 }
 
 TEST_CASE("ks_distance: the largest gap between two empirical CDFs") {
