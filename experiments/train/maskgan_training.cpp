@@ -242,7 +242,16 @@ struct MaskGanStep {
   int64_t critic_steps;
   double gp_weight;
   double presence_weight, threshold, min_voxels;  // maskgan.presence_weight, .threshold, .min_lesion_voxels
+  int64_t presence_samples;  // maskgan.presence_samples: latents per sample for the penalty (1: the step's own)
   Tensor latents(int64_t n) { return Tensor::randn({n, m.config.z_dim}, m.noise, DType::Float32, loop.device()); }
+  // The masks the presence penalty sees: the generator step's own, or presence_samples fresh
+  // latents per sample (the penalty is an expectation over z; one draw a step rarely lands
+  // in the part of latent space that maps to nothing).
+  Tensor presence_masks(const Tensor& fake) {
+    if (presence_samples <= 1) return fake;
+    const AutocastScope mixed = loop.autocast();
+    return m.g.forward(latents(fake.size(0) * presence_samples));
+  }
   std::vector<double> operator()(const Tensor& real) {
     const int64_t batch = real.size(0);
     auto critic = [this](const Tensor& x) { return m.k.forward(x); };
@@ -272,7 +281,8 @@ struct MaskGanStep {
       loss_g = models::wgan_generator_loss(m.k.forward(fake));
     }
     if (presence_weight > 0)  // in float32 (the generator's tanh output is float32 in every precision)
-      loss_g = loss_g + mul_scalar(models::mask_presence_loss(fake.to(DType::Float32), threshold, min_voxels),
+      loss_g = loss_g + mul_scalar(models::mask_presence_loss(presence_masks(fake).to(DType::Float32), threshold,
+                                                              min_voxels),
                                    presence_weight);
     sg.scale(loss_g).backward();
     dp_g.average_gradients();
@@ -348,7 +358,8 @@ MaskGanResult train_mask_gan(TrainingLoop& loop, const Config& cfg) {
   if (m.g_selected) hooks.evaluate = selection_hook(cfg, masks, m, loop);
   loop.resume();
   MaskGanStep step{loop, m, og, ok, dp_g, dp_k, sg, sk, critic_steps, gp_weight, cfg.number("maskgan.presence_weight"),
-                   cfg.number("maskgan.threshold"), static_cast<double>(cfg.integer("maskgan.min_lesion_voxels"))};
+                   cfg.number("maskgan.threshold"), static_cast<double>(cfg.integer("maskgan.min_lesion_voxels")),
+                   cfg.integer("maskgan.presence_samples")};
   MaskStream stream(n, seed);
   const auto grid = cfg.integers("data.grid");
   const double margin = cfg.number("maskgan.distance_margin");

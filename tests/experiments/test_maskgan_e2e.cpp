@@ -93,13 +93,14 @@ void check_minibatch_std_run(const fs::path& root, const ConfigRequest& req) {
   CHECK(maskgan_sample((root / "mbstd").string(), (root / "mbstd_samples").string(), 2, 4).size() == 2);
 }
 // maskgan.presence_weight: the mask presence penalty joins the generator's loss and changes
-// its training. The logged empty_fraction is the share of the generator step's masks with no
+// its training; maskgan.presence_samples gives it latents of its own. The logged empty_fraction is the share of the generator step's masks with no
 // voxel above maskgan.threshold: every one at threshold 1 (tanh < 1), none at -1.
 void check_presence_weight(const fs::path& root, const ConfigRequest& req) {
-  auto run = [&](const std::string& name, const char* threshold, const char* weight) {
+  auto run = [&](const std::string& name, const char* threshold, const char* weight, const char* samples = "1") {
     ConfigRequest r = req;
     r.sets.insert(r.sets.end(), {"maskgan.epochs=1", std::string("maskgan.threshold=") + threshold,
-                                 std::string("maskgan.presence_weight=") + weight});
+                                 std::string("maskgan.presence_weight=") + weight,
+                                 std::string("maskgan.presence_samples=") + samples});
     RunDirOptions o;
     o.out = (root / name).string();
     maskgan_train(resolve_config(r), o);
@@ -110,10 +111,19 @@ void check_presence_weight(const fs::path& root, const ConfigRequest& req) {
   const auto plain = run("presence0", "1", "0"), pushed = run("presence50", "1", "50");
   CHECK(plain.find("generator.out.weight")->to_vector() != pushed.find("generator.out.weight")->to_vector());
   CHECK(plain.find("critic.dense.weight")->to_vector() != pushed.find("critic.dense.weight")->to_vector());
+  // maskgan.presence_samples: the penalty on 3 fresh latents per sample moves the generator
+  // otherwise; without the penalty the key changes nothing.
+  const auto wide = run("presence50x3", "1", "50", "3");
+  CHECK(wide.find("generator.out.weight")->to_vector() != pushed.find("generator.out.weight")->to_vector());
+  CHECK(run("presence0x3", "1", "0", "3").find("generator.out.weight")->to_vector() ==
+        plain.find("generator.out.weight")->to_vector());
   run("all_lesion", "-1", "0");
   ConfigRequest negative = req;
   negative.sets.push_back("maskgan.presence_weight=-1");
   CHECK_ERROR_HAS(resolve_config(negative), "maskgan.presence_weight");
+  ConfigRequest none = req;
+  none.sets.push_back("maskgan.presence_samples=0");
+  CHECK_ERROR_HAS(resolve_config(none), "maskgan.presence_samples = 0: must be >= 1");
 }
 // maskgan.ema_decay: the averaged generator is checkpointed beside the trained one, leaves
 // training untouched (the generator of a run without it is the same, bit for bit), and is
