@@ -69,6 +69,8 @@ SelectionScore MaskSelector::measure(models::LesionGenerator& g, Device device) 
       v = g.forward((Tensor::randn({n, z_dim}, gen) * sampling_.temperature).to(device)).to_vector();
     }
     const size_t per = v.size() / static_cast<size_t>(n);
+    PN_CHECK(static_cast<int64_t>(per) == grid_.numel(), "maskgan.select_samples: the generator makes {} voxels a "
+             "mask, the mask grid has {}", per, grid_.numel());
     for (int64_t b = 0; b < n; ++b)
       masks.push_back(binary_mask(v.data() + static_cast<size_t>(b) * per, grid_, sampling_.threshold,
                                   sampling_.min_component_voxels));

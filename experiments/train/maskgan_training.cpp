@@ -447,6 +447,9 @@ std::vector<data::LabelVolume> maskgan_generate(const std::string& run_dir, int6
       NoGrad ng;
       v = g.forward((Tensor::randn({1, gc.z_dim}, gen) * temperature).to(device)).to_vector();
     }
+    PN_CHECK(static_cast<int64_t>(v.size()) == mask_grid.numel(), "maskgan: the generator of {} makes {} voxels a "
+             "mask, the mask grid {}x{}x{} has {}", run_dir, v.size(), mask_grid.dims[0], mask_grid.dims[1],
+             mask_grid.dims[2], mask_grid.numel());
     data::LabelVolume m = binary_mask(v.data(), mask_grid, threshold, min_component);
     if (soft && soft->size() < soft_max) {
       data::Volume img;
