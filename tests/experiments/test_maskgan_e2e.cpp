@@ -154,9 +154,9 @@ void check_ema_run(const fs::path& ema_run, const ConfigRequest& req) {
   CHECK(last[1].data == plain_run[1].data);  // the last weights, and the same latents
   CHECK(averaged[1].data != last[1].data);
 }
-// maskgan.distance_margin: the critic learns from truncated signed distances instead of
-// binary masks, so the same seed trains other weights; margin 1 is the binary run itself
-// (bit for bit), and a margin under one voxel is refused.
+// maskgan.distance_margin: the critic learns from truncated signed distances (the small
+// preset's margin 3) instead of binary masks (margin 1, data/distance_transform.h), so the
+// same seed trains other weights; a margin under one voxel is refused.
 void check_distance_margin(const fs::path& root, const ConfigRequest& req) {
   auto run = [&](const std::string& name, const char* margin) {
     ConfigRequest r = req;
@@ -172,8 +172,8 @@ void check_distance_margin(const fs::path& root, const ConfigRequest& req) {
   RunDirOptions o;
   o.out = (root / "margin_default").string();
   maskgan_train(resolve_config(plain), o);
-  const auto paper = nn::read_checkpoint((root / "margin_default" / "checkpoints" / "epoch-000001.safetensors").string());
-  CHECK(binary.find("critic.dense.weight")->to_vector() == paper.find("critic.dense.weight")->to_vector());
+  const auto preset = nn::read_checkpoint((root / "margin_default" / "checkpoints" / "epoch-000001.safetensors").string());
+  CHECK(distance.find("critic.dense.weight")->to_vector() == preset.find("critic.dense.weight")->to_vector());  // small's 3
   CHECK(binary.find("critic.dense.weight")->to_vector() != distance.find("critic.dense.weight")->to_vector());
   ConfigRequest below = req;
   below.sets.push_back("maskgan.distance_margin=0.5");
