@@ -102,8 +102,9 @@ LesionComparison compare_generated_lesions(const std::string& maskgan_run, int64
   std::vector<data::LabelVolume> real = real_masks(cfg, c.real_source);
   PN_CHECK(!real.empty(), "maskgan eval: no real masks to compare with ({})", c.real_source);
   std::vector<data::LabelVolume> gen = maskgan_generate(maskgan_run, count, seed, nullptr, 6, device, sampling);
-  c.generated_source = fmt::format("{} masks from the generator of {} (seed {}; threshold {}, temperature {}, specks "
-                                   "under {} voxels removed)", count, maskgan_run, seed,
+  c.generated_source = fmt::format("{} masks from the generator of {} ({}; seed {}; threshold {}, temperature {}, "
+                                   "specks under {} voxels removed)", count, maskgan_run,
+                                   sampled_weights_name(sampled_weights(cfg)), seed,
                                    cfg.number("maskgan.threshold"), cfg.number("maskgan.temperature"),
                                    cfg.integer("maskgan.min_component_voxels"));
   // Generated masks live on the grid of the data the GAN learnt from.

@@ -401,6 +401,21 @@ const std::vector<std::string>& maskgan_sampling_keys() {
   return keys;
 }
 
+SampledWeights sampled_weights(const Config& cfg) {
+  if (cfg.integer("maskgan.select_samples") > 0 && cfg.boolean("maskgan.sample_selected")) return SampledWeights::Selected;
+  if (cfg.number("maskgan.ema_decay") > 0 && cfg.boolean("maskgan.sample_ema")) return SampledWeights::Average;
+  return SampledWeights::Last;
+}
+
+const char* sampled_weights_name(SampledWeights w) {
+  switch (w) {
+    case SampledWeights::Selected: return "the selected epoch's weights";
+    case SampledWeights::Average: return "the moving average";
+    case SampledWeights::Last: break;
+  }
+  return "the last weights";
+}
+
 void check_sampling_overrides(const std::vector<std::string>& overrides) {
   const auto& keys = maskgan_sampling_keys();
   for (const auto& s : overrides) {
@@ -427,11 +442,10 @@ std::vector<data::LabelVolume> maskgan_generate(const std::string& run_dir, int6
   MaskGan gan(cfg, seed);
   nn::Adam og(gan.g.named_parameters(), gan_adam(cfg)), ok(gan.k.named_parameters(), gan_adam(cfg));
   load_newest_checkpoint(run_dir, "maskgan", {gan.modules(), {{"opt_g", &og}, {"opt_c", &ok}}, {}});
-  // The selected generator when the run kept one and maskgan.sample_selected says so; else
-  // the averaged one when the run kept one and maskgan.sample_ema says so; else the last.
-  models::LesionGenerator& g = gan.g_selected && cfg.boolean("maskgan.sample_selected") ? *gan.g_selected
-                               : gan.g_ema && cfg.boolean("maskgan.sample_ema")          ? *gan.g_ema
-                                                                                         : gan.g;
+  const SampledWeights which = sampled_weights(cfg);
+  models::LesionGenerator& g = which == SampledWeights::Selected  ? *gan.g_selected
+                               : which == SampledWeights::Average ? *gan.g_ema
+                                                                  : gan.g;
   g.to(device);
   g.eval();
   const auto& gc = gan.config;

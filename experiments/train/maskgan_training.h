@@ -42,6 +42,15 @@ MaskGanResult maskgan_train(const Config& cfg, const RunDirOptions& run_opt);
 // maskgan.sample_ema.
 const std::vector<std::string>& maskgan_sampling_keys();
 
+// Which weights sampling uses, from a run's config (with sampling overrides): the selected
+// epoch's (generator_selected) when the run kept them (maskgan.select_samples > 0) and
+// maskgan.sample_selected; else the moving average (generator_ema) when kept
+// (maskgan.ema_decay > 0) and maskgan.sample_ema; else the last weights (generator).
+enum class SampledWeights { Last, Average, Selected };
+SampledWeights sampled_weights(const Config& cfg);
+// "the last weights", "the moving average", "the selected epoch's weights" (for reports).
+const char* sampled_weights_name(SampledWeights w);
+
 // Refuses any override ("key=value") that is not of a sampling key, naming the keys that are.
 void check_sampling_overrides(const std::vector<std::string>& overrides);
 // run_dir's config with `overrides` ("key=value", sampling keys only: anything else is an

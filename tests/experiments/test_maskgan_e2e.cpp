@@ -229,6 +229,12 @@ void check_selection_run(const fs::path& root, const ConfigRequest& req) {
   maskgan_generate((root / "selected").string(), 2, 5, &averaged, 2, Device::cpu(), {"maskgan.sample_selected=false"});
   REQUIRE(selected.size() == 2);
   CHECK((selected[1].data == averaged[1].data) == (best == 3));  // the same weights only if the last epoch won
+  const std::string run = (root / "selected").string();
+  CHECK(sampled_weights(maskgan_sampling_config(run, {})) == SampledWeights::Selected);
+  CHECK(sampled_weights(maskgan_sampling_config(run, {"maskgan.sample_selected=false"})) == SampledWeights::Average);
+  CHECK(sampled_weights(maskgan_sampling_config(run, {"maskgan.sample_selected=false", "maskgan.sample_ema=false"})) ==
+        SampledWeights::Last);
+  CHECK(std::string(sampled_weights_name(SampledWeights::Selected)) == "the selected epoch's weights");
   // Stop after an epoch whose best is not beaten by the next one: a resume that forgot the
   // score to beat would copy the next epoch's weights.
   for (size_t e = 1; e < 4; ++e) {
@@ -351,6 +357,7 @@ TEST_CASE("maskgan on a folder of masks in MNI space: sparse batches, fixed step
   const std::string md = write_lesion_comparison(c, root / "eval");
   CHECK(md.find("| volume (ml): median [quartiles] |") != std::string::npos);
   CHECK(md.find(fmt::format("real (n = {})", c.real.size())) != std::string::npos);
+  CHECK(md.find("(the moving average; seed 3;") != std::string::npos);  // maskgan.ema_decay = 0.9
   for (const char* f : {"lesion_comparison.md", "lesion_stats.csv", "figures/lesion_volume.png", "montage.png"})
     CHECK_MESSAGE(fs::exists(root / "eval" / f), f);
   const CsvTable t = read_csv((root / "eval" / "lesion_stats.csv").string());
