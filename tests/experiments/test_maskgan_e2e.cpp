@@ -179,6 +179,21 @@ void check_distance_margin(const fs::path& root, const ConfigRequest& req) {
   below.sets.push_back("maskgan.distance_margin=0.5");
   CHECK_ERROR_HAS(resolve_config(below), "maskgan.distance_margin = 0.5");
 }
+// Sampling a run that kept generator_selected: its masks unless maskgan.sample_selected =
+// false (the moving average's; the same only when the last epoch won), and the rule that
+// names what was sampled.
+void check_selected_sampling(const std::string& run, bool last_epoch_won) {
+  std::vector<data::Volume> selected, averaged;
+  maskgan_generate(run, 2, 5, &selected, 2);
+  maskgan_generate(run, 2, 5, &averaged, 2, Device::cpu(), {"maskgan.sample_selected=false"});
+  REQUIRE(selected.size() == 2);
+  CHECK((selected[1].data == averaged[1].data) == last_epoch_won);
+  CHECK(sampled_weights(maskgan_sampling_config(run, {})) == SampledWeights::Selected);
+  CHECK(sampled_weights(maskgan_sampling_config(run, {"maskgan.sample_selected=false"})) == SampledWeights::Average);
+  CHECK(sampled_weights(maskgan_sampling_config(run, {"maskgan.sample_selected=false", "maskgan.sample_ema=false"})) ==
+        SampledWeights::Last);
+  CHECK(std::string(sampled_weights_name(SampledWeights::Selected)) == "the selected epoch's weights");
+}
 // maskgan.select_samples: after every epoch the sampled generator (here the moving average)
 // is scored; generator_selected holds the weights of the lowest-scoring epoch, sampling uses
 // them unless maskgan.sample_selected = false, and a run stopped after an epoch and resumed
@@ -224,17 +239,7 @@ void check_selection_run(const fs::path& root, const ConfigRequest& req) {
   }
   CHECK(compared >= 4);
   CHECK(last.find("generator_selected.fc.weight")->to_vector() != chosen.find("generator.fc.weight")->to_vector());
-  std::vector<data::Volume> selected, averaged;
-  maskgan_generate((root / "selected").string(), 2, 5, &selected, 2);
-  maskgan_generate((root / "selected").string(), 2, 5, &averaged, 2, Device::cpu(), {"maskgan.sample_selected=false"});
-  REQUIRE(selected.size() == 2);
-  CHECK((selected[1].data == averaged[1].data) == (best == 3));  // the same weights only if the last epoch won
-  const std::string run = (root / "selected").string();
-  CHECK(sampled_weights(maskgan_sampling_config(run, {})) == SampledWeights::Selected);
-  CHECK(sampled_weights(maskgan_sampling_config(run, {"maskgan.sample_selected=false"})) == SampledWeights::Average);
-  CHECK(sampled_weights(maskgan_sampling_config(run, {"maskgan.sample_selected=false", "maskgan.sample_ema=false"})) ==
-        SampledWeights::Last);
-  CHECK(std::string(sampled_weights_name(SampledWeights::Selected)) == "the selected epoch's weights");
+  check_selected_sampling((root / "selected").string(), best == 3);
   // Stop after an epoch whose best is not beaten by the next one: a resume that forgot the
   // score to beat would copy the next epoch's weights.
   for (size_t e = 1; e < 4; ++e) {
