@@ -36,6 +36,11 @@ struct LesionStats {
 };
 
 LesionStats lesion_stats(const LabelVolume& mask);
+// The largest of the three bounding-box extents, in mm (0 for an empty mask).
+inline double largest_extent_mm(const LesionStats& s) {
+  return s.extent_mm[0] > s.extent_mm[1] ? (s.extent_mm[0] > s.extent_mm[2] ? s.extent_mm[0] : s.extent_mm[2])
+                                          : (s.extent_mm[1] > s.extent_mm[2] ? s.extent_mm[1] : s.extent_mm[2]);
+}
 
 // Connected components of the nonzero voxels under 26-connectivity.
 int count_components(const LabelVolume& mask);

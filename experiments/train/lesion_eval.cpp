@@ -144,9 +144,7 @@ struct MeasureRow {
   double (*f)(const MaskMeasures&);
   int decimals;
 };
-double largest_extent(const MaskMeasures& m) {
-  return std::max({m.stats.extent_mm[0], m.stats.extent_mm[1], m.stats.extent_mm[2]});
-}
+double largest_extent(const MaskMeasures& m) { return data::largest_extent_mm(m.stats); }
 const MeasureRow kMeasureRows[] = {
     {"volume (ml)", [](const MaskMeasures& m) { return m.stats.volume_ml; }, 2},
     {"components (26-connected)", [](const MaskMeasures& m) { return double(m.stats.components); }, 0},

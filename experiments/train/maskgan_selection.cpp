@@ -15,8 +15,6 @@ namespace {
 
 constexpr int64_t kBatch = 8;  // masks per generator call (the paper's grid: 8 x 2 MiB)
 
-double largest_extent(const data::LesionStats& s) { return std::max({s.extent_mm[0], s.extent_mm[1], s.extent_mm[2]}); }
-
 }  // namespace
 
 MaskSelector::MaskSelector(const std::vector<std::vector<int64_t>>& reference, const data::Grid& grid,
@@ -29,7 +27,7 @@ MaskSelector::MaskSelector(const std::vector<std::vector<int64_t>>& reference, c
     const data::LesionStats s = data::lesion_stats(data::mask_from_voxels(grid, voxels));
     volume_.push_back(s.volume_ml);
     components_.push_back(s.components);
-    extent_.push_back(largest_extent(s));
+    extent_.push_back(data::largest_extent_mm(s));
   }
 }
 
@@ -40,7 +38,7 @@ SelectionScore MaskSelector::score(const std::vector<data::LabelVolume>& generat
     if (s.voxels == 0) continue;
     volume.push_back(s.volume_ml);
     components.push_back(s.components);
-    extent.push_back(largest_extent(s));
+    extent.push_back(data::largest_extent_mm(s));
   }
   SelectionScore r;
   const size_t n = generated.size();
