@@ -53,8 +53,20 @@ models::LesionGanConfig gan_config(const Config& cfg) {
   return c;
 }
 
-nn::AdamOptions gan_adam(const Config& cfg) {
-  return nn::AdamOptions{cfg.number("maskgan.lr"), cfg.number("maskgan.beta1"), cfg.number("maskgan.beta2")};
+// Adam for an optimiser that steps `updates_per_step` times per training step of a run of
+// `run_steps`: constant learning rate, or, with maskgan.lr_decay_start = f < 1, constant
+// until f of the run and then linear to 0 at its end (nn::LrSchedule, counted in the
+// optimiser's own steps, which checkpoints keep, so a resumed run continues the schedule).
+// run_steps = 0: no schedule (an optimiser built only to load a checkpoint into).
+nn::AdamOptions gan_adam(const Config& cfg, int64_t run_steps = 0, int64_t updates_per_step = 1) {
+  nn::AdamOptions o{cfg.number("maskgan.lr"), cfg.number("maskgan.beta1"), cfg.number("maskgan.beta2")};
+  const double f = cfg.number("maskgan.lr_decay_start");
+  if (f < 1 && run_steps > 0) {
+    o.schedule.kind = nn::LrSchedule::Kind::LinearDecay;
+    o.schedule.total_steps = run_steps * updates_per_step;
+    o.schedule.decay_start = static_cast<int64_t>(std::llround(f * static_cast<double>(run_steps))) * updates_per_step;
+  }
+  return o;
 }
 
 // The training masks, sparse (a dense SOOP set on the paper's grid would take 3 GB): the
@@ -340,7 +352,10 @@ MaskGanResult train_mask_gan(TrainingLoop& loop, const Config& cfg) {
   const uint64_t seed = static_cast<uint64_t>(cfg.integer("run.seed"));
   MaskGan m(cfg, seed);
   for (auto& [name, mod] : m.modules()) loop.place(*mod);
-  nn::Adam og(m.g.named_parameters(), gan_adam(cfg)), ok(m.k.named_parameters(), gan_adam(cfg));
+  const int64_t n = static_cast<int64_t>(masks.voxels.size());
+  const int64_t run_steps = cfg.integer("maskgan.epochs") * loop.plan(n, cfg.integer("maskgan.steps_per_epoch"), "masks");
+  nn::Adam og(m.g.named_parameters(), gan_adam(cfg, run_steps, 1)),
+      ok(m.k.named_parameters(), gan_adam(cfg, run_steps, critic_steps));
   nn::DataParallel dp_g(loop.tensors(), {&m.g}), dp_k(loop.tensors(), {&m.k});
   nn::GradScaler sg(loop.scaler_options()), sk(loop.scaler_options());
   std::optional<nn::WeightAverage> ema;  // every rank averages its own (identical) generator
@@ -348,8 +363,6 @@ MaskGanResult train_mask_gan(TrainingLoop& loop, const Config& cfg) {
   loop.track({m.modules(), {{"opt_g", &og}, {"opt_c", &ok}}, {{"init", &m.init}, {"noise", &m.noise}},
               {{"opt_g", &sg}, {"opt_c", &sk}}});
   loop.add_noise(m.noise);
-  const int64_t n = static_cast<int64_t>(masks.voxels.size());
-  loop.plan(n, cfg.integer("maskgan.steps_per_epoch"), "masks");
   if (loop.root() && !loop.done())
     std::printf("maskgan train: %s\nmaskgan train: grid %s; generator %lld, critic %lld parameters\n",
                 masks.source.c_str(), shape_str(m.config.mask_size).c_str(), (long long)m.g.num_parameters(),

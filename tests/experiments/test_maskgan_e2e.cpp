@@ -179,6 +179,43 @@ void check_distance_margin(const fs::path& root, const ConfigRequest& req) {
   below.sets.push_back("maskgan.distance_margin=0.5");
   CHECK_ERROR_HAS(resolve_config(below), "maskgan.distance_margin = 0.5");
 }
+// maskgan.lr_decay_start: both learning rates constant until that fraction of the run's
+// steps, then linear to 0 (the critic's schedule counted in its critic_steps updates per
+// step). Over 2 epochs from 0.5, epoch 1 trains as the constant run and epoch 2 does not;
+// a run stopped mid-decay and resumed ends as the straight one; outside [0, 1] refused.
+void check_lr_decay(const fs::path& root, const ConfigRequest& req) {
+  auto train = [&](const std::string& name, const char* start, int64_t stop_after) {
+    ConfigRequest r = req;
+    r.sets.insert(r.sets.end(), {"maskgan.steps_per_epoch=2", "maskgan.critic_steps=2",
+                                 std::string("maskgan.lr_decay_start=") + start});
+    RunDirOptions o;
+    o.out = (root / name).string();
+    if (stop_after > 0) {
+      o.after_step = [stop_after](int64_t done) {
+        if (done == stop_after) std::raise(SIGTERM);
+      };
+      CHECK_THROWS_AS(maskgan_train(resolve_config(r), o), Interrupted);
+      o.after_step = {};
+    }
+    maskgan_train(resolve_config(r), o);
+    return [root, name](int epoch, const std::string& tensor) {
+      const auto c = nn::read_checkpoint((root / name / "checkpoints" / fmt::format("epoch-{:06d}.safetensors", epoch)).string());
+      return c.find(tensor)->to_vector();
+    };
+  };
+  const auto constant = train("lr_constant", "1", 0), decayed = train("lr_decay", "0.5", 0);
+  for (const char* t : {"generator.fc.weight", "critic.dense.weight"}) {
+    INFO(t);
+    CHECK(decayed(1, t) == constant(1, t));
+    CHECK(decayed(2, t) != constant(2, t));
+  }
+  const auto resumed = train("lr_decay_resumed", "0.5", 3);  // stopped after the decay's first step
+  CHECK(resumed(2, "critic.dense.weight") == decayed(2, "critic.dense.weight"));
+  CHECK(resumed(2, "generator.out.weight") == decayed(2, "generator.out.weight"));
+  ConfigRequest above = req;
+  above.sets.push_back("maskgan.lr_decay_start=1.5");
+  CHECK_ERROR_HAS(resolve_config(above), "maskgan.lr_decay_start = 1.5");
+}
 // Sampling a run that kept generator_selected: its masks unless maskgan.sample_selected =
 // false (the moving average's; the same only when the last epoch won), and the rule that
 // names what was sampled.
@@ -307,6 +344,7 @@ TEST_CASE("maskgan train and sample on tiny phantom masks") {
   check_presence_weight(root, req);
   check_selection_run(root, req);
   check_distance_margin(root, req);
+  check_lr_decay(root, req);
   fs::remove_all(root);
 }
 
