@@ -43,6 +43,15 @@ Tensor mask_presence_loss(const Tensor& masks, double threshold, double min_voxe
   return mean(relu(rsub_scalar(1.0, mul_scalar(soft_volume, 1.0 / min_voxels))));
 }
 
+Tensor mask_peak_presence_loss(const Tensor& masks, double threshold) {
+  constexpr double kBeta = 20.0, kMargin = 0.5;  // β and δ of the formula (gan_losses.h)
+  PN_CHECK(masks.dim() >= 2, "mask_peak_presence_loss: masks {} need a batch axis and at least one more", masks.desc());
+  const Tensor soft_max =
+      add_scalar(mul_scalar(log(sum(exp(mul_scalar(add_scalar(masks, -1.0), kBeta)), sample_axes(masks))), 1.0 / kBeta),
+                 1.0);
+  return mean(relu(rsub_scalar(threshold + kMargin, soft_max)));
+}
+
 Tensor wgan_interpolate(const Tensor& real, const Tensor& fake, const Tensor& eps) {
   PN_CHECK(real.shape() == fake.shape(), "wgan_interpolate: real {} and fake {} differ in shape", real.desc(),
            fake.desc());

@@ -36,6 +36,17 @@ Tensor wgan_generator_loss(const Tensor& fake_scores);
 // Zero for every sample with at least m voxels' worth above t, so it leaves non-empty masks to
 // the critic; in an empty one it raises the voxels nearest the threshold most (σ′ peaks at t).
 Tensor mask_presence_loss(const Tensor& masks, double threshold, double min_voxels);
+// Mask presence on the peak (maskgan.presence_kind = "peak"): the same aim, but the push goes
+// to an empty sample's strongest voxels instead of to every voxel near the threshold (which
+// with signed-distance masks grew specks scattered over the brain and doubled the extent).
+// With M_n = 1 + (1/β) log Σ_v exp(β (x_v − 1)) the log-sum-exp soft maximum of sample n
+// (β = 20; x_v ≤ 1, a tanh output, so nothing overflows; max_v x_v ≤ M_n ≤ max_v x_v +
+// ln(V)/β) and δ = 0.5 the margin the peak must clear:
+//   L_peak = mean_n max(0, t + δ − M_n),
+// whose gradient in sample n is −softmax(β x_n) / N while its peak is below t + δ: it
+// raises the highest voxels most (one at e^−2 of the top weight lies 0.1 below it), so an
+// empty mask grows its strongest candidate lesion. Zero for samples with a clear peak.
+Tensor mask_peak_presence_loss(const Tensor& masks, double threshold);
 
 // The points the gradient penalty is taken at: x̂ = ε·x + (1 − ε)·G(z), ε of shape
 // [N, 1, 1, ...] (one weight per sample, broadcast over the voxels); detached.

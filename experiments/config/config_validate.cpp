@@ -109,6 +109,7 @@ void validate_maskgan(const Checker& k) {
   k.range("maskgan.gp_weight", 0, 1e9);
   k.range("maskgan.presence_weight", 0, 1e9);
   k.positive_int("maskgan.presence_samples");
+  k.one_of("maskgan.presence_kind", {"volume", "peak"});
   k.positive_int("maskgan.critic_steps");
   k.range("maskgan.ema_decay", 0, 1, true);
   (void)c.boolean("maskgan.sample_ema");  // type-checked by the schema; read by maskgan_generate

@@ -255,6 +255,7 @@ struct MaskGanStep {
   double gp_weight;
   double presence_weight, threshold, min_voxels;  // maskgan.presence_weight, .threshold, .min_lesion_voxels
   int64_t presence_samples;  // maskgan.presence_samples: latents per sample for the penalty (1: the step's own)
+  bool presence_on_peak;     // maskgan.presence_kind = "peak" (models/gan_losses.h), else "volume"
   Tensor latents(int64_t n) { return Tensor::randn({n, m.config.z_dim}, m.noise, DType::Float32, loop.device()); }
   // The masks the presence penalty sees: the generator step's own, or presence_samples fresh
   // latents per sample (the penalty is an expectation over z; one draw a step rarely lands
@@ -263,6 +264,13 @@ struct MaskGanStep {
     if (presence_samples <= 1) return fake;
     const AutocastScope mixed = loop.autocast();
     return m.g.forward(latents(fake.size(0) * presence_samples));
+  }
+  // maskgan.presence_kind's penalty on the masks it sees, in float32 (the generator's tanh
+  // output is float32 in every precision).
+  Tensor presence_loss(const Tensor& fake) {
+    const Tensor masks = presence_masks(fake).to(DType::Float32);
+    return presence_on_peak ? models::mask_peak_presence_loss(masks, threshold)
+                            : models::mask_presence_loss(masks, threshold, min_voxels);
   }
   std::vector<double> operator()(const Tensor& real) {
     const int64_t batch = real.size(0);
@@ -292,10 +300,7 @@ struct MaskGanStep {
       fake = m.g.forward(latents(batch));
       loss_g = models::wgan_generator_loss(m.k.forward(fake));
     }
-    if (presence_weight > 0)  // in float32 (the generator's tanh output is float32 in every precision)
-      loss_g = loss_g + mul_scalar(models::mask_presence_loss(presence_masks(fake).to(DType::Float32), threshold,
-                                                              min_voxels),
-                                   presence_weight);
+    if (presence_weight > 0) loss_g = loss_g + mul_scalar(presence_loss(fake), presence_weight);
     sg.scale(loss_g).backward();
     dp_g.average_gradients();
     sg.step(og);
@@ -372,7 +377,7 @@ MaskGanResult train_mask_gan(TrainingLoop& loop, const Config& cfg) {
   loop.resume();
   MaskGanStep step{loop, m, og, ok, dp_g, dp_k, sg, sk, critic_steps, gp_weight, cfg.number("maskgan.presence_weight"),
                    cfg.number("maskgan.threshold"), static_cast<double>(cfg.integer("maskgan.min_lesion_voxels")),
-                   cfg.integer("maskgan.presence_samples")};
+                   cfg.integer("maskgan.presence_samples"), cfg.string("maskgan.presence_kind") == "peak"};
   MaskStream stream(n, seed);
   const auto grid = cfg.integers("data.grid");
   const double margin = cfg.number("maskgan.distance_margin");

@@ -96,11 +96,13 @@ void check_minibatch_std_run(const fs::path& root, const ConfigRequest& req) {
 // its training; maskgan.presence_samples gives it latents of its own. The logged empty_fraction is the share of the generator step's masks with no
 // voxel above maskgan.threshold: every one at threshold 1 (tanh < 1), none at -1.
 void check_presence_weight(const fs::path& root, const ConfigRequest& req) {
-  auto run = [&](const std::string& name, const char* threshold, const char* weight, const char* samples = "1") {
+  auto run = [&](const std::string& name, const char* threshold, const char* weight, const char* samples = "1",
+                 const char* kind = "volume") {
     ConfigRequest r = req;
     r.sets.insert(r.sets.end(), {"maskgan.epochs=1", std::string("maskgan.threshold=") + threshold,
                                  std::string("maskgan.presence_weight=") + weight,
-                                 std::string("maskgan.presence_samples=") + samples});
+                                 std::string("maskgan.presence_samples=") + samples,
+                                 std::string("maskgan.presence_kind=") + kind});
     RunDirOptions o;
     o.out = (root / name).string();
     maskgan_train(resolve_config(r), o);
@@ -118,6 +120,15 @@ void check_presence_weight(const fs::path& root, const ConfigRequest& req) {
   CHECK(run("presence0x3", "1", "0", "3").find("generator.out.weight")->to_vector() ==
         plain.find("generator.out.weight")->to_vector());
   run("all_lesion", "-1", "0");
+  // maskgan.presence_kind = "peak": the soft-maximum penalty moves the generator otherwise
+  // than the soft-volume one at the same weight, and nothing without a weight.
+  CHECK(run("presence50peak", "1", "50", "1", "peak").find("generator.out.weight")->to_vector() !=
+        pushed.find("generator.out.weight")->to_vector());
+  CHECK(run("presence0peak", "1", "0", "1", "peak").find("generator.out.weight")->to_vector() ==
+        plain.find("generator.out.weight")->to_vector());
+  ConfigRequest unknown = req;
+  unknown.sets.push_back("maskgan.presence_kind=max");
+  CHECK_ERROR_HAS(resolve_config(unknown), "maskgan.presence_kind");
   ConfigRequest negative = req;
   negative.sets.push_back("maskgan.presence_weight=-1");
   CHECK_ERROR_HAS(resolve_config(negative), "maskgan.presence_weight");

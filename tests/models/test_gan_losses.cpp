@@ -93,3 +93,35 @@ TEST_CASE("mask presence: max(0, 1 − S/m) per sample, zero for non-empty masks
   const GradcheckResult r = gradcheck([](const std::vector<Tensor>& in) { return mask_presence_loss(in[0], 0.0, 3.0); }, {x});
   CHECK_MESSAGE(r.ok, r.message);
 }
+
+TEST_CASE("mask presence on the peak: max(0, t + 0.5 − soft max) per sample, its push on the strongest voxels") {
+  // M = 1 + log Σ exp(20 (x − 1)) / 20, computed here directly.
+  auto soft_max = [](std::vector<double> x) {
+    double s = 0;
+    for (double v : x) s += std::exp(20 * (v - 1));
+    return 1 + std::log(s) / 20;
+  };
+  // Sample 0 is empty (peak −0.2), sample 1 has a clear peak (0.9 > t + 0.5).
+  Tensor masks = vec({-1, -0.2, -0.3, -1, 0.9, -1, -1, -1}, {2, 1, 2, 2}).requires_grad_();
+  const double m0 = soft_max({-1, -0.2, -0.3, -1}), m1 = soft_max({0.9, -1, -1, -1});
+  CHECK(m1 > 0.5);
+  CHECK(m0 == doctest::Approx(-0.2).epsilon(0.1));  // within ln(4)/20 of the true max
+  Tensor loss = mask_peak_presence_loss(masks, 0.0);
+  CHECK(loss.item() == doctest::Approx((0.5 - m0) / 2).epsilon(1e-12));
+  loss.backward();
+  const auto g = masks.grad().to_vector();
+  // dL/dx_v = −softmax(20 x)_v / N in the empty sample: nearly all of it on its peak.
+  const double z = std::exp(20 * -0.2) + std::exp(20 * -0.3) + 2 * std::exp(20 * -1.0);
+  CHECK(g[1] == doctest::Approx(-std::exp(20 * -0.2) / z / 2).epsilon(1e-9));
+  CHECK(g[1] < g[2]);
+  CHECK(g[2] < g[0]);
+  CHECK(g[1] < -0.4);
+  for (size_t v = 4; v < 8; ++v) CHECK(g[v] == 0.0);  // a clear peak is left to the critic
+  // The threshold moves the bar: at t = 0.5 sample 1 is short of its margin too.
+  CHECK(mask_peak_presence_loss(masks, 0.5).item() > mask_peak_presence_loss(masks, 0.0).item());
+  CHECK_THROWS_WITH_AS(mask_peak_presence_loss(vec({1, 2}, {2}), 0.0), doctest::Contains("batch axis"), Error);
+
+  Tensor x = vec({-0.3, 0.1, -0.2, -0.6, 0.05, -0.1, -0.4, -0.9}, {2, 1, 2, 2}).requires_grad_();
+  const GradcheckResult r = gradcheck([](const std::vector<Tensor>& in) { return mask_peak_presence_loss(in[0], 0.0); }, {x});
+  CHECK_MESSAGE(r.ok, r.message);
+}
