@@ -118,6 +118,7 @@ void validate_maskgan(const Checker& k) {
   k.range("maskgan.distance_margin", 1, 1e6);
   k.adam("maskgan");
   k.range("maskgan.lr_decay_start", 0, 1);
+  k.range("maskgan.generator_lr", 0, 1);
   k.positive_int("maskgan.min_lesion_voxels", 0);
   k.range("maskgan.threshold", -1, 1);
   k.positive_float("maskgan.temperature");

@@ -53,13 +53,20 @@ models::LesionGanConfig gan_config(const Config& cfg) {
   return c;
 }
 
+// maskgan.generator_lr, or maskgan.lr when it is 0 (one rate for both networks, the paper's).
+double generator_lr(const Config& cfg) {
+  const double g = cfg.number("maskgan.generator_lr");
+  return g > 0 ? g : cfg.number("maskgan.lr");
+}
+
 // Adam for an optimiser that steps `updates_per_step` times per training step of a run of
 // `run_steps`: constant learning rate, or, with maskgan.lr_decay_start = f < 1, constant
 // until f of the run and then linear to 0 at its end (nn::LrSchedule, counted in the
 // optimiser's own steps, which checkpoints keep, so a resumed run continues the schedule).
 // run_steps = 0: no schedule (an optimiser built only to load a checkpoint into).
-nn::AdamOptions gan_adam(const Config& cfg, int64_t run_steps = 0, int64_t updates_per_step = 1) {
-  nn::AdamOptions o{cfg.number("maskgan.lr"), cfg.number("maskgan.beta1"), cfg.number("maskgan.beta2")};
+// `lr` is maskgan.lr, or the generator's own rate (generator_lr()).
+nn::AdamOptions gan_adam(const Config& cfg, double lr, int64_t run_steps = 0, int64_t updates_per_step = 1) {
+  nn::AdamOptions o{lr, cfg.number("maskgan.beta1"), cfg.number("maskgan.beta2")};
   const double f = cfg.number("maskgan.lr_decay_start");
   if (f < 1 && run_steps > 0) {
     o.schedule.kind = nn::LrSchedule::Kind::LinearDecay;
@@ -359,8 +366,8 @@ MaskGanResult train_mask_gan(TrainingLoop& loop, const Config& cfg) {
   for (auto& [name, mod] : m.modules()) loop.place(*mod);
   const int64_t n = static_cast<int64_t>(masks.voxels.size());
   const int64_t run_steps = cfg.integer("maskgan.epochs") * loop.plan(n, cfg.integer("maskgan.steps_per_epoch"), "masks");
-  nn::Adam og(m.g.named_parameters(), gan_adam(cfg, run_steps, 1)),
-      ok(m.k.named_parameters(), gan_adam(cfg, run_steps, critic_steps));
+  nn::Adam og(m.g.named_parameters(), gan_adam(cfg, generator_lr(cfg), run_steps, 1)),
+      ok(m.k.named_parameters(), gan_adam(cfg, cfg.number("maskgan.lr"), run_steps, critic_steps));
   nn::DataParallel dp_g(loop.tensors(), {&m.g}), dp_k(loop.tensors(), {&m.k});
   nn::GradScaler sg(loop.scaler_options()), sk(loop.scaler_options());
   std::optional<nn::WeightAverage> ema;  // every rank averages its own (identical) generator
@@ -458,7 +465,8 @@ std::vector<data::LabelVolume> maskgan_generate(const std::string& run_dir, int6
   const Config cfg = maskgan_sampling_config(run_dir, sampling);
   PN_CHECK(count > 0, "maskgan: the number of masks must be positive, got {}", count);
   MaskGan gan(cfg, seed);
-  nn::Adam og(gan.g.named_parameters(), gan_adam(cfg)), ok(gan.k.named_parameters(), gan_adam(cfg));
+  nn::Adam og(gan.g.named_parameters(), gan_adam(cfg, generator_lr(cfg))),
+      ok(gan.k.named_parameters(), gan_adam(cfg, cfg.number("maskgan.lr")));
   load_newest_checkpoint(run_dir, "maskgan", {gan.modules(), {{"opt_g", &og}, {"opt_c", &ok}}, {}});
   const SampledWeights which = sampled_weights(cfg);
   models::LesionGenerator& g = which == SampledWeights::Selected  ? *gan.g_selected
