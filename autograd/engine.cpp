@@ -29,6 +29,9 @@ std::string describe(const std::vector<Tensor>& ts) {
 // rounding (the 16-bit add kernel widens each element: kernels/cpu/elementwise.h).
 Tensor accumulate(const Tensor& acc, const Tensor& g) { return acc.defined() ? add(acc, g) : g; }
 
+// A broadcast gradient (Node::takes_broadcast_grad) made whole, for whoever needs it so.
+Tensor whole(const Tensor& g, const Shape& shape) { return g.shape() == shape ? g : expand(g, shape); }
+
 // One backward pass. With `capture` (the grad() API) gradients flowing into the captured
 // tensors are returned instead of being accumulated into leaves' .grad.
 struct Pass {
@@ -73,7 +76,8 @@ struct Pass {
     return r;
   }
 
-  void deliver_leaf(const std::shared_ptr<TensorImpl>& leaf, const Tensor& g) {
+  void deliver_leaf(const std::shared_ptr<TensorImpl>& leaf, const Tensor& g_in) {
+    const Tensor g = whole(g_in, leaf->shape);
     if (capturing) {
       auto it = capture_leaf.find(leaf.get());
       if (it != capture_leaf.end()) captured[it->second] = accumulate(captured[it->second], g);
@@ -141,7 +145,10 @@ struct Pass {
     for (size_t i = 0; i < n->edges.size(); ++i) {
       const Edge& e = n->edges[i];
       if (any && need[i] && gin[i].defined()) {
-        PN_CHECK(gin[i].shape() == n->input_shapes[i],
+        // The input's shape, or one that broadcasts to it (a sum's gradient).
+        PN_CHECK(gin[i].shape() == n->input_shapes[i] ||
+                     (gin[i].dim() == static_cast<int>(n->input_shapes[i].size()) &&
+                      broadcast_shapes(gin[i].shape(), n->input_shapes[i], "backward") == n->input_shapes[i]),
                  "backward of {}: gradient {} of input {} has shape {}, expected {}", n->where(), i,
                  i, shape_str(gin[i].shape()), shape_str(n->input_shapes[i]));
         if (e.fn) grads[e.fn.get()] = accumulate(grads[e.fn.get()], gin[i]);
@@ -170,8 +177,9 @@ struct Pass {
       if (git != grads.end()) grads.erase(git);
       if (capturing && g.defined()) {
         auto it = capture_node.find(n);
-        if (it != capture_node.end()) captured[it->second] = accumulate(captured[it->second], g);
+        if (it != capture_node.end()) captured[it->second] = accumulate(captured[it->second], whole(g, n->out_shape));
       }
+      if (g.defined() && !n->takes_broadcast_grad) g = whole(g, n->out_shape);
       bool any = false;
       const NeedMask need = needed_inputs(n, g, any);
       const Grads gin = any ? call_backward(n, g, need) : Grads{};

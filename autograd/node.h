@@ -33,6 +33,10 @@ struct Node {
   Shape out_shape;
   BackwardFn backward;
   bool released = false;  // its saved tensors were freed by a backward without retain_graph
+  // Whether `backward` accepts a gradient of any shape that broadcasts to out_shape (a sum's
+  // gradient, size 1 along the summed axes; the engine materialises it for every other node,
+  // for leaves and for grad()): the broadcast never has to be stored at full size.
+  bool takes_broadcast_grad = false;
   std::string where() const { return "op '" + op + "' (inputs " + inputs_desc + ")"; }
 };
 

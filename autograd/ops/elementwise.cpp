@@ -109,12 +109,21 @@ Tensor sub(const Tensor& a, const Tensor& b) {
   return y;
 }
 
+// x summed or broadcast to `shape`: the gradient of an operand of that shape from g · other,
+// where g may be a broadcast gradient (Node::takes_broadcast_grad) smaller than the output.
+Tensor reduce_or_broadcast_to(const Tensor& x, const Shape& shape) {
+  return sum_to(expand(x, broadcast_shapes(x.shape(), shape, "mul backward")), shape);
+}
+
 Tensor mul(const Tensor& a, const Tensor& b) {
   Tensor y = binary_raw(Binary::Mul, a, b);
+  // With g a broadcast gradient (sum(a · b)'s), g · b is made at full size once, never
+  // g expanded first and then multiplied.
   record(y, "mul", {a, b}, [a, b](const Tensor& g, const NeedMask& need) -> Grads {
-    return {need[0] ? sum_to(mul(g, b), a.shape()) : Tensor(),
-            need[1] ? sum_to(mul(g, a), b.shape()) : Tensor()};
+    return {need[0] ? reduce_or_broadcast_to(mul(g, b), a.shape()) : Tensor(),
+            need[1] ? reduce_or_broadcast_to(mul(g, a), b.shape()) : Tensor()};
   });
+  if (y.grad_fn()) y.grad_fn()->takes_broadcast_grad = true;
   return y;
 }
 

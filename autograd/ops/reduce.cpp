@@ -39,8 +39,10 @@ Tensor sum(const Tensor& x, const std::vector<int>& axes_in, bool keepdim) {
   Shape xs = x.shape();
   Shape keep_shape_full = xs;
   for (int i = 0; i < n; ++i) if (red[i]) keep_shape_full[i] = 1;
-  record(y, "sum", {x}, [xs, keep_shape_full](const Tensor& gr, const NeedMask&) -> Grads {
-    return {expand(gr.reshape(keep_shape_full), xs)};
+  // The gradient is gr broadcast over the summed axes; it is handed on unexpanded (size 1
+  // along them) and the engine expands it only for a consumer that needs it whole.
+  record(y, "sum", {x}, [keep_shape_full](const Tensor& gr, const NeedMask&) -> Grads {
+    return {gr.reshape(keep_shape_full)};
   });
   return y;
 }

@@ -1,5 +1,7 @@
 // The engine: accumulation, retain_graph, create_graph, grad(), NoGrad, detach, errors.
+#include "autograd/cpu_block_cache.h"
 #include "autograd/engine.h"
+#include "autograd/generator.h"
 #include "autograd/grad_mode.h"
 #include "autograd/node.h"
 #include "autograd/ops/elementwise.h"
@@ -96,4 +98,51 @@ TEST_CASE("gradcheck can fail: a wrong backward is caught") {
   CHECK_FALSE(gradcheck(wrong, {x}).ok);
   TensorFn right = [](const std::vector<Tensor>& in) { return square(in[0]); };
   CHECK(gradcheck(right, {x}).ok);
+}
+
+// A sum's gradient is broadcast over the summed axes. It reaches a product unexpanded
+// (Node::takes_broadcast_grad), so the backward of sum(x · w) makes one tensor of x's size,
+// x's gradient, not an expanded one first; every other consumer, a leaf's .grad and grad()
+// still get it whole.
+TEST_CASE("a sum's broadcast gradient reaches a product unexpanded and everyone else whole") {
+  const int64_t rows = 64, cols = 4096;  // 1 MiB in float32
+  const size_t bytes = static_cast<size_t>(rows * cols) * 4;
+  Generator gen(7);
+  Tensor x = Tensor::randn({rows, cols}, gen, DType::Float32).requires_grad_();
+  Tensor w = Tensor::randn({rows, cols}, gen, DType::Float32);
+  Tensor loss = sum(mul(x, w));
+  cpu_block_reset_peak();
+  const size_t before = cpu_block_cache_stats().live_bytes;
+  loss.backward();
+  const size_t added = cpu_block_cache_stats().peak_live_bytes - before;
+  CHECK(added >= bytes);
+  CHECK(added < bytes + bytes / 2);  // x.grad only; expanding first needed two
+  CHECK(x.grad().shape() == Shape{rows, cols});
+  CHECK(x.grad().to_vector() == w.to_vector());
+
+  // Operands that both broadcast: s [2, 1] · t [1, 3] summed; ds = Σ_j t_j, dt = Σ_i s_i.
+  Tensor s = Tensor::from_vector(std::vector<double>{1, 2}, {2, 1}, DType::Float64).requires_grad_();
+  Tensor t = Tensor::from_vector(std::vector<double>{3, 4, 5}, {1, 3}, DType::Float64).requires_grad_();
+  sum(mul(s, t)).backward();
+  CHECK(s.grad().to_vector() == std::vector<double>{12, 12});
+  CHECK(t.grad().to_vector() == std::vector<double>{3, 3, 3});
+  // A sum over some axes into a non-product (exp): expanded for it; into a leaf: whole.
+  Tensor a = Tensor::from_vector(std::vector<double>{0, 1, 2, 3, 4, 5}, {2, 3}, DType::Float64).requires_grad_();
+  sum(sum(exp(a), {1})).backward();
+  for (size_t i = 0; i < 6; ++i) CHECK(a.grad().to_vector()[i] == doctest::Approx(std::exp(static_cast<double>(i))));
+  a.zero_grad();
+  sum(a, {0}).backward(Tensor::from_vector(std::vector<double>{1, 2, 3}, {3}, DType::Float64));
+  CHECK(a.grad().shape() == Shape{2, 3});
+  CHECK(a.grad().to_vector() == std::vector<double>{1, 2, 3, 1, 2, 3});
+  // grad() of a leaf and of an intermediate: whole shapes.
+  Tensor h = mul(a, a);
+  const auto gs = grad({sum(h)}, {a, h});
+  CHECK(gs[0].to_vector() == std::vector<double>{0, 2, 4, 6, 8, 10});
+  CHECK(gs[1].shape() == Shape{2, 3});
+  CHECK(gs[1].to_vector() == std::vector<double>(6, 1.0));
+  // Double backward through the product's broadcast path: d/da Σ (d/da Σ a³) = Σ 6a.
+  const Tensor g1 = grad({sum(mul(mul(a, a), a))}, {a}, {}, true)[0];
+  a.zero_grad();
+  sum(g1).backward();
+  CHECK(a.grad().to_vector() == std::vector<double>{0, 6, 12, 18, 24, 30});
 }
