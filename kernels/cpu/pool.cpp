@@ -52,26 +52,42 @@ void index_scatter_add(const T* y, const int64_t* idx, T* x, int64_t planes, int
   }
 }
 
+// y = x repeated k[a] times along each spatial axis a (out = in * k). One task per source
+// row (plane, id, ih): it writes the first of its k0 x k1 destination rows element by element
+// (each source element k2 times, no division per element), then copies that row to the
+// other k0 x k1 - 1. Memory-bound: each output byte is written once, each input byte read once.
 template <class T>
 void upsample_nearest(const PoolGeom& g, const T* x, T* y) {
-  const int64_t rows = g.planes * g.out[0] * g.out[1];
-#pragma omp parallel for schedule(static) if (rows * g.out[2] > kParallelMin)
+  const int64_t rows = g.planes * g.in[0] * g.in[1], w_in = g.in[2], w_out = g.out[2], k2 = g.k[2];
+#pragma omp parallel for schedule(static) if (rows * w_out * g.k[0] * g.k[1] > kParallelMin)
   for (int64_t r = 0; r < rows; ++r) {
-    const int64_t oh = r % g.out[1], od = (r / g.out[1]) % g.out[0], p = r / (g.out[0] * g.out[1]);
-    const T* src = x + ((p * g.in[0] + od / g.k[0]) * g.in[1] + oh / g.k[1]) * g.in[2];
-    T* dst = y + r * g.out[2];
-    for (int64_t ow = 0; ow < g.out[2]; ++ow) dst[ow] = src[ow / g.k[2]];
+    const int64_t ih = r % g.in[1], id = (r / g.in[1]) % g.in[0], p = r / (g.in[0] * g.in[1]);
+    const T* src = x + r * w_in;
+    auto row = [&](int64_t a, int64_t b) { return y + ((p * g.out[0] + id * g.k[0] + a) * g.out[1] + ih * g.k[1] + b) * w_out; };
+    T* first = row(0, 0);
+    if (k2 == 1) {
+      std::copy(src, src + w_in, first);
+    } else if (k2 == 2) {
+      for (int64_t iw = 0; iw < w_in; ++iw) first[2 * iw] = first[2 * iw + 1] = src[iw];
+    } else {
+      for (int64_t iw = 0; iw < w_in; ++iw) std::fill(first + iw * k2, first + (iw + 1) * k2, src[iw]);
+    }
+    for (int64_t a = 0; a < g.k[0]; ++a)
+      for (int64_t b = 0; b < g.k[1]; ++b)
+        if (a || b) std::copy(first, first + w_out, row(a, b));
   }
 }
 
+// x = the sum of y over each k0 x k1 x k2 block (the adjoint of upsample_nearest). One task per
+// small-grid row: it adds its k0 x k1 big rows into a row of sums, each run of k2 elements in
+// order (the same order of additions as an element-by-element sweep), then rounds once.
 template <class T>
 void block_sum(const PoolGeom& g, const T* y, T* x) {
   using C = math::compute_t<T>;  // the sums (float for 16-bit T), rounded once to T
-  const int64_t rows = g.planes * g.in[0] * g.in[1];
-  // One task per small-grid row: it sums its k0 x k1 big rows, each in k2-wide runs.
+  const int64_t rows = g.planes * g.in[0] * g.in[1], w_in = g.in[2], k2 = g.k[2];
 #pragma omp parallel if (rows * g.out[2] > kParallelMin)
   {
-    std::vector<C> acc(static_cast<size_t>(g.in[2]));
+    std::vector<C> acc(static_cast<size_t>(w_in));
 #pragma omp for schedule(static)
     for (int64_t r = 0; r < rows; ++r) {
       const int64_t ih = r % g.in[1], id = (r / g.in[1]) % g.in[0], p = r / (g.in[0] * g.in[1]);
@@ -79,10 +95,18 @@ void block_sum(const PoolGeom& g, const T* y, T* x) {
       for (int64_t a = 0; a < g.k[0]; ++a)
         for (int64_t b = 0; b < g.k[1]; ++b) {
           const T* src = y + ((p * g.out[0] + id * g.k[0] + a) * g.out[1] + ih * g.k[1] + b) * g.out[2];
-          for (int64_t ow = 0; ow < g.out[2]; ++ow) acc[ow / g.k[2]] += static_cast<C>(src[ow]);
+          if (k2 == 2) {
+            for (int64_t iw = 0; iw < w_in; ++iw) {
+              acc[iw] += static_cast<C>(src[2 * iw]);
+              acc[iw] += static_cast<C>(src[2 * iw + 1]);
+            }
+          } else {
+            for (int64_t iw = 0; iw < w_in; ++iw)
+              for (int64_t j = 0; j < k2; ++j) acc[iw] += static_cast<C>(src[iw * k2 + j]);
+          }
         }
-      T* dst = x + r * g.in[2];
-      for (int64_t iw = 0; iw < g.in[2]; ++iw) dst[iw] = static_cast<T>(acc[iw]);
+      T* dst = x + r * w_in;
+      for (int64_t iw = 0; iw < w_in; ++iw) dst[iw] = static_cast<T>(acc[iw]);
     }
   }
 }
