@@ -116,9 +116,15 @@ Tensor crop_pad(const Tensor& x, const Shape& out_spatial, const std::vector<int
     PN_CHECK(o >= 0, "crop_pad: negative output size in {}", shape_str(out_spatial));
     ys.push_back(o);
   }
-  Tensor y = Tensor::zeros(ys, x.dtype(), x.device());
   // Dims as (planes, D, H, W) with leading 1s; per spatial dim, the output range
-  // [lo, hi) whose source o + offset lies inside x.
+  // [lo, hi) whose source o + offset lies inside x. Only an output the copy does not cover
+  // (padding) is zeroed first; a pure crop is written once.
+  bool covered = true;
+  for (int i = 0; i < nsp; ++i) {
+    const int64_t off = offsets[i];
+    covered = covered && off >= 0 && off + ys[2 + i] <= x.size(2 + i);
+  }
+  Tensor y = covered ? Tensor::empty(ys, x.dtype(), x.device()) : Tensor::zeros(ys, x.dtype(), x.device());
   BoxCopy b;
   b.extent[0] = x.size(0) * x.size(1);
   int64_t src_off = 0, dst_off = 0;
