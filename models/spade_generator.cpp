@@ -36,9 +36,10 @@ SpadeResBlock::SpadeResBlock(int64_t in, int64_t out, const SpadeConfig& cfg, Ge
 Tensor SpadeResBlock::forward(const Tensor& x_in, const Tensor& labels) {
   const Tensor x = autocast_operand(x_in);
   Keep16BitScope keep;
-  Tensor shortcut = conv_s_ ? (*conv_s_)(norm_s_->forward(x, labels)) : x;
-  Tensor h = (*conv0_)(leaky_relu(norm0_->forward(x, labels), slope_));
-  h = (*conv1_)(leaky_relu(norm1_->forward(h, labels), slope_));
+  const Tensor m = nn::spade_label_map(labels, x);  // pooled once for the block's two or three norms
+  Tensor shortcut = conv_s_ ? (*conv_s_)(norm_s_->forward(x, m)) : x;
+  Tensor h = (*conv0_)(leaky_relu(norm0_->forward(x, m), slope_));
+  h = (*conv1_)(leaky_relu(norm1_->forward(h, m), slope_));
   Tensor y = shortcut + h;
   set_output_shape(y.shape());
   return y;

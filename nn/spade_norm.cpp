@@ -16,17 +16,23 @@ SpadeNorm::SpadeNorm(int64_t channels, int64_t label_channels, SpadeNormOptions 
   beta_ = register_module("beta", std::make_shared<Conv>(opt.hidden, channels, c, gen));
 }
 
-Tensor SpadeNorm::forward(const Tensor& x, const Tensor& labels) {
-  PN_CHECK(x.dim() == opt_.dims + 2 && x.size(1) == channels_, "SpadeNorm: expects x [N, {}, spatial x{}], got {}",
-           channels_, opt_.dims, x.desc());
-  PN_CHECK(labels.dim() == x.dim() && labels.size(0) == x.size(0) && labels.size(1) == label_channels_,
-           "SpadeNorm: expects labels [{}, {}, ...], got {}", x.size(0), label_channels_, labels.desc());
+Tensor spade_label_map(const Tensor& labels, const Tensor& x) {
+  PN_CHECK(labels.dim() == x.dim() && x.dim() >= 3 && labels.size(0) == x.size(0),
+           "SpadeNorm: label map {} and features {} need the same rank and batch", labels.desc(), x.desc());
   const int64_t factor = labels.size(2) / x.size(2);
   for (int d = 2; d < x.dim(); ++d)
     PN_CHECK(factor >= 1 && labels.size(d) == factor * x.size(d),
              "SpadeNorm: label map {} is not an equal integer multiple of the features {} in every spatial dim",
              labels.desc(), x.desc());
-  Tensor m = factor == 1 ? labels : max_pool(labels, static_cast<int>(factor), static_cast<int>(factor));
+  return factor == 1 ? labels : max_pool(labels, static_cast<int>(factor), static_cast<int>(factor));
+}
+
+Tensor SpadeNorm::forward(const Tensor& x, const Tensor& labels) {
+  PN_CHECK(x.dim() == opt_.dims + 2 && x.size(1) == channels_, "SpadeNorm: expects x [N, {}, spatial x{}], got {}",
+           channels_, opt_.dims, x.desc());
+  PN_CHECK(labels.dim() == x.dim() && labels.size(0) == x.size(0) && labels.size(1) == label_channels_,
+           "SpadeNorm: expects labels [{}, {}, ...], got {}", x.size(0), label_channels_, labels.desc());
+  const Tensor m = spade_label_map(labels, x);
   // Under a 16-bit autocast scope everything below runs in 16 bits (autocast.h, rule 1b): the
   // convolutions add their biases in 16 bits and x is cast once, so that the scale and shift
   // meet a 16-bit normalised x.

@@ -18,6 +18,13 @@ struct SpadeNormOptions {
   double eps = 1e-5;
 };
 
+// m: the label map brought to x's spatial size, max-pooled by the factor labels / x (labels
+// itself at factor 1). A block of SPADE norms at one size pools once and hands m to each of
+// them (factor 1 there), instead of each pooling the full map again.
+// requires: labels [N, L, spatial'...] of x's rank and batch, each spatial' an equal integer
+//           multiple of x's (else pn::Error naming both).
+Tensor spade_label_map(const Tensor& labels, const Tensor& x);
+
 class SpadeNorm : public Module {
  public:
   SpadeNorm(int64_t channels, int64_t label_channels, SpadeNormOptions opt, Generator& gen);

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "autograd/grad_mode.h"
+#include "autograd/profile.h"
 #include "models/lesion_wgan.h"
 #include "models/patchgan.h"
 #include "models/pix2pix.h"
@@ -61,6 +62,26 @@ TEST_CASE("output shapes, and summaries list output shapes and the parameter tot
   Tensor m = lg.forward(Tensor::randn({2, 4}, gen));
   CHECK(m.shape() == Shape{2, 1, 3, 7, 9});
   CHECK(lk.forward(m).shape() == Shape{2, 1});
+}
+
+// Each SPADE residual block brings the label map to its size once (nn::spade_label_map) and
+// hands it to its two or three norms, which then do not pool again: one max-pool per block
+// whose size is below the map's. The golden test checks the values are SPADE's.
+TEST_CASE("SPADE pools the label map once per residual block") {
+  Generator gen(3);
+  SpadeConfig sc;
+  sc.out_size = {8, 16}, sc.z_dim = 4, sc.label_channels = 3, sc.filters = {4, 4, 2}, sc.hidden = 3;
+  SpadeGenerator g(sc, gen);
+  const Tensor z = Tensor::randn({2, 4}, gen), labels = Tensor::rand({2, 3, 8, 16}, gen);
+  profile::reset();
+  profile::set_enabled(true);
+  g.forward(z, labels);
+  profile::set_enabled(false);
+  int64_t pools = 0;
+  for (const auto& r : profile::rows())
+    if (r.kernel == "max_pool_forward") pools += r.calls;
+  profile::reset();
+  CHECK(pools == 3);  // three blocks below the 8x16 map's size; pooling in every norm made 10 calls
 }
 
 TEST_CASE("the paper's segmentation U-Net has 22,578,786 parameters") {
