@@ -2,7 +2,7 @@
 //   maskgan train  [--preset/--config/--set] [--out DIR] [--restart]
 //   maskgan sample --run RUN_FOLDER --out DIR [--count N] [--seed S] [--set K=V ...] [--device auto|cpu|cuda]
 //   maskgan eval   --run RUN_FOLDER --out DIR [--count N] [--seed S] [--set K=V ...] [--device auto|cpu|cuda]
-// --set changes only how the trained generator is sampled (maskgan.threshold, maskgan.temperature,
+// --set changes only how the trained generator is sampled (maskgan.threshold, maskgan.peak_cut, maskgan.temperature,
 // maskgan.min_component_voxels, maskgan.sample_ema, maskgan.sample_selected), e.g. to sweep the threshold without training again.
 #include <cstdio>
 #include <memory>
@@ -27,7 +27,7 @@ void add_sampling_options(CLI::App* cmd, SampleOptions& o) {
   cmd->add_option("--run", o.run, "run folder of `maskgan train`")->required()->check(CLI::ExistingDirectory);
   cmd->add_option("--seed", o.seed, "latent draws")->capture_default_str();
   cmd->add_option("--set", o.sampling,
-                  "sampling keys instead of the run's: maskgan.threshold, maskgan.temperature, "
+                  "sampling keys instead of the run's: maskgan.threshold, maskgan.peak_cut, maskgan.temperature, "
                   "maskgan.min_component_voxels, maskgan.sample_ema, maskgan.sample_selected (repeatable)");
   experiments::add_device_option(cmd, o.device);
 }

@@ -121,6 +121,7 @@ void validate_maskgan(const Checker& k) {
   k.range("maskgan.generator_lr", 0, 1);
   k.positive_int("maskgan.min_lesion_voxels", 0);
   k.range("maskgan.threshold", -1, 1);
+  k.range("maskgan.peak_cut", 0, 2);
   k.positive_float("maskgan.temperature");
   k.range("maskgan.temperature", 0, 10);
   k.positive_int("maskgan.min_component_voxels", 0);

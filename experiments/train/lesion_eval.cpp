@@ -101,12 +101,15 @@ LesionComparison compare_generated_lesions(const std::string& maskgan_run, int64
   LesionComparison c;
   std::vector<data::LabelVolume> real = real_masks(cfg, c.real_source);
   PN_CHECK(!real.empty(), "maskgan eval: no real masks to compare with ({})", c.real_source);
-  std::vector<data::LabelVolume> gen = maskgan_generate(maskgan_run, count, seed, nullptr, 6, device, sampling);
-  c.generated_source = fmt::format("{} masks from the generator of {} ({}; seed {}; threshold {}, temperature {}, "
+  std::vector<data::LabelVolume> gen = maskgan_generate(maskgan_run, count, seed, nullptr, 6, device, sampling,
+                                                        &c.generated_cut);
+  const MaskCut cut = mask_cut(cfg);
+  const std::string peak_cut =
+      cut.peak_cut > 0 ? fmt::format(" (a mask never above it cut at its own maximum - {})", cut.peak_cut) : "";
+  c.generated_source = fmt::format("{} masks from the generator of {} ({}; seed {}; threshold {}{}, temperature {}, "
                                    "specks under {} voxels removed)", count, maskgan_run,
-                                   sampled_weights_name(sampled_weights(cfg)), seed,
-                                   cfg.number("maskgan.threshold"), cfg.number("maskgan.temperature"),
-                                   cfg.integer("maskgan.min_component_voxels"));
+                                   sampled_weights_name(sampled_weights(cfg)), seed, cut.threshold, peak_cut,
+                                   cfg.number("maskgan.temperature"), cut.min_component_voxels);
   // Generated masks live on the grid of the data the GAN learnt from.
   for (auto& g : gen) {
     PN_CHECK(g.dims == real[0].dims, "maskgan eval: generated masks are {}x{}x{}, real ones {}x{}x{}", g.dims[0], g.dims[1],
@@ -261,9 +264,11 @@ void write_lesion_montage(const LesionComparison& c, const fs::path& out_dir, st
 
 std::string write_lesion_comparison(const LesionComparison& c, const fs::path& out_dir) {
   fs::create_directories(out_dir);
-  std::string md = fmt::format("Real: {}.\n\nGenerated: {}; {} came out empty after thresholding and speck removal "
+  const std::string cut = c.generated_cut > 0 ? fmt::format(" {} never crossed the threshold and were cut below "
+                                                             "their own peak;", c.generated_cut) : "";
+  std::string md = fmt::format("Real: {}.\n\nGenerated: {};{} {} came out empty after thresholding and speck removal "
                                "and are left out below.\n\n",
-                               c.real_source, c.generated_source, c.generated_empty);
+                               c.real_source, c.generated_source, cut, c.generated_empty);
   md += measures_table(c);
   write_lesion_csv(c, out_dir);
   write_lesion_histograms(c, out_dir, md);

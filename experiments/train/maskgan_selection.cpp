@@ -70,8 +70,7 @@ SelectionScore MaskSelector::measure(models::LesionGenerator& g, Device device) 
     PN_CHECK(static_cast<int64_t>(per) == grid_.numel(), "maskgan.select_samples: the generator makes {} voxels a "
              "mask, the mask grid has {}", per, grid_.numel());
     for (int64_t b = 0; b < n; ++b)
-      masks.push_back(binary_mask(v.data() + static_cast<size_t>(b) * per, grid_, sampling_.threshold,
-                                  sampling_.min_component_voxels));
+      masks.push_back(binary_mask(v.data() + static_cast<size_t>(b) * per, grid_, sampling_.cut));
   }
   g.train(was_training);
   return score(masks);

@@ -3,7 +3,7 @@
 // epoch to the next, so the weights of the last epoch are a draw from that cycle. After every
 // epoch the trainer therefore measures the generator that sampling uses (the moving average
 // when the run keeps one) on a fixed set of latents: its masks, thresholded and cleaned as
-// sampling does (maskgan.threshold, .temperature, .min_component_voxels), against the
+// sampling does (maskgan.threshold, .peak_cut, .temperature, .min_component_voxels), against the
 // training masks:
 //
 //     score = empty share + KS(volume) + KS(components) + KS(largest extent)
@@ -19,6 +19,7 @@
 
 #include "autograd/dtype.h"
 #include "data/volume.h"
+#include "experiments/train/maskgan_training.h"
 #include "models/lesion_wgan.h"
 
 namespace pn::experiments {
@@ -32,8 +33,8 @@ struct SelectionScore {
 struct SelectionSampling {
   int64_t samples = 64;  // masks measured per epoch
   uint64_t seed = 0;     // of the latents, the same every epoch
-  double threshold = 0, temperature = 1;
-  int64_t min_component_voxels = 0;
+  MaskCut cut;  // threshold, peak cut, speck size
+  double temperature = 1;
 };
 
 class MaskSelector {

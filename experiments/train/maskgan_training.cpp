@@ -193,13 +193,23 @@ int remove_small_components(data::LabelVolume& mask, int64_t min_voxels) {
   return kept;
 }
 
-data::LabelVolume binary_mask(const double* values, const data::Grid& grid, double threshold,
-                              int64_t min_component_voxels) {
+MaskCut mask_cut(const Config& cfg) {
+  return {cfg.number("maskgan.threshold"), cfg.number("maskgan.peak_cut"), cfg.integer("maskgan.min_component_voxels")};
+}
+
+double mask_threshold(const double* values, size_t count, const MaskCut& cut) {
+  if (cut.peak_cut <= 0 || count == 0) return cut.threshold;
+  // t_n = min(t, max_v f_n(v) - peak_cut): only a mask that would come out empty moves.
+  return std::min(cut.threshold, *std::max_element(values, values + count) - cut.peak_cut);
+}
+
+data::LabelVolume binary_mask(const double* values, const data::Grid& grid, const MaskCut& cut) {
   data::LabelVolume m;
   static_cast<data::Grid&>(m) = grid;
   m.data.resize(static_cast<size_t>(grid.numel()));
+  const double threshold = mask_threshold(values, m.data.size(), cut);
   for (size_t j = 0; j < m.data.size(); ++j) m.data[j] = values[j] > threshold;
-  remove_small_components(m, min_component_voxels);
+  remove_small_components(m, cut.min_component_voxels);
   return m;
 }
 
@@ -320,9 +330,8 @@ SelectionSampling selection_sampling(const Config& cfg) {
   SelectionSampling s;
   s.samples = cfg.integer("maskgan.select_samples");
   s.seed = static_cast<uint64_t>(cfg.integer("run.seed")) + 2;  // not the weights' (seed) nor the noise's (seed + 1)
-  s.threshold = cfg.number("maskgan.threshold");
+  s.cut = mask_cut(cfg);
   s.temperature = cfg.number("maskgan.temperature");
-  s.min_component_voxels = cfg.integer("maskgan.min_component_voxels");
   return s;
 }
 
@@ -421,7 +430,8 @@ MaskGanResult maskgan_train(const Config& cfg, const RunDirOptions& run_opt) {
 }
 
 const std::vector<std::string>& maskgan_sampling_keys() {
-  static const std::vector<std::string> keys{"maskgan.threshold", "maskgan.temperature", "maskgan.min_component_voxels",
+  static const std::vector<std::string> keys{"maskgan.threshold", "maskgan.peak_cut", "maskgan.temperature",
+                                             "maskgan.min_component_voxels",
                                              "maskgan.sample_ema", "maskgan.sample_selected"};
   return keys;
 }
@@ -461,7 +471,7 @@ Config maskgan_sampling_config(const std::string& run_dir, const std::vector<std
 
 std::vector<data::LabelVolume> maskgan_generate(const std::string& run_dir, int64_t count, uint64_t seed,
                                                 std::vector<data::Volume>* soft, size_t soft_max, Device device,
-                                                const std::vector<std::string>& sampling) {
+                                                const std::vector<std::string>& sampling, int64_t* cut_below_peak) {
   const Config cfg = maskgan_sampling_config(run_dir, sampling);
   PN_CHECK(count > 0, "maskgan: the number of masks must be positive, got {}", count);
   MaskGan gan(cfg, seed);
@@ -477,9 +487,9 @@ std::vector<data::LabelVolume> maskgan_generate(const std::string& run_dir, int6
   const auto& gc = gan.config;
   Generator& gen = gan.init;  // latents follow the initial weights' draws, as they always have
   const data::Grid mask_grid = maskgan_mask_grid(cfg);
-  const double threshold = cfg.number("maskgan.threshold");
+  const MaskCut cut = mask_cut(cfg);
   const double temperature = cfg.number("maskgan.temperature");
-  const int64_t min_component = cfg.integer("maskgan.min_component_voxels");
+  if (cut_below_peak) *cut_below_peak = 0;
   std::vector<data::LabelVolume> masks;
   for (int64_t i = 0; i < count; ++i) {
     std::vector<double> v;
@@ -490,7 +500,8 @@ std::vector<data::LabelVolume> maskgan_generate(const std::string& run_dir, int6
     PN_CHECK(static_cast<int64_t>(v.size()) == mask_grid.numel(), "maskgan: the generator of {} makes {} voxels a "
              "mask, the mask grid {}x{}x{} has {}", run_dir, v.size(), mask_grid.dims[0], mask_grid.dims[1],
              mask_grid.dims[2], mask_grid.numel());
-    data::LabelVolume m = binary_mask(v.data(), mask_grid, threshold, min_component);
+    data::LabelVolume m = binary_mask(v.data(), mask_grid, cut);
+    if (cut_below_peak && mask_threshold(v.data(), v.size(), cut) < cut.threshold) ++*cut_below_peak;
     if (soft && soft->size() < soft_max) {
       data::Volume img;
       static_cast<data::Grid&>(img) = m.grid();

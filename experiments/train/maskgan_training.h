@@ -38,8 +38,8 @@ data::Grid maskgan_mask_grid(const Config& cfg);
 MaskGanResult maskgan_train(const Config& cfg, const RunDirOptions& run_opt);
 
 // The keys that say how a trained generator is sampled; no weight depends on them, so they
-// may differ from the run's: maskgan.threshold, maskgan.temperature, maskgan.min_component_voxels,
-// maskgan.sample_ema.
+// may differ from the run's: maskgan.threshold, maskgan.peak_cut, maskgan.temperature,
+// maskgan.min_component_voxels, maskgan.sample_ema, maskgan.sample_selected.
 const std::vector<std::string>& maskgan_sampling_keys();
 
 // Which weights sampling uses, from a run's config (with sampling overrides): the selected
@@ -59,14 +59,17 @@ Config maskgan_sampling_config(const std::string& run_dir, const std::vector<std
 
 // `count` binary masks from run_dir's newest generator checkpoint (its moving average when the
 // run kept one, maskgan.ema_decay > 0, and maskgan.sample_ema is true), on the study's grid:
-// latents z ~ N(0, maskgan.temperature^2 I), outputs thresholded at maskgan.threshold,
-// components under maskgan.min_component_voxels removed (those keys from the run's config,
+// latents z ~ N(0, maskgan.temperature^2 I), outputs thresholded at maskgan.threshold (or
+// below their own peak, maskgan.peak_cut), components under maskgan.min_component_voxels removed (those keys from the run's config,
 // with `sampling` overrides as in maskgan_sampling_config); `soft`, when given, receives the
-// generator's raw outputs of the first few. The generator runs on `device`.
+// generator's raw outputs of the first few; `cut_below_peak`, when given, the number of masks
+// that never crossed maskgan.threshold and were cut below their own peak instead. The
+// generator runs on `device`.
 std::vector<data::LabelVolume> maskgan_generate(const std::string& run_dir, int64_t count, uint64_t seed,
                                                 std::vector<data::Volume>* soft = nullptr, size_t soft_max = 6,
                                                 Device device = Device::cpu(),
-                                                const std::vector<std::string>& sampling = {});
+                                                const std::vector<std::string>& sampling = {},
+                                                int64_t* cut_below_peak = nullptr);
 
 // Writes `count` sampled masks (`mask_NNNN.nii.gz`) and `montage.png` to out_dir with the
 // generator of run_dir's newest checkpoint; returns the lesion volume (voxels) of each.
@@ -74,11 +77,25 @@ std::vector<int64_t> maskgan_sample(const std::string& run_dir, const std::strin
                                     uint64_t seed, Device device = Device::cpu(),
                                     const std::vector<std::string>& sampling = {});
 
+// How a generator output becomes a binary mask (the sampling keys maskgan.threshold,
+// .peak_cut, .min_component_voxels).
+struct MaskCut {
+  double threshold = 0;  // tanh output above it is lesion
+  // > 0: an output with no voxel above the threshold is cut at its own maximum minus this
+  // instead (a per-mask threshold, min(threshold, max - peak_cut)); 0: it stays empty.
+  double peak_cut = 0;
+  int64_t min_component_voxels = 0;  // 6-connected specks smaller than this are removed
+};
+MaskCut mask_cut(const Config& cfg);
+// The threshold binary_mask applies to one output of `count` values: cut.threshold, or
+// min(cut.threshold, max - cut.peak_cut) when cut.peak_cut > 0.
+double mask_threshold(const double* values, size_t count, const MaskCut& cut);
+
 // A generator output (tanh values in its [D, H, W] layout, x fastest: grid.numel() of them)
-// as a binary mask on `grid`: voxels above threshold, 6-connected components under
-// min_component_voxels removed. What sampling and model selection make of a generated mask.
-data::LabelVolume binary_mask(const double* values, const data::Grid& grid, double threshold,
-                              int64_t min_component_voxels);
+// as a binary mask on `grid`: voxels above the cut's threshold (its per-mask one when the
+// output never exceeds it and cut.peak_cut > 0), 6-connected components under
+// cut.min_component_voxels removed. What sampling and model selection make of a generated mask.
+data::LabelVolume binary_mask(const double* values, const data::Grid& grid, const MaskCut& cut);
 
 // Removes 6-connected components smaller than min_voxels from a binary mask (in place);
 // returns the number of components kept.

@@ -62,7 +62,7 @@ DrawnLesions draw_lesions(const std::string& maskgan_run, int64_t count, uint64_
       ++d.drawn;
     }
   PN_CHECK(!d.masks.empty(), "synthesize: all {} masks drawn from the mask GAN of {} are empty (train it longer, or "
-           "lower maskgan.threshold)", d.drawn, maskgan_run);
+           "lower maskgan.threshold, or cut below each mask's peak with maskgan.peak_cut > 0)", d.drawn, maskgan_run);
   if (static_cast<int64_t>(d.masks.size()) < count)
     std::fprintf(stderr, "synthesize: warning: only %zu of %lld GAN masks are non-empty; %lld volumes reuse them in turn\n",
                  d.masks.size(), (long long)d.drawn, (long long)count);

@@ -43,6 +43,31 @@ TEST_CASE("remove_small_components keeps large 6-connected components only") {
   CHECK(m.data[m.index(5, 4, 3)] == 0);
 }
 
+TEST_CASE("binary_mask cuts a mask that never crosses the threshold below its own peak (maskgan.peak_cut)") {
+  const data::Grid grid = data::Grid::centred({4, 4, 4});
+  std::vector<double> f(64, -0.9);
+  f[21] = -0.2;  // the peak
+  f[22] = -0.3;  // within 0.2 of it, 6-connected to it
+  f[25] = -0.35;
+  f[26] = -0.45;  // more than 0.2 below the peak
+  auto voxels = [](const data::LabelVolume& m) {
+    std::vector<size_t> on;
+    for (size_t j = 0; j < m.data.size(); ++j)
+      if (m.data[j]) on.push_back(j);
+    return on;
+  };
+  // Off (0), the mask stays empty; cut 0.2: the voxels above -0.2 - 0.2 = -0.4.
+  CHECK(voxels(binary_mask(f.data(), grid, {0.0, 0.0, 0})).empty());
+  CHECK(voxels(binary_mask(f.data(), grid, {0.0, 0.2, 0})) == std::vector<size_t>{21, 22, 25});
+  // The per-mask threshold obeys speck removal like the fixed one: 3 voxels under 4 go.
+  CHECK(voxels(binary_mask(f.data(), grid, {0.0, 0.2, 4})).empty());
+  // A threshold below the cut's bar is kept: min(t, peak - cut).
+  CHECK(voxels(binary_mask(f.data(), grid, {-0.5, 0.2, 0})) == std::vector<size_t>{21, 22, 25, 26});
+  // A mask that crosses the threshold is thresholded there, whatever the cut.
+  f[40] = 0.1;
+  CHECK(voxels(binary_mask(f.data(), grid, {0.0, 0.2, 0})) == std::vector<size_t>{40});
+}
+
 namespace {
 int64_t lesion_voxels(const std::vector<data::LabelVolume>& masks) {
   int64_t n = 0;
@@ -62,13 +87,18 @@ void check_sampling_overrides(const std::string& run) {
   CHECK(same[1].data == plain[1].data);  // temperature 1: z as drawn
   CHECK(hot[1].data != plain[1].data);   // 3 z: another generator input
   // tanh lies in (-1, 1): threshold 1 leaves nothing, -1 (specks kept) nearly everything.
-  CHECK(lesion_voxels(maskgan_generate(run, 2, 5, nullptr, 0, Device::cpu(), {"maskgan.threshold=1"})) == 0);
+  CHECK(lesion_voxels(maskgan_generate(run, 2, 5, nullptr, 0, Device::cpu(),
+                                      {"maskgan.threshold=1", "maskgan.peak_cut=0"})) == 0);
   const auto full = maskgan_generate(run, 2, 5, nullptr, 0, Device::cpu(),
                                      {"maskgan.threshold=-1", "maskgan.min_component_voxels=0"});
   CHECK(lesion_voxels(full) > 2 * full[0].numel() * 9 / 10);
+  // Threshold 1 with a peak cut: every mask is cut just below its own maximum, so none is empty.
+  for (const auto& m : maskgan_generate(run, 2, 5, nullptr, 0, Device::cpu(),
+                                        {"maskgan.threshold=1", "maskgan.peak_cut=0.01", "maskgan.min_component_voxels=0"}))
+    CHECK(lesion_voxels({m}) > 0);
   CHECK_ERROR_HAS(maskgan_generate(run, 1, 5, nullptr, 0, Device::cpu(), {"maskgan.epochs=3"}),
                   "'maskgan.epochs=3' cannot change how a trained generator is sampled",
-                  "maskgan.threshold, maskgan.temperature, maskgan.min_component_voxels");
+                  "maskgan.threshold, maskgan.peak_cut, maskgan.temperature, maskgan.min_component_voxels");
   CHECK_ERROR_HAS(maskgan_generate(run, 1, 5, nullptr, 0, Device::cpu(), {"maskgan.temperature=0"}),
                   "maskgan.temperature", "must be > 0");
 }
@@ -439,6 +469,17 @@ TEST_CASE("maskgan on a folder of masks in MNI space: sparse batches, fixed step
   CHECK(md.find("(the moving average; seed 3;") != std::string::npos);  // maskgan.ema_decay = 0.9
   for (const char* f : {"lesion_comparison.md", "lesion_stats.csv", "figures/lesion_volume.png", "montage.png"})
     CHECK_MESSAGE(fs::exists(root / "eval" / f), f);
+  CHECK(c.generated_cut == 0);
+  CHECK(md.find("cut below their own peak") == std::string::npos);
+  // Threshold 1 (nothing crosses it) with a peak cut: every mask is cut, and the report says so.
+  const LesionComparison cut = compare_generated_lesions(
+      (root / "maskgan").string(), 5, 3, Device::cpu(),
+      {"maskgan.threshold=1", "maskgan.peak_cut=0.05", "maskgan.min_component_voxels=0"});
+  CHECK(cut.generated_cut == 5);
+  CHECK(cut.generated_empty == 0);
+  const std::string cut_md = write_lesion_comparison(cut, root / "eval-cut");
+  CHECK(cut_md.find("5 never crossed the threshold and were cut below their own peak") != std::string::npos);
+  CHECK(cut_md.find("(a mask never above it cut at its own maximum - 0.05)") != std::string::npos);
   const CsvTable t = read_csv((root / "eval" / "lesion_stats.csv").string());
   CHECK(t.rows.size() == c.real.size() + c.generated.size());
   fs::remove_all(root);

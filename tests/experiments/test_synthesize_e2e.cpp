@@ -71,9 +71,10 @@ TEST_CASE("synthesize writes image/mask/label triples and a manifest") {
   CHECK(draws.size() == 3);
   // A GAN whose every sample thresholds to nothing (tanh never exceeds 1): a clear error.
   req.sets.push_back("maskgan.threshold=1.0");
+  req.sets.push_back("maskgan.peak_cut=0");  // small's cut below the peak would rescue them
   RunDirOptions g2;
   g2.out = (root / "gan_empty").string();
   maskgan_train(resolve_config(req), g2);
-  CHECK_ERROR_HAS(synthesize(cfg, g2.out, t.out, (root / "syn2").string(), 2), "are empty", "lower maskgan.threshold");
+  CHECK_ERROR_HAS(synthesize(cfg, g2.out, t.out, (root / "syn2").string(), 2), "are empty", "lower maskgan.threshold", "maskgan.peak_cut > 0");
   fs::remove_all(root);
 }
