@@ -105,7 +105,7 @@ LesionComparison compare_generated_lesions(const std::string& maskgan_run, int64
                                                         &c.generated_cut);
   const MaskCut cut = mask_cut(cfg);
   const std::string peak_cut =
-      cut.peak_cut > 0 ? fmt::format(" (a mask never above it cut at its own maximum - {})", cut.peak_cut) : "";
+      cut.peak_cut > 0 ? fmt::format(", or each mask's maximum - {} where lower", cut.peak_cut) : "";
   c.generated_source = fmt::format("{} masks from the generator of {} ({}; seed {}; threshold {}{}, temperature {}, "
                                    "specks under {} voxels removed)", count, maskgan_run,
                                    sampled_weights_name(sampled_weights(cfg)), seed, cut.threshold, peak_cut,
@@ -264,8 +264,9 @@ void write_lesion_montage(const LesionComparison& c, const fs::path& out_dir, st
 
 std::string write_lesion_comparison(const LesionComparison& c, const fs::path& out_dir) {
   fs::create_directories(out_dir);
-  const std::string cut = c.generated_cut > 0 ? fmt::format(" {} never crossed the threshold and were cut below "
-                                                             "their own peak;", c.generated_cut) : "";
+  const std::string cut = c.generated_cut > 0 ? fmt::format(" {} peaked too low and were cut below the threshold, "
+                                                             "at their maximum - maskgan.peak_cut;", c.generated_cut)
+                                                : "";
   std::string md = fmt::format("Real: {}.\n\nGenerated: {};{} {} came out empty after thresholding and speck removal "
                                "and are left out below.\n\n",
                                c.real_source, c.generated_source, cut, c.generated_empty);

@@ -26,7 +26,7 @@ struct LesionComparison {
   std::string real_source, generated_source;
   std::vector<MaskMeasures> real, generated;
   int64_t generated_empty = 0;  // generated masks with no voxel left (not in `generated`)
-  int64_t generated_cut = 0;    // of all generated masks, those cut below their own peak (maskgan.peak_cut)
+  int64_t generated_cut = 0;    // of all generated masks, those cut below the threshold (maskgan.peak_cut)
   std::vector<data::LabelVolume> real_shown, generated_shown;  // the first few, for the montage
   bool territories = false;
 };

@@ -199,7 +199,7 @@ MaskCut mask_cut(const Config& cfg) {
 
 double mask_threshold(const double* values, size_t count, const MaskCut& cut) {
   if (cut.peak_cut <= 0 || count == 0) return cut.threshold;
-  // t_n = min(t, max_v f_n(v) - peak_cut): only a mask that would come out empty moves.
+  // t_n = min(t, max_v f_n(v) - peak_cut): only a mask whose peak is under t + peak_cut moves.
   return std::min(cut.threshold, *std::max_element(values, values + count) - cut.peak_cut);
 }
 

@@ -60,10 +60,11 @@ Config maskgan_sampling_config(const std::string& run_dir, const std::vector<std
 // `count` binary masks from run_dir's newest generator checkpoint (its moving average when the
 // run kept one, maskgan.ema_decay > 0, and maskgan.sample_ema is true), on the study's grid:
 // latents z ~ N(0, maskgan.temperature^2 I), outputs thresholded at maskgan.threshold (or
-// below their own peak, maskgan.peak_cut), components under maskgan.min_component_voxels removed (those keys from the run's config,
-// with `sampling` overrides as in maskgan_sampling_config); `soft`, when given, receives the
-// generator's raw outputs of the first few; `cut_below_peak`, when given, the number of masks
-// that never crossed maskgan.threshold and were cut below their own peak instead. The
+// below their own peak, maskgan.peak_cut), components under maskgan.min_component_voxels
+// removed (those keys from the run's config, with `sampling` overrides as in
+// maskgan_sampling_config); `soft`, when given, receives the generator's raw outputs of the
+// first few; `cut_below_peak`, when given, the number of masks whose peak was under
+// maskgan.threshold + maskgan.peak_cut, so that they were cut below their peak instead. The
 // generator runs on `device`.
 std::vector<data::LabelVolume> maskgan_generate(const std::string& run_dir, int64_t count, uint64_t seed,
                                                 std::vector<data::Volume>* soft = nullptr, size_t soft_max = 6,
@@ -81,8 +82,10 @@ std::vector<int64_t> maskgan_sample(const std::string& run_dir, const std::strin
 // .peak_cut, .min_component_voxels).
 struct MaskCut {
   double threshold = 0;  // tanh output above it is lesion
-  // > 0: an output with no voxel above the threshold is cut at its own maximum minus this
-  // instead (a per-mask threshold, min(threshold, max - peak_cut)); 0: it stays empty.
+  // > 0: each output is cut at min(threshold, its own maximum - peak_cut), so every mask keeps
+  // at least the voxels within peak_cut of its peak: one that never crosses the threshold is
+  // not empty, and one whose peak is under threshold + peak_cut grows a little. Continuous in
+  // the output, unlike rescuing only the empty ones. 0: the fixed threshold alone.
   double peak_cut = 0;
   int64_t min_component_voxels = 0;  // 6-connected specks smaller than this are removed
 };
@@ -92,8 +95,8 @@ MaskCut mask_cut(const Config& cfg);
 double mask_threshold(const double* values, size_t count, const MaskCut& cut);
 
 // A generator output (tanh values in its [D, H, W] layout, x fastest: grid.numel() of them)
-// as a binary mask on `grid`: voxels above the cut's threshold (its per-mask one when the
-// output never exceeds it and cut.peak_cut > 0), 6-connected components under
+// as a binary mask on `grid`: voxels above mask_threshold (the fixed one, or lower by the
+// peak cut), 6-connected components under
 // cut.min_component_voxels removed. What sampling and model selection make of a generated mask.
 data::LabelVolume binary_mask(const double* values, const data::Grid& grid, const MaskCut& cut);
 

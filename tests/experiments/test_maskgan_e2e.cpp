@@ -43,7 +43,7 @@ TEST_CASE("remove_small_components keeps large 6-connected components only") {
   CHECK(m.data[m.index(5, 4, 3)] == 0);
 }
 
-TEST_CASE("binary_mask cuts a mask that never crosses the threshold below its own peak (maskgan.peak_cut)") {
+TEST_CASE("binary_mask cuts a mask whose peak is weak below its peak (maskgan.peak_cut)") {
   const data::Grid grid = data::Grid::centred({4, 4, 4});
   std::vector<double> f(64, -0.9);
   f[21] = -0.2;  // the peak
@@ -63,8 +63,12 @@ TEST_CASE("binary_mask cuts a mask that never crosses the threshold below its ow
   CHECK(voxels(binary_mask(f.data(), grid, {0.0, 0.2, 4})).empty());
   // A threshold below the cut's bar is kept: min(t, peak - cut).
   CHECK(voxels(binary_mask(f.data(), grid, {-0.5, 0.2, 0})) == std::vector<size_t>{21, 22, 25, 26});
-  // A mask that crosses the threshold is thresholded there, whatever the cut.
+  // min(t, peak - cut): a peak of 0.1 under t + cut = 0.2 lowers the bar to -0.1 ...
   f[40] = 0.1;
+  f[41] = -0.05;
+  CHECK(voxels(binary_mask(f.data(), grid, {0.0, 0.2, 0})) == std::vector<size_t>{40, 41});
+  // ... and a peak of 0.5 leaves it at t.
+  f[40] = 0.5;
   CHECK(voxels(binary_mask(f.data(), grid, {0.0, 0.2, 0})) == std::vector<size_t>{40});
 }
 
@@ -470,7 +474,7 @@ TEST_CASE("maskgan on a folder of masks in MNI space: sparse batches, fixed step
   for (const char* f : {"lesion_comparison.md", "lesion_stats.csv", "figures/lesion_volume.png", "montage.png"})
     CHECK_MESSAGE(fs::exists(root / "eval" / f), f);
   CHECK(c.generated_cut == 0);
-  CHECK(md.find("cut below their own peak") == std::string::npos);
+  CHECK(md.find("peaked too low") == std::string::npos);
   // Threshold 1 (nothing crosses it) with a peak cut: every mask is cut, and the report says so.
   const LesionComparison cut = compare_generated_lesions(
       (root / "maskgan").string(), 5, 3, Device::cpu(),
@@ -478,8 +482,8 @@ TEST_CASE("maskgan on a folder of masks in MNI space: sparse batches, fixed step
   CHECK(cut.generated_cut == 5);
   CHECK(cut.generated_empty == 0);
   const std::string cut_md = write_lesion_comparison(cut, root / "eval-cut");
-  CHECK(cut_md.find("5 never crossed the threshold and were cut below their own peak") != std::string::npos);
-  CHECK(cut_md.find("(a mask never above it cut at its own maximum - 0.05)") != std::string::npos);
+  CHECK(cut_md.find("5 peaked too low and were cut below the threshold") != std::string::npos);
+  CHECK(cut_md.find("threshold 1, or each mask's maximum - 0.05 where lower") != std::string::npos);
   const CsvTable t = read_csv((root / "eval" / "lesion_stats.csv").string());
   CHECK(t.rows.size() == c.real.size() + c.generated.size());
   fs::remove_all(root);
