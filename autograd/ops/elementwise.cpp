@@ -118,10 +118,13 @@ Tensor reduce_or_broadcast_to(const Tensor& x, const Shape& shape) {
 Tensor mul(const Tensor& a, const Tensor& b) {
   Tensor y = binary_raw(Binary::Mul, a, b);
   // With g a broadcast gradient (sum(a · b)'s), g · b is made at full size once, never
-  // g expanded first and then multiplied.
-  record(y, "mul", {a, b}, [a, b](const Tensor& g, const NeedMask& need) -> Grads {
-    return {need[0] ? reduce_or_broadcast_to(mul(g, b), a.shape()) : Tensor(),
-            need[1] ? reduce_or_broadcast_to(mul(g, a), b.shape()) : Tensor()};
+  // g expanded first and then multiplied. da = g · b needs b only when a takes a gradient,
+  // db = g · a needs a only when b does: the node keeps no operand it will not read, so
+  // x · c with a constant c lets x go when its last user does (PyTorch's mul saves so too).
+  const Tensor keep_b = a.requires_grad() ? b : Tensor(), keep_a = b.requires_grad() ? a : Tensor();
+  record(y, "mul", {a, b}, [keep_a, keep_b, sa = a.shape(), sb = b.shape()](const Tensor& g, const NeedMask& need) -> Grads {
+    return {need[0] ? reduce_or_broadcast_to(mul(g, keep_b), sa) : Tensor(),
+            need[1] ? reduce_or_broadcast_to(mul(g, keep_a), sb) : Tensor()};
   });
   if (y.grad_fn()) y.grad_fn()->takes_broadcast_grad = true;
   return y;

@@ -88,11 +88,16 @@ Tensor max_pool(const Tensor& x, int kernel, int stride) {
     PN_CHECK(g.in[j] >= g.k[j], "max_pool: kernel {} larger than input {}", kernel, x.desc());
     g.out[j] = (g.in[j] - g.k[j]) / g.stride[j] + 1;
   }
-  auto idx = std::make_shared<Storage>(static_cast<size_t>(g.planes * g.out_volume()) * sizeof(int64_t), x.device());
   Tensor y = Tensor::empty(with_spatial(x, g.out), x.dtype(), x.device());
   if (y.numel() == 0) return y;
+  // The argmax (8 bytes an output, 2-4x the output itself) only where a gradient will read it:
+  // not under NoGrad nor for an input without gradient (SPADE's label maps).
+  const bool keep_argmax = needs_record({x});
+  auto idx = keep_argmax ? std::make_shared<Storage>(static_cast<size_t>(y.numel()) * sizeof(int64_t), x.device())
+                         : nullptr;
   backend_for(x.device(), "max_pool")
-      .max_pool_forward(x.dtype(), g, x.raw(), y.raw(), static_cast<int64_t*>(idx->data()));
+      .max_pool_forward(x.dtype(), g, x.raw(), y.raw(), idx ? static_cast<int64_t*>(idx->data()) : nullptr);
+  if (!keep_argmax) return y;
   IndexMap m{idx, x.shape(), y.shape(), g.planes, g.in_volume(), g.out_volume()};
   record(y, "max_pool", {x}, [m](const Tensor& gy, const NeedMask&) -> Grads { return {scatter_op(gy, m)}; });
   return y;

@@ -24,7 +24,7 @@ void max_pool_forward(const PoolGeom& g, const T* x, T* y, int64_t* idx) {
     for (int64_t ow = 0; ow < g.out[2]; ++ow) {
       const int64_t best = math::max_window_argmax(g, xp, od, oh, ow);
       y[r * g.out[2] + ow] = xp[best];
-      idx[r * g.out[2] + ow] = best;
+      if (idx) idx[r * g.out[2] + ow] = best;
     }
   }
 }

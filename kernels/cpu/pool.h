@@ -11,7 +11,8 @@
 namespace pn::cpu {
 
 // y = max over each k window (step stride, no padding); idx = the in-plane offset of the
-// maximum (the first one on ties), one per output element.
+// maximum (the first one on ties), one per output element, or null when no gradient will
+// need it (inference, label maps): then only y is written.
 template <class T>
 void max_pool_forward(const kernels::PoolGeom& g, const T* x, T* y, int64_t* idx);
 

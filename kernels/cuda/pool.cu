@@ -31,7 +31,7 @@ __global__ void max_pool_kernel(PoolGeom g, const T* x, T* y, int64_t* idx, int6
     const T* xp = x + p * g.in[0] * g.in[1] * g.in[2];
     const int64_t best = math::max_window_argmax(g, xp, od, oh, ow);
     y[i] = xp[best];
-    idx[i] = best;
+    if (idx) idx[i] = best;
   }
 }
 
@@ -49,7 +49,7 @@ __global__ void max_pool32_kernel(PoolGeom g, Pool32 s, const T* x, T* y, int64_
     const T* xp = x + p * s.in_volume;
     const int64_t best = math::max_window_argmax(g, xp, od, oh, ow);
     y[i] = xp[best];
-    idx[i] = best;
+    if (idx) idx[i] = best;
   }
 }
 
@@ -81,6 +81,7 @@ __global__ void max_pool_k2_vec_kernel(PoolGeom g, Pool32 s, const float* x, flo
     const unsigned out = q * s.out2 + ow0;
     y[out] = best_v[0];
     y[out + 1] = best_v[1];
+    if (!idx) continue;
     float4 bits;  // the two int64 indices, moved as 16 bytes
     memcpy(&bits, best, sizeof bits);
     st128(reinterpret_cast<float4*>(idx + out), bits);

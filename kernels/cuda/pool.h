@@ -12,7 +12,7 @@ namespace pn::cuda {
 inline namespace PN_CUDA_ABI {
 
 // y = max over each k window (step stride, no padding); idx = in-plane offset of the
-// maximum, the first one on ties.
+// maximum, the first one on ties, or null: then only y is written (as on the CPU).
 template <class T>
 void max_pool_forward(const kernels::PoolGeom& g, const T* x, T* y, int64_t* idx, cudaStream_t stream);
 

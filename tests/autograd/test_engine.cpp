@@ -104,6 +104,41 @@ TEST_CASE("gradcheck can fail: a wrong backward is caught") {
 // (Node::takes_broadcast_grad), so the backward of sum(x · w) makes one tensor of x's size,
 // x's gradient, not an expanded one first; every other consumer, a leaf's .grad and grad()
 // still get it whole.
+TEST_CASE("a product keeps only the operands its gradient reads") {
+  const int64_t rows = 64, cols = 4096;  // 1 MiB in float32
+  const size_t bytes = static_cast<size_t>(rows * cols) * 4;
+  Generator gen(8);
+  Tensor x = Tensor::randn({rows, cols}, gen, DType::Float32).requires_grad_();
+  Tensor c = Tensor::randn({rows, cols}, gen, DType::Float32);
+  Tensor loss;
+  {
+    Tensor h = exp(x);  // an intermediate that only the product reads
+    cpu_block_reset_peak();
+    const size_t before = cpu_block_cache_stats().live_bytes;
+    loss = sum(mul(h, c));
+    CHECK(cpu_block_cache_stats().peak_live_bytes - before >= bytes);  // the product, freed after the sum
+    h = Tensor();
+    // d(h · c)/dh = c: the product's node does not keep h, so h goes with its last handle
+    // (exp's node keeps x, a leaf that lives anyway). Keeping both operands held it.
+    CHECK(cpu_block_cache_stats().live_bytes + bytes / 2 <= before);
+  }
+  loss.backward();
+  const std::vector<double> xv = x.to_vector(), cv = c.to_vector(), gv = x.grad().to_vector();
+  for (size_t i = 0; i < xv.size(); i += 997) CHECK(gv[i] == doctest::Approx(std::exp(xv[i]) * cv[i]).epsilon(1e-5));
+  // Both operands taking gradients: each keeps the other; c's gradient is x.
+  Tensor a = Tensor::from_vector(std::vector<double>{1, 2}, {2}, DType::Float64).requires_grad_();
+  Tensor b = Tensor::from_vector(std::vector<double>{3, 5}, {2}, DType::Float64).requires_grad_();
+  sum(mul(a, b)).backward();
+  CHECK(a.grad().to_vector() == std::vector<double>{3, 5});
+  CHECK(b.grad().to_vector() == std::vector<double>{1, 2});
+  // Only the constant-free side of a double backward: d/da Σ (d/da Σ a² c) = Σ 2c.
+  Tensor k = Tensor::from_vector(std::vector<double>{7, 11}, {2}, DType::Float64);
+  const Tensor g1 = grad({sum(mul(mul(a, a), k))}, {a}, {}, true)[0];
+  a.zero_grad();
+  sum(g1).backward();
+  CHECK(a.grad().to_vector() == std::vector<double>{14, 22});
+}
+
 TEST_CASE("a sum's broadcast gradient reaches a product unexpanded and everyone else whole") {
   const int64_t rows = 64, cols = 4096;  // 1 MiB in float32
   const size_t bytes = static_cast<size_t>(rows * cols) * 4;

@@ -53,6 +53,13 @@ void check_pool() {
     pn::cuda::max_pool_forward(g, d_x.get(), d_y.get(), d_idx.get(), nullptr);
     pn::test::check_close(d_y.to_host(), y, 0, 0, "max_pool values");
     CHECK(d_idx.to_host() == idx);
+    // No argmax asked for (null idx, inference): the same maxima, on both backends.
+    std::vector<T> y_only(g.planes * ov);
+    pn::cpu::max_pool_forward(g, x.data(), y_only.data(), static_cast<int64_t*>(nullptr));
+    pn::test::check_close(y_only, y, 0, 0, "max_pool values without argmax (CPU)");
+    DeviceArray<T> d_y_only(g.planes * ov);
+    pn::cuda::max_pool_forward(g, d_x.get(), d_y_only.get(), static_cast<int64_t*>(nullptr), nullptr);
+    pn::test::check_close(d_y_only.to_host(), y, 0, 0, "max_pool values without argmax (CUDA)");
 
     const auto gy = pn::test::random_vector<T>(g.planes * ov, 52);
     std::vector<T> gathered(g.planes * ov), scattered(g.planes * iv);

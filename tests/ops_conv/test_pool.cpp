@@ -1,6 +1,8 @@
 // max_pool, upsample_nearest and block_sum: values against direct definitions, first and
 // second derivatives by finite differences (float64), ties, shapes and errors.
+#include "autograd/cpu_block_cache.h"
 #include "autograd/engine.h"
+#include "autograd/grad_mode.h"
 #include "autograd/ops/conv.h"
 #include "autograd/ops/elementwise.h"
 #include "autograd/ops/reduce.h"
@@ -50,6 +52,34 @@ TEST_CASE("max_pool forward matches the definition; 2-D and 3-D, overlapping win
     REQUIRE(y.shape() == p.out);
     CHECK(test::max_abs_diff(y, Tensor::from_vector(max_pool_reference(x, p.k, p.st), p.out, DType::Float64)) == 0.0);
   }
+}
+
+TEST_CASE("max_pool keeps its argmax only where a gradient will read it") {
+  Generator gen(35);
+  const Shape s{2, 8, 8, 64, 64};  // float32: 2 MiB in, 256 KiB out, 512 KiB of int64 argmax
+  Tensor x = Tensor::randn(s, gen, DType::Float32);
+  const size_t out_bytes = static_cast<size_t>(x.numel() / 8) * 4;
+  auto pool_peak = [&](const Tensor& in, Tensor& y) {
+    cpu_block_reset_peak();
+    const size_t before = cpu_block_cache_stats().live_bytes;
+    y = max_pool(in, 2, 2);
+    return cpu_block_cache_stats().peak_live_bytes - before;
+  };
+  Tensor plain, tracked, nograd;
+  CHECK(pool_peak(x, plain) < out_bytes + out_bytes / 2);  // y alone: no gradient to feed
+  {
+    NoGrad ng;
+    Tensor xg = x.detach().requires_grad_();
+    CHECK(pool_peak(xg, nograd) < out_bytes + out_bytes / 2);
+  }
+  Tensor xg = x.detach().requires_grad_();
+  CHECK(pool_peak(xg, tracked) >= 3 * out_bytes);  // y and its argmax
+  CHECK(plain.to_vector() == tracked.to_vector());
+  CHECK(nograd.to_vector() == tracked.to_vector());
+  CHECK(!plain.requires_grad());
+  // The tracked pool's gradient still reaches the maxima.
+  sum(tracked).backward();
+  CHECK(sum(xg.grad()).item() == doctest::Approx(static_cast<double>(tracked.numel())));
 }
 
 TEST_CASE("max_pool: gradcheck and gradgradcheck") {
