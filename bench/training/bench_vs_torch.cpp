@@ -5,7 +5,7 @@
 //   BENCH row=<name> ms=<t1>,<t2>,...      (each repetition after one warm-up)
 // and, at the end, the peak resident memory above what the process held before the
 // workload was built (the runtime itself):
-//   BENCH peak_mb=<MiB>
+//   BENCH peak_mb=<MiB> cache_hits=<n> cache_misses=<n> cache_evicted_mb=<MiB>  (autograd/cpu_block_cache.h)
 // Workloads (float32, batch as in the study's presets; `--list` prints them):
 //   unet_small      U-Net step (forward, soft Dice, backward, Adam), batch 4, 16x32x32, base 8, depth 2
 //   conv_l0         conv3d 32->32 at 32x128x128, forward + backward (the paper's first level)
@@ -33,6 +33,7 @@
 #include <string>
 #include <vector>
 
+#include "autograd/cpu_block_cache.h"
 #include "autograd/engine.h"
 #include "autograd/ops/conv.h"
 #include "autograd/ops/elementwise.h"
@@ -296,6 +297,8 @@ int main(int argc, char** argv) {
   }
   const double base = rss_mb();
   it->second();
-  std::printf("BENCH peak_mb=%.1f\n", peak_rss_mb() - base);
+  const CpuCacheStats cache = cpu_block_cache_stats();  // how the block cache served the workload
+  std::printf("BENCH peak_mb=%.1f cache_hits=%zu cache_misses=%zu cache_evicted_mb=%.1f\n", peak_rss_mb() - base,
+              cache.hits, cache.misses, static_cast<double>(cache.evicted_bytes) / (1 << 20));
   return 0;
 }

@@ -62,3 +62,38 @@ TEST_CASE("live and peak bytes count what tensors hold, cached or not") {
   cpu_block_reset_peak();
   CHECK(cpu_block_cache_stats().peak_live_bytes == before);
 }
+
+TEST_CASE("the cache never holds the footprint above the high water of live bytes") {
+  cpu_block_cache_release();
+  const size_t mib = size_t{1} << 20;
+  cpu_block_reset_high_water();
+  const size_t base = cpu_block_cache_stats().live_bytes;
+  // Two 4 MiB blocks live at once set the high water to base + 8 MiB; freed, both are cached.
+  void* a = cpu_block_allocate(4 * mib);
+  void* b = cpu_block_allocate(4 * mib);
+  cpu_block_free(a, 4 * mib);
+  cpu_block_free(b, 4 * mib);
+  const CpuCacheStats s0 = cpu_block_cache_stats();
+  CHECK(s0.high_water_bytes == base + 8 * mib);
+#if !defined(__SANITIZE_ADDRESS__)
+  CHECK(s0.cached_bytes == 8 * mib);
+  // A 4 MiB block again: a hit, nothing freed.
+  void* c = cpu_block_allocate(4 * mib);
+  CHECK(cpu_block_cache_stats().evicted_bytes == s0.evicted_bytes);
+  // A 3 MiB block beside it misses: live base + 7 MiB and 4 MiB cached would pass the high
+  // water, so the cached block goes first; the footprint stays under base + 8 MiB.
+  void* d = cpu_block_allocate(3 * mib);
+  const CpuCacheStats s1 = cpu_block_cache_stats();
+  CHECK(s1.evicted_bytes == s0.evicted_bytes + 4 * mib);
+  CHECK(s1.cached_bytes == 0);
+  CHECK(s1.live_bytes + s1.cached_bytes <= s1.high_water_bytes);
+  cpu_block_free(c, 4 * mib);
+  cpu_block_free(d, 3 * mib);
+  // Both cached now (7 MiB, under the high water): a 1 MiB miss fits beside them.
+  void* e = cpu_block_allocate(mib);
+  CHECK(cpu_block_cache_stats().evicted_bytes == s1.evicted_bytes);
+  CHECK(cpu_block_cache_stats().cached_bytes == 7 * mib);
+  cpu_block_free(e, mib);
+#endif
+  cpu_block_cache_release();
+}
