@@ -104,12 +104,24 @@ TEST_CASE("gradcheck can fail: a wrong backward is caught") {
 // (Node::takes_broadcast_grad), so the backward of sum(x · w) makes one tensor of x's size,
 // x's gradient, not an expanded one first; every other consumer, a leaf's .grad and grad()
 // still get it whole.
+namespace {
+// Two 1 MiB float32 operands: x takes a gradient, w does not.
+struct MiBOperands {
+  static constexpr int64_t rows = 64, cols = 4096;
+  static constexpr size_t bytes = static_cast<size_t>(rows * cols) * 4;
+  Tensor x, w;
+  explicit MiBOperands(uint64_t seed) {
+    Generator gen(seed);
+    x = Tensor::randn({rows, cols}, gen, DType::Float32).requires_grad_();
+    w = Tensor::randn({rows, cols}, gen, DType::Float32);
+  }
+};
+}  // namespace
+
 TEST_CASE("a product keeps only the operands its gradient reads") {
-  const int64_t rows = 64, cols = 4096;  // 1 MiB in float32
-  const size_t bytes = static_cast<size_t>(rows * cols) * 4;
-  Generator gen(8);
-  Tensor x = Tensor::randn({rows, cols}, gen, DType::Float32).requires_grad_();
-  Tensor c = Tensor::randn({rows, cols}, gen, DType::Float32);
+  MiBOperands ops(8);
+  const size_t bytes = MiBOperands::bytes;
+  Tensor x = ops.x, c = ops.w;
   Tensor loss;
   {
     Tensor h = exp(x);  // an intermediate that only the product reads
@@ -140,11 +152,10 @@ TEST_CASE("a product keeps only the operands its gradient reads") {
 }
 
 TEST_CASE("a sum's broadcast gradient reaches a product unexpanded and everyone else whole") {
-  const int64_t rows = 64, cols = 4096;  // 1 MiB in float32
-  const size_t bytes = static_cast<size_t>(rows * cols) * 4;
-  Generator gen(7);
-  Tensor x = Tensor::randn({rows, cols}, gen, DType::Float32).requires_grad_();
-  Tensor w = Tensor::randn({rows, cols}, gen, DType::Float32);
+  MiBOperands ops(7);
+  const int64_t rows = MiBOperands::rows, cols = MiBOperands::cols;
+  const size_t bytes = MiBOperands::bytes;
+  Tensor x = ops.x, w = ops.w;
   Tensor loss = sum(mul(x, w));
   cpu_block_reset_peak();
   const size_t before = cpu_block_cache_stats().live_bytes;

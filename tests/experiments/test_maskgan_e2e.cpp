@@ -418,6 +418,24 @@ TEST_CASE("maskgan train and sample on tiny phantom masks") {
   fs::remove_all(root);
 }
 
+namespace {
+// Without maskgan.peak_cut (`plain`, its text `plain_md`) no mask is cut. Threshold 1 (no tanh
+// output crosses it) with a peak cut: every mask is cut below its peak, none is empty, and the
+// comparison's text says so.
+void check_peak_cut_report(const fs::path& root, const LesionComparison& plain, const std::string& plain_md) {
+  CHECK(plain.generated_cut == 0);
+  CHECK(plain_md.find("peaked too low") == std::string::npos);
+  const LesionComparison cut = compare_generated_lesions(
+      (root / "maskgan").string(), 5, 3, Device::cpu(),
+      {"maskgan.threshold=1", "maskgan.peak_cut=0.05", "maskgan.min_component_voxels=0"});
+  CHECK(cut.generated_cut == 5);
+  CHECK(cut.generated_empty == 0);
+  const std::string md = write_lesion_comparison(cut, root / "eval-cut");
+  CHECK(md.find("5 peaked too low and were cut below the threshold") != std::string::npos);
+  CHECK(md.find("threshold 1, or each mask's maximum - 0.05 where lower") != std::string::npos);
+}
+}  // namespace
+
 TEST_CASE("maskgan on a folder of masks in MNI space: sparse batches, fixed steps, held-out split, generator EMA, evaluation") {
   const fs::path root = fs::temp_directory_path() / fmt::format("pn_maskgan_folder_{}", ::getpid());
   fs::remove_all(root);
@@ -473,17 +491,7 @@ TEST_CASE("maskgan on a folder of masks in MNI space: sparse batches, fixed step
   CHECK(md.find("(the moving average; seed 3;") != std::string::npos);  // maskgan.ema_decay = 0.9
   for (const char* f : {"lesion_comparison.md", "lesion_stats.csv", "figures/lesion_volume.png", "montage.png"})
     CHECK_MESSAGE(fs::exists(root / "eval" / f), f);
-  CHECK(c.generated_cut == 0);
-  CHECK(md.find("peaked too low") == std::string::npos);
-  // Threshold 1 (nothing crosses it) with a peak cut: every mask is cut, and the report says so.
-  const LesionComparison cut = compare_generated_lesions(
-      (root / "maskgan").string(), 5, 3, Device::cpu(),
-      {"maskgan.threshold=1", "maskgan.peak_cut=0.05", "maskgan.min_component_voxels=0"});
-  CHECK(cut.generated_cut == 5);
-  CHECK(cut.generated_empty == 0);
-  const std::string cut_md = write_lesion_comparison(cut, root / "eval-cut");
-  CHECK(cut_md.find("5 peaked too low and were cut below the threshold") != std::string::npos);
-  CHECK(cut_md.find("threshold 1, or each mask's maximum - 0.05 where lower") != std::string::npos);
+  check_peak_cut_report(root, c, md);
   const CsvTable t = read_csv((root / "eval" / "lesion_stats.csv").string());
   CHECK(t.rows.size() == c.real.size() + c.generated.size());
   fs::remove_all(root);
