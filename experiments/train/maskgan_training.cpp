@@ -500,8 +500,12 @@ std::vector<data::LabelVolume> maskgan_generate(const std::string& run_dir, int6
     PN_CHECK(static_cast<int64_t>(v.size()) == mask_grid.numel(), "maskgan: the generator of {} makes {} voxels a "
              "mask, the mask grid {}x{}x{} has {}", run_dir, v.size(), mask_grid.dims[0], mask_grid.dims[1],
              mask_grid.dims[2], mask_grid.numel());
-    data::LabelVolume m = binary_mask(v.data(), mask_grid, cut);
-    if (cut_below_peak && mask_threshold(v.data(), v.size(), cut) < cut.threshold) ++*cut_below_peak;
+    // This mask's threshold, found once (a pass over its voxels) and then applied as fixed.
+    MaskCut own = cut;
+    own.threshold = mask_threshold(v.data(), v.size(), cut);
+    own.peak_cut = 0;
+    if (cut_below_peak && own.threshold < cut.threshold) ++*cut_below_peak;
+    data::LabelVolume m = binary_mask(v.data(), mask_grid, own);
     if (soft && soft->size() < soft_max) {
       data::Volume img;
       static_cast<data::Grid&>(img) = m.grid();

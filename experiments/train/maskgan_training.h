@@ -96,8 +96,8 @@ double mask_threshold(const double* values, size_t count, const MaskCut& cut);
 
 // A generator output (tanh values in its [D, H, W] layout, x fastest: grid.numel() of them)
 // as a binary mask on `grid`: voxels above mask_threshold (the fixed one, or lower by the
-// peak cut), 6-connected components under
-// cut.min_component_voxels removed. What sampling and model selection make of a generated mask.
+// peak cut), 6-connected components under cut.min_component_voxels removed. What sampling
+// and model selection make of a generated mask.
 data::LabelVolume binary_mask(const double* values, const data::Grid& grid, const MaskCut& cut);
 
 // Removes 6-connected components smaller than min_voxels from a binary mask (in place);

@@ -105,6 +105,8 @@ void check_sampling_overrides(const std::string& run) {
                   "maskgan.threshold, maskgan.peak_cut, maskgan.temperature, maskgan.min_component_voxels");
   CHECK_ERROR_HAS(maskgan_generate(run, 1, 5, nullptr, 0, Device::cpu(), {"maskgan.temperature=0"}),
                   "maskgan.temperature", "must be > 0");
+  CHECK_ERROR_HAS(maskgan_generate(run, 1, 5, nullptr, 0, Device::cpu(), {"maskgan.peak_cut=-0.1"}),
+                  "maskgan.peak_cut");
 }
 
 // maskgan.minibatch_std: the gradient penalty differentiates through the batch feature
