@@ -25,10 +25,10 @@ namespace pn {
 
 // The ops with bfloat16 / float16 kernels on the CPU and CUDA backends alike (a backend's
 // `low_precision(op)`, backend_impl.h): what autocast needs (autograd/autocast.h), plus
-// fills, box copies, the elementwise maps, pooling, upsampling and softmax. Reductions are
-// float32 / float64 only.
+// fills, box copies, the elementwise maps, pooling, upsampling, softmax and sums (each 16-bit
+// element widened, the sum accumulated in double and rounded once: kernels/cpu/reduce.h).
 inline constexpr std::string_view kLowPrecisionOps[] = {
-    "cast",           "fill",           "unary",          "binary",         "where",
+    "cast",           "fill",           "unary",          "binary",         "where",          "sum_reduce",
     "copy_box",       "max_pool_forward", "index_gather", "index_scatter_add", "upsample_nearest",
     "block_sum",      "conv_forward",   "conv_backward_input", "conv_backward_weight", "gemm",
     "norm_stats",     "norm_forward",   "norm_backward",  "norm_act_forward", "norm_act_backward",

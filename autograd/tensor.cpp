@@ -82,7 +82,7 @@ void throw_unsupported_dtype(const char* op, DType t) {
   PN_CHECK(std::string_view(op) != "cast", "cast: this device's backend has no {} casts (the CPU and CUDA backends "
            "have them): keep {} tensors on the CPU or a CUDA device", dtype_name(t), dtype_name(t));
   PN_FAIL("{}: no {} kernel; {} is a storage type (mixed precision) that casts, fills, copies, "
-          "elementwise maps, pooling, norms, softmax, convolutions and matrix products take. Cast to float32 first (Tensor::to(DType::Float32)), or run "
+          "elementwise maps, sums, pooling, norms, softmax, convolutions and matrix products take. Cast to float32 first (Tensor::to(DType::Float32)), or run "
           "the model under an autocast scope (autograd/autocast.h), which does the casts",
           op, dtype_name(t), dtype_name(t));
 }

@@ -1,5 +1,5 @@
 // The table of ops that take bfloat16 / float16 tensors besides the norms (those are in
-// tests/norm16_cases.h): elementwise maps (unary, broadcasting binary, where), max-pooling,
+// tests/norm16_cases.h): elementwise maps (unary, broadcasting binary, where), sums, max-pooling,
 // nearest upsampling, concatenation, narrowing and cropping / padding, each run forward and
 // backward on given inputs of any dtype and device. Used by
 // tests/autograd/test_low_precision.cpp (16-bit against float32 on the rounded inputs, on the
@@ -13,6 +13,7 @@
 #include "autograd/ops/concat.h"
 #include "autograd/ops/elementwise.h"
 #include "autograd/ops/pool.h"
+#include "autograd/ops/reduce.h"
 #include "autograd/tensor.h"
 
 namespace pn::test {
@@ -62,6 +63,13 @@ inline const std::vector<Op16Case>& op16_cases() {
       // Upsampling: copies forward, block sums (float, rounded once) backward.
       {"upsample_nearest 2-D x2", {{2, 3, 5, 7}}, [](const auto& x) { return upsample_nearest(x[0], 2); }, 0},
       {"upsample_nearest 3-D x2", {{1, 2, 3, 4, 5}}, [](const auto& x) { return upsample_nearest(x[0], 2); }, 0},
+      // Sums: each 16-bit element widened, accumulated in double, rounded once (forward); the
+      // gradient broadcast back (exact). On the device: the split kernel with several chunks and
+      // its merge (a bias gradient's channels, a whole tensor), and the columns kernel.
+      {"sum per channel (a bias gradient)", {{3, 4, 1701}}, [](const auto& x) { return sum(x[0], {0, 2}); }, 0},
+      {"sum of everything", {{9001}}, [](const auto& x) { return sum(x[0]); }, 0},
+      {"sum over the outer axis", {{37, 13}}, [](const auto& x) { return sum(x[0], {0}, true); }, 0},
+      {"sum over the middle axis", {{7, 30, 9}}, [](const auto& x) { return sum(x[0], {1}); }, 0},
       // Box copies: concat (the U-Net's skips), narrow and crop / pad.
       {"concat channels", {{2, 3, 5, 7}, {2, 4, 5, 7}}, [](const auto& x) { return concat({x[0], x[1]}, 1); }, 0},
       {"narrow, crop_pad", {{2, 5, 9, 11}},

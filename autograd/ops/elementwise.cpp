@@ -277,9 +277,8 @@ Tensor expand(const Tensor& x, const Shape& shape) {
 
 Tensor sum_to(const Tensor& x, const Shape& shape) {
   if (x.shape() == shape) return x;
-  // 16-bit gradients of broadcast operands: summed in float32 (reductions have no 16-bit
-  // kernels), the sum rounded once to x's dtype.
-  if (is_low_precision(x.dtype())) return sum_to(x.to(DType::Float32), shape).to(x.dtype());
+  // 16-bit gradients of broadcast operands are summed as they are stored: each element widened,
+  // the sum rounded once to x's dtype (sum_reduce's contract), with no float32 copy of x.
   const int n = x.dim(), m = static_cast<int>(shape.size());
   PN_CHECK(m <= n, "sum_to: cannot reduce {} to {}", x.desc(), shape_str(shape));
   std::vector<int> axes;

@@ -1,16 +1,26 @@
 #include "kernels/cpu/reduce.h"
 
+#include <type_traits>
 #include <vector>
+
+#include "kernels/math/low_precision.h"
 
 namespace pn::cpu {
 
 namespace {
 constexpr int64_t kChunks = 64;  // fixed split for full reductions: thread-count independent
 
+// v as a double, exactly (16-bit values through float, their compute type).
+template <class T>
+double widened(T v) {
+  if constexpr (std::is_same_v<T, double>) return v;
+  else return static_cast<float>(v);
+}
+
 // s + x[0] + x[1] + ... in this order (in double).
 template <class T>
 double sum_range(const T* x, int64_t n, double s = 0) {
-  for (int64_t i = 0; i < n; ++i) s += x[i];
+  for (int64_t i = 0; i < n; ++i) s += widened(x[i]);
   return s;
 }
 }  // namespace
@@ -64,5 +74,7 @@ void sum_reduce(const T* x, T* out, const kernels::ReduceGeom& g) {
 
 template void sum_reduce<float>(const float*, float*, const kernels::ReduceGeom&);
 template void sum_reduce<double>(const double*, double*, const kernels::ReduceGeom&);
+template void sum_reduce<math::bfloat16>(const math::bfloat16*, math::bfloat16*, const kernels::ReduceGeom&);
+template void sum_reduce<math::float16>(const math::float16*, math::float16*, const kernels::ReduceGeom&);
 
 }  // namespace pn::cpu

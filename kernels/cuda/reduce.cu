@@ -13,10 +13,14 @@
 //   (reading along x is contiguous); each thread sums a strided share of the reduced elements
 //   in double; the block combines the by shares of each column with a shared-memory tree
 //   (barrier after every level) down to one warp, and that warp finishes with shuffles.
+// Instantiated for float, double, __nv_bfloat16 and __half: every element is widened exactly
+// to double (16-bit ones through float) and each output rounded once to its storage type,
+// through float for the 16-bit types, as the CPU reference (kernels/cpu/reduce.h).
 #include "kernels/cuda/check.h"
 #include "kernels/cuda/device.h"
 #include "kernels/cuda/launch.h"
 #include "kernels/cuda/reduce.h"
+#include "kernels/cuda/storage_types.h"
 
 namespace pn::cuda {
 inline namespace PN_CUDA_ABI {
@@ -27,6 +31,16 @@ constexpr unsigned kThreads = 256;
 constexpr int64_t kChunk = 4096;  // elements of an output per block of the split kernel (16 per thread)
 constexpr int64_t kMaxSplits = 1024;
 constexpr int64_t kMaxGridY = 65535;
+
+// An element as a double, exactly; a double sum rounded once to T (through float for 16 bits).
+template <class T>
+__device__ __forceinline__ double widened(T v) {
+  return static_cast<double>(StorageType<T>::to_compute(v));
+}
+template <class T>
+__device__ __forceinline__ T rounded(double v) {
+  return StorageType<T>::from_compute(static_cast<typename StorageType<T>::Compute>(v));
+}
 
 struct ReducePlan {
   int nk = 0, nr = 0;  // kept dims (without the cols dim) and reduced dims, outermost first
@@ -76,7 +90,7 @@ __device__ __forceinline__ double thread_share(const T* x, const SplitGeom& g, i
     const int64_t lo = first > n * g.s ? first - n * g.s : 0, hi = end < (n + 1) * g.s ? end - n * g.s : g.s;
     const int64_t start = lo - static_cast<int64_t>((reinterpret_cast<uintptr_t>(row + lo) % 32) / sizeof(T));
     for (int64_t s = start + threadIdx.x; s < hi; s += blockDim.x)
-      if (s >= lo) acc += static_cast<double>(row[s]);
+      if (s >= lo) acc += widened(row[s]);
   }
   return acc;
 }
@@ -89,7 +103,7 @@ __global__ void split_sum_kernel(const T* x, SplitGeom g, int64_t chunk, T* out,
   const int64_t end = first + chunk < size ? first + chunk : size;
   for (int64_t c = blockIdx.y; c < g.c; c += gridDim.y) {
     const double v = block_sum(thread_share(x, g, c, first, end), warp_sums);
-    if (threadIdx.x == 0 && gridDim.x == 1) out[c] = static_cast<T>(v);
+    if (threadIdx.x == 0 && gridDim.x == 1) out[c] = rounded<T>(v);
     else if (threadIdx.x == 0) partials[blockIdx.x * g.c + c] = v;
     __syncthreads();  // the next output overwrites the slots
   }
@@ -101,7 +115,7 @@ __global__ void split_merge_kernel(const double* partials, int64_t outputs, unsi
   for (int64_t c = global_index(); c < outputs; c += grid_stride()) {
     double v = 0;
     for (unsigned k = 0; k < chunks; ++k) v += partials[k * outputs + c];
-    out[c] = static_cast<T>(v);
+    out[c] = rounded<T>(v);
   }
 }
 
@@ -117,7 +131,7 @@ __global__ void sum_reduce_kernel(const T* x, T* out, ReducePlan p) {
     double acc = 0;
     if (col < p.cols) {  // threads past the last column still join every barrier below
       const int64_t base = offset_of(row, p.nk, p.kshape, p.kstride) + col;
-      for (int64_t r = ty; r < p.reduced; r += by) acc += x[base + offset_of(r, p.nr, p.rshape, p.rstride)];
+      for (int64_t r = ty; r < p.reduced; r += by) acc += widened(x[base + offset_of(r, p.nr, p.rshape, p.rstride)]);
     }
     partial[tid] = acc;
     __syncthreads();
@@ -128,7 +142,7 @@ __global__ void sum_reduce_kernel(const T* x, T* out, ReducePlan p) {
     if (tid < 32) {
       double v = partial[tid];
       for (unsigned delta = 16; delta >= bx; delta >>= 1) v += __shfl_down_sync(0xffffffffu, v, delta);
-      if (ty == 0 && col < p.cols) out[row * p.cols + col] = static_cast<T>(v);
+      if (ty == 0 && col < p.cols) out[row * p.cols + col] = rounded<T>(v);
     }
     __syncthreads();  // the next iteration overwrites partial
   }
@@ -220,6 +234,8 @@ void sum_reduce(const T* x, T* out, const kernels::ReduceGeom& g, cudaStream_t s
 
 template void sum_reduce<float>(const float*, float*, const kernels::ReduceGeom&, cudaStream_t);
 template void sum_reduce<double>(const double*, double*, const kernels::ReduceGeom&, cudaStream_t);
+template void sum_reduce<__nv_bfloat16>(const __nv_bfloat16*, __nv_bfloat16*, const kernels::ReduceGeom&, cudaStream_t);
+template void sum_reduce<__half>(const __half*, __half*, const kernels::ReduceGeom&, cudaStream_t);
 
 // The profile twins of the entry points (launch.h).
 PN_PROFILE_TWIN("sum_reduce", sum_reduce<float>)

@@ -1,4 +1,4 @@
-// The 16-bit ops of tests/ops16_cases.h (elementwise maps, pooling, concatenation, cropping,
+// The 16-bit ops of tests/ops16_cases.h (elementwise maps, sums, pooling, concatenation, cropping,
 // upsampling) on bfloat16 / float16 tensors on the emulated CUDA device (kernels/cuda
 // instantiated for __nv_bfloat16 / __half) against the CPU reference on the same 16-bit inputs,
 // forward and backward, through autograd's dispatch: bit for bit (the same kernels/math function
@@ -14,7 +14,7 @@
 
 using namespace pn;
 
-TEST_CASE("16-bit elementwise, pooling and concatenation on the emulated device match the CPU bit for bit") {
+TEST_CASE("16-bit elementwise maps, sums, pooling and concatenation on the emulated device match the CPU bit for bit") {
   REQUIRE(cuda::install_cuda_backend());
   Generator gen(1802);
   for (DType t : {DType::BFloat16, DType::Float16}) {

@@ -70,5 +70,7 @@ TEST_CASE("device tensors: 16-bit dtypes cast to and from float32 and fill; othe
         std::vector<double>(4, 0.0));
   CHECK_THROWS_WITH_AS((void)h.to(pn::DType::Float64), doctest::Contains("cast: autograd's CUDA backend casts 16-bit"),
                        pn::Error);
-  CHECK_THROWS_WITH_AS((void)pn::sum(h), doctest::Contains("sum_reduce: no bfloat16 kernel"), pn::Error);
+  pn::Generator gen(5);
+  CHECK_THROWS_WITH_AS((void)Tensor::randn({4}, gen, pn::DType::BFloat16, Device::cuda()),
+                       doctest::Contains("fill_normal: no bfloat16 kernel"), pn::Error);
 }

@@ -254,8 +254,8 @@ TEST_CASE("matmul in bf16 and fp16 (autocast): values and gradients, GPU vs CPU"
   }
 }
 
-// The casts round as the CPU's do, fills and concatenation (box copies) in 16 bits match the
-// CPU's; a 16-bit tensor reaching a CUDA op without a 16-bit kernel
+// The casts round as the CPU's do, fills, sums and concatenation (box copies) in 16 bits match
+// the CPU's; a 16-bit tensor reaching a CUDA op without a 16-bit kernel (a normal fill)
 // is an error naming the op and the dtype, as on the CPU (autograd/backend_impl.h).
 TEST_CASE("CUDA backend: a bfloat16 tensor in an op without a 16-bit kernel is a clear error") {
   REQUIRE(cuda::install_cuda_backend());
@@ -273,7 +273,13 @@ TEST_CASE("CUDA backend: a bfloat16 tensor in an op without a 16-bit kernel is a
     };
     CHECK(joined(Device::cuda()) == joined(Device::cpu()));
   }
-  CHECK_THROWS_WITH_AS(sum(x), doctest::Contains("sum_reduce: no bfloat16 kernel"), Error);
+  // Sums read 16 bits and round once, as the CPU's (a double sum of these values is exact).
+  const Tensor x_cpu = data({4, 4}, 24, Device::cpu()).to(DType::BFloat16);
+  CHECK(sum(x, {1}).dtype() == DType::BFloat16);
+  CHECK(sum(x, {1}).to(DType::Float32).to_vector() == sum(x_cpu, {1}).to(DType::Float32).to_vector());
+  Generator gen(24);
+  CHECK_THROWS_WITH_AS((void)Tensor::randn({4}, gen, DType::BFloat16, Device::cuda()),
+                       doctest::Contains("fill_normal: no bfloat16 kernel"), Error);
   CHECK_THROWS_WITH_AS(x.to(DType::Float64), doctest::Contains("not bfloat16 to float64: cast through float32"), Error);
 }
 
