@@ -59,6 +59,12 @@ TEST_CASE("small preset is paper with smaller sizes, and valid") {
   // Keys small does not mention keep paper's values.
   CHECK(small.number("maskgan.gp_weight") == paper.number("maskgan.gp_weight"));
   CHECK(small.numbers("translate.l1_weights") == paper.numbers("translate.l1_weights"));
+  // The mask GAN meets issue 19's target with a generator slower than its critic and a cut
+  // below each mask's peak (README "A slower generator, trained longer, then a small cut").
+  CHECK(small.number("maskgan.generator_lr") > 0);
+  CHECK(small.number("maskgan.generator_lr") < small.number("maskgan.lr"));
+  CHECK(small.number("maskgan.peak_cut") == doctest::Approx(0.2));
+  CHECK(paper.number("maskgan.peak_cut") == 0);  // the paper's threshold alone
   CHECK_ERROR_HAS(load_preset("tiny"), "unknown preset 'tiny'", "paper, small, medium");
 }
 
@@ -84,6 +90,10 @@ TEST_CASE("medium preset is small with a finer grid, deeper networks and a large
   CHECK(medium.string("segment.loss") == small.string("segment.loss"));
   CHECK(medium.integer("segment.epochs") == small.integer("segment.epochs"));
   CHECK(medium.number("maskgan.gp_weight") == paper.number("maskgan.gp_weight"));
+  // Its mask GAN stays the one its README run used: 480 steps, one rate, no cut.
+  CHECK(medium.integer("maskgan.epochs") * medium.integer("maskgan.steps_per_epoch") == 480);
+  CHECK(medium.number("maskgan.generator_lr") == 0);
+  CHECK(medium.number("maskgan.peak_cut") == 0);
 }
 
 TEST_CASE("resolved config writes back as TOML that reads to the same config") {

@@ -69,8 +69,9 @@ TEST_CASE("synthesize writes image/mask/label triples and a manifest") {
   std::set<std::string> draws;
   for (const auto& row : m.rows) draws.insert(row[m.index("lesion_sample")]);
   CHECK(draws.size() == 3);
-  // A GAN whose every sample thresholds to nothing (tanh never exceeds 1): a clear error.
-  req.sets.push_back("maskgan.threshold=1.0");
+  // A GAN whose every sample thresholds to nothing (tanh never exceeds 1, and no cut below
+  // each mask's peak rescues it): a clear error.
+  req.sets.insert(req.sets.end(), {"maskgan.threshold=1.0", "maskgan.peak_cut=0"});
   RunDirOptions g2;
   g2.out = (root / "gan_empty").string();
   maskgan_train(resolve_config(req), g2);
