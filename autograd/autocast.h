@@ -44,10 +44,10 @@
 //      the PatchGAN's levels, the lesion WGAN generator's blocks and the lesion critic's
 //      blocks; SPADE's residual blocks return 16 bits by rule 1b).
 //      Every other op runs in float32: softmax, losses, the WGAN-GP penalty, metrics, and the
-//      sums autocast hands float32. A sum of a 16-bit tensor (a 16-bit gradient of a broadcast
-//      operand: the bias a conv adds in 16 bits) reads the 16-bit elements, accumulates in double and
-//      rounds once to 16 bits: the float32 sum of the same values, rounded, with no float32
-//      copy of the tensor (kernels/cpu/reduce.h, kernels/cuda/reduce.h).
+//      sums autocast hands float32. A sum of a 16-bit tensor (a 16-bit gradient of a
+//      broadcast operand: the bias a conv adds in 16 bits) reads the 16-bit elements,
+//      accumulates in double and rounds once to 16 bits: the float32 sum of the same values,
+//      rounded, with no float32 copy of the tensor (kernels/cpu/reduce.h, kernels/cuda/reduce.h).
 //      (softmax / log_softmax also take 16-bit tensors, with float32 math, but autocast hands
 //      them float32, as PyTorch's does.)
 //   3. float64 operands are never cast (gradchecks are unchanged), nor are operands that

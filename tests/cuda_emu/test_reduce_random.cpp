@@ -1,8 +1,9 @@
 // Parity of the CUDA sum reduction and random fills with the CPU reference, under the
 // emulator. Tolerances: sums accumulate in double on both sides but in a different order,
 // so results agree to rtol 1e-6 (float output) / 1e-12 (double) with atol scaled by the
-// summand count; 16-bit sums bit for bit (exact double sums, one rounding); random fills are exact under the emulator (the same Philox draw per
-// element index; 8 ulp on a GPU, whose log and cos may differ from glibc's).
+// summand count; 16-bit sums bit for bit (exact double sums, one rounding); random fills
+// are exact under the emulator (the same Philox draw per element index; 8 ulp on a GPU,
+// whose log and cos may differ from glibc's).
 #include <doctest/doctest.h>
 
 #include <cstring>
