@@ -25,12 +25,13 @@ namespace pn {
 
 // The ops with bfloat16 / float16 kernels on the CPU and CUDA backends alike (a backend's
 // `low_precision(op)`, backend_impl.h): what autocast needs (autograd/autocast.h), plus
-// fills, box copies, the elementwise maps, pooling, upsampling, softmax and sums (each 16-bit
+// fills, box copies, the elementwise maps, pooling, upsampling, pixel shuffles, softmax and sums (each 16-bit
 // element widened, the sum accumulated in double and rounded once: kernels/cpu/reduce.h).
 inline constexpr std::string_view kLowPrecisionOps[] = {
     "cast",           "fill",           "unary",          "binary",         "where",          "sum_reduce",
     "copy_box",       "max_pool_forward", "index_gather", "index_scatter_add", "upsample_nearest",
-    "block_sum",      "conv_forward",   "conv_backward_input", "conv_backward_weight", "gemm",
+    "block_sum",      "pixel_shuffle",  "pixel_unshuffle", "conv_forward", "conv_backward_input",
+    "conv_backward_weight", "gemm",
     "norm_stats",     "norm_forward",   "norm_backward",  "norm_act_forward", "norm_act_backward",
     "softmax_forward"};
 
@@ -109,6 +110,8 @@ constexpr bool in_low_precision_ops(std::string_view op) {
      (const void* y, const int64_t* idx, void* x, int64_t planes, int64_t in_vol, int64_t out_vol),             \
      (IN_T(y), idx, OUT_T(x), planes, in_vol, out_vol))                                                         \
   OP(upsample_nearest, (const kernels::PoolGeom& g, const void* x, void* y), (g, IN_T(x), OUT_T(y)))           \
+  OP(pixel_shuffle,    (const kernels::PoolGeom& g, const void* x, void* y), (g, IN_T(x), OUT_T(y)))           \
+  OP(pixel_unshuffle,  (const kernels::PoolGeom& g, const void* y, void* x), (g, IN_T(y), OUT_T(x)))           \
   OP(block_sum, (const kernels::PoolGeom& g, const void* y, void* x), (g, IN_T(y), OUT_T(x)))                  \
   /* Box copies (concat, narrow, crop, pad); src and dst point at the boxes' first elements. */                \
   OP(copy_box, (const void* src, void* dst, const kernels::BoxCopy& b), (IN_T(src), OUT_T(dst), b))            \

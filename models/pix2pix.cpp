@@ -49,6 +49,7 @@ Pix2PixGenerator::Pix2PixGenerator(const Pix2PixConfig& cfg, Generator& gen, Gen
   last.bias = true;
   out_->add(std::make_shared<nn::Conv>(in, cfg.out_channels, last, gen));
   out_->add(std::make_shared<nn::Tanh>());
+  nn::set_upsample_conv_fusion(*this, cfg.polyphase_upsampling);
 }
 
 Tensor Pix2PixGenerator::forward(const Tensor& labels) {

@@ -24,6 +24,10 @@ struct Pix2PixConfig {
   int kernel = 4;
   double slope = 0.02;    // LeakyReLU
   double dropout = 0.3;   // decoder dropout (training only)
+  // Each decoder step's "up x2, conv" computed as one convolution on the small grid and a pixel
+  // shuffle (autograd/ops/upsample_conv.h: the same function up to float rounding, 2-2.4x fewer
+  // multiplications) where nn::Conv::takes_upsampled says it pays; false: upsample, then convolve.
+  bool polyphase_upsampling = true;
   static Pix2PixConfig paper_2d() { return {}; }
   static Pix2PixConfig paper_3d() {
     Pix2PixConfig c;

@@ -7,6 +7,7 @@
 #include "autograd/ops/elementwise.h"
 #include "autograd/ops/linalg.h"
 #include "autograd/ops/norm.h"
+#include "autograd/ops/upsample_conv.h"
 
 namespace pn::nn {
 
@@ -67,6 +68,17 @@ Tensor Conv::forward(const Tensor& x) {
   }
   if (symmetric) return conv(x, weight, bias ? *bias : Tensor(), {opt_.stride}, pad);
   return conv(crop_pad(x, padded, offsets), weight, bias ? *bias : Tensor(), {opt_.stride}, {0});
+}
+
+bool Conv::takes_upsampled(const Tensor& x, int factor) const {
+  if (!opt_.same || opt_.stride != 1 || x.dim() != opt_.dims + 2 || !polyphase_applies(opt_.kernel, factor))
+    return false;
+  return x.size(1) > 0 && x.numel() / x.size(1) >= kPolyphaseMinVoxels;
+}
+
+Tensor Conv::forward_upsampled(const Tensor& x, int factor) {
+  check_rank(x, opt_.dims, "Conv");
+  return upsample_conv_same(x, weight, bias ? *bias : Tensor(), factor);
 }
 
 std::string Conv::describe() const { return conv_desc("Conv", in_, out_, opt_); }
@@ -169,6 +181,15 @@ double Sequential::fused_slope(size_t i) const {
   return fusable_slope(*layers_[i + 1]);
 }
 
+// The factor of layer i (an Upsample) when layer i + 1 (a Conv) computes both on the small
+// grid h (Conv::takes_upsampled), else 0.
+int Sequential::upsample_factor_for_conv(size_t i, const Tensor& h) const {
+  if (!fuse_upsample_conv_ || i + 1 >= layers_.size()) return 0;
+  const auto* up = dynamic_cast<const Upsample*>(layers_[i].get());
+  const auto* conv = dynamic_cast<const Conv*>(layers_[i + 1].get());
+  return up && conv && conv->takes_upsampled(h, up->factor()) ? up->factor() : 0;
+}
+
 // Whether layer i takes a 16-bit activation as it is (rule 2): convolutions (rule 1), norms that
 // take 16-bit input, and the layers that run in their input's dtype.
 bool Sequential::layer_takes_16bit(size_t i) const {
@@ -201,6 +222,15 @@ Tensor Sequential::forward(const Tensor& x) {
       layers_[++i]->set_output_shape(h.shape());
       continue;
     }
+    if (const int factor = upsample_factor_for_conv(i, h); factor > 0) {
+      Shape upsampled = h.shape();
+      for (size_t d = 2; d < upsampled.size(); ++d) upsampled[d] *= factor;
+      Keep16BitScope keep(conv_keeps_16bit(i + 1));
+      h = dynamic_cast<Conv*>(layers_[i + 1].get())->forward_upsampled(h, factor);
+      layers_[i]->set_output_shape(upsampled);
+      layers_[++i]->set_output_shape(h.shape());
+      continue;
+    }
     Keep16BitScope keep(conv_keeps_16bit(i));
     h = (*layers_[i])(h);  // a convolution given a 16-bit input returns its 16-bit result
   }
@@ -210,6 +240,11 @@ Tensor Sequential::forward(const Tensor& x) {
 void set_norm_activation_fusion(Module& root, bool on) {
   if (auto* s = dynamic_cast<Sequential*>(&root)) s->set_fuse_norm_activation(on);
   for (const auto& [name, child] : root.children()) set_norm_activation_fusion(*child, on);
+}
+
+void set_upsample_conv_fusion(Module& root, bool on) {
+  if (auto* s = dynamic_cast<Sequential*>(&root)) s->set_fuse_upsample_conv(on);
+  for (const auto& [name, child] : root.children()) set_upsample_conv_fusion(*child, on);
 }
 
 }  // namespace pn::nn

@@ -2,7 +2,8 @@
 // Spatial rank (2-D or 3-D) is a constructor setting: kernel, stride and padding apply to
 // every spatial dim. Parameter names follow PyTorch ("weight", "bias", "running_mean"...)
 // so that checkpoints load in PyTorch and PyTorch weights load here.
-// A Sequential runs a norm layer followed by a ReLU / LeakyReLU as one fused op (below).
+// A Sequential runs a norm layer followed by a ReLU / LeakyReLU as one fused op, and an
+// Upsample followed by a stride-1 "same" Conv as one convolution on the small grid (below).
 #pragma once
 #include <memory>
 #include <vector>
@@ -33,6 +34,14 @@ class Conv : public UnaryModule {
   Conv(int64_t in, int64_t out, ConvOptions opt, Generator& gen);
   Tensor forward(const Tensor& x) override;
   std::string describe() const override;
+  // Whether forward_upsampled(x, factor) applies and pays: a stride-1 "same" convolution whose
+  // kernel has a polyphase form (autograd/ops/upsample_conv.h), and a small grid of at least
+  // kPolyphaseMinVoxels voxels over the batch (below it, the f^d times larger combined kernel
+  // costs more than the multiplications it saves: measured on oneDNN, nn/README).
+  bool takes_upsampled(const Tensor& x, int factor) const;
+  // forward(upsample_nearest(x, factor)), computed on the small grid (upsample_conv_same).
+  Tensor forward_upsampled(const Tensor& x, int factor);
+  static constexpr int64_t kPolyphaseMinVoxels = 256;
   Tensor& weight;
   Tensor* bias = nullptr;
 
@@ -165,6 +174,7 @@ class Upsample : public UnaryModule {
   explicit Upsample(int factor = 2) : factor_(factor) {}
   Tensor forward(const Tensor& x) override;
   std::string describe() const override;
+  int factor() const { return factor_; }
 
  private:
   int factor_;
@@ -175,6 +185,9 @@ class Upsample : public UnaryModule {
 // result up to float rounding, one pass over memory instead of two, and the pre-activation is
 // not kept for the backward. Layers, names and parameters are the same either way (checkpoints
 // do not change); both layers' output_shape() are recorded.
+// Likewise an Upsample directly followed by a Conv that takes_upsampled() runs as the Conv's
+// forward_upsampled (the polyphase form: the same function up to float rounding, 2-2.4x fewer
+// multiplications at kernel 4, no upsampled copy) when that fusion is on (the default).
 // Mixed precision: under a bf16 / fp16 autocast scope, a Conv / ConvTranspose whose output goes
 // to a layer that takes 16-bit activations (convolutions, norms, ReLU, LeakyReLU, Tanh, Dropout,
 // MaxPool, Upsample), or leaves a Sequential that hands 16 bits on, runs under a Keep16BitScope:
@@ -195,6 +208,7 @@ class Sequential : public UnaryModule {
   size_t size() const { return layers_.size(); }
   void set_fuse_norm_activation(bool on) { fuse_norm_activation_ = on; }
   bool fuse_norm_activation() const { return fuse_norm_activation_; }
+  void set_fuse_upsample_conv(bool on) { fuse_upsample_conv_ = on; }
   // Under a 16-bit autocast scope, hand a 16-bit output on as it is instead of casting it to
   // float32 (the blocks of the U-Net, pix2pix, PatchGAN and the lesion generator, whose outputs
   // go to 16-bit pooling, concatenation or the next block; the lesion critic's blocks).
@@ -202,15 +216,21 @@ class Sequential : public UnaryModule {
 
  private:
   double fused_slope(size_t i) const;
+  int upsample_factor_for_conv(size_t i, const Tensor& h) const;
   bool layer_takes_16bit(size_t i) const;
   bool conv_keeps_16bit(size_t i) const;
   std::vector<std::shared_ptr<UnaryModule>> layers_;
   bool fuse_norm_activation_ = true;
+  bool fuse_upsample_conv_ = true;
   bool output_16bit_ = false;
 };
 
 // Turns norm + activation fusion on or off in every Sequential of the tree under root (e.g. to
 // compare the fused and unfused networks: tests/models, bench/training/bench_unet_step).
 void set_norm_activation_fusion(Module& root, bool on);
+
+// Turns the polyphase Upsample + Conv fusion on or off in every Sequential under root (the
+// pix2pix generator's `upsample` setting; tests compare the two forms).
+void set_upsample_conv_fusion(Module& root, bool on);
 
 }  // namespace pn::nn

@@ -1,6 +1,6 @@
 // The table of ops that take bfloat16 / float16 tensors besides the norms (those are in
 // tests/norm16_cases.h): elementwise maps (unary, broadcasting binary, where), sums, max-pooling,
-// nearest upsampling, concatenation, narrowing and cropping / padding, each run forward and
+// nearest upsampling, pixel shuffles, concatenation, narrowing and cropping / padding, each run forward and
 // backward on given inputs of any dtype and device. Used by
 // tests/autograd/test_low_precision.cpp (16-bit against float32 on the rounded inputs, on the
 // CPU) and tests/cuda_emu/test_device_ops16.cpp (the emulated device against the CPU).
@@ -63,6 +63,10 @@ inline const std::vector<Op16Case>& op16_cases() {
       // Upsampling: copies forward, block sums (float, rounded once) backward.
       {"upsample_nearest 2-D x2", {{2, 3, 5, 7}}, [](const auto& x) { return upsample_nearest(x[0], 2); }, 0},
       {"upsample_nearest 3-D x2", {{1, 2, 3, 4, 5}}, [](const auto& x) { return upsample_nearest(x[0], 2); }, 0},
+      // Pixel shuffles (the polyphase upsampling convolution's last step): permutations both ways.
+      {"pixel_shuffle 2-D x2", {{2, 12, 5, 7}}, [](const auto& x) { return pixel_shuffle(x[0], 2); }, 0},
+      {"pixel_shuffle 3-D x2", {{1, 16, 3, 4, 5}}, [](const auto& x) { return pixel_shuffle(x[0], 2); }, 0},
+      {"pixel_unshuffle 2-D x3", {{2, 2, 9, 6}}, [](const auto& x) { return pixel_unshuffle(x[0], 3); }, 0},
       // Sums: each 16-bit element widened, accumulated in double, rounded once (forward); the
       // gradient broadcast back (exact). On the device: the split kernel with several chunks and
       // its merge (a bias gradient's channels, a whole tensor), and the columns kernel.

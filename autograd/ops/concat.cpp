@@ -42,6 +42,30 @@ void check_cpu(const char* op, const Tensor& x) {
 
 }  // namespace
 
+Tensor swap_axes(const Tensor& x, int axis) {
+  check_cpu("swap_axes", x);
+  const int ax = normalize_axis(axis, x.dim(), "swap_axes");
+  PN_CHECK(ax + 1 < x.dim(), "swap_axes: axis {} of {} has no next axis to swap with", axis, x.desc());
+  Shape s = x.shape();
+  std::swap(s[ax], s[ax + 1]);
+  Tensor y = Tensor::empty(s, x.dtype(), x.device());
+  const int64_t a = x.size(ax), b = x.size(ax + 1), inner = prod(x.shape(), ax + 2, x.dim());
+  // [outer, a, b, inner] -> [outer, b, a, inner], walked in x's order.
+  BoxCopy box;
+  box.extent[0] = prod(x.shape(), 0, ax);
+  box.extent[1] = a;
+  box.extent[2] = b;
+  box.extent[3] = inner;
+  box.src_stride[0] = box.dst_stride[0] = a * b * inner;
+  box.src_stride[1] = b * inner;
+  box.src_stride[2] = inner;
+  box.dst_stride[1] = inner;
+  box.dst_stride[2] = a * inner;
+  if (y.numel() > 0) backend_for(x.device(), "swap_axes").copy_box(x.dtype(), x.raw(), y.raw(), box);
+  record(y, "swap_axes", {x}, [ax](const Tensor& g, const NeedMask&) -> Grads { return {swap_axes(g, ax)}; });
+  return y;
+}
+
 Tensor concat(const std::vector<Tensor>& xs, int axis) {
   PN_CHECK(!xs.empty(), "concat: no tensors given");
   check_cpu("concat", xs[0]);

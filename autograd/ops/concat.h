@@ -1,5 +1,5 @@
-// Concatenation and its inverse, narrowing, along one axis, and cropping / zero padding
-// of the spatial dims of (N, C, spatial...) tensors. Each op's backward is the other of
+// Concatenation and its inverse, narrowing, along one axis, exchanging two neighbouring
+// axes, and cropping / zero padding of the spatial dims of (N, C, spatial...) tensors. Each op's backward is the other of
 // its pair (concat <-> narrow, crop_pad <-> crop_pad with negated offsets), so all of
 // them are differentiable to any order. All are box copies (kernels/cpu/copy.h).
 #pragma once
@@ -9,6 +9,10 @@
 #include "autograd/tensor.h"
 
 namespace pn {
+
+// x with axes `axis` and `axis` + 1 exchanged, as a new tensor (its own backward). One box
+// copy whose contiguous runs are the axes after the pair: cheap when those hold many elements.
+Tensor swap_axes(const Tensor& x, int axis);
 
 // Joins tensors whose shapes agree except along axis.
 Tensor concat(const std::vector<Tensor>& xs, int axis);

@@ -68,6 +68,13 @@ Tensor scatter_op(const Tensor& y, const IndexMap& m) {
   return x;
 }
 
+// factor^(spatial dims of a rank-`dim` tensor): the phases of a pixel shuffle.
+int64_t block_volume(int dim, int factor) {
+  int64_t v = 1;
+  for (int i = 2; i < dim; ++i) v *= factor;
+  return v;
+}
+
 // Upsampling geometry: in = the small grid, out = in * factor.
 PoolGeom upsample_geom(const Tensor& small, int factor) {
   PoolGeom g = planes_of(small);
@@ -127,6 +134,44 @@ Tensor block_sum(const Tensor& x, int factor) {
   if (y.numel() > 0) backend_for(x.device(), "block_sum").block_sum(x.dtype(), g, x.raw(), y.raw());
   record(y, "block_sum", {x}, [factor](const Tensor& gy, const NeedMask&) -> Grads {
     return {upsample_nearest(gy, factor)};
+  });
+  return y;
+}
+
+Tensor pixel_shuffle(const Tensor& x, int factor) {
+  check_spatial("pixel_shuffle", x);
+  const int64_t phases = block_volume(x.dim(), factor);
+  PN_CHECK(factor >= 1 && x.size(1) % phases == 0,
+           "pixel_shuffle: the channels of {} must be a multiple of factor^{} = {} (factor {})", x.desc(),
+           x.dim() - 2, phases, factor);
+  PoolGeom g = upsample_geom(x, factor);
+  g.planes = x.size(0) * (x.size(1) / phases);
+  Shape big = with_spatial(x, g.out);
+  big[1] /= phases;
+  Tensor y = Tensor::empty(big, x.dtype(), x.device());
+  if (y.numel() > 0) backend_for(x.device(), "pixel_shuffle").pixel_shuffle(x.dtype(), g, x.raw(), y.raw());
+  record(y, "pixel_shuffle", {x}, [factor](const Tensor& gy, const NeedMask&) -> Grads {
+    return {pixel_unshuffle(gy, factor)};
+  });
+  return y;
+}
+
+Tensor pixel_unshuffle(const Tensor& x, int factor) {
+  check_spatial("pixel_unshuffle", x);
+  PN_CHECK(factor >= 1, "pixel_unshuffle: factor {} must be >= 1 (input {})", factor, x.desc());
+  for (int i = 2; i < x.dim(); ++i)
+    PN_CHECK(x.size(i) % factor == 0, "pixel_unshuffle: spatial sizes of {} must be multiples of {}", x.desc(),
+             factor);
+  const int64_t phases = block_volume(x.dim(), factor);
+  Shape small = x.shape();
+  small[1] *= phases;
+  for (int i = 2; i < x.dim(); ++i) small[i] /= factor;
+  Tensor y = Tensor::empty(small, x.dtype(), x.device());
+  PoolGeom g = upsample_geom(y, factor);
+  g.planes = x.size(0) * x.size(1);
+  if (y.numel() > 0) backend_for(x.device(), "pixel_unshuffle").pixel_unshuffle(x.dtype(), g, x.raw(), y.raw());
+  record(y, "pixel_unshuffle", {x}, [factor](const Tensor& gy, const NeedMask&) -> Grads {
+    return {pixel_shuffle(gy, factor)};
   });
   return y;
 }

@@ -150,6 +150,7 @@ void validate_translate(const Checker& k) {
   k.range("translate.pix2pix.leaky_slope", 0, 1);
   k.positive_int("translate.pix2pix.depth_2d");
   k.positive_int("translate.pix2pix.depth_3d");
+  k.one_of("translate.pix2pix.upsample", {"polyphase", "plain"});  // read by make_translator
   k.positive_int("translate.spade.latent_dim");
   k.positive_ints("translate.spade.filters");
   k.positive_int("translate.spade.out_kernel");

@@ -42,6 +42,7 @@ struct Translator {
   std::function<Tensor(const Tensor& labels, Generator& gen)> generate;
   int dims = 2;
   double l1 = 10;
+  std::string upsampling;  // pix2pix's decoder (translate.pix2pix.upsample); empty for SPADE
 };
 
 Translator make_translator(const Config& cfg, const std::string& model, Generator& gen, Generator& dropout_gen) {
@@ -77,6 +78,8 @@ Translator make_translator(const Config& cfg, const std::string& model, Generato
   c.kernel = static_cast<int>(cfg.integer("translate.pix2pix.kernel"));
   c.dropout = cfg.number("translate.pix2pix.dropout");
   c.slope = cfg.number("translate.pix2pix.leaky_slope");
+  t.upsampling = cfg.string("translate.pix2pix.upsample");
+  c.polyphase_upsampling = t.upsampling == "polyphase";
   auto g = std::make_shared<models::Pix2PixGenerator>(c, gen, dropout_gen);
   t.module = g;
   t.generate = [g](const Tensor& labels, Generator&) { return g->forward(labels); };
@@ -186,9 +189,10 @@ TranslateResult train_translation(TrainingLoop& loop, const Config& cfg, const s
            loader.batches_per_epoch(), steps);
   if (loop.root() && !loop.done()) {
     nn::write_file_atomic((loop.run_dir() / "model.txt").string(), model + "\n");  // for `translate sample`
-    std::printf("translate train %s: %zu volumes (%s), L1 weight %g; generator %lld, discriminator %lld parameters\n",
+    std::printf("translate train %s: %zu volumes (%s), L1 weight %g; generator %lld, discriminator %lld parameters%s\n",
                 model.c_str(), train.size(), gan.t.dims == 2 ? "2-D slices" : "3-D", gan.t.l1,
-                (long long)gan.t.module->num_parameters(), (long long)gan.d->num_parameters());
+                (long long)gan.t.module->num_parameters(), (long long)gan.d->num_parameters(),
+                gan.t.upsampling.empty() ? "" : ("; decoder upsampling " + gan.t.upsampling).c_str());
   }
   loop.resume();
   TranslationStep step{gan, og, od, dp_g, dp_d, sg, sd, loop.precision()};

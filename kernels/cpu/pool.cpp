@@ -111,12 +111,46 @@ void block_sum(const PoolGeom& g, const T* y, T* x) {
   }
 }
 
+// One task per row of y: its source plane cycles through k2 planes of x along the row.
+template <class T>
+void pixel_shuffle(const PoolGeom& g, const T* x, T* y) {
+  const int64_t rows = g.planes * g.out[0] * g.out[1], w_in = g.in[2], k2 = g.k[2], in_vol = g.in_volume();
+  const int64_t phases = g.k[0] * g.k[1] * k2;
+#pragma omp parallel for schedule(static) if (rows * g.out[2] > kParallelMin)
+  for (int64_t r = 0; r < rows; ++r) {
+    const int64_t h = r % g.out[1], z = (r / g.out[1]) % g.out[0], p = r / (g.out[0] * g.out[1]);
+    const int64_t phase0 = ((z % g.k[0]) * g.k[1] + h % g.k[1]) * k2;
+    const T* src = x + (p * phases + phase0) * in_vol + ((z / g.k[0]) * g.in[1] + h / g.k[1]) * w_in;
+    T* dst = y + r * g.out[2];
+    for (int64_t j = 0; j < k2; ++j)
+      for (int64_t iw = 0; iw < w_in; ++iw) dst[iw * k2 + j] = src[j * in_vol + iw];
+  }
+}
+
+// One task per row of x: it reads every k2-th element of one row of y.
+template <class T>
+void pixel_unshuffle(const PoolGeom& g, const T* y, T* x) {
+  const int64_t phases = g.k[0] * g.k[1] * g.k[2], rows = g.planes * phases * g.in[0] * g.in[1];
+  const int64_t w_in = g.in[2], k2 = g.k[2];
+#pragma omp parallel for schedule(static) if (rows * w_in > kParallelMin)
+  for (int64_t r = 0; r < rows; ++r) {
+    const int64_t hs = r % g.in[1], zs = (r / g.in[1]) % g.in[0], q = r / (g.in[0] * g.in[1]);
+    const int64_t p = q / phases, phase = q % phases;
+    const int64_t a2 = phase % k2, a1 = (phase / k2) % g.k[1], a0 = phase / (k2 * g.k[1]);
+    const T* src = y + ((p * g.out[0] + zs * g.k[0] + a0) * g.out[1] + hs * g.k[1] + a1) * g.out[2] + a2;
+    T* dst = x + r * w_in;
+    for (int64_t iw = 0; iw < w_in; ++iw) dst[iw] = src[iw * k2];
+  }
+}
+
 #define PN_POOL_INSTANTIATE(T)                                                                       \
   template void max_pool_forward<T>(const PoolGeom&, const T*, T*, int64_t*);                        \
   template void index_gather<T>(const T*, const int64_t*, T*, int64_t, int64_t, int64_t);            \
   template void index_scatter_add<T>(const T*, const int64_t*, T*, int64_t, int64_t, int64_t);       \
   template void upsample_nearest<T>(const PoolGeom&, const T*, T*);                                  \
-  template void block_sum<T>(const PoolGeom&, const T*, T*);
+  template void block_sum<T>(const PoolGeom&, const T*, T*);                                        \
+  template void pixel_shuffle<T>(const PoolGeom&, const T*, T*);                                    \
+  template void pixel_unshuffle<T>(const PoolGeom&, const T*, T*);
 PN_POOL_INSTANTIATE(float)
 PN_POOL_INSTANTIATE(double)
 PN_POOL_INSTANTIATE(math::bfloat16)

@@ -5,6 +5,7 @@
 // stores of the indices. Chosen on the kernel workbench (workbench/max_pool.cu, WORKBENCH.md).
 // Every op is instantiated for float, double, __nv_bfloat16 and __half; 16-bit values are
 // compared and summed as floats (block_sum rounds once, the scatter-add after each add).
+// The pixel shuffle pair moves elements only (one thread per element of the big grid).
 #include <string.h>
 
 #include "kernels/cuda/device.h"
@@ -123,6 +124,25 @@ __global__ void block_sum_kernel(PoolGeom g, const T* y, T* x, int64_t n) {
   }
 }
 
+// The offset in x (pixel_shuffle's input) of y's element i, y in NC[D]HW order.
+__device__ inline int64_t shuffle_source(const PoolGeom& g, int64_t i) {
+  const int64_t ow = i % g.out[2], oh = i / g.out[2] % g.out[1], od = i / (g.out[2] * g.out[1]) % g.out[0];
+  const int64_t p = i / (g.out[2] * g.out[1] * g.out[0]);
+  const int64_t phase = ((od % g.k[0]) * g.k[1] + oh % g.k[1]) * g.k[2] + ow % g.k[2];
+  const int64_t plane = p * g.k[0] * g.k[1] * g.k[2] + phase;
+  return ((plane * g.in[0] + od / g.k[0]) * g.in[1] + oh / g.k[1]) * g.in[2] + ow / g.k[2];
+}
+
+template <class T>
+__global__ void pixel_shuffle_kernel(PoolGeom g, const T* x, T* y, int64_t n) {
+  for (int64_t i = global_index(); i < n; i += grid_stride()) y[i] = x[shuffle_source(g, i)];
+}
+
+template <class T>
+__global__ void pixel_unshuffle_kernel(PoolGeom g, const T* y, T* x, int64_t n) {
+  for (int64_t i = global_index(); i < n; i += grid_stride()) x[shuffle_source(g, i)] = y[i];
+}
+
 }  // namespace
 
 // Whether max_pool_k2_vec_kernel applies (see there).
@@ -196,12 +216,34 @@ void block_sum(const PoolGeom& g, const T* y, T* x, cudaStream_t stream) {
   launch(block_sum_kernel<T>, grid_for(n, kBlock), kBlock, 0, stream, g, y, x, n);
 }
 
+template <class T>
+void pixel_shuffle(const PoolGeom& g, const T* x, T* y, cudaStream_t stream) {
+  PN_PROFILE_DISPATCH("pixel_shuffle", pixel_shuffle<T>, g, x, y, stream);
+  const int64_t n = g.planes * g.out_volume();
+  if (n <= 0) return;
+  const int64_t shape[4] = {g.planes, g.out[0], g.out[1], g.out[2]};
+  ErrorScope scope("pixel_shuffle", shape, 4);
+  launch(pixel_shuffle_kernel<T>, grid_for(n, kBlock), kBlock, 0, stream, g, x, y, n);
+}
+
+template <class T>
+void pixel_unshuffle(const PoolGeom& g, const T* y, T* x, cudaStream_t stream) {
+  PN_PROFILE_DISPATCH("pixel_unshuffle", pixel_unshuffle<T>, g, y, x, stream);
+  const int64_t n = g.planes * g.out_volume();
+  if (n <= 0) return;
+  const int64_t shape[4] = {g.planes, g.out[0], g.out[1], g.out[2]};
+  ErrorScope scope("pixel_unshuffle", shape, 4);
+  launch(pixel_unshuffle_kernel<T>, grid_for(n, kBlock), kBlock, 0, stream, g, y, x, n);
+}
+
 #define PN_INSTANTIATE(T)                                                                                       \
   template void max_pool_forward<T>(const PoolGeom&, const T*, T*, int64_t*, cudaStream_t);                     \
   template void index_gather<T>(const T*, const int64_t*, T*, int64_t, int64_t, int64_t, cudaStream_t);         \
   template void index_scatter_add<T>(const T*, const int64_t*, T*, int64_t, int64_t, int64_t, cudaStream_t);    \
   template void upsample_nearest<T>(const PoolGeom&, const T*, T*, cudaStream_t);                               \
-  template void block_sum<T>(const PoolGeom&, const T*, T*, cudaStream_t);
+  template void block_sum<T>(const PoolGeom&, const T*, T*, cudaStream_t);                                      \
+  template void pixel_shuffle<T>(const PoolGeom&, const T*, T*, cudaStream_t);                                  \
+  template void pixel_unshuffle<T>(const PoolGeom&, const T*, T*, cudaStream_t);
 PN_INSTANTIATE(float)
 PN_INSTANTIATE(double)
 PN_INSTANTIATE(__nv_bfloat16)
@@ -219,6 +261,10 @@ PN_PROFILE_TWIN("upsample_nearest", upsample_nearest<float>)
 PN_PROFILE_TWIN("upsample_nearest", upsample_nearest<double>)
 PN_PROFILE_TWIN("block_sum", block_sum<float>)
 PN_PROFILE_TWIN("block_sum", block_sum<double>)
+PN_PROFILE_TWIN("pixel_shuffle", pixel_shuffle<float>)
+PN_PROFILE_TWIN("pixel_shuffle", pixel_shuffle<double>)
+PN_PROFILE_TWIN("pixel_unshuffle", pixel_unshuffle<float>)
+PN_PROFILE_TWIN("pixel_unshuffle", pixel_unshuffle<double>)
 
 }  // namespace PN_CUDA_ABI
 }  // namespace pn::cuda

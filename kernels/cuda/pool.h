@@ -33,5 +33,12 @@ void upsample_nearest(const kernels::PoolGeom& g, const T* x, T* y, cudaStream_t
 template <class T>
 void block_sum(const kernels::PoolGeom& g, const T* y, T* x, cudaStream_t stream);
 
+// Depth to space and back (contracts: kernels/cpu/pool.h): one thread per element of y,
+// bit-identical to the CPU reference.
+template <class T>
+void pixel_shuffle(const kernels::PoolGeom& g, const T* x, T* y, cudaStream_t stream);
+template <class T>
+void pixel_unshuffle(const kernels::PoolGeom& g, const T* y, T* x, cudaStream_t stream);
+
 }  // namespace PN_CUDA_ABI
 }  // namespace pn::cuda

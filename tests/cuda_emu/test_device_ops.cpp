@@ -13,6 +13,7 @@
 #include "autograd/generator.h"
 #include "autograd/ops/concat.h"
 #include "autograd/ops/conv.h"
+#include "autograd/ops/upsample_conv.h"
 #include "autograd/ops/linalg.h"
 #include "autograd/ops/norm.h"
 #include "autograd/ops/pool.h"
@@ -206,6 +207,31 @@ TEST_CASE("Conv, ConvTranspose and Linear layers on the emulated device match th
       REQUIRE(pg[i].grad().defined());
       CHECK(pg[i].grad().device() == Device::cuda());
       CHECK(scaled_diff(pg[i].grad(), pc[i].grad()) < 1e-5);
+    }
+  }
+}
+
+TEST_CASE("the polyphase upsampling convolution on the emulated device matches the CPU, forward and backward") {
+  REQUIRE(cuda::install_cuda_backend());
+  for (int dims : {2, 3}) {
+    INFO("spatial dims " << dims);
+    Generator gen(19);
+    const Shape xs = dims == 2 ? Shape{2, 3, 5, 7} : Shape{1, 3, 3, 4, 5};
+    const Shape ws = dims == 2 ? Shape{4, 3, 4, 4} : Shape{4, 3, 4, 4, 4};
+    const Tensor x = Tensor::randn(xs, gen), w = Tensor::randn(ws, gen), b = Tensor::randn({4}, gen);
+    std::vector<Tensor> cpu{x.detach(), w.detach(), b.detach()}, dev;
+    for (Tensor& t : cpu) dev.push_back(t.to(Device::cuda()).detach().requires_grad_());
+    for (Tensor& t : cpu) t.requires_grad_();
+    // upsample_conv_same: a 0/1 matmul and an axis swap (the combined kernel), a convolution on
+    // the small grid and a pixel shuffle: every kernel of the path on the device.
+    const Tensor yc = upsample_conv_same(cpu[0], cpu[1], cpu[2], 2), yg = upsample_conv_same(dev[0], dev[1], dev[2], 2);
+    CHECK(yg.device() == Device::cuda());
+    CHECK(scaled_diff(yg, yc) < 1e-5);
+    sum(square(yc)).backward();
+    sum(square(yg)).backward();
+    for (size_t i = 0; i < cpu.size(); ++i) {
+      INFO("input " << i);
+      CHECK(scaled_diff(dev[i].grad(), cpu[i].grad()) < 1e-5);
     }
   }
 }

@@ -1,9 +1,10 @@
 // Parity of the CUDA window ops (max-pool, gather/scatter-add, nearest upsampling, block
-// sum) and the box copy (also in bfloat16 / float16) with the CPU reference, under the emulator. All are exact: they
+// sum, pixel shuffles) and the box copy (also in bfloat16 / float16) with the CPU reference, under the emulator. All are exact: they
 // only select, copy or add in the reference's order (scatter-add with non-overlapping
 // windows adds one term per element; with overlapping ones, rtol 1e-6 / 1e-14 on the sums).
 #include <doctest/doctest.h>
 
+#include <cstring>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -105,6 +106,33 @@ auto device_ptr(T* p) {
   else return p;
 }
 
+// pixel_shuffle and pixel_unshuffle on a 3-D geometry with a different factor per dim, in
+// every dtype: permutations, so bit for bit. The round trip restores x.
+template <class T>
+void check_pixel_shuffle() {
+  PoolGeom g;
+  g.planes = 3;
+  const int64_t in[3] = {3, 5, 7}, k[3] = {2, 1, 3};
+  for (int d = 0; d < 3; ++d) {
+    g.in[d] = in[d];
+    g.k[d] = k[d];
+    g.out[d] = in[d] * k[d];
+  }
+  const int64_t n = g.planes * g.out_volume();
+  const auto x = pn::test::random_vector<T>(n, 63);
+  std::vector<T> y(n), back(n);
+  pn::cpu::pixel_shuffle(g, x.data(), y.data());
+  pn::cpu::pixel_unshuffle(g, y.data(), back.data());
+  CHECK(std::memcmp(back.data(), x.data(), n * sizeof(T)) == 0);
+  // One element by the definition: y[p=2, z=5, h=4, w=20] = x[2 * 6 + (1 * 1 + 0) * 3 + 2, 2, 4, 6].
+  CHECK(std::memcmp(&y[((2 * 6 + 5) * 5 + 4) * 21 + 20], &x[(((2 * 6 + 5) * 3 + 2) * 5 + 4) * 7 + 6], sizeof(T)) == 0);
+  DeviceArray<T> d_x(x), d_y(n), d_back(n);
+  pn::cuda::pixel_shuffle(g, device_ptr(d_x.get()), device_ptr(d_y.get()), nullptr);
+  pn::cuda::pixel_unshuffle(g, device_ptr(d_y.get()), device_ptr(d_back.get()), nullptr);
+  CHECK(std::memcmp(d_y.to_host().data(), y.data(), n * sizeof(T)) == 0);
+  CHECK(std::memcmp(d_back.to_host().data(), x.data(), n * sizeof(T)) == 0);
+}
+
 // Copies box `ext` of a contiguous array shaped S, starting at element src_off, into a zeroed
 // contiguous array shaped D at element dst_off.
 template <class T>
@@ -152,6 +180,13 @@ TEST_CASE("max_pool, index_gather and index_scatter_add match the CPU reference"
 TEST_CASE("upsample_nearest and block_sum match the CPU reference exactly") {
   check_upsample<float>();
   check_upsample<double>();
+}
+
+TEST_CASE("pixel_shuffle and pixel_unshuffle match the CPU reference bit for bit, in every dtype") {
+  check_pixel_shuffle<float>();
+  check_pixel_shuffle<double>();
+  check_pixel_shuffle<pn::math::bfloat16>();
+  check_pixel_shuffle<pn::math::float16>();
 }
 
 TEST_CASE("copy_box (crop, concat, pad) matches the CPU reference exactly") {

@@ -1,5 +1,6 @@
 // The networks with norm + activation fused (nn::Sequential's default) against the same
-// networks with fusion off: the same parameter and buffer names, the fused op really in the
+// networks with fusion off, and pix2pix with its upsampling convolutions in polyphase form
+// against upsample-then-convolve: the same parameter and buffer names, the fused op really in the
 // graph, and outputs, running statistics and every parameter gradient equal within float
 // rounding (float32; the fused op differs from the composite by ~1e-7 relative per layer).
 #include <doctest/doctest.h>
@@ -32,12 +33,14 @@ double relative_diff(const Tensor& a, const Tensor& b) {
 // Runs loss(net) forward and backward on a fused and an unfused copy of a network (built from
 // the same seed; make(aux) gets a generator for dropout or instance noise that outlives the net,
 // seeded alike for both) and compares outputs, buffers and gradients.
+// switch_off(net) turns the fusion under test off (default: norm + activation).
 template <class Net, class Make, class Loss>
-void check_fused_matches_unfused(const char* what, Make make, Loss loss, double tol) {
+void check_fused_matches_unfused(const char* what, Make make, Loss loss, double tol,
+                                 void (*switch_off)(nn::Module&, bool) = nn::set_norm_activation_fusion) {
   INFO(std::string(what));
   Generator aux_fused(4), aux_unfused(4);
   std::shared_ptr<Net> fused = make(aux_fused), unfused = make(aux_unfused);
-  nn::set_norm_activation_fusion(*unfused, false);
+  switch_off(*unfused, false);
   const Tensor yf = loss(*fused), yu = loss(*unfused);
   yf.backward();
   yu.backward();
@@ -128,3 +131,65 @@ TEST_CASE("networks with fused norm + activation match the unfused networks (U-N
       },
       2e-5);
 }
+
+// The op that made y, and the ops below it along first inputs, to depth n.
+std::vector<std::string> first_ops(const Tensor& y, int n) {
+  std::vector<std::string> ops;
+  for (std::shared_ptr<Node> f = y.grad_fn(); f && n-- > 0; f = f->edges.empty() ? nullptr : f->edges[0].fn)
+    ops.push_back(f->op);
+  return ops;
+}
+
+TEST_CASE("a Sequential runs Upsample + stride-1 same Conv in polyphase form where it pays, and only then") {
+  Generator gen(11);
+  nn::Sequential s;
+  s.add(std::make_shared<nn::Upsample>(2));
+  s.add(std::make_shared<nn::Conv>(3, 4, nn::ConvOptions{2, 4, 1, 0, true, nn::Init::normal002(), true}, gen));
+  Tensor big = Tensor::randn({1, 3, 16, 16}, gen).requires_grad_();  // 256 small-grid voxels: pays
+  Tensor small = Tensor::randn({2, 3, 8, 8}, gen).requires_grad_();  // 128: it does not
+  CHECK(first_ops(s(big), 1) == std::vector<std::string>{"pixel_shuffle"});
+  CHECK(s(big).shape() == Shape{1, 4, 32, 32});
+  CHECK(s.summary().find("0: Upsample(nearest x2)  [0 params] -> [1, 3, 32, 32]") != std::string::npos);
+  CHECK(first_ops(s(small), 2) != std::vector<std::string>{"pixel_shuffle", "conv"});
+  CHECK(first_ops(s(small), 1) != std::vector<std::string>{"pixel_shuffle"});
+  s.set_fuse_upsample_conv(false);
+  CHECK(first_ops(s(big), 1) != std::vector<std::string>{"pixel_shuffle"});
+  // Stride 2, or a kernel without a polyphase form (2), runs upsample then convolve.
+  for (int k : {2, 4}) {
+    nn::Sequential t;
+    t.add(std::make_shared<nn::Upsample>(2));
+    t.add(std::make_shared<nn::Conv>(3, 4, nn::ConvOptions{2, k, k == 4 ? 2 : 1, 0, true, nn::Init::normal002(), true},
+                                     gen));
+    CHECK(first_ops(t(big), 1) != std::vector<std::string>{"pixel_shuffle"});
+  }
+}
+
+TEST_CASE("pix2pix with polyphase upsampling convolutions matches upsample-then-convolve (2-D and 3-D)") {
+  for (int dims : {2, 3}) {
+    check_fused_matches_unfused<Pix2PixGenerator>(
+        dims == 2 ? "2-D pix2pix generator, 64x64" : "3-D pix2pix generator, 16x16x16",
+        [dims](Generator& drop) {
+          Generator gen(12);
+          Pix2PixConfig c;
+          c.dims = dims, c.label_channels = 3, c.base_filters = 4, c.depth = 3;
+          return std::make_shared<Pix2PixGenerator>(c, gen, drop);
+        },
+        [dims](Pix2PixGenerator& net) {
+          Generator gen(13);
+          const Shape in = dims == 2 ? Shape{1, 3, 64, 64} : Shape{1, 3, 16, 16, 16};
+          return mean(square(net.forward(Tensor::rand(in, gen))));
+        },
+        2e-5, nn::set_upsample_conv_fusion);
+  }
+  // The polyphase form is really taken: the last step (up x2 from 32x32, conv, tanh) by default,
+  // not with polyphase_upsampling off.
+  for (bool on : {true, false}) {
+    Generator gen(14), drop(15);
+    Pix2PixConfig c;
+    c.label_channels = 3, c.base_filters = 4, c.depth = 3, c.polyphase_upsampling = on;
+    Pix2PixGenerator net(c, gen, drop);
+    const Tensor y = net.forward(Tensor::rand({1, 3, 64, 64}, gen).requires_grad_());
+    CHECK((first_ops(y, 2) == std::vector<std::string>{"tanh", "pixel_shuffle"}) == on);
+  }
+}
+
