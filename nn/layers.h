@@ -37,7 +37,7 @@ class Conv : public UnaryModule {
   // Whether forward_upsampled(x, factor) applies and pays: a stride-1 "same" convolution whose
   // kernel has a polyphase form (autograd/ops/upsample_conv.h), and a small grid of at least
   // kPolyphaseMinVoxels voxels over the batch (below it, the f^d times larger combined kernel
-  // costs more than the multiplications it saves: measured on oneDNN, nn/README).
+  // costs more than the multiplications it saves: measured on oneDNN, docs/02-convolution.md).
   bool takes_upsampled(const Tensor& x, int factor) const;
   // forward(upsample_nearest(x, factor)), computed on the small grid (upsample_conv_same).
   Tensor forward_upsampled(const Tensor& x, int factor);

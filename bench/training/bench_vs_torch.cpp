@@ -22,7 +22,9 @@
 // product, full-size tensors) until its end, through the backward pass, where Python frees
 // them as soon as they are consumed. So both runtimes hold the same tensors in the peak.
 //
-//   bench_vs_torch --workload NAME [--reps N]
+//   bench_vs_torch --workload NAME [--reps N] [--plain-upsampling]
+// --plain-upsampling: pix2pix's decoder upsamples, then convolves (Pix2PixConfig::
+// polyphase_upsampling off), to time the polyphase form (autograd/ops/upsample_conv.h) against it.
 // With PN_PROFILE=1 it also prints the op profile of the timed repetitions to stderr at exit.
 #include <sys/resource.h>
 
@@ -59,6 +61,7 @@ using pn::bench::Clock;
 namespace {
 
 int g_reps = 3;
+bool g_plain_upsampling = false;  // --plain-upsampling
 
 // "1.234,5.678,...": milliseconds, comma-separated.
 std::string join_ms(const std::vector<double>& ms) {
@@ -202,6 +205,7 @@ void pix2pix(int64_t size, bool small) {
   Tensor labels = Tensor::rand({1, 29, size, size}, gen), real = Tensor::rand({1, 1, size, size}, gen);
   Pix2PixConfig pc = Pix2PixConfig::paper_2d();
   if (small) pc.base_filters = 16, pc.depth = 4;
+  pc.polyphase_upsampling = !g_plain_upsampling;
   Pix2PixGenerator p(pc, gen, aux);
   PatchGan d(PatchGanConfig{}, gen, aux);
   translation(small ? "pix2pix_small" : "pix2pix_256", p, [&] { return p.forward(labels); }, d, labels, real);
@@ -284,6 +288,7 @@ int main(int argc, char** argv) {
     if (a == "--workload" && i + 1 < argc) name = argv[++i];
     else if (a == "--reps" && i + 1 < argc) g_reps = std::max(1, std::atoi(argv[++i]));
     else if (a == "--list") list = true;
+    else if (a == "--plain-upsampling") g_plain_upsampling = true;
     else name = "?";
   }
   if (list) {
@@ -292,7 +297,7 @@ int main(int argc, char** argv) {
   }
   auto it = workloads().find(name);
   if (it == workloads().end()) {
-    std::fprintf(stderr, "usage: bench_vs_torch --workload NAME [--reps N] | --list\n");
+    std::fprintf(stderr, "usage: bench_vs_torch --workload NAME [--reps N] [--plain-upsampling] | --list\n");
     return 2;
   }
   const double base = rss_mb();

@@ -216,24 +216,26 @@ void block_sum(const PoolGeom& g, const T* y, T* x, cudaStream_t stream) {
   launch(block_sum_kernel<T>, grid_for(n, kBlock), kBlock, 0, stream, g, y, x, n);
 }
 
-template <class T>
-void pixel_shuffle(const PoolGeom& g, const T* x, T* y, cudaStream_t stream) {
-  PN_PROFILE_DISPATCH("pixel_shuffle", pixel_shuffle<T>, g, x, y, stream);
+// One thread per element of the big grid of g (pixel_shuffle's y), named `op` in errors.
+template <class Kernel, class T>
+void launch_over_big_grid(const char* op, Kernel kernel, const PoolGeom& g, const T* from, T* to, cudaStream_t stream) {
   const int64_t n = g.planes * g.out_volume();
   if (n <= 0) return;
   const int64_t shape[4] = {g.planes, g.out[0], g.out[1], g.out[2]};
-  ErrorScope scope("pixel_shuffle", shape, 4);
-  launch(pixel_shuffle_kernel<T>, grid_for(n, kBlock), kBlock, 0, stream, g, x, y, n);
+  ErrorScope scope(op, shape, 4);
+  launch(kernel, grid_for(n, kBlock), kBlock, 0, stream, g, from, to, n);
+}
+
+template <class T>
+void pixel_shuffle(const PoolGeom& g, const T* x, T* y, cudaStream_t stream) {
+  PN_PROFILE_DISPATCH("pixel_shuffle", pixel_shuffle<T>, g, x, y, stream);
+  launch_over_big_grid("pixel_shuffle", pixel_shuffle_kernel<T>, g, x, y, stream);
 }
 
 template <class T>
 void pixel_unshuffle(const PoolGeom& g, const T* y, T* x, cudaStream_t stream) {
   PN_PROFILE_DISPATCH("pixel_unshuffle", pixel_unshuffle<T>, g, y, x, stream);
-  const int64_t n = g.planes * g.out_volume();
-  if (n <= 0) return;
-  const int64_t shape[4] = {g.planes, g.out[0], g.out[1], g.out[2]};
-  ErrorScope scope("pixel_unshuffle", shape, 4);
-  launch(pixel_unshuffle_kernel<T>, grid_for(n, kBlock), kBlock, 0, stream, g, y, x, n);
+  launch_over_big_grid("pixel_unshuffle", pixel_unshuffle_kernel<T>, g, y, x, stream);
 }
 
 #define PN_INSTANTIATE(T)                                                                                       \

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "autograd/autocast.h"
 #include "autograd/node.h"
 #include "autograd/ops/elementwise.h"
 #include "autograd/ops/reduce.h"
@@ -191,5 +192,19 @@ TEST_CASE("pix2pix with polyphase upsampling convolutions matches upsample-then-
     const Tensor y = net.forward(Tensor::rand({1, 3, 64, 64}, gen).requires_grad_());
     CHECK((first_ops(y, 2) == std::vector<std::string>{"tanh", "pixel_shuffle"}) == on);
   }
+  // Under a bfloat16 autocast scope (16-bit activations handed between the layers, autocast.h
+  // rule 1b): the polyphase network agrees with the plain one within bfloat16's precision.
+  Tensor y16[2];
+  for (bool on : {true, false}) {
+    Generator gen(16), drop(17);
+    Pix2PixConfig c;
+    c.label_channels = 3, c.base_filters = 4, c.depth = 3, c.polyphase_upsampling = on;
+    Pix2PixGenerator net(c, gen, drop);
+    net.eval();
+    const AutocastScope bf16(DType::BFloat16);
+    y16[on] = net.forward(Tensor::rand({1, 3, 64, 64}, gen));
+  }
+  CHECK(relative_diff(y16[1], y16[0]) > 0);
+  CHECK(relative_diff(y16[1], y16[0]) < 3e-2);
 }
 

@@ -1,6 +1,7 @@
 // pixel_shuffle / pixel_unshuffle and the polyphase upsampling convolution
 // (autograd/ops/upsample_conv.h): values against the definitions and against upsample-then-
 // convolve, first and second derivatives by finite differences (float64), errors.
+#include "autograd/autocast.h"
 #include "autograd/engine.h"
 #include "autograd/ops/conv.h"
 #include "autograd/ops/elementwise.h"
@@ -125,4 +126,24 @@ TEST_CASE("upsample_conv_same: gradcheck and gradgradcheck in x, w and bias") {
     CHECK_GRADCHECK(f, in);
     CHECK_GRADGRADCHECK(f, in);
   }
+}
+
+TEST_CASE("upsample_conv_same under a bfloat16 autocast scope: 16-bit convolution, float32 kernel sums") {
+  Generator gen(44);
+  Tensor x = Tensor::randn({1, 3, 16, 16}, gen), w = (Tensor::randn({4, 3, 4, 4}, gen) * 0.1).detach();
+  w.requires_grad_();
+  const Tensor want = upsample_conv_same(x, w, Tensor(), 2);
+  Tensor got;
+  {
+    const AutocastScope bf16(DType::BFloat16);
+    got = upsample_conv_same(x, w, Tensor(), 2);
+  }
+  CHECK(got.dtype() == DType::Float32);  // rule 1: the result cast back outside a Keep16BitScope
+  const auto g = got.to_vector(), e = want.to_vector();
+  double worst = 0, scale = 0;
+  for (size_t i = 0; i < g.size(); ++i) worst = std::max(worst, std::abs(g[i] - e[i])), scale = std::max(scale, std::abs(e[i]));
+  CHECK(worst > 0);                 // it really ran in 16 bits
+  CHECK(worst < 2e-2 * scale);      // bfloat16 operands, float32 accumulation
+  sum(got).backward();
+  CHECK(w.grad().dtype() == DType::Float32);  // the master weight's gradient
 }
