@@ -11,7 +11,7 @@ namespace pn::models {
 SpadeResBlock::SpadeResBlock(int64_t in, int64_t out, const SpadeConfig& cfg, Generator& gen)
     : in_(in), out_(out), slope_(cfg.slope) {
   const int64_t mid = std::min(in, out);
-  nn::SpadeNormOptions so{cfg.dims, cfg.hidden, 3, 1e-5};
+  nn::SpadeNormOptions so{cfg.dims, cfg.hidden, 3, 1e-5, cfg.joint_affine};
   nn::ConvOptions c3{cfg.dims, 3, 1, 1, true, nn::Init::normal002()};
   norm0_ = register_module("norm0", std::make_shared<nn::SpadeNorm>(in, cfg.label_channels, so, gen));
   nn::ConvOptions c3_no_bias = c3;  // conv0 feeds a SPADE norm, which cancels a bias

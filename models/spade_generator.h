@@ -23,6 +23,7 @@ struct SpadeConfig {
   int64_t hidden = 128;  // SPADE's shared-convolution width
   int out_kernel = 7;
   double slope = 0.2;
+  bool joint_affine = true;  // each SPADE norm's gamma and beta as one convolution (nn/spade_norm.h)
 };
 
 class SpadeResBlock : public nn::Module {

@@ -1,6 +1,7 @@
 #include "nn/spade_norm.h"
 
 #include "autograd/autocast.h"
+#include "autograd/ops/concat.h"
 #include "autograd/ops/conv.h"
 #include "autograd/ops/elementwise.h"
 #include "autograd/ops/norm.h"
@@ -38,13 +39,30 @@ Tensor SpadeNorm::forward(const Tensor& x, const Tensor& labels) {
   // meet a 16-bit normalised x.
   Keep16BitScope keep;
   Tensor h = relu((*shared_)(m));
-  Tensor y = instance_norm(autocast_operand(x), {}, {}, opt_.eps) * add_scalar((*gamma_)(h), 1.0) + (*beta_)(h);
+  const auto [gamma, beta] = gamma_beta(h);
+  Tensor y = instance_norm(autocast_operand(x), {}, {}, opt_.eps) * add_scalar(gamma, 1.0) + beta;
   set_output_shape(y.shape());
   return y;
 }
 
+// gamma(h) and beta(h): two convolutions, or one with the weights and biases stacked, split.
+std::pair<Tensor, Tensor> SpadeNorm::gamma_beta(const Tensor& h) {
+  if (!opt_.joint_affine) return {(*gamma_)(h), (*beta_)(h)};
+  const Tensor w = concat({gamma_->weight, beta_->weight}, 0), b = concat({*gamma_->bias, *beta_->bias}, 0);
+  const Tensor both = conv(h, w, b, {1}, {opt_.kernel / 2});
+  Tensor gamma = narrow(both, 1, 0, channels_), beta = narrow(both, 1, channels_, channels_);
+  gamma_->set_output_shape(gamma.shape());
+  beta_->set_output_shape(beta.shape());
+  return {gamma, beta};
+}
+
 std::string SpadeNorm::describe() const {
   return fmt::format("SpadeNorm({} channels, {} label channels, hidden {})", channels_, label_channels_, opt_.hidden);
+}
+
+void set_spade_joint_affine(Module& root, bool on) {
+  if (auto* n = dynamic_cast<SpadeNorm*>(&root)) n->set_joint_affine(on);
+  for (const auto& [name, child] : root.children()) set_spade_joint_affine(*child, on);
 }
 
 }  // namespace pn::nn

@@ -22,9 +22,10 @@
 // product, full-size tensors) until its end, through the backward pass, where Python frees
 // them as soon as they are consumed. So both runtimes hold the same tensors in the peak.
 //
-//   bench_vs_torch --workload NAME [--reps N] [--plain-upsampling]
+//   bench_vs_torch --workload NAME [--reps N] [--plain-upsampling] [--separate-affine]
 // --plain-upsampling: pix2pix's decoder upsamples, then convolves (Pix2PixConfig::
-// polyphase_upsampling off), to time the polyphase form (autograd/ops/upsample_conv.h) against it.
+// polyphase_upsampling off), to time the polyphase form (autograd/ops/upsample_conv.h) against it;
+// --separate-affine: SPADE's gamma and beta as two convolutions (SpadeConfig::joint_affine off).
 // With PN_PROFILE=1 it also prints the op profile of the timed repetitions to stderr at exit.
 #include <sys/resource.h>
 
@@ -62,6 +63,7 @@ namespace {
 
 int g_reps = 3;
 bool g_plain_upsampling = false;  // --plain-upsampling
+bool g_separate_affine = false;   // --separate-affine
 
 // "1.234,5.678,...": milliseconds, comma-separated.
 std::string join_ms(const std::vector<double>& ms) {
@@ -217,6 +219,7 @@ void spade(int64_t size, bool small) {
   SpadeConfig sc;
   sc.out_size = {size, size};
   if (small) sc.filters = {64, 32, 16}, sc.hidden = 32;
+  sc.joint_affine = !g_separate_affine;
   SpadeGenerator s(sc, gen);
   PatchGan d(PatchGanConfig{}, gen, aux);
   Tensor z = Tensor::randn({1, sc.z_dim}, gen);
@@ -289,6 +292,7 @@ int main(int argc, char** argv) {
     else if (a == "--reps" && i + 1 < argc) g_reps = std::max(1, std::atoi(argv[++i]));
     else if (a == "--list") list = true;
     else if (a == "--plain-upsampling") g_plain_upsampling = true;
+    else if (a == "--separate-affine") g_separate_affine = true;
     else name = "?";
   }
   if (list) {
@@ -297,7 +301,7 @@ int main(int argc, char** argv) {
   }
   auto it = workloads().find(name);
   if (it == workloads().end()) {
-    std::fprintf(stderr, "usage: bench_vs_torch --workload NAME [--reps N] [--plain-upsampling] | --list\n");
+    std::fprintf(stderr, "usage: bench_vs_torch --workload NAME [--reps N] [--plain-upsampling] [--separate-affine] | --list\n");
     return 2;
   }
   const double base = rss_mb();

@@ -154,6 +154,7 @@ void validate_translate(const Checker& k) {
   k.positive_int("translate.spade.latent_dim");
   k.positive_ints("translate.spade.filters");
   k.positive_int("translate.spade.out_kernel");
+  k.one_of("translate.spade.affine", {"joint", "separate"});  // read by make_translator
   k.positive_ints("translate.discriminator.filters");
   k.positive_int("translate.discriminator.kernel");
   k.range("translate.discriminator.leaky_slope", 0, 1);

@@ -43,6 +43,7 @@ struct Translator {
   int dims = 2;
   double l1 = 10;
   std::string upsampling;  // pix2pix's decoder (translate.pix2pix.upsample); empty for SPADE
+  std::string affine;      // SPADE's gamma / beta convolutions (translate.spade.affine); empty for pix2pix
 };
 
 Translator make_translator(const Config& cfg, const std::string& model, Generator& gen, Generator& dropout_gen) {
@@ -57,6 +58,8 @@ Translator make_translator(const Config& cfg, const std::string& model, Generato
     c.label_channels = classes;
     c.filters = cfg.integers("translate.spade.filters");
     c.out_kernel = static_cast<int>(cfg.integer("translate.spade.out_kernel"));
+    t.affine = cfg.string("translate.spade.affine");
+    c.joint_affine = t.affine == "joint";
     auto g = std::make_shared<models::SpadeGenerator>(c, gen);
     t.module = g;
     t.generate = [g, z = c.z_dim](const Tensor& labels, Generator& r) {
@@ -192,7 +195,8 @@ TranslateResult train_translation(TrainingLoop& loop, const Config& cfg, const s
     std::printf("translate train %s: %zu volumes (%s), L1 weight %g; generator %lld, discriminator %lld parameters%s\n",
                 model.c_str(), train.size(), gan.t.dims == 2 ? "2-D slices" : "3-D", gan.t.l1,
                 (long long)gan.t.module->num_parameters(), (long long)gan.d->num_parameters(),
-                gan.t.upsampling.empty() ? "" : ("; decoder upsampling " + gan.t.upsampling).c_str());
+                gan.t.upsampling.empty() ? ("; SPADE gamma / beta convolutions " + gan.t.affine).c_str()
+                                         : ("; decoder upsampling " + gan.t.upsampling).c_str());
   }
   loop.resume();
   TranslationStep step{gan, og, od, dp_g, dp_d, sg, sd, loop.precision()};

@@ -36,6 +36,7 @@ TEST_CASE("paper preset carries the study's settings from PAPER.md") {
   CHECK(c.boolean("translate.with_spade"));
   CHECK(c.number("translate.pix2pix.dropout") == 0.3);
   CHECK(c.string("translate.pix2pix.upsample") == "polyphase");
+  CHECK(c.string("translate.spade.affine") == "joint");
   CHECK(c.integer("segment.batch") == 5);
   CHECK(c.number("segment.lr") == 1e-4);
   CHECK(c.integer("segment.epochs") == 500);
@@ -98,6 +99,8 @@ TEST_CASE("medium preset is small with a finer grid, deeper networks and a large
   // The study presets upsample, then convolve, as when the README's tables were measured.
   CHECK(small.string("translate.pix2pix.upsample") == "plain");
   CHECK(medium.string("translate.pix2pix.upsample") == "plain");
+  CHECK(small.string("translate.spade.affine") == "separate");
+  CHECK(medium.string("translate.spade.affine") == "separate");
 }
 
 TEST_CASE("resolved config writes back as TOML that reads to the same config") {
@@ -193,6 +196,8 @@ TEST_CASE("validation names the key and what is valid") {
   CHECK(invalid("segment.epochs=0").find("segment.epochs = 0: must be >= 1") != std::string::npos);
   CHECK(invalid("translate.pix2pix.upsample=\"bilinear\"")
             .find("translate.pix2pix.upsample = \"bilinear\": must be one of: polyphase, plain") != std::string::npos);
+  CHECK(invalid("translate.spade.affine=\"fused\"")
+            .find("translate.spade.affine = \"fused\": must be one of: joint, separate") != std::string::npos);
   CHECK(invalid("run.device=\"tpu\"").find("run.device = \"tpu\": must be one of: auto, cpu, cuda") != std::string::npos);
   CHECK(invalid("segment.loss=\"dice\"").find("segment.loss = \"dice\": must be one of: soft_dice, dice_ce, batch_dice") !=
         std::string::npos);

@@ -15,6 +15,8 @@
 #include "models/lesion_wgan.h"
 #include "models/patchgan.h"
 #include "models/pix2pix.h"
+#include "models/spade_generator.h"
+#include "nn/spade_norm.h"
 #include "models/unet.h"
 #include "test_util.h"
 
@@ -206,5 +208,29 @@ TEST_CASE("pix2pix with polyphase upsampling convolutions matches upsample-then-
   }
   CHECK(relative_diff(y16[1], y16[0]) > 0);
   CHECK(relative_diff(y16[1], y16[0]) < 3e-2);
+}
+
+TEST_CASE("SPADE with each norm's gamma and beta as one convolution matches two convolutions") {
+  check_fused_matches_unfused<SpadeGenerator>(
+      "2-D SPADE generator, 32x32",
+      [](Generator&) {
+        Generator gen(18);
+        SpadeConfig c;
+        c.out_size = {32, 32}, c.z_dim = 8, c.label_channels = 3, c.filters = {8, 4}, c.hidden = 8;
+        return std::make_shared<SpadeGenerator>(c, gen);
+      },
+      [](SpadeGenerator& net) {
+        Generator gen(19);
+        return mean(square(net.forward(Tensor::randn({2, 8}, gen), Tensor::rand({2, 3, 32, 32}, gen))));
+      },
+      2e-5, nn::set_spade_joint_affine);
+  // The joint form is really taken: the shift beta comes out of a narrow of the one convolution.
+  for (bool joint : {true, false}) {
+    Generator gen(20);
+    nn::SpadeNorm norm(4, 3, nn::SpadeNormOptions{2, 8, 3, 1e-5, joint}, gen);
+    const Tensor y = norm.forward(Tensor::randn({1, 4, 6, 6}, gen), Tensor::rand({1, 3, 6, 6}, gen));
+    REQUIRE(y.grad_fn()->op == "add");
+    CHECK((y.grad_fn()->edges[1].fn->op == "narrow") == joint);
+  }
 }
 
