@@ -48,6 +48,7 @@
 //      broadcast operand: the bias a conv adds in 16 bits) reads the 16-bit elements,
 //      accumulates in double and rounds once to 16 bits: the float32 sum of the same values,
 //      rounded, with no float32 copy of the tensor (kernels/cpu/reduce.h, kernels/cuda/reduce.h).
+//      A mean of a 16-bit tensor is that double sum scaled, then rounded once.
 //      (softmax / log_softmax also take 16-bit tensors, with float32 math, but autocast hands
 //      them float32, as PyTorch's does.)
 //   3. float64 operands are never cast (gradchecks are unchanged), nor are operands that

@@ -35,6 +35,7 @@ struct ReduceGeom {
   int ndim = 0;
   int64_t shape[kMaxDims] = {};
   bool reduce[kMaxDims] = {};
+  double scale = 1;  // each sum is multiplied by it (in double) before its one rounding: a mean
 };
 
 

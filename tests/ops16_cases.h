@@ -74,6 +74,10 @@ inline const std::vector<Op16Case>& op16_cases() {
       {"sum of everything", {{9001}}, [](const auto& x) { return sum(x[0]); }, 0},
       {"sum over the outer axis", {{37, 13}}, [](const auto& x) { return sum(x[0], {0}, true); }, 0},
       {"sum over the middle axis", {{7, 30, 9}}, [](const auto& x) { return sum(x[0], {1}); }, 0},
+      // Means: the sum scaled in double, then rounded once (the float32 side rounds its sum and
+      // its mean, well inside a 16-bit rounding); the gradient scaled once.
+      {"mean per channel", {{3, 4, 1701}}, [](const auto& x) { return mean(x[0], {0, 2}); }, 0},
+      {"mean of everything", {{9001}}, [](const auto& x) { return mean(x[0]); }, 0},
       // Box copies: concat (the U-Net's skips), narrow and crop / pad.
       {"concat channels", {{2, 3, 5, 7}, {2, 4, 5, 7}}, [](const auto& x) { return concat({x[0], x[1]}, 1); }, 0},
       {"narrow, crop_pad", {{2, 5, 9, 11}},

@@ -8,7 +8,10 @@
 
 namespace pn {
 
-Tensor sum(const Tensor& x, const std::vector<int>& axes_in, bool keepdim) {
+namespace {
+
+// scale * (the sum of x over axes_in), rounded once to x's dtype (kernels/cpu/reduce.h).
+Tensor scaled_sum(const Tensor& x, const std::vector<int>& axes_in, bool keepdim, double scale) {
   PN_CHECK(x.defined(), "sum: undefined input");
   Backend& be = backend_for(x.device(), "sum");
   const int n = x.dim();
@@ -34,18 +37,31 @@ Tensor sum(const Tensor& x, const std::vector<int>& axes_in, bool keepdim) {
     }
   }
   if (g.ndim == 0) { g.ndim = 1; g.shape[0] = 1; g.reduce[0] = true; }
+  g.scale = scale;
   if (x.numel() == 0) y.fill_(0.0);
   else be.sum_reduce(x.dtype(), x.raw(), y.raw(), g);
   Shape xs = x.shape();
   Shape keep_shape_full = xs;
   for (int i = 0; i < n; ++i) if (red[i]) keep_shape_full[i] = 1;
-  // The gradient is gr broadcast over the summed axes; it is handed on unexpanded (size 1
-  // along them) and the engine expands it only for a consumer that needs it whole.
-  record(y, "sum", {x}, [keep_shape_full](const Tensor& gr, const NeedMask&) -> Grads {
-    return {gr.reshape(keep_shape_full)};
+  // The gradient is (scale times) gr broadcast over the summed axes; it is handed on unexpanded
+  // (size 1 along them) and the engine expands it only for a consumer that needs it whole.
+  record(y, scale == 1 ? "sum" : "mean", {x}, [keep_shape_full, scale](const Tensor& gr, const NeedMask&) -> Grads {
+    return {scale == 1 ? gr.reshape(keep_shape_full) : mul_scalar(gr.reshape(keep_shape_full), scale)};
   });
   return y;
 }
+
+// mean = sum / count. A 16-bit mean is scaled before its one rounding, as PyTorch does; float32
+// and float64 round the sum, then scale it (within an ulp; the values the study was measured with).
+Tensor mean_of(const Tensor& x, const std::vector<int>& axes, bool keepdim, int64_t count) {
+  const double scale = 1.0 / static_cast<double>(count);
+  if (is_low_precision(x.dtype())) return scaled_sum(x, axes, keepdim, scale);
+  return mul_scalar(scaled_sum(x, axes, keepdim, 1.0), scale);
+}
+
+}  // namespace
+
+Tensor sum(const Tensor& x, const std::vector<int>& axes, bool keepdim) { return scaled_sum(x, axes, keepdim, 1.0); }
 
 Tensor sum(const Tensor& x) {
   std::vector<int> all(x.dim());
@@ -62,12 +78,14 @@ Tensor mean(const Tensor& x, const std::vector<int>& axes, bool keepdim) {
     seen[k] = true;
   }
   PN_CHECK(count > 0, "mean: reducing zero elements of {}", x.desc());
-  return mul_scalar(sum(x, axes, keepdim), 1.0 / static_cast<double>(count));
+  return mean_of(x, axes, keepdim, count);
 }
 
 Tensor mean(const Tensor& x) {
   PN_CHECK(x.numel() > 0, "mean: empty tensor {}", x.desc());
-  return mul_scalar(sum(x), 1.0 / static_cast<double>(x.numel()));
+  std::vector<int> all(x.dim());
+  for (int i = 0; i < x.dim(); ++i) all[i] = i;
+  return mean_of(x, all, false, x.numel());
 }
 
 }  // namespace pn

@@ -42,7 +42,7 @@ void sum_reduce(const T* x, T* out, const kernels::ReduceGeom& g) {
     }
     double s = 0;
     for (double p : part) s += p;
-    out[0] = static_cast<T>(s);
+    out[0] = static_cast<T>(s * g.scale);
     return;
   }
   // Strides of the input, and the sizes of the reduced and kept sub-spaces.
@@ -68,7 +68,7 @@ void sum_reduce(const T* x, T* out, const kernels::ReduceGeom& g) {
         if (g.reduce[d]) { off += (rr % g.shape[d]) * stride[d]; rr /= g.shape[d]; }
       s = sum_range(x + off, run, s);
     }
-    out[o] = static_cast<T>(s);
+    out[o] = static_cast<T>(s * g.scale);
   }
 }
 

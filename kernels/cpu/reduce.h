@@ -8,7 +8,7 @@
 //             T is float, double, math::bfloat16 or math::float16.
 //   ensures   out[k] = the sum of the x elements that project to k, each widened exactly to
 //             double and added in memory order (whole-tensor sums: 64 fixed chunks, then the
-//             chunks in order), rounded once to T's storage through float for the 16-bit
+//             chunks in order), times g.scale in double (1: exact; 1 / count: a mean), rounded once to T's storage through float for the 16-bit
 //             types (math::bfloat16(double): as PyTorch, which rounds its float sum; so a
 //             16-bit sum equals the float32 sum of the same values, rounded to 16 bits).
 #pragma once

@@ -47,6 +47,7 @@ struct ReducePlan {
   int64_t kshape[kernels::kMaxDims] = {}, kstride[kernels::kMaxDims] = {};
   int64_t rshape[kernels::kMaxDims] = {}, rstride[kernels::kMaxDims] = {};
   int64_t rows = 1, cols = 1, reduced = 1;
+  double scale = 1;  // ReduceGeom::scale
 };
 
 // Offset of linear index i over (shape, stride)[0..n): row-major decomposition.
@@ -63,6 +64,7 @@ __device__ __forceinline__ int64_t offset_of(int64_t i, int n, const int64_t* sh
 // The split kernel's view: out[c] = sum over n < N, s < S of x[(n C + c) S + s].
 struct SplitGeom {
   int64_t n = 0, c = 0, s = 0;
+  double scale = 1;  // ReduceGeom::scale
 };
 
 // The block's sum of v (every thread calls it); valid in thread 0.
@@ -103,7 +105,7 @@ __global__ void split_sum_kernel(const T* x, SplitGeom g, int64_t chunk, T* out,
   const int64_t end = first + chunk < size ? first + chunk : size;
   for (int64_t c = blockIdx.y; c < g.c; c += gridDim.y) {
     const double v = block_sum(thread_share(x, g, c, first, end), warp_sums);
-    if (threadIdx.x == 0 && gridDim.x == 1) out[c] = rounded<T>(v);
+    if (threadIdx.x == 0 && gridDim.x == 1) out[c] = rounded<T>(v * g.scale);
     else if (threadIdx.x == 0) partials[blockIdx.x * g.c + c] = v;
     __syncthreads();  // the next output overwrites the slots
   }
@@ -111,11 +113,11 @@ __global__ void split_sum_kernel(const T* x, SplitGeom g, int64_t chunk, T* out,
 
 // Stage 2: one thread per output adds its chunks' partials in order (reads coalesced over c).
 template <class T>
-__global__ void split_merge_kernel(const double* partials, int64_t outputs, unsigned chunks, T* out) {
+__global__ void split_merge_kernel(const double* partials, int64_t outputs, unsigned chunks, double scale, T* out) {
   for (int64_t c = global_index(); c < outputs; c += grid_stride()) {
     double v = 0;
     for (unsigned k = 0; k < chunks; ++k) v += partials[k * outputs + c];
-    out[c] = rounded<T>(v);
+    out[c] = rounded<T>(v * scale);
   }
 }
 
@@ -142,7 +144,7 @@ __global__ void sum_reduce_kernel(const T* x, T* out, ReducePlan p) {
     if (tid < 32) {
       double v = partial[tid];
       for (unsigned delta = 16; delta >= bx; delta >>= 1) v += __shfl_down_sync(0xffffffffu, v, delta);
-      if (ty == 0 && col < p.cols) out[row * p.cols + col] = rounded<T>(v);
+      if (ty == 0 && col < p.cols) out[row * p.cols + col] = rounded<T>(v * p.scale);
     }
     __syncthreads();  // the next iteration overwrites partial
   }
@@ -178,6 +180,7 @@ ReducePlan make_plan(const kernels::ReduceGeom& g) {
   for (int i = 0; i < nr; ++i) { p.rshape[i] = rsh[nr - 1 - i]; p.rstride[i] = rst[nr - 1 - i]; p.reduced *= rsh[i]; }
   p.nk = nk;
   p.nr = nr;
+  p.scale = g.scale;
   if (nr == 0) { p.nr = 1; p.rshape[0] = 1; p.rstride[0] = 0; }  // nothing reduced: a copy
   if (nk == 0) { p.kshape[0] = 1; p.kstride[0] = 0; p.nk = 1; }
   return p;
@@ -188,8 +191,8 @@ ReducePlan make_plan(const kernels::ReduceGeom& g) {
 // that is not innermost, the innermost reduced dim contiguous.
 bool split_geom_of(const ReducePlan& p, SplitGeom& sg) {
   if (p.cols != 1 || p.nk != 1) return false;
-  if (p.nr == 1 && (p.rstride[0] == 1 || p.rshape[0] == 1)) sg = {1, p.kshape[0], p.rshape[0]};
-  else if (p.nr == 2 && p.rstride[1] == 1 && p.rstride[0] == p.kshape[0] * p.rshape[1]) sg = {p.rshape[0], p.kshape[0], p.rshape[1]};
+  if (p.nr == 1 && (p.rstride[0] == 1 || p.rshape[0] == 1)) sg = {1, p.kshape[0], p.rshape[0], p.scale};
+  else if (p.nr == 2 && p.rstride[1] == 1 && p.rstride[0] == p.kshape[0] * p.rshape[1]) sg = {p.rshape[0], p.kshape[0], p.rshape[1], p.scale};
   else return false;
   return true;
 }
@@ -210,7 +213,7 @@ void split_sum(const T* x, T* out, const SplitGeom& g, cudaStream_t stream) {
                                 stream));
   launch(split_sum_kernel<T>, grid, dim3(kThreads), 0, stream, x, g, chunk, out, partials);
   launch(split_merge_kernel<T>, grid_for(g.c, kThreads), kThreads, 0, stream, static_cast<const double*>(partials), g.c,
-         static_cast<unsigned>(chunks), out);
+         static_cast<unsigned>(chunks), g.scale, out);
   PN_CUDA_CHECK(cudaFreeAsync(partials, stream));
 }
 

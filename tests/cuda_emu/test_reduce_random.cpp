@@ -91,11 +91,14 @@ std::vector<uint16_t> bits16(const std::vector<T>& v) {
 // bits, and the device equals the CPU bit for bit (both sum exactly in double at these sizes:
 // a 16-bit value has at most 24 significant bits above 2^-24). Many draws, because a sum
 // rounded in 16 bits too early (a chunk's partial, say) still rounds right most of the time.
+// With scale = 1 / count (a mean) the same holds for the scaled sum, rounded once; rounding the
+// sum first and then the scaled sum (the old mean) differs in some draws, which the count shows.
 template <class H, class D>
-void check_reductions16() {
+void check_reductions16(bool mean, int* twice_differs = nullptr) {
   int k = 0;
-  for (const auto& g : reduce_geoms()) {
+  for (auto g : reduce_geoms()) {
     const auto [n, nout] = sizes(g);
+    if (mean) g.scale = static_cast<double>(nout) / static_cast<double>(n);
     for (int draw = 0; draw < 6; ++draw) {
       INFO("sum_reduce over " << n << " elements to " << nout << ", draw " << draw);
       const auto x32 = pn::test::random_vector<float>(n, 500 + k++);
@@ -107,6 +110,14 @@ void check_reductions16() {
       pn::cpu::sum_reduce(widened.data(), sum32.data(), g);
       for (int64_t o = 0; o < nout; ++o) sum32_rounded[o] = H(sum32[o]);
       CHECK(bits16(want) == bits16(sum32_rounded));
+      if (twice_differs) {  // the old mean: the 16-bit sum, then the scaled sum rounded again
+        pn::kernels::ReduceGeom plain = g;
+        plain.scale = 1;
+        std::vector<H> sum16(nout), twice(nout);
+        pn::cpu::sum_reduce(x.data(), sum16.data(), plain);
+        for (int64_t o = 0; o < nout; ++o) twice[o] = H(static_cast<float>(sum16[o]) * static_cast<float>(g.scale));
+        *twice_differs += bits16(twice) != bits16(want);
+      }
       std::vector<D> on_device(x.size());
       std::memcpy(static_cast<void*>(on_device.data()), x.data(), 2 * x.size());
       DeviceArray<D> d_x(on_device), d_out(nout);
@@ -145,8 +156,15 @@ TEST_CASE("sum_reduce matches the CPU reference over kept/reduced axis patterns"
 }
 
 TEST_CASE("16-bit sum_reduce: the float32 sum rounded once on the CPU, and the device bit for bit") {
-  check_reductions16<pn::math::bfloat16, __nv_bfloat16>();
-  check_reductions16<pn::math::float16, __half>();
+  check_reductions16<pn::math::bfloat16, __nv_bfloat16>(false);
+  check_reductions16<pn::math::float16, __half>(false);
+}
+
+TEST_CASE("16-bit means (sum_reduce with a scale) round once, on the CPU and the device alike") {
+  int twice_differs = 0;
+  check_reductions16<pn::math::bfloat16, __nv_bfloat16>(true, &twice_differs);
+  check_reductions16<pn::math::float16, __half>(true, &twice_differs);
+  CHECK(twice_differs > 0);  // the draws tell one rounding from two
 }
 
 TEST_CASE("random fills match the CPU reference exactly") {
