@@ -1,7 +1,8 @@
 // Concatenation and its inverse, narrowing, along one axis, exchanging two neighbouring
-// axes, and cropping / zero padding of the spatial dims of (N, C, spatial...) tensors. Each op's backward is the other of
-// its pair (concat <-> narrow, crop_pad <-> crop_pad with negated offsets), so all of
-// them are differentiable to any order. All are box copies (kernels/cpu/copy.h).
+// axes, and cropping / zero padding of the spatial dims of (N, C, spatial...) tensors. Each
+// op's backward is the other of its pair (concat <-> narrow, crop_pad <-> crop_pad with
+// negated offsets, swap_axes <-> itself), so all of them are differentiable to any order.
+// All are box copies (kernels/cpu/copy.h).
 #pragma once
 #include <cstdint>
 #include <vector>

@@ -71,7 +71,8 @@ Tensor polyphase_weight(const Tensor& w, int factor) {
 }
 
 Tensor upsample_conv_same(const Tensor& x, const Tensor& w, const Tensor& bias, int factor) {
-  PN_CHECK(x.defined() && w.defined() && x.dim() == w.dim(), "upsample_conv_same: x {} and w {} must have the same rank",
+  PN_CHECK(x.defined() && w.defined() && x.dim() == w.dim(),
+           "upsample_conv_same: x {} and w {} must have the same rank",
            x.defined() ? x.desc() : "undefined", w.defined() ? w.desc() : "undefined");
   const Tensor big_w = polyphase_weight(w, factor);
   const int64_t phases = big_w.size(0) / w.size(0);

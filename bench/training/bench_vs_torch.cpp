@@ -301,7 +301,8 @@ int main(int argc, char** argv) {
   }
   auto it = workloads().find(name);
   if (it == workloads().end()) {
-    std::fprintf(stderr, "usage: bench_vs_torch --workload NAME [--reps N] [--plain-upsampling] [--separate-affine] | --list\n");
+    std::fprintf(stderr,
+                 "usage: bench_vs_torch --workload NAME [--reps N] [--plain-upsampling] [--separate-affine] | --list\n");
     return 2;
   }
   const double base = rss_mb();
