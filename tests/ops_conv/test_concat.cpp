@@ -1,4 +1,4 @@
-// concat, narrow, pad_axis, crop_pad, center_crop and zero_pad_center: values, first and
+// concat, narrow, pad_axis, swap_axes, crop_pad, center_crop and zero_pad_center: values, first and
 // second derivatives by finite differences (float64), round trips and errors.
 #include "autograd/ops/conv.h"
 #include "autograd/ops/elementwise.h"
@@ -85,4 +85,26 @@ TEST_CASE("concat and crop errors name the op and the shapes") {
   CHECK_THROWS_WITH_AS(center_crop(a, {5, 4}), doctest::Contains("center_crop: [5, 4] larger than input"), pn::Error);
   CHECK_THROWS_WITH_AS(zero_pad_center(a, {3, 4}), doctest::Contains("zero_pad_center: [3, 4] smaller than input"), pn::Error);
   CHECK(concat({a}, 1).same(a));
+}
+
+TEST_CASE("swap_axes: values by the definition, its own inverse, gradcheck and gradgradcheck, errors") {
+  std::vector<double> v(12);
+  for (int i = 0; i < 12; ++i) v[i] = i;
+  Tensor x = Tensor::from_vector(v, {2, 3, 2}, DType::Float64);
+  Tensor y = swap_axes(x, 0);  // [3, 2, 2]: y[j, i, k] = x[i, j, k]
+  CHECK(y.shape() == Shape{3, 2, 2});
+  CHECK(y.to_vector() == std::vector<double>{0, 1, 6, 7, 2, 3, 8, 9, 4, 5, 10, 11});
+  CHECK(swap_axes(x, 1).to_vector() == std::vector<double>{0, 2, 4, 1, 3, 5, 6, 8, 10, 7, 9, 11});  // runs of 1
+  Generator gen(45);
+  for (int axis : {0, 1, 2}) {
+    CAPTURE(axis);
+    Tensor a = rand_input({2, 3, 4, 2}, gen);
+    CHECK(swap_axes(swap_axes(a, axis), axis).to_vector() == a.to_vector());
+    TensorFn f = [axis](const std::vector<Tensor>& in) { return square(swap_axes(in[0], axis)); };
+    CHECK_GRADCHECK(f, std::vector<Tensor>{a});
+    CHECK_GRADGRADCHECK(f, std::vector<Tensor>{a});
+  }
+  CHECK_THROWS_WITH_AS(swap_axes(Tensor::zeros({2, 3}), 1),
+                       doctest::Contains("swap_axes: axis 1 of float32[2, 3] cpu has no next axis to swap with"),
+                       pn::Error);
 }
