@@ -238,13 +238,11 @@ Tensor Sequential::forward(const Tensor& x) {
 }
 
 void set_norm_activation_fusion(Module& root, bool on) {
-  if (auto* s = dynamic_cast<Sequential*>(&root)) s->set_fuse_norm_activation(on);
-  for (const auto& [name, child] : root.children()) set_norm_activation_fusion(*child, on);
+  root.for_each<Sequential>([on](Sequential& s) { s.set_fuse_norm_activation(on); });
 }
 
 void set_upsample_conv_fusion(Module& root, bool on) {
-  if (auto* s = dynamic_cast<Sequential*>(&root)) s->set_fuse_upsample_conv(on);
-  for (const auto& [name, child] : root.children()) set_upsample_conv_fusion(*child, on);
+  root.for_each<Sequential>([on](Sequential& s) { s.set_fuse_upsample_conv(on); });
 }
 
 }  // namespace pn::nn

@@ -44,6 +44,12 @@ class Module {
   const Shape& output_shape() const { return output_shape_; }
   void set_output_shape(const Shape& s) { output_shape_ = s; }
   const std::vector<std::pair<std::string, std::shared_ptr<Module>>>& children() const { return children_; }
+  // Calls f(m) for every module m of type M in the tree under this one, itself included.
+  template <class M, class F>
+  void for_each(F f) {
+    if (auto* m = dynamic_cast<M*>(this)) f(*m);
+    for (const auto& [name, child] : children_) child->template for_each<M>(f);
+  }
 
  protected:
   Tensor& register_parameter(const std::string& name, Tensor t);

@@ -61,8 +61,7 @@ std::string SpadeNorm::describe() const {
 }
 
 void set_spade_joint_affine(Module& root, bool on) {
-  if (auto* n = dynamic_cast<SpadeNorm*>(&root)) n->set_joint_affine(on);
-  for (const auto& [name, child] : root.children()) set_spade_joint_affine(*child, on);
+  root.for_each<SpadeNorm>([on](SpadeNorm& n) { n.set_joint_affine(on); });
 }
 
 }  // namespace pn::nn
