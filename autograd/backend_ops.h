@@ -25,11 +25,11 @@ namespace pn {
 
 // The ops with bfloat16 / float16 kernels on the CPU and CUDA backends alike (a backend's
 // `low_precision(op)`, backend_impl.h): what autocast needs (autograd/autocast.h), plus
-// fills, box copies, the elementwise maps, pooling, upsampling, pixel shuffles, softmax and sums (each 16-bit
+// fills, box copies and transposes, the elementwise maps, pooling, upsampling, pixel shuffles, softmax and sums (each 16-bit
 // element widened, the sum accumulated in double and rounded once: kernels/cpu/reduce.h).
 inline constexpr std::string_view kLowPrecisionOps[] = {
     "cast",           "fill",           "unary",          "binary",         "where",          "sum_reduce",
-    "copy_box",       "max_pool_forward", "index_gather", "index_scatter_add", "upsample_nearest",
+    "copy_box",       "transpose_last_two", "max_pool_forward", "index_gather", "index_scatter_add", "upsample_nearest",
     "block_sum",      "pixel_shuffle",  "pixel_unshuffle", "conv_forward", "conv_backward_input",
     "conv_backward_weight", "gemm",
     "norm_stats",     "norm_forward",   "norm_backward",  "norm_act_forward", "norm_act_backward",
@@ -113,8 +113,10 @@ constexpr bool in_low_precision_ops(std::string_view op) {
   OP(pixel_shuffle,    (const kernels::PoolGeom& g, const void* x, void* y), (g, IN_T(x), OUT_T(y)))           \
   OP(pixel_unshuffle,  (const kernels::PoolGeom& g, const void* y, void* x), (g, IN_T(y), OUT_T(x)))           \
   OP(block_sum, (const kernels::PoolGeom& g, const void* y, void* x), (g, IN_T(y), OUT_T(x)))                  \
-  /* Box copies (concat, narrow, crop, pad); src and dst point at the boxes' first elements. */                \
+  /* Box copies (concat, narrow, crop, pad: src, dst at the boxes' first elements); batched transposes. */      \
   OP(copy_box, (const void* src, void* dst, const kernels::BoxCopy& b), (IN_T(src), OUT_T(dst), b))            \
+  OP(transpose_last_two, (const void* src, void* dst, int64_t outer, int64_t rows, int64_t cols),              \
+     (IN_T(src), OUT_T(dst), outer, rows, cols))                                                                \
   /* Convolutions (kernels/cpu/conv.h) and matrix products (kernels/cpu/gemm.h: C = op(A) op(B)). */                   \
   OP(conv_forward, (const kernels::ConvGeom& g, const void* x, const void* w, void* y),                        \
      (g, IN_T(x), IN_T(w), OUT_T(y)))                                                                           \

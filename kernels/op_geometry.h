@@ -49,8 +49,13 @@ struct NormGeom {
 
 // A convolution. Spatial arrays are ordered (D, H, W). Weight layout [C_out, C_in, kd, kh, kw].
 // out[i] = (in[i] + 2 pad[i] - k[i]) / stride[i] + 1 (floor division).
+// channels_last: the activations (x, y and their gradients) are stored N[D]HWC (oneDNN's ndhwc,
+// cuDNN's CUDNN_TENSOR_NHWC), the layout convolution kernels read without reordering them; the
+// weight keeps its layout (the kernels reorder it for themselves: oneDNN into its blocked
+// layout as for channels-first, cuDNN into [C_out, k..., C_in]); the sizes mean the same.
 struct ConvGeom {
   int spatial_dims = 3;  // 2 or 3: only for shaping results; kernels always see 3-D
+  bool channels_last = false;
   int64_t N = 0, C_in = 0, C_out = 0;
   int64_t in[3] = {1, 1, 1};
   int64_t k[3] = {1, 1, 1};

@@ -19,13 +19,16 @@ Tensor conv_fwd(const Tensor& x, const Tensor& w, const ConvGeom& g);
 Tensor conv_bwd_input(const Tensor& gy, const Tensor& w, const ConvGeom& g);
 Tensor conv_bwd_weight(const Tensor& x, const Tensor& gy, const ConvGeom& g);
 
-Shape with_spatial(int64_t a, int64_t b, const int64_t* sp, int dims) {
-  Shape s{a, b};
+// [a, b, sp...], or [a, sp..., b] when b is the channel count of a channels-last activation.
+Shape with_spatial(int64_t a, int64_t b, const int64_t* sp, int dims, bool b_last = false) {
+  Shape s{a};
+  if (!b_last) s.push_back(b);
   for (int i = 3 - dims; i < 3; ++i) s.push_back(sp[i]);
+  if (b_last) s.push_back(b);
   return s;
 }
-Shape input_shape(const ConvGeom& g) { return with_spatial(g.N, g.C_in, g.in, g.spatial_dims); }
-Shape output_shape(const ConvGeom& g) { return with_spatial(g.N, g.C_out, g.out, g.spatial_dims); }
+Shape input_shape(const ConvGeom& g) { return with_spatial(g.N, g.C_in, g.in, g.spatial_dims, g.channels_last); }
+Shape output_shape(const ConvGeom& g) { return with_spatial(g.N, g.C_out, g.out, g.spatial_dims, g.channels_last); }
 Shape weight_shape(const ConvGeom& g) { return with_spatial(g.C_out, g.C_in, g.k, g.spatial_dims); }
 
 // Runs one pass: a and b are its operands (checked against the geometry, which the
@@ -134,64 +137,106 @@ bool result_to_fp32(const Tensor& x, const Tensor& xa, const Tensor& y, const Te
          bias.dtype() == DType::Float32;
 }
 
-// Adds the per-channel bias; under rule 1b a float32 bias meeting a 16-bit result is cast to
-// the result's dtype first.
-Tensor add_bias(const char* op, const Tensor& y, const Tensor& bias_in) {
+// Adds the per-channel bias (channels on axis `channel_axis` of y); under rule 1b a float32 bias
+// meeting a 16-bit result is cast to the result's dtype first.
+Tensor add_bias(const char* op, const Tensor& y, const Tensor& bias_in, int channel_axis) {
   if (!bias_in.defined()) return y;
   const bool cast = autocast_keeps_16bit() && is_low_precision(y.dtype()) && bias_in.dtype() == DType::Float32;
   const Tensor bias = cast ? bias_in.to(y.dtype()) : bias_in;
   detail::check_same(y, bias, op);
-  PN_CHECK(bias.dim() == 1 && bias.size(0) == y.size(1), "{}: bias {} does not match the {} output channels", op,
-           bias.desc(), y.size(1));
+  const int64_t c = y.size(channel_axis);
+  PN_CHECK(bias.dim() == 1 && bias.size(0) == c, "{}: bias {} does not match the {} output channels", op, bias.desc(),
+           c);
   Shape s(y.dim(), 1);
-  s[1] = y.size(1);
+  s[channel_axis] = c;
   return add(y, bias.reshape(s));
+}
+
+// [N, S..., C] -> [N, C, S...] and [N, C, S...] -> [N, S..., C].
+Shape channels_first_shape(const Shape& s) {
+  Shape f{s[0], s.back()};
+  f.insert(f.end(), s.begin() + 1, s.end() - 1);
+  return f;
+}
+Shape channels_last_shape(const Shape& s) {
+  Shape l{s[0]};
+  l.insert(l.end(), s.begin() + 2, s.end());
+  l.push_back(s[1]);
+  return l;
+}
+
+// x [N, C, S...] -> [N, S..., C] (to_last) or back: one batched transpose per sample.
+Tensor move_channels(const Tensor& x, bool to_last, const char* op) {
+  PN_CHECK(x.defined(), "{}: undefined input", op);
+  PN_CHECK(x.dim() == 4 || x.dim() == 5, "{}: input {} must be 4-D or 5-D", op, x.desc());
+  const Shape out = to_last ? channels_last_shape(x.shape()) : channels_first_shape(x.shape());
+  const int64_t n = x.size(0), c = to_last ? x.size(1) : x.size(x.dim() - 1);
+  Tensor y = Tensor::empty(out, x.dtype(), x.device());
+  if (y.numel() > 0) {
+    const int64_t volume = y.numel() / (n * c);
+    backend_for(x.device(), op).transpose_last_two(x.dtype(), x.raw(), y.raw(), n, to_last ? c : volume,
+                                                  to_last ? volume : c);
+  }
+  record(y, op, {x}, [to_last](const Tensor& g, const NeedMask&) -> Grads {
+    return {to_last ? to_channels_first(g) : to_channels_last(g)};
+  });
+  return y;
 }
 
 }  // namespace
 
-Tensor conv(const Tensor& x, const Tensor& w, const Tensor& bias, std::vector<int> stride, std::vector<int> padding) {
+Tensor to_channels_last(const Tensor& x) { return move_channels(x, true, "to_channels_last"); }
+Tensor to_channels_first(const Tensor& x) { return move_channels(x, false, "to_channels_first"); }
+
+Tensor conv(const Tensor& x, const Tensor& w, const Tensor& bias, std::vector<int> stride, std::vector<int> padding,
+            MemoryFormat format) {
   // Mixed precision (autocast.h): a float32 x or w is cast to the scope's 16-bit dtype first, so
   // that a 16-bit activation meets the float32 master weight.
   const Tensor xa = autocast_operand(x), wa = autocast_operand(w);
   check_operands("conv", xa, wa);
+  const bool last = format == MemoryFormat::channels_last;
+  const Shape xs = last ? channels_first_shape(x.shape()) : x.shape();  // [N, C_in, spatial...]
   const int dims = x.dim() - 2;
-  PN_CHECK(x.size(1) == w.size(1), "conv: input {} has {} channels but weight {} expects {}", x.desc(), x.size(1),
-           w.desc(), w.size(1));
+  PN_CHECK(xs[1] == w.size(1), "conv: input {} has {} channels{} but weight {} expects {}", x.desc(), xs[1],
+           last ? " (channels-last)" : "", w.desc(), w.size(1));
   auto s = per_dim(stride, dims, 1, "conv", "stride");
   auto p = per_dim(padding, dims, 0, "conv", "padding");
   for (int i = 0; i < dims; ++i)
-    PN_CHECK(x.size(2 + i) + 2 * p[i] >= w.size(2 + i),
+    PN_CHECK(xs[2 + i] + 2 * p[i] >= w.size(2 + i),
              "conv: kernel {} does not fit input {} with padding [{}] (spatial dim {})", shape_str(w.shape()),
              x.desc(), fmt::join(p, ", "), i);
-  ConvGeom g = make_geom(x.shape(), w.shape(), s, p);
+  ConvGeom g = make_geom(xs, w.shape(), s, p);
+  g.channels_last = last;
   const Tensor y = conv_fwd(xa, wa, g);
-  return add_bias("conv", autocast_result(y, result_to_fp32(x, xa, y, bias)), bias);
+  return add_bias("conv", autocast_result(y, result_to_fp32(x, xa, y, bias)), bias, last ? y.dim() - 1 : 1);
 }
 
 Tensor conv_transpose(const Tensor& x, const Tensor& w, const Tensor& bias, std::vector<int> stride,
-                      std::vector<int> padding) {
+                      std::vector<int> padding, MemoryFormat format) {
   // Mixed precision (autocast.h): a float32 x or w is cast to the scope's 16-bit dtype first, so
   // that a 16-bit activation meets the float32 master weight.
   const Tensor xa = autocast_operand(x), wa = autocast_operand(w);
   check_operands("conv_transpose", xa, wa);
+  const bool last = format == MemoryFormat::channels_last;
+  const Shape xs = last ? channels_first_shape(x.shape()) : x.shape();  // [N, C_in, spatial...]
   const int dims = x.dim() - 2;
-  PN_CHECK(x.size(1) == w.size(0), "conv_transpose: input {} has {} channels but weight {} expects {}", x.desc(),
-           x.size(1), w.desc(), w.size(0));
+  PN_CHECK(xs[1] == w.size(0), "conv_transpose: input {} has {} channels{} but weight {} expects {}", x.desc(),
+           xs[1], last ? " (channels-last)" : "", w.desc(), w.size(0));
   auto s = per_dim(stride, dims, 1, "conv_transpose", "stride");
   auto p = per_dim(padding, dims, 0, "conv_transpose", "padding");
   // The output is the input of a conv (weight [C_out = C_in_t, C_in = C_out_t, k...],
   // PyTorch's transposed layout read as a conv weight) whose output has x's shape.
-  Shape y_shape{x.size(0), w.size(1)};
+  Shape y_shape{xs[0], w.size(1)};
   for (int i = 0; i < dims; ++i) {
-    const int64_t o = (x.size(2 + i) - 1) * s[i] - 2 * p[i] + w.size(2 + i);
+    const int64_t o = (xs[2 + i] - 1) * s[i] - 2 * p[i] + w.size(2 + i);
     PN_CHECK(o >= 1, "conv_transpose: padding [{}] leaves no output for input {} and weight {} (spatial dim {})",
              fmt::join(p, ", "), x.desc(), w.desc(), i);
     y_shape.push_back(o);
   }
   ConvGeom g = make_geom(y_shape, w.shape(), s, p);
+  g.channels_last = last;
   const Tensor y = conv_bwd_input(xa, wa, g);
-  return add_bias("conv_transpose", autocast_result(y, result_to_fp32(x, xa, y, bias)), bias);
+  return add_bias("conv_transpose", autocast_result(y, result_to_fp32(x, xa, y, bias)), bias, last ? y.dim() - 1 : 1);
 }
 
 }  // namespace pn

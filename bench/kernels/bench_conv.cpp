@@ -14,8 +14,11 @@
 // a few larger ones, to show the crossover): the direct few-channel kernel
 // (conv_few_channel.h), oneDNN and the reference, interleaved call by call, medians.
 // `--fwd-few` does the same for forward and backward-input (conv_few_channel_fwd.h).
+// `--layouts` times each pass of the same layers with channels-first (NC[D]HW) and channels-last
+// (N[D]HWC, ConvGeom::channels_last) operands, the two interleaved call by call: ms of each and
+// their ratio (channels-last / channels-first; under 1: channels-last is faster).
 //
-//   bench_conv [--small-only] [--reference] [--bwdw-few] [--fwd-few] [--reps N]
+//   bench_conv [--small-only] [--reference] [--bwdw-few] [--fwd-few] [--layouts] [--reps N]
 #include <omp.h>
 
 #include <algorithm>
@@ -196,6 +199,60 @@ void compare(Pass pass, int reps) {
   }
 }
 
+// The three passes of g on the given operands: forward, backward-input, backward-weight.
+std::function<void()> pass_of(int pass, const ConvGeom& g, std::vector<float>& x, std::vector<float>& w,
+                              std::vector<float>& y) {
+  float *xp = x.data(), *wp = w.data(), *yp = y.data();
+  if (pass == 0) return [=] { pn::cpu::conv_forward(g, xp, wp, yp); };
+  if (pass == 1) return [=] { pn::cpu::conv_backward_input(g, yp, wp, xp); };
+  return [=] { pn::cpu::conv_backward_weight(g, xp, yp, wp); };
+}
+
+// Each layer's passes in both layouts, interleaved call by call, medians (see the top).
+void compare_layouts(const Net& net, int reps) {
+  std::printf("\n%s, channels-first against channels-last, batch 1, float32, %d threads, median of %d interleaved\n",
+              net.name, omp_get_max_threads(), reps);
+  std::printf("%-13s %-10s %-13s | %21s | %21s | %21s\n", "layer", "channels", "D x H x W", "fwd ms first / last",
+              "bwd-in ms first / last", "bwd-w ms first / last");
+  std::vector<int64_t> levels = net.filters;
+  levels.push_back(net.filters.back() * 2);
+  int64_t c_in = 1, d = net.d, h = net.h, w = net.w;
+  double total[2] = {0, 0};
+  for (size_t l = 0; l < levels.size(); ++l, c_in = levels[l - 1], d /= 2, h /= 2, w /= 2)
+    for (int c = 0; c < 2; ++c) {
+      ConvGeom g[2] = {conv3(c == 0 ? c_in : levels[l], levels[l], d, h, w), {}};
+      g[1] = g[0];
+      g[1].channels_last = true;
+      std::vector<float> x(g[0].N * g[0].C_in * g[0].in_volume()), wt(g[0].C_out * g[0].col_rows()),
+          y(g[0].N * g[0].C_out * g[0].out_volume());
+      fill_random(x, 1), fill_random(wt, 2), fill_random(y, 3);
+      std::printf("%-13s %4lld->%-4lld %3lldx%3lldx%-5lld", ((l + 1 == levels.size() ? std::string("bottleneck")
+                                                            : "level " + std::to_string(l)) + "." + std::to_string(c + 1)).c_str(),
+                  (long long)g[0].C_in, (long long)g[0].C_out, (long long)d, (long long)h, (long long)w);
+      for (int pass = 0; pass < 3; ++pass) {
+        std::vector<double> t[2];
+        const std::function<void()> fn[2] = {pass_of(pass, g[0], x, wt, y), pass_of(pass, g[1], x, wt, y)};
+        for (int r = 0; r <= reps; ++r)
+          for (int k = 0; k < 2; ++k) {
+            const int i = (r + k) % 2;
+            const auto t0 = std::chrono::steady_clock::now();
+            fn[i]();
+            if (r > 0) t[i].push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+          }
+        double med[2];
+        for (int i = 0; i < 2; ++i) {
+          std::sort(t[i].begin(), t[i].end());
+          med[i] = t[i][t[i].size() / 2];
+          total[i] += med[i];
+        }
+        std::printf(" | %7.1f %7.1f %5.2f", med[0] * 1e3, med[1] * 1e3, med[1] / med[0]);
+      }
+      std::printf("\n");
+    }
+  std::printf("all passes: channels-first %.1f ms, channels-last %.1f ms, ratio %.2f\n", total[0] * 1e3, total[1] * 1e3,
+              total[1] / total[0]);
+}
+
 // The machine's sgemm rate in GFLOP/s: a square product, BLAS's best case.
 double square_sgemm_rate(int reps) {
   const int64_t n = 2048;
@@ -209,10 +266,10 @@ double square_sgemm_rate(int reps) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  bool small_only = false, reference = false, bwdw_few = false, fwd_few = false;
+  bool small_only = false, reference = false, bwdw_few = false, fwd_few = false, layouts = false;
   int reps = 3;
   pn::bench::Args("bench_conv").flag("--small-only", &small_only).flag("--reference", &reference)
-      .flag("--bwdw-few", &bwdw_few).flag("--fwd-few", &fwd_few)
+      .flag("--bwdw-few", &bwdw_few).flag("--fwd-few", &fwd_few).flag("--layouts", &layouts)
       .option("--reps", &reps).parse(argc, argv);
   if (reference) pn::cpu::set_conv_impl(pn::cpu::ConvImpl::Reference);
   const auto env = pn::cpu::thread_env();
@@ -227,6 +284,11 @@ int main(int argc, char** argv) {
     }
     if (fwd_few) compare(Pass::Forward, reps), compare(Pass::BackwardInput, reps);
     if (bwdw_few) compare(Pass::BackwardWeight, reps);
+    return 0;
+  }
+  if (layouts) {
+    compare_layouts({"small U-Net", 16, 32, 32, {8, 16, 32, 64}}, reps);
+    if (!small_only) compare_layouts({"paper U-Net", 32, 128, 128, {32, 64, 128, 256}}, reps);
     return 0;
   }
   run({"small U-Net", 16, 32, 32, {8, 16, 32, 64}}, reps);

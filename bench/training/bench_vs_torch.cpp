@@ -9,6 +9,8 @@
 // Workloads (float32, batch as in the study's presets; `--list` prints them):
 //   unet_small      U-Net step (forward, soft Dice, backward, Adam), batch 4, 16x32x32, base 8, depth 2
 //   conv_l0         conv3d 32->32 at 32x128x128, forward + backward (the paper's first level)
+//   conv_l0_cl      the same with channels-last activations (MemoryFormat::channels_last;
+//                   PyTorch's channels_last_3d for input, weight and gradient)
 //   conv_small      conv3d 8->8 at 16x32x32, forward + backward
 //   pix2pix_small / spade_small / wgan_small   one GAN iteration (bench_gan_steps' small sizes)
 //   unet_paper      U-Net step at the paper's size (1x1x32x128x128, base 32, depth 4)
@@ -126,16 +128,19 @@ void unet_step(const std::string& prefix, UNetConfig cfg, Shape input) {
   std::printf("BENCH row=%s_backward_adam ms=%s\n", prefix.c_str(), join_ms(rest).c_str());
 }
 
-// conv3d c -> c, 3x3x3 padding 1, forward + backward of input and weight.
-void conv_fwd_bwd(const std::string& name, int64_t c, int64_t d, int64_t h, int64_t w) {
+// conv3d c -> c, 3x3x3 padding 1, forward + backward of input and weight; activations
+// channels-first [1, c, d, h, w] or channels-last [1, d, h, w, c].
+void conv_fwd_bwd(const std::string& name, int64_t c, int64_t d, int64_t h, int64_t w,
+                  MemoryFormat format = MemoryFormat::channels_first) {
   Generator gen(2);
-  Tensor x = Tensor::randn({1, c, d, h, w}, gen).requires_grad_();
+  const Shape act = format == MemoryFormat::channels_last ? Shape{1, d, h, w, c} : Shape{1, c, d, h, w};
+  Tensor x = Tensor::randn(act, gen).requires_grad_();
   Tensor wt = (Tensor::randn({c, c, 3, 3, 3}, gen) * 0.05).detach().requires_grad_();
-  Tensor gy = Tensor::randn({1, c, d, h, w}, gen);
+  Tensor gy = Tensor::randn(act, gen);
   row(name, [&] {
     x.set_grad(Tensor());
     wt.set_grad(Tensor());
-    Tensor loss = sum(conv(x, wt, Tensor(), {1}, {1}) * gy);  // its own statement: see the header
+    Tensor loss = sum(conv(x, wt, Tensor(), {1}, {1}, format) * gy);  // its own statement: see the header
     loss.backward();
   });
 }
@@ -254,6 +259,7 @@ const std::map<std::string, std::function<void()>>& workloads() {
   static const std::map<std::string, std::function<void()>> w{
       {"unet_small", [] { unet_step("unet_small", {3, 1, 2, 8, 2}, {4, 1, 16, 32, 32}); }},
       {"conv_l0", [] { conv_fwd_bwd("conv_l0_fwd_bwd", 32, 32, 128, 128); }},
+      {"conv_l0_cl", [] { conv_fwd_bwd("conv_l0_cl_fwd_bwd", 32, 32, 128, 128, MemoryFormat::channels_last); }},
       {"conv_small", [] { conv_fwd_bwd("conv_small_fwd_bwd", 8, 16, 32, 32); }},
       {"pix2pix_small", [] { pix2pix(32, true); }},
       {"spade_small", [] { spade(32, true); }},

@@ -9,6 +9,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "kernels/cpu/conv_channels_last.h"
 #include "kernels/cpu/conv_dnnl.h"
 #include "kernels/cpu/conv_few_channel.h"
 #include "kernels/cpu/conv_few_channel_fwd.h"
@@ -27,6 +28,10 @@ std::atomic<int>& chosen() {
 }
 
 bool use_dnnl(const ConvGeom& g) { return conv_impl() == ConvImpl::Dnnl && dnnl_conv_supported(g); }
+// The direct few-channel kernels read channels-first operands.
+bool few_channel_candidate(const ConvGeom& g) { return use_dnnl(g) && !g.channels_last; }
+// Channels-last without oneDNN: through the channels-first kernels (conv_channels_last.h).
+bool through_channels_first(const ConvGeom& g) { return g.channels_last && !use_dnnl(g); }
 
 }  // namespace
 
@@ -50,33 +55,39 @@ const char* conv_impl_name(ConvImpl impl) { return impl == ConvImpl::Dnnl ? "one
 
 template <>
 void conv_forward<float>(const ConvGeom& g, const float* x, const float* w, float* y) {
-  if (use_dnnl(g) && few_channel_fwd_preferred(g)) few_channel_conv_forward(g, x, w, y);
+  if (through_channels_first(g)) channels_last_conv_forward(g, x, w, y);
+  else if (few_channel_candidate(g) && few_channel_fwd_preferred(g)) few_channel_conv_forward(g, x, w, y);
   else if (use_dnnl(g)) dnnl_conv_forward(g, x, w, y);
   else reference::conv_forward(g, x, w, y);
 }
 template <>
 void conv_forward<double>(const ConvGeom& g, const double* x, const double* w, double* y) {
-  reference::conv_forward(g, x, w, y);
+  if (g.channels_last) channels_last_conv_forward(g, x, w, y);
+  else reference::conv_forward(g, x, w, y);
 }
 template <>
 void conv_backward_input<float>(const ConvGeom& g, const float* dy, const float* w, float* dx) {
-  if (use_dnnl(g) && few_channel_bwdi_preferred(g)) few_channel_conv_backward_input(g, dy, w, dx);
+  if (through_channels_first(g)) channels_last_conv_backward_input(g, dy, w, dx);
+  else if (few_channel_candidate(g) && few_channel_bwdi_preferred(g)) few_channel_conv_backward_input(g, dy, w, dx);
   else if (use_dnnl(g)) dnnl_conv_backward_input(g, dy, w, dx);
   else reference::conv_backward_input(g, dy, w, dx);
 }
 template <>
 void conv_backward_input<double>(const ConvGeom& g, const double* dy, const double* w, double* dx) {
-  reference::conv_backward_input(g, dy, w, dx);
+  if (g.channels_last) channels_last_conv_backward_input(g, dy, w, dx);
+  else reference::conv_backward_input(g, dy, w, dx);
 }
 template <>
 void conv_backward_weight<float>(const ConvGeom& g, const float* x, const float* dy, float* dw) {
-  if (use_dnnl(g) && few_channel_bwdw_preferred(g)) few_channel_conv_backward_weight(g, x, dy, dw);
+  if (through_channels_first(g)) channels_last_conv_backward_weight(g, x, dy, dw);
+  else if (few_channel_candidate(g) && few_channel_bwdw_preferred(g)) few_channel_conv_backward_weight(g, x, dy, dw);
   else if (use_dnnl(g)) dnnl_conv_backward_weight(g, x, dy, dw);
   else reference::conv_backward_weight(g, x, dy, dw);
 }
 template <>
 void conv_backward_weight<double>(const ConvGeom& g, const double* x, const double* dy, double* dw) {
-  reference::conv_backward_weight(g, x, dy, dw);
+  if (g.channels_last) channels_last_conv_backward_weight(g, x, dy, dw);
+  else reference::conv_backward_weight(g, x, dy, dw);
 }
 
 namespace {

@@ -74,13 +74,21 @@ memory::dims with_spatial(const ConvGeom& g, int64_t a, int64_t b, const int64_t
   return d;
 }
 using DataType = memory::data_type;
+// Our layouts: activations NC[D]HW, or N[D]HWC for channels-last; the weight [C_out, C_in, k...].
 memory::desc plain_act(const ConvGeom& g, int64_t c, const int64_t* sp, DataType dt) {
-  return {with_spatial(g, g.N, c, sp), dt, is_2d(g) ? Tag::nchw : Tag::ncdhw};
+  const Tag tag = g.channels_last ? (is_2d(g) ? Tag::nhwc : Tag::ndhwc) : (is_2d(g) ? Tag::nchw : Tag::ncdhw);
+  return {with_spatial(g, g.N, c, sp), dt, tag};
 }
 memory::desc plain_weights(const ConvGeom& g, DataType dt) {
   return {with_spatial(g, g.C_out, g.C_in, g.k), dt, is_2d(g) ? Tag::oihw : Tag::oidhw};
 }
 memory::desc any_like(const memory::desc& d) { return {d.dims(), d.data_type(), Tag::any}; }
+// What the primitive is asked to take for an activation: its own choice (a blocked layout, with
+// reorders around the call) for channels-first, our layout itself for channels-last, whose
+// kernels read and write N[D]HWC directly (no reorder, no blocked copy of the activation).
+memory::desc act_for_primitive(const ConvGeom& g, const memory::desc& d) {
+  return g.channels_last ? d : any_like(d);
+}
 
 // One operand of a plan: its plain layout (ours), the one the primitive chose, the oneDNN
 // argument it binds to, and the reorder between the two when they differ.
@@ -112,7 +120,7 @@ dnnl::convolution_forward::primitive_desc forward_pd(const ConvGeom& g, DataType
   memory::dims pr;
   for (int j = is_2d(g) ? 1 : 0; j < 3; ++j) pr.push_back(right_pad(g, j));
   dnnl::convolution_forward::desc d(dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct,
-                                    any_like(x), any_like(w), any_like(y), spatial(g, g.stride),
+                                    act_for_primitive(g, x), any_like(w), act_for_primitive(g, y), spatial(g, g.stride),
                                     spatial(g, g.pad), pr);
   return {d, attr, engine()};
 }
@@ -134,8 +142,8 @@ std::unique_ptr<Plan> build_plan(Pass pass, const ConvGeom& g, DataType dt) {
   memory::dims pr;
   for (int j = is_2d(g) ? 1 : 0; j < 3; ++j) pr.push_back(right_pad(g, j));
   if (pass == Pass::BackwardData) {
-    dnnl::convolution_backward_data::desc d(dnnl::algorithm::convolution_direct, any_like(x), any_like(w), any_like(y),
-                                            spatial(g, g.stride), spatial(g, g.pad), pr);
+    dnnl::convolution_backward_data::desc d(dnnl::algorithm::convolution_direct, act_for_primitive(g, x), any_like(w),
+                                            act_for_primitive(g, y), spatial(g, g.stride), spatial(g, g.pad), pr);
     dnnl::convolution_backward_data::primitive_desc pd(d, attr, engine(), fwd);
     plan->prim = dnnl::convolution_backward_data(pd);
     plan->ops = {operand(DNNL_ARG_DIFF_DST, false, y, pd.diff_dst_desc()),
@@ -144,8 +152,9 @@ std::unique_ptr<Plan> build_plan(Pass pass, const ConvGeom& g, DataType dt) {
     plan->scratchpad = pd.scratchpad_desc();
     return plan;
   }
-  dnnl::convolution_backward_weights::desc d(dnnl::algorithm::convolution_direct, any_like(x), any_like(w),
-                                             any_like(y), spatial(g, g.stride), spatial(g, g.pad), pr);
+  dnnl::convolution_backward_weights::desc d(dnnl::algorithm::convolution_direct, act_for_primitive(g, x),
+                                             any_like(w), act_for_primitive(g, y), spatial(g, g.stride),
+                                             spatial(g, g.pad), pr);
   dnnl::convolution_backward_weights::primitive_desc pd(d, attr, engine(), fwd);
   plan->prim = dnnl::convolution_backward_weights(pd);
   plan->ops = {operand(DNNL_ARG_SRC, false, x, pd.src_desc()), operand(DNNL_ARG_DIFF_DST, false, y, pd.diff_dst_desc()),
@@ -184,9 +193,9 @@ class WorkBuffers {
 
 // A primitive fixes its OpenMP thread count when it is built, so the count is part of the
 // key: a later omp_set_num_threads (run.threads) gets primitives built for it.
-using Key = std::array<int64_t, 19>;
+using Key = std::array<int64_t, 20>;
 Key key_of(Pass pass, const ConvGeom& g, DataType dt) {
-  return {static_cast<int64_t>(pass), static_cast<int64_t>(dt), is_2d(g) ? 2 : 3, g.N, g.C_in, g.C_out, g.in[0], g.in[1], g.in[2], g.k[0],
+  return {static_cast<int64_t>(pass), static_cast<int64_t>(dt), is_2d(g) ? 2 : 3, g.channels_last ? 1 : 0, g.N, g.C_in, g.C_out, g.in[0], g.in[1], g.in[2], g.k[0],
           g.k[1], g.k[2], g.stride[0], g.stride[1], g.stride[2], g.pad[0], g.pad[1], g.pad[2], omp_get_max_threads()};
 }
 
@@ -206,7 +215,7 @@ std::string geom_str(const ConvGeom& g) {
   auto three = [](const int64_t* v) {
     return std::to_string(v[0]) + "x" + std::to_string(v[1]) + "x" + std::to_string(v[2]);
   };
-  return "N " + std::to_string(g.N) + ", C " + std::to_string(g.C_in) + "->" + std::to_string(g.C_out) + ", in " +
+  return std::string(g.channels_last ? "channels-last, " : "") + "N " + std::to_string(g.N) + ", C " + std::to_string(g.C_in) + "->" + std::to_string(g.C_out) + ", in " +
          three(g.in) + ", k " + three(g.k) + ", stride " + three(g.stride) + ", pad " + three(g.pad);
 }
 

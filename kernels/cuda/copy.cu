@@ -80,7 +80,33 @@ void launch_box32(const T* src, T* dst, const kernels::BoxCopy& b, cudaStream_t 
          static_cast<unsigned>(units));
 }
 
+// One thread per dst element, consecutive threads along dst's rows (coalesced writes); 32-bit
+// indices where the whole array fits them.
+template <class T, class I>
+__global__ void transpose_last_two_kernel(const T* src, T* dst, I outer, I rows, I cols) {
+  const I n = outer * rows * cols;
+  for (I i = static_cast<I>(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += static_cast<I>(gridDim.x) * blockDim.x) {
+    const I r = i % rows, q = i / rows, c = q % cols, o = q / cols;
+    dst[i] = src[(o * rows + r) * cols + c];
+  }
+}
+
 }  // namespace
+
+template <class T>
+void transpose_last_two(const T* src, T* dst, int64_t outer, int64_t rows, int64_t cols, cudaStream_t stream) {
+  PN_PROFILE_DISPATCH("transpose_last_two", transpose_last_two<T>, src, dst, outer, rows, cols, stream);
+  const int64_t n = outer * rows * cols;
+  if (n <= 0) return;
+  const int64_t shape[3] = {outer, rows, cols};
+  ErrorScope scope("transpose_last_two", shape, 3);
+  if (n < (int64_t{1} << 31))
+    launch(transpose_last_two_kernel<T, unsigned>, grid_for(n, kBlock), kBlock, 0, stream, src, dst,
+           static_cast<unsigned>(outer), static_cast<unsigned>(rows), static_cast<unsigned>(cols));
+  else
+    launch(transpose_last_two_kernel<T, int64_t>, grid_for(n, kBlock), kBlock, 0, stream, src, dst, outer, rows,
+           cols);
+}
 
 template <class T>
 void copy_box(const T* src, T* dst, const kernels::BoxCopy& b, cudaStream_t stream) {
@@ -103,7 +129,19 @@ template void copy_box<double>(const double*, double*, const kernels::BoxCopy&, 
 template void copy_box<__nv_bfloat16>(const __nv_bfloat16*, __nv_bfloat16*, const kernels::BoxCopy&, cudaStream_t);
 template void copy_box<__half>(const __half*, __half*, const kernels::BoxCopy&, cudaStream_t);
 
+#define PN_TRANSPOSE(T) \
+  template void transpose_last_two<T>(const T*, T*, int64_t, int64_t, int64_t, cudaStream_t);
+PN_TRANSPOSE(float)
+PN_TRANSPOSE(double)
+PN_TRANSPOSE(__nv_bfloat16)
+PN_TRANSPOSE(__half)
+#undef PN_TRANSPOSE
+
 // The profile twins of the entry points (launch.h).
+PN_PROFILE_TWIN("transpose_last_two", transpose_last_two<float>)
+PN_PROFILE_TWIN("transpose_last_two", transpose_last_two<double>)
+PN_PROFILE_TWIN("transpose_last_two", transpose_last_two<__nv_bfloat16>)
+PN_PROFILE_TWIN("transpose_last_two", transpose_last_two<__half>)
 PN_PROFILE_TWIN("copy_box", copy_box<float>)
 PN_PROFILE_TWIN("copy_box", copy_box<double>)
 PN_PROFILE_TWIN("copy_box", copy_box<__nv_bfloat16>)

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "kernels/cuda/conv_igemm.h"
+#include "kernels/cuda/copy.h"
 #include "kernels/cuda/library_options.h"
 
 namespace pn::cuda {
@@ -479,6 +480,42 @@ bool our_conv(ConvLayout layout) {
   return true;
 }
 
+// The layout a call runs in: ConvGeom::channels_last, or the caller's explicit `layout` (whose
+// channels_last takes the weight already in cuDNN's [C_out, k..., C_in]).
+ConvLayout layout_of(const kernels::ConvGeom& g, ConvLayout layout, const char* op) {
+  if (!g.channels_last) return layout;
+  if (layout != ConvLayout::channels_first)
+    throw CudaError(std::string(op) + ": the geometry is channels-last (weight [C_out, C_in, k...]); pass no layout "
+                    "argument with it (ConvLayout::channels_last is for weights already [C_out, k..., C_in])",
+                    static_cast<int>(CUDNN_STATUS_BAD_PARAM));
+  return ConvLayout::channels_last;
+}
+
+// ConvGeom::channels_last keeps the weight [C_out, C_in, k...]; cuDNN's NHWC filter is
+// [C_out, k..., C_in]. This is a stream-ordered array in that layout: forward and
+// backward-input read the weight through one, backward-weight writes its result into one.
+// The weight is small next to the activations (the paper's first level: 864 elements against 16 M).
+template <class T>
+class NhwcFilter {
+ public:
+  NhwcFilter(const kernels::ConvGeom& g, cudaStream_t s) : g_(g), s_(s), buf_(s) {
+    const size_t bytes = sizeof(T) * static_cast<size_t>(g.C_out * g.C_in * g.k_volume());
+    if (!buf_.allocate(bytes))
+      throw CudaError("conv (channels-last): cannot allocate " + std::to_string(bytes) +
+                          " bytes for the weight in cuDNN's [C_out, k..., C_in] layout",
+                      static_cast<int>(cudaErrorMemoryAllocation));
+  }
+  T* get() const { return static_cast<T*>(buf_.get()); }
+  // [C_out, C_in, k...] -> this layout, and back.
+  void from(const T* w) const { transpose_last_two(w, get(), g_.C_out, g_.C_in, g_.k_volume(), s_); }
+  void to(T* w) const { transpose_last_two(get(), w, g_.C_out, g_.k_volume(), g_.C_in, s_); }
+
+ private:
+  kernels::ConvGeom g_;
+  cudaStream_t s_;
+  Workspace buf_;
+};
+
 }  // namespace
 
 // alpha = 1 and beta = 0 in the scale type cuDNN reads: double for double data, else float.
@@ -490,6 +527,7 @@ struct Scales {
 
 template <class T>
 void conv_forward(const kernels::ConvGeom& g, const T* x, const T* w, T* y, cudaStream_t stream, ConvLayout layout) {
+  layout = layout_of(g, layout, "conv_forward");
   if constexpr (std::is_same_v<T, float>) {
     if (our_conv(layout)) return conv_igemm_forward(g, x, w, y, stream);
   } else if constexpr (std::is_same_v<T, __nv_bfloat16> || std::is_same_v<T, __half>) {
@@ -498,12 +536,18 @@ void conv_forward(const kernels::ConvGeom& g, const T* x, const T* w, T* y, cuda
   const int64_t shape[5] = {g.N, g.C_in, g.in[0], g.in[1], g.in[2]};
   ErrorScope scope("conv_forward", shape, 5);
   const Scales<T> s;
+  if (g.channels_last) {
+    const NhwcFilter<T> f(g, stream);
+    f.from(w);
+    return convolve(Direction::Forward, g, dtype<T>(), layout, {x, f.get(), y, &s.one, &s.zero}, stream);
+  }
   convolve(Direction::Forward, g, dtype<T>(), layout, {x, w, y, &s.one, &s.zero}, stream);
 }
 
 template <class T>
 void conv_backward_input(const kernels::ConvGeom& g, const T* dy, const T* w, T* dx, cudaStream_t stream,
                          ConvLayout layout) {
+  layout = layout_of(g, layout, "conv_backward_input");
   if constexpr (std::is_same_v<T, float>) {
     if (our_conv(layout)) return conv_igemm_backward_input(g, dy, w, dx, stream);
   } else if constexpr (std::is_same_v<T, __nv_bfloat16> || std::is_same_v<T, __half>) {
@@ -512,12 +556,18 @@ void conv_backward_input(const kernels::ConvGeom& g, const T* dy, const T* w, T*
   const int64_t shape[5] = {g.N, g.C_in, g.in[0], g.in[1], g.in[2]};
   ErrorScope scope("conv_backward_input", shape, 5);
   const Scales<T> s;
+  if (g.channels_last) {
+    const NhwcFilter<T> f(g, stream);
+    f.from(w);
+    return convolve(Direction::BackwardData, g, dtype<T>(), layout, {f.get(), dy, dx, &s.one, &s.zero}, stream);
+  }
   convolve(Direction::BackwardData, g, dtype<T>(), layout, {w, dy, dx, &s.one, &s.zero}, stream);
 }
 
 template <class T>
 void conv_backward_weight(const kernels::ConvGeom& g, const T* x, const T* dy, T* dw, cudaStream_t stream,
                           ConvLayout layout) {
+  layout = layout_of(g, layout, "conv_backward_weight");
   if constexpr (std::is_same_v<T, float>) {
     if (our_conv(layout)) return conv_igemm_backward_weight(g, x, dy, dw, stream);
   } else if constexpr (std::is_same_v<T, __nv_bfloat16> || std::is_same_v<T, __half>) {
@@ -526,11 +576,17 @@ void conv_backward_weight(const kernels::ConvGeom& g, const T* x, const T* dy, T
   const int64_t shape[5] = {g.C_out, g.C_in, g.k[0], g.k[1], g.k[2]};
   ErrorScope scope("conv_backward_weight", shape, 5);
   const Scales<T> s;
+  if (g.channels_last) {
+    const NhwcFilter<T> f(g, stream);
+    convolve(Direction::BackwardFilter, g, dtype<T>(), layout, {x, dy, f.get(), &s.one, &s.zero}, stream);
+    return f.to(dw);
+  }
   convolve(Direction::BackwardFilter, g, dtype<T>(), layout, {x, dy, dw, &s.one, &s.zero}, stream);
 }
 
 template <class T>
 std::optional<ConvAlgorithm> conv_algorithm(ConvDirection direction, const kernels::ConvGeom& g, ConvLayout layout) {
+  layout = layout_of(g, layout, "conv_algorithm");
   const Direction dir = static_cast<Direction>(static_cast<int>(direction));
   const LibraryOptions opts = library_options();
   int dev = 0;

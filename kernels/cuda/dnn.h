@@ -13,6 +13,12 @@
 //             in `layout`: channels_first (the default) NC[D]HW with weights [C_out, C_in,
 //             k...]; channels_last N[D]HWC with weights [C_out, k..., C_in]; stream on that
 //             device. The layout is the caller's storage choice: nothing is converted here.
+//             g.channels_last (kernels/op_geometry.h, what the autograd ops pass) is the third
+//             form: N[D]HWC activations with the weight [C_out, C_in, k...] as for
+//             channels-first; `layout` must then be left channels_first. The weight (or
+//             backward-weight's result) goes through a stream-ordered copy in cuDNN's
+//             [C_out, k..., C_in] (transpose_last_two, copy.h): a weight-sized transpose
+//             per call, and no copy of any activation.
 //   ensures   the result overwrites y / dx / dw (never read, so NaN there does not leak),
 //             enqueued on `stream`. Float math is FP32 (CUDNN_FMA_MATH) unless
 //             library_options().allow_tf32 (then CUDNN_DEFAULT_MATH, which permits TF32);
@@ -22,10 +28,12 @@
 //             library_options().deterministic only algorithms cuDNN reports deterministic
 //             are run. Geometries with D = 1 (2-D convolutions) use 4-D descriptors, others
 //             5-D; channels_last is CUDNN_TENSOR_NHWC for both (NDHWC strides for 5-D).
-//   throws    CudaError, before any cuDNN call, when a size cuDNN takes as int (a tensor's
-//             element count, a dim, a stride, a pad) exceeds INT_MAX, naming the op, the
-//             geometry and the limit; CudaError when no algorithm can run, listing each
-//             candidate's failure; CudaError for any other failing cuDNN or CUDA call.
+//   throws    CudaError when g.channels_last comes with layout channels_last, or when the
+//             weight's copy cannot be allocated. CudaError, before any cuDNN call, when a
+//             size cuDNN takes as int (a tensor's element count, a dim, a stride, a pad)
+//             exceeds INT_MAX, naming the op, the geometry and the limit; CudaError when
+//             no algorithm can run, listing each candidate's failure; CudaError for any
+//             other failing cuDNN or CUDA call.
 // Algorithm choice: the candidates are cuDNN's v7 heuristics in their order, less those it
 // reports unusable (status != SUCCESS), non-deterministic ones when determinism is asked
 // for, and tensor-op ones when TF32 is not allowed. Each is tried with the workspace

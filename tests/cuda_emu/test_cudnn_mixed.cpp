@@ -162,6 +162,30 @@ TEST_CASE("dnn: channels-last float convolution agrees with channels-first") {
   CHECK(algo.has_value());
 }
 
+TEST_CASE("dnn: ConvGeom::channels_last keeps the weight [C_out, C_in, k...] and refuses a second layout") {
+  // The autograd ops' form: N[D]HWC activations, the weight as for channels-first; the same
+  // results as the explicit layout with the weight already [C_out, k..., C_in].
+  ConvGeom gl = g3;
+  gl.channels_last = true;
+  const auto x = to_channels_last(pn::test::random_vector<float>(g3.N * g3.C_in * g3.in_volume(), 7), g3.N, g3.C_in,
+                                  g3.in_volume());
+  const auto w = pn::test::random_vector<float>(g3.C_out * g3.C_in * g3.k_volume(), 8);
+  const auto dy = pn::test::random_vector<float>(g3.N * g3.C_out * g3.out_volume(), 9);
+  DeviceArray<float> d_x(x), d_w(w), d_wl(to_channels_last(w, g3.C_out, g3.C_in, g3.k_volume())), d_dy(dy);
+  DeviceArray<float> y_geom(dy.size()), y_explicit(dy.size()), dw_geom(w.size()), dw_explicit(w.size());
+  pn::cuda::conv_forward(gl, d_x.get(), d_w.get(), y_geom.get(), nullptr);
+  pn::cuda::conv_forward(g3, d_x.get(), d_wl.get(), y_explicit.get(), nullptr, ConvLayout::channels_last);
+  CHECK(y_geom.to_host() == y_explicit.to_host());
+  pn::cuda::conv_backward_weight(gl, d_x.get(), d_dy.get(), dw_geom.get(), nullptr);
+  pn::cuda::conv_backward_weight(g3, d_x.get(), d_dy.get(), dw_explicit.get(), nullptr, ConvLayout::channels_last);
+  // Backward-weight's algorithms may sum in another order from call to call (non-deterministic ones).
+  pn::test::check_close(dw_geom.to_host(), from_channels_last(dw_explicit.to_host(), g3.C_out, g3.C_in, g3.k_volume()),
+                        1e-5, 1e-5 * double(g3.N * g3.out_volume()), "channels-last weight gradient");
+  CHECK_THROWS_WITH_AS(
+      pn::cuda::conv_forward(gl, d_x.get(), d_w.get(), y_geom.get(), nullptr, ConvLayout::channels_last),
+      doctest::Contains("the geometry is channels-last"), pn::cuda::CudaError);
+}
+
 #if defined(PN_CUDA_EMU)  // the emulator's own type rules
 namespace {
 

@@ -236,6 +236,48 @@ TEST_CASE("the polyphase upsampling convolution on the emulated device matches t
   }
 }
 
+TEST_CASE("channels-last convolutions on the emulated device match the CPU, forward and backward, in 3 dtypes") {
+  REQUIRE(cuda::install_cuda_backend());
+  struct Case {
+    Shape x, w;
+    int stride, pad;
+    bool transposed;
+  };
+  // cuDNN's NHWC / NDHWC descriptors, the weight through its [C_out, k..., C_in] copy (and the
+  // weight gradient back), and the device's batched transposes at the network's door.
+  const Case cases[] = {{{2, 3, 7, 6}, {5, 3, 3, 3}, 1, 1, false},
+                        {{1, 4, 5, 6, 7}, {6, 4, 3, 2, 3}, 2, 1, false},
+                        {{2, 4, 3, 4, 5}, {4, 3, 2, 2, 2}, 2, 0, true}};
+  for (DType dt : {DType::Float32, DType::Float64, DType::BFloat16}) {
+    const double tol = dt == DType::Float64 ? 1e-12 : dt == DType::Float32 ? 1e-5 : 2e-2;
+    for (const Case& c : cases) {
+      INFO(std::string(dtype_name(dt)) << " input " << shape_str(c.x) << (c.transposed ? " transposed" : ""));
+      Generator gen(29);
+      const Tensor x = Tensor::randn(c.x, gen).to(dt), w = Tensor::randn(c.w, gen).to(dt),
+                   b = Tensor::randn({c.transposed ? c.w[1] : c.w[0]}, gen).to(dt);
+      std::vector<Tensor> cpu{to_channels_last(x).detach(), w.detach(), b.detach()}, dev;
+      for (Tensor& t : cpu) dev.push_back(t.to(Device::cuda()).detach().requires_grad_());
+      for (Tensor& t : cpu) t.requires_grad_();
+      auto run = [&c](const std::vector<Tensor>& in) {
+        const Tensor y = c.transposed ? conv_transpose(in[0], in[1], in[2], {c.stride}, {c.pad}, MemoryFormat::channels_last)
+                                      : conv(in[0], in[1], in[2], {c.stride}, {c.pad}, MemoryFormat::channels_last);
+        return to_channels_first(y);  // the device's transpose, and its gradient's
+      };
+      const Tensor yc = run(cpu), yg = run(dev);
+      CHECK(yg.device() == Device::cuda());
+      CHECK(scaled_diff(yg, yc) < tol);
+      Generator gy_gen(31);
+      const Tensor gy = Tensor::randn(yc.shape(), gy_gen).to(dt);
+      sum(mul(yc, gy)).backward();
+      sum(mul(yg, gy.to(Device::cuda()))).backward();
+      for (size_t i = 0; i < cpu.size(); ++i) {
+        INFO("input " << i);
+        CHECK(scaled_diff(dev[i].grad(), cpu[i].grad()) < tol);
+      }
+    }
+  }
+}
+
 TEST_CASE("matmul with transposes on the emulated device matches the CPU, forward and backward") {
   REQUIRE(cuda::install_cuda_backend());
   for (DType dt : {DType::Float32, DType::Float64}) {

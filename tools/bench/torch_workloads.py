@@ -59,10 +59,10 @@ def unet_step(prefix, depth, base, shape):
         print(f"BENCH row={prefix}_{name} ms=" + ",".join(f"{t:.3f}" for t in v), flush=True)
 
 
-def conv_fwd_bwd(name, c, d, h, w):
-    x = torch.randn(1, c, d, h, w, requires_grad=True)
-    wt = (torch.randn(c, c, 3, 3, 3) * 0.05).requires_grad_()
-    gy = torch.randn(1, c, d, h, w)
+def conv_fwd_bwd(name, c, d, h, w, fmt=torch.contiguous_format):
+    x = torch.randn(1, c, d, h, w).to(memory_format=fmt).requires_grad_()
+    wt = (torch.randn(c, c, 3, 3, 3) * 0.05).to(memory_format=fmt).requires_grad_()
+    gy = torch.randn(1, c, d, h, w).to(memory_format=fmt)
 
     def step():
         x.grad = wt.grad = None
@@ -176,6 +176,7 @@ def wgan_small():
 WORKLOADS = {
     "unet_small": lambda: unet_step("unet_small", 2, 8, (4, 1, 16, 32, 32)),
     "conv_l0": lambda: conv_fwd_bwd("conv_l0_fwd_bwd", 32, 32, 128, 128),
+    "conv_l0_cl": lambda: conv_fwd_bwd("conv_l0_cl_fwd_bwd", 32, 32, 128, 128, torch.channels_last_3d),
     "conv_small": lambda: conv_fwd_bwd("conv_small_fwd_bwd", 8, 16, 32, 32),
     "pix2pix_small": lambda: pix2pix(32, True),
     "spade_small": lambda: spade(32, True),

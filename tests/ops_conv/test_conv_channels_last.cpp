@@ -1,0 +1,148 @@
+// Channels-last convolutions (autograd/ops/conv.h, MemoryFormat::channels_last) and the
+// to_channels_last / to_channels_first conversions: values by the definition, equality with
+// the channels-first convolution of the converted input (through oneDNN's N[D]HWC kernels and
+// through the reference), gradients against the channels-first ones, first and second
+// derivatives by finite differences (float64), 16 bits, errors.
+#include "autograd/autocast.h"
+#include "autograd/engine.h"
+#include "autograd/ops/conv.h"
+#include "autograd/ops/elementwise.h"
+#include "autograd/ops/reduce.h"
+#include "kernels/cpu/conv.h"
+#include "test_util.h"
+
+using namespace pn;
+using test::rand_input;
+
+namespace {
+
+constexpr auto kLast = MemoryFormat::channels_last;
+
+// One convolution case: input (channels-first), weight, stride, padding, transposed or not.
+struct Case {
+  Shape x, w;
+  std::vector<int> stride, pad;
+  bool transposed = false;
+  const char* what;
+};
+
+const Case kCases[] = {
+    {{2, 3, 7, 6}, {5, 3, 3, 3}, {1}, {1}, false, "2-D 3x3 pad 1"},
+    {{1, 4, 9, 8}, {6, 4, 4, 3}, {2, 1}, {1, 0}, false, "2-D 4x3, stride (2, 1)"},
+    {{2, 3, 5, 6, 7}, {4, 3, 3, 3, 3}, {1}, {1}, false, "3-D 3x3x3 pad 1"},
+    {{1, 5, 4, 6, 5}, {3, 5, 1, 1, 1}, {1}, {0}, false, "3-D pointwise"},
+    {{1, 2, 6, 5, 7}, {4, 2, 3, 2, 3}, {2, 1, 2}, {1, 0, 1}, false, "3-D odd, strided"},
+    {{2, 4, 3, 4, 5}, {4, 3, 2, 2, 2}, {2}, {0}, true, "3-D transposed 2x2x2 stride 2"},
+    {{1, 3, 5, 4}, {3, 2, 3, 3}, {2}, {1}, true, "2-D transposed 3x3 stride 2 pad 1"},
+};
+
+Tensor run_conv(const Case& c, const Tensor& x, const Tensor& w, const Tensor& b, MemoryFormat f) {
+  return c.transposed ? conv_transpose(x, w, b, c.stride, c.pad, f) : conv(x, w, b, c.stride, c.pad, f);
+}
+
+// The channels-last result and gradients against the channels-first ones on the same values.
+void check_against_channels_first(const Case& c, DType dt, double tol) {
+  Generator gen(7);
+  const int64_t c_out = c.transposed ? c.w[1] : c.w[0];
+  const Tensor x = rand_input(c.x, gen, 1.0, 0.0, false).to(dt), w = rand_input(c.w, gen, 1.0, 0.0, false).to(dt),
+               b = rand_input({c_out}, gen, 1.0, 0.0, false).to(dt);
+  Tensor xf = x.detach().requires_grad_(), wf = w.detach().requires_grad_(), bf = b.detach().requires_grad_();
+  Tensor xl = to_channels_last(x).detach().requires_grad_(), wl = w.detach().requires_grad_(),
+         bl = b.detach().requires_grad_();
+  const Tensor yf = run_conv(c, xf, wf, bf, MemoryFormat::channels_first), yl = run_conv(c, xl, wl, bl, kLast);
+  REQUIRE(yl.shape() == to_channels_last(yf).shape());
+  CHECK(test::max_abs_diff(to_channels_first(yl), yf) <= tol);
+  // A weighting that tells channels apart, so that a gradient in the wrong layout shows.
+  const Tensor gy = rand_input(yf.shape(), gen, 1.0, 0.0, false).to(dt);
+  sum(mul(yf, gy)).backward();
+  sum(mul(yl, to_channels_last(gy))).backward();
+  CHECK(test::max_abs_diff(to_channels_first(xl.grad()), xf.grad()) <= tol);
+  CHECK(test::max_abs_diff(wl.grad(), wf.grad()) <= tol);
+  CHECK(test::max_abs_diff(bl.grad(), bf.grad()) <= tol);
+}
+
+}  // namespace
+
+TEST_CASE("to_channels_last / to_channels_first: values by the definition, inverses, derivatives, 16 bits") {
+  std::vector<double> v(12);
+  for (int i = 0; i < 12; ++i) v[i] = i;
+  // [N 1, C 3, H 2, W 2] -> [1, 2, 2, 3]: element (h, w, c) = x[c][h][w] = c * 4 + h * 2 + w.
+  const Tensor x = Tensor::from_vector(v, {1, 3, 2, 2}, DType::Float64);
+  const Tensor y = to_channels_last(x);
+  CHECK(y.shape() == Shape{1, 2, 2, 3});
+  CHECK(y.to_vector() == std::vector<double>{0, 4, 8, 1, 5, 9, 2, 6, 10, 3, 7, 11});
+  Generator gen(3);
+  for (Shape s : {Shape{2, 3, 4, 5}, Shape{2, 5, 3, 4, 6}, Shape{1, 1, 2, 3}, Shape{3, 70, 1, 40}}) {
+    CAPTURE(shape_str(s));
+    const Tensor a = rand_input(s, gen);
+    CHECK(to_channels_first(to_channels_last(a)).to_vector() == a.to_vector());
+    for (DType dt : {DType::Float32, DType::BFloat16, DType::Float16}) {
+      const Tensor a16 = a.detach().to(dt);
+      CHECK(to_channels_last(a16).to(DType::Float64).to_vector() == to_channels_last(a16.to(DType::Float64)).to_vector());
+    }
+    if (s[1] > 5) continue;  // finite differences on the small ones
+    TensorFn last = [](const std::vector<Tensor>& in) { return square(to_channels_last(in[0])); };
+    TensorFn first = [](const std::vector<Tensor>& in) { return square(to_channels_first(in[0])); };
+    CHECK_GRADCHECK(last, std::vector<Tensor>{a});
+    CHECK_GRADGRADCHECK(last, std::vector<Tensor>{a});
+    const Tensor b = rand_input(to_channels_last(a).shape(), gen);
+    CHECK_GRADCHECK(first, std::vector<Tensor>{b});
+  }
+  CHECK_THROWS_WITH_AS(to_channels_last(Tensor::zeros({2, 3, 4})), doctest::Contains("must be 4-D or 5-D"),
+                       pn::Error);
+}
+
+TEST_CASE("a channels-last convolution equals the channels-first one, forward and backward, through each kernel") {
+  for (const Case& c : kCases) {
+    CAPTURE(c.what);
+    // float64: the reference through transposes, which are exact.
+    check_against_channels_first(c, DType::Float64, 1e-12);
+    // float32: oneDNN's N[D]HWC kernels (where built in) against its blocked ones, then the reference.
+    check_against_channels_first(c, DType::Float32, 2e-5);
+    const cpu::ConvImpl before = cpu::conv_impl();
+    cpu::set_conv_impl(cpu::ConvImpl::Reference);
+    check_against_channels_first(c, DType::Float32, 0.0);
+    cpu::set_conv_impl(before);
+  }
+}
+
+TEST_CASE("a channels-last convolution: first and second derivatives by finite differences (float64)") {
+  for (const Case& c : kCases) {
+    CAPTURE(c.what);
+    if (c.x[1] * c.x[2] * c.x[3] > 100 && c.x.size() == 5) continue;  // the smaller cases keep this quick
+    Generator gen(11);
+    const int64_t c_out = c.transposed ? c.w[1] : c.w[0];
+    const Tensor x = to_channels_last(rand_input(c.x, gen, 1.0, 0.0, false)).detach().requires_grad_();
+    const Tensor w = rand_input(c.w, gen), b = rand_input({c_out}, gen);
+    TensorFn f = [c](const std::vector<Tensor>& in) { return square(run_conv(c, in[0], in[1], in[2], kLast)); };
+    const std::vector<Tensor> inputs{x, w, b};
+    CHECK_GRADCHECK(f, inputs);
+    CHECK_GRADGRADCHECK(f, inputs);
+  }
+}
+
+TEST_CASE("a channels-last convolution in 16 bits: bfloat16 / float16 storage, as the channels-first one") {
+  Generator gen(5);
+  const Tensor x = rand_input({2, 8, 5, 6, 7}, gen, 1.0, 0.0, false), w = rand_input({16, 8, 3, 3, 3}, gen, 0.2);
+  const Tensor y32 = conv(x.to(DType::Float32), w.to(DType::Float32), {}, {1}, {1});
+  for (DType dt : {DType::BFloat16, DType::Float16}) {
+    CAPTURE(dtype_name(dt));
+    const Tensor x16 = x.to(dt), w16 = w.detach().to(dt);
+    const Tensor yl = conv(to_channels_last(x16), w16, {}, {1}, {1}, kLast), yf = conv(x16, w16, {}, {1}, {1});
+    CHECK(yl.dtype() == dt);
+    // Both accumulate in float32 and round once; the summation orders may differ, so within a
+    // rounding of each other, and both within 16-bit precision of float32 (but not equal to it).
+    const double ulp = dt == DType::BFloat16 ? 1.0 / 128 : 1.0 / 1024, scale = test::max_abs_diff(y32, mul_scalar(y32, 0.0));
+    CHECK(test::max_abs_diff(to_channels_first(yl), yf) <= ulp * scale);
+    CHECK(test::max_abs_diff(to_channels_first(yl), y32) <= ulp * scale);
+    CHECK(test::max_abs_diff(to_channels_first(yl), y32) > 0.0);
+  }
+}
+
+TEST_CASE("a channels-last convolution names a mismatch in the channel count") {
+  const Tensor x = Tensor::zeros({1, 5, 6, 3}), w = Tensor::zeros({4, 5, 3, 3});
+  // Read as channels-last, x [1, 5, 6, 3] has 3 channels, not 5; moved there, it has 5.
+  CHECK_THROWS_WITH_AS(conv(x, w, {}, {1}, {1}, kLast), doctest::Contains("3 channels (channels-last)"),
+                       pn::Error);
+  CHECK(conv(to_channels_last(x), w, {}, {1}, {1}, kLast).shape() == Shape{1, 6, 3, 4});
+}
