@@ -97,8 +97,12 @@ struct ConvGeom {
 
 // Window ops over independent planes (N * C of them), each a (D, H, W) volume:
 // max-pooling (window k, step stride, no padding) and nearest upsampling (out = in * k).
+// interleaved: values per voxel. 1 for channels-first planes; C for max-pooling channels-last
+// (N[D]HWC) input, where the planes are the N samples and each voxel holds C channels side by
+// side (the window ops other than max-pooling take 1 only).
 struct PoolGeom {
   int64_t planes = 0;
+  int64_t interleaved = 1;
   int64_t in[3] = {1, 1, 1};
   int64_t out[3] = {1, 1, 1};
   int64_t k[3] = {1, 1, 1};

@@ -10,23 +10,21 @@
 #include <vector>
 
 #include "autograd/ops/concat.h"
+#include "autograd/memory_format.h"
 #include "autograd/ops/pool.h"
 #include "autograd/tensor.h"
 
 namespace pn {
-
-// Where the activations of a convolution hold their channels: NC[D]HW (channels_first, the
-// default everywhere) or N[D]HWC (channels_last: PyTorch's channels_last / channels_last_3d
-// memory formats, here as the tensor's own shape). Channels-last convolutions run without
-// reordering their activations: oneDNN's and cuDNN's N[D]HWC kernels read them as they are
-// (kernels/op_geometry.h, ConvGeom::channels_last). The weight's shape does not change.
-enum class MemoryFormat { channels_first, channels_last };
 
 // x [N, C, S...] -> [N, S..., C] (4-D or 5-D), and back; each the other's backward. A
 // network converts at its entry and its exit, not around every convolution.
 Tensor to_channels_last(const Tensor& x);
 Tensor to_channels_first(const Tensor& x);
 
+// Channels-last convolutions (autograd/memory_format.h) run without reordering their
+// activations: oneDNN's and cuDNN's N[D]HWC kernels read them as they are (kernels/op_geometry.h,
+// ConvGeom::channels_last). The weight's shape does not change.
+//
 // y = x (*) w + bias. x [N, C_in, spatial...], w [C_out, C_in, k...], bias [C_out] or
 // undefined. stride and padding (zeros) per spatial dim; a single entry applies to all.
 // Output size per dim: (in + 2 pad - k) / stride + 1. With MemoryFormat::channels_last, x is

@@ -27,6 +27,15 @@ PoolGeom planes_of(const Tensor& x) {
   return g;
 }
 
+// Channels-last x [N, spatial..., C]: the N samples as planes, C values per voxel.
+PoolGeom samples_of(const Tensor& x) {
+  PoolGeom g;
+  g.planes = x.size(0);
+  g.interleaved = x.size(x.dim() - 1);
+  for (int i = 1; i + 1 < x.dim(); ++i) g.in[i + 4 - x.dim()] = x.size(i);
+  return g;
+}
+
 // Fills the spatial window params (k, stride) of the dims x has; D stays 1 for 2-D.
 void set_window(PoolGeom& g, int ndim, int64_t k, int64_t stride) {
   for (int j = 5 - ndim; j < 3; ++j) { g.k[j] = k; g.stride[j] = stride; }
@@ -38,8 +47,16 @@ Shape with_spatial(const Tensor& x, const int64_t* sp) {
   return s;
 }
 
+// [N, sp..., C] for channels-last x.
+Shape with_spatial_last(const Tensor& x, const int64_t* sp) {
+  Shape s{x.size(0)};
+  for (int j = 5 - x.dim(); j < 3; ++j) s.push_back(sp[j]);
+  s.push_back(x.size(x.dim() - 1));
+  return s;
+}
+
 // The argmax of a max-pool: per output element, its source's offset within its plane
-// (int64, on the tensors' device). Gathering through it is the pool's forward;
+// (channels-last: within its sample; int64, on the tensors' device). Gathering through it is the pool's forward;
 // scattering through it is the adjoint.
 struct IndexMap {
   std::shared_ptr<Storage> idx;
@@ -85,17 +102,19 @@ PoolGeom upsample_geom(const Tensor& small, int factor) {
 
 }  // namespace
 
-Tensor max_pool(const Tensor& x, int kernel, int stride) {
+Tensor max_pool(const Tensor& x, int kernel, int stride, MemoryFormat format) {
   check_spatial("max_pool", x);
   PN_CHECK(kernel >= 1 && stride >= 1, "max_pool: kernel {} and stride {} must be >= 1 (input {})", kernel, stride,
            x.desc());
-  PoolGeom g = planes_of(x);
+  const bool last = format == MemoryFormat::channels_last;
+  PoolGeom g = last ? samples_of(x) : planes_of(x);
   set_window(g, x.dim(), kernel, stride);
   for (int j = 0; j < 3; ++j) {
-    PN_CHECK(g.in[j] >= g.k[j], "max_pool: kernel {} larger than input {}", kernel, x.desc());
+    PN_CHECK(g.in[j] >= g.k[j], "max_pool: kernel {} larger than input {}{}", kernel, x.desc(),
+             last ? " (channels-last)" : "");
     g.out[j] = (g.in[j] - g.k[j]) / g.stride[j] + 1;
   }
-  Tensor y = Tensor::empty(with_spatial(x, g.out), x.dtype(), x.device());
+  Tensor y = Tensor::empty(last ? with_spatial_last(x, g.out) : with_spatial(x, g.out), x.dtype(), x.device());
   if (y.numel() == 0) return y;
   // The argmax (8 bytes an output, 2-4x the output itself) only where a gradient will read it:
   // not under NoGrad nor for an input without gradient (SPADE's label maps).
@@ -105,7 +124,7 @@ Tensor max_pool(const Tensor& x, int kernel, int stride) {
   backend_for(x.device(), "max_pool")
       .max_pool_forward(x.dtype(), g, x.raw(), y.raw(), idx ? static_cast<int64_t*>(idx->data()) : nullptr);
   if (!keep_argmax) return y;
-  IndexMap m{idx, x.shape(), y.shape(), g.planes, g.in_volume(), g.out_volume()};
+  IndexMap m{idx, x.shape(), y.shape(), g.planes, g.in_volume() * g.interleaved, g.out_volume() * g.interleaved};
   record(y, "max_pool", {x}, [m](const Tensor& gy, const NeedMask&) -> Grads { return {scatter_op(gy, m)}; });
   return y;
 }

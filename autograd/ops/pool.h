@@ -4,13 +4,15 @@
 // over the argmax saved by the forward pass; upsample_nearest and block_sum are each
 // other's backward, and so are pixel_shuffle and pixel_unshuffle (permutations).
 #pragma once
+#include "autograd/memory_format.h"
 #include "autograd/tensor.h"
 
 namespace pn {
 
 // Max over each kernel^d window, step stride, no padding: out = (in - kernel) / stride + 1.
-// The gradient goes to the first maximum of each window.
-Tensor max_pool(const Tensor& x, int kernel = 2, int stride = 2);
+// The gradient goes to the first maximum of each window. MemoryFormat::channels_last: x is
+// [N, spatial..., C] and so is the result (memory_format.h).
+Tensor max_pool(const Tensor& x, int kernel = 2, int stride = 2, MemoryFormat format = MemoryFormat::channels_first);
 
 // Each voxel repeated factor times along every spatial dim.
 Tensor upsample_nearest(const Tensor& x, int factor = 2);

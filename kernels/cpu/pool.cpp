@@ -15,17 +15,19 @@ constexpr int64_t kParallelMin = 32768;  // elements below which threads cost mo
 
 template <class T>
 void max_pool_forward(const PoolGeom& g, const T* x, T* y, int64_t* idx) {
-  const int64_t iv = g.in_volume(), rows = g.planes * g.out[0] * g.out[1];
-  // One task per output row (plane, od, oh); each scans its windows.
-#pragma omp parallel for schedule(static) if (rows * g.out[2] > kParallelMin)
+  const int64_t ch = g.interleaved, iv = g.in_volume() * ch, rows = g.planes * g.out[0] * g.out[1];
+  // One task per output row (plane, od, oh); each scans its windows (channels-last: one per
+  // channel, the channels innermost, so that neighbouring scans share cache lines).
+#pragma omp parallel for schedule(static) if (rows * g.out[2] * ch > kParallelMin)
   for (int64_t r = 0; r < rows; ++r) {
     const int64_t oh = r % g.out[1], od = (r / g.out[1]) % g.out[0], p = r / (g.out[0] * g.out[1]);
     const T* xp = x + p * iv;
-    for (int64_t ow = 0; ow < g.out[2]; ++ow) {
-      const int64_t best = math::max_window_argmax(g, xp, od, oh, ow);
-      y[r * g.out[2] + ow] = xp[best];
-      if (idx) idx[r * g.out[2] + ow] = best;
-    }
+    for (int64_t ow = 0; ow < g.out[2]; ++ow)
+      for (int64_t c = 0; c < ch; ++c) {
+        const int64_t best = math::max_window_argmax(g, xp + c, od, oh, ow) * ch + c, o = (r * g.out[2] + ow) * ch + c;
+        y[o] = xp[best];
+        if (idx) idx[o] = best;
+      }
   }
 }
 

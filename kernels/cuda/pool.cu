@@ -24,13 +24,16 @@ namespace {
 using kernels::PoolGeom;
 constexpr unsigned kBlock = 256;
 
+// Any geometry, channels-last (g.interleaved channels per voxel, the fastest-varying index) too.
 template <class T>
 __global__ void max_pool_kernel(PoolGeom g, const T* x, T* y, int64_t* idx, int64_t n) {
+  const int64_t ch = g.interleaved;
   for (int64_t i = global_index(); i < n; i += grid_stride()) {
-    const int64_t ow = i % g.out[2], oh = i / g.out[2] % g.out[1], od = i / (g.out[2] * g.out[1]) % g.out[0];
-    const int64_t p = i / (g.out[2] * g.out[1] * g.out[0]);
-    const T* xp = x + p * g.in[0] * g.in[1] * g.in[2];
-    const int64_t best = math::max_window_argmax(g, xp, od, oh, ow);
+    const int64_t c = i % ch, v = i / ch;
+    const int64_t ow = v % g.out[2], oh = v / g.out[2] % g.out[1], od = v / (g.out[2] * g.out[1]) % g.out[0];
+    const int64_t p = v / (g.out[2] * g.out[1] * g.out[0]);
+    const T* xp = x + p * g.in[0] * g.in[1] * g.in[2] * ch;
+    const int64_t best = math::max_window_argmax(g, xp + c, od, oh, ow) * ch + c;
     y[i] = xp[best];
     if (idx) idx[i] = best;
   }
@@ -156,12 +159,12 @@ bool k2_vector_path(const PoolGeom& g, const T* x, T* y, int64_t* idx) {
 template <class T>
 void max_pool_forward(const PoolGeom& g, const T* x, T* y, int64_t* idx, cudaStream_t stream) {
   PN_PROFILE_DISPATCH("max_pool_forward", max_pool_forward<T>, g, x, y, idx, stream);
-  const int64_t n = g.planes * g.out_volume();
+  const int64_t n = g.planes * g.out_volume() * g.interleaved;
   if (n <= 0) return;
   const int64_t shape[4] = {g.planes, g.in[0], g.in[1], g.in[2]};
   ErrorScope scope("max_pool", shape, 4);
   constexpr int64_t kLimit = int64_t{1} << 31;
-  if (n >= kLimit || g.planes * g.in_volume() >= kLimit)
+  if (g.interleaved != 1 || n >= kLimit || g.planes * g.in_volume() >= kLimit)
     return launch(max_pool_kernel<T>, grid_for(n, kBlock), kBlock, 0, stream, g, x, y, idx, n);
   const Pool32 s{static_cast<unsigned>(g.out[0]), static_cast<unsigned>(g.out[1]), static_cast<unsigned>(g.out[2]),
                  static_cast<unsigned>(g.in_volume())};

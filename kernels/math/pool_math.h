@@ -12,21 +12,24 @@
 
 namespace pn::math {
 
+// With g.interleaved = I > 1 (channels-last) `plane` points at one channel of a sample and voxel
+// v's value is plane[v * I]; the result is still a voxel offset.
 // requires: the window of (od, oh, ow) lies inside the input (g.out from valid pooling).
 template <class T>
 PN_HD int64_t max_window_argmax(const kernels::PoolGeom& g, const T* plane, int64_t od, int64_t oh, int64_t ow) {
+  const int64_t step = g.interleaved;
   // The running maximum is kept in a register (not reloaded through `best`), so the scan is
   // compare-and-select without a chain of dependent loads (it compiles without branches).
   // 16-bit values are compared as floats (compute_t).
   using C = compute_t<T>;
   const int64_t first = ((od * g.stride[0]) * g.in[1] + oh * g.stride[1]) * g.in[2] + ow * g.stride[2];
   int64_t best = first;
-  C best_v = static_cast<C>(plane[first]);
+  C best_v = static_cast<C>(plane[first * step]);
   for (int64_t a = 0; a < g.k[0]; ++a)
     for (int64_t b = 0; b < g.k[1]; ++b) {
       const int64_t row = ((od * g.stride[0] + a) * g.in[1] + oh * g.stride[1] + b) * g.in[2] + ow * g.stride[2];
       for (int64_t c = 0; c < g.k[2]; ++c) {
-        const C v = static_cast<C>(plane[row + c]);
+        const C v = static_cast<C>(plane[(row + c) * step]);
         const bool larger = v > best_v;
         best = larger ? row + c : best;
         best_v = larger ? v : best_v;

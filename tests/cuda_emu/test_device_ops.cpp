@@ -278,6 +278,25 @@ TEST_CASE("channels-last convolutions on the emulated device match the CPU, forw
   }
 }
 
+TEST_CASE("channels-last max-pooling on the emulated device matches the CPU, forward and backward") {
+  REQUIRE(cuda::install_cuda_backend());
+  for (const Shape& s : {Shape{2, 5, 4, 6, 8}, Shape{1, 3, 7, 6}}) {
+    for (DType dt : {DType::Float32, DType::BFloat16}) {
+      INFO(std::string(dtype_name(dt)) << " input " << shape_str(s));
+      Generator gen(37);
+      const Tensor x = to_channels_last(Tensor::randn(s, gen).to(dt));
+      Tensor xc = x.detach().requires_grad_(), xg = x.to(Device::cuda()).detach().requires_grad_();
+      for (int k : {2, 3}) {
+        const Tensor yc = max_pool(xc, k, 2, MemoryFormat::channels_last), yg = max_pool(xg, k, 2, MemoryFormat::channels_last);
+        CHECK(yg.to(Device::cpu()).to_vector() == yc.to_vector());
+        sum(square(yc)).backward();
+        sum(square(yg)).backward();
+      }
+      CHECK(scaled_diff(xg.grad(), xc.grad()) < (dt == DType::Float32 ? 1e-6 : 1e-2));
+    }
+  }
+}
+
 TEST_CASE("matmul with transposes on the emulated device matches the CPU, forward and backward") {
   REQUIRE(cuda::install_cuda_backend());
   for (DType dt : {DType::Float32, DType::Float64}) {

@@ -1,7 +1,7 @@
-// Channels-last convolutions (autograd/ops/conv.h, MemoryFormat::channels_last) and the
+// Channels-last convolutions and max-pooling (autograd/memory_format.h) and the
 // to_channels_last / to_channels_first conversions: values by the definition, equality with
-// the channels-first convolution of the converted input (through oneDNN's N[D]HWC kernels and
-// through the reference), gradients against the channels-first ones, first and second
+// the channels-first op on the converted input (convolutions through oneDNN's N[D]HWC kernels
+// and through the reference), gradients against the channels-first ones, first and second
 // derivatives by finite differences (float64), 16 bits, errors.
 #include "autograd/autocast.h"
 #include "autograd/engine.h"
@@ -145,4 +145,34 @@ TEST_CASE("a channels-last convolution names a mismatch in the channel count") {
   CHECK_THROWS_WITH_AS(conv(x, w, {}, {1}, {1}, kLast), doctest::Contains("3 channels (channels-last)"),
                        pn::Error);
   CHECK(conv(to_channels_last(x), w, {}, {1}, {1}, kLast).shape() == Shape{1, 6, 3, 4});
+}
+
+TEST_CASE("channels-last max-pooling equals the channels-first one: values, argmax routes, derivatives, 16 bits") {
+  Generator gen(13);
+  struct Pool {
+    Shape x;
+    int k, stride;
+  };
+  for (const Pool& p : {Pool{{2, 3, 6, 8}, 2, 2}, Pool{{1, 4, 5, 7, 6}, 3, 2}, Pool{{2, 5, 4, 6, 4}, 2, 2},
+                        Pool{{1, 1, 5, 5}, 2, 1}}) {
+    CAPTURE(shape_str(p.x));
+    for (DType dt : {DType::Float64, DType::Float32, DType::BFloat16}) {
+      const Tensor x = rand_input(p.x, gen, 1.0, 0.0, false).to(dt);
+      Tensor xf = x.detach().requires_grad_(), xl = to_channels_last(x).detach().requires_grad_();
+      const Tensor yf = max_pool(xf, p.k, p.stride), yl = max_pool(xl, p.k, p.stride, kLast);
+      REQUIRE(yl.shape() == to_channels_last(yf).shape());
+      CHECK(to_channels_first(yl).to_vector() == yf.to_vector());  // the same maxima, exactly
+      const Tensor gy = rand_input(yf.shape(), gen, 1.0, 0.0, false).to(dt);
+      sum(mul(yf, gy)).backward();
+      sum(mul(yl, to_channels_last(gy))).backward();
+      CHECK(to_channels_first(xl.grad()).to_vector() == xf.grad().to_vector());  // the same routes
+    }
+    const Tensor x = to_channels_last(rand_input(p.x, gen, 1.0, 0.0, false)).detach().requires_grad_();
+    TensorFn f = [p](const std::vector<Tensor>& in) { return square(max_pool(in[0], p.k, p.stride, kLast)); };
+    CHECK_GRADCHECK(f, std::vector<Tensor>{x});
+    CHECK_GRADGRADCHECK(f, std::vector<Tensor>{x});
+  }
+  // Read as channels-last, [1, 5, 1, 3] has a spatial size of 1 along H: no 2x2 window fits.
+  CHECK_THROWS_WITH_AS(max_pool(Tensor::zeros({1, 5, 1, 3}), 2, 2, kLast),
+                       doctest::Contains("larger than input float32[1, 5, 1, 3] cpu (channels-last)"), pn::Error);
 }
