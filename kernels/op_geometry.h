@@ -42,9 +42,12 @@ struct ReduceGeom {
 // A normalisation over a tensor [N, C, S...] viewed as [N, C, S] (S the product of the
 // spatial sizes): statistics per channel over (N, S) for batch norm, per (n, c) over S for
 // instance norm (kernels/math/norm_math.h has the group arithmetic).
+// channels_last: the tensor is [N, S..., C] (N[D]HWC) instead, viewed as [N, S, C]; the groups
+// and their statistics are the same.
 struct NormGeom {
   int64_t n = 0, c = 0, s = 0;
   bool per_instance = false;  // instance norm: one group per (n, c)
+  bool channels_last = false;
 };
 
 // A convolution. Spatial arrays are ordered (D, H, W). Weight layout [C_out, C_in, kd, kh, kw].

@@ -1,5 +1,7 @@
 #include "autograd/ops/norm.h"
 
+#include <algorithm>
+
 #include "autograd/node.h"
 #include "autograd/ops/elementwise.h"
 #include "autograd/backend.h"
@@ -17,19 +19,27 @@ struct NormState {
   bool batch_stats;
 };
 
-math::NormGeom geom_of(const Tensor& x, bool per_instance) {
+// x [N, C, S...], or [N, S..., C] channels-last.
+math::NormGeom geom_of(const Tensor& x, bool per_instance, MemoryFormat format) {
   math::NormGeom g;
+  g.channels_last = format == MemoryFormat::channels_last;
   g.n = x.shape()[0];
-  g.c = x.shape()[1];
-  g.s = 1;
-  for (int i = 2; i < x.dim(); ++i) g.s *= x.shape()[i];
+  g.c = g.channels_last ? x.shape().back() : x.shape()[1];
+  g.s = x.numel() / std::max<int64_t>(g.n * g.c, 1);
   g.per_instance = per_instance;
   return g;
 }
 
-void check_input(const char* op, const Tensor& x, int min_dim) {
+int64_t channels_of(const Tensor& x, MemoryFormat format) {
+  return format == MemoryFormat::channels_last ? x.shape().back() : x.shape()[1];
+}
+
+void check_input(const char* op, const Tensor& x, int min_dim, MemoryFormat format) {
   PN_CHECK(x.defined(), "{}: undefined input", op);
-  PN_CHECK(x.dim() >= min_dim, "{}: expected an input of at least {} dims [N, C, ...], got {}", op, min_dim, x.desc());
+  const bool last = format == MemoryFormat::channels_last;
+  if (last) min_dim = std::max(min_dim, 3);
+  PN_CHECK(x.dim() >= min_dim, "{}: expected an input of at least {} dims {}, got {}", op, min_dim,
+           last ? "[N, ..., C] (channels-last)" : "[N, C, ...]", x.desc());
   PN_CHECK(x.numel() > 0, "{}: empty input {}", op, x.desc());
   backend_for(x.device(), op);  // fails clearly on a device without kernels
 }
@@ -39,10 +49,11 @@ void check_input(const char* op, const Tensor& x, int min_dim) {
 DType param_dtype(const Tensor& x) { return is_low_precision(x.dtype()) ? DType::Float32 : x.dtype(); }
 
 // gamma, beta and running statistics: undefined, or [C] with x's device and param_dtype(x).
-void check_per_channel(const char* op, const char* what, const Tensor& t, const Tensor& x) {
+void check_per_channel(const char* op, const char* what, const Tensor& t, const Tensor& x, MemoryFormat format) {
   if (!t.defined()) return;
-  PN_CHECK(t.shape() == Shape{x.shape()[1]}, "{}: {} must have shape [{}] (channels of input {}), got {}", op,
-           what, x.shape()[1], x.desc(), t.desc());
+  const int64_t c = channels_of(x, format);
+  PN_CHECK(t.shape() == Shape{c}, "{}: {} must have shape [{}] (channels of input {}{}), got {}", op, what, c,
+           x.desc(), format == MemoryFormat::channels_last ? ", channels-last" : "", t.desc());
   if (!is_low_precision(x.dtype())) return detail::check_same(x, t, op);
   PN_CHECK(t.dtype() == DType::Float32 && t.device() == x.device(),
            "{}: with a {} input {}, {} must be float32 on the same device (statistics and affine parameters stay "
@@ -126,12 +137,12 @@ void batch_stats(const math::NormGeom& geom, const Tensor& x, Tensor& mean, Tens
 // ones (eval), and updates the running statistics.
 NormState batch_norm_state(const char* op, const Tensor& x, const Tensor& gamma, const Tensor& beta,
                            const Tensor& running_mean, const Tensor& running_var, bool training, double momentum,
-                           double eps) {
-  check_input(op, x, 2);
-  check_per_channel(op, "gamma", gamma, x);
-  check_per_channel(op, "beta", beta, x);
-  check_per_channel(op, "running_mean", running_mean, x);
-  check_per_channel(op, "running_var", running_var, x);
+                           double eps, MemoryFormat format) {
+  check_input(op, x, 2, format);
+  check_per_channel(op, "gamma", gamma, x, format);
+  check_per_channel(op, "beta", beta, x, format);
+  check_per_channel(op, "running_mean", running_mean, x, format);
+  check_per_channel(op, "running_var", running_var, x, format);
   PN_CHECK(running_mean.defined() == running_var.defined(),
            "{}: running_mean ({}) and running_var ({}) must be both given or both omitted", op, running_mean.desc(),
            running_var.desc());
@@ -139,7 +150,7 @@ NormState batch_norm_state(const char* op, const Tensor& x, const Tensor& gamma,
            "{}: running statistics are buffers and must not require grad", op);
   PN_CHECK(eps >= 0 && momentum >= 0 && momentum <= 1, "{}: need eps >= 0 and momentum in [0, 1], got {} and {}", op,
            eps, momentum);
-  NormState st{op, geom_of(x, false), {}, {}, eps, training};
+  NormState st{op, geom_of(x, false, format), {}, {}, eps, training};
   if (training) {
     const int64_t m = math::norm_group_size(st.geom);
     PN_CHECK(m > 1, "{}: expected more than one value per channel in training, got input {}", op, x.desc());
@@ -158,12 +169,13 @@ NormState batch_norm_state(const char* op, const Tensor& x, const Tensor& gamma,
   return st;
 }
 
-NormState instance_norm_state(const char* op, const Tensor& x, const Tensor& gamma, const Tensor& beta, double eps) {
-  check_input(op, x, 3);
-  check_per_channel(op, "gamma", gamma, x);
-  check_per_channel(op, "beta", beta, x);
+NormState instance_norm_state(const char* op, const Tensor& x, const Tensor& gamma, const Tensor& beta, double eps,
+                              MemoryFormat format) {
+  check_input(op, x, 3, format);
+  check_per_channel(op, "gamma", gamma, x, format);
+  check_per_channel(op, "beta", beta, x, format);
   PN_CHECK(eps >= 0, "{}: need eps >= 0, got {}", op, eps);
-  NormState st{op, geom_of(x, true), {}, {}, eps, true};
+  NormState st{op, geom_of(x, true, format), {}, {}, eps, true};
   PN_CHECK(st.geom.s > 1, "{}: expected more than one spatial element per channel, got input {}", op, x.desc());
   batch_stats(st.geom, x, st.mean, st.var);
   return st;
@@ -172,25 +184,27 @@ NormState instance_norm_state(const char* op, const Tensor& x, const Tensor& gam
 }  // namespace
 
 Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, const Tensor& running_mean,
-                  const Tensor& running_var, bool training, double momentum, double eps) {
+                  const Tensor& running_var, bool training, double momentum, double eps, MemoryFormat format) {
   const NormState st =
-      batch_norm_state("batch_norm", x, gamma, beta, running_mean, running_var, training, momentum, eps);
+      batch_norm_state("batch_norm", x, gamma, beta, running_mean, running_var, training, momentum, eps, format);
   return norm_apply(st, x, gamma, beta);
 }
 
-Tensor instance_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, double eps) {
-  return norm_apply(instance_norm_state("instance_norm", x, gamma, beta, eps), x, gamma, beta);
+Tensor instance_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, double eps, MemoryFormat format) {
+  return norm_apply(instance_norm_state("instance_norm", x, gamma, beta, eps, format), x, gamma, beta);
 }
 
 Tensor batch_norm_act(const Tensor& x, const Tensor& gamma, const Tensor& beta, const Tensor& running_mean,
-                      const Tensor& running_var, bool training, double slope, double momentum, double eps) {
+                      const Tensor& running_var, bool training, double slope, double momentum, double eps,
+                      MemoryFormat format) {
   const NormState st =
-      batch_norm_state("batch_norm_act", x, gamma, beta, running_mean, running_var, training, momentum, eps);
+      batch_norm_state("batch_norm_act", x, gamma, beta, running_mean, running_var, training, momentum, eps, format);
   return norm_act_apply(st, x, gamma, beta, slope);
 }
 
-Tensor instance_norm_act(const Tensor& x, const Tensor& gamma, const Tensor& beta, double slope, double eps) {
-  return norm_act_apply(instance_norm_state("instance_norm_act", x, gamma, beta, eps), x, gamma, beta, slope);
+Tensor instance_norm_act(const Tensor& x, const Tensor& gamma, const Tensor& beta, double slope, double eps,
+                         MemoryFormat format) {
+  return norm_act_apply(instance_norm_state("instance_norm_act", x, gamma, beta, eps, format), x, gamma, beta, slope);
 }
 
 }  // namespace pn

@@ -4,7 +4,7 @@
 // result is transposed back. This is how float64, float16, builds without oneDNN and
 // PENUMBRA_CPU_CONV=reference run channels-last; float32 and bfloat16 with oneDNN run in the
 // layout itself (conv_dnnl.h), with no transposes. The definition the fast path is tested
-// against: tests/ops_conv/test_conv_channels_last.cpp.
+// against: tests/ops_conv/test_channels_last.cpp.
 //
 // Contract (each pass as in conv.h):
 //   requires  g.channels_last; the pointers hold contiguous arrays of g's shapes in that layout.

@@ -4,6 +4,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "kernels/cpu/norm_channels_last.h"
 #include "kernels/math/low_precision.h"
 
 namespace pn::cpu {
@@ -34,6 +35,7 @@ void add_row(math::MomentAcc& acc, const T* p, int64_t n) {
 
 template <class T>
 void norm_stats(const T* x, const math::NormGeom& g, NormParam<T>* mean, NormParam<T>* var) {
+  if (g.channels_last) return channels_last::norm_stats(x, g, mean, var);
   const int64_t groups = math::norm_groups(g), rows = math::norm_group_rows(g);
 #pragma omp parallel for schedule(static) if (worth_threads(g))
   for (int64_t grp = 0; grp < groups; ++grp) {
@@ -49,6 +51,7 @@ void norm_stats(const T* x, const math::NormGeom& g, NormParam<T>* mean, NormPar
 template <class T>
 void norm_forward(const T* x, const math::NormGeom& g, const NormParam<T>* mean, const NormParam<T>* var, double eps,
                   const NormParam<T>* gamma, const NormParam<T>* beta, T* y) {
+  if (g.channels_last) return channels_last::norm_forward(x, g, mean, var, eps, gamma, beta, y);
   const int64_t groups = math::norm_groups(g), rows = math::norm_group_rows(g);
 #pragma omp parallel for schedule(static) if (worth_threads(g))
   for (int64_t grp = 0; grp < groups; ++grp) {
@@ -189,6 +192,9 @@ template <class T>
 void norm_backward(const T* x, const T* gy, const math::NormGeom& g, const NormParam<T>* mean,
                    const NormParam<T>* var, double eps, const NormParam<T>* gamma, bool batch_stats, T* dx,
                    NormParam<T>* dgamma, NormParam<T>* dbeta) {
+  if (g.channels_last)
+    return channels_last::norm_backward<T>(x, nullptr, gy, g, mean, var, eps, gamma, 0.0, batch_stats, dx, dgamma,
+                                           dbeta);
   backward<T, false>(x, nullptr, gy, NormParam<T>(0), g, mean, var, eps, gamma, batch_stats, dx, dgamma, dbeta);
 }
 
@@ -219,6 +225,7 @@ void act_row(const T* x, T* y, int64_t s, P scale, P shift, P slope) {
 template <class T>
 void norm_act_forward(const T* x, const math::NormGeom& g, const NormParam<T>* mean, const NormParam<T>* var,
                       double eps, const NormParam<T>* gamma, const NormParam<T>* beta, double slope, T* y) {
+  if (g.channels_last) return channels_last::norm_act_forward(x, g, mean, var, eps, gamma, beta, slope, y);
   using P = NormParam<T>;
   const int64_t groups = math::norm_groups(g), rows = math::norm_group_rows(g);
   const P act_slope = static_cast<P>(slope);
@@ -240,6 +247,8 @@ template <class T>
 void norm_act_backward(const T* x, const T* y, const T* gy, const math::NormGeom& g, const NormParam<T>* mean,
                        const NormParam<T>* var, double eps, const NormParam<T>* gamma, double slope, bool batch_stats,
                        T* dx, NormParam<T>* dgamma, NormParam<T>* dbeta) {
+  if (g.channels_last)
+    return channels_last::norm_backward(x, y, gy, g, mean, var, eps, gamma, slope, batch_stats, dx, dgamma, dbeta);
   backward<T, true>(x, y, gy, static_cast<NormParam<T>>(slope), g, mean, var, eps, gamma, batch_stats, dx, dgamma, dbeta);
 }
 

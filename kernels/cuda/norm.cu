@@ -87,7 +87,7 @@ __global__ void stats_split_kernel(const T* x, NormGeom g, int64_t chunk, P* mea
     int64_t r = 0, pos = 0;
     if (first + t < end) r = (first + t) / g.s, pos = (first + t) % g.s;
     for (int64_t j = first + t; j < end; j += blockDim.x) {
-      acc.add(wide(x[math::norm_row_offset(g, grp, r) + pos]));
+      acc.add(wide(x[math::norm_element_offset(g, grp, r, pos)]));
       for (pos += blockDim.x; pos >= g.s; pos -= g.s) ++r;
     }
     Moments m = warp_merge({static_cast<double>(acc.count), acc.mean(), math::moments_m2(acc)});
@@ -223,7 +223,7 @@ __global__ void backward_sums_split_kernel(const T* x, const T* gy, const T* y, 
     int64_t r = 0, pos = 0;
     if (first + t < end) r = (first + t) / g.s, pos = (first + t) % g.s;
     for (int64_t j = first + t; j < end; j += blockDim.x) {
-      const int64_t e = math::norm_row_offset(g, grp, r) + pos;
+      const int64_t e = math::norm_element_offset(g, grp, r, pos);
       const double gy_e = output_grad(gy, y, slope, e);
       s_gy += gy_e;
       s_gy_xhat += gy_e * (wide(x[e]) - group_mean) * inv_std;
@@ -312,6 +312,41 @@ __global__ void backward_affine_kernel(NormGeom g, const double* sums, T* dgamma
   }
 }
 
+// Channels-last ([N, S, C]) forward, norm_act apply and dx: one thread per element, its group
+// from its offset (math::norm_group_of); the statistics and sums are the channels-first ones.
+// Correct first: parameter loads per element, not tuned on the workbench.
+template <class T, class P = NormParam<T>>
+__global__ void forward_cl_kernel(const T* x, NormGeom g, const P* mean, const P* var, double eps, const P* gamma,
+                                  const P* beta, T* y, int64_t n) {
+  for (int64_t i = global_index(); i < n; i += grid_stride()) {
+    const int64_t grp = math::norm_group_of(g, i), c = math::norm_channel(g, grp);
+    y[i] = narrow<T>(math::norm_apply(wide(x[i]), mean[grp], math::norm_inv_std(var[grp], eps),
+                                      gamma ? static_cast<double>(gamma[c]) : 1.0,
+                                      beta ? static_cast<double>(beta[c]) : 0.0));
+  }
+}
+template <class T, class P = NormParam<T>>
+__global__ void act_cl_kernel(const T* x, NormGeom g, const P* scale, const P* shift, P slope, T* y, int64_t n) {
+  for (int64_t i = global_index(); i < n; i += grid_stride()) {
+    const int64_t grp = math::norm_group_of(g, i);
+    y[i] = StorageType<T>::from_compute(
+        math::norm_act_apply(StorageType<T>::to_compute(x[i]), scale[grp], shift[grp], slope));
+  }
+}
+template <class T, class P = NormParam<T>>
+__global__ void backward_dx_cl_kernel(const T* x, const T* gy, const T* y, P slope, NormGeom g, const P* mean,
+                                      const P* var, double eps, const P* gamma, bool batch_stats, const double* sums,
+                                      T* dx, int64_t n) {
+  const double inv_m = 1.0 / static_cast<double>(math::norm_group_size(g));
+  for (int64_t i = global_index(); i < n; i += grid_stride()) {
+    const int64_t grp = math::norm_group_of(g, i), c = math::norm_channel(g, grp);
+    const double inv_std = math::norm_inv_std(var[grp], eps), xhat = (wide(x[i]) - mean[grp]) * inv_std;
+    dx[i] = narrow<T>(math::norm_backward_dx(output_grad(gy, y, slope, i), xhat, inv_std,
+                                             gamma ? static_cast<double>(gamma[c]) : 1.0, sums[2 * grp] * inv_m,
+                                             sums[2 * grp + 1] * inv_m, batch_stats));
+  }
+}
+
 // Blocks per group of a split reduction: one per kStatsChunk elements, at most kMaxSplits.
 unsigned stats_splits(int64_t group_size) {
   const int64_t splits = (group_size + kStatsChunk - 1) / kStatsChunk;
@@ -352,6 +387,8 @@ void norm_forward(const T* x, const NormGeom& g, const NormParam<T>* mean, const
   if (n <= 0) return;
   const int64_t shape[3] = {g.n, g.c, g.s};
   ErrorScope scope(g.per_instance ? "instance_norm" : "batch_norm", shape, 3);
+  if (g.channels_last)
+    return launch(forward_cl_kernel<T>, grid_for(n, kBlock), kBlock, 0, stream, x, g, mean, var, eps, gamma, beta, y, n);
   const int64_t rows = g.n * g.c;
   // kRowElementsPerThread elements of a row per thread: the row's four parameter loads amortised.
   const dim3 grid(grid_for((g.s + 32 + kRowElementsPerThread - 1) / kRowElementsPerThread, kBlock),
@@ -396,7 +433,10 @@ void launch_backward(const T* x, const T* gy, const T* y, P slope, const NormGeo
     launch(backward_sums_merge_kernel, grid_for(groups, kBlock), kBlock, 0, stream,
            static_cast<const double*>(partials), groups, splits, sums);
   const int64_t rows = g.n * g.c;
-  if (dx && n > 0) {
+  if (dx && n > 0 && g.channels_last) {
+    launch(backward_dx_cl_kernel<T>, grid_for(n, kBlock), kBlock, 0, stream, x, gy, y, slope, g, mean, var, eps, gamma,
+           batch_stats, static_cast<const double*>(sums), dx, n);
+  } else if (dx && n > 0) {
     const dim3 row_grid(grid_for((g.s + 32 + kRowElementsPerThread - 1) / kRowElementsPerThread, kBlock),
                         static_cast<unsigned>(rows < kMaxGridY ? rows : kMaxGridY));
     launch(backward_dx_rows_kernel<T>, row_grid, dim3(kBlock), 0, stream, x, gy, y, slope, g, mean, var, eps, gamma,
@@ -482,6 +522,12 @@ void norm_act_forward(const T* x, const NormGeom& g, const NormParam<T>* mean, c
   const dim3 grid(grid_for(vec ? g.s / 4 : g.s, kBlock), static_cast<unsigned>(rows < kMaxGridY ? rows : kMaxGridY));
   const P* scale = affine;
   const P* shift = affine + groups;
+  if (g.channels_last) {
+    const int64_t n = g.n * g.c * g.s;
+    launch(act_cl_kernel<T>, grid_for(n, kBlock), kBlock, 0, stream, x, g, scale, shift, static_cast<P>(slope), y, n);
+    PN_CUDA_CHECK(cudaFreeAsync(affine, stream));
+    return;
+  }
   if (act_through_graph(x, g, scale, shift, slope, y, stream)) {
     PN_CUDA_CHECK(cudaFreeAsync(affine, stream));
     return;

@@ -37,6 +37,19 @@ PN_HD int64_t norm_channel(const NormGeom& g, int64_t grp) { return g.per_instan
 PN_HD int64_t norm_row_offset(const NormGeom& g, int64_t grp, int64_t r) {
   return g.per_instance ? grp * g.s : (r * g.c + grp) * g.s;
 }
+// The offset of element pos of row r of group grp in either layout: channels-first, rows of S
+// contiguous elements (norm_row_offset); channels-last ([N, S, C]), voxel pos of sample n at
+// (n S + pos) C + c, the row being the sample (batch norm) or the group's one row (instance norm).
+PN_HD int64_t norm_element_offset(const NormGeom& g, int64_t grp, int64_t r, int64_t pos) {
+  if (!g.channels_last) return norm_row_offset(g, grp, r) + pos;
+  const int64_t n = g.per_instance ? grp / g.c : r;
+  return (n * g.s + pos) * g.c + norm_channel(g, grp);
+}
+// The group of the element at `offset` (either layout).
+PN_HD int64_t norm_group_of(const NormGeom& g, int64_t offset) {
+  const int64_t c = g.channels_last ? offset % g.c : offset / g.s % g.c;
+  return g.per_instance ? offset / (g.s * g.c) * g.c + c : c;  // a sample spans S C elements in both
+}
 
 // Running moments of one group in a single pass. Values are shifted by the first one so
 // that sum and sum of squares do not cancel catastrophically when |mean| >> std.

@@ -1,4 +1,4 @@
-// Channels-last convolutions and max-pooling (autograd/memory_format.h) and the
+// Channels-last convolutions, max-pooling and batch / instance norms (autograd/memory_format.h) and the
 // to_channels_last / to_channels_first conversions: values by the definition, equality with
 // the channels-first op on the converted input (convolutions through oneDNN's N[D]HWC kernels
 // and through the reference), gradients against the channels-first ones, first and second
@@ -7,6 +7,7 @@
 #include "autograd/engine.h"
 #include "autograd/ops/conv.h"
 #include "autograd/ops/elementwise.h"
+#include "autograd/ops/norm.h"
 #include "autograd/ops/reduce.h"
 #include "kernels/cpu/conv.h"
 #include "test_util.h"
@@ -175,4 +176,80 @@ TEST_CASE("channels-last max-pooling equals the channels-first one: values, argm
   // Read as channels-last, [1, 5, 1, 3] has a spatial size of 1 along H: no 2x2 window fits.
   CHECK_THROWS_WITH_AS(max_pool(Tensor::zeros({1, 5, 1, 3}), 2, 2, kLast),
                        doctest::Contains("larger than input float32[1, 5, 1, 3] cpu (channels-last)"), pn::Error);
+}
+
+namespace {
+
+// One norm in either format: batch norm (training or eval, running statistics updated) or
+// instance norm, each plain or fused with a leaky ReLU (slope < 0: none).
+struct NormCase {
+  bool instance, training;
+  double slope;
+};
+Tensor run_norm(const NormCase& k, const Tensor& x, const Tensor& gamma, const Tensor& beta, const Tensor& rm,
+                const Tensor& rv, MemoryFormat f) {
+  if (k.instance)
+    return k.slope < 0 ? instance_norm(x, gamma, beta, 1e-5, f) : instance_norm_act(x, gamma, beta, k.slope, 1e-5, f);
+  return k.slope < 0 ? batch_norm(x, gamma, beta, rm, rv, k.training, 0.1, 1e-5, f)
+                     : batch_norm_act(x, gamma, beta, rm, rv, k.training, k.slope, 0.1, 1e-5, f);
+}
+
+}  // namespace
+
+TEST_CASE("channels-last batch and instance norms equal the channels-first ones: values, statistics, gradients") {
+  const NormCase cases[] = {{false, true, -1}, {false, true, 0.0}, {false, true, 0.2}, {false, false, -1},
+                            {false, false, 0.0}, {true, true, -1},  {true, true, 0.2}};
+  for (const Shape& s : {Shape{2, 5, 4, 6, 7}, Shape{3, 4, 9, 70}, Shape{1, 33, 3, 5, 4}}) {
+    for (const NormCase& k : cases) {
+      for (DType dt : {DType::Float64, DType::Float32, DType::BFloat16}) {
+        CAPTURE(shape_str(s));
+        CAPTURE(k.instance);
+        CAPTURE(k.training);
+        CAPTURE(k.slope);
+        CAPTURE(dtype_name(dt));
+        Generator gen(17);
+        const DType pt = dt == DType::BFloat16 ? DType::Float32 : dt;
+        const int64_t c = s[1];
+        // An offset mean, so that the shifted moments matter.
+        const Tensor x = rand_input(s, gen, 2.0, 3.0, false).to(dt);
+        const Tensor gamma = rand_input({c}, gen, 1.0, 1.0, false).to(pt), beta = rand_input({c}, gen, 1.0, 0.0, false).to(pt);
+        Tensor rm_f = rand_input({c}, gen, 1.0, 0.0, false).to(pt), rv_f = mul_scalar(square(rand_input({c}, gen, 1.0, 1.0, false)), 1.0).to(pt);
+        Tensor rm_l = rm_f.clone(), rv_l = rv_f.clone();
+        Tensor xf = x.detach().requires_grad_(), xl = to_channels_last(x).detach().requires_grad_();
+        Tensor gf = gamma.detach().requires_grad_(), gl = gamma.detach().requires_grad_();
+        Tensor bf = beta.detach().requires_grad_(), bl = beta.detach().requires_grad_();
+        const Tensor yf = run_norm(k, xf, gf, bf, rm_f, rv_f, MemoryFormat::channels_first);
+        const Tensor yl = run_norm(k, xl, gl, bl, rm_l, rv_l, kLast);
+        // float64: the double sums in another order; float32 / bf16: a rounding of the statistics.
+        const double tol = dt == DType::Float64 ? 1e-12 : dt == DType::Float32 ? 2e-5 : 4e-2;
+        CHECK(test::max_abs_diff(to_channels_first(yl), yf) <= tol);
+        CHECK(test::max_abs_diff(rm_l, rm_f) <= tol);
+        CHECK(test::max_abs_diff(rv_l, rv_f) <= tol);
+        const Tensor gy = rand_input(yf.shape(), gen, 1.0, 0.0, false).to(dt);
+        sum(mul(yf, gy)).backward();
+        sum(mul(yl, to_channels_last(gy))).backward();
+        CHECK(test::max_abs_diff(to_channels_first(xl.grad()), xf.grad()) <= 10 * tol);
+        CHECK(test::max_abs_diff(gl.grad(), gf.grad()) <= 10 * tol * static_cast<double>(x.numel()) / c);
+        CHECK(test::max_abs_diff(bl.grad(), bf.grad()) <= 10 * tol * static_cast<double>(x.numel()) / c);
+      }
+    }
+  }
+}
+
+TEST_CASE("channels-last batch and instance norms: derivatives by finite differences (float64), errors") {
+  Generator gen(19);
+  const Tensor x = to_channels_last(rand_input({2, 3, 3, 4, 2}, gen, 1.0, 0.5, false)).detach().requires_grad_();
+  const Tensor gamma = rand_input({3}, gen, 1.0, 1.0), beta = rand_input({3}, gen);
+  TensorFn bn = [](const std::vector<Tensor>& in) {
+    return square(batch_norm(in[0], in[1], in[2], {}, {}, true, 0.1, 1e-5, kLast));
+  };
+  TensorFn in_act = [](const std::vector<Tensor>& in) {
+    return square(instance_norm_act(in[0], in[1], in[2], 0.2, 1e-5, kLast));
+  };
+  const std::vector<Tensor> inputs{x, gamma, beta};
+  CHECK_GRADCHECK(bn, inputs);
+  CHECK_GRADCHECK(in_act, inputs);
+  // gamma has the channels of the LAST axis of a channels-last input.
+  CHECK_THROWS_WITH_AS(batch_norm(x, Tensor::ones({2}, DType::Float64), {}, {}, {}, true, 0.1, 1e-5, kLast),
+                       doctest::Contains("gamma must have shape [3] (channels of input"), pn::Error);
 }
