@@ -54,12 +54,14 @@ SegmentationUNet::SegmentationUNet(const UNetConfig& cfg, Generator& gen) : cfg_
           nn::ConvOptions{
               .dims = cfg.dims, .kernel = 1, .stride = 1, .padding = 0, .bias = true, .init = nn::Init::he_normal()},
           gen));
+  if (cfg.channels_last) nn::set_memory_format(*this, MemoryFormat::channels_last);
 }
 
 Tensor SegmentationUNet::forward(const Tensor& x) {
   check_unet_input("SegmentationUNet", x, cfg_.dims, cfg_.in_channels, cfg_.depth);
   std::vector<Tensor> skips;
-  Tensor h = x;
+  Tensor h = cfg_.channels_last ? to_channels_last(x) : x;
+  const int channel_axis = cfg_.channels_last ? x.dim() - 1 : 1;
   for (auto& d : down_) {
     h = (*d)(h);
     skips.push_back(h);
@@ -68,16 +70,17 @@ Tensor SegmentationUNet::forward(const Tensor& x) {
   h = (*bottleneck_)(h);
   for (size_t i = 0; i < up_.size(); ++i) {
     h = (*up_[i])(h);
-    h = (*up_conv_[i])(concat({skips[skips.size() - 1 - i], h}, 1));
+    h = (*up_conv_[i])(concat({skips[skips.size() - 1 - i], h}, channel_axis));
   }
   h = (*head_)(h);
+  if (cfg_.channels_last) h = to_channels_first(h);
   set_output_shape(h.shape());
   return h;
 }
 
 std::string SegmentationUNet::describe() const {
-  return fmt::format("SegmentationUNet({}-D, in {}, classes {}, base {}, depth {})", cfg_.dims, cfg_.in_channels,
-                     cfg_.classes, cfg_.base_filters, cfg_.depth);
+  return fmt::format("SegmentationUNet({}-D, in {}, classes {}, base {}, depth {}{})", cfg_.dims, cfg_.in_channels,
+                     cfg_.classes, cfg_.base_filters, cfg_.depth, cfg_.channels_last ? ", channels-last" : "");
 }
 
 }  // namespace pn::models

@@ -20,6 +20,11 @@ struct UNetConfig {
   int64_t classes = 2;
   int64_t base_filters = 32;  // doubled at each level: 32, 64, 128, 256
   int depth = 4;              // levels with a pooling step below them; bottleneck = 2x last
+  // Activations channels-last (N[D]HWC) from the input's conversion to the head's output, which
+  // converts back: the convolutions read them without reordering (autograd/memory_format.h).
+  // Input, output, parameters and checkpoints are the same either way; values agree to float
+  // rounding.
+  bool channels_last = false;
 };
 
 // Two [conv3 no bias, BatchNorm, ReLU] in a row.

@@ -52,26 +52,29 @@ Conv::Conv(int64_t in, int64_t out, ConvOptions opt, Generator& gen)
 
 Tensor Conv::forward(const Tensor& x) {
   check_rank(x, opt_.dims, "Conv");
-  if (!opt_.same) return conv(x, weight, bias ? *bias : Tensor(), {opt_.stride}, {opt_.padding});
+  if (!opt_.same) return conv(x, weight, bias ? *bias : Tensor(), {opt_.stride}, {opt_.padding}, format_);
   // "same": symmetric padding goes to the convolution; an odd total pads explicitly first.
   std::vector<int> pad;
   Shape padded;
   std::vector<int64_t> offsets;
   bool symmetric = true;
   for (int d = 0; d < opt_.dims; ++d) {
-    const int64_t in = x.size(2 + d), out = (in + opt_.stride - 1) / opt_.stride;
+    const int64_t in = x.size((channels_last() ? 1 : 2) + d), out = (in + opt_.stride - 1) / opt_.stride;
     const int64_t total = std::max<int64_t>((out - 1) * opt_.stride + opt_.kernel - in, 0);
     pad.push_back(static_cast<int>(total / 2));
     padded.push_back(in + total);
     offsets.push_back(-(total / 2));
     symmetric = symmetric && total % 2 == 0;
   }
-  if (symmetric) return conv(x, weight, bias ? *bias : Tensor(), {opt_.stride}, pad);
+  if (symmetric) return conv(x, weight, bias ? *bias : Tensor(), {opt_.stride}, pad, format_);
+  PN_CHECK(!channels_last(), "Conv: \"same\" padding of kernel {} with stride {} pads one voxel more after than "
+           "before, which takes a channels-first input (crop_pad), but this layer is channels-last ({}); use the "
+           "channels-first memory format for this network", opt_.kernel, opt_.stride, x.desc());
   return conv(crop_pad(x, padded, offsets), weight, bias ? *bias : Tensor(), {opt_.stride}, {0});
 }
 
 bool Conv::takes_upsampled(const Tensor& x, int factor) const {
-  if (!opt_.same || opt_.stride != 1 || x.dim() != opt_.dims + 2 || !polyphase_applies(opt_.kernel, factor))
+  if (channels_last() || !opt_.same || opt_.stride != 1 || x.dim() != opt_.dims + 2 || !polyphase_applies(opt_.kernel, factor))
     return false;
   return x.size(1) > 0 && x.numel() / x.size(1) >= kPolyphaseMinVoxels;
 }
@@ -92,7 +95,7 @@ ConvTranspose::ConvTranspose(int64_t in, int64_t out, ConvOptions opt, Generator
 
 Tensor ConvTranspose::forward(const Tensor& x) {
   check_rank(x, opt_.dims, "ConvTranspose");
-  return conv_transpose(x, weight, bias ? *bias : Tensor(), {opt_.stride}, {opt_.padding});
+  return conv_transpose(x, weight, bias ? *bias : Tensor(), {opt_.stride}, {opt_.padding}, format_);
 }
 
 std::string ConvTranspose::describe() const { return conv_desc("ConvTranspose", in_, out_, opt_); }
@@ -116,17 +119,19 @@ BatchNorm::BatchNorm(int64_t channels, double momentum, double eps, bool affine)
 }
 
 Tensor BatchNorm::forward(const Tensor& x) {
+  PN_CHECK(!(sync_ && channels_last()), "BatchNorm: synchronised statistics (nn/sync_batch_norm.h) take channels-first "
+           "input only, but this layer is channels-last ({}); use the channels-first memory format", x.desc());
   if (sync_)
     return sync_batch_norm(x, gamma_ ? *gamma_ : Tensor(), beta_ ? *beta_ : Tensor(), running_mean_, running_var_,
                            is_training(), momentum_, eps_, *sync_);
   return batch_norm(x, gamma_ ? *gamma_ : Tensor(), beta_ ? *beta_ : Tensor(), running_mean_, running_var_,
-                    is_training(), momentum_, eps_);
+                    is_training(), momentum_, eps_, format_);
 }
 
 Tensor BatchNorm::forward_act(const Tensor& x, double slope) {
   if (sync_) return leaky_relu(forward(x), slope);
   return batch_norm_act(x, gamma_ ? *gamma_ : Tensor(), beta_ ? *beta_ : Tensor(), running_mean_, running_var_,
-                        is_training(), slope, momentum_, eps_);
+                        is_training(), slope, momentum_, eps_, format_);
 }
 
 std::string BatchNorm::describe() const { return fmt::format("BatchNorm({}, momentum {}, eps {})", channels_, momentum_, eps_); }
@@ -139,11 +144,11 @@ InstanceNorm::InstanceNorm(int64_t channels, bool affine, double eps) : channels
 }
 
 Tensor InstanceNorm::forward(const Tensor& x) {
-  return instance_norm(x, gamma_ ? *gamma_ : Tensor(), beta_ ? *beta_ : Tensor(), eps_);
+  return instance_norm(x, gamma_ ? *gamma_ : Tensor(), beta_ ? *beta_ : Tensor(), eps_, format_);
 }
 
 Tensor InstanceNorm::forward_act(const Tensor& x, double slope) {
-  return instance_norm_act(x, gamma_ ? *gamma_ : Tensor(), beta_ ? *beta_ : Tensor(), slope, eps_);
+  return instance_norm_act(x, gamma_ ? *gamma_ : Tensor(), beta_ ? *beta_ : Tensor(), slope, eps_, format_);
 }
 
 std::string InstanceNorm::describe() const {
@@ -158,7 +163,7 @@ Tensor Tanh::forward(const Tensor& x) { return tanh(x); }
 Tensor Dropout::forward(const Tensor& x) { return dropout(x, p_, gen_, is_training()); }
 std::string Dropout::describe() const { return fmt::format("Dropout({})", p_); }
 
-Tensor MaxPool::forward(const Tensor& x) { return max_pool(x, kernel_, kernel_); }
+Tensor MaxPool::forward(const Tensor& x) { return max_pool(x, kernel_, kernel_, format_); }
 std::string MaxPool::describe() const { return fmt::format("MaxPool(kernel {})", kernel_); }
 
 Tensor Upsample::forward(const Tensor& x) { return upsample_nearest(x, factor_); }
@@ -243,6 +248,10 @@ void set_norm_activation_fusion(Module& root, bool on) {
 
 void set_upsample_conv_fusion(Module& root, bool on) {
   root.for_each<Sequential>([on](Sequential& s) { s.set_fuse_upsample_conv(on); });
+}
+
+void set_memory_format(Module& root, MemoryFormat format) {
+  root.for_each<FormatAware>([format](FormatAware& m) { m.set_memory_format(format); });
 }
 
 }  // namespace pn::nn

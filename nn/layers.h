@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "autograd/generator.h"
+#include "autograd/memory_format.h"
 #include "nn/communicator.h"
 #include "nn/init.h"
 #include "nn/module.h"
@@ -28,8 +29,23 @@ struct ConvOptions {
   bool same = false;
 };
 
+// A layer that also runs on channels-last activations (autograd/memory_format.h): Conv,
+// ConvTranspose, BatchNorm, InstanceNorm, MaxPool. nn::set_memory_format (below) sets every such
+// layer of a network; the network converts its input and output (to_channels_last /
+// to_channels_first) and concatenates along the last axis.
+class FormatAware {
+ public:
+  virtual ~FormatAware() = default;
+  void set_memory_format(MemoryFormat f) { format_ = f; }
+  MemoryFormat memory_format() const { return format_; }
+  bool channels_last() const { return format_ == MemoryFormat::channels_last; }
+
+ protected:
+  MemoryFormat format_ = MemoryFormat::channels_first;
+};
+
 // y = conv(x, weight[out, in, k..]) + bias.
-class Conv : public UnaryModule {
+class Conv : public UnaryModule, public FormatAware {
  public:
   Conv(int64_t in, int64_t out, ConvOptions opt, Generator& gen);
   Tensor forward(const Tensor& x) override;
@@ -51,7 +67,7 @@ class Conv : public UnaryModule {
 };
 
 // Transposed convolution, weight [in, out, k..] (PyTorch's layout).
-class ConvTranspose : public UnaryModule {
+class ConvTranspose : public UnaryModule, public FormatAware {
  public:
   ConvTranspose(int64_t in, int64_t out, ConvOptions opt, Generator& gen);
   Tensor forward(const Tensor& x) override;
@@ -89,7 +105,7 @@ class FusableNorm {
 };
 
 // Batch normalisation over N and the spatial dims, with running statistics.
-class BatchNorm : public UnaryModule, public FusableNorm {
+class BatchNorm : public UnaryModule, public FusableNorm, public FormatAware {
  public:
   explicit BatchNorm(int64_t channels, double momentum = 0.1, double eps = 1e-5, bool affine = true);
   Tensor forward(const Tensor& x) override;
@@ -111,7 +127,7 @@ class BatchNorm : public UnaryModule, public FusableNorm {
 
 // Instance normalisation per (sample, channel); affine optional. With affine = false it
 // is the parameter-free normalisation of SPADE.
-class InstanceNorm : public UnaryModule, public FusableNorm {
+class InstanceNorm : public UnaryModule, public FusableNorm, public FormatAware {
  public:
   explicit InstanceNorm(int64_t channels, bool affine = false, double eps = 1e-5);
   Tensor forward(const Tensor& x) override;
@@ -159,7 +175,7 @@ class Dropout : public UnaryModule {
   Generator& gen_;
 };
 
-class MaxPool : public UnaryModule {
+class MaxPool : public UnaryModule, public FormatAware {
  public:
   explicit MaxPool(int kernel = 2) : kernel_(kernel) {}
   Tensor forward(const Tensor& x) override;
@@ -232,5 +248,8 @@ void set_norm_activation_fusion(Module& root, bool on);
 // Turns the polyphase Upsample + Conv fusion on or off in every Sequential under root (the
 // pix2pix generator's `upsample` setting; tests compare the two forms).
 void set_upsample_conv_fusion(Module& root, bool on);
+
+// Sets the memory format of every FormatAware layer under root (itself included).
+void set_memory_format(Module& root, MemoryFormat format);
 
 }  // namespace pn::nn

@@ -14,6 +14,8 @@
 //   conv_small      conv3d 8->8 at 16x32x32, forward + backward
 //   pix2pix_small / spade_small / wgan_small   one GAN iteration (bench_gan_steps' small sizes)
 //   unet_paper      U-Net step at the paper's size (1x1x32x128x128, base 32, depth 4)
+//   unet_paper_cl / unet_small_cl   the same steps with channels-last activations
+//                   (UNetConfig::channels_last; PyTorch's channels_last_3d model and input)
 //   conv_levels     every 3x3x3 conv of the paper U-Net's encoder: forward, backward-input,
 //                   backward-weight separately
 //   bn_pool         batch norm and 2x max-pool, forward + backward, at 32 x 32x128x128
@@ -265,6 +267,8 @@ const std::map<std::string, std::function<void()>>& workloads() {
       {"spade_small", [] { spade(32, true); }},
       {"wgan_small", wgan_small},
       {"unet_paper", [] { unet_step("unet_paper", {3, 1, 2, 32, 4}, {1, 1, 32, 128, 128}); }},
+      {"unet_paper_cl", [] { unet_step("unet_paper_cl", {3, 1, 2, 32, 4, true}, {1, 1, 32, 128, 128}); }},
+      {"unet_small_cl", [] { unet_step("unet_small_cl", {3, 1, 2, 8, 2, true}, {4, 1, 16, 32, 32}); }},
       {"conv_levels", conv_levels},
       {"bn_pool", bn_pool},
       {"pix2pix_256", [] { pix2pix(256, false); }},

@@ -178,6 +178,10 @@ void validate_segment(const Checker& k) {
     k.fail("segment.mix_ratio", "must be < 0 (pool the sets) or a synthetic share in [0, 1]");
   k.positive_int("segment.steps_per_epoch", 0);
   (void)c.boolean("segment.sync_batch_norm");
+  k.one_of("segment.memory_format", {"auto", "channels_first", "channels_last"});  // read by unet_channels_last
+  if (c.boolean("segment.sync_batch_norm") && c.string("segment.memory_format") == "channels_last")
+    k.fail("segment.memory_format", "\"channels_last\" cannot go with segment.sync_batch_norm = true (the "
+           "synchronised statistics take channels-first activations); set one of them back");
   k.positive_ints("segment.finetune_cases");
   k.range("segment.threshold", 0, 1, true);
   k.positive_int("segment.report_last_epochs");

@@ -35,11 +35,25 @@ namespace pn::experiments {
 namespace fs = std::filesystem;
 using cli::Progress;
 
+// segment.memory_format: "auto" is channels-last on the CPU, where it was measured faster at
+// the paper's size (README, "Channels-last convolutions"), and channels-first on CUDA devices,
+// where it has not been measured yet, and with synchronised batch norm (channels-first only).
+bool unet_channels_last(const Config& cfg, Device device) {
+  const std::string format = cfg.string("segment.memory_format");
+  if (format != "auto") return format == "channels_last";
+  return device.is_cpu() && !cfg.boolean("segment.sync_batch_norm");
+}
+
 namespace {
 
-models::UNetConfig unet_config(const Config& cfg) {
+models::UNetConfig unet_config(const Config& cfg, Device device) {
   check_unet_grid(cfg);
-  return {3, input_channels(cfg), 2, cfg.integer("segment.base_filters"), static_cast<int>(cfg.integer("segment.depth"))};
+  return {3,
+          input_channels(cfg),
+          2,
+          cfg.integer("segment.base_filters"),
+          static_cast<int>(cfg.integer("segment.depth")),
+          unet_channels_last(cfg, device)};
 }
 
 // Probabilities of the lesion class [D, H, W] (float) for one preprocessed sample.
@@ -208,7 +222,7 @@ void init_from_run(models::SegmentationUNet& net, const Config& cfg, const std::
 SegTrainResult train_segmentation(TrainingLoop& loop, const Config& cfg, const SegExperiment& exp) {
   SegData d = load_seg_data(cfg, exp);
   Generator gen(static_cast<uint64_t>(cfg.integer("run.seed")));
-  models::SegmentationUNet net(unet_config(cfg), gen);
+  models::SegmentationUNet net(unet_config(cfg, loop.device()), gen);
   loop.place(net);
   nn::Adam opt(net.named_parameters(), nn::AdamOptions{cfg.number("segment.lr")});
   nn::DataParallel dp(loop.tensors(), {&net});
@@ -222,8 +236,9 @@ SegTrainResult train_segmentation(TrainingLoop& loop, const Config& cfg, const S
   PN_CHECK(loader->batches_per_epoch() == steps, "segment train: the loader has {} batches per epoch, the plan {}",
            loader->batches_per_epoch(), steps);
   if (loop.root() && !loop.done())
-    std::printf("segment train: %zu training (%s) and %zu test volumes, U-Net %lld parameters\n", d.train->size(),
-                d.description.c_str(), d.test->size(), (long long)net.num_parameters());
+    std::printf("segment train: %zu training (%s) and %zu test volumes, U-Net %lld parameters, activations %s\n",
+                d.train->size(), d.description.c_str(), d.test->size(), (long long)net.num_parameters(),
+                net.config().channels_last ? "channels-last" : "channels-first");
   loop.resume();
   const auto test_pipe = seg_pipeline(cfg, false);
   const models::SegLoss loss_kind = models::parse_seg_loss(cfg.string("segment.loss"));  // models/seg_losses.h
@@ -293,7 +308,7 @@ int segment_predict(const std::string& run_dir, const std::string& input_dir, co
                     Device device) {
   const Config cfg = run_config(run_dir);
   Generator gen(1);
-  models::SegmentationUNet net(unet_config(cfg), gen);
+  models::SegmentationUNet net(unet_config(cfg, device), gen);
   nn::Adam opt(net.named_parameters(), nn::AdamOptions{cfg.number("segment.lr")});
   load_newest_checkpoint(run_dir, "segment predict", {{{"unet", &net}}, {{"adam", &opt}}, {}});
   net.to(device);

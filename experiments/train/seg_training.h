@@ -19,6 +19,10 @@ data::PipelineOptions seg_pipeline(const Config& cfg, bool augment);
 // data.*_suffix ("_dwi.nii.gz") as the folder layout's suffixes ("dwi").
 data::PairSuffixes seg_suffixes(const Config& cfg);
 
+// Whether the U-Net trains channels-last on `device`: segment.memory_format, whose "auto" is
+// channels-last on the CPU and channels-first on CUDA devices and with segment.sync_batch_norm.
+bool unet_channels_last(const Config& cfg, Device device);
+
 struct SegTrainResult {
   std::string run_dir;
   double final_test_soft_dice = 0;  // mean over the test volumes, last epoch

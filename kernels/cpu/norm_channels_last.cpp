@@ -44,13 +44,82 @@ std::vector<double> chunked_sums(const NormGeom& g, const Row& row) {
   return sums;
 }
 
-// Per element (v the voxel over all samples, c the channel): f(offset, group, channel).
+// Per voxel v over all samples (its C elements at offset v * C): f(v, group of its channel 0).
 template <class F>
-void for_each_element(const NormGeom& g, const F& f) {
+void for_each_voxel(const NormGeom& g, const F& f) {
 #pragma omp parallel for schedule(static) if (worth_threads(g))
-  for (int64_t v = 0; v < g.n * g.s; ++v) {
-    const int64_t base = group_base(g, v / g.s);
-    for (int64_t c = 0; c < g.c; ++c) f(v * g.c + c, base + c, c);
+  for (int64_t v = 0; v < g.n * g.s; ++v) f(v, group_base(g, v / g.s));
+}
+
+// Per group, in double: mean, inv_std and gamma (1 without affine), so that the element loops
+// read arrays instead of taking a square root per element.
+struct GroupParams {
+  std::vector<double> mean, inv_std, gamma;
+  template <class P>
+  GroupParams(const NormGeom& g, const P* m, const P* var, double eps, const P* gm) {
+    const int64_t groups = math::norm_groups(g);
+    mean.resize(static_cast<size_t>(groups)), inv_std.resize(mean.size()), gamma.resize(mean.size());
+    for (int64_t grp = 0; grp < groups; ++grp) {
+      mean[grp] = static_cast<double>(m[grp]);
+      inv_std[grp] = math::norm_inv_std(var[grp], eps);
+      gamma[grp] = gm ? static_cast<double>(gm[math::norm_channel(g, grp)]) : 1.0;
+    }
+  }
+};
+
+// gz of element i: gy, or (kAct) gy times the activation's mask from y, formed in P as the
+// channels-first kernels form it.
+template <bool kAct, class T, class P = NormParam<T>>
+double output_grad(const T* gy, const T* y, P slope, int64_t i) {
+  if constexpr (!kAct) return static_cast<double>(gy[i]);
+  else return static_cast<double>(static_cast<P>(gy[i]) * math::norm_act_mask(static_cast<P>(y[i]), slope));
+}
+
+template <bool kAct, class T, class P = NormParam<T>>
+void backward(const T* x, const T* y, const T* gy, const NormGeom& g, const NormParam<T>* mean,
+              const NormParam<T>* var, double eps, const NormParam<T>* gamma, double slope, bool batch_stats, T* dx,
+              NormParam<T>* dgamma, NormParam<T>* dbeta) {
+  const P act_slope = static_cast<P>(slope);
+  const GroupParams p(g, mean, var, eps, gamma);
+  // sums[2 grp] = sum(gz), sums[2 grp + 1] = sum(gz (x - mean)), then times inv_std: sum(gz xhat).
+  std::vector<double> sums = chunked_sums(g, [&](int64_t n, int64_t v, double* s_gy, double* s_gy_xc) {
+    const double* m = p.mean.data() + group_base(g, n);
+    const T* xv = x + v * g.c;
+#pragma omp simd
+    for (int64_t c = 0; c < g.c; ++c) {
+      const double gz = output_grad<kAct>(gy, y, act_slope, v * g.c + c);
+      s_gy[c] += gz;
+      s_gy_xc[c] += gz * (static_cast<double>(xv[c]) - m[c]);
+    }
+  });
+  const double inv_m = 1.0 / static_cast<double>(math::norm_group_size(g));
+  std::vector<double> mean_gy(p.mean.size()), mean_gy_xhat(p.mean.size());
+  for (int64_t grp = 0; grp < math::norm_groups(g); ++grp) {
+    sums[2 * grp + 1] *= p.inv_std[grp];
+    mean_gy[grp] = sums[2 * grp] * inv_m, mean_gy_xhat[grp] = sums[2 * grp + 1] * inv_m;
+  }
+  if (dx)
+    for_each_voxel(g, [&](int64_t v, int64_t base) {
+      const double *m = p.mean.data() + base, *is = p.inv_std.data() + base, *gm = p.gamma.data() + base;
+      const double *mg = mean_gy.data() + base, *mgx = mean_gy_xhat.data() + base;
+#pragma omp simd
+      for (int64_t c = 0; c < g.c; ++c) {
+        const int64_t i = v * g.c + c;
+        const double xhat = (static_cast<double>(x[i]) - m[c]) * is[c];
+        dx[i] = static_cast<T>(math::norm_backward_dx(output_grad<kAct>(gy, y, act_slope, i), xhat, is[c], gm[c],
+                                                      mg[c], mgx[c], batch_stats));
+      }
+    });
+  // dgamma = sum(gz xhat), dbeta = sum(gz) per channel, over its groups in order.
+  for (int64_t c = 0; c < g.c; ++c) {
+    double s_gy = 0, s_gy_xhat = 0;
+    for (int64_t k = 0; k < math::norm_groups(g) / g.c; ++k) {
+      const int64_t grp = g.per_instance ? k * g.c + c : c;
+      s_gy += sums[2 * grp];
+      s_gy_xhat += sums[2 * grp + 1];
+    }
+    if (dbeta) dbeta[c] = static_cast<P>(s_gy);
+    if (dgamma) dgamma[c] = static_cast<P>(s_gy_xhat);
   }
 }
 
@@ -83,9 +152,12 @@ void norm_stats(const T* x, const NormGeom& g, NormParam<T>* mean, NormParam<T>*
 template <class T>
 void norm_forward(const T* x, const NormGeom& g, const NormParam<T>* mean, const NormParam<T>* var, double eps,
                   const NormParam<T>* gamma, const NormParam<T>* beta, T* y) {
-  for_each_element(g, [&](int64_t i, int64_t grp, int64_t c) {
-    y[i] = math::norm_apply(x[i], mean[grp], math::norm_inv_std(var[grp], eps),
-                            gamma ? static_cast<double>(gamma[c]) : 1.0, beta ? static_cast<double>(beta[c]) : 0.0);
+  const GroupParams p(g, mean, var, eps, gamma);
+  for_each_voxel(g, [&](int64_t v, int64_t base) {
+    for (int64_t c = 0; c < g.c; ++c) {
+      const int64_t i = v * g.c + c, grp = base + c;
+      y[i] = math::norm_apply(x[i], p.mean[grp], p.inv_std[grp], p.gamma[grp], beta ? static_cast<double>(beta[c]) : 0.0);
+    }
   });
 }
 
@@ -102,8 +174,13 @@ void norm_act_forward(const T* x, const NormGeom& g, const NormParam<T>* mean, c
     scale[grp] = static_cast<P>(sc), shift[grp] = static_cast<P>(sh);
   }
   const P act_slope = static_cast<P>(slope);
-  for_each_element(g, [&](int64_t i, int64_t grp, int64_t) {
-    y[i] = static_cast<T>(math::norm_act_apply(static_cast<P>(x[i]), scale[grp], shift[grp], act_slope));
+  for_each_voxel(g, [&](int64_t v, int64_t base) {
+    const P *sc = scale.data() + base, *sh = shift.data() + base;
+    const T* xv = x + v * g.c;
+    T* yv = y + v * g.c;
+#pragma omp simd
+    for (int64_t c = 0; c < g.c; ++c)
+      yv[c] = static_cast<T>(math::norm_act_apply(static_cast<P>(xv[c]), sc[c], sh[c], act_slope));
   });
 }
 
@@ -111,45 +188,8 @@ template <class T>
 void norm_backward(const T* x, const T* y, const T* gy, const NormGeom& g, const NormParam<T>* mean,
                    const NormParam<T>* var, double eps, const NormParam<T>* gamma, double slope, bool batch_stats,
                    T* dx, NormParam<T>* dgamma, NormParam<T>* dbeta) {
-  using P = NormParam<T>;
-  const P act_slope = static_cast<P>(slope);
-  // gz: gy, or gy times the activation's mask (formed in P, as the channels-first kernels do).
-  auto gz = [&](int64_t i) -> double {
-    if (!y) return static_cast<double>(gy[i]);
-    return static_cast<double>(static_cast<P>(gy[i]) * math::norm_act_mask(static_cast<P>(y[i]), act_slope));
-  };
-  // sums[2 grp] = sum(gz), sums[2 grp + 1] = sum(gz (x - mean)), then times inv_std: sum(gz xhat).
-  std::vector<double> sums = chunked_sums(g, [&](int64_t n, int64_t v, double* s_gy, double* s_gy_xc) {
-    const int64_t base = group_base(g, n);
-    for (int64_t c = 0; c < g.c; ++c) {
-      const int64_t i = v * g.c + c;
-      const double gz_i = gz(i);
-      s_gy[c] += gz_i;
-      s_gy_xc[c] += gz_i * (static_cast<double>(x[i]) - static_cast<double>(mean[base + c]));
-    }
-  });
-  for (int64_t grp = 0; grp < math::norm_groups(g); ++grp) sums[2 * grp + 1] *= math::norm_inv_std(var[grp], eps);
-  if (dx) {
-    const double inv_m = 1.0 / static_cast<double>(math::norm_group_size(g));
-    for_each_element(g, [&](int64_t i, int64_t grp, int64_t c) {
-      const double inv_std = math::norm_inv_std(var[grp], eps);
-      const double xhat = (static_cast<double>(x[i]) - static_cast<double>(mean[grp])) * inv_std;
-      const double scale = gamma ? static_cast<double>(gamma[c]) : 1.0;
-      dx[i] = static_cast<T>(math::norm_backward_dx(gz(i), xhat, inv_std, scale, sums[2 * grp] * inv_m,
-                                                    sums[2 * grp + 1] * inv_m, batch_stats));
-    });
-  }
-  // dgamma = sum(gz xhat), dbeta = sum(gz) per channel, over its groups in order.
-  for (int64_t c = 0; c < g.c; ++c) {
-    double s_gy = 0, s_gy_xhat = 0;
-    for (int64_t k = 0; k < math::norm_groups(g) / g.c; ++k) {
-      const int64_t grp = g.per_instance ? k * g.c + c : c;
-      s_gy += sums[2 * grp];
-      s_gy_xhat += sums[2 * grp + 1];
-    }
-    if (dbeta) dbeta[c] = static_cast<P>(s_gy);
-    if (dgamma) dgamma[c] = static_cast<P>(s_gy_xhat);
-  }
+  if (y) return backward<true>(x, y, gy, g, mean, var, eps, gamma, slope, batch_stats, dx, dgamma, dbeta);
+  backward<false>(x, y, gy, g, mean, var, eps, gamma, slope, batch_stats, dx, dgamma, dbeta);
 }
 
 #define PN_INSTANTIATE(T, P)                                                                                      \

@@ -4,6 +4,7 @@
 // rows, masks predicted on the input's grid, and scores of a perfect prediction.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -20,6 +21,7 @@
 #include "experiments/run/csv_table.h"
 #include "experiments/train/seg_training.h"
 #include "nn/safetensors.h"
+#include "test_util.h"
 #include "tests/experiments/resume_check.h"
 
 using namespace pn;
@@ -371,5 +373,60 @@ TEST_CASE("segment train in mixed precision: bf16, and fp16 with its loss scaler
   REQUIRE(fp16_ckpt.has_value());
   CHECK(nn::load_safetensors(fp16_ckpt->string()).metadata.count("scaler.adam") == 1);
   pn::test::check_interrupted_run_matches(train, root / "fp16_a", root / "fp16_b", 8);
+  fs::remove_all(root);
+}
+
+TEST_CASE("segment.memory_format: a channels-last U-Net trains to the channels-first numbers within float rounding") {
+  const fs::path root = fs::temp_directory_path() / fmt::format("pn_segment_format_{}", ::getpid());
+  fs::remove_all(root);
+  write_subjects(root / "train", 0, 2, true);
+  write_subjects(root / "test", 2, 1, true);
+  write_subjects(root / "holdout", 3, 1, true, {16, 16, 8});
+  SegTrainResult r[3];
+  std::vector<nn::SafetensorsFile> weights;
+  const char* formats[] = {"channels_first", "channels_last", "auto"};
+  for (int i = 0; i < 3; ++i) {
+    RunDirOptions o;
+    o.out = (root / formats[i]).string();
+    r[i] = segment_train(tiny_config(root, 1, {std::string("segment.memory_format=") + formats[i]}), o);
+    for (const auto& e : fs::recursive_directory_iterator(root / formats[i]))
+      if (e.path().filename() == "epoch-000001.safetensors") weights.push_back(nn::load_safetensors(e.path().string()));
+  }
+  CHECK(std::abs(r[1].final_test_soft_dice - r[0].final_test_soft_dice) < 1e-3);
+  // The same function, but not the same arithmetic: oneDNN's channels-last kernels and the
+  // channels-last norms sum in other orders, so the weights differ in their last digits (were
+  // the key ignored, the two runs would be bit for bit the same).
+  REQUIRE(weights.size() == 3);
+  double most = 0, auto_vs_last = 0;
+  for (const auto& [name, t] : weights[0].tensors) {
+    if (name.find("unet.") != 0) continue;
+    const Tensor *last = weights[1].find(name), *automatic = weights[2].find(name);
+    REQUIRE((last != nullptr && automatic != nullptr));
+    most = std::max(most, test::max_abs_diff(*last, t));
+    auto_vs_last = std::max(auto_vs_last, test::max_abs_diff(*automatic, *last));
+  }
+  CHECK(most > 0);
+  CHECK(most < 1e-3);
+  CHECK(auto_vs_last == 0);  // "auto" on the CPU is channels-last
+  // "auto" elsewhere: channels-first on a CUDA device and with synchronised batch norm.
+  const Config automatic = tiny_config(root, 1, {"segment.memory_format=auto"});
+  CHECK(unet_channels_last(automatic, Device::cpu()));
+  CHECK_FALSE(unet_channels_last(automatic, Device::cuda()));
+  CHECK_FALSE(unet_channels_last(tiny_config(root, 1, {"segment.memory_format=auto", "segment.sync_batch_norm=true"}),
+                                 Device::cpu()));
+  CHECK(unet_channels_last(tiny_config(root, 1, {"segment.memory_format=channels_last"}), Device::cuda()));
+  CHECK_FALSE(unet_channels_last(tiny_config(root, 1), Device::cpu()));  // the small preset pins channels-first
+  // A channels-last run predicts as it trained (the run's config builds the net).
+  for (const char* f : {"channels_first", "channels_last"})
+    CHECK(segment_predict((root / f).string(), (root / "holdout").string(), (root / (std::string("pred_") + f)).string()) == 0);
+  // With synchronised batch-norm statistics, channels-last is refused before anything runs.
+  std::string err;
+  try {
+    tiny_config(root, 1, {"segment.memory_format=channels_last", "segment.sync_batch_norm=true"});
+  } catch (const Error& e) {
+    err = e.what();
+  }
+  CHECK(err.find("segment.memory_format") != std::string::npos);
+  CHECK(err.find("sync_batch_norm") != std::string::npos);
   fs::remove_all(root);
 }

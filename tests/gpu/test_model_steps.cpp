@@ -144,6 +144,23 @@ TEST_CASE("segmentation U-Net: soft Dice gradients, GPU vs CPU") {
       });
 }
 
+// The channels-last U-Net (segment.memory_format): NHWC cuDNN convolutions with the weight
+// transposed on the device, the channels-last norms, max-pool and concatenation.
+TEST_CASE("segmentation U-Net, channels-last: soft Dice gradients, GPU vs CPU") {
+  compare_step<SegmentationUNet>(
+      "unet channels-last",
+      [](Generator& g) {
+        return std::make_shared<SegmentationUNet>(
+            UNetConfig{.dims = 3, .in_channels = 1, .classes = 2, .base_filters = 4, .depth = 2, .channels_last = true},
+            g);
+      },
+      [](SegmentationUNet& m, Device d) {
+        Tensor loss = soft_dice_loss(softmax(m.forward(data({2, 1, 8, 16, 16}, 1, d)), 1), data({2, 2, 8, 16, 16}, 2, d), 1);
+        loss.backward();
+        return loss;
+      });
+}
+
 // The other two segment.loss choices (models/seg_losses.h): dice_ce (the small preset's; its
 // cross-entropy goes through log-softmax paths soft Dice does not use) and batch_dice, on a
 // binary mask with one lesion-free volume in the batch.

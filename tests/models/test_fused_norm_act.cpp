@@ -234,3 +234,40 @@ TEST_CASE("SPADE with each norm's gamma and beta as one convolution matches two 
   }
 }
 
+
+TEST_CASE("a channels-last U-Net matches the channels-first one: output, statistics, every gradient (2-D, 3-D)") {
+  for (int dims : {2, 3}) {
+    INFO("dims " << dims);
+    auto build = [dims](bool last) {
+      Generator gen(21);
+      UNetConfig c{dims, 1, 2, 4, 2};
+      c.channels_last = last;
+      return std::make_shared<SegmentationUNet>(c, gen);
+    };
+    auto loss = [dims](SegmentationUNet& net) {
+      Generator gen(22);
+      const Shape x = dims == 3 ? Shape{2, 1, 8, 8, 8} : Shape{2, 1, 16, 12};
+      return mean(square(net.forward(Tensor::randn(x, gen))));
+    };
+    const auto last = build(true), first = build(false);
+    // Every format-aware layer really runs channels-last, and the input is converted once.
+    int layers = 0;
+    last->for_each<nn::FormatAware>([&layers](nn::FormatAware& m) { layers += m.channels_last() ? 1 : 0; });
+    CHECK(layers == 5 * 4 + 2 * 2 + 1 + 1);  // 5 DoubleConvs of 2 (conv, norm), 2 UpConvs, the pool, the head
+    const Tensor yl = loss(*last), yf = loss(*first);
+    yl.backward();
+    yf.backward();
+    CHECK(relative_diff(yl, yf) <= 2e-5);
+    const auto pl = last->named_parameters(), pf = first->named_parameters();
+    REQUIRE(pl.size() == pf.size());
+    for (size_t i = 0; i < pl.size(); ++i) {
+      INFO(pl[i].first);
+      CHECK(pl[i].first == pf[i].first);
+      CHECK(pl[i].second.shape() == pf[i].second.shape());
+      CHECK(relative_diff(pl[i].second.grad(), pf[i].second.grad()) <= 1e-4);
+    }
+    const auto bl = last->named_buffers(), bf = first->named_buffers();
+    REQUIRE(bl.size() == bf.size());
+    for (size_t i = 0; i < bl.size(); ++i) CHECK(relative_diff(bl[i].second, bf[i].second) <= 2e-5);
+  }
+}

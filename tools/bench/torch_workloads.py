@@ -38,10 +38,10 @@ def row(name, fn):
     print(f"BENCH row={name} ms=" + ",".join(f"{t:.3f}" for t in ms), flush=True)
 
 
-def unet_step(prefix, depth, base, shape):
-    m = gold.UNet(3, 1, 2, base, depth).float().train()
+def unet_step(prefix, depth, base, shape, fmt=torch.contiguous_format):
+    m = gold.UNet(3, 1, 2, base, depth).float().train().to(memory_format=fmt)
     opt = torch.optim.Adam(m.parameters(), lr=1e-4)
-    x = torch.randn(*shape)
+    x = torch.randn(*shape).to(memory_format=fmt)
     target = torch.zeros(shape[0], 2, *shape[2:])
     fwd, rest = [], []
     for r in range(REPS + 1):
@@ -175,6 +175,8 @@ def wgan_small():
 
 WORKLOADS = {
     "unet_small": lambda: unet_step("unet_small", 2, 8, (4, 1, 16, 32, 32)),
+    "unet_small_cl": lambda: unet_step("unet_small_cl", 2, 8, (4, 1, 16, 32, 32), torch.channels_last_3d),
+    "unet_paper_cl": lambda: unet_step("unet_paper_cl", 4, 32, (1, 1, 32, 128, 128), torch.channels_last_3d),
     "conv_l0": lambda: conv_fwd_bwd("conv_l0_fwd_bwd", 32, 32, 128, 128),
     "conv_l0_cl": lambda: conv_fwd_bwd("conv_l0_cl_fwd_bwd", 32, 32, 128, 128, torch.channels_last_3d),
     "conv_small": lambda: conv_fwd_bwd("conv_small_fwd_bwd", 8, 16, 32, 32),
