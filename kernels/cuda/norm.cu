@@ -7,6 +7,9 @@
 // shift in the tensor's type, one pass with 16-byte accesses; its backward is the norm's with
 // the activation's mask taken from the saved output.
 // Chosen on the kernel workbench (workbench/norm_*.cu, WORKBENCH.md).
+// Channels-last tensors (NormGeom::channels_last, [N, S, C]) take the same split reductions, their
+// elements addressed by math::norm_element_offset (strided reads), and one thread per element for
+// the apply and dx: correct first, not tuned on the workbench.
 // 16-bit tensors (__nv_bfloat16 / __half) run the same kernels: elements widen exactly on load
 // (StorageType::to_compute) and round once on store; statistics, parameters and sums are float /
 // double (NormParam, P below); the fused apply computes in float and reads 2-byte elements.
@@ -409,6 +412,21 @@ void norm_running_update(T* running_mean, T* running_var, const T* mean, const T
 
 namespace {
 
+// The backward's dx from the group sums: by rows of S elements, or one thread per element for
+// channels-last.
+template <class T, class P = NormParam<T>>
+void launch_dx(const T* x, const T* gy, const T* y, P slope, const NormGeom& g, const P* mean, const P* var, double eps,
+               const P* gamma, bool batch_stats, const double* sums, T* dx, cudaStream_t stream) {
+  const int64_t n = g.n * g.c * g.s, rows = g.n * g.c;
+  if (g.channels_last)
+    return launch(backward_dx_cl_kernel<T>, grid_for(n, kBlock), kBlock, 0, stream, x, gy, y, slope, g, mean, var, eps,
+                  gamma, batch_stats, sums, dx, n);
+  const dim3 row_grid(grid_for((g.s + 32 + kRowElementsPerThread - 1) / kRowElementsPerThread, kBlock),
+                      static_cast<unsigned>(rows < kMaxGridY ? rows : kMaxGridY));
+  launch(backward_dx_rows_kernel<T>, row_grid, dim3(kBlock), 0, stream, x, gy, y, slope, g, mean, var, eps, gamma,
+         batch_stats, sums, dx);
+}
+
 // The backward of norm_forward (y null) or of norm_act_forward (the mask from its output y).
 template <class T, class P = NormParam<T>>
 void launch_backward(const T* x, const T* gy, const T* y, P slope, const NormGeom& g, const P* mean, const P* var,
@@ -432,16 +450,7 @@ void launch_backward(const T* x, const T* gy, const T* y, P slope, const NormGeo
   if (splits > 1)
     launch(backward_sums_merge_kernel, grid_for(groups, kBlock), kBlock, 0, stream,
            static_cast<const double*>(partials), groups, splits, sums);
-  const int64_t rows = g.n * g.c;
-  if (dx && n > 0 && g.channels_last) {
-    launch(backward_dx_cl_kernel<T>, grid_for(n, kBlock), kBlock, 0, stream, x, gy, y, slope, g, mean, var, eps, gamma,
-           batch_stats, static_cast<const double*>(sums), dx, n);
-  } else if (dx && n > 0) {
-    const dim3 row_grid(grid_for((g.s + 32 + kRowElementsPerThread - 1) / kRowElementsPerThread, kBlock),
-                        static_cast<unsigned>(rows < kMaxGridY ? rows : kMaxGridY));
-    launch(backward_dx_rows_kernel<T>, row_grid, dim3(kBlock), 0, stream, x, gy, y, slope, g, mean, var, eps, gamma,
-           batch_stats, static_cast<const double*>(sums), dx);
-  }
+  if (dx && n > 0) launch_dx<T>(x, gy, y, slope, g, mean, var, eps, gamma, batch_stats, sums, dx, stream);
   if (dgamma || dbeta)
     launch(backward_affine_kernel<P>, grid_for(g.c, kBlock), kBlock, 0, stream, g, static_cast<const double*>(sums),
            dgamma, dbeta);

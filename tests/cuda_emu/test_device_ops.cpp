@@ -147,6 +147,20 @@ double scaled_diff(const Tensor& a, const Tensor& b) {
   return max_diff(a, b) / (1 + scale);
 }
 
+// Backpropagates a weighting gy (random, seed `seed`, yc's dtype) through yc on the CPU and yg
+// on the device, and compares every input's gradient within tol (scaled_diff).
+void check_device_grads(const Tensor& yc, const Tensor& yg, const std::vector<Tensor>& cpu,
+                        const std::vector<Tensor>& dev, uint64_t seed, double tol) {
+  Generator gy_gen(seed);
+  const Tensor gy = Tensor::randn(yc.shape(), gy_gen).to(yc.dtype());
+  sum(mul(yc, gy)).backward();
+  sum(mul(yg, gy.to(Device::cuda()))).backward();
+  for (size_t i = 0; i < cpu.size(); ++i) {
+    INFO("input " << i);
+    CHECK(scaled_diff(dev[i].grad(), cpu[i].grad()) < tol);
+  }
+}
+
 // Conv (stride 2), ConvTranspose (stride 2) and Linear layers in a row, with a squared loss.
 struct LayerStack {
   nn::Conv conv;
@@ -266,14 +280,7 @@ TEST_CASE("channels-last convolutions on the emulated device match the CPU, forw
       const Tensor yc = run(cpu), yg = run(dev);
       CHECK(yg.device() == Device::cuda());
       CHECK(scaled_diff(yg, yc) < tol);
-      Generator gy_gen(31);
-      const Tensor gy = Tensor::randn(yc.shape(), gy_gen).to(dt);
-      sum(mul(yc, gy)).backward();
-      sum(mul(yg, gy.to(Device::cuda()))).backward();
-      for (size_t i = 0; i < cpu.size(); ++i) {
-        INFO("input " << i);
-        CHECK(scaled_diff(dev[i].grad(), cpu[i].grad()) < tol);
-      }
+      check_device_grads(yc, yg, cpu, dev, 31, tol);
     }
   }
 }
@@ -325,14 +332,7 @@ TEST_CASE("channels-last batch and instance norms on the emulated device match t
       CHECK(scaled_diff(yg, yc) < tol);
       CHECK(scaled_diff(rm_g, rm_c) < 1e-6);
       CHECK(scaled_diff(rv_g, rv_c) < 1e-6);
-      Generator gy_gen(43);
-      const Tensor gy = Tensor::randn(yc.shape(), gy_gen).to(dt);
-      sum(mul(yc, gy)).backward();
-      sum(mul(yg, gy.to(Device::cuda()))).backward();
-      for (size_t i = 0; i < cpu.size(); ++i) {
-        INFO("input " << i);
-        CHECK(scaled_diff(dev[i].grad(), cpu[i].grad()) < tol);
-      }
+      check_device_grads(yc, yg, cpu, dev, 43, tol);
       if (variant != 0) continue;
       // Eval: the running statistics, fixed.
       const Tensor ec = batch_norm(cpu[0].detach(), gamma, beta, rm_c, rv_c, false, 0.1, 1e-5, kLast);
