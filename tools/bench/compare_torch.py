@@ -20,7 +20,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 SMALL = ["unet_small", "conv_l0", "conv_small", "pix2pix_small", "spade_small", "wgan_small"]
-PAPER = ["unet_paper", "conv_levels", "conv_l0_cl", "bn_pool", "pix2pix_256", "spade_256"]
+PAPER = ["unet_paper", "unet_paper_cl", "conv_levels", "conv_l0_cl", "bn_pool", "pix2pix_256", "spade_256"]
 
 
 def run(cmd):
