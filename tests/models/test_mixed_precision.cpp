@@ -34,9 +34,10 @@ struct StepResult {
 };
 
 // One forward + backward of a small 3-D U-Net (the study's loss) at `p`, same weights and data.
-StepResult unet_step(Precision p) {
+StepResult unet_step(Precision p, bool channels_last = false) {
   Generator gen(5);
-  models::SegmentationUNet net({.dims = 3, .in_channels = 1, .classes = 2, .base_filters = 4, .depth = 2}, gen);
+  models::SegmentationUNet net(
+      {.dims = 3, .in_channels = 1, .classes = 2, .base_filters = 4, .depth = 2, .channels_last = channels_last}, gen);
   net.train();
   Generator data(9);
   Tensor x = Tensor::randn({2, 1, 8, 16, 16}, data);
@@ -63,7 +64,7 @@ StepResult unet_step(Precision p) {
 
 }  // namespace
 
-TEST_CASE("mixed precision: the U-Net step in bf16 and fp16 matches the fp32 step within tolerance") {
+TEST_CASE("mixed precision: the U-Net step in bf16 and fp16, channels-first and -last, matches the fp32 step") {
   const StepResult ref = unet_step(Precision::FP32);
   // Tolerances: the loss's relative error, and the relative L2 error of all gradients
   // together. The step is sensitive: ReLU masks and max-pool winners flip under small
@@ -75,23 +76,27 @@ TEST_CASE("mixed precision: the U-Net step in bf16 and fp16 matches the fp32 ste
     double loss_tol, grad_tol;
   };
   for (const Case c : {Case{Precision::BF16, 2e-3, 0.2}, Case{Precision::FP16, 3e-4, 0.08}}) {
-    CAPTURE(std::string(precision_name(c.p)));
-    const StepResult r = unet_step(c.p);
-    CHECK(r.master_fp32);
-    CHECK(std::abs(r.loss - ref.loss) <= c.loss_tol * std::abs(ref.loss));
-    double worst = 0, total_diff = 0;
-    std::vector<double> all, all_ref;
-    for (size_t i = 0; i < ref.grads.size(); ++i) {
-      worst = std::max(worst, test::rel_l2(r.grads[i], ref.grads[i]));
-      total_diff += test::max_abs_diff(r.grads[i], ref.grads[i]);
-      all.insert(all.end(), r.grads[i].begin(), r.grads[i].end());
-      all_ref.insert(all_ref.end(), ref.grads[i].begin(), ref.grads[i].end());
+    for (bool channels_last : {false, true}) {  // the channels-last step against the same fp32 reference
+      CAPTURE(std::string(precision_name(c.p)));
+      CAPTURE(channels_last);
+      const StepResult r = unet_step(c.p, channels_last);
+      CHECK(r.master_fp32);
+      CHECK(std::abs(r.loss - ref.loss) <= c.loss_tol * std::abs(ref.loss));
+      double worst = 0, total_diff = 0;
+      std::vector<double> all, all_ref;
+      for (size_t i = 0; i < ref.grads.size(); ++i) {
+        worst = std::max(worst, test::rel_l2(r.grads[i], ref.grads[i]));
+        total_diff += test::max_abs_diff(r.grads[i], ref.grads[i]);
+        all.insert(all.end(), r.grads[i].begin(), r.grads[i].end());
+        all_ref.insert(all_ref.end(), ref.grads[i].begin(), ref.grads[i].end());
+      }
+      const double overall = test::rel_l2(all, all_ref);
+      const std::string what = std::string(precision_name(c.p)) + (channels_last ? " channels-last" : "");
+      MESSAGE(what, ": loss ", r.loss, " vs ", ref.loss, "; gradient relative L2 error ", overall, " overall, ", worst,
+              " in the worst parameter");
+      CHECK(overall <= c.grad_tol);
+      CHECK(total_diff > 0);  // the 16-bit path really ran (it rounds)
     }
-    const double overall = test::rel_l2(all, all_ref);
-    MESSAGE(std::string(precision_name(c.p)), ": loss ", r.loss, " vs ", ref.loss, "; gradient relative L2 error ", overall,
-            " overall, ", worst, " in the worst parameter");
-    CHECK(overall <= c.grad_tol);
-    CHECK(total_diff > 0);  // the 16-bit path really ran (it rounds)
   }
   // tf32 on the CPU is fp32, bit for bit.
   const StepResult t = unet_step(Precision::TF32);
