@@ -323,7 +323,9 @@ run_all() {
   run_step bigsum 120 bigsum
   run_step conv 150 conv && run_step conv_torch 200 conv_torch
   run_step igemm 90 igemm
-  for net in unet pix2pix spade wgan; do
+  # unet_cl: the U-Net channels-last (segment.memory_format), float32 only; its time next to
+  # unet's decides whether "auto" should choose channels-last on GPUs too.
+  for net in unet pix2pix spade wgan unet_cl; do
     run_step "steps_$net" 120 steps "$net" && run_step "steps_${net}_torch" 120 steps_torch "$net"
   done
   # Mixed precision after float32, so that a spent budget costs these rows first.

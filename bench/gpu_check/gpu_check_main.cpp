@@ -16,7 +16,7 @@ constexpr const char* kUsage =
     "gpu_check bigsum [--elements N] [--reps N]\n"
     "       gpu_check conv --out DIR [--size paper|small|tiny] [--tf32 off,on] [--half none|bf16,fp16] [--reps N]\n"
     "       gpu_check igemm [--size paper|small|tiny] [--reps N]\n"
-    "       gpu_check steps --net unet|pix2pix|spade|wgan --out DIR [--size paper|small|tiny] [--reps N]\n"
+    "       gpu_check steps --net unet|unet_cl|pix2pix|spade|wgan --out DIR [--size paper|small|tiny] [--reps N]\n"
     "                      [--precision fp32|bf16|fp16]";
 
 std::vector<bool> tf32_modes(const Options& o) {

@@ -72,22 +72,24 @@ void add_state(nn::NamedTensors& out, const std::string& prefix, const nn::Modul
 json adam_json(const nn::AdamOptions& a) { return {{"lr", a.lr}, {"beta1", a.beta1}, {"beta2", a.beta2}, {"eps", a.eps}}; }
 
 // ---- segmentation U-Net + soft Dice + Adam ----------------------------------------------
+// channels_last: the same step with the U-Net's activations N[D]HWC (net "unet_cl").
 class UNetCheck final : public NetCheck {
  public:
-  explicit UNetCheck(const std::string& scale) : size_(unet_size(scale)) {
+  UNetCheck(const std::string& scale, bool channels_last) : size_(unet_size(scale)), channels_last_(channels_last) {
     adam_.lr = paper().number("segment.lr");
     const models::UNetConfig c{.dims = 3,
                                .in_channels = size_.in_channels,
                                .classes = size_.classes,
                                .base_filters = size_.base_filters,
-                               .depth = size_.depth};
+                               .depth = size_.depth,
+                               .channels_last = channels_last};
     net_ = std::make_shared<models::SegmentationUNet>(c, gen_);
     const Shape sp = spatial_of(size_.grid, 3);
     x_ = Tensor::randn({size_.batch, size_.in_channels, sp[0], sp[1], sp[2]}, gen_);
     target_ = random_one_hot(size_.batch, size_.classes, sp, gen_);
   }
   json config() const override {
-    return {{"net", "unet"}, {"dims", 3}, {"in_channels", size_.in_channels}, {"classes", size_.classes},
+    return {{"net", channels_last_ ? "unet_cl" : "unet"}, {"channels_last", channels_last_}, {"dims", 3}, {"in_channels", size_.in_channels}, {"classes", size_.classes},
             {"base_filters", size_.base_filters}, {"depth", size_.depth}, {"batch", size_.batch},
             {"grid", {size_.grid[0], size_.grid[1], size_.grid[2]}}, {"dice_class", 1}, {"adam", adam_json(adam_)},
             {"parameters", net_->num_parameters()}};
@@ -118,6 +120,7 @@ class UNetCheck final : public NetCheck {
 
  private:
   UNetSize size_;
+  bool channels_last_;
   nn::AdamOptions adam_;
   Generator gen_{11};
   std::shared_ptr<models::SegmentationUNet> net_;
@@ -399,10 +402,10 @@ void StepRecord::weights(const std::string& prefix, const nn::Module& m) {
 
 std::unique_ptr<NetCheck> make_net_check(const std::string& net, const std::string& scale) {
   check_scale(scale);
-  if (net == "unet") return std::make_unique<UNetCheck>(scale);
+  if (net == "unet" || net == "unet_cl") return std::make_unique<UNetCheck>(scale, net == "unet_cl");
   if (net == "pix2pix" || net == "spade") return std::make_unique<TranslatorCheck>(net, scale);
   if (net == "wgan") return std::make_unique<WganCheck>(scale);
-  throw std::invalid_argument("gpu_check steps: unknown network '" + net + "' (use unet, pix2pix, spade or wgan)");
+  throw std::invalid_argument("gpu_check steps: unknown network '" + net + "' (use unet, unet_cl, pix2pix, spade or wgan)");
 }
 
 }  // namespace pn::gpu_check

@@ -25,7 +25,7 @@ expect "training steps: unet: no PyTorch comparison"
 expect "mixed precision: spade bf16: no PyTorch comparison"
 expect "convolutions: case 0 fwd TF32 off: no PyTorch comparison"
 expect "| 1 | down0.3, upconv0.3 | 2x2→2 4x8x8 | bwd_filter |"
-for step in build libs ctest bigsum conv igemm steps_unet steps_pix2pix steps_spade steps_wgan steps_unet_bf16 steps_wgan_fp16; do
+for step in build libs ctest bigsum conv igemm steps_unet steps_pix2pix steps_spade steps_wgan steps_unet_cl steps_unet_bf16 steps_wgan_fp16; do
   expect "| $step | ok |"
 done
 expect "| conv_torch | failed |"

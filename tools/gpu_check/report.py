@@ -45,6 +45,13 @@ MIXED_PRECISIONS = ("bf16", "fp16")
 MIXED_LOSS_TOL = {"bf16": 1e-2, "fp16": 1e-3}
 MIXED_GRAD_L2_TOL = {"bf16": 0.2, "fp16": 0.08}
 NETS = ["unet", "pix2pix", "spade", "wgan"]
+# In float32 also the channels-last U-Net (segment.memory_format = "channels_last"): its time next
+# to unet's decides whether "auto" should pick channels-last on GPUs too, as it does on the CPU.
+FP32_ONLY_NETS = ["unet_cl"]
+
+
+def nets_for(precision):
+    return NETS + FP32_ONLY_NETS if precision == "fp32" else NETS
 BIGSUM_CHECKS = ["fill", "sum_all", "sum_rows", "sum_cols"]
 MIB = 1024.0 * 1024.0
 
@@ -277,7 +284,7 @@ def step_pairs(results, precision, v, section, label):
     """(net, ours, PyTorch's, losses, worst loss difference) for each network with a result;
     a missing side fails `section` ("<net><label>: no result of ours")."""
     ours, theirs = steps_of(results, "steps", precision), steps_of(results, "torch_steps", precision)
-    for net in NETS:
+    for net in nets_for(precision):
         o, t = ours.get(net), theirs.get(net)
         if o is None or t is None:
             v.fail(section, f"{net}{label}: {'no result of ours' if o is None else 'no PyTorch comparison'}")

@@ -9,8 +9,9 @@ import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 NETS = ["unet", "pix2pix", "spade", "wgan"]
+FP32_NETS = NETS + ["unet_cl"]  # the channels-last U-Net in float32 only
 STEPS = ["env", "build", "libs", "ctest", "memcheck", "racecheck", "bigsum", "conv", "conv_torch", "igemm"] + \
-    [s for n in NETS for s in (f"steps_{n}", f"steps_{n}_torch")] + \
+    [s for n in FP32_NETS for s in (f"steps_{n}", f"steps_{n}_torch")] + \
     [s for p in ("bf16", "fp16") for n in NETS for s in (f"steps_{n}_{p}", f"steps_{n}_{p}_torch")]
 
 
@@ -30,11 +31,12 @@ def passing_results():
             lines.append(f"kind=igemm case=1 layers=down0.3 dir={d} dtype={dtype} N=2 Cin=2 Cout=2 D=4 H=8 W=8 "
                          f"cudnn_ms=1 cudnn_tflops=1 ours_ms=2 ours_tflops=0.5 cudnn_over_ours=0.5 diff={diff} "
                          "deterministic=1")
-    for n in NETS:
+    for n in FP32_NETS:
         lines.append(f"kind=steps net={n} scale=tiny first_ms=5 ms=1 reps=5 peak_bytes=1048576 device_mallocs=3")
         lines.append(f"kind=torch_steps net={n} first_ms=5 ms=1 reps=5 peak_bytes=1048576 loss_g_ours=0.5 "
                      "loss_g_torch=0.5 loss_g_rel=1e-7 grad_g_worst=1e-6 grad_g_worst_name=g.out.weight "
                      "grad_g_tensors=4 grad_g_mean=1e-7")
+    for n in NETS:
         for p in ("bf16", "fp16"):
             lines.append(f"kind=steps net={n} scale=tiny precision={p} first_ms=5 ms=1 reps=5 peak_bytes=1048576 "
                          "device_mallocs=3")
@@ -191,6 +193,12 @@ class ReportVerdict(unittest.TestCase):
         self.drop("kind=torch_steps net=unet")
         self.assertEqual(self.verdict(), 1)
         self.assertIn("unet: no PyTorch comparison", self.report)
+        # The channels-last U-Net (float32 only) is judged like the others.
+        self.reset()
+        self.drop("kind=torch_steps net=unet_cl first_ms")
+        self.assertEqual(self.verdict(), 1)
+        self.assertIn("unet_cl: no PyTorch comparison", self.report)
+        self.assertNotIn("unet_cl bf16", self.report)
 
     def test_mixed_precision_is_judged_by_loss_and_gradient_norm(self):
         # A worst tensor of 0.9 (a gradient that is zero by construction, rounded) is not judged in

@@ -16,7 +16,7 @@ torch.amp.GradScaler per optimiser (its defaults but an initial scale of 2^10, G
 ours: at 2^16 a tiny network's first fp16 gradients overflow and both sides skip the step),
 gradients recorded after unscale_; ours (gpu_check steps --precision) follows autograd/autocast.h.
 
-usage: torch_steps.py --dir DIR --net unet|pix2pix|spade|wgan [--device cuda|cpu] [--reps N]
+usage: torch_steps.py --dir DIR --net unet|unet_cl|pix2pix|spade|wgan [--device cuda|cpu] [--reps N]
                       [--precision fp32|bf16|fp16]
 """
 import contextlib
@@ -90,6 +90,9 @@ class Setup:
             load_module(m, init, prefix)
             m.to(device).train()
         self.inputs = {k[3:]: v.to(device) for k, v in init.items() if k.startswith("in.")}
+        if self.net == "unet_cl":  # ours with channels-last activations: PyTorch's channels_last_3d
+            self.models["net."].to(memory_format=torch.channels_last_3d)
+            self.inputs["x"] = self.inputs["x"].to(memory_format=torch.channels_last_3d)
         self.opts = {p: torch.optim.Adam(m.parameters(), lr=a["lr"], betas=(a["beta1"], a["beta2"]), eps=a["eps"])
                      for p, m in self.models.items()}
         self.scalers = {p: torch.amp.GradScaler(device.type, init_scale=GRAD_SCALE, enabled=precision == "fp16") for p in self.models}
@@ -113,7 +116,7 @@ class Setup:
     @staticmethod
     def build(cfg):
         net = cfg["net"]
-        if net == "unet":
+        if net in ("unet", "unet_cl"):
             return {"net.": mf.UNet(3, cfg["in_channels"], cfg["classes"], cfg["base_filters"], cfg["depth"])}
         d = cfg.get("d")
         if net in ("pix2pix", "spade"):
@@ -137,7 +140,7 @@ class Setup:
         raise SystemExit(f"torch_steps: unknown network {net}")
 
     def iteration(self, rec=None, ours=None):
-        if self.net == "unet":
+        if self.net in ("unet", "unet_cl"):
             self.unet(rec)
         elif self.net == "wgan":
             self.wgan(rec, ours)
