@@ -74,8 +74,9 @@ Tensor Conv::forward(const Tensor& x) {
 }
 
 bool Conv::takes_upsampled(const Tensor& x, int factor) const {
-  if (channels_last() || !opt_.same || opt_.stride != 1 || x.dim() != opt_.dims + 2 || !polyphase_applies(opt_.kernel, factor))
-    return false;
+  if (channels_last() || !opt_.same || opt_.stride != 1 || x.dim() != opt_.dims + 2 ||
+      !polyphase_applies(opt_.kernel, factor))
+    return false;  // (the polyphase form takes channels-first input)
   return x.size(1) > 0 && x.numel() / x.size(1) >= kPolyphaseMinVoxels;
 }
 

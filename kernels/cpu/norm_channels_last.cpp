@@ -19,9 +19,9 @@ int64_t chunks_per_sample(const NormGeom& g) { return (g.s + kChunkVoxels - 1) /
 // The group of channel 0 of sample n (channel c's group is this + c).
 int64_t group_base(const NormGeom& g, int64_t n) { return g.per_instance ? n * g.c : 0; }
 
-// Two double sums per group: row(v, x_row, acc0, acc1) adds the terms of voxel v (its C elements
-// at offset v * C) to acc0[c] and acc1[c]; each chunk of one sample keeps its own sums, added per
-// group in chunk order into sums[2 grp], sums[2 grp + 1].
+// Two double sums per group: row(n, v, acc0, acc1) adds the terms of voxel v of sample n (its C
+// elements at offset v * C, v counted over all samples) to acc0[c] and acc1[c]; each chunk of one
+// sample keeps its own sums, added per group in chunk order into sums[2 grp], sums[2 grp + 1].
 template <class Row>
 std::vector<double> chunked_sums(const NormGeom& g, const Row& row) {
   const int64_t per_sample = chunks_per_sample(g), chunks = g.n * per_sample;

@@ -270,4 +270,11 @@ TEST_CASE("a channels-last U-Net matches the channels-first one: output, statist
     REQUIRE(bl.size() == bf.size());
     for (size_t i = 0; i < bl.size(); ++i) CHECK(relative_diff(bl[i].second, bf[i].second) <= 2e-5);
   }
+  // A "same" convolution whose padding is one voxel longer after than before pads through
+  // crop_pad, which is channels-first only: a channels-last layer says so.
+  Generator gen(23);
+  nn::Conv odd(1, 2, nn::ConvOptions{.dims = 3, .kernel = 5, .stride = 2, .padding = 0, .same = true}, gen);
+  odd.set_memory_format(MemoryFormat::channels_last);
+  CHECK_THROWS_WITH_AS(odd.forward(Tensor::zeros({1, 8, 8, 8, 1})), doctest::Contains("use the channels-first memory format"),
+                       Error);
 }
