@@ -213,7 +213,7 @@ TEST_CASE("channels-last batch and instance norms equal the channels-first ones:
         // An offset mean, so that the shifted moments matter.
         const Tensor x = rand_input(s, gen, 2.0, 3.0, false).to(dt);
         const Tensor gamma = rand_input({c}, gen, 1.0, 1.0, false).to(pt), beta = rand_input({c}, gen, 1.0, 0.0, false).to(pt);
-        Tensor rm_f = rand_input({c}, gen, 1.0, 0.0, false).to(pt), rv_f = mul_scalar(square(rand_input({c}, gen, 1.0, 1.0, false)), 1.0).to(pt);
+        Tensor rm_f = rand_input({c}, gen, 1.0, 0.0, false).to(pt), rv_f = square(rand_input({c}, gen, 1.0, 1.0, false)).to(pt);
         Tensor rm_l = rm_f.clone(), rv_l = rv_f.clone();
         Tensor xf = x.detach().requires_grad_(), xl = to_channels_last(x).detach().requires_grad_();
         Tensor gf = gamma.detach().requires_grad_(), gl = gamma.detach().requires_grad_();
