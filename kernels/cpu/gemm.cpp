@@ -2,6 +2,12 @@
 
 #include <cblas.h>
 
+#include <algorithm>
+#include <atomic>
+#include <cstdlib>
+#include <cstring>
+#include <stdexcept>
+#include <string>
 #include <vector>
 
 #include "kernels/cpu/elementwise.h"
@@ -25,12 +31,49 @@ void through_float_c(int64_t m, int64_t n, float beta, T* c, int64_t ldc, Produc
   for (int64_t i = 0; i < m; ++i) cast<float, T>(cf.data() + i * ldc, c + i * ldc, n);  // C's rows only
 }
 
+std::atomic<int>& chosen_order() {
+  static std::atomic<int> o{static_cast<int>(parse_gemm_order(std::getenv("PENUMBRA_CPU_GEMM")))};
+  return o;
+}
+
+// GemmOrder::sequential: C[i, j] = alpha * (((a_i0 b_0j + a_i1 b_1j) + a_i2 b_2j) + ...) + beta * C[i, j],
+// accumulated in T. Rows of C are built k by k (vectorisable along j), which keeps each element's
+// order.
+template <class T>
+void sequential_gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t lda,
+                     const T* b, int64_t ldb, T beta, T* c, int64_t ldc) {
+  std::vector<T> acc(static_cast<size_t>(n));
+  for (int64_t i = 0; i < m; ++i) {
+    std::fill(acc.begin(), acc.end(), T(0));
+    for (int64_t p = 0; p < k; ++p) {
+      const T aip = ta ? a[p * lda + i] : a[i * lda + p];
+      if (tb)
+        for (int64_t j = 0; j < n; ++j) acc[j] += aip * b[j * ldb + p];
+      else
+        for (int64_t j = 0; j < n; ++j) acc[j] += aip * b[p * ldb + j];
+    }
+    T* ci = c + i * ldc;
+    for (int64_t j = 0; j < n; ++j) ci[j] = beta == T(0) ? alpha * acc[j] : alpha * acc[j] + beta * ci[j];
+  }
+}
+
 }  // namespace
+
+GemmOrder parse_gemm_order(const char* v) {
+  if (!v || !*v || !std::strcmp(v, "blas")) return GemmOrder::blas;
+  if (!std::strcmp(v, "sequential")) return GemmOrder::sequential;
+  throw std::invalid_argument(std::string("PENUMBRA_CPU_GEMM=") + v + ": expected 'blas' or 'sequential'");
+}
+
+GemmOrder gemm_order() { return static_cast<GemmOrder>(chosen_order().load()); }
+
+void set_gemm_order(GemmOrder order) { chosen_order().store(static_cast<int>(order)); }
 
 template <>
 void gemm<float>(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
                  int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
   if (m == 0 || n == 0) return;
+  if (gemm_order() == GemmOrder::sequential) return sequential_gemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
   cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
               (blasint)m, (blasint)n, (blasint)k, alpha, a, (blasint)lda, b, (blasint)ldb, beta, c,
               (blasint)ldc);
@@ -40,6 +83,7 @@ template <>
 void gemm<double>(bool ta, bool tb, int64_t m, int64_t n, int64_t k, double alpha, const double* a,
                   int64_t lda, const double* b, int64_t ldb, double beta, double* c, int64_t ldc) {
   if (m == 0 || n == 0) return;
+  if (gemm_order() == GemmOrder::sequential) return sequential_gemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
   cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
               (blasint)m, (blasint)n, (blasint)k, alpha, a, (blasint)lda, b, (blasint)ldb, beta, c,
               (blasint)ldc);
