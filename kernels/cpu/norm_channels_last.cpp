@@ -129,8 +129,9 @@ template <class T>
 void norm_stats(const T* x, const NormGeom& g, NormParam<T>* mean, NormParam<T>* var) {
   // Shifted by each group's first element (sample 0's, or its own sample's first voxel), as
   // math::MomentAcc shifts a channels-first group by its first element: the same shift.
+  // Empty groups (S = 0 or N = 0) have no first element: their moments are zero, as MomentAcc's.
   std::vector<double> shift(static_cast<size_t>(math::norm_groups(g)));
-  for (int64_t grp = 0; grp < math::norm_groups(g); ++grp)
+  for (int64_t grp = 0; grp < math::norm_groups(g) && math::norm_group_size(g) > 0; ++grp)
     shift[grp] = static_cast<double>(x[math::norm_element_offset(g, grp, 0, 0)]);
   const std::vector<double> sums = chunked_sums(g, [&](int64_t n, int64_t v, double* s, double* sq) {
     const T* xv = x + v * g.c;

@@ -7,9 +7,9 @@
 // shift in the tensor's type, one pass with 16-byte accesses; its backward is the norm's with
 // the activation's mask taken from the saved output.
 // Chosen on the kernel workbench (workbench/norm_*.cu, WORKBENCH.md).
-// Channels-last tensors (NormGeom::channels_last, [N, S, C]) take the same split reductions, their
-// elements addressed by math::norm_element_offset (strided reads), and one thread per element for
-// the apply and dx: correct first, not tuned on the workbench.
+// Channels-last tensors (NormGeom::channels_last, [N, S, C]) have kernels of their own
+// (norm_channels_last.cuh): lanes along the channels, so warps read whole lines, and the same
+// merge stages.
 // 16-bit tensors (__nv_bfloat16 / __half) run the same kernels: elements widen exactly on load
 // (StorageType::to_compute) and round once on store; statistics, parameters and sums are float /
 // double (NormParam, P below); the fused apply computes in float and reads 2-byte elements.
@@ -315,40 +315,7 @@ __global__ void backward_affine_kernel(NormGeom g, const double* sums, T* dgamma
   }
 }
 
-// Channels-last ([N, S, C]) forward, norm_act apply and dx: one thread per element, its group
-// from its offset (math::norm_group_of); the statistics and sums are the channels-first ones.
-// Correct first: parameter loads per element, not tuned on the workbench.
-template <class T, class P = NormParam<T>>
-__global__ void forward_cl_kernel(const T* x, NormGeom g, const P* mean, const P* var, double eps, const P* gamma,
-                                  const P* beta, T* y, int64_t n) {
-  for (int64_t i = global_index(); i < n; i += grid_stride()) {
-    const int64_t grp = math::norm_group_of(g, i), c = math::norm_channel(g, grp);
-    y[i] = narrow<T>(math::norm_apply(wide(x[i]), mean[grp], math::norm_inv_std(var[grp], eps),
-                                      gamma ? static_cast<double>(gamma[c]) : 1.0,
-                                      beta ? static_cast<double>(beta[c]) : 0.0));
-  }
-}
-template <class T, class P = NormParam<T>>
-__global__ void act_cl_kernel(const T* x, NormGeom g, const P* scale, const P* shift, P slope, T* y, int64_t n) {
-  for (int64_t i = global_index(); i < n; i += grid_stride()) {
-    const int64_t grp = math::norm_group_of(g, i);
-    y[i] = StorageType<T>::from_compute(
-        math::norm_act_apply(StorageType<T>::to_compute(x[i]), scale[grp], shift[grp], slope));
-  }
-}
-template <class T, class P = NormParam<T>>
-__global__ void backward_dx_cl_kernel(const T* x, const T* gy, const T* y, P slope, NormGeom g, const P* mean,
-                                      const P* var, double eps, const P* gamma, bool batch_stats, const double* sums,
-                                      T* dx, int64_t n) {
-  const double inv_m = 1.0 / static_cast<double>(math::norm_group_size(g));
-  for (int64_t i = global_index(); i < n; i += grid_stride()) {
-    const int64_t grp = math::norm_group_of(g, i), c = math::norm_channel(g, grp);
-    const double inv_std = math::norm_inv_std(var[grp], eps), xhat = (wide(x[i]) - mean[grp]) * inv_std;
-    dx[i] = narrow<T>(math::norm_backward_dx(output_grad(gy, y, slope, i), xhat, inv_std,
-                                             gamma ? static_cast<double>(gamma[c]) : 1.0, sums[2 * grp] * inv_m,
-                                             sums[2 * grp + 1] * inv_m, batch_stats));
-  }
-}
+#include "kernels/cuda/norm_channels_last.cuh"  // the channels-last kernels
 
 // Blocks per group of a split reduction: one per kStatsChunk elements, at most kMaxSplits.
 unsigned stats_splits(int64_t group_size) {
@@ -365,18 +332,20 @@ void norm_stats(const T* x, const NormGeom& g, NormParam<T>* mean, NormParam<T>*
   if (groups <= 0) return;
   const int64_t shape[3] = {g.n, g.c, g.s};
   ErrorScope scope(g.per_instance ? "instance_norm_stats" : "batch_norm_stats", shape, 3);
-  const unsigned splits = stats_splits(size);
-  const int64_t chunk = (size + splits - 1) / splits;
-  const dim3 grid(splits, static_cast<unsigned>(groups < kMaxGridY ? groups : kMaxGridY));
+  const ClGrid cl = g.channels_last ? cl_grid(g) : ClGrid{};
+  const unsigned splits = g.channels_last ? cl.grid.x : stats_splits(size);
+  const int64_t chunk = g.channels_last ? cl.chunk : (size + splits - 1) / splits;
+  const dim3 grid =
+      g.channels_last ? cl.grid : dim3(splits, static_cast<unsigned>(groups < kMaxGridY ? groups : kMaxGridY));
+  const auto stage1 = g.channels_last ? stats_cl_split_kernel<T> : stats_split_kernel<T>;
   if (splits == 1) {
-    launch(stats_split_kernel<T>, grid, dim3(kThreads), 0, stream, x, g, chunk, mean, var,
-           static_cast<double*>(nullptr));
+    launch(stage1, grid, dim3(kThreads), 0, stream, x, g, chunk, mean, var, static_cast<double*>(nullptr));
     return;
   }
   double* partials = nullptr;
   PN_CUDA_CHECK(cudaMallocAsync(reinterpret_cast<void**>(&partials),
                                 3 * sizeof(double) * splits * static_cast<size_t>(groups), stream));
-  launch(stats_split_kernel<T>, grid, dim3(kThreads), 0, stream, x, g, chunk, mean, var, partials);
+  launch(stage1, grid, dim3(kThreads), 0, stream, x, g, chunk, mean, var, partials);
   launch(stats_merge_kernel<NormParam<T>>, grid_for(groups, kBlock), kBlock, 0, stream, static_cast<const double*>(partials),
          groups, splits, mean, var);
   PN_CUDA_CHECK(cudaFreeAsync(partials, stream));
@@ -390,8 +359,11 @@ void norm_forward(const T* x, const NormGeom& g, const NormParam<T>* mean, const
   if (n <= 0) return;
   const int64_t shape[3] = {g.n, g.c, g.s};
   ErrorScope scope(g.per_instance ? "instance_norm" : "batch_norm", shape, 3);
-  if (g.channels_last)
-    return launch(forward_cl_kernel<T>, grid_for(n, kBlock), kBlock, 0, stream, x, g, mean, var, eps, gamma, beta, y, n);
+  if (g.channels_last) {
+    const ClGrid cl = cl_grid(g);
+    return launch(forward_cl_kernel<T>, cl.grid, dim3(kThreads), 0, stream, x, g, cl.chunk, mean, var, eps, gamma,
+                  beta, y);
+  }
   const int64_t rows = g.n * g.c;
   // kRowElementsPerThread elements of a row per thread: the row's four parameter loads amortised.
   const dim3 grid(grid_for((g.s + 32 + kRowElementsPerThread - 1) / kRowElementsPerThread, kBlock),
@@ -417,10 +389,12 @@ namespace {
 template <class T, class P = NormParam<T>>
 void launch_dx(const T* x, const T* gy, const T* y, P slope, const NormGeom& g, const P* mean, const P* var, double eps,
                const P* gamma, bool batch_stats, const double* sums, T* dx, cudaStream_t stream) {
-  const int64_t n = g.n * g.c * g.s, rows = g.n * g.c;
-  if (g.channels_last)
-    return launch(backward_dx_cl_kernel<T>, grid_for(n, kBlock), kBlock, 0, stream, x, gy, y, slope, g, mean, var, eps,
-                  gamma, batch_stats, sums, dx, n);
+  const int64_t rows = g.n * g.c;
+  if (g.channels_last) {
+    const ClGrid cl = cl_grid(g);
+    return launch(backward_dx_cl_kernel<T>, cl.grid, dim3(kThreads), 0, stream, x, gy, y, slope, g, cl.chunk, mean,
+                  var, eps, gamma, batch_stats, sums, dx);
+  }
   const dim3 row_grid(grid_for((g.s + 32 + kRowElementsPerThread - 1) / kRowElementsPerThread, kBlock),
                       static_cast<unsigned>(rows < kMaxGridY ? rows : kMaxGridY));
   launch(backward_dx_rows_kernel<T>, row_grid, dim3(kBlock), 0, stream, x, gy, y, slope, g, mean, var, eps, gamma,
@@ -438,14 +412,17 @@ void launch_backward(const T* x, const T* gy, const T* y, P slope, const NormGeo
                      : (g.per_instance ? "instance_norm_backward" : "batch_norm_backward"),
                    shape, 3);
   // One scratch: the group sums, then (with several splits) the splits' partial sums.
-  const unsigned splits = stats_splits(math::norm_group_size(g));
-  const int64_t chunk = (math::norm_group_size(g) + splits - 1) / splits;
+  const ClGrid cl = g.channels_last ? cl_grid(g) : ClGrid{};
+  const unsigned splits = g.channels_last ? cl.grid.x : stats_splits(math::norm_group_size(g));
+  const int64_t chunk = g.channels_last ? cl.chunk : (math::norm_group_size(g) + splits - 1) / splits;
   const size_t scratch = 2 * static_cast<size_t>(groups) * (splits > 1 ? 1 + splits : 1);
   double* sums = nullptr;
   PN_CUDA_CHECK(cudaMallocAsync(reinterpret_cast<void**>(&sums), sizeof(double) * scratch, stream));
   double* partials = splits > 1 ? sums + 2 * groups : nullptr;
-  const dim3 split_grid(splits, static_cast<unsigned>(groups < kMaxGridY ? groups : kMaxGridY));
-  launch(backward_sums_split_kernel<T>, split_grid, dim3(kThreads), 0, stream, x, gy, y, slope, g, mean, var, eps,
+  const dim3 split_grid =
+      g.channels_last ? cl.grid : dim3(splits, static_cast<unsigned>(groups < kMaxGridY ? groups : kMaxGridY));
+  const auto sums_stage1 = g.channels_last ? backward_sums_cl_split_kernel<T> : backward_sums_split_kernel<T>;
+  launch(sums_stage1, split_grid, dim3(kThreads), 0, stream, x, gy, y, slope, g, mean, var, eps,
          chunk, sums, partials);
   if (splits > 1)
     launch(backward_sums_merge_kernel, grid_for(groups, kBlock), kBlock, 0, stream,
@@ -532,8 +509,8 @@ void norm_act_forward(const T* x, const NormGeom& g, const NormParam<T>* mean, c
   const P* scale = affine;
   const P* shift = affine + groups;
   if (g.channels_last) {
-    const int64_t n = g.n * g.c * g.s;
-    launch(act_cl_kernel<T>, grid_for(n, kBlock), kBlock, 0, stream, x, g, scale, shift, static_cast<P>(slope), y, n);
+    const ClGrid cl = cl_grid(g);
+    launch(act_cl_kernel<T>, cl.grid, dim3(kThreads), 0, stream, x, g, cl.chunk, scale, shift, static_cast<P>(slope), y);
     PN_CUDA_CHECK(cudaFreeAsync(affine, stream));
     return;
   }

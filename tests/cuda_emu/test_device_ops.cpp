@@ -307,38 +307,43 @@ TEST_CASE("channels-last max-pooling on the emulated device matches the CPU, for
 TEST_CASE("channels-last batch and instance norms on the emulated device match the CPU, forward and backward") {
   REQUIRE(cuda::install_cuda_backend());
   constexpr auto kLast = MemoryFormat::channels_last;
-  for (DType dt : {DType::Float32, DType::BFloat16}) {
-    for (int variant = 0; variant < 4; ++variant) {
-      INFO(std::string(dtype_name(dt)) << " variant " << variant);
-      Generator gen(41);
-      // Big enough for several statistics splits per channel on the device (> 4096 per group).
-      const Tensor x = to_channels_last(Tensor::randn({2, 6, 8, 24, 24}, gen).to(dt));
-      const Tensor gamma = Tensor::randn({6}, gen), beta = Tensor::randn({6}, gen);
-      Tensor rm_c = Tensor::zeros({6}), rv_c = Tensor::ones({6});
-      Tensor rm_g = rm_c.to(Device::cuda()), rv_g = rv_c.to(Device::cuda());
-      std::vector<Tensor> cpu{x.detach(), gamma.detach(), beta.detach()}, dev;
-      for (Tensor& t : cpu) dev.push_back(t.to(Device::cuda()).detach().requires_grad_());
-      for (Tensor& t : cpu) t.requires_grad_();
-      auto run = [variant, kLast](const std::vector<Tensor>& in, const Tensor& rm, const Tensor& rv) {
-        switch (variant) {
-          case 0: return batch_norm(in[0], in[1], in[2], rm, rv, true, 0.1, 1e-5, kLast);
-          case 1: return batch_norm_act(in[0], in[1], in[2], rm, rv, true, 0.2, 0.1, 1e-5, kLast);
-          case 2: return instance_norm(in[0], in[1], in[2], 1e-5, kLast);
-          default: return instance_norm_act(in[0], in[1], in[2], 0.0, 1e-5, kLast);
-        }
-      };
-      const Tensor yc = run(cpu, rm_c, rv_c), yg = run(dev, rm_g, rv_g);
-      const double tol = dt == DType::Float32 ? 1e-5 : 2e-2;
-      CHECK(scaled_diff(yg, yc) < tol);
-      CHECK(scaled_diff(rm_g, rm_c) < 1e-6);
-      CHECK(scaled_diff(rv_g, rv_c) < 1e-6);
-      check_device_grads(yc, yg, cpu, dev, 43, tol);
-      if (variant != 0) continue;
-      // Eval: the running statistics, fixed.
-      const Tensor ec = batch_norm(cpu[0].detach(), gamma, beta, rm_c, rv_c, false, 0.1, 1e-5, kLast);
-      const Tensor eg = batch_norm(dev[0].detach(), gamma.to(Device::cuda()), beta.to(Device::cuda()), rm_g, rv_g,
-                                   false, 0.1, 1e-5, kLast);
-      CHECK(scaled_diff(eg, ec) < tol);
+  // [2, 6, 8, 24, 24]: several splits per group on the device (over 128 rows of a channel tile
+  // each), tiles of 6 channels (5 rows per warp). [3, 37, 5, 7]: one split, a full tile of 32
+  // channels and one of 5, three instance-norm samples.
+  for (const Shape& shape : {Shape{2, 6, 8, 24, 24}, Shape{3, 37, 5, 7}}) {
+    for (DType dt : {DType::Float32, DType::BFloat16}) {
+      for (int variant = 0; variant < 4; ++variant) {
+        INFO(std::string(dtype_name(dt)) << " variant " << variant << " shape " << shape_str(shape));
+        Generator gen(41);
+        const int64_t c = shape[1];
+        const Tensor x = to_channels_last(Tensor::randn(shape, gen).to(dt));
+        const Tensor gamma = Tensor::randn({c}, gen), beta = Tensor::randn({c}, gen);
+        Tensor rm_c = Tensor::zeros({c}), rv_c = Tensor::ones({c});
+        Tensor rm_g = rm_c.to(Device::cuda()), rv_g = rv_c.to(Device::cuda());
+        std::vector<Tensor> cpu{x.detach(), gamma.detach(), beta.detach()}, dev;
+        for (Tensor& t : cpu) dev.push_back(t.to(Device::cuda()).detach().requires_grad_());
+        for (Tensor& t : cpu) t.requires_grad_();
+        auto run = [variant, kLast](const std::vector<Tensor>& in, const Tensor& rm, const Tensor& rv) {
+          switch (variant) {
+            case 0: return batch_norm(in[0], in[1], in[2], rm, rv, true, 0.1, 1e-5, kLast);
+            case 1: return batch_norm_act(in[0], in[1], in[2], rm, rv, true, 0.2, 0.1, 1e-5, kLast);
+            case 2: return instance_norm(in[0], in[1], in[2], 1e-5, kLast);
+            default: return instance_norm_act(in[0], in[1], in[2], 0.0, 1e-5, kLast);
+          }
+        };
+        const Tensor yc = run(cpu, rm_c, rv_c), yg = run(dev, rm_g, rv_g);
+        const double tol = dt == DType::Float32 ? 1e-5 : 2e-2;
+        CHECK(scaled_diff(yg, yc) < tol);
+        CHECK(scaled_diff(rm_g, rm_c) < 1e-6);
+        CHECK(scaled_diff(rv_g, rv_c) < 1e-6);
+        check_device_grads(yc, yg, cpu, dev, 43, tol);
+        if (variant != 0) continue;
+        // Eval: the running statistics, fixed.
+        const Tensor ec = batch_norm(cpu[0].detach(), gamma, beta, rm_c, rv_c, false, 0.1, 1e-5, kLast);
+        const Tensor eg = batch_norm(dev[0].detach(), gamma.to(Device::cuda()), beta.to(Device::cuda()), rm_g, rv_g,
+                                     false, 0.1, 1e-5, kLast);
+        CHECK(scaled_diff(eg, ec) < tol);
+      }
     }
   }
 }

@@ -111,6 +111,16 @@ TEST_CASE("workbench: the versions promoted in issue 17 beat the kernels they re
   REQUIRE(split.size() == 2);  // the chunks, then their merge
   CHECK(split[0].grid[0] * split[0].grid[1] == 8);
   CHECK(profile("norm_stats", 2, 16416).at(0).grid[0] == 4);
+  // channels-last statistics of [2, 256, 32]: lanes along the channels (v1) read whole sectors,
+  // each byte once; the first kernel (v2) walked each channel with lanes 32 elements apart, one
+  // 32-byte sector per 4-byte element.
+  const std::vector<pn::cuda::emu::LaunchProfile> cl1 = profile("norm_stats_cl", 1, 16384),
+                                                  cl2 = profile("norm_stats_cl", 2, 16384);
+  REQUIRE(cl1.size() == 2);  // 4 splits x 1 tile, then their merge
+  CHECK(cl1[0].grid[0] * cl1[0].grid[1] == 4);
+  CHECK(cl1[0].global_load.units == cl1[0].global_load.min_units);
+  CHECK(moved_ratio(cl1) < 1.2);
+  CHECK(moved_ratio(cl2) > 6.0);
   // adam: one launch for 16 tensors (production, v1, and the parameter-table v2) against 16 (v3).
   CHECK(profile("adam", 1, 2048).size() == 1);
   CHECK(profile("adam", 2, 2048).size() == 1);

@@ -10,6 +10,7 @@
 #include "autograd/ops/norm.h"
 #include "autograd/ops/reduce.h"
 #include "kernels/cpu/conv.h"
+#include "kernels/cpu/norm.h"
 #include "test_util.h"
 
 using namespace pn;
@@ -252,4 +253,17 @@ TEST_CASE("channels-last batch and instance norms: derivatives by finite differe
   // gamma has the channels of the LAST axis of a channels-last input.
   CHECK_THROWS_WITH_AS(batch_norm(x, Tensor::ones({2}, DType::Float64), {}, {}, {}, true, 0.1, 1e-5, kLast),
                        doctest::Contains("gamma must have shape [3] (channels of input"), pn::Error);
+}
+
+TEST_CASE("channels-last norm statistics of empty groups are zero, as channels-first ones (no read)") {
+  // S = 0: the groups have no first element to shift by (the kernel once read x[0] of an empty x).
+  for (bool per_instance : {false, true}) {
+    const pn::math::NormGeom g{2, 3, 0, per_instance, true};
+    std::vector<float> mean(6, -1.0f), var(6, -1.0f);
+    pn::cpu::norm_stats<float>(nullptr, g, mean.data(), var.data());
+    for (int64_t grp = 0; grp < pn::math::norm_groups(g); ++grp) {
+      CHECK(mean[grp] == 0.0f);
+      CHECK(var[grp] == 0.0f);
+    }
+  }
 }

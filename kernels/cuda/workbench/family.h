@@ -47,6 +47,7 @@ const Family& reduce_family();
 const Family& channel_sum_family();
 const Family& softmax_family();
 const Family& norm_stats_family();
+const Family& norm_stats_cl_family();
 const Family& adam_family();
 const Family& copy_box_family();
 const Family& max_pool_family();

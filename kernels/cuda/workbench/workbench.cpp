@@ -96,10 +96,10 @@ VersionReport run_version(const Family& f, const Version& v) {
 }  // namespace
 
 std::vector<const Family*> families() {
-  return {&elementwise_family(),    &binary_family(),          &reduce_family(),     &channel_sum_family(),
-          &softmax_family(),        &norm_stats_family(),      &adam_family(),       &copy_box_family(),
-          &max_pool_family(),       &norm_apply_family(),      &norm_backward_family(), &conv3d_family(),
-          &conv3d_bwd_data_family(), &conv3d_bwd_weight_family()};
+  return {&elementwise_family(),     &binary_family(),           &reduce_family(),        &channel_sum_family(),
+          &softmax_family(),         &norm_stats_family(),       &norm_stats_cl_family(), &adam_family(),
+          &copy_box_family(),        &max_pool_family(),         &norm_apply_family(),    &norm_backward_family(),
+          &conv3d_family(),          &conv3d_bwd_data_family(),  &conv3d_bwd_weight_family()};
 }
 
 std::vector<VersionReport> run(const std::string& family, int version) {
