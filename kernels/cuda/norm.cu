@@ -323,31 +323,46 @@ unsigned stats_splits(int64_t group_size) {
   return static_cast<unsigned>(splits < 1 ? 1 : splits > kMaxSplits ? kMaxSplits : splits);
 }
 
+// Stage 1 of a split reduction (the statistics, the backward's sums) in either layout: its grid,
+// blocks per group and elements (channels-first) or rows (channels-last) per block.
+struct SplitPlan {
+  dim3 grid;
+  unsigned splits;
+  int64_t chunk;
+};
+
+SplitPlan split_plan(const NormGeom& g) {
+  if (g.channels_last) {
+    const ClGrid cl = cl_grid(g);
+    return {cl.grid, cl.grid.x, cl.chunk};
+  }
+  const int64_t groups = math::norm_groups(g), size = math::norm_group_size(g);
+  const unsigned splits = stats_splits(size);
+  return {dim3(splits, static_cast<unsigned>(groups < kMaxGridY ? groups : kMaxGridY)), splits,
+          (size + splits - 1) / splits};
+}
+
 }  // namespace
 
 template <class T>
 void norm_stats(const T* x, const NormGeom& g, NormParam<T>* mean, NormParam<T>* var, cudaStream_t stream) {
   PN_PROFILE_DISPATCH("norm_stats", norm_stats<T>, x, g, mean, var, stream);
-  const int64_t groups = math::norm_groups(g), size = math::norm_group_size(g);
+  const int64_t groups = math::norm_groups(g);
   if (groups <= 0) return;
   const int64_t shape[3] = {g.n, g.c, g.s};
   ErrorScope scope(g.per_instance ? "instance_norm_stats" : "batch_norm_stats", shape, 3);
-  const ClGrid cl = g.channels_last ? cl_grid(g) : ClGrid{};
-  const unsigned splits = g.channels_last ? cl.grid.x : stats_splits(size);
-  const int64_t chunk = g.channels_last ? cl.chunk : (size + splits - 1) / splits;
-  const dim3 grid =
-      g.channels_last ? cl.grid : dim3(splits, static_cast<unsigned>(groups < kMaxGridY ? groups : kMaxGridY));
+  const SplitPlan plan = split_plan(g);
   const auto stage1 = g.channels_last ? stats_cl_split_kernel<T> : stats_split_kernel<T>;
-  if (splits == 1) {
-    launch(stage1, grid, dim3(kThreads), 0, stream, x, g, chunk, mean, var, static_cast<double*>(nullptr));
+  if (plan.splits == 1) {
+    launch(stage1, plan.grid, dim3(kThreads), 0, stream, x, g, plan.chunk, mean, var, static_cast<double*>(nullptr));
     return;
   }
   double* partials = nullptr;
   PN_CUDA_CHECK(cudaMallocAsync(reinterpret_cast<void**>(&partials),
-                                3 * sizeof(double) * splits * static_cast<size_t>(groups), stream));
-  launch(stage1, grid, dim3(kThreads), 0, stream, x, g, chunk, mean, var, partials);
+                                3 * sizeof(double) * plan.splits * static_cast<size_t>(groups), stream));
+  launch(stage1, plan.grid, dim3(kThreads), 0, stream, x, g, plan.chunk, mean, var, partials);
   launch(stats_merge_kernel<NormParam<T>>, grid_for(groups, kBlock), kBlock, 0, stream, static_cast<const double*>(partials),
-         groups, splits, mean, var);
+         groups, plan.splits, mean, var);
   PN_CUDA_CHECK(cudaFreeAsync(partials, stream));
 }
 
@@ -412,21 +427,17 @@ void launch_backward(const T* x, const T* gy, const T* y, P slope, const NormGeo
                      : (g.per_instance ? "instance_norm_backward" : "batch_norm_backward"),
                    shape, 3);
   // One scratch: the group sums, then (with several splits) the splits' partial sums.
-  const ClGrid cl = g.channels_last ? cl_grid(g) : ClGrid{};
-  const unsigned splits = g.channels_last ? cl.grid.x : stats_splits(math::norm_group_size(g));
-  const int64_t chunk = g.channels_last ? cl.chunk : (math::norm_group_size(g) + splits - 1) / splits;
-  const size_t scratch = 2 * static_cast<size_t>(groups) * (splits > 1 ? 1 + splits : 1);
+  const SplitPlan plan = split_plan(g);
+  const size_t scratch = 2 * static_cast<size_t>(groups) * (plan.splits > 1 ? 1 + plan.splits : 1);
   double* sums = nullptr;
   PN_CUDA_CHECK(cudaMallocAsync(reinterpret_cast<void**>(&sums), sizeof(double) * scratch, stream));
-  double* partials = splits > 1 ? sums + 2 * groups : nullptr;
-  const dim3 split_grid =
-      g.channels_last ? cl.grid : dim3(splits, static_cast<unsigned>(groups < kMaxGridY ? groups : kMaxGridY));
+  double* partials = plan.splits > 1 ? sums + 2 * groups : nullptr;
   const auto sums_stage1 = g.channels_last ? backward_sums_cl_split_kernel<T> : backward_sums_split_kernel<T>;
-  launch(sums_stage1, split_grid, dim3(kThreads), 0, stream, x, gy, y, slope, g, mean, var, eps,
-         chunk, sums, partials);
-  if (splits > 1)
+  launch(sums_stage1, plan.grid, dim3(kThreads), 0, stream, x, gy, y, slope, g, mean, var, eps, plan.chunk, sums,
+         partials);
+  if (plan.splits > 1)
     launch(backward_sums_merge_kernel, grid_for(groups, kBlock), kBlock, 0, stream,
-           static_cast<const double*>(partials), groups, splits, sums);
+           static_cast<const double*>(partials), groups, plan.splits, sums);
   if (dx && n > 0) launch_dx<T>(x, gy, y, slope, g, mean, var, eps, gamma, batch_stats, sums, dx, stream);
   if (dgamma || dbeta)
     launch(backward_affine_kernel<P>, grid_for(g.c, kBlock), kBlock, 0, stream, g, static_cast<const double*>(sums),

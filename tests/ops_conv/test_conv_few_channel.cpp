@@ -58,7 +58,10 @@ Operands operands(const ConvGeom& g, std::mt19937& rng) {
 }  // namespace
 
 TEST_CASE("conv few-channel backward-weight: matches the float64 reference on odd sizes, at any thread count") {
-  if (!pn::cpu::few_channel_bwdw_supported(kCases[0].g)) return;  // a CPU without AVX-512
+  if (!pn::cpu::few_channel_bwdw_supported(kCases[0].g)) {
+    MESSAGE("skipped: no AVX-512 on this CPU, the kernel's instruction set (oneDNN runs these convolutions)");
+    return;
+  }
   std::mt19937 rng(161);
   for (const Case& c : kCases) {
     CAPTURE(c.name);
@@ -82,7 +85,10 @@ TEST_CASE("conv few-channel backward-weight: matches the float64 reference on od
 
 TEST_CASE("conv few-channel backward-weight: the geometries it takes, and the dispatcher's choice") {
   const ConvGeom small = make(2, 8, 8, {5, 7, 19}, {3, 3, 3}, {1, 1, 1});
-  if (!pn::cpu::few_channel_bwdw_supported(small)) return;
+  if (!pn::cpu::few_channel_bwdw_supported(small)) {
+    MESSAGE("skipped: this CPU has no AVX-512");
+    return;
+  }
   const ConvGeom stride2 = ConvGeom::make(1, 8, 8, {6, 6, 6}, {3, 3, 3}, {2, 2, 2}, {1, 1, 1});
   const ConvGeom k2 = make(1, 8, 8, {6, 6, 6}, {2, 2, 2}, {0, 0, 0});
   CHECK_FALSE(pn::cpu::few_channel_bwdw_supported(stride2));

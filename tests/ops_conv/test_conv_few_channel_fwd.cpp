@@ -90,21 +90,30 @@ void check_backward_input(const Case& c, std::mt19937& rng) {
 }  // namespace
 
 TEST_CASE("conv few-channel forward: matches the float64 reference on odd sizes, at any thread count") {
-  if (!pn::cpu::few_channel_fwd_supported(kCases[0].g)) return;  // a CPU without AVX-512
+  if (!pn::cpu::few_channel_fwd_supported(kCases[0].g)) {
+    MESSAGE("skipped: no AVX-512 on this CPU, the kernel's instruction set (oneDNN runs these convolutions)");
+    return;
+  }
   std::mt19937 rng(171);
   for (const Case& c : kCases) check_forward(c, rng);
   for (const Case& c : kForwardOnly) check_forward(c, rng);
 }
 
 TEST_CASE("conv few-channel backward-input: matches the float64 reference on odd sizes, at any thread count") {
-  if (!pn::cpu::few_channel_bwdi_supported(kCases[0].g)) return;
+  if (!pn::cpu::few_channel_bwdi_supported(kCases[0].g)) {
+    MESSAGE("skipped: no AVX-512 on this CPU, the kernel's instruction set (oneDNN runs these convolutions)");
+    return;
+  }
   std::mt19937 rng(172);
   for (const Case& c : kCases) check_backward_input(c, rng);
 }
 
 TEST_CASE("conv few-channel forward / backward-input: the geometries they take, and the dispatcher's choice") {
   const ConvGeom small = make(2, 8, 8, {8, 7, 19}, {3, 3, 3}, {1, 1, 1});
-  if (!pn::cpu::few_channel_fwd_supported(small)) return;
+  if (!pn::cpu::few_channel_fwd_supported(small)) {
+    MESSAGE("skipped: this CPU has no AVX-512");
+    return;
+  }
   const ConvGeom stride2 = ConvGeom::make(1, 8, 8, {6, 6, 6}, {3, 3, 3}, {2, 2, 2}, {1, 1, 1});
   const ConvGeom k2 = make(1, 8, 8, {6, 6, 6}, {2, 2, 2}, {0, 0, 0});
   const ConvGeom pad3 = make(1, 8, 8, {6, 6, 6}, {3, 3, 3}, {3, 3, 3});
