@@ -77,11 +77,16 @@ void conv_backward_input<double>(const ConvGeom& g, const double* dy, const doub
   if (g.channels_last) channels_last_conv_backward_input(g, dy, w, dx);
   else reference::conv_backward_input(g, dy, w, dx);
 }
+bool reference_bwdw_preferred(const ConvGeom& g) {
+  static const bool avx512 = __builtin_cpu_supports("avx512f");
+  return !g.channels_last && !avx512;
+}
+
 template <>
 void conv_backward_weight<float>(const ConvGeom& g, const float* x, const float* dy, float* dw) {
   if (through_channels_first(g)) channels_last_conv_backward_weight(g, x, dy, dw);
   else if (few_channel_candidate(g) && few_channel_bwdw_preferred(g)) few_channel_conv_backward_weight(g, x, dy, dw);
-  else if (use_dnnl(g)) dnnl_conv_backward_weight(g, x, dy, dw);
+  else if (use_dnnl(g) && !reference_bwdw_preferred(g)) dnnl_conv_backward_weight(g, x, dy, dw);
   else reference::conv_backward_weight(g, x, dy, dw);
 }
 template <>

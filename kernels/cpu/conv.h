@@ -1,7 +1,8 @@
 // CPU convolutions as the CPU backend calls them (2-D and 3-D, no bias): float32 runs
 // through oneDNN (conv_dnnl.h) where the build has it and the geometry suits it (except
 // few-channel stride-1 convs, which direct kernels run faster: backward-weight
-// conv_few_channel.h, forward and backward-input conv_few_channel_fwd.h), and
+// conv_few_channel.h, forward and backward-input conv_few_channel_fwd.h; and channels-first
+// backward-weight on CPUs without AVX-512: reference_bwdw_preferred below), and
 // everything else (float64, builds without oneDNN, PENUMBRA_CPU_CONV=reference) through the
 // handwritten reference (conv_reference.h), which is the definition the fast path is
 // tested against (tests/ops_conv/test_conv_fast_path.cpp). The 16-bit storage types
@@ -29,6 +30,14 @@ ConvImpl parse_conv_impl(const char* value);
 // requires: impl != Dnnl or dnnl_available(); throws std::invalid_argument otherwise.
 void set_conv_impl(ConvImpl impl);
 const char* conv_impl_name(ConvImpl impl);
+
+// Whether a float32 backward-weight that oneDNN would run goes to the reference instead: on a
+// CPU without AVX-512, channels-first. There oneDNN 2.6 runs its AVX2 kernels, whose backward-weight
+// measured 1.2-1.7x slower than the reference's vol2col + sgemm at 8 of the paper encoder's 10
+// layers (38 against 60 GFLOP/s at the first level, 32 -> 32 at 32x128x128) and at all but the
+// smallest layer of the small U-Net (README, "On an AVX2 machine"; kernels/cpu/README.md). With
+// AVX-512 oneDNN (or the few-channel kernel) keeps it; channels-last keeps oneDNN's nxc kernel.
+bool reference_bwdw_preferred(const kernels::ConvGeom& g);
 
 template <class T>
 void conv_forward(const kernels::ConvGeom& g, const T* x, const T* w, T* y);

@@ -153,3 +153,24 @@ TEST_CASE("conv fast path: the dispatcher's float32 result is the chosen impleme
   pn::cpu::dnnl_conv_forward(g, xf.data(), wrong.data(), via_dnnl.data());
   CHECK(rel_error(via_dnnl, yd) > 1e-3);
 }
+
+TEST_CASE("conv fast path: channels-first float32 backward-weight is the reference's on a CPU without AVX-512") {
+  if (!pn::cpu::dnnl_available() || pn::cpu::conv_impl() != pn::cpu::ConvImpl::Dnnl) return;
+  std::mt19937 rng(18);
+  const ConvGeom g = geom(kCases[1]);  // 17 -> 19 channels: no few-channel kernel
+  const bool avx512 = __builtin_cpu_supports("avx512f");
+  CHECK(pn::cpu::reference_bwdw_preferred(g) == !avx512);
+  ConvGeom last = g;
+  last.channels_last = true;
+  CHECK_FALSE(pn::cpu::reference_bwdw_preferred(last));
+  const size_t nx = g.N * g.C_in * g.in_volume(), nw = g.C_out * g.col_rows(), ny = g.N * g.C_out * g.out_volume();
+  const auto xf = to_float(random_vector(nx, rng)), dyf = to_float(random_vector(ny, rng));
+  std::vector<float> via_dispatch(nw, 7.f), via_dnnl(nw), via_reference(nw);
+  pn::cpu::dnnl_conv_backward_weight(g, xf.data(), dyf.data(), via_dnnl.data());
+  pn::cpu::reference::conv_backward_weight(g, xf.data(), dyf.data(), via_reference.data());
+  REQUIRE(via_dnnl != via_reference);  // else the check below could not tell them apart
+  pn::cpu::conv_backward_weight(g, xf.data(), dyf.data(), via_dispatch.data());
+  CHECK(via_dispatch == (avx512 ? via_dnnl : via_reference));
+  const std::string chosen = avx512 ? "oneDNN (AVX-512)" : "the reference (no AVX-512)";
+  MESSAGE("backward-weight, channels-first: " << chosen);
+}
